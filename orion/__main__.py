@@ -1,0 +1,5 @@
+import sys
+
+from orion.cli import main
+
+sys.exit(main())

@@ -1,0 +1,110 @@
+"""The `orion` command group: lazy subcommand loading and the one place errors become exits.
+
+Subcommands live one per module in orion/commands/ and are imported only when used, so
+`orion --help` and `orion list` start fast. Every user-facing error (a bad id, a corrupt
+file, a malformed option) is printed as one line with exit status 2; set ORION_DEBUG=1 to
+see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import OrionError
+from .format.errors import TraceError
+
+# name -> (module under orion.commands, one-line help shown by `orion --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "list": ("list", "List traces in the spool, newest first."),
+    "show": ("show", "Show a trace: summary, environment and call tree."),
+    "cat": ("cat", "Print every record of a trace as JSON lines (plumbing)."),
+    "validate": ("validate", "Check traces against the schema and the format's rules."),
+    "export": ("export", "Write a trace to a file or stdout."),
+    "import": ("import_", "Validate trace files and add them to the spool."),
+    "clean": ("clean", "Delete traces from the spool."),
+    "config": ("config", "Get, set and list configuration values."),
+    "demo": ("demo", "Record an example failing trace into the spool and show it."),
+}
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("ORION_DEBUG", "") not in ("", "0")
+
+
+class CommandError(click.ClickException):
+    """Shown as `orion: error: ...` with exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"orion: error: {self.format_message()}", err=True, file=file)
+
+
+class OrionGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"orion.commands.{COMMANDS[name][0]}")
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (OrionError, TraceError) as exc:
+            if debug_enabled():
+                raise
+            raise CommandError(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt,
+                BrokenPipeError):
+            raise
+        except Exception as exc:  # a bug: still one line unless debugging
+            if debug_enabled():
+                raise
+            raise CommandError(
+                f"internal error: {type(exc).__name__}: {exc} "
+                f"(run with ORION_DEBUG=1 for a traceback and please report it)"
+            ) from None
+
+
+@click.group(cls=OrionGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="orion")
+def cli() -> None:
+    """Orionis: record what programs did, then list, show, replay and compare it.
+
+    Traces are .otrace files in a spool directory; every command reads them by id,
+    unique id prefix, path, '@' (newest) or '@~N', or '-' (ids on standard input).
+    """
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="orion", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`orion list | head`): not an error, but stop writing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    return 0

@@ -1,0 +1,58 @@
+"""An example trace of a small failing checkout program, written with the real writer.
+
+It lets a new user see what Orionis records before instrumenting anything of their own.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+from . import __version__
+from .spool import Spool
+
+PROGRAM = "examples/checkout.py"
+
+
+def write_demo_trace(spool: Spool) -> str:
+    """Write the example trace into `spool`; return its path."""
+    argv = ["python", PROGRAM, "--coupon", "SAVE15%X"]
+    writer = spool.open_writer(
+        language="python", agent="orion-demo", agent_version=__version__, mode="dev",
+        process={"pid": 4242, "argv": argv, "cwd": "/home/user/shop",
+                 "executable": "/usr/bin/python3", "host": platform.node()},
+        env={"os": platform.system(), "runtime": f"CPython {sys.version.split()[0]}",
+             "vars": {"LANG": "C.UTF-8", "SHOP_API_TOKEN": {"t": "str", "redacted": True}}},
+    )
+    w = writer
+    lane = w.lane("MainThread", "thread", native_id=4242)
+    main = w.function("main", "checkout", PROGRAM, 40)
+    load = w.function("load_cart", "checkout", PROGRAM, 8)
+    process = w.function("process_order", "checkout", PROGRAM, 30)
+    total = w.function("compute_total", "checkout", PROGRAM, 20)
+    discount = w.function("apply_discount", "checkout", PROGRAM, 14)
+    parse = w.function("parse_percentage", "checkout", PROGRAM, 3)
+    items = {"t": "list", "items": [
+        {"t": "dict", "entries": [["sku", "book"], ["price", 12.5], ["qty", 2]]},
+        {"t": "dict", "entries": [["sku", "pen"], ["price", 1.25], ["qty", 4]]},
+    ]}
+    t = 1_000
+    w.call(t, lane, main, w.encode_pairs({}))
+    w.call(t + 2_000, lane, load, w.encode_pairs({"path": "cart.json"}))
+    w.ret(t + 48_000, lane, w.encode_value(items))
+    w.call(t + 50_000, lane, process, w.encode_pairs({"cart": items, "coupon": "SAVE15%X"}))
+    w.call(t + 51_000, lane, total, w.encode_pairs({"items": items, "coupon": "SAVE15%X"}))
+    w.call(t + 53_000, lane, discount, w.encode_pairs({"total": 30.0, "coupon": "SAVE15%X"}))
+    w.call(t + 54_000, lane, parse, w.encode_pairs({"text": "15%X"}))
+    message = "could not convert string to float: '15%X'"
+    w.exception(t + 56_000, lane, "ValueError", message, line=5)
+    w.unwind(t + 57_000, lane, 5, w.encode_pairs({"text": "15%X", "digits": "15%X"}))
+    w.unwind(t + 58_000, lane, 17, w.encode_pairs({"total": 30.0, "coupon": "SAVE15%X"}))
+    w.unwind(t + 59_000, lane, 25, w.encode_pairs({"items": items, "subtotal": 30.0}))
+    w.unwind(t + 60_000, lane, 33, w.encode_pairs({"cart": items, "password": {
+        "t": "str", "redacted": True}}))
+    w.unwind(t + 61_000, lane, 44, w.encode_pairs({}))
+    w.crash(t + 62_000, lane, "uncaught", "ValueError", message)
+    w.close(status="failed", exit_code=1,
+            exception={"type": "ValueError", "message": message, "function": "parse_percentage"})
+    return str(writer.path)

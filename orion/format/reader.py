@@ -1,0 +1,191 @@
+"""Streaming .otrace reader.
+
+Reading is frame by frame over a memory map, so memory stays bounded by the largest frame
+(itself capped). A file that ends inside a frame is not an error: every complete frame is
+read and the trace is reported incomplete — a crashed program's trace is often the one
+that matters. Everything else that is wrong with a file raises a TraceError whose message
+names the problem in one line.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+from pathlib import Path
+from typing import Any, Iterator
+
+import msgpack
+
+from . import constants as C
+from .errors import CorruptTrace, NotATrace, TraceError, UnsupportedVersion
+from .frames import FrameDecompressor, iter_frames
+
+_TIMED = C.TIMED_TYPES
+
+
+def _unpacker(size: int) -> msgpack.Unpacker:
+    return msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=max(size, 1024),
+                            unicode_errors="strict")
+
+
+def check_prelude(buf, size: int) -> tuple[int, int]:
+    """Return (major, minor) from the prelude or raise NotATrace/UnsupportedVersion."""
+    if size == 0:
+        raise NotATrace("empty file, not a trace")
+    head = bytes(buf[: C.PRELUDE_SIZE])
+    expected = C.SKIPPABLE_MAGIC_BYTES + struct.pack("<I", C.PRELUDE_PAYLOAD_SIZE) + C.PRELUDE_MAGIC
+    if not expected.startswith(head[: len(expected)]):
+        raise NotATrace("not an .otrace file (wrong magic)")
+    if size < C.PRELUDE_SIZE:
+        raise NotATrace("truncated inside its 24-byte prelude")
+    major, minor, _flags = struct.unpack_from("<HHI", head, 16)
+    if major > C.VERSION_MAJOR:
+        raise UnsupportedVersion(
+            f"written in format {major}.{minor}; this orion reads {C.VERSION_MAJOR}.x — "
+            f"upgrade orion to read it"
+        )
+    if major < 1:
+        raise UnsupportedVersion(f"format version {major}.{minor} is not a released version")
+    return major, minor
+
+
+class TraceReader:
+    """An open trace file. Use as a context manager; iterate `records()` once per pass."""
+
+    def __init__(self, path: str | os.PathLike, frame_limit: int = C.MAX_FRAME_CONTENT) -> None:
+        self.path = Path(path)
+        self._frame_limit = frame_limit
+        self.complete = False  # an end record was read
+        self.truncated = False  # the file ends inside a frame
+        self.end_summary: dict | None = None
+        try:
+            self._file = open(self.path, "rb")
+        except FileNotFoundError:
+            raise TraceError("no such file", str(path)) from None
+        except IsADirectoryError:
+            raise TraceError("is a directory, not a trace", str(path)) from None
+        except OSError as exc:
+            raise TraceError(exc.strerror or str(exc), str(path)) from None
+        try:
+            self.size = os.fstat(self._file.fileno()).st_size
+            self._buf = (mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+                         if self.size else b"")
+            self.version = check_prelude(self._buf, self.size)
+        except TraceError as exc:
+            self.close()
+            exc.path = str(path)
+            raise
+        self._header: dict | None = None
+
+    def __enter__(self) -> "TraceReader":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if isinstance(self._buf, mmap.mmap):
+            self._buf.close()
+        self._file.close()
+
+    @property
+    def header(self) -> dict:
+        """The header record's map (reads only the first frame)."""
+        if self._header is None:
+            for record in self.records(stop_after_header=True):
+                break
+            if self._header is None:
+                raise CorruptTrace("has no complete header frame (its writer died at once)",
+                                   str(self.path))
+        return self._header
+
+    def records(self, stop_after_header: bool = False) -> Iterator[list]:
+        """Yield every record as its msgpack array; timed records carry absolute `t`.
+
+        Slot 1 of a timed record (its delta on disk) is replaced by nanoseconds since the
+        trace started, so consumers never see deltas.
+        """
+        try:
+            yield from self._records(stop_after_header)
+        except TraceError as exc:
+            exc.path = str(self.path)
+            raise
+
+    def _records(self, stop_after_header: bool) -> Iterator[list]:
+        buf = self._buf
+        inflate = FrameDecompressor(self._frame_limit)
+        end = C.PRELUDE_SIZE
+        first = True
+        self.complete = False
+        for frame in iter_frames(buf, C.PRELUDE_SIZE):
+            end = frame.offset + frame.size
+            if frame.skippable:
+                continue  # the trailer, or a frame some other tool added
+            if self.complete:
+                raise CorruptTrace(f"frame at byte {frame.offset} follows the end record")
+            data = inflate.decompress(buf, frame)
+            unpacker = _unpacker(len(data))
+            unpacker.feed(data)
+            t = 0
+            try:
+                for record in unpacker:
+                    code = record[0]
+                    if first:
+                        if code != C.HEADER or not isinstance(record[1], dict):
+                            raise CorruptTrace("first record is not a header")
+                        self._header = record[1]
+                        first = False
+                        if stop_after_header:
+                            return
+                    elif code in _TIMED:
+                        t += record[1]
+                        record[1] = t
+                    elif code == C.END:
+                        if self.complete:
+                            raise CorruptTrace("two end records")
+                        self.complete = True
+                        self.end_summary = record[1] if isinstance(record[1], dict) else None
+                    yield record
+            except (ValueError, TypeError, IndexError, KeyError,
+                    msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
+                raise CorruptTrace(
+                    f"corrupt record in frame at byte {frame.offset} ({type(exc).__name__})"
+                ) from None
+            if first:
+                raise CorruptTrace("first frame holds no header record")
+        self.truncated = end < self.size
+
+
+def read_trailer(path: str | os.PathLike) -> dict | None:
+    """The summary from the trailing skippable frame, or None when there is none.
+
+    This reads only the last few kilobytes: it is what makes listing a spool cheap.
+    """
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < C.PRELUDE_SIZE + 8 + C.TRAILER_TAIL_SIZE:
+            return None
+        read = min(size, 8192)
+        f.seek(size - read)
+        tail = f.read(read)
+        if tail[-8:] != C.TRAILER_MAGIC:
+            return None
+        (length,) = struct.unpack_from("<I", tail, len(tail) - 12)
+        frame_size = 8 + length + C.TRAILER_TAIL_SIZE
+        if length > C.MAX_TRAILER_SIZE or frame_size > size - C.PRELUDE_SIZE:
+            return None
+        if frame_size > len(tail):
+            f.seek(size - frame_size)
+            tail = f.read(frame_size)
+        start = len(tail) - frame_size
+        if tail[start : start + 4] != C.SKIPPABLE_MAGIC_BYTES:
+            return None
+        if struct.unpack_from("<I", tail, start + 4)[0] != length + C.TRAILER_TAIL_SIZE:
+            return None
+        try:
+            summary = msgpack.unpackb(tail[start + 8 : start + 8 + length], raw=False,
+                                      strict_map_key=False)
+        except Exception:
+            return None
+        return summary if isinstance(summary, dict) else None

@@ -1,0 +1,309 @@
+"""Streaming .otrace writer: records are packed into a batch, each batch becomes one zstd frame.
+
+Memory stays bounded by the batch size plus the intern tables. Timestamps passed in are
+nanoseconds since the trace started; the writer stores them as deltas that restart at
+zero in every frame, so each frame's clock reads without the frames before it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import sys
+import time
+import zlib
+from typing import Any, BinaryIO, Iterable, Mapping
+
+import msgpack
+import zstandard
+
+from . import constants as C
+
+NO_VALUE = object()  # a return whose value was not captured (distinct from None)
+
+DEFAULT_BATCH_BYTES = 256 * 1024
+DEFAULT_LEVEL = 3
+
+
+def new_trace_id() -> str:
+    return os.urandom(16).hex()
+
+
+def prelude_bytes() -> bytes:
+    payload = C.PRELUDE_MAGIC + struct.pack("<HHI", C.VERSION_MAJOR, C.VERSION_MINOR, 0)
+    return C.SKIPPABLE_MAGIC_BYTES + struct.pack("<I", len(payload)) + payload
+
+
+def trailer_bytes(summary_packed: bytes) -> bytes:
+    payload = summary_packed + struct.pack("<I", len(summary_packed)) + C.TRAILER_MAGIC
+    return C.SKIPPABLE_MAGIC_BYTES + struct.pack("<I", len(payload)) + payload
+
+
+def default_process() -> dict:
+    return {
+        "pid": os.getpid(),
+        "argv": list(sys.argv),
+        "cwd": os.getcwd(),
+        "executable": sys.executable,
+        "host": socket.gethostname(),
+    }
+
+
+class TraceWriter:
+    """Write one trace to a binary sink. Not thread-safe: agents serialise access."""
+
+    def __init__(
+        self,
+        sink: BinaryIO,
+        *,
+        language: str,
+        agent: str = "orion",
+        agent_version: str = "0",
+        mode: str = "dev",
+        trace_id: str | None = None,
+        start_ns: int | None = None,
+        process: Mapping[str, Any] | None = None,
+        env: Mapping[str, Any] | None = None,
+        service: str | None = None,
+        name: str | None = None,
+        parent: Mapping[str, str] | None = None,
+        window: str | None = None,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
+        level: int = DEFAULT_LEVEL,
+    ) -> None:
+        self.sink = sink
+        self.trace_id = trace_id or new_trace_id()
+        self.batch_bytes = batch_bytes
+        self._compressor = zstandard.ZstdCompressor(
+            level=level, write_checksum=True, write_content_size=True
+        )
+        self._packer = msgpack.Packer(use_bin_type=True, unicode_errors="replace")
+        self._buf = bytearray()
+        self._crc = 0
+        self._last_t = 0
+        self._max_t = 0
+        self._strings: dict[str, int] = {}
+        self._functions: dict[tuple, int] = {}
+        self._function_names: list[str] = []
+        self._lanes = 0
+        self._modules = 0
+        self._counts = {name: 0 for name in ("records", "calls", "returns", "unwinds",
+                                               "exceptions", "crashes", "stacks", "events")}
+        self._root: str | None = None
+        self._last_exception: dict | None = None
+        self._crash: dict | None = None
+        self.closed = False
+        process = dict(process) if process is not None else default_process()
+        self.header = {
+            "format": C.FORMAT_NAME,
+            "version": [C.VERSION_MAJOR, C.VERSION_MINOR],
+            "trace_id": self.trace_id,
+            "agent": {"language": language, "name": agent, "version": agent_version},
+            "mode": mode,
+            "start_ns": start_ns if start_ns is not None else time.time_ns(),
+            "process": process,
+            "env": dict(env or {}),
+            "records": C.describe_records(),
+        }
+        for key, value in (("service", service), ("name", name), ("parent", parent),
+                           ("window", window)):
+            if value is not None:
+                self.header[key] = value
+        sink.write(prelude_bytes())
+        self._emit([C.HEADER, self.header])
+        self.flush()  # a crash right after start still leaves a readable header
+
+    # -- definitions ---------------------------------------------------------------
+
+    def string(self, text: str) -> int:
+        """Intern `text`, defining it on first use."""
+        sid = self._strings.get(text)
+        if sid is None:
+            sid = self._strings[text] = len(self._strings)
+            self._emit([C.STRING, sid, text])
+        return sid
+
+    def _optional_string(self, text: str | None) -> int | None:
+        return None if text is None else self.string(text)
+
+    def function(self, name: str | None, module: str | None = None, file: str | None = None,
+                 line: int | None = None, addr: int | None = None) -> int:
+        key = (name, module, file, line, addr)
+        fid = self._functions.get(key)
+        if fid is None:
+            fid = self._functions[key] = len(self._functions)
+            self._function_names.append(name if name is not None else f"0x{addr or 0:x}")
+            record = [C.FUNCTION, fid, self._optional_string(name),
+                      self._optional_string(module), self._optional_string(file), line]
+            if addr is not None:
+                record.append(addr)
+            self._emit(record)
+        return fid
+
+    def lane(self, name: str, kind: str = "thread", native_id: int | None = None,
+             parent: int | None = None) -> int:
+        lid = self._lanes
+        self._lanes += 1
+        self._emit([C.LANE, lid, self.string(name), self.string(kind), native_id, parent])
+        return lid
+
+    def module(self, path: str, base: int, build_id: bytes | None = None) -> int:
+        mid = self._modules
+        self._modules += 1
+        self._emit([C.MODULE, mid, self.string(path), base, build_id])
+        return mid
+
+    # -- events --------------------------------------------------------------------
+
+    def call(self, t: int, lane: int, fn: int, args: list | None = None) -> None:
+        """`args` is flat wire form: [name sid, value, name sid, value, ...]."""
+        if self._root is None:
+            self._root = self._function_names[fn]
+        self._counts["calls"] += 1
+        record = [C.CALL, self._dt(t), lane, fn]
+        if args is not None:
+            record.append(args)
+        self._emit(record)
+
+    def ret(self, t: int, lane: int, value: Any = NO_VALUE) -> None:
+        self._counts["returns"] += 1
+        record = [C.RETURN, self._dt(t), lane]
+        if value is not NO_VALUE:
+            record.append(value)
+        self._emit(record)
+
+    def unwind(self, t: int, lane: int, line: int | None = None,
+               locals_: list | None = None) -> None:
+        self._counts["unwinds"] += 1
+        record = [C.UNWIND, self._dt(t), lane, line]
+        if locals_ is not None:
+            record.append(locals_)
+        self._emit(record)
+
+    def exception(self, t: int, lane: int, exc_type: str, message: str,
+                  kind: str = "raised", line: int | None = None) -> None:
+        self._counts["exceptions"] += 1
+        if kind == "raised":
+            self._last_exception = {"type": exc_type, "message": message}
+        self._emit([C.EXCEPTION, self._dt(t), lane, C.EXCEPTION_KINDS.index(kind),
+                    self.string(exc_type), message, line])
+
+    def crash(self, t: int, lane: int, kind: str, reason: str, message: str = "",
+              detail: Mapping[str, Any] | None = None) -> None:
+        self._counts["crashes"] += 1
+        self._crash = {"type": reason, "message": message, "kind": kind}
+        self._emit([C.CRASH, self._dt(t), lane, kind, reason, message, dict(detail or {})])
+
+    def stack(self, t: int, lane: int, reason: str, frames: Iterable[list]) -> None:
+        """`frames`, outermost first: [fn, line, locals flat wire form or None]."""
+        self._counts["stacks"] += 1
+        self._emit([C.STACK, self._dt(t), lane, reason, list(frames)])
+
+    def event(self, t: int, lane: int, kind: str, attrs: Mapping[str, Any]) -> None:
+        self._counts["events"] += 1
+        self._emit([C.EVENT, self._dt(t), lane, self.string(kind), dict(attrs)])
+
+    # -- values --------------------------------------------------------------------
+
+    def encode_value(self, value: Any) -> Any:
+        """Decoded (JSON) form of a captured value -> wire form, interning type names."""
+        if not isinstance(value, dict):
+            return value
+        type_sid = self._optional_string(value.get("t"))
+        cut = value.get("cut")
+        tail = [] if cut is None else [cut]
+        if "text" in value:
+            return [C.V_TEXT, type_sid, value["text"], *tail]
+        if "items" in value:
+            return [C.V_SEQ, type_sid, [self.encode_value(v) for v in value["items"]], *tail]
+        if "entries" in value:
+            flat = []
+            for key, item in value["entries"]:
+                flat += [self.encode_value(key), self.encode_value(item)]
+            return [C.V_MAP, type_sid, flat, *tail]
+        if "fields" in value:
+            return [C.V_OBJECT, type_sid, self.encode_pairs(value["fields"]), *tail]
+        if value.get("redacted"):
+            return [C.V_REDACTED, type_sid]
+        if value.get("elided"):
+            length = value.get("len")
+            return [C.V_ELIDED, type_sid] + ([] if length is None else [length])
+        if "error" in value:
+            return [C.V_ERROR, type_sid, value["error"]]
+        raise ValueError(f"not a captured value: {value!r}")
+
+    def encode_pairs(self, mapping: Mapping[str, Any]) -> list:
+        """{name: decoded value} -> flat wire form [name sid, value, ...]."""
+        flat: list = []
+        for key, item in mapping.items():
+            flat += [self.string(key), self.encode_value(item)]
+        return flat
+
+    # -- framing -------------------------------------------------------------------
+
+    def _dt(self, t: int) -> int:
+        dt = t - self._last_t
+        self._last_t = t
+        if t > self._max_t:
+            self._max_t = t
+        return dt
+
+    def _emit(self, record: list) -> None:
+        self._counts["records"] += 1
+        self._buf += self._packer.pack(record)
+        if len(self._buf) >= self.batch_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write pending records as one zstd frame (and push it to the OS)."""
+        if not self._buf:
+            return
+        data = bytes(self._buf)
+        self._buf.clear()
+        self._crc = zlib.crc32(data, self._crc)
+        self.sink.write(self._compressor.compress(data))
+        self.sink.flush()
+        self._last_t = 0
+
+    def close(self, status: str | None = None, exit_code: int | None = None,
+              exception: Mapping[str, str] | None = None, **extra: Any) -> dict:
+        """Finish the trace with its end record and trailer; return the summary."""
+        if self.closed:
+            raise ValueError("trace already closed")
+        self.closed = True
+        if status is None:
+            status = "crashed" if self._crash else "ok"
+        if exception is None and status != "ok":
+            exception = self._crash or self._last_exception
+        summary = self._summary(status, exit_code, exception, extra)
+        summary_for_end = dict(summary, checksum=zlib.crc32(bytes(self._buf), self._crc))
+        self._buf += self._packer.pack([C.END, summary_for_end])
+        self.flush()
+        self.sink.write(trailer_bytes(self._packer.pack(summary_for_end)))
+        self.sink.flush()
+        return summary_for_end
+
+    def _summary(self, status: str, exit_code: int | None, exception: Mapping | None,
+                 extra: Mapping[str, Any]) -> dict:
+        header = self.header
+        summary = {
+            "trace_id": self.trace_id,
+            "status": status,
+            "language": header["agent"]["language"],
+            "mode": header["mode"],
+            "start_ns": header["start_ns"],
+            "duration_ns": self._max_t,
+            "command": header["process"].get("argv"),
+            "host": header["process"].get("host"),
+            "pid": header["process"].get("pid"),
+            "root": self._root,
+            "exception": dict(exception) if exception else None,
+            "exit_code": exit_code,
+            "counts": dict(self._counts, functions=len(self._functions), lanes=self._lanes),
+        }
+        for key in ("service", "name", "parent"):
+            if key in header:
+                summary[key] = header[key]
+        summary.update(extra)
+        return summary

@@ -1,0 +1,79 @@
+"""Selecting traces by their summaries: the filters `list`, `clean` and others share."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from .format.errors import TraceError
+from .format.summary import read_summary
+from .spool import Entry
+
+FAILED_STATUSES = frozenset({"failed", "crashed", "incomplete"})
+
+
+@dataclass
+class TraceFilter:
+    statuses: frozenset[str] | None = None
+    languages: frozenset[str] | None = None
+    since_ns: int | None = None
+    until_ns: int | None = None
+    grep: re.Pattern | None = None
+
+    def matches(self, summary: dict) -> bool:
+        if self.statuses is not None and summary.get("status") not in self.statuses:
+            return False
+        if self.languages is not None and summary.get("language") not in self.languages:
+            return False
+        start = summary.get("start_ns") or 0
+        if self.since_ns is not None and start < self.since_ns:
+            return False
+        if self.until_ns is not None and start > self.until_ns:
+            return False
+        if self.grep is not None and not any(self.grep.search(text)
+                                             for text in searchable_texts(summary)):
+            return False
+        return True
+
+
+def searchable_texts(summary: dict) -> Iterator[str]:
+    """What --grep looks at: entry point, name, exception type, message and function."""
+    for key in ("root", "name"):
+        if isinstance(summary.get(key), str):
+            yield summary[key]
+    exception = summary.get("exception") or {}
+    for key in ("type", "message", "function"):
+        if isinstance(exception.get(key), str):
+            yield exception[key]
+    for name in summary.get("stack") or ():
+        if isinstance(name, str):
+            yield name
+
+
+@dataclass(frozen=True)
+class Listed:
+    entry: Entry
+    summary: dict
+
+
+def select(entries: Iterable[Entry], trace_filter: TraceFilter, limit: int | None = None,
+           on_error=None) -> list[Listed]:
+    """Summaries of the entries that pass the filter, in the entries' order.
+
+    A file that cannot be read is passed to `on_error(entry, error)` and skipped, so one
+    bad file never hides the rest of the spool.
+    """
+    selected: list[Listed] = []
+    for entry in entries:
+        if limit is not None and len(selected) >= limit:
+            break
+        try:
+            summary = read_summary(entry.path)
+        except (TraceError, OSError) as exc:
+            if on_error is not None and entry.path.exists():  # a vanished file is no error
+                on_error(entry, exc)
+            continue
+        if trace_filter.matches(summary):
+            selected.append(Listed(entry, summary))
+    return selected

@@ -1,0 +1,1 @@
+"""Turning computed results into text: tables, JSON, trees. Computes nothing itself."""

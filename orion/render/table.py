@@ -1,0 +1,36 @@
+"""Plain aligned tables for terminals; colour only when the stream is a terminal."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import click
+
+STATUS_COLOURS = {"ok": "green", "failed": "red", "crashed": "magenta", "incomplete": "yellow"}
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
+                 max_widths: dict[int, int] | None = None) -> list[str]:
+    """Lines of a left-aligned table; the last column is never padded."""
+    max_widths = max_widths or {}
+    clipped = [[clip(cell, max_widths.get(i)) for i, cell in enumerate(row)] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in clipped:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    lines = []
+    for row in [list(headers), *clipped]:
+        padded = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])] + [row[-1]]
+        lines.append("  ".join(padded).rstrip())
+    return lines
+
+
+def clip(text: str, width: int | None) -> str:
+    if width is None or len(text) <= width:
+        return text
+    return text[: max(width - 1, 0)] + "…"
+
+
+def colour_status(line: str, status: str, enabled: bool) -> str:
+    colour = STATUS_COLOURS.get(status)
+    return click.style(line, fg=colour) if enabled and colour else line

@@ -1,0 +1,140 @@
+"""The spool: the directory where agents drop .otrace files and commands read them.
+
+Where it is: `--spool DIR`, else `$ORION_SPOOL`, else `spool/` in the nearest `.orion/`
+found upwards from the working directory, else the user's data directory. Agents in every
+language resolve it the same way.
+
+File names are `<UTC start time, microseconds>Z-<trace id>.otrace`: they sort by time,
+and the random 128-bit trace id keeps concurrent writers from ever colliding. A writer
+creates its file under a hidden temporary name and renames it into place once the header
+frame is on disk, so readers never see a file without a header.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+SPOOL_ENV = "ORION_SPOOL"
+PROJECT_DIR_NAME = ".orion"
+TRACE_SUFFIX = ".otrace"
+_NAME = re.compile(r"^(\d{8}T\d{12})Z-([0-9a-f]{32})\.otrace$")
+
+
+def user_data_dir() -> Path:
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "orionis"
+    if os.name == "nt":
+        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "orionis"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "orionis"
+
+
+def find_project_dir(start: Path | None = None) -> Path | None:
+    """The nearest `.orion/` directory at or above `start` (the working directory)."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / PROJECT_DIR_NAME
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def resolve_spool(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
+    if explicit:
+        return Path(explicit).expanduser()
+    from_env = os.environ.get(SPOOL_ENV)
+    if from_env:
+        return Path(from_env).expanduser()
+    project = find_project_dir(cwd)
+    if project is not None:
+        return project / "spool"
+    return user_data_dir() / "spool"
+
+
+def trace_filename(start_ns: int, trace_id: str) -> str:
+    seconds, nanos = divmod(start_ns, 1_000_000_000)
+    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}{nanos // 1000:06d}Z-{trace_id}{TRACE_SUFFIX}"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One trace file in the spool, known from its name alone."""
+
+    path: Path
+    trace_id: str
+    stamp: str  # sortable UTC start time from the file name
+
+
+class Spool:
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"Spool({str(self.path)!r})"
+
+    def entries(self) -> list[Entry]:
+        """Every trace in the spool, newest first. Temporary files are never listed."""
+        try:
+            names = os.listdir(self.path)
+        except FileNotFoundError:
+            return []
+        found = []
+        for name in names:
+            match = _NAME.match(name)
+            if match:
+                found.append(Entry(self.path / name, match.group(2), match.group(1)))
+        found.sort(key=lambda e: (e.stamp, e.trace_id), reverse=True)
+        return found
+
+    def path_for(self, trace_id: str, start_ns: int) -> Path:
+        return self.path / trace_filename(start_ns, trace_id)
+
+    def find(self, trace_id: str) -> Entry | None:
+        return next((e for e in self.entries() if e.trace_id == trace_id), None)
+
+    def open_writer(self, **writer_options: Any):
+        """A TraceWriter on a new file in the spool, published once its header is written."""
+        from .format.writer import TraceWriter, new_trace_id
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        trace_id = writer_options.pop("trace_id", None) or new_trace_id()
+        start_ns = writer_options.pop("start_ns", None) or time.time_ns()
+        final = self.path_for(trace_id, start_ns)
+        temporary = self.path / f".{final.name}.tmp"
+        sink = open(temporary, "xb")
+        try:
+            writer = TraceWriter(sink, trace_id=trace_id, start_ns=start_ns, **writer_options)
+            os.replace(temporary, final)
+        except BaseException:
+            sink.close()
+            temporary.unlink(missing_ok=True)
+            raise
+        writer.path = final
+        return writer
+
+    def add(self, source: Path, trace_id: str, start_ns: int, replace: bool = False) -> Path:
+        """Copy a finished trace file into the spool atomically; refuse a duplicate id."""
+        existing = self.find(trace_id)
+        if existing is not None and not replace:
+            raise FileExistsError(existing.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        final = self.path_for(trace_id, start_ns)
+        temporary = self.path / f".{final.name}.{os.getpid()}.tmp"
+        try:
+            with open(source, "rb") as src, open(temporary, "xb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            os.replace(temporary, final)
+        finally:
+            temporary.unlink(missing_ok=True)
+        if existing is not None and existing.path != final:
+            existing.path.unlink(missing_ok=True)
+        return final

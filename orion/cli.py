@@ -91,7 +91,8 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="orion", standalone_mode=False)
+        # Without standalone mode, click returns ctx.exit(N)'s status instead of raising.
+        status = cli.main(args=argv, prog_name="orion", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
@@ -107,4 +108,4 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    return 0
+    return status if isinstance(status, int) else 0

@@ -161,48 +161,39 @@ class TraceWriter:
         if self._root is None:
             self._root = self._function_names[fn]
         self._counts["calls"] += 1
-        record = [C.CALL, self._dt(t), lane, fn]
-        if args is not None:
-            record.append(args)
-        self._emit(record)
+        self._emit_timed(C.CALL, t, [lane, fn] if args is None else [lane, fn, args])
 
     def ret(self, t: int, lane: int, value: Any = NO_VALUE) -> None:
         self._counts["returns"] += 1
-        record = [C.RETURN, self._dt(t), lane]
-        if value is not NO_VALUE:
-            record.append(value)
-        self._emit(record)
+        self._emit_timed(C.RETURN, t, [lane] if value is NO_VALUE else [lane, value])
 
     def unwind(self, t: int, lane: int, line: int | None = None,
                locals_: list | None = None) -> None:
         self._counts["unwinds"] += 1
-        record = [C.UNWIND, self._dt(t), lane, line]
-        if locals_ is not None:
-            record.append(locals_)
-        self._emit(record)
+        self._emit_timed(C.UNWIND, t, [lane, line] if locals_ is None else [lane, line, locals_])
 
     def exception(self, t: int, lane: int, exc_type: str, message: str,
                   kind: str = "raised", line: int | None = None) -> None:
         self._counts["exceptions"] += 1
         if kind == "raised":
             self._last_exception = {"type": exc_type, "message": message}
-        self._emit([C.EXCEPTION, self._dt(t), lane, C.EXCEPTION_KINDS.index(kind),
-                    self.string(exc_type), message, line])
+        self._emit_timed(C.EXCEPTION, t, [lane, C.EXCEPTION_KINDS.index(kind),
+                                          self.string(exc_type), message, line])
 
     def crash(self, t: int, lane: int, kind: str, reason: str, message: str = "",
               detail: Mapping[str, Any] | None = None) -> None:
         self._counts["crashes"] += 1
         self._crash = {"type": reason, "message": message, "kind": kind}
-        self._emit([C.CRASH, self._dt(t), lane, kind, reason, message, dict(detail or {})])
+        self._emit_timed(C.CRASH, t, [lane, kind, reason, message, dict(detail or {})])
 
     def stack(self, t: int, lane: int, reason: str, frames: Iterable[list]) -> None:
         """`frames`, outermost first: [fn, line, locals flat wire form or None]."""
         self._counts["stacks"] += 1
-        self._emit([C.STACK, self._dt(t), lane, reason, list(frames)])
+        self._emit_timed(C.STACK, t, [lane, reason, list(frames)])
 
     def event(self, t: int, lane: int, kind: str, attrs: Mapping[str, Any]) -> None:
         self._counts["events"] += 1
-        self._emit([C.EVENT, self._dt(t), lane, self.string(kind), dict(attrs)])
+        self._emit_timed(C.EVENT, t, [lane, self.string(kind), dict(attrs)])
 
     # -- values --------------------------------------------------------------------
 
@@ -242,12 +233,14 @@ class TraceWriter:
 
     # -- framing -------------------------------------------------------------------
 
-    def _dt(self, t: int) -> int:
+    def _emit_timed(self, code: int, t: int, columns: list) -> None:
+        """Emit a timed record; its delta is taken only now, after any definitions it
+        needed were emitted (a definition can flush a frame and restart the clock)."""
         dt = t - self._last_t
         self._last_t = t
         if t > self._max_t:
             self._max_t = t
-        return dt
+        self._emit([code, dt, *columns])
 
     def _emit(self, record: list) -> None:
         self._counts["records"] += 1

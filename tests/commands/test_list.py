@@ -1,0 +1,87 @@
+"""`orion list`: order, filters, output formats, pipes."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from click.testing import CliRunner
+
+from orion.cli import cli
+
+from ..conftest import write_trace
+
+HOUR = 3600 * 10**9
+
+
+def invoke(*args: str, input: str | None = None):
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+def test_newest_first_and_bare_ids_in_a_pipe(spool):
+    now = time.time_ns()
+    old = write_trace(spool, start_ns=now - 3 * HOUR)
+    new = write_trace(spool, start_ns=now)
+    result = invoke("list")
+    assert result.exit_code == 0
+    ids = result.output.split()
+    assert [i for i in ids] == [new.split("-")[-1][:32], old.split("-")[-1][:32]]
+
+
+def test_filters(spool):
+    now = time.time_ns()
+    write_trace(spool, start_ns=now - 5 * HOUR)
+    failed = write_trace(spool, status="failed", exception=("KeyError", "'sku'"),
+                         start_ns=now - HOUR)
+    write_trace(spool, language="go", root="main.main", start_ns=now)
+    failed_id = failed.split("-")[-1][:32]
+    assert invoke("list", "--failed").output.split() == [failed_id]
+    assert invoke("list", "--status", "failed,crashed").output.split() == [failed_id]
+    assert len(invoke("list", "--ok").output.split()) == 2
+    assert len(invoke("list", "--lang", "go").output.split()) == 1
+    assert len(invoke("list", "--since", "2h").output.split()) == 2
+    assert len(invoke("list", "--until", "2h").output.split()) == 1
+    assert invoke("list", "--grep", "keyerror").output.split() == [failed_id]
+    assert invoke("list", "--grep", "sku").output.split() == [failed_id]
+    assert len(invoke("list", "--limit", "1").output.split()) == 1
+    nothing = invoke("list", "--lang", "rust")
+    assert nothing.exit_code == 1 and nothing.output == ""
+
+
+def test_formats(spool):
+    write_trace(spool, status="failed", exception=("ValueError", "bad\nvalue"))
+    table = invoke("list", "--format", "table")
+    lines = table.output.splitlines()
+    assert lines[0].split()[:4] == ["ID", "STARTED", "LANG", "STATUS"]
+    assert "ValueError: bad value" in lines[1]
+    rows = json.loads(invoke("list", "--json").output)
+    assert rows[0]["status"] == "failed" and rows[0]["complete"] is True
+    assert rows[0]["exception"]["type"] == "ValueError"
+    jsonl = invoke("list", "--format", "jsonl").output.splitlines()
+    assert json.loads(jsonl[0])["id"] == rows[0]["id"]
+
+
+def test_incomplete_trace_is_listed_and_counts_as_failed(spool):
+    path = write_trace(spool, calls=30, batch_bytes=64)
+    data = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(data[: len(data) // 2])
+    rows = json.loads(invoke("list", "--json").output)
+    assert rows[0]["status"] == "incomplete" and rows[0]["complete"] is False
+    assert len(invoke("list", "--failed").output.split()) == 1
+
+
+def test_unreadable_file_is_skipped_with_a_warning(spool):
+    write_trace(spool)
+    bogus = spool.path / ("20200101T000000000000Z-" + "0" * 32 + ".otrace")
+    bogus.write_bytes(b"garbage")
+    result = CliRunner().invoke(cli, ["list"])
+    assert result.exit_code == 0
+    assert len(result.stdout.split()) == 1
+    assert "warning: skipping" in result.stderr and "wrong magic" in result.stderr
+
+
+def test_empty_spool(spool):
+    result = invoke("list", "--format", "table")
+    assert result.exit_code == 1
+    assert "no traces match" in result.stderr

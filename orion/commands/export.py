@@ -1,0 +1,63 @@
+"""`orion export`: write traces to a file, a directory or stdout, in a chosen format."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import OrionError
+from ..export import FORMATS, export_to_file, export_trace, exported_name
+from ..ids import resolve_many
+from ..options import spool_option
+from ..render.progress import progress
+from ..spool import Spool
+
+
+@click.command("export")
+@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.option("--output", "-o", metavar="FILE|DIR|-",
+              help="Where to write: a file, a directory (one file per trace, required for "
+                   "several traces) or - for stdout (the default when stdout is not a terminal).")
+@click.option("--format", "format_name", type=click.Choice(list(FORMATS)), default="otrace",
+              show_default=True,
+              help="Output format: " + "; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()))
+@spool_option
+def command(refs: tuple[str, ...], output: str | None, format_name: str, spool: Spool) -> None:
+    """Write traces to a file, a directory or stdout.
+
+    `orion export @ -o crash.otrace` copies the newest trace to a file you can attach to a
+    bug report; `orion list --failed | orion export - -o failures/` copies several into a
+    directory. Prints the paths written, one per line.
+    """
+    fmt = FORMATS[format_name]
+    paths = list(dict.fromkeys(resolve_many(refs, spool)))
+    if output == "-" or (output is None and len(paths) == 1):
+        if len(paths) > 1:
+            raise OrionError(f"{len(paths)} traces cannot share stdout: use -o DIR")
+        if fmt.binary and sys.stdout.isatty():
+            raise OrionError(f"refusing to write binary {fmt.name} data to a terminal: "
+                             f"use -o FILE, or redirect stdout to a file or a pipe")
+        stdout = click.get_binary_stream("stdout")
+        export_trace(paths[0], fmt, stdout)
+        stdout.flush()
+        return
+    if output is None:
+        raise OrionError(f"{len(paths)} traces need a directory to go into: use -o DIR")
+    target = Path(output).expanduser()
+    if len(paths) > 1 or target.is_dir() or output.endswith(("/", "\\")):
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise OrionError(f"{output} is a file; several traces need a directory") from None
+        targets = [target / exported_name(path, fmt) for path in paths]
+    else:
+        targets = [target]
+    with progress(list(zip(paths, targets)), "exporting") as jobs:
+        for path, destination in jobs:
+            try:
+                export_to_file(path, fmt, destination)
+            except OSError as exc:
+                raise OrionError(f"{destination}: cannot write ({exc.strerror or exc})") from None
+    click.echo("\n".join(str(destination) for destination in targets))

@@ -1,0 +1,143 @@
+"""`orion export`: byte copies to a file, a directory or stdout, and its refusals."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from orion.cli import cli
+from orion.export import FORMATS, exported_name
+
+from ..conftest import run_orion, write_trace
+
+
+def orion(*args: str, input: str | None = None):
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+def test_export_one_trace_to_a_file(spool, tmp_path):
+    source = Path(write_trace(spool))
+    target = tmp_path / "bug.otrace"
+    result = orion("export", "@", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes() == source.read_bytes()
+    assert result.stdout == f"{target}\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_export_to_stdout_when_it_is_a_pipe(spool):
+    source = Path(write_trace(spool, status="failed", exception=("KeyError", "x")))
+    result = orion("export", source.name.split("-")[1][:8])
+    assert result.exit_code == 0
+    assert result.stdout_bytes == source.read_bytes()
+    assert orion("export", "@", "-o", "-").stdout_bytes == source.read_bytes()
+
+
+def test_several_traces_into_a_directory(spool, tmp_path):
+    sources = [Path(write_trace(spool, start_ns=10**18 + i)) for i in range(3)]
+    ids = "".join(p.stem.split("-")[1] + "\n" for p in sources)
+    out = tmp_path / "out" / "nested"
+    result = orion("export", "-", "-o", str(out), input=ids)
+    assert result.exit_code == 0, result.output
+    for source in sources:
+        assert (out / source.name).read_bytes() == source.read_bytes()
+    assert sorted(result.stdout.split()) == sorted(str(out / s.name) for s in sources)
+
+
+def test_one_trace_into_an_existing_directory_keeps_its_name(spool, tmp_path):
+    source = Path(write_trace(spool))
+    result = orion("export", "@", "-o", str(tmp_path))
+    assert result.exit_code == 0
+    assert (tmp_path / source.name).read_bytes() == source.read_bytes()
+
+
+def test_several_traces_need_a_directory(spool, tmp_path):
+    write_trace(spool)
+    write_trace(spool)
+    result = orion("export", "@", "@~1")
+    assert result.exit_code == 2
+    assert "use -o DIR" in result.stderr
+    assert orion("export", "@", "@~1", "-o", "-").exit_code == 2
+    a_file = tmp_path / "file.otrace"
+    a_file.write_bytes(b"x")
+    result = orion("export", "@", "@~1", "-o", str(a_file))
+    assert result.exit_code == 2
+    assert "is a file" in result.stderr
+
+
+def test_not_a_trace_is_refused(spool, tmp_path):
+    junk = tmp_path / "junk.otrace"
+    junk.write_bytes(b"hello, not a trace")
+    result = orion("export", str(junk), "-o", str(tmp_path / "copy.otrace"))
+    assert result.exit_code == 2
+    assert "wrong magic" in result.stderr
+    assert not (tmp_path / "copy.otrace").exists()
+
+
+def test_unknown_format_is_a_usage_error(spool):
+    write_trace(spool)
+    result = orion("export", "@", "--format", "chrome")
+    assert result.exit_code == 2
+    assert "otrace" in result.stderr
+
+
+def test_format_registry_names_files():
+    fmt = FORMATS["otrace"]
+    assert exported_name(Path("a/20260101T000000000000Z-ab.otrace"), fmt) == \
+        "20260101T000000000000Z-ab.otrace"
+    assert exported_name(Path("dump.bin"), fmt) == "dump.bin.otrace"
+
+
+def test_refuses_binary_to_a_terminal(spool):
+    """A real process whose stdout is a pseudo-terminal, as when a person types it."""
+    write_trace(spool)
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "orion", "export", "@"],
+                              stdout=follower, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert proc.returncode == 2
+    assert "refusing to write binary otrace data to a terminal" in proc.stderr
+
+
+def test_real_process_pipes_bytes(spool):
+    source = Path(write_trace(spool))
+    proc = subprocess.run([sys.executable, "-m", "orion", "export", "@"], capture_output=True,
+                          timeout=60)
+    assert proc.returncode == 0
+    assert proc.stdout == source.read_bytes()
+    assert run_orion("export", "nonexistent-id").returncode == 2
+
+
+def test_progress_bar_only_on_a_terminal(spool, tmp_path):
+    ids = "".join(Path(write_trace(spool, start_ns=10**18 + i)).stem.split("-")[1] + "\n"
+                  for i in range(6))
+    piped = orion("export", "-", "-o", str(tmp_path / "piped"), input=ids)
+    assert piped.exit_code == 0 and piped.stderr == ""
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "orion", "export", "-", "-o", str(tmp_path / "tty")],
+            input=ids.encode(), stdout=subprocess.PIPE, stderr=follower, timeout=60)
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert proc.returncode == 0
+    assert b"exporting" in shown and b"6/6" in shown
+    assert len(proc.stdout.splitlines()) == 6

@@ -1,0 +1,467 @@
+"""A trace as a call tree: what `orion show` draws and later analyses (diff, replay) walk.
+
+`load_trace` reads a file once, frame by frame, and builds per lane a forest of `Call`
+nodes. It never recurses (a 100,000-deep recursion is just a long list of stack entries)
+and its node classes use __slots__, so a million-event trace fits in a few hundred MB.
+
+Traces are untrusted and often cut short, so the builder is tolerant: a return or unwind
+with no open call on its lane (the normal start of a `window: "ring"` trace, whose
+outer frames began before the recorded window) closes a synthetic frame that adopts
+everything the lane recorded so far; calls still open when the file ends stay open.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from .format import constants as C
+from .format.decode import Decoder
+from .format.errors import CorruptTrace, TraceError
+from .format.reader import TraceReader
+from .format.summary import scan_summary
+from .format.writer import NO_VALUE
+
+RETURNED = "returned"
+UNWOUND = "unwound"
+OPEN = "open"
+OUTSIDE_LABEL = "(outside the recorded window)"
+
+
+class Function:
+    """A FUNCTION record; `label` is what people read (name, or address and module)."""
+
+    __slots__ = ("id", "name", "module", "file", "line", "addr", "label")
+
+    def __init__(self, id: int, name: str | None, module: str | None = None,
+                 file: str | None = None, line: int | None = None,
+                 addr: int | None = None) -> None:
+        self.id = id
+        self.name = name
+        self.module = module
+        self.file = file
+        self.line = line
+        self.addr = addr
+        self.label = name if name else f"0x{addr or 0:x}"
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "name": self.name, "module": self.module, "file": self.file,
+                "line": self.line, "addr": self.addr, "label": self.label}
+
+
+class Raised:
+    """An EXCEPTION record: `kind` is "raised" or "caught"."""
+
+    __slots__ = ("t", "kind", "type", "message", "line")
+
+    def __init__(self, t: int, kind: str, type: str | None, message: str | None,
+                 line: int | None) -> None:
+        self.t = t
+        self.kind = kind
+        self.type = type
+        self.message = message
+        self.line = line
+
+    def same_as(self, other: "Raised | None") -> bool:
+        """The same exception seen in two frames (agents may report it once per frame)."""
+        return other is not None and (other is self or (
+            other.type == self.type and other.message == self.message))
+
+    def to_json(self) -> dict:
+        return {"t": self.t, "kind": self.kind, "type": self.type, "message": self.message,
+                "line": self.line}
+
+
+class Event:
+    """An EVENT record (log line, marker, HTTP request ...)."""
+
+    __slots__ = ("t", "kind", "attrs")
+
+    def __init__(self, t: int, kind: str | None, attrs: Any) -> None:
+        self.t = t
+        self.kind = kind
+        self.attrs = attrs
+
+    def to_json(self) -> dict:
+        return {"type": "event", "t": self.t, "kind": self.kind, "attrs": self.attrs}
+
+
+class Crash:
+    """A CRASH record; `path` holds the calls open on its lane when it happened."""
+
+    __slots__ = ("t", "lane", "kind", "reason", "message", "detail", "path")
+
+    def __init__(self, t: int, lane: int, kind: str, reason: str, message: str,
+                 detail: Any, path: tuple) -> None:
+        self.t = t
+        self.lane = lane
+        self.kind = kind
+        self.reason = reason
+        self.message = message
+        self.detail = detail
+        self.path = path
+
+    def to_json(self) -> dict:
+        return {"type": "crash", "t": self.t, "kind": self.kind, "reason": self.reason,
+                "message": self.message, "detail": self.detail}
+
+
+class Stack:
+    """A STACK record: frames outermost first, as (Function, line, locals or None)."""
+
+    __slots__ = ("t", "lane", "reason", "frames")
+
+    def __init__(self, t: int, lane: int, reason: str, frames: list[tuple]) -> None:
+        self.t = t
+        self.lane = lane
+        self.reason = reason
+        self.frames = frames
+
+    def to_json(self) -> dict:
+        return {"type": "stack", "t": self.t, "reason": self.reason,
+                "frames": [{"fn": fn.id, "name": fn.label, "line": line, "locals": locals_}
+                           for fn, line, locals_ in self.frames]}
+
+
+class Call:
+    """One function activation. `fn` is None for a frame outside a ring window.
+
+    `value` is NO_VALUE unless a return value was captured; `line` and `locals` come
+    from the unwind; `error` is the exception the frame unwound with, when known.
+    `children`, `exceptions` and `events` are empty tuples until something is added
+    (most calls are leaves, and an empty list per leaf would cost memory for nothing).
+    """
+
+    __slots__ = ("fn", "start", "end", "outcome", "args", "value", "line", "locals",
+                 "error", "exceptions", "children", "events")
+
+    def __init__(self, fn: Function | None, start: int, args: dict | None) -> None:
+        self.fn = fn
+        self.start = start
+        self.end: int | None = None
+        self.outcome = OPEN
+        self.args = args
+        self.value: Any = NO_VALUE
+        self.line: int | None = None
+        self.locals: dict | None = None
+        self.error: Raised | None = None
+        self.exceptions: list[Raised] | tuple = ()
+        self.children: list[Call] | tuple = ()
+        self.events: list[Event | Crash | Stack] | tuple = ()
+
+    @property
+    def label(self) -> str:
+        return self.fn.label if self.fn is not None else OUTSIDE_LABEL
+
+    @property
+    def duration(self) -> int | None:
+        return None if self.end is None else self.end - self.start
+
+    def to_json(self) -> dict:
+        """This call without its children (callers nest them; trees may be very deep)."""
+        out: dict[str, Any] = {
+            "fn": self.fn.id if self.fn is not None else None, "name": self.label,
+            "start": self.start, "end": self.end, "outcome": self.outcome,
+        }
+        if self.args is not None:
+            out["args"] = self.args
+        if self.value is not NO_VALUE:
+            out["value"] = self.value
+        if self.outcome == UNWOUND:
+            out["line"] = self.line
+            out["locals"] = self.locals
+            out["error"] = self.error.to_json() if self.error is not None else None
+        if self.exceptions:
+            out["exceptions"] = [e.to_json() for e in self.exceptions]
+        if self.events:
+            out["events"] = [e.to_json() for e in self.events]
+        return out
+
+
+class Lane:
+    """A thread or task: its root calls, plus what happened while no call was open."""
+
+    __slots__ = ("id", "name", "kind", "native_id", "parent", "roots", "exceptions",
+                 "events", "crashes", "calls", "stack")
+
+    def __init__(self, id: int, name: str | None = None, kind: str | None = None,
+                 native_id: int | None = None, parent: int | None = None) -> None:
+        self.id = id
+        self.name = name if name is not None else f"lane {id}"
+        self.kind = kind
+        self.native_id = native_id
+        self.parent = parent
+        self.roots: list[Call] = []
+        self.exceptions: list[Raised] = []
+        self.events: list[Event | Crash | Stack] = []
+        self.crashes: list[Crash] = []
+        self.calls = 0  # calls recorded on this lane (synthetic frames not counted)
+        self.stack: list[Call] = []  # calls open on this lane (after loading: at the end)
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "name": self.name, "kind": self.kind,
+                "native_id": self.native_id, "parent": self.parent}
+
+
+class Module:
+    """A MODULE record: a loaded binary, for native addresses."""
+
+    __slots__ = ("id", "path", "base", "build_id")
+
+    def __init__(self, id: int, path: str | None, base: int | None, build_id: Any) -> None:
+        self.id = id
+        self.path = path
+        self.base = base
+        self.build_id = build_id
+
+
+class Trace:
+    """Everything read from one trace file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.header: dict = {}
+        self.summary: dict = {}
+        self.complete = False
+        self.truncated = False  # the file ends inside a frame
+        self.functions: dict[int, Function] = {}
+        self.lanes: dict[int, Lane] = {}
+        self.modules: dict[int, Module] = {}
+        self.crashes: list[Crash] = []
+        self.end_t = 0  # the latest timestamp read
+
+    @property
+    def window(self) -> str | None:
+        return self.header.get("window")
+
+    def lane(self, lane_id: int) -> Lane:
+        """The lane with this id, created on first mention (a LANE record may be missing)."""
+        lane = self.lanes.get(lane_id)
+        if lane is None:
+            lane = self.lanes[lane_id] = Lane(lane_id)
+        return lane
+
+    def function(self, fn_id: int) -> Function:
+        fn = self.functions.get(fn_id)
+        if fn is None:
+            fn = self.functions[fn_id] = Function(fn_id, f"<function {fn_id}>")
+        return fn
+
+    def open_calls(self) -> Iterator[Call]:
+        for lane in self.lanes.values():
+            yield from lane.stack
+
+
+def load_trace(path: str | os.PathLike) -> Trace:
+    """Read a whole trace into a call tree (TraceError when the file cannot be read)."""
+    was_enabled = gc.isenabled()
+    gc.disable()  # a large acyclic graph: the cycle collector would only rescan it
+    try:
+        return _load(Path(path))
+    except TraceError as exc:
+        exc.path = exc.path or str(path)
+        raise
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _outside(lane: Lane, t: int) -> Call:
+    """A frame that began before the recorded window; it adopts all the lane holds so far."""
+    starts = [t]
+    if lane.roots:
+        starts.append(lane.roots[0].start)
+    starts += [x.t for x in lane.exceptions[:1]] + [x.t for x in lane.events[:1]]
+    call = Call(None, min(starts), None)
+    call.children = lane.roots
+    call.exceptions, call.events = lane.exceptions, lane.events
+    lane.roots, lane.exceptions, lane.events = [call], [], []
+    return call
+
+
+def _error_of(call: Call) -> Raised | None:
+    """The exception a frame unwinds with: its own latest raise, or a child's propagating."""
+    own = next((e for e in reversed(call.exceptions) if e.kind == "raised"), None)
+    child = next((c for c in reversed(call.children) if c.outcome is UNWOUND), None)
+    if child is None or child.error is None:
+        return own
+    if own is not None and own.t >= child.end:
+        return own
+    if any(e.kind == "caught" and e.t >= child.end for e in call.exceptions):
+        return own
+    return child.error
+
+
+def _add(call: Call, slot: str, item: Any) -> None:
+    items = getattr(call, slot)
+    if items:
+        items.append(item)
+    else:
+        setattr(call, slot, [item])
+
+
+def _load(path: Path) -> Trace:
+    trace = Trace(path)
+    decoder = Decoder()
+    lanes = trace.lanes
+    functions = trace.functions
+    pairs, value = decoder.pairs, decoder.value
+    end_t = 0
+    with TraceReader(path) as reader:
+        trace.header = reader.header
+        for rec in reader.records():
+            code = rec[0]
+            try:
+                if code == C.CALL or code == C.RETURN or code == C.UNWIND:
+                    t = rec[1]
+                    if t > end_t:
+                        end_t = t
+                    lane = lanes.get(rec[2]) or trace.lane(rec[2])
+                    stack = lane.stack
+                    if code == C.CALL:
+                        fn = functions.get(rec[3]) or trace.function(rec[3])
+                        call = Call(fn, t, pairs(rec[4]) if len(rec) > 4 else None)
+                        lane.calls += 1
+                        if stack:
+                            parent = stack[-1]
+                            if parent.children:
+                                parent.children.append(call)
+                            else:
+                                parent.children = [call]
+                        else:
+                            lane.roots.append(call)
+                        stack.append(call)
+                        continue
+                    call = stack.pop() if stack else _outside(lane, t)
+                    call.end = t
+                    if code == C.RETURN:
+                        call.outcome = RETURNED
+                        if len(rec) > 3:
+                            call.value = value(rec[3])
+                    else:
+                        call.outcome = UNWOUND
+                        call.line = rec[3]
+                        if len(rec) > 4:
+                            call.locals = pairs(rec[4])
+                        call.error = _error_of(call)
+                    continue
+                if code in C.TIMED_TYPES:
+                    end_t = max(end_t, rec[1])
+                    _add_timed(trace, decoder.record(rec))
+                elif code < C.FIRST_EXTENSION and code not in (C.HEADER, C.END):
+                    _add_definition(trace, decoder.record(rec))
+            except (IndexError, TypeError, KeyError, ValueError, AttributeError) as exc:
+                raise CorruptTrace(f"malformed {C.TYPE_NAMES.get(code, 'unknown')} record "
+                                   f"({type(exc).__name__}: {exc})") from None
+        trace.complete = reader.complete
+        trace.truncated = reader.truncated
+        end_summary = reader.end_summary
+    trace.end_t = end_t
+    if trace.complete and end_summary is not None:
+        trace.summary = dict(end_summary, complete=True)
+    else:
+        trace.summary = scan_summary(path)
+    _label_native_functions(trace)
+    return trace
+
+
+def _add_timed(trace: Trace, d: dict) -> None:
+    """Exceptions, crashes, stacks and events go to the innermost open call of their lane."""
+    lane = trace.lane(d["lane"])
+    stack = lane.stack
+    kind = d["type"]
+    if kind == "exception":
+        item = Raised(d["t"], d["kind"], d["exc_type"], d["message"], d["line"])
+        if stack:
+            _add(stack[-1], "exceptions", item)
+        else:
+            lane.exceptions.append(item)
+        return
+    if kind == "crash":
+        item = Crash(d["t"], lane.id, d["kind"], d["reason"], d["message"], d["detail"],
+                     tuple(stack))
+        lane.crashes.append(item)
+        trace.crashes.append(item)
+    elif kind == "stack":
+        frames = [(trace.function(f["fn"]), f["line"], f["locals"]) for f in d["frames"]]
+        item = Stack(d["t"], lane.id, d["reason"], frames)
+    elif kind == "event":
+        item = Event(d["t"], d["kind"], d["attrs"])
+    else:
+        return
+    if stack:
+        _add(stack[-1], "events", item)
+    else:
+        lane.events.append(item)
+
+
+def _add_definition(trace: Trace, d: dict) -> None:
+    kind = d["type"]
+    if kind == "function":
+        trace.functions[d["id"]] = Function(d["id"], d["name"], d["module"], d["file"],
+                                            d["line"], d.get("addr"))
+    elif kind == "lane":
+        lane = trace.lane(d["id"])
+        lane.name = d["name"] if d["name"] is not None else lane.name
+        lane.kind, lane.native_id, lane.parent = d["kind"], d["native_id"], d["parent"]
+    elif kind == "module":
+        trace.modules[d["id"]] = Module(d["id"], d["path"], d["base"], d["build_id"])
+
+
+def _label_native_functions(trace: Trace) -> None:
+    """Unnamed native functions read `0x401136 (libshop.so)`: address plus module."""
+    bases = sorted((m.base, m.path) for m in trace.modules.values()
+                   if isinstance(m.base, int) and m.path)
+    for fn in trace.functions.values():
+        if fn.name or not isinstance(fn.addr, int):
+            continue
+        module = fn.module
+        if module is None:
+            module = next((p for base, p in reversed(bases) if base <= fn.addr), None)
+        if module:
+            fn.label = f"0x{fn.addr:x} ({os.path.basename(module) or module})"
+
+
+def failing_path(trace: Trace) -> list[Call]:
+    """Calls from a root down to where the failure began: the frame that raised the first
+    uncaught exception, or the innermost frame open when the first crash happened."""
+    crash = trace.crashes[0] if trace.crashes else None
+    if crash is not None and crash.path:
+        return list(crash.path)
+    if crash is not None:
+        lanes = [trace.lane(crash.lane)]
+    else:
+        lanes = list(trace.lanes.values())
+    roots = [r for lane in lanes for r in lane.roots if r.outcome is UNWOUND
+             and (crash is None or r.end <= crash.t)]
+    if not roots:
+        return []
+    node = max(roots, key=lambda r: r.end) if crash is not None else min(roots,
+                                                                          key=lambda r: r.end)
+    path = [node]
+    while (child := propagating_child(node)) is not None:
+        node = child
+        path.append(node)
+    return path
+
+
+def propagating_child(call: Call) -> Call | None:
+    """The callee whose exception this frame unwound with, if it came from one."""
+    if call.error is None:
+        return None
+    child = next((c for c in reversed(call.children) if c.outcome is UNWOUND), None)
+    if child is None or not call.error.same_as(child.error):
+        return None
+    return child
+
+
+def subtree_size(call: Call) -> int:
+    """How many calls lie below `call` (iteratively: trees may be very deep)."""
+    count, pending = 0, [call]
+    while pending:
+        children = pending.pop().children
+        count += len(children)
+        pending.extend(children)
+    return count

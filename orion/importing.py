@@ -1,0 +1,96 @@
+"""Adding trace files from elsewhere (a bug ticket, a CI artifact) to the spool.
+
+A file from outside is untrusted: it is validated in full before it is copied, so the
+spool only ever holds traces every command can read. Incomplete traces are welcome (a
+crashed program's trace is often the one that matters); corrupt ones are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .format.errors import CorruptTrace, TraceError
+from .format.reader import TraceReader
+from .format.summary import read_summary
+from .format.validate import ERROR, Problem, validate_trace
+from .spool import TRACE_SUFFIX, Spool
+
+_TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+IMPORTED, REFUSED, UNREADABLE = "imported", "refused", "unreadable"
+MAX_PROBLEMS_SHOWN = 3
+
+
+@dataclass
+class ImportResult:
+    """What happened to one file: outcome is imported, refused (invalid, duplicate) or
+    unreadable (missing, not a trace, a newer major version)."""
+
+    source: Path
+    outcome: str
+    reason: str | None = None
+    trace_id: str | None = None
+    path: Path | None = None  # where it now is in the spool
+    complete: bool | None = None
+    replaced: bool = False
+
+    def as_json(self) -> dict:
+        return {"source": str(self.source), "outcome": self.outcome, "reason": self.reason,
+                "id": self.trace_id, "path": str(self.path) if self.path else None,
+                "complete": self.complete, "replaced": self.replaced}
+
+
+def expand_sources(sources: list[Path]) -> list[Path]:
+    """Files as given; a directory stands for the .otrace files directly inside it."""
+    expanded: list[Path] = []
+    for source in sources:
+        if source.is_dir():
+            expanded.extend(sorted(source.glob("*" + TRACE_SUFFIX)))
+        else:
+            expanded.append(source)
+    return expanded
+
+
+def refusal(problems: list[Problem]) -> str | None:
+    """Why a trace is refused: its validation errors (warnings, such as an incomplete
+    trace, are no reason), None when there are none."""
+    errors = [str(p) for p in problems if p.severity == ERROR]
+    if len(errors) > MAX_PROBLEMS_SHOWN:
+        errors[MAX_PROBLEMS_SHOWN:] = [f"and {len(errors) - MAX_PROBLEMS_SHOWN} more "
+                                       f"(see `orion validate`)"]
+    return "; ".join(errors) or None
+
+
+def import_trace(spool: Spool, source: Path, replace: bool = False) -> ImportResult:
+    """Validate `source` and copy it into the spool under its trace id and start time."""
+    try:
+        reason = refusal(validate_trace(source))
+        if reason is None:
+            with TraceReader(source) as reader:
+                header = reader.header  # a file cut inside its first frame has none
+            summary = read_summary(source)
+    except CorruptTrace as exc:
+        reason = exc.message
+    except TraceError as exc:
+        return ImportResult(source, UNREADABLE, exc.message)
+    if reason:
+        return ImportResult(source, REFUSED, reason)
+    trace_id = header.get("trace_id")
+    start_ns = header.get("start_ns")
+    if not isinstance(trace_id, str) or not _TRACE_ID.match(trace_id):
+        return ImportResult(source, REFUSED, f"its trace id {trace_id!r} is not 32 hex digits")
+    if not isinstance(start_ns, int) or isinstance(start_ns, bool) or start_ns < 0:
+        return ImportResult(source, REFUSED, f"its start time {start_ns!r} is not a time")
+    existing = spool.find(trace_id)
+    try:
+        path = spool.add(source, trace_id, start_ns, replace=replace)
+    except FileExistsError as exc:
+        return ImportResult(source, REFUSED, f"trace {trace_id} is already in the spool "
+                            f"({Path(exc.args[0]).name}); --force replaces it",
+                            trace_id=trace_id)
+    except OSError as exc:
+        return ImportResult(source, UNREADABLE, exc.strerror or str(exc), trace_id=trace_id)
+    return ImportResult(source, IMPORTED, trace_id=trace_id, path=path,
+                        complete=bool(summary.get("complete")), replaced=existing is not None)

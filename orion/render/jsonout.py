@@ -25,8 +25,14 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
+# Built once: json.dumps would build an encoder per call, a third of `orion cat`'s time.
+_COMPACT = json.JSONEncoder(default=_default, ensure_ascii=False, allow_nan=False)
+
+
 def dumps(obj: Any, indent: int | None = None) -> str:
     try:
+        if indent is None:
+            return _COMPACT.encode(obj)
         return json.dumps(obj, default=_default, ensure_ascii=False, indent=indent,
                           allow_nan=False)
     except ValueError:  # a NaN or infinity somewhere deep: rare, so pay only then

@@ -1,0 +1,334 @@
+"""Drawing call trees: indented text for people, nested JSON for programs.
+
+Both walk the tree with explicit stacks (never recursion), so a 100,000-deep recursion
+renders like any other trace. Text output is capped by lines (`max_lines`) and depth, and
+runs of repeated sibling calls fold into one line, so that a big trace stays readable.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+import click
+
+from ..format.writer import NO_VALUE
+from ..model import (OPEN, RETURNED, UNWOUND, Call, Crash, Event, Lane, Raised, Stack,
+                     propagating_child, subtree_size)
+from ..timeparse import format_duration_ns
+from .jsonout import dumps
+from .table import clip
+
+DEFAULT_MAX_LINES = 400
+COLLAPSE_MIN = 3  # a run of this many returned sibling calls to one function is folded
+INDENT_LIMIT = 40  # deeper levels keep this much indentation and show their depth
+VALUE_WIDTH = 60
+ARGS_WIDTH = 120
+ARG_WIDTH = 50
+MESSAGE_WIDTH = 160
+ITEMS_SHOWN = (3, 2, 0)  # items shown of a sequence or mapping at nesting depth 0, 1, 2+
+STR_SHOWN = 40
+
+
+@dataclass
+class TreeOptions:
+    max_depth: int | None = None  # calls deeper than this are counted, not drawn
+    max_lines: int | None = DEFAULT_MAX_LINES  # None: no cap
+    collapse: bool = True
+    colour: bool = False
+
+
+# -- captured values ------------------------------------------------------------------
+
+def format_value(value: Any, width: int = VALUE_WIDTH) -> str:
+    """A captured value (decoded JSON form) as a short Python-like text."""
+    return clip(_fmt(value, 0), width)
+
+
+def _more(cut: Any, shown: int) -> str:
+    if isinstance(cut, bool) or not isinstance(cut, int):
+        return "…" if cut else ""
+    return f"…(+{cut - shown} more)" if cut > shown else "…"
+
+
+def _fmt(value: Any, depth: int) -> str:
+    if isinstance(value, str):
+        if len(value) > STR_SHOWN:
+            return repr(value[:STR_SHOWN]) + _more(len(value), STR_SHOWN)
+        return repr(value)
+    if isinstance(value, list):
+        return _join("[", "]", [_fmt(v, depth + 1) for v in value[:ITEMS_SHOWN[min(depth, 2)]]],
+                     len(value), None)
+    if not isinstance(value, dict):
+        return repr(value)
+    kind_type = value.get("t") or "?"
+    cut = value.get("cut")
+    if "text" in value:
+        text = str(value["text"])
+        if kind_type == "str":
+            shown = text[:STR_SHOWN]
+            tail = cut if isinstance(cut, int) and not isinstance(cut, bool) else (
+                len(text) if len(text) > STR_SHOWN else cut)
+            return repr(shown) + _more(tail, len(shown))
+        return text + _more(cut, len(text)) if cut is not None else text
+    limit = ITEMS_SHOWN[min(depth, 2)]
+    if "items" in value:
+        items = value["items"] if isinstance(value["items"], list) else []
+        opening, closing = {"list": ("[", "]"), "tuple": ("(", ")"), "set": ("{", "}"),
+                            "frozenset": ("frozenset({", "})")}.get(kind_type,
+                                                                     (f"{kind_type}([", "])"))
+        parts = [_fmt(v, depth + 1) for v in items[:limit]]
+        return _join(opening, closing, parts, len(items), cut)
+    if "entries" in value:
+        entries = value["entries"] if isinstance(value["entries"], list) else []
+        parts = [f"{_fmt(k, depth + 1)}: {_fmt(v, depth + 1)}"
+                 for k, v in (e for e in entries[:limit] if isinstance(e, list) and len(e) == 2)]
+        opening, closing = ("{", "}") if kind_type == "dict" else (f"{kind_type}({{", "})")
+        return _join(opening, closing, parts, len(entries), cut)
+    if "fields" in value:
+        fields = value["fields"] if isinstance(value["fields"], dict) else {}
+        parts = [f"{k}={_fmt(v, depth + 1)}" for k, v in list(fields.items())[:limit]]
+        return _join(f"{kind_type}(", ")", parts, len(fields), cut)
+    if value.get("redacted"):
+        return "<redacted>"
+    if value.get("elided"):
+        length = value.get("len")
+        return f"<{kind_type} of {length}>" if length is not None else f"<{kind_type} …>"
+    if "error" in value:
+        return f"<{kind_type}: repr failed: {value['error']}>"
+    return "{" + ", ".join(f"{k}: {_fmt(v, depth + 1)}" for k, v in list(value.items())[:4]) + (
+        ", …" if len(value) > 4 else "") + "}"
+
+
+def _join(opening: str, closing: str, parts: list[str], total: int, cut: Any) -> str:
+    """`[a, b, …(+N more)]`: N counts what was not shown, whether cut by us or the agent."""
+    original = cut if isinstance(cut, int) and not isinstance(cut, bool) and cut > total else total
+    if original > len(parts):
+        parts = parts + [f"…(+{original - len(parts)} more)"]
+    elif cut:
+        parts = parts + ["…"]
+    return opening + ", ".join(parts) + closing
+
+
+def format_pairs(pairs: dict | None, sep: str = ", ") -> str:
+    """`name=value` pairs (arguments, event attributes), each value abbreviated."""
+    if not pairs:
+        return ""
+    return sep.join(f"{name}={format_value(value, ARG_WIDTH)}" for name, value in pairs.items())
+
+
+# -- text tree -----------------------------------------------------------------------
+
+class _Run:
+    """Sibling calls folded into one line (they all returned from the same function)."""
+
+    __slots__ = ("label", "calls")
+
+    def __init__(self, label: str, calls: list[Call]) -> None:
+        self.label = label
+        self.calls = calls
+
+
+def _when(item: Any) -> int:
+    return item.start if isinstance(item, Call) else item.t
+
+
+def _items(calls: Iterable[Call], exceptions: Iterable[Raised], events: Iterable[Any],
+           owner: Call | None, collapse: bool) -> Iterator[tuple[Any, bool]]:
+    """What sits under a call, in time order, as (item, is_last); runs already folded."""
+    if owner is not None and owner.outcome == UNWOUND and owner.error is not None:
+        # The exception the frame unwound with is on the frame's own line already.
+        exceptions = [e for e in exceptions if e.kind != "raised" or not e.same_as(owner.error)]
+    stream: Iterable[Any] = calls
+    if exceptions or events:
+        stream = heapq.merge(calls, exceptions, events, key=_when)
+    if collapse:
+        stream = _fold(stream)
+    previous = sentinel = object()
+    for item in stream:
+        if previous is not sentinel:
+            yield previous, False
+        previous = item
+    if previous is not sentinel:
+        yield previous, True
+
+
+def _fold(stream: Iterable[Any]) -> Iterator[Any]:
+    """Runs of COLLAPSE_MIN+ returned calls to one function: the first, then one _Run."""
+    run: list[Call] = []
+
+    def flush() -> Iterator[Any]:
+        if len(run) >= COLLAPSE_MIN:
+            yield run[0]
+            yield _Run(run[0].label, run[1:])
+        else:
+            yield from run
+        run.clear()
+
+    for item in stream:
+        if isinstance(item, Call) and item.outcome == RETURNED and item.fn is not None:
+            if run and run[0].fn is not item.fn:
+                yield from flush()
+            run.append(item)
+            continue
+        yield from flush()
+        yield item
+    yield from flush()
+
+
+class _Style:
+    def __init__(self, colour: bool) -> None:
+        self.colour = colour
+
+    def __call__(self, text: str, **style: Any) -> str:
+        return click.style(text, **style) if self.colour else text
+
+
+def call_line(call: Call, style: _Style, hidden: int = 0) -> str:
+    """One line for a call: name(args) → value, duration, how it ended."""
+    parts = [style(call.label, bold=True) + (
+        "(" + clip(format_pairs(call.args), ARGS_WIDTH) + ")" if call.fn is not None else "")]
+    if call.outcome == RETURNED and call.value is not NO_VALUE:
+        parts.append(style("→ " + format_value(call.value), fg="green"))
+    if call.end is not None:
+        parts.append(style(format_duration_ns(call.end - call.start), dim=True))
+    if call.outcome == UNWOUND:
+        # The message is on the frame that raised; frames it passed through name the type.
+        brief = propagating_child(call) is not None
+        parts.append(style(exception_text(call.error, call.line, brief), fg="red"))
+    elif call.outcome == OPEN:
+        parts.append(style("… still running when the trace ended", fg="yellow"))
+    if hidden:
+        parts.append(style(f"[+{hidden} nested call{'s' if hidden != 1 else ''}]", dim=True))
+    return "  ".join(parts)
+
+
+def exception_text(error: Raised | None, line: int | None, brief: bool = False) -> str:
+    where = f" (line {line})" if line is not None else ""
+    if error is None:
+        return f"✗ unwound{where}"
+    if brief:
+        return f"✗ {error.type}{where}"
+    message = clip(str(error.message or "").replace("\n", " "), MESSAGE_WIDTH)
+    return f"✗ {error.type}: {message}{where}" if message else f"✗ {error.type}{where}"
+
+
+def _other_line(item: Any, style: _Style) -> str:
+    if isinstance(item, Raised):
+        where = f" (line {item.line})" if item.line is not None else ""
+        message = clip(str(item.message or "").replace("\n", " "), MESSAGE_WIDTH)
+        return style(f"! {item.kind} {item.type}: {message}{where}", fg="yellow")
+    if isinstance(item, Crash):
+        message = clip(str(item.message or "").replace("\n", " "), MESSAGE_WIDTH)
+        return style(f"✗ crash ({item.kind}): {item.reason}: {message}", fg="red", bold=True)
+    if isinstance(item, Stack):
+        frames = " › ".join(f"{fn.label}:{line}" if line is not None else fn.label
+                            for fn, line, _ in item.frames)
+        return style(f"≡ stack ({item.reason}): {frames}", fg="cyan")
+    if isinstance(item, Event):
+        attrs = format_pairs(item.attrs, " ") if isinstance(item.attrs, dict) else ""
+        return style(f"• {item.kind} {clip(attrs, ARGS_WIDTH)}".rstrip(), fg="cyan")
+    if isinstance(item, _Run):
+        total = sum(c.end - c.start for c in item.calls)
+        return style(f"{item.label} ×{len(item.calls)} more  {format_duration_ns(total)} total",
+                     dim=True)
+    return repr(item)
+
+
+def lane_heading(lane: Lane) -> str:
+    details = ", ".join(x for x in (lane.kind, f"native id {lane.native_id}"
+                                    if lane.native_id is not None else None) if x)
+    return f"── {lane.name}" + (f" ({details})" if details else "") + " ──"
+
+
+def render_tree(lanes: Iterable[Lane], options: TreeOptions) -> Iterator[str]:
+    """Lines of the call tree, one section per lane, within the options' caps."""
+    lanes = list(lanes)
+    style = _Style(options.colour)
+    total = sum(lane.calls for lane in lanes)
+    accounted = 0
+    lines = 0
+    cap = options.max_lines
+    truncated = False
+    for lane in lanes:
+        if cap is not None and lines >= cap:
+            truncated = True
+            break
+        yield style(lane_heading(lane), fg="cyan", bold=True)
+        lines += 1
+        stack = [(_items(lane.roots, lane.exceptions, lane.events, None, options.collapse),
+                  1, "")]
+        while stack:
+            items, depth, prefix = stack[-1]
+            entry = next(items, None)
+            if entry is None:
+                stack.pop()
+                continue
+            if cap is not None and lines >= cap:
+                truncated = True
+                break
+            item, last = entry
+            connector = "└─ " if last else "├─ "
+            inner = prefix + ("   " if last else "│  ")
+            marker = ""
+            if depth > INDENT_LIMIT:
+                inner = inner[-INDENT_LIMIT * 3:]
+                marker = style(f"[depth {depth}] ", dim=True)
+            if isinstance(item, Call):
+                accounted += item.fn is not None
+                expand = options.max_depth is None or depth < options.max_depth
+                hidden = 0
+                if not expand and item.children:
+                    hidden = subtree_size(item)
+                    accounted += hidden
+                yield prefix + connector + marker + call_line(item, style, hidden)
+                lines += 1
+                if item.locals:
+                    for name, value in item.locals.items():
+                        yield inner + style(f"┆ {name} = {format_value(value)}", dim=True)
+                        lines += 1
+                if expand and (item.children or item.exceptions or item.events):
+                    stack.append((_items(item.children, item.exceptions, item.events, item,
+                                         options.collapse), depth + 1, inner))
+            else:
+                if isinstance(item, _Run):
+                    accounted += len(item.calls) + sum(subtree_size(c) for c in item.calls)
+                yield prefix + connector + marker + _other_line(item, style)
+                lines += 1
+    if truncated:
+        yield (f"… {total - accounted} more calls not shown (use --all)" if accounted < total
+               else "… more lines not shown (use --all)")
+
+
+# -- JSON tree -----------------------------------------------------------------------
+
+def iter_calls_json(calls: Iterable[Call], max_depth: int | None = None) -> Iterator[str]:
+    """A JSON array of nested call objects, as text chunks (no recursion, any depth).
+
+    Each object is Call.to_json() plus "calls" (its children) and, where --depth cut the
+    tree, "hidden_calls" (how many calls below were left out).
+    """
+    yield "["
+    stack: list[list] = [[iter(calls), 1, True]]
+    while stack:
+        top = stack[-1]
+        call = next(top[0], None)
+        if call is None:
+            stack.pop()
+            yield "]}" if stack else "]"
+            continue
+        if not top[2]:
+            yield ", "
+        top[2] = False
+        obj = call.to_json()
+        expand = max_depth is None or top[1] < max_depth
+        if call.children and not expand:
+            obj["hidden_calls"] = subtree_size(call)
+        head = dumps(obj)[:-1]
+        if call.children and expand:
+            yield head + ', "calls": ['
+            stack.append([iter(call.children), top[1] + 1, True])
+        else:
+            yield head + ', "calls": []}'
+

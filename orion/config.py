@@ -28,7 +28,6 @@ from .spool import find_project_dir
 
 CONFIG_NAME = "config.toml"
 FREE_PREFIX = "x."
-SCOPES = ("user", "project")
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _TRUE = {"true", "yes", "on", "1"}

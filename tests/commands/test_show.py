@@ -1,0 +1,156 @@
+"""`orion show` through the CLI: header, environment, tree, --json and errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from orion.cli import cli
+from orion.demo import write_demo_trace
+from tests.conftest import run_orion, write_trace
+
+
+def show(*args, input=None):
+    return CliRunner().invoke(cli, ["show", *args], input=input)
+
+
+def test_show_demo_trace(spool):
+    path = write_demo_trace(spool)
+    trace_id = Path(path).name.split("-")[1].split(".")[0]
+    result = show(trace_id[:8])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert f"trace      {trace_id}" in out
+    assert "status     failed  (exit code 1)" in out
+    assert "command    python examples/checkout.py --coupon SAVE15%X" in out
+    assert "exception  ValueError: could not convert string to float: '15%X'" in out
+    assert ("failed at  main › process_order › compute_total › apply_discount › "
+            "parse_percentage (line 5)") in out
+    assert "complete   yes" in out
+    assert "SHOP_API_TOKEN=<redacted>" in out and "LANG=C.UTF-8" in out
+    assert "── MainThread (thread, native id 4242) ──" in out
+    assert ("parse_percentage(text='15%X')  3.0µs  ✗ ValueError: could not convert string "
+            "to float: '15%X' (line 5)") in out
+    assert "┆ password = <redacted>" in out
+    assert "✗ crash (uncaught): ValueError" in out
+    assert "\x1b[" not in out
+    assert show("@").output == out and show(path).output == out
+
+
+def test_demo_command_prints_the_trace(spool):
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "parse_percentage(text='15%X')" in result.output
+
+
+def test_show_reads_the_id_from_stdin_and_defaults_to_newest(spool):
+    older = write_trace(spool, root="older", start_ns=1_000_000_000)
+    write_trace(spool, root="newest", start_ns=2_000_000_000)
+    assert "newest(n=100)" in show().output
+    trace_id = Path(older).stem.split("-")[1]
+    piped = show("-", input=f"{trace_id}  some table columns\n")
+    assert piped.exit_code == 0 and "older(n=100)" in piped.output
+    nothing = show("-", input="")
+    assert nothing.exit_code == 2 and "no trace given" in nothing.output
+
+
+def test_show_json_shape(spool):
+    write_demo_trace(spool)
+    result = show("@", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert set(doc) == {"summary", "header", "failing_path", "lanes"}
+    assert doc["summary"]["status"] == "failed" and doc["summary"]["complete"] is True
+    assert doc["header"]["process"]["pid"] == 4242
+    assert [f["name"] for f in doc["failing_path"]][-1] == "parse_percentage"
+    [lane] = doc["lanes"]
+    assert {"id", "name", "kind", "calls", "exceptions", "events"} <= set(lane)
+    [main] = lane["calls"]
+    assert main["name"] == "main" and main["outcome"] == "unwound"
+    load, process = main["calls"]
+    assert load["value"]["t"] == "list" and load["args"] == {"path": "cart.json"}
+    assert [e["type"] for e in lane["events"]] == ["crash"]
+    shallow = json.loads(show("@", "--json", "--depth", "1").output)
+    assert shallow["lanes"][0]["calls"][0]["hidden_calls"] == 5
+
+
+def test_show_options(spool):
+    w = spool.open_writer(language="python",
+                          env={"os": "Linux", "vars": {f"V{i:02d}": str(i) for i in range(30)}})
+    main_lane, worker = w.lane("MainThread"), w.lane("worker", "thread")
+    f, g = w.function("f"), w.function("g")
+    w.call(1, main_lane, f)
+    w.ret(2, main_lane)
+    w.call(3, worker, g)
+    w.ret(4, worker)
+    w.close()
+    out = show("@").output
+    assert "V19=19" in out and "V20=20" not in out and "… 10 more (use --env)" in out
+    assert "V29=29" in show("@", "--env").output
+    assert "environment" not in show("@", "--no-env").output
+    only_worker = show("@", "--lane", "worker").output
+    assert "── worker (thread) ──" in only_worker and "MainThread" not in only_worker
+    assert show("@", "--lane", "0").output.count("──") == 2
+    bad = show("@", "--lane", "9")
+    assert bad.exit_code == 2 and "no lane '9'" in bad.output and "1 (worker)" in bad.output
+
+
+def test_show_caps_lines_unless_all(spool):
+    w = spool.open_writer(language="python")
+    lane = w.lane("MainThread")
+    fns = [w.function(f"f{i}") for i in range(3)]
+    w.call(0, lane, fns[0])
+    for i in range(1_000):
+        w.call(i + 1, lane, fns[1 + i % 2])
+        w.ret(i + 1, lane)
+    w.ret(2_000, lane)
+    w.close()
+    out = show("@").output
+    assert "more calls not shown (use --all)" in out
+    full = show("@", "--all").output
+    assert "not shown" not in full and full.count("f1()") == 500
+
+
+def test_show_incomplete_cut_file(spool):
+    w = spool.open_writer(language="python", batch_bytes=64)
+    lane = w.lane("MainThread")
+    main, work = w.function("main"), w.function("work")
+    w.call(1, lane, main)
+    for i in range(40):
+        w.call(10 + i, lane, work, w.encode_pairs({"i": i}))
+        w.ret(11 + i, lane, i)
+    w.flush()
+    w.sink.close()
+    data = w.path.read_bytes()
+    w.path.write_bytes(data[:-3])
+    result = show("@")
+    assert result.exit_code == 0, result.output
+    assert "status     incomplete" in result.output
+    assert ("incomplete: the program stopped before the trace was closed (its last frame "
+            "was cut)") in result.output
+    assert "main()  … still running when the trace ended" in result.output
+    doc = json.loads(show("@", "--json").output)
+    assert doc["summary"]["complete"] is False
+    assert doc["lanes"][0]["calls"][0]["outcome"] == "open"
+
+
+def test_show_errors_are_one_line_exit_2(spool, tmp_path):
+    write_trace(spool)
+    for args in (["deadbeef"], ["no-such-file.otrace"], ["@~5"], ["@", "@"]):
+        result = show(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert len(result.output.strip().splitlines()) == 1
+        assert result.output.startswith("orion: error: ")
+    junk = tmp_path / "junk.otrace"
+    junk.write_bytes(b"junk")
+    result = show(str(junk))
+    assert result.exit_code == 2 and "not an .otrace file" in result.output
+
+
+def test_show_in_a_real_pipe_has_no_colour(spool):
+    write_demo_trace(spool)
+    proc = run_orion("show", "@")
+    assert proc.returncode == 0 and "\x1b[" not in proc.stdout
+    assert "parse_percentage" in proc.stdout

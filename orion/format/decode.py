@@ -97,8 +97,9 @@ class Decoder:
             if len(rec) > 4:
                 out["locals"] = self.pairs(rec[4])
             return out
+        # A "type" key inside the header or summary map cannot change the record's type.
         if code == C.HEADER:
-            return {"type": "header", **rec[1]}
+            return {"type": "header", **rec[1], "type": "header"}
         if code == C.FUNCTION:
             out = {"type": "function", "id": rec[1], "name": self.text(rec[2]),
                    "module": self.text(rec[3]), "file": self.text(rec[4]), "line": rec[5]}
@@ -109,6 +110,8 @@ class Decoder:
             return {"type": "lane", "id": rec[1], "name": self.text(rec[2]),
                     "kind": self.text(rec[3]), "native_id": rec[4], "parent": rec[5]}
         if code == C.EXCEPTION:
+            if type(rec[3]) is not int or not 0 <= rec[3] < len(C.EXCEPTION_KINDS):
+                raise CorruptTrace(f"unknown exception kind {rec[3]!r}")  # not kinds[-1]
             return {"type": "exception", "t": rec[1], "lane": rec[2],
                     "kind": C.EXCEPTION_KINDS[rec[3]], "exc_type": self.text(rec[4]),
                     "message": rec[5], "line": rec[6]}
@@ -127,7 +130,7 @@ class Decoder:
             return {"type": "module", "id": rec[1], "path": self.text(rec[2]),
                     "base": rec[3], "build_id": build_id}
         if code == C.END:
-            return {"type": "end", **rec[1]}
+            return {"type": "end", **rec[1], "type": "end"}
         return {"type": "unknown", "code": code, "fields": rec[1:]}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+import zlib
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -27,6 +28,18 @@ _TIMED = C.TIMED_TYPES
 def _unpacker(size: int) -> msgpack.Unpacker:
     return msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=max(size, 1024),
                             unicode_errors="strict")
+
+
+def _end_offset(data: bytes) -> int:
+    """Where the end record starts in its frame: the checksum covers every byte before it."""
+    unpacker = _unpacker(len(data))
+    unpacker.feed(data)
+    start = 0
+    for record in unpacker:
+        if record[0] == C.END:
+            break
+        start = unpacker.tell()
+    return start
 
 
 def check_prelude(buf, size: int) -> tuple[int, int]:
@@ -59,6 +72,7 @@ class TraceReader:
         self.complete = False  # an end record was read
         self.truncated = False  # the file ends inside a frame
         self.end_summary: dict | None = None
+        self.checksum: int | None = None  # crc32 of the record bytes before the end record
         try:
             self._file = open(self.path, "rb")
         except FileNotFoundError:
@@ -117,6 +131,7 @@ class TraceReader:
         inflate = FrameDecompressor(self._frame_limit)
         end = C.PRELUDE_SIZE
         first = True
+        crc = 0
         self.complete = False
         for frame in iter_frames(buf, C.PRELUDE_SIZE):
             end = frame.offset + frame.size
@@ -146,6 +161,7 @@ class TraceReader:
                             raise CorruptTrace("two end records")
                         self.complete = True
                         self.end_summary = record[1] if isinstance(record[1], dict) else None
+                        self.checksum = zlib.crc32(data[: _end_offset(data)], crc)
                     yield record
             except (ValueError, TypeError, IndexError, KeyError,
                     msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
@@ -154,6 +170,7 @@ class TraceReader:
                 ) from None
             if first:
                 raise CorruptTrace("first frame holds no header record")
+            crc = zlib.crc32(data, crc)
         self.truncated = end < self.size
 
 

@@ -83,7 +83,7 @@ def header_lines(trace: Trace, colour: bool) -> list[str]:
         last = path[-1]
         where = f" (line {last.line})" if last.outcome == UNWOUND and last.line is not None \
             else ""
-        lines.append(_field("failed at", " › ".join(c.label for c in path) + where))
+        lines.append(_field("failed at", path_text([c.label for c in path]) + where))
     counts = s.get("counts") or {}
     lines.append(_field("recorded", f"{counts.get('calls', sum(l.calls for l in trace.lanes.values()))} calls"
                         f" on {len(trace.lanes)} lane(s)"))
@@ -93,6 +93,20 @@ def header_lines(trace: Trace, colour: bool) -> list[str]:
         note = INCOMPLETE + (" (its last frame was cut)" if trace.truncated else "")
         lines.append(click.style(note, fg="yellow", bold=True) if colour else note)
     return lines
+
+
+def path_text(labels: list[str], keep: int = 4) -> str:
+    """`main › parse × 3 › …`: repeats folded (recursion), long chains cut in the middle."""
+    groups: list[list] = []
+    for label in labels:
+        if groups and groups[-1][0] == label:
+            groups[-1][1] += 1
+        else:
+            groups.append([label, 1])
+    parts = [label if n == 1 else f"{label} ×{n}" for label, n in groups]
+    if len(parts) > 2 * keep + 1:
+        parts = parts[:keep] + [f"… {len(parts) - 2 * keep} more …"] + parts[-keep:]
+    return " › ".join(parts)
 
 
 def _env_text(value: Any) -> str:

@@ -154,3 +154,11 @@ def test_show_in_a_real_pipe_has_no_colour(spool):
     proc = run_orion("show", "@")
     assert proc.returncode == 0 and "\x1b[" not in proc.stdout
     assert "parse_percentage" in proc.stdout
+
+
+def test_failing_path_text_folds_recursion_and_long_chains():
+    from orion.commands.show import path_text
+
+    assert path_text(["main", "rec", "rec", "rec", "leaf"]) == "main › rec ×3 › leaf"
+    long = path_text([f"f{i}" for i in range(20)])
+    assert long == "f0 › f1 › f2 › f3 › … 12 more … › f16 › f17 › f18 › f19"

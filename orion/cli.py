@@ -29,6 +29,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "clean": ("clean", "Delete traces from the spool."),
     "config": ("config", "Get, set and list configuration values."),
     "demo": ("demo", "Record an example failing trace into the spool and show it."),
+    "run": ("run", "Run a Python command with the agent on; print the traces it wrote."),
+    "start": ("start", "Turn on capture for every new Python process of this user."),
+    "stop": ("stop", "Turn off the capture that `orion start` turned on."),
 }
 
 

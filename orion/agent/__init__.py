@@ -1,0 +1,345 @@
+"""The Python agent: trace this process (and its children) into .otrace files.
+
+    import orion.agent
+    orion.agent.start(mode="dev")         # or: with orion.agent.tracing(mode="dev"): ...
+    ...
+    orion.agent.stop()
+
+Without code changes: `orion run -- python app.py`, `python -m orion.agent app.py`,
+ORION_MODE=error in the environment, or `orion start` for every new Python process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import sys
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from .config import AgentConfig
+
+_session = None
+_previous: dict[str, Any] = {}
+_hook_kind = "python"
+_BOOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot")
+_FATAL_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGABRT", "SIGSEGV", "SIGBUS", "SIGFPE",
+                  "SIGILL", "SIGUSR1", "SIGUSR2")
+
+__all__ = ["start", "stop", "tracing", "trace", "hook_kind", "current", "AgentConfig"]
+
+
+def current():
+    """The active session, or None."""
+    return _session
+
+
+def hook_kind() -> str:
+    """Which hook delivers events: "c" (the compiled extension) or "python" (sys.settrace)."""
+    if _session is not None:
+        return _hook_kind
+    return "c" if _load_c_hook(AgentConfig(hook="auto")) is not None else "python"
+
+
+def start(mode: str | None = None, include_modules: list[str] | None = None,
+          exclude_modules: list[str] | None = None, *, spool: str | None = None,
+          sample: float | None = None, propagate: bool = True, **options: Any):
+    """Start tracing this process; settings not given come from ORION_* variables.
+
+    `propagate` exports the settings so that child processes are traced too.
+    Returns the session (its `trace_id` names the trace in dev and safe modes).
+    """
+    global _session
+    if _session is not None:
+        return _session
+    config = AgentConfig.from_env(mode=mode, include_modules=include_modules,
+                                  exclude_modules=exclude_modules, spool=spool,
+                                  sample=sample, **options)
+    if config.mode == "safe" and config.sample < 1.0:
+        import random
+
+        if random.random() >= config.sample:
+            return None  # sampled out: this process records nothing
+    from .session import Session
+
+    session = Session(config)
+    _session = session
+    _install(session)
+    if propagate:
+        _export(session)
+    return session
+
+
+def stop() -> str | None:
+    """Stop tracing and finish the trace; returns the path written (dev/safe), if any."""
+    global _session
+    session = _session
+    if session is None:
+        return None
+    _uninstall()
+    _session = None
+    _unexport()
+    return session.close()
+
+
+@contextmanager
+def tracing(mode: str | None = "dev", **options: Any) -> Iterator[Any]:
+    """Trace the body of a `with` block (and what it calls)."""
+    session = start(mode=mode, propagate=False, **options)
+    try:
+        yield session
+    except BaseException as exc:
+        if session is not None and not isinstance(exc, (SystemExit, KeyboardInterrupt, GeneratorExit)):
+            session.fail(exc)
+        raise
+    finally:
+        if session is not None:
+            stop()
+
+
+def trace(func: Callable | None = None, **options: Any) -> Callable:
+    """Decorator: trace every call of `func` (each call is one trace)."""
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if _session is not None:
+                return fn(*args, **kwargs)
+            with tracing(**options):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate(func) if func is not None else decorate
+
+
+# -- hooks ---------------------------------------------------------------------------
+
+
+def _load_c_hook(config: AgentConfig):
+    if config.hook == "python":
+        return None
+    try:
+        from . import _hook
+    except ImportError:
+        if config.hook == "c":
+            from ..errors import OrionError
+
+            raise OrionError("the compiled hook orion.agent._hook is not built "
+                             "(reinstall with a C compiler, or set ORION_HOOK=python)") from None
+        return None
+    return _hook
+
+
+def _install(session) -> None:
+    global _hook_kind
+    hook = _load_c_hook(session.config)
+    if hook is not None:
+        tracer = hook.Tracer(session.trace, session.fids)
+        _hook_kind = "c"
+        _previous["c_tracer"] = tracer
+        tracer.install()
+        threading.settrace(tracer.thread_bootstrap)
+    else:
+        _hook_kind = "python"
+        sys.settrace(session.trace)
+        threading.settrace(session.trace)
+    _previous.setdefault("excepthook", sys.excepthook)
+    _previous.setdefault("threading_excepthook", threading.excepthook)
+    sys.excepthook = _excepthook
+    threading.excepthook = _threading_excepthook
+    atexit.register(_atexit)
+    if threading.current_thread() is threading.main_thread():
+        _install_signals()
+    _install_faulthandler(session)
+
+
+def _uninstall() -> None:
+    tracer = _previous.pop("c_tracer", None)
+    if tracer is not None:
+        tracer.uninstall()
+    sys.settrace(None)
+    threading.settrace(None)  # type: ignore[arg-type]
+    if sys.excepthook is _excepthook:
+        sys.excepthook = _previous.pop("excepthook")
+    if threading.excepthook is _threading_excepthook:
+        threading.excepthook = _previous.pop("threading_excepthook")
+    atexit.unregister(_atexit)
+    _restore_signals()
+    _uninstall_faulthandler()
+
+
+def _uninstall_faulthandler() -> None:
+    import faulthandler
+
+    sidecar = _previous.pop("faulthandler", None)
+    if sidecar is not None:
+        faulthandler.disable()
+        sidecar.close()
+
+
+def _excepthook(exc_type, exc, tb) -> None:
+    session = _session
+    if session is not None and not issubclass(exc_type, KeyboardInterrupt):
+        try:
+            if exc.__traceback__ is None:
+                exc.__traceback__ = tb
+            session.fail(exc, kind="uncaught", exit_code=1)
+            session.exit_code = 1
+        except Exception:
+            pass
+    _previous.get("excepthook", sys.__excepthook__)(exc_type, exc, tb)
+
+
+def _threading_excepthook(args) -> None:
+    session = _session
+    if session is not None and args.exc_type is not SystemExit and args.exc_value is not None:
+        try:
+            session.fail(args.exc_value, kind="uncaught")
+        except Exception:
+            pass
+    _previous.get("threading_excepthook", threading.__excepthook__)(args)
+
+
+def _atexit() -> None:
+    global _session
+    session = _session
+    if session is None:
+        return
+    sys.settrace(None)
+    tracer = _previous.get("c_tracer")
+    if tracer is not None:
+        tracer.uninstall()
+    _session = None
+    try:
+        session.close()
+    except Exception:
+        pass
+
+
+def _install_signals() -> None:
+    """Termination signals the program does not handle itself close the trace first."""
+    import signal
+
+    for name in ("SIGTERM", "SIGHUP", "SIGQUIT"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            if signal.getsignal(signum) is signal.SIG_DFL:
+                signal.signal(signum, _on_signal)
+                _previous.setdefault("signals", {})[signum] = signal.SIG_DFL
+        except (ValueError, OSError):
+            pass
+
+
+def _restore_signals() -> None:
+    import signal
+
+    for signum, handler in _previous.pop("signals", {}).items():
+        try:
+            if signal.getsignal(signum) is _on_signal:
+                signal.signal(signum, handler)
+        except (ValueError, OSError):
+            pass
+
+
+def _on_signal(signum, frame) -> None:
+    import signal
+
+    global _session
+    session = _session
+    _session = None
+    sys.settrace(None)
+    if session is not None:
+        try:
+            session.signal_crash(signum)
+        except Exception:
+            pass
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _install_faulthandler(session) -> None:
+    """Faults in C code (SIGSEGV, SIGABRT...) cannot run Python: faulthandler dumps the
+    Python stacks to a sidecar file next to the trace, which the next run converts."""
+    import faulthandler
+
+    if faulthandler.is_enabled() or "faulthandler" in _previous:
+        return
+    from .crashes import open_sidecar
+
+    sidecar = open_sidecar(session)
+    if sidecar is not None:
+        faulthandler.enable(file=sidecar, all_threads=True)
+        _previous["faulthandler"] = sidecar
+
+
+# -- child processes -------------------------------------------------------------------
+
+
+def _export(session) -> None:
+    """Put the settings in os.environ so that child processes trace themselves."""
+    env = session.config.to_env()
+    env["ORION_SPOOL"] = str(session.spool.path)
+    env["ORION_PARENT"] = f"{session.trace_id}-{session.span_id}"
+    saved = {key: os.environ.get(key) for key in (*env, "PYTHONPATH")}
+    _previous["environ"] = saved
+    os.environ.update(env)
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if _BOOT_DIR not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_BOOT_DIR, *paths) if p)
+
+
+def _unexport() -> None:
+    for key, value in _previous.pop("environ", {}).items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def _after_fork_in_child() -> None:
+    """A forked child continues with its own trace, whose parent is the forking process."""
+    global _session
+    session = _session
+    if session is None:
+        return
+    session.abandon()
+    _session = None
+    from .session import Session
+
+    config = session.config
+    config.parent = {"trace_id": session.trace_id, "span_id": session.span_id}
+    child = Session(config)
+    _session = child
+    os.environ["ORION_PARENT"] = f"{child.trace_id}-{child.span_id}"
+    _uninstall_faulthandler()
+    _install_faulthandler(child)
+    tracer = _previous.get("c_tracer")
+    if tracer is not None:
+        tracer.retarget(child.trace, child.fids)
+    else:
+        sys.settrace(child.trace)
+        threading.settrace(child.trace)
+    mp_util = sys.modules.get("multiprocessing.util")
+    if mp_util is not None:  # multiprocessing children leave through os._exit
+        mp_util.register_after_fork(_FORK_TOKEN, _finalize_in_process)
+
+
+class _Token:
+    pass
+
+
+_FORK_TOKEN = _Token()
+
+
+def _finalize_in_process(_token) -> None:
+    """Run by multiprocessing in a forked child after it clears its finalizers."""
+    sys.modules["multiprocessing.util"].Finalize(None, _atexit, exitpriority=-100)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,108 @@
+"""Agent settings: keyword arguments of `start()` over ORION_* environment variables.
+
+The environment is how settings reach processes the agent never sees start: `orion run`,
+the zero-config hook and child processes all pass them this way.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..errors import OrionError
+
+MODES = ("dev", "safe", "error")
+DEFAULT_SAMPLE = 0.01
+DEFAULT_RING = 20_000
+
+
+def _csv(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+@dataclass
+class AgentConfig:
+    mode: str = "error"
+    spool: str | None = None
+    include_modules: list[str] = field(default_factory=list)
+    exclude_modules: list[str] = field(default_factory=list)
+    include_paths: list[str] = field(default_factory=list)
+    exclude_paths: list[str] = field(default_factory=list)
+    sample: float = DEFAULT_SAMPLE  # safe mode: fraction of calls kept; 1.0 = no sampling
+    ring: int = DEFAULT_RING  # error mode: events kept in memory
+    redact: list[str] | None = None  # None: the default secret-name list
+    service: str | None = None
+    hook: str = "auto"  # auto | c | python
+    report: str | None = None  # file that receives the path of every trace written
+    parent: dict | None = None
+
+    @classmethod
+    def from_env(cls, environ: os._Environ | dict | None = None, **overrides) -> "AgentConfig":
+        env = os.environ if environ is None else environ
+        config = cls(
+            mode=env.get("ORION_MODE") or "error",
+            spool=env.get("ORION_SPOOL") or None,
+            include_modules=_csv(env.get("ORION_INCLUDE")),
+            exclude_modules=_csv(env.get("ORION_EXCLUDE")),
+            include_paths=_csv(env.get("ORION_INCLUDE_PATHS")),
+            exclude_paths=_csv(env.get("ORION_EXCLUDE_PATHS")),
+            redact=_csv(env["ORION_REDACT"]) if env.get("ORION_REDACT") else None,
+            service=env.get("ORION_SERVICE") or None,
+            hook=env.get("ORION_HOOK") or "auto",
+            report=env.get("ORION_REPORT") or None,
+            parent=parse_parent(env.get("ORION_PARENT")),
+        )
+        if env.get("ORION_SAMPLE"):
+            config.sample = parse_sample(env["ORION_SAMPLE"])
+        if env.get("ORION_RING"):
+            config.ring = int(env["ORION_RING"])
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(config, key, value)
+        config.check()
+        return config
+
+    def check(self) -> None:
+        if self.mode not in MODES:
+            raise OrionError(f"unknown mode {self.mode!r}: use one of {', '.join(MODES)}")
+        if not 0.0 <= self.sample <= 1.0:
+            raise OrionError(f"sample rate {self.sample} is not between 0 and 1")
+        if self.ring < 16:
+            raise OrionError("the error-mode ring must hold at least 16 events")
+
+    def to_env(self) -> dict[str, str]:
+        """The variables that make a child process start with these settings."""
+        env = {"ORION_MODE": self.mode, "ORION_SAMPLE": repr(self.sample),
+               "ORION_RING": str(self.ring), "ORION_HOOK": self.hook}
+        for key, values in (("ORION_INCLUDE", self.include_modules),
+                            ("ORION_EXCLUDE", self.exclude_modules),
+                            ("ORION_INCLUDE_PATHS", self.include_paths),
+                            ("ORION_EXCLUDE_PATHS", self.exclude_paths)):
+            if values:
+                env[key] = ",".join(values)
+        if self.redact is not None:
+            env["ORION_REDACT"] = ",".join(self.redact) or ","
+        for key, value in (("ORION_SPOOL", self.spool), ("ORION_SERVICE", self.service),
+                           ("ORION_REPORT", self.report)):
+            if value:
+                env[key] = value
+        return env
+
+
+def parse_sample(text: str) -> float:
+    """`0.01`, `1%`, or `off` (no sampling: every call is kept)."""
+    text = text.strip().lower()
+    if text in ("off", "none", "all", "no"):
+        return 1.0
+    try:
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise OrionError(f"bad sample rate {text!r}: use a fraction, a percentage or 'off'") from None
+
+
+def parse_parent(text: str | None) -> dict | None:
+    """ORION_PARENT=<trace id>-<span id>, as a child process receives it."""
+    if not text or "-" not in text:
+        return None
+    trace_id, _, span_id = text.partition("-")
+    return {"trace_id": trace_id, "span_id": span_id}

@@ -1,0 +1,101 @@
+"""Running programs under the agent: the environment that starts it in any Python process,
+`orion run`'s child process, and the zero-config switch that `orion start`/`stop` flip.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import site
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+from ..errors import OrionError
+from . import _BOOT_DIR
+from .config import AgentConfig
+
+PTH_NAME = "orionis-agent.pth"
+
+
+def agent_env(config: AgentConfig, base: dict | None = None) -> dict[str, str]:
+    """The environment that makes a Python process (and its children) trace itself."""
+    env = dict(os.environ if base is None else base)
+    for key in ("ORION_INCLUDE", "ORION_EXCLUDE", "ORION_PARENT", "ORION_REPORT"):
+        env.pop(key, None)
+    env.update(config.to_env())
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != _BOOT_DIR]
+    env["PYTHONPATH"] = os.pathsep.join([_BOOT_DIR, *paths])
+    return env
+
+
+def run_traced(command: list[str], config: AgentConfig) -> tuple[int, list[str]]:
+    """Run `command` with tracing on; return its exit status and the traces written."""
+    if not command:
+        raise OrionError("give the command to run after --, e.g. orion run -- python app.py")
+    fd, report = tempfile.mkstemp(prefix="orion-run-", suffix=".txt")
+    os.close(fd)
+    config.report = report
+    env = agent_env(config)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child gets ^C itself
+    try:
+        try:
+            status = subprocess.call(command, env=env)
+        except FileNotFoundError:
+            raise OrionError(f"command not found: {command[0]}") from None
+        except PermissionError:
+            raise OrionError(f"cannot execute {command[0]}") from None
+        with open(report) as f:
+            written = [line.strip() for line in f if line.strip()]
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        os.unlink(report)
+    return (128 - status if status < 0 else status), written
+
+
+def site_dir(explicit: str | None = None) -> Path:
+    """Where the zero-config .pth goes: the user site-packages, else this environment's."""
+    if explicit:
+        return Path(explicit)
+    if site.ENABLE_USER_SITE and sys.prefix == sys.base_prefix:
+        return Path(site.getusersitepackages())
+    return Path(sysconfig.get_path("purelib"))
+
+
+def pth_line(mode: str | None, spool: str | None) -> str:
+    """One .pth line: checks ORION_MODE (cheap) and imports the agent only when capture is on."""
+    default = repr(mode or "")
+    return ("import os; os.environ.get('ORION_MODE', %s) not in ('', 'off') and "
+            "__import__('orion.agent.autostart').agent.autostart.boot(%r, %r)\n"
+            % (default, mode, spool))
+
+
+def switch(on: bool, mode: str = "error", spool: str | None = None,
+           site_path: str | None = None) -> Path:
+    """Turn zero-config capture on (mode, spool) or off; returns the .pth file written.
+
+    Off keeps a hook that only reads ORION_MODE, so the variable still works per process.
+    """
+    directory = site_dir(site_path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / PTH_NAME
+        text = pth_line(mode, spool) if on else pth_line(None, None)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OrionError(f"cannot write {directory / PTH_NAME}: {exc.strerror or exc}") from None
+    return path
+
+
+def status(site_path: str | None = None) -> dict:
+    """Whether zero-config capture is on, and with which settings."""
+    path = site_dir(site_path) / PTH_NAME
+    try:
+        text = path.read_text()
+    except OSError:
+        return {"on": False, "pth": str(path), "installed": False}
+    return {"on": "ORION_MODE', ''" not in text, "pth": str(path), "installed": True}

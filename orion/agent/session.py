@@ -1,0 +1,507 @@
+"""One traced process: the trace callbacks, lanes, functions, and where events go.
+
+`dev` and `safe` stream records into a TraceWriter as they happen (a background flusher
+pushes complete frames to disk every few hundred milliseconds, so a killed process loses
+little). `error` appends compact tuples to a bounded ring and writes a trace only when
+something fails: the ring, then the failing stack with the locals of every frame.
+
+The callbacks follow the `sys.settrace` protocol: a global function sees every new frame
+and returns a per-lane local function, which then sees that frame's exceptions and its
+return. The C hook (orion/agent/_hook.c) calls these same functions, after filtering out
+unwanted code in C, so both hooks write the same records.
+"""
+
+from __future__ import annotations
+
+import _thread
+import dis
+import os
+import sys
+import threading
+import time
+import weakref
+from collections import deque
+from typing import Any
+
+from .. import __version__
+from ..format import constants as C
+from ..format.writer import NO_VALUE, new_trace_id
+from ..spool import Spool, resolve_spool
+from .config import AgentConfig
+from .envsnap import snapshot
+from .filters import CodeFilter
+from .values import DEFAULT_SECRETS, MAX_TEXT, Capturer, secret_pattern
+
+_RETURN_VALUE = dis.opmap["RETURN_VALUE"]
+_YIELD_VALUE = dis.opmap["YIELD_VALUE"]
+_RESUME = dis.opmap.get("RESUME")
+_CORO_FLAGS = 0x80 | 0x100 | 0x200  # CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
+_ARG_FLAGS = ((0x04, 1), (0x08, 1))  # CO_VARARGS, CO_VARKEYWORDS
+FLUSH_INTERVAL = 0.25
+_CONTROL_FLOW = (StopIteration, StopAsyncIteration, GeneratorExit)
+_now = time.perf_counter_ns
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:
+        text = f"<str() of {type(exc).__name__} raised>"
+    return text[: MAX_TEXT * 5]
+
+
+def _exc_type(exc: BaseException) -> str:
+    tp = type(exc)
+    module = tp.__module__
+    return tp.__qualname__ if module in ("builtins", "__main__") else f"{module}.{tp.__qualname__}"
+
+
+class Lane:
+    """A thread or an asyncio task; its bound `tracer` is the settrace local function."""
+
+    __slots__ = ("id", "session", "tracer", "last_exc", "__weakref__")
+
+    def __init__(self, lane_id: int, session: "Session") -> None:
+        self.id = lane_id
+        self.session = session
+        self.tracer = self.local
+        self.last_exc = 0
+
+    def local(self, frame, event: str, arg: Any):
+        if event == "return":
+            session = self.session
+            if session.ops[frame.f_code][frame.f_lasti] in (_RETURN_VALUE, _YIELD_VALUE):
+                session.on_return(self.id, arg)
+            else:
+                session.on_unwind(self.id, frame)
+        elif event == "exception":
+            exc = arg[1]
+            if id(exc) != self.last_exc and arg[0] not in _CONTROL_FLOW:
+                self.last_exc = id(exc)
+                self.session.on_exception(self.id, frame, exc)
+        return self.tracer
+
+
+class Session:
+    """The agent state of one process (a fork child gets a fresh one)."""
+
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.mode = config.mode
+        self.spool = Spool(resolve_spool(config.spool))
+        self.trace_id = new_trace_id()
+        self.span_id = os.urandom(8).hex()
+        self.start_ns = time.time_ns()
+        self.t0 = _now()
+        self.lock = threading.RLock()
+        self.filter = CodeFilter(config)
+        self.secrets = secret_pattern(DEFAULT_SECRETS if config.redact is None else config.redact)
+        self.secret_values = [v for k, v in os.environ.items()
+                              if self.secrets.search(k.replace("-", "_")) and len(v) >= 4]
+        self.fids: dict[Any, int] = {}  # code -> function id, -1 when not traced
+        self.ops: dict[Any, bytes] = {}  # code -> co_code, to tell a return from an unwind
+        self.functions: list[tuple] = []  # (name, module, file, line) by function id
+        self.lanes: list[tuple] = []  # (name, kind, native_id, parent) by lane id
+        self.thread_lanes: dict[int, Lane] = {}
+        self.task_lanes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.exit_code: int | None = None
+        self.failure: dict | None = None
+        self.written: list[str] = []
+        self.closed = False
+        self.writer = None
+        self.ring: deque | None = None
+        self.capturer: Capturer | None = None
+        self.values = self.mode == "dev"
+        self._dirty = False
+        if self.mode == "error":
+            self.ring = deque(maxlen=config.ring)
+        else:
+            self.writer = self._open_writer(self.mode, None)
+            self.capturer = self._capturer(self.writer)
+            _thread.start_new_thread(self._flusher, ())
+
+    # -- writers -------------------------------------------------------------------
+
+    def _capturer(self, writer) -> Capturer:
+        return Capturer(writer.string, self.secrets, self.secret_values)
+
+    def _open_writer(self, mode: str, window: str | None, start_ns: int | None = None,
+                     **options):
+        env = snapshot(Capturer(lambda s: 0, self.secrets, self.secret_values))
+        return self.spool.open_writer(
+            language="python", agent="orion-python", agent_version=__version__, mode=mode,
+            trace_id=None if self.written else self.trace_id,
+            start_ns=start_ns or self.start_ns, env=env, service=self.config.service,
+            parent=self.config.parent, window=window, **options)
+
+    def _open_ring_writer(self, **options):
+        """An error-mode writer whose clock starts at the oldest event in the ring."""
+        origin = self.ring[0][1] if self.ring else self.now()
+        writer = self._open_writer("error", "ring", self.start_ns + origin, **options)
+        writer.origin = origin
+        return writer
+
+    def _report(self, path: str) -> None:
+        self.written.append(path)
+        report = self.config.report
+        if report:
+            try:
+                with open(report, "a") as f:
+                    f.write(path + "\n")
+            except OSError:
+                pass
+
+    def _flusher(self) -> None:
+        """Push buffered records to disk now and then (a raw thread, invisible to threading)."""
+        while not self.closed:
+            time.sleep(FLUSH_INTERVAL)
+            if self._dirty and not self.closed:
+                with self.lock:
+                    if self.writer is not None and not self.closed:
+                        self._dirty = False
+                        try:
+                            self.writer.flush()
+                        except (OSError, ValueError):
+                            return
+
+    def now(self) -> int:
+        return _now() - self.t0
+
+    # -- definitions -----------------------------------------------------------------
+
+    def classify(self, frame) -> int:
+        """The function id of `frame`'s code, or -1 when that code is not traced."""
+        code = frame.f_code
+        with self.lock:
+            fid = self.fids.get(code)
+            if fid is not None:
+                return fid
+            module = frame.f_globals.get("__name__")
+            if not isinstance(module, str):
+                module = None
+            if not self.filter.wanted(code.co_filename, module):
+                self.fids[code] = -1
+                return -1
+            fid = len(self.functions)
+            info = (code.co_qualname, module, code.co_filename, code.co_firstlineno)
+            self.functions.append(info)
+            if self.writer is not None:
+                self.writer.function(*info)
+            self.ops[code] = code.co_code
+            self.fids[code] = fid
+            return fid
+
+    def _new_lane(self, name: str, kind: str, native_id: int | None, parent: int | None) -> Lane:
+        lane = Lane(len(self.lanes), self)
+        self.lanes.append((name, kind, native_id, parent))
+        if self.writer is not None:
+            self.writer.lane(name, kind, native_id, parent)
+        return lane
+
+    def thread_lane(self) -> Lane:
+        ident = threading.get_ident()
+        lane = self.thread_lanes.get(ident)
+        if lane is None:
+            with self.lock:
+                thread = threading._active.get(ident)  # never create a dummy Thread
+                name = thread.name if thread is not None else f"Thread-{ident}"
+                if thread is threading.main_thread():
+                    name = "MainThread"
+                lane = self.thread_lanes[ident] = self._new_lane(
+                    name, "thread", threading.get_native_id(), None)
+        return lane
+
+    def task_lane(self) -> Lane | None:
+        asyncio = sys.modules.get("asyncio")
+        if asyncio is None:
+            return None
+        loop = asyncio.events._get_running_loop()
+        if loop is None:
+            return None
+        task = asyncio.tasks._current_tasks.get(loop)
+        if task is None:
+            return None
+        lane = self.task_lanes.get(task)
+        if lane is None:
+            parent = self.thread_lane()
+            with self.lock:
+                try:
+                    name = task.get_name()
+                except Exception:
+                    name = "Task"
+                lane = self.task_lanes[task] = self._new_lane(name, "task", None, parent.id)
+        return lane
+
+    def lane_for(self, frame, code) -> Lane:
+        if code.co_flags & _CORO_FLAGS:
+            lane = self.task_lane()
+            if lane is not None:
+                return lane
+        back = frame.f_back
+        depth = 0
+        while back is not None and depth < 64:
+            tracer = back.f_trace
+            if tracer is not None:
+                owner = getattr(tracer, "__self__", None)
+                if type(owner) is Lane and owner.session is self:
+                    return owner
+            back = back.f_back
+            depth += 1
+        return self.thread_lane()
+
+    # -- callbacks -------------------------------------------------------------------
+
+    def trace(self, frame, event: str, arg: Any):
+        """The global settrace function: a new frame (or a resumed generator) starts."""
+        if event != "call":
+            return None
+        code = frame.f_code
+        fid = self.fids.get(code)
+        if fid is None:
+            fid = self.classify(frame)
+        if fid < 0 or self.closed:
+            return None
+        lane = self.lane_for(frame, code)
+        self.on_call(lane.id, frame, fid)
+        return lane.tracer
+
+    def on_call(self, lane: int, frame, fid: int) -> None:
+        if self.ring is not None:
+            self.ring.append((C.CALL, _now() - self.t0, lane, fid))
+            return
+        args = None
+        if self.values:
+            code = frame.f_code
+            lasti = frame.f_lasti
+            ops = self.ops[code]
+            if lasti < 0 or (ops[lasti] == _RESUME and ops[lasti + 1] == 0):
+                args = self._args(frame, code)
+            else:
+                args = []  # a resumed generator or coroutine: no new arguments
+        with self.lock:
+            if not self.closed:
+                self.writer.call(_now() - self.t0, lane, fid,
+                                 None if args is None else self.capturer.pairs(args))
+                self._dirty = True
+
+    @staticmethod
+    def _args(frame, code) -> list[tuple[str, Any]]:
+        count = code.co_argcount + code.co_kwonlyargcount
+        flags = code.co_flags
+        for flag, extra in _ARG_FLAGS:
+            if flags & flag:
+                count += extra
+        f_locals = frame.f_locals
+        return [(name, f_locals.get(name)) for name in code.co_varnames[:count]]
+
+    def on_return(self, lane: int, value: Any) -> None:
+        if self.ring is not None:
+            self.ring.append((C.RETURN, _now() - self.t0, lane))
+            return
+        with self.lock:
+            if not self.closed:
+                self.writer.ret(_now() - self.t0, lane,
+                                self.capturer.value(value) if self.values else NO_VALUE)
+
+    def on_unwind(self, lane: int, frame) -> None:
+        if self.ring is not None:
+            self.ring.append((C.UNWIND, _now() - self.t0, lane, frame.f_lineno))
+            return
+        with self.lock:
+            if not self.closed:
+                local = self.capturer.pairs(frame_locals(frame)) if self.values else None
+                self.writer.unwind(_now() - self.t0, lane, frame.f_lineno, local)
+
+    def on_exception(self, lane: int, frame, exc: BaseException) -> None:
+        if isinstance(exc, SystemExit):
+            self.exit_code = _exit_status(exc.code)
+        record = (C.EXCEPTION, _now() - self.t0, lane, _exc_type(exc), _message(exc),
+                  frame.f_lineno)
+        if self.ring is not None:
+            self.ring.append(record)
+            return
+        with self.lock:
+            if not self.closed:
+                self.writer.exception(record[1], lane, record[3], record[4], "raised", record[5])
+
+    # -- failures ----------------------------------------------------------------------
+
+    def _stack(self, writer, capturer: Capturer, tb) -> tuple[list, str | None]:
+        """Frames of a traceback, outermost first, with locals of the traced ones."""
+        frames = []
+        innermost = None
+        while tb is not None:
+            frame = tb.tb_frame
+            code = frame.f_code
+            fid = self.fids.get(code)
+            if fid is None:
+                fid = self.classify(frame)
+            if fid >= 0:
+                local = capturer.pairs(frame_locals(frame))
+                innermost = code.co_qualname
+            else:
+                local = None
+                fid = self._function_id(writer, frame)
+            frames.append([fid, tb.tb_lineno, local])
+            tb = tb.tb_next
+        return frames, innermost
+
+    def _function_id(self, writer, frame) -> int:
+        """A function id for a frame outside the traced code (it appears only in stacks)."""
+        code = frame.f_code
+        module = frame.f_globals.get("__name__")
+        return writer.function(code.co_qualname, module if isinstance(module, str) else None,
+                               code.co_filename, code.co_firstlineno)
+
+    def fail(self, exc: BaseException, *, kind: str = "uncaught", lane: Lane | None = None,
+             name: str | None = None, test: dict | None = None,
+             exit_code: int | None = None) -> str | None:
+        """Record a failure; in error mode this writes its trace and returns the path."""
+        lane = lane or self.thread_lane()
+        t = self.now()
+        info = {"type": _exc_type(exc), "message": _message(exc)}
+        with self.lock:
+            if self.closed:
+                return None
+            if self.ring is None:
+                frames, function = self._stack(self.writer, self.capturer, exc.__traceback__)
+                self.writer.stack(t, lane.id, kind, frames)
+                self.writer.crash(t, lane.id, kind, info["type"], info["message"],
+                                  {"thread": self.lanes[lane.id][0]})
+                self.failure = dict(info, function=function)
+                return None
+            writer = self._open_ring_writer(name=name)
+            t -= writer.origin
+            capturer = self._capturer(writer)
+            self._replay(writer)
+            frames, function = self._stack(writer, capturer, exc.__traceback__)
+            writer.stack(t, lane.id, kind, frames)
+            writer.crash(t, lane.id, kind, info["type"], info["message"],
+                         {"thread": self.lanes[lane.id][0]})
+            extra = {"test": test} if test is not None else {}
+            writer.close(status="failed", exit_code=exit_code,
+                         exception=dict(info, function=function), **extra)
+            writer.sink.close()
+            path = str(writer.path)
+            self._report(path)
+            return path
+
+    def _replay(self, writer) -> None:
+        """Definitions, then the ring's events, into a fresh error-mode writer."""
+        for lane in self.lanes:
+            writer.lane(*lane)
+        for info in self.functions:
+            writer.function(*info)
+        origin = writer.origin
+        for event in list(self.ring):
+            code, t = event[0], max(0, event[1] - origin)
+            if code == C.CALL:
+                writer.call(t, event[2], event[3])
+            elif code == C.RETURN:
+                writer.ret(t, event[2])
+            elif code == C.UNWIND:
+                writer.unwind(t, event[2], event[3])
+            else:
+                writer.exception(t, event[2], event[3], event[4], "raised", event[5])
+
+    def signal_crash(self, signum: int) -> str | None:
+        """A fatal signal arrived: close the trace as crashed (error mode: write the ring)."""
+        import signal
+
+        name = signal.Signals(signum).name
+        lane = self.thread_lane()
+        with self.lock:
+            if self.closed:
+                return None
+            if self.ring is not None:
+                writer = self._open_ring_writer()
+                self._replay(writer)
+                frames = self._live_stack(writer, self._capturer(writer))
+                t = self.now() - writer.origin
+            else:
+                writer = self.writer
+                frames = self._live_stack(writer, self.capturer)
+                t = self.now()
+            writer.stack(t, lane.id, "signal", frames)
+            writer.crash(t, lane.id, "signal", name, f"killed by {name}", {"signal": signum})
+            writer.close(status="crashed", exit_code=128 + signum)
+            writer.sink.close()
+            self.closed = True
+            self._report(str(writer.path))
+            return str(writer.path)
+
+    def _live_stack(self, writer, capturer: Capturer) -> list:
+        frames = []
+        frame = sys._getframe(2)
+        while frame is not None:
+            fid = self.fids.get(frame.f_code)
+            if fid is None:
+                fid = self.classify(frame)
+            local = capturer.pairs(frame_locals(frame)) if fid >= 0 else None
+            if fid < 0:
+                fid = self._function_id(writer, frame)
+            frames.append([fid, frame.f_lineno, local])
+            frame = frame.f_back
+        frames.reverse()
+        return frames
+
+    def event(self, kind: str, attrs: dict) -> None:
+        """A free-form event (e.g. a test outcome) on the current thread's lane."""
+        with self.lock:
+            if self.writer is not None and not self.closed:
+                self.writer.event(self.now(), self.thread_lane().id, kind, attrs)
+
+    def close(self, exit_code: int | None = None) -> str | None:
+        """Finish the trace (dev/safe) or drop the ring (error); return the path written."""
+        with self.lock:
+            if self.closed:
+                return None
+            self.closed = True
+            from .crashes import discard_sidecar
+
+            discard_sidecar(self)
+            if self.writer is None:
+                self.ring.clear()
+                return None
+            if exit_code is None:
+                exit_code = self.exit_code if self.exit_code is not None else (
+                    1 if self.failure else 0)
+            failed = bool(self.failure) or exit_code != 0
+            exception = self.failure
+            if exception is None and exit_code:
+                exception = {"type": "SystemExit", "message": str(exit_code), "function": None}
+            self.writer.close(status="failed" if failed else "ok", exit_code=exit_code,
+                              exception=exception)
+            self.writer.sink.close()
+            path = str(self.writer.path)
+            self._report(path)
+            return path
+
+    def abandon(self) -> None:
+        """Forget this session without writing (a fork child starts its own).
+
+        The lock may have been held by another thread at fork time: replace it.
+        """
+        self.lock = threading.RLock()
+        self.closed = True
+
+
+def frame_locals(frame) -> list[tuple[str, Any]]:
+    """A frame's locals; at module level, the program's own globals only."""
+    items = list(frame.f_locals.items())
+    if frame.f_locals is not frame.f_globals:
+        return items
+    return [(k, v) for k, v in items
+            if not k.startswith("__") and not isinstance(v, (type, _ModuleType, _FunctionType))]
+
+
+_ModuleType = type(sys)
+_FunctionType = type(frame_locals)
+
+
+def _exit_status(code: Any) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    return 1

@@ -1,0 +1,163 @@
+"""Captured values: a bounded, exception-safe picture of a Python object in wire form.
+
+A value is written as itself when it is a small scalar, else as a node
+[kind, type_sid, ...] (see orion/format/constants.py). Limits keep a capture cheap and
+small whatever the program holds: strings and reprs to 200 characters, containers to 50
+items, depth 2. Names that look secret are replaced by a redacted node, and so is any
+string that contains the value of a secret environment variable.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterable
+
+from ..format import constants as C
+
+MAX_TEXT = 200
+MAX_ITEMS = 50
+MAX_DEPTH = 2
+INT64 = (-(1 << 63), (1 << 63) - 1)
+
+DEFAULT_SECRETS = ("password", "passwd", "pwd", "secret", "token", "api_key", "apikey",
+                   "auth", "authorization", "cookie", "session", "private_key", "privatekey",
+                   "credential", "credentials", "signature", "dsn")
+
+
+def secret_pattern(words: Iterable[str]) -> re.Pattern:
+    """A case-insensitive matcher for names containing any of `words` (`-` counts as `_`)."""
+    words = [w.strip().lower().replace("-", "_") for w in words if w.strip()]
+    if not words:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+
+
+_SEQ_TYPES = (list, tuple, set, frozenset)
+
+
+class Capturer:
+    """Turns objects into wire values, interning type names through `string`."""
+
+    def __init__(self, string: Callable[[str], int], secrets: re.Pattern,
+                 secret_values: Iterable[str] = ()) -> None:
+        self.string = string
+        self.secrets = secrets
+        self.secret_values = tuple(v for v in secret_values if len(v) >= 4)
+        self._type_sids: dict[type, int] = {}
+
+    def is_secret(self, name: str) -> bool:
+        return self.secrets.search(name.replace("-", "_")) is not None
+
+    def _tsid(self, tp: type) -> int:
+        sid = self._type_sids.get(tp)
+        if sid is None:
+            sid = self._type_sids[tp] = self.string(_type_name(tp))
+        return sid
+
+    def redacted(self, value: Any) -> list:
+        return [C.V_REDACTED, self._tsid(type(value))]
+
+    def pairs(self, items: Iterable[tuple[str, Any]]) -> list:
+        """[(name, object)] -> flat [name sid, value, ...], redacting secret names."""
+        flat: list = []
+        string = self.string
+        for name, value in items:
+            flat.append(string(name))
+            flat.append(self.redacted(value) if self.is_secret(name) else self.value(value))
+        return flat
+
+    def value(self, obj: Any, depth: int = 0) -> Any:
+        tp = type(obj)
+        if obj is None or tp is bool:
+            return obj
+        if tp is int:
+            if INT64[0] <= obj <= INT64[1]:
+                return obj
+            return self._text(obj, depth)
+        if tp is float:
+            return obj if obj - obj == 0.0 else [C.V_TEXT, self._tsid(tp), repr(obj)]
+        if tp is str:
+            if self.secret_values and self._leaks(obj):
+                return [C.V_REDACTED, self._tsid(tp)]
+            if len(obj) <= MAX_TEXT:
+                return obj
+            return [C.V_TEXT, self._tsid(tp), obj[:MAX_TEXT], len(obj)]
+        try:
+            if isinstance(obj, _SEQ_TYPES) or isinstance(obj, dict):
+                return self._container(obj, tp, depth)
+            if (tp.__repr__ is object.__repr__ and hasattr(obj, "__dict__")
+                    and not isinstance(obj, type)):
+                return self._object(obj, tp, depth)
+        except Exception as exc:  # a container whose iteration raises
+            return [C.V_ERROR, self._tsid(tp), _describe(exc)]
+        return self._text(obj, depth)
+
+    def _container(self, obj: Any, tp: type, depth: int) -> list:
+        length = len(obj)
+        if depth >= MAX_DEPTH:
+            return [C.V_ELIDED, self._tsid(tp), length]
+        cut = [length] if length > MAX_ITEMS else []
+        if isinstance(obj, dict):
+            flat: list = []
+            for i, (key, item) in enumerate(obj.items()):
+                if i >= MAX_ITEMS:
+                    break
+                flat.append(self.value(key, depth + 1))
+                secret = isinstance(key, str) and self.is_secret(key)
+                flat.append(self.redacted(item) if secret else self.value(item, depth + 1))
+            return [C.V_MAP, self._tsid(tp), flat, *cut]
+        items = []
+        for i, item in enumerate(obj):
+            if i >= MAX_ITEMS:
+                break
+            items.append(self.value(item, depth + 1))
+        return [C.V_SEQ, self._tsid(tp), items, *cut]
+
+    def _object(self, obj: Any, tp: type, depth: int) -> list:
+        fields = vars(obj)
+        if depth >= MAX_DEPTH:
+            return [C.V_ELIDED, self._tsid(tp), len(fields)]
+        names = [n for n in fields if isinstance(n, str)][:MAX_ITEMS]
+        flat: list = []
+        for name in names:
+            flat.append(self.string(name))
+            item = fields[name]
+            flat.append(self.redacted(item) if self.is_secret(name)
+                        else self.value(item, depth + 1))
+        cut = [len(fields)] if len(fields) > MAX_ITEMS else []
+        return [C.V_OBJECT, self._tsid(tp), flat, *cut]
+
+    def _text(self, obj: Any, depth: int) -> list:
+        tp = type(obj)
+        try:
+            text = repr(obj)
+            if type(text) is not str:
+                raise TypeError("__repr__ returned non-string")
+        except BaseException as exc:  # noqa: BLE001 - a broken __repr__ must not break the program
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            return [C.V_ERROR, self._tsid(tp), _describe(exc)]
+        if self.secret_values and self._leaks(text):
+            return [C.V_REDACTED, self._tsid(tp)]
+        if len(text) > MAX_TEXT:
+            return [C.V_TEXT, self._tsid(tp), text[:MAX_TEXT], len(text)]
+        return [C.V_TEXT, self._tsid(tp), text]
+
+    def _leaks(self, text: str) -> bool:
+        return any(secret in text for secret in self.secret_values)
+
+
+def _type_name(tp: type) -> str:
+    module = getattr(tp, "__module__", None)
+    name = getattr(tp, "__qualname__", None) or getattr(tp, "__name__", "?")
+    if module in (None, "builtins"):
+        return name
+    return f"{module}.{name}"
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:
+        text = type(exc).__name__
+    return text[:MAX_TEXT]

@@ -1,0 +1,56 @@
+"""`orion run -- COMMAND...`: run any command that starts Python with the agent on."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..agent.config import AgentConfig, parse_sample
+from ..agent.launch import run_traced
+from ..spool import resolve_spool
+
+
+@click.command(context_settings={"ignore_unknown_options": True,
+                                 "allow_interspersed_args": False})
+@click.option("--mode", type=click.Choice(["dev", "safe", "error"]), default="dev",
+              show_default=True, help="dev: everything; safe: calls only, sampled; "
+                                      "error: a trace only when something fails.")
+@click.option("--include", "include", multiple=True, metavar="MODULE",
+              help="Also trace this module (and its submodules), e.g. a library. Repeatable.")
+@click.option("--exclude", "exclude", multiple=True, metavar="MODULE",
+              help="Never trace this module (and its submodules). Repeatable.")
+@click.option("--sample", default=None, metavar="RATE",
+              help="safe mode: fraction of runs recorded (0.01, 1%), or 'off' to record all.")
+@click.option("--spool", metavar="DIR", default=None,
+              help="Spool directory (default: $ORION_SPOOL, the nearest .orion/spool, "
+                   "or the user data directory).")
+@click.option("--verbose", "-v", is_flag=True, help="Say which hook (C or Python) is active.")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...], sample: str | None,
+            spool: str | None, verbose: bool, command: tuple[str, ...]) -> None:
+    """Run COMMAND (python app.py, python -m pkg, a console script...) traced.
+
+    The program's output and exit status are its own; the ids of the traces it wrote
+    are printed on stderr.
+    """
+    config = AgentConfig.from_env(
+        mode=mode, include_modules=list(include) or None, exclude_modules=list(exclude) or None,
+        spool=str(resolve_spool(spool).resolve()),
+        sample=parse_sample(sample) if sample else (1.0 if mode == "safe" else None))
+    if verbose:
+        from ..agent import hook_kind
+
+        click.echo(f"orion: {mode} mode, {hook_kind()} hook, spool {config.spool}", err=True)
+    status, written = run_traced(list(command), config)
+    from ..format.summary import read_summary
+
+    for path in written:
+        try:
+            summary = read_summary(path)
+            click.echo(f"orion: trace {summary['trace_id']} {summary.get('status')}", err=True)
+        except Exception:
+            click.echo(f"orion: trace {path}", err=True)
+    if not written and mode == "error":
+        click.echo("orion: no trace written (error mode: nothing failed)", err=True)
+    sys.exit(status)

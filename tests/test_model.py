@@ -21,7 +21,8 @@ def make(tmp_path, name="t.otrace", **options):
 def test_nested_calls_values_and_durations(tmp_path):
     w, path = make(tmp_path)
     lane = w.lane("MainThread", "thread", native_id=7)
-    main, add, log = (w.function(n, "app", "app.py", i) for i, n in enumerate(["main", "add", "log"]))
+    main, add, log = (w.function(n, "app", "app.py", i)
+                      for i, n in enumerate(["main", "add", "log"]))
     w.call(10, lane, main, w.encode_pairs({}))
     w.call(20, lane, add, w.encode_pairs({"a": 1, "b": {"t": "list", "items": [1, 2]}}))
     w.ret(30, lane, 3)

@@ -30,8 +30,8 @@ from ..model import UNWOUND, Lane, Trace, failing_path, load_trace
 from ..options import json_option, spool_option
 from ..render.jsonout import dumps
 from ..render.table import STATUS_COLOURS
-from ..render.tree import (DEFAULT_MAX_LINES, TreeOptions, exception_text, format_value,
-                           iter_calls_json, render_tree)
+from ..render.tree import (DEFAULT_MAX_LINES, TreeOptions, format_value, iter_calls_json,
+                           render_tree)
 from ..spool import Spool
 from ..timeparse import format_duration_ns, format_time_ns
 
@@ -64,15 +64,17 @@ def header_lines(trace: Trace, colour: bool) -> list[str]:
                         + ("  · ring window (earlier calls were not kept)"
                            if trace.window == "ring" else "")))
     duration = s.get("duration_ns")
-    lines.append(_field("started", f"{format_time_ns(s.get('start_ns') or h.get('start_ns'))}"
-                        f"  · duration {format_duration_ns(duration if duration is not None else trace.end_t)}"))
+    duration = format_duration_ns(duration if duration is not None else trace.end_t)
+    started = format_time_ns(s.get("start_ns") or h.get("start_ns"))
+    lines.append(_field("started", f"{started}  · duration {duration}"))
     argv = process.get("argv")
     if argv:
         lines.append(_field("command", shlex.join(str(a) for a in argv)
                             if isinstance(argv, list) else str(argv)))
     if process.get("cwd"):
         lines.append(_field("cwd", process["cwd"]))
-    lines.append(_field("host", f"{process.get('host') or '-'}  · pid {process.get('pid') or '-'}"))
+    host, pid = process.get("host") or "-", process.get("pid") or "-"
+    lines.append(_field("host", f"{host}  · pid {pid}"))
     exception = s.get("exception")
     if isinstance(exception, dict) and exception.get("type"):
         message = str(exception.get("message") or "").replace("\n", " ")
@@ -84,9 +86,8 @@ def header_lines(trace: Trace, colour: bool) -> list[str]:
         where = f" (line {last.line})" if last.outcome == UNWOUND and last.line is not None \
             else ""
         lines.append(_field("failed at", path_text([c.label for c in path]) + where))
-    counts = s.get("counts") or {}
-    lines.append(_field("recorded", f"{counts.get('calls', sum(l.calls for l in trace.lanes.values()))} calls"
-                        f" on {len(trace.lanes)} lane(s)"))
+    calls = sum(lane.calls for lane in trace.lanes.values())
+    lines.append(_field("recorded", f"{calls} calls on {len(trace.lanes)} lane(s)"))
     if trace.complete:
         lines.append(_field("complete", "yes"))
     else:

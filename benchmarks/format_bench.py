@@ -65,15 +65,59 @@ def write_call_dense(path: Path, events: list[tuple[str, int]], level: int = 3) 
     return len(events)
 
 
+FIB_PY = "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\nfib({n})\n"
+FIB_C = """int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+int main(void) { return fib(%d) < 0; }
+"""
+
+
 def bench_size(n: int) -> None:
     events = record_fib(n)
+    calls = len(events) // 2
     with tempfile.TemporaryDirectory() as tmp:
         for level in (3, 9):
             path = Path(tmp) / f"fib{level}.otrace"
             count = write_call_dense(path, events, level)
             size = path.stat().st_size
-            print(f"size: fib({n}) {count:,} call/return events, zstd level {level}: "
-                  f"{size:,} bytes = {size / count:.3f} bytes/event")
+            print(f"size: orion .otrace, fib({n}), zstd level {level}: {size:,} bytes for "
+                  f"{count:,} events = {size / count:.2f} bytes/event, "
+                  f"{size / calls:.2f} bytes/call")
+        peer_viztracer(Path(tmp), n, calls)
+        peer_uftrace(Path(tmp), n, calls)
+
+
+def peer_viztracer(tmp: Path, n: int, calls: int) -> None:
+    """VizTracer's Chrome JSON for the same fib(n), one complete event per call."""
+    script = tmp / "fib.py"
+    script.write_text(FIB_PY.format(n=n))
+    out = tmp / "viz.json"
+    try:
+        subprocess.run([sys.executable, "-m", "viztracer", "--quiet", "--tracer_entries",
+                        str(4 * calls), "-o", str(out), str(script)], check=True,
+                       stdout=subprocess.DEVNULL, cwd=tmp)
+    except (OSError, subprocess.CalledProcessError):
+        print("size: VizTracer not available (pip install viztracer)")
+        return
+    size = out.stat().st_size
+    print(f"size: VizTracer JSON, fib({n}): {size:,} bytes = {size / calls:.1f} bytes/call, "
+          f"{size / (2 * calls):.1f} bytes/event")
+
+
+def peer_uftrace(tmp: Path, n: int, calls: int) -> None:
+    """uftrace's binary records for a C fib(n) built with -pg (16 bytes per entry/exit)."""
+    source = tmp / "fib.c"
+    source.write_text(FIB_C % n)
+    binary = tmp / "fib"
+    try:
+        subprocess.run(["gcc", "-O0", "-pg", "-o", str(binary), str(source)], check=True)
+        subprocess.run(["uftrace", "record", "-d", str(tmp / "uftrace.data"), str(binary)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.CalledProcessError):
+        print("size: uftrace not available (apt-get install uftrace)")
+        return
+    size = sum(p.stat().st_size for p in (tmp / "uftrace.data").glob("*.dat"))
+    print(f"size: uftrace .dat, C fib({n}): {size:,} bytes = {size / calls:.1f} bytes/call, "
+          f"{size / (2 * calls):.1f} bytes/event")
 
 
 def make_big_trace(path: Path, events: int) -> None:

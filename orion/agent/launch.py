@@ -64,12 +64,29 @@ def site_dir(explicit: str | None = None) -> Path:
     return Path(sysconfig.get_path("purelib"))
 
 
+def _import_dirs() -> list[str]:
+    """Directories the agent imports from (orion, msgpack, zstandard): a user-site .pth runs
+    before the other site directories are on sys.path, so it adds what it needs."""
+    import msgpack
+    import zstandard
+
+    from .. import __file__ as orion_init
+
+    dirs = []
+    for init in (orion_init, msgpack.__file__, zstandard.__file__):
+        directory = os.path.dirname(os.path.dirname(os.path.abspath(init)))
+        if directory not in dirs:
+            dirs.append(directory)
+    return dirs
+
+
 def pth_line(mode: str | None, spool: str | None) -> str:
     """One .pth line: checks ORION_MODE (cheap) and imports the agent only when capture is on."""
     default = repr(mode or "")
-    return ("import os; os.environ.get('ORION_MODE', %s) not in ('', 'off') and "
-            "__import__('orion.agent.autostart').agent.autostart.boot(%r, %r)\n"
-            % (default, mode, spool))
+    return ("import os, sys; os.environ.get('ORION_MODE', %s) not in ('', 'off') and "
+            "(sys.path.extend(d for d in %r if d not in sys.path), "
+            "__import__('orion.agent.autostart').agent.autostart.boot(%r, %r))\n"
+            % (default, _import_dirs(), mode, spool))
 
 
 def switch(on: bool, mode: str = "error", spool: str | None = None,

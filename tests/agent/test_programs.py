@@ -8,7 +8,7 @@ import time
 
 from orion.format.summary import read_summary
 
-from agent_helpers import PROGRAMS, clean_env, python, raw_bytes, records, run, traces
+from .agent_helpers import PROGRAMS, clean_env, python, raw_bytes, records, run, traces
 
 DEEP = str(PROGRAMS / "deep.py")
 

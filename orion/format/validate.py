@@ -405,25 +405,20 @@ class _Checker:
 def validate_trace(path: str | os.PathLike) -> list[Problem]:
     """Every problem found in the trace at `path`, errors and warnings, in file order.
 
-    Raises TraceError when the file cannot be read as a trace at all (not a trace, a newer
-    major version, unreadable); corruption found further in is reported as a problem.
+    Raises TraceError when the file cannot be read as a trace (not a trace, a newer major
+    version, a corrupt frame): those are unreadable, not merely invalid. A record that reads
+    but does not decode (an undefined string id, a bad value node) is a problem.
     """
     with TraceReader(path) as reader:
         checker = _Checker(reader.version)
         decoder = _StrictDecoder(checker.error)
-        index = -1
-        try:
-            for index, raw in enumerate(reader.records()):
-                checker.index, checker.type = index, C.TYPE_NAMES.get(raw[0], "unknown")
-                try:
-                    rec = decoder.record(raw)
-                except CorruptTrace as exc:
-                    checker.error(exc.message)
-                    continue
-                checker.check(rec)
-        except CorruptTrace as exc:
-            checker.index, checker.type = index + 1, None
-            checker.error(f"unreadable from here on: {exc.message}")
-            return checker.problems
+        for index, raw in enumerate(reader.records()):
+            checker.index, checker.type = index, C.TYPE_NAMES.get(raw[0], "unknown")
+            try:
+                rec = decoder.record(raw)
+            except CorruptTrace as exc:
+                checker.error(exc.message)
+                continue
+            checker.check(rec)
         checker.finish(reader)
     return checker.problems

@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 
 from orion.format import constants as C
 from orion.format.decode import decode_records
+from orion.format.errors import TraceError
 from orion.format.frames import iter_frames
 from orion.format.reader import TraceReader
 from orion.format.validate import (ERROR, WARNING, is_valid, load_schema, record_validators,
@@ -285,15 +286,14 @@ def test_pairs_and_maps_need_even_lengths(tmp_path):
         (7, "map value with an odd number of keys and values")]
 
 
-def test_corrupt_frame_stops_with_a_problem(tmp_path):
+def test_corrupt_frame_makes_the_file_unreadable(tmp_path):
     path = raw_trace(tmp_path / "t.otrace", DEFS + CALL_RET)
     data = bytearray(path.read_bytes())
     body = list(iter_frames(data, C.PRELUDE_SIZE))[1]
     data[body.offset + body.size - 6] ^= 0xFF  # inside the body frame's last block
     path.write_bytes(bytes(data))
-    problems = validate_trace(path)
-    assert not is_valid(problems)
-    assert problems[-1].message.startswith("unreadable from here on: corrupt")
+    with pytest.raises(TraceError, match="corrupt frame at byte"):
+        validate_trace(path)
 
 
 def test_compiled_schema_agrees_with_jsonschema():

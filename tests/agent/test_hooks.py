@@ -1,0 +1,50 @@
+"""The C hook and the pure-Python hook write the same records for the same program."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from .agent_helpers import PROGRAMS, clean_env, python, records, run, traces
+
+try:
+    from orion.agent import _hook  # noqa: F401
+except ImportError:
+    _hook = None
+
+
+def normalized(spool, hook: str, program: str, *args: str) -> list[str]:
+    env = clean_env(ORION_HOOK=hook)
+    result = run([python(), "-m", "orion.agent", "--mode", "dev", "--spool", str(spool),
+                  program, *args], env=env)
+    assert result.returncode in (0, 1), result.stderr
+    (path,) = traces(spool)
+    out = []
+    for rec in records(path):
+        if rec["type"] in ("header", "end"):
+            continue
+        rec.pop("t", None)
+        rec.pop("native_id", None)
+        out.append(re.sub(r"0x[0-9a-f]+", "0x?", json.dumps(rec, sort_keys=True)))
+    return out
+
+
+@pytest.mark.skipif(_hook is None, reason="the C hook is not built")
+@pytest.mark.parametrize("program,args", [("deep.py", ()), ("deep.py", ("5%",)),
+                                          ("lanes.py", ())])
+def test_c_and_python_hooks_write_the_same_records(tmp_path, program, args):
+    path = str(PROGRAMS / program)
+    from_python = normalized(tmp_path / "py", "python", path, *args)
+    from_c = normalized(tmp_path / "c", "c", path, *args)
+    assert len(from_python) > 10
+    assert from_c == from_python
+
+
+def test_hook_kind_reports_the_active_hook():
+    script = ("import orion.agent as a; a.start(mode='error', propagate=False, hook='{}');"
+              "print(a.hook_kind()); a.stop()")
+    assert run([python(), "-c", script.format("python")]).stdout.strip() == "python"
+    expected = "c" if _hook is not None else "python"
+    assert run([python(), "-c", script.format("auto")]).stdout.strip() == expected

@@ -1,0 +1,120 @@
+"""Every malformed input gives one line on stderr naming the file and the problem, exit 2.
+
+These go through the real CLI in a subprocess: no traceback, no hang, bounded memory.
+"""
+
+from __future__ import annotations
+
+import random
+import struct
+
+import pytest
+import zstandard
+
+from orion.format.constants import PRELUDE_SIZE
+from orion.format.frames import iter_frames
+from orion.format.writer import prelude_bytes
+
+from ..conftest import run_orion, write_trace
+
+READING_COMMANDS = ["cat", "show", "validate"]
+
+
+def zstd_frame_header(content_size: int) -> bytes:
+    """A single-segment zstd frame header declaring an 8-byte content size."""
+    return struct.pack("<I", 0xFD2FB528) + bytes([0xE0]) + struct.pack("<Q", content_size)
+
+
+def raw_last_block(payload: bytes) -> bytes:
+    return ((len(payload) << 3) | 1).to_bytes(3, "little") + payload
+
+
+def bad_files(tmp_path, spool) -> dict:
+    good = open(write_trace(spool, calls=40, batch_bytes=120), "rb").read()
+    frames = [f for f in iter_frames(good, PRELUDE_SIZE) if not f.skippable]
+    second = frames[1]
+    corrupt = bytearray(good)
+    corrupt[second.offset + second.size // 2] ^= 0xFF
+
+    bomb = bytearray()
+    with zstandard.ZstdCompressor(write_content_size=True).stream_writer(
+            _Sink(bomb), size=100 * 1024 * 1024, closefd=False) as writer:
+        chunk = bytes(1024 * 1024)
+        for _ in range(100):
+            writer.write(chunk)
+
+    lying = bytearray(zstandard.ZstdCompressor(write_content_size=True).compress(bytes(100_000)))
+    assert lying[4] >> 6 == 2, "expected a 4-byte content size field"
+    lying[6:10] = struct.pack("<I", 1000)  # claims 1000 bytes, inflates to 100,000
+
+    newer = bytearray(good)
+    newer[16:18] = struct.pack("<H", 2)
+
+    rng = random.Random(7)
+    files = {
+        "empty": (b"", "empty file"),
+        "random": (bytes(rng.randrange(256) for _ in range(4096)), "not an .otrace file"),
+        "text": (b"hello, this is a text file\n" * 10, "not an .otrace file"),
+        "corrupt-frame": (bytes(corrupt), "corrupt"),
+        "oversized-frame": (prelude_bytes() + zstd_frame_header(2**40) + raw_last_block(b"abcd"),
+                            "above the 64 MiB limit"),
+        "bomb": (prelude_bytes() + bytes(bomb), "above the 64 MiB limit"),
+        "lying-size": (prelude_bytes() + bytes(lying), "corrupt frame"),
+        "newer-major": (bytes(newer), "format 2.0"),
+    }
+    paths = {}
+    for name, (data, message) in files.items():
+        path = tmp_path / f"{name}.otrace"
+        path.write_bytes(data)
+        paths[name] = (path, message)
+    return paths
+
+
+class _Sink:
+    def __init__(self, buf: bytearray) -> None:
+        self.buf = buf
+
+    def write(self, data) -> int:
+        self.buf += data
+        return len(data)
+
+
+@pytest.fixture
+def files(tmp_path, spool):
+    return bad_files(tmp_path, spool)
+
+
+@pytest.mark.parametrize("command", READING_COMMANDS)
+def test_each_bad_file_is_one_line_and_exit_2(files, command):
+    for name, (path, message) in files.items():
+        result = run_orion(command, str(path), timeout=30)
+        assert result.returncode == 2, (name, result.stdout[-500:], result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, (name, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert str(path) in lines[0], (name, lines[0])
+        assert message in lines[0], (name, lines[0])
+
+
+def test_debug_shows_a_traceback(files):
+    path, _ = files["random"]
+    result = run_orion("cat", str(path), env={"ORION_DEBUG": "1"})
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr
+
+
+def test_unknown_and_malformed_ids(spool):
+    write_trace(spool)
+    for ref, message in [("ffffffff", "no trace with id"), ("@~5", "no such trace"),
+                         ("not-an-id!", "is not a trace id"), ("missing.otrace", "no such file")]:
+        result = run_orion("cat", ref)
+        assert result.returncode == 2, ref
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_options_are_usage_errors(spool):
+    for args in (["list", "--since", "yesterdayish"], ["list", "--limit", "0"],
+                 ["list", "--status", "weird"], ["list", "--grep", "("]):
+        result = run_orion(*args)
+        assert result.returncode == 2, args
+        assert "Traceback" not in result.stderr

@@ -1,0 +1,1468 @@
+/* liborion core: hooks, per-thread rings, the background writer, crash capture, exit.
+ *
+ * Hot path: a traced thread appends 16-byte entries (time | kind, address) to its own
+ * single-producer ring and publishes the write index; nothing else. A writer thread drains
+ * every ring, turns addresses into function ids, encodes msgpack records and writes zstd
+ * frames. Names are not known here: the trace carries raw addresses and the module map,
+ * and `orion` resolves them at read time.
+ *
+ * Crash path: the signal handler (on an alternate stack) takes the encoder over, drains
+ * the rings itself, appends the crash and the stack, and writes raw-block zstd frames with
+ * write(2) only: no allocation, no stdio, no locks it could wait on forever.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <link.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+#include <gnu/libc-version.h>
+
+#include "../include/orion.h"
+#include "buf.h"
+
+#define NOI __attribute__((no_instrument_function))
+#define HOT __attribute__((no_instrument_function, hot))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define AGENT_VERSION "0.1.0"
+#define SHADOW_MAX 1024
+#define DEV_RING (1u << 16)
+#define FRAME_TARGET (256 * 1024)
+#define FRAME_CAP (FRAME_TARGET + 256 * 1024)
+#define FLUSH_NS 200000000ull
+#define FN_CAP (1u << 18)
+#define STR_CAP 8192
+#define STR_ARENA (512 * 1024)
+#define MOD_CAP 512
+#define MAX_TEXT 4096
+/* Shadow-stack and function-table keys for named scopes carry this bit (never set in a
+ * user-space code address). */
+#define SITE_TAG ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
+
+enum { MODE_DEV, MODE_SAFE, MODE_ERROR };
+static const char *const MODE_NAMES[] = {"dev", "safe", "error"};
+/* Ring entry kinds (low 3 bits of the first word; the time is above them). */
+enum { K_CALL, K_SCOPE, K_RETURN, K_UNWIND, K_EXC };
+/* Record type codes, as in orion/format/constants.py. */
+enum { R_HEADER = 0, R_STRING = 1, R_FUNCTION = 2, R_LANE = 3, R_CALL = 4, R_RETURN = 5,
+       R_EXCEPTION = 6, R_UNWIND = 7, R_CRASH = 8, R_STACK = 9, R_EVENT = 10, R_MODULE = 11,
+       R_END = 15 };
+/* Writer state. */
+enum { S_OFF, S_RUNNING, S_DONE };
+
+struct entry {
+    uint64_t tk; /* monotonic ns << 3 | kind */
+    uint64_t p;  /* function address, site, or exception payload */
+};
+
+struct exc_payload {
+    char *type, *message;
+};
+
+struct othread {
+    struct entry *ring;
+    uint64_t mask;
+    _Atomic uint64_t w; /* entries written (owner) */
+    _Atomic uint64_t r; /* entries consumed (writer) */
+    uint32_t depth;
+    uint32_t sample_ctr;
+    int tid;
+    int lane; /* -1 until the encoder defines it */
+    _Atomic int dead;
+    char name[32];
+    uintptr_t *shadow; /* active calls, outermost first; SITE_TAG marks a named scope */
+    uint8_t *kept;     /* safe mode: was the call at this depth recorded */
+    void *altstack;
+    struct othread *next;
+};
+
+struct module {
+    uintptr_t lo, hi, base;
+    int id; /* -1 until defined */
+    int excluded;
+    uint32_t path_sid_plus1;
+    char path[PATH_MAX];
+    uint8_t build_id[64];
+    size_t build_id_len;
+};
+
+struct fn_slot {
+    uintptr_t key; /* 0: empty */
+    uint32_t fid;  /* UINT32_MAX: excluded */
+};
+
+struct str_slot {
+    const char *text; /* in the arena */
+    uint32_t len, sid, hash;
+};
+
+static struct {
+    int mode;
+    uint32_t sample_every;
+    uint64_t ring_entries;
+    int level;
+    char spool[PATH_MAX];
+    char report[PATH_MAX];
+    char include[1024], exclude[1024];
+    char service[256];
+    char language[8];
+} cfg = {.mode = MODE_ERROR, .sample_every = 100, .ring_entries = 32768, .level = 1,
+         .language = "c"};
+
+/* Everything about the trace being written; guarded by enc_lock. */
+static struct {
+    int fd;
+    int file_open;
+    int finished;
+    int in_signal;
+    struct obuf buf;     /* the frame being built: raw msgpack */
+    uint8_t *out;        /* compressed (or raw-block) frame */
+    size_t out_cap;
+    ZSTD_CCtx *cctx;
+    uint64_t last_t, max_t, last_flush_t;
+    uint32_t crc;
+    uint64_t records, calls, returns, unwinds, exceptions, crashes, stacks, events;
+    uint32_t nstrings, nfunctions, nlanes, nmodules;
+    int64_t root_fid;
+    char root[128];
+    struct fn_slot *fns;
+    struct str_slot *strs;
+    char *arena;
+    size_t arena_len;
+    struct module mods[MOD_CAP];
+    int nmods;
+    char exc_type[256], exc_message[512], exc_kind[32];
+    int have_exc;
+    uint32_t thread_kind_sid_plus1;
+} E;
+
+static struct {
+    uint64_t start_ns;      /* wall clock */
+    uint64_t start_mono;    /* CLOCK_MONOTONIC ns */
+    char trace_id[33];
+    char path[PATH_MAX];    /* final name */
+    char tmp_path[PATH_MAX];
+    struct obuf header;     /* the header record, packed */
+    struct obuf command;    /* argv as a msgpack array, for the summary */
+    char host[256];
+    char comm[32]; /* the process name, which unnamed threads inherit */
+    int pid;
+    int exit_code;
+    int have_exit_code;
+} T;
+
+static _Atomic int enc_lock_word;
+static _Atomic int writer_state = S_OFF;
+static _Atomic uint32_t wake_word;
+static _Atomic int crashing;
+static _Atomic int disabled;
+static int initialized;
+static pthread_t writer_tid;
+static pthread_once_t start_once = PTHREAD_ONCE_INIT;
+static pthread_key_t thread_key;
+static _Atomic(struct othread *) threads;
+static struct othread signal_thread; /* the lane of a thread that never traced a call */
+static __thread struct othread *tls_thread __attribute__((tls_model("initial-exec")));
+static __thread int tls_busy __attribute__((tls_model("initial-exec")));
+static struct sigaction old_actions[NSIG];
+static const int crash_signals[] = {SIGSEGV, SIGABRT, SIGFPE, SIGBUS, SIGILL};
+
+typedef void (*exit_fn)(int);
+static exit_fn real_exit, real__exit;
+
+/* ------------------------------------------------------------------------------------- */
+/* small helpers                                                                          */
+
+static NOI uint64_t mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static NOI long futex(_Atomic uint32_t *addr, int op, uint32_t val, const struct timespec *ts) {
+    return syscall(SYS_futex, addr, op, val, ts, NULL, 0);
+}
+
+static NOI void wake_writer(void) {
+    atomic_fetch_add_explicit(&wake_word, 1, memory_order_release);
+    futex(&wake_word, FUTEX_WAKE_PRIVATE, 1, NULL);
+}
+
+static NOI void sleep_ns(long ns) {
+    struct timespec ts = {0, ns};
+    nanosleep(&ts, NULL);
+}
+
+static NOI int enc_trylock(uint64_t timeout_ns) {
+    uint64_t deadline = mono_ns() + timeout_ns;
+    for (;;) {
+        int expected = 0;
+        if (atomic_compare_exchange_weak(&enc_lock_word, &expected, 1)) return 1;
+        if (mono_ns() > deadline) return 0;
+        sleep_ns(50000);
+    }
+}
+static NOI void enc_lock(void) { enc_trylock(UINT64_MAX / 2); }
+static NOI void enc_unlock(void) { atomic_store(&enc_lock_word, 0); }
+
+static NOI int write_all(int fd, const void *p, size_t n) {
+    const uint8_t *c = p;
+    while (n) {
+        ssize_t k = write(fd, c, n);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        c += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static NOI void *map_zero(size_t n) {
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static NOI const char *sig_name(int sig) {
+    switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGABRT: return "SIGABRT";
+    case SIGFPE: return "SIGFPE";
+    case SIGBUS: return "SIGBUS";
+    case SIGILL: return "SIGILL";
+    default: return "SIGNAL";
+    }
+}
+
+/* Does a comma-separated list of substrings match `text`? */
+static NOI int list_matches(const char *list, const char *text) {
+    const char *p = list;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n) {
+            char word[256];
+            if (n >= sizeof word) n = sizeof word - 1;
+            memcpy(word, p, n);
+            word[n] = 0;
+            if (strstr(text, word)) return 1;
+        }
+        if (!end) break;
+        p = end + 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* the encoder: strings, functions, modules, lanes, records, frames                        */
+
+static NOI uint32_t str_hash(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+static NOI void emit_begin(void) { E.records++; }
+
+/* Intern `s`: its id, defining it with a STRING record on first use. */
+static NOI uint32_t intern_n(const char *s, size_t n) {
+    if (n > MAX_TEXT) n = MAX_TEXT;
+    uint32_t h = str_hash(s, n);
+    for (uint32_t i = h & (STR_CAP - 1);; i = (i + 1) & (STR_CAP - 1)) {
+        struct str_slot *slot = &E.strs[i];
+        if (!slot->text) {
+            if (E.nstrings >= STR_CAP * 3 / 4 || E.arena_len + n + 1 > STR_ARENA) break;
+            memcpy(E.arena + E.arena_len, s, n);
+            E.arena[E.arena_len + n] = 0;
+            slot->text = E.arena + E.arena_len;
+            E.arena_len += n + 1;
+            slot->len = (uint32_t)n;
+            slot->hash = h;
+            slot->sid = E.nstrings++;
+            emit_begin();
+            mp_array(&E.buf, 3);
+            mp_uint(&E.buf, R_STRING);
+            mp_uint(&E.buf, slot->sid);
+            mp_strn(&E.buf, s, n);
+            return slot->sid;
+        }
+        if (slot->hash == h && slot->len == n && !memcmp(slot->text, s, n)) return slot->sid;
+    }
+    /* The table is full: define the string again under a new id (still valid). */
+    emit_begin();
+    mp_array(&E.buf, 3);
+    mp_uint(&E.buf, R_STRING);
+    mp_uint(&E.buf, E.nstrings);
+    mp_strn(&E.buf, s, n);
+    return E.nstrings++;
+}
+static NOI uint32_t intern(const char *s) { return intern_n(s, strlen(s)); }
+
+static NOI void read_build_id(struct module *m, const struct dl_phdr_info *info) {
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE) continue;
+        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
+        const uint8_t *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+            const uint8_t *name = p + sizeof *nh;
+            const uint8_t *desc = name + ((nh->n_namesz + 3) & ~3u);
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4) &&
+                nh->n_descsz <= sizeof m->build_id) {
+                memcpy(m->build_id, desc, nh->n_descsz);
+                m->build_id_len = nh->n_descsz;
+                return;
+            }
+            p = desc + ((nh->n_descsz + 3) & ~3u);
+        }
+    }
+}
+
+static NOI int add_module_cb(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size; (void)data;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+        if (a < lo) lo = a;
+        if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
+    }
+    if (hi == 0) return 0;
+    for (int i = 0; i < E.nmods; i++)
+        if (E.mods[i].lo == lo && E.mods[i].base == info->dlpi_addr) return 0;
+    if (E.nmods >= MOD_CAP) return 0;
+    struct module *m = &E.mods[E.nmods];
+    memset(m, 0, sizeof *m);
+    const char *name = info->dlpi_name;
+    if (!name || !*name) {
+        ssize_t n = readlink("/proc/self/exe", m->path, sizeof m->path - 1);
+        if (n <= 0) return 0;
+        m->path[n] = 0;
+    } else if (!strchr(name, '/')) {
+        return 0; /* the vDSO: no file to read symbols from */
+    } else {
+        snprintf(m->path, sizeof m->path, "%s", name);
+    }
+    m->lo = lo;
+    m->hi = hi;
+    m->base = info->dlpi_addr;
+    m->id = -1;
+    m->excluded = (cfg.exclude[0] && list_matches(cfg.exclude, m->path)) ||
+                  (cfg.include[0] && !list_matches(cfg.include, m->path));
+    read_build_id(m, info);
+    E.nmods++;
+    return 0;
+}
+
+/* Not signal-safe (the loader's lock): only outside the crash path. */
+static NOI void scan_modules(void) { dl_iterate_phdr(add_module_cb, NULL); }
+
+static NOI void define_module(struct module *m) {
+    if (m->id >= 0) return;
+    uint32_t path = intern(m->path);
+    m->path_sid_plus1 = path + 1;
+    m->id = (int)E.nmodules++;
+    emit_begin();
+    mp_array(&E.buf, 5);
+    mp_uint(&E.buf, R_MODULE);
+    mp_uint(&E.buf, (uint64_t)m->id);
+    mp_uint(&E.buf, path);
+    mp_uint(&E.buf, m->base);
+    if (m->build_id_len) mp_bin(&E.buf, m->build_id, m->build_id_len);
+    else mp_nil(&E.buf);
+}
+
+static NOI struct module *module_of(uintptr_t addr) {
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < E.nmods; i++)
+            if (addr >= E.mods[i].lo && addr < E.mods[i].hi) return &E.mods[i];
+        if (pass || E.in_signal) break;
+        scan_modules(); /* a library loaded since the last look (dlopen) */
+    }
+    return NULL;
+}
+
+/* The function id for an address (or a tagged site pointer), defining it on first use.
+ * UINT32_MAX: the function is excluded by the module filters. */
+static NOI uint32_t function_id(uintptr_t key) {
+    uint64_t h = (uint64_t)key * 0x9E3779B97F4A7C15ull;
+    uint32_t i = (uint32_t)(h >> 40) & (FN_CAP - 1);
+    for (;; i = (i + 1) & (FN_CAP - 1)) {
+        struct fn_slot *slot = &E.fns[i];
+        if (slot->key == key) return slot->fid;
+        if (!slot->key) break;
+    }
+    uint32_t fid;
+    if (key & SITE_TAG) {
+        const struct orion_site *site = (const struct orion_site *)(key & ~SITE_TAG);
+        uint32_t name = intern(site->name ? site->name : "?");
+        uint32_t file = site->file ? intern(site->file) : 0;
+        fid = E.nfunctions++;
+        emit_begin();
+        mp_array(&E.buf, 6);
+        mp_uint(&E.buf, R_FUNCTION);
+        mp_uint(&E.buf, fid);
+        mp_uint(&E.buf, name);
+        mp_nil(&E.buf);
+        if (site->file) mp_uint(&E.buf, file); else mp_nil(&E.buf);
+        if (site->line > 0) mp_uint(&E.buf, (uint64_t)site->line); else mp_nil(&E.buf);
+    } else {
+        struct module *m = module_of(key);
+        if (m && m->excluded) {
+            fid = UINT32_MAX;
+        } else {
+            if (m) define_module(m);
+            fid = E.nfunctions++;
+            emit_begin();
+            mp_array(&E.buf, 7);
+            mp_uint(&E.buf, R_FUNCTION);
+            mp_uint(&E.buf, fid);
+            mp_nil(&E.buf);
+            if (m) mp_uint(&E.buf, m->path_sid_plus1 - 1); else mp_nil(&E.buf);
+            mp_nil(&E.buf);
+            mp_nil(&E.buf);
+            mp_uint(&E.buf, key);
+        }
+    }
+    if (E.nfunctions < FN_CAP * 3 / 4) {
+        E.fns[i].key = key;
+        E.fns[i].fid = fid;
+    }
+    return fid;
+}
+
+static NOI void compress_and_write(void) {
+    size_t n;
+    if (E.in_signal || !E.cctx) {
+        n = orion_raw_frame(E.out, E.out_cap, E.buf.p, E.buf.len);
+    } else {
+        n = ZSTD_compress2(E.cctx, E.out, E.out_cap, E.buf.p, E.buf.len);
+        if (ZSTD_isError(n)) n = orion_raw_frame(E.out, E.out_cap, E.buf.p, E.buf.len);
+    }
+    if (n && E.fd >= 0) write_all(E.fd, E.out, n);
+}
+
+/* Write the pending records as one frame; the next frame's clock restarts at 0. */
+static NOI void flush_frame(void) {
+    if (E.buf.len && !E.buf.overflow) {
+        E.crc = orion_crc32(E.crc, E.buf.p, E.buf.len);
+        compress_and_write();
+    }
+    E.buf.len = 0;
+    E.buf.overflow = 0;
+    E.last_t = 0;
+}
+
+static NOI void maybe_flush(void) {
+    if (E.buf.len >= FRAME_TARGET) flush_frame();
+}
+
+/* Start a timed record at absolute time `t` (ns since the trace started). Definitions the
+ * record needs must be emitted before this, since they may not move the clock. */
+static NOI void timed(uint32_t code, uint32_t ncols, uint64_t t) {
+    if (t < E.last_t) flush_frame(); /* another lane's events were older: new frame */
+    if (t > E.max_t) E.max_t = t;
+    emit_begin();
+    mp_array(&E.buf, ncols + 1);
+    mp_uint(&E.buf, code);
+    mp_uint(&E.buf, t - E.last_t);
+    E.last_t = t;
+}
+
+static NOI void define_lane(struct othread *th) {
+    if (th->lane >= 0) return;
+    uint32_t name = intern(th->name);
+    if (!E.thread_kind_sid_plus1) E.thread_kind_sid_plus1 = intern("thread") + 1;
+    th->lane = (int)E.nlanes++;
+    emit_begin();
+    mp_array(&E.buf, 6);
+    mp_uint(&E.buf, R_LANE);
+    mp_uint(&E.buf, (uint64_t)th->lane);
+    mp_uint(&E.buf, name);
+    mp_uint(&E.buf, E.thread_kind_sid_plus1 - 1);
+    mp_uint(&E.buf, (uint64_t)th->tid);
+    mp_nil(&E.buf);
+}
+
+static NOI uint64_t rel_time(uint64_t mono) {
+    return mono > T.start_mono ? mono - T.start_mono : 0;
+}
+
+static NOI void set_root(uint32_t fid, uintptr_t key) {
+    if (E.root_fid >= 0) return;
+    E.root_fid = fid;
+    if (key & SITE_TAG) {
+        const struct orion_site *site = (const struct orion_site *)(key & ~SITE_TAG);
+        snprintf(E.root, sizeof E.root, "%s", site->name ? site->name : "?");
+        return;
+    }
+    Dl_info info;
+    if (!E.in_signal && dladdr((void *)key, &info) && info.dli_sname &&
+        info.dli_saddr == (void *)key) {
+        snprintf(E.root, sizeof E.root, "%s", info.dli_sname);
+    } else {
+        E.root[0] = '0';
+        E.root[1] = 'x';
+        E.root[2 + orion_hex(E.root + 2, key)] = 0;
+    }
+}
+
+static NOI void encode_entry(struct othread *th, const struct entry *e) {
+    uint32_t kind = (uint32_t)(e->tk & 7);
+    uint64_t t = rel_time(e->tk >> 3);
+    maybe_flush();
+    switch (kind) {
+    case K_CALL:
+    case K_SCOPE: {
+        uintptr_t key = kind == K_SCOPE ? (uintptr_t)e->p | SITE_TAG : (uintptr_t)e->p;
+        uint32_t fid = function_id(key);
+        if (fid == UINT32_MAX) return; /* excluded: the agent drops the return too */
+        set_root(fid, key);
+        E.calls++;
+        timed(R_CALL, 3, t);
+        mp_uint(&E.buf, (uint64_t)th->lane);
+        mp_uint(&E.buf, fid);
+        break;
+    }
+    case K_RETURN:
+        E.returns++;
+        timed(R_RETURN, 2, t);
+        mp_uint(&E.buf, (uint64_t)th->lane);
+        break;
+    case K_UNWIND:
+        E.unwinds++;
+        timed(R_UNWIND, 3, t);
+        mp_uint(&E.buf, (uint64_t)th->lane);
+        mp_nil(&E.buf);
+        break;
+    case K_EXC: {
+        struct exc_payload *x = (struct exc_payload *)e->p;
+        if (!x) return;
+        uint32_t type = intern(x->type ? x->type : "?");
+        E.exceptions++;
+        snprintf(E.exc_type, sizeof E.exc_type, "%s", x->type ? x->type : "?");
+        snprintf(E.exc_message, sizeof E.exc_message, "%s", x->message ? x->message : "");
+        snprintf(E.exc_kind, sizeof E.exc_kind, "exception");
+        E.have_exc = 1;
+        timed(R_EXCEPTION, 6, t);
+        mp_uint(&E.buf, (uint64_t)th->lane);
+        mp_uint(&E.buf, 0);
+        mp_uint(&E.buf, type);
+        mp_str(&E.buf, x->message ? x->message : "");
+        mp_nil(&E.buf);
+        if (!E.in_signal && cfg.mode != MODE_ERROR) {
+            free(x->type);
+            free(x->message);
+            free(x);
+        }
+        break;
+    }
+    }
+}
+
+/* Encode every entry published by every thread since the last drain. In error mode the
+ * ring holds only the most recent entries: read those. */
+static NOI void drain_all(void) {
+    for (struct othread *th = atomic_load(&threads); th; th = th->next) {
+        if (!th->ring) continue;
+        uint64_t w = atomic_load_explicit(&th->w, memory_order_acquire);
+        uint64_t r = atomic_load_explicit(&th->r, memory_order_relaxed);
+        if (cfg.mode == MODE_ERROR && w - r > th->mask + 1) r = w - (th->mask + 1);
+        if (r == w) continue;
+        define_lane(th);
+        for (; r < w; r++) encode_entry(th, &th->ring[r & th->mask]);
+        atomic_store_explicit(&th->r, w, memory_order_release);
+    }
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* the file: prelude, header, end record, trailer                                          */
+
+static NOI void report_path(void) {
+    if (!cfg.report[0]) return;
+    int fd = open(cfg.report, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    size_t n = strlen(T.path);
+    char line[PATH_MAX + 1];
+    memcpy(line, T.path, n);
+    line[n] = '\n';
+    write_all(fd, line, n + 1);
+    close(fd);
+}
+
+static NOI void mkdirs(const char *path) {
+    char tmp[PATH_MAX];
+    size_t n = strlen(path);
+    if (n >= sizeof tmp) return;
+    memcpy(tmp, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] == '/' || tmp[i] == 0) {
+            char c = tmp[i];
+            tmp[i] = 0;
+            mkdir(tmp, 0755);
+            tmp[i] = c;
+        }
+    }
+}
+
+/* Create the file under its hidden name, write the prelude and the header frame, then
+ * rename it into place: readers never see a trace without a header. Signal-safe. */
+static NOI int open_trace_file(void) {
+    if (E.file_open) return 1;
+    mkdirs(cfg.spool);
+    E.fd = open(T.tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (E.fd < 0) return 0;
+    uint8_t prelude[24];
+    uint8_t payload[16] = {0x89, 'O', 'T', 'R', 'A', 'C', 'E', '\n', 1, 0, 0, 0, 0, 0, 0, 0};
+    orion_skippable(prelude, sizeof prelude, payload, sizeof payload);
+    write_all(E.fd, prelude, sizeof prelude);
+    /* The header goes alone in the first frame. */
+    struct obuf saved = E.buf;
+    E.buf = T.header;
+    E.records++;
+    flush_frame();
+    E.buf = saved;
+    rename(T.tmp_path, T.path);
+    E.file_open = 1;
+    return 1;
+}
+
+static NOI void pack_summary(struct obuf *b, const char *status, int exit_code, int have_code,
+                             int with_checksum, uint32_t checksum) {
+    mp_map(b, with_checksum ? 15 : 14);
+    mp_str(b, "trace_id"); mp_str(b, T.trace_id);
+    mp_str(b, "status"); mp_str(b, status);
+    mp_str(b, "language"); mp_str(b, cfg.language);
+    mp_str(b, "mode"); mp_str(b, MODE_NAMES[cfg.mode]);
+    mp_str(b, "start_ns"); mp_uint(b, T.start_ns);
+    mp_str(b, "duration_ns"); mp_uint(b, E.max_t);
+    mp_str(b, "command"); ob_put(b, T.command.p, T.command.len);
+    mp_str(b, "host"); mp_str(b, T.host);
+    mp_str(b, "pid"); mp_uint(b, (uint64_t)T.pid);
+    mp_str(b, "root");
+    if (E.root_fid >= 0) mp_str(b, E.root); else mp_nil(b);
+    mp_str(b, "exception");
+    if (E.have_exc && strcmp(status, "ok") != 0) {
+        mp_map(b, 3);
+        mp_str(b, "type"); mp_str(b, E.exc_type);
+        mp_str(b, "message"); mp_str(b, E.exc_message);
+        mp_str(b, "kind"); mp_str(b, E.exc_kind);
+    } else {
+        mp_nil(b);
+    }
+    mp_str(b, "exit_code");
+    if (have_code) mp_int(b, exit_code); else mp_nil(b);
+    mp_str(b, "counts");
+    mp_map(b, 10);
+    mp_str(b, "records"); mp_uint(b, E.records);
+    mp_str(b, "calls"); mp_uint(b, E.calls);
+    mp_str(b, "returns"); mp_uint(b, E.returns);
+    mp_str(b, "unwinds"); mp_uint(b, E.unwinds);
+    mp_str(b, "exceptions"); mp_uint(b, E.exceptions);
+    mp_str(b, "crashes"); mp_uint(b, E.crashes);
+    mp_str(b, "stacks"); mp_uint(b, E.stacks);
+    mp_str(b, "events"); mp_uint(b, E.events);
+    mp_str(b, "functions"); mp_uint(b, E.nfunctions);
+    mp_str(b, "lanes"); mp_uint(b, E.nlanes);
+    mp_str(b, "agent"); mp_str(b, "liborion " AGENT_VERSION);
+    if (with_checksum) { mp_str(b, "checksum"); mp_uint(b, checksum); }
+}
+
+/* The end record (in the last frame) and the trailer frame; then close the file. */
+static NOI void finish_file(const char *status, int exit_code, int have_code) {
+    if (!E.file_open || E.finished) return;
+    E.finished = 1;
+    uint32_t checksum = E.buf.overflow ? E.crc : orion_crc32(E.crc, E.buf.p, E.buf.len);
+    if (E.buf.len > FRAME_TARGET) { flush_frame(); checksum = E.crc; }
+    mp_array(&E.buf, 2);
+    mp_uint(&E.buf, R_END);
+    size_t start = E.buf.len;
+    pack_summary(&E.buf, status, exit_code, have_code, 1, checksum);
+    size_t summary_len = E.buf.len - start;
+    /* The trailer repeats the summary: build it in the compression buffer's tail. */
+    static uint8_t trailer[64 * 1024];
+    int trailer_ok = summary_len + 20 <= sizeof trailer;
+    size_t tn = 0;
+    if (trailer_ok) {
+        uint8_t payload_hdr[8];
+        (void)payload_hdr;
+        static const uint8_t magic[4] = {0x5A, 0x2A, 0x4D, 0x18};
+        uint32_t payload = (uint32_t)summary_len + 12;
+        memcpy(trailer, magic, 4);
+        for (int i = 0; i < 4; i++) trailer[4 + i] = (uint8_t)(payload >> (8 * i));
+        memcpy(trailer + 8, E.buf.p + start, summary_len);
+        tn = 8 + summary_len;
+        for (int i = 0; i < 4; i++) trailer[tn++] = (uint8_t)((uint32_t)summary_len >> (8 * i));
+        memcpy(trailer + tn, "\x89OTREND\n", 8);
+        tn += 8;
+    }
+    flush_frame();
+    if (trailer_ok) write_all(E.fd, trailer, tn);
+    close(E.fd);
+    E.fd = -1;
+    report_path();
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* threads                                                                                */
+
+static NOI void thread_gone(void *p) {
+    struct othread *th = p;
+    atomic_store(&th->dead, 1);
+    tls_thread = th; /* keep hooks in later TLS destructors quiet (dead) */
+}
+
+static NOI void install_altstack(struct othread *th) {
+    stack_t ss = {0};
+    if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE)) return;
+    size_t n = 64 * 1024;
+    th->altstack = map_zero(n);
+    if (!th->altstack) return;
+    ss.ss_sp = th->altstack;
+    ss.ss_size = n;
+    ss.ss_flags = 0;
+    sigaltstack(&ss, NULL);
+}
+
+static void start_trace(void);
+
+static NOI struct othread *thread_register(void) {
+    if (atomic_load(&disabled) || !initialized) return NULL;
+    tls_busy = 1;
+    pthread_once(&start_once, start_trace);
+    struct othread *th = calloc(1, sizeof *th);
+    uint64_t cap = cfg.mode == MODE_ERROR ? cfg.ring_entries : DEV_RING;
+    if (th) {
+        th->ring = map_zero(cap * sizeof(struct entry));
+        th->shadow = calloc(SHADOW_MAX, sizeof *th->shadow);
+        th->kept = calloc(SHADOW_MAX, 1);
+    }
+    if (!th || !th->ring || !th->shadow || !th->kept) {
+        tls_busy = 0;
+        return NULL;
+    }
+    th->mask = cap - 1;
+    th->lane = -1;
+    th->tid = (int)syscall(SYS_gettid);
+    if (th->tid == getpid()) snprintf(th->name, sizeof th->name, "main");
+    else if (pthread_getname_np(pthread_self(), th->name, sizeof th->name) != 0 ||
+             !th->name[0] || !strcmp(th->name, T.comm)) /* unnamed: it inherits the comm */
+        snprintf(th->name, sizeof th->name, "thread-%d", th->tid);
+    install_altstack(th);
+    pthread_setspecific(thread_key, th);
+    struct othread *head = atomic_load(&threads);
+    do th->next = head;
+    while (!atomic_compare_exchange_weak(&threads, &head, th));
+    tls_thread = th;
+    tls_busy = 0;
+    return th;
+}
+
+/* The ring is full: wait for the writer (dev/safe). Bounded memory over never blocking;
+ * once the trace is finished, events are dropped instead. */
+static NOI int wait_space(struct othread *th, uint64_t w) {
+    while (w - atomic_load_explicit(&th->r, memory_order_acquire) > th->mask) {
+        if (atomic_load(&writer_state) != S_RUNNING) return 0;
+        wake_writer();
+        sleep_ns(20000);
+    }
+    return 1;
+}
+
+static HOT inline void push(struct othread *th, uint64_t kind, uint64_t p) {
+    uint64_t w = atomic_load_explicit(&th->w, memory_order_relaxed);
+    if (cfg.mode != MODE_ERROR) {
+        if (unlikely(w - atomic_load_explicit(&th->r, memory_order_acquire) > th->mask) &&
+            !wait_space(th, w))
+            return;
+    } else if (unlikely((th->ring[w & th->mask].tk & 7) == K_EXC) && w > th->mask) {
+        struct exc_payload *old = (struct exc_payload *)th->ring[w & th->mask].p;
+        th->ring[w & th->mask].p = 0;
+        if (old) { free(old->type); free(old->message); free(old); }
+    }
+    struct entry *e = &th->ring[w & th->mask];
+    e->tk = (mono_ns() << 3) | kind;
+    e->p = p;
+    atomic_store_explicit(&th->w, w + 1, memory_order_release);
+    if (cfg.mode != MODE_ERROR && unlikely(((w + 1) & (th->mask >> 1)) == 0)) wake_writer();
+}
+
+static HOT inline struct othread *current(void) {
+    struct othread *th = tls_thread;
+    if (likely(th != NULL)) return atomic_load_explicit(&th->dead, memory_order_relaxed) ? NULL : th;
+    if (tls_busy) return NULL;
+    return thread_register();
+}
+
+static HOT inline void enter(uintptr_t key, uint64_t kind) {
+    struct othread *th = current();
+    if (unlikely(!th)) return;
+    uint32_t d = th->depth++;
+    if (likely(d < SHADOW_MAX)) th->shadow[d] = key;
+    if (cfg.mode == MODE_SAFE) {
+        if (d >= SHADOW_MAX) return;
+        int keep = ++th->sample_ctr >= cfg.sample_every;
+        if (keep) th->sample_ctr = 0;
+        th->kept[d] = (uint8_t)keep;
+        if (!keep) return;
+    }
+    push(th, kind, key & ~SITE_TAG);
+}
+
+static HOT inline void leave(struct othread *th) {
+    uint32_t d = --th->depth;
+    if (cfg.mode == MODE_SAFE && (d >= SHADOW_MAX || !th->kept[d])) return;
+    push(th, K_RETURN, 0);
+}
+
+HOT void __cyg_profile_func_enter(void *fn, void *site) {
+    (void)site;
+    enter((uintptr_t)fn, K_CALL);
+}
+
+HOT void __cyg_profile_func_exit(void *fn, void *site) {
+    (void)site;
+    struct othread *th = current();
+    if (unlikely(!th || !th->depth)) return;
+    uint32_t d = th->depth;
+    if (unlikely(d <= SHADOW_MAX && th->shadow[d - 1] != (uintptr_t)fn)) {
+        /* Frames left without their exit hook (an exception, longjmp): close them as
+         * unwound, down to the frame this exit belongs to. */
+        uint32_t k = d;
+        while (k > 0 && th->shadow[k - 1] != (uintptr_t)fn) k--;
+        if (k == 0) return; /* not a call we saw */
+        while (th->depth > k) {
+            uint32_t top = --th->depth;
+            if (cfg.mode != MODE_SAFE || th->kept[top]) push(th, K_UNWIND, 0);
+        }
+    }
+    leave(th);
+}
+
+NOI void orion_scope_enter(const struct orion_site *site) { enter((uintptr_t)site | SITE_TAG, K_SCOPE); }
+
+NOI void orion_scope_exit(void) {
+    struct othread *th = current();
+    if (th && th->depth) leave(th);
+}
+
+NOI void orion_exception(const char *type, const char *message) {
+    struct othread *th = current();
+    if (!th) return;
+    struct exc_payload *x = malloc(sizeof *x);
+    if (!x) return;
+    x->type = strdup(type ? type : "?");
+    x->message = strndup(message ? message : "", MAX_TEXT);
+    if (cfg.mode == MODE_SAFE) { /* exceptions are never sampled away */ }
+    push(th, K_EXC, (uint64_t)(uintptr_t)x);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* the writer thread                                                                      */
+
+static NOI void *writer_main(void *arg) {
+    (void)arg;
+    sigset_t all;
+    sigfillset(&all);
+    for (size_t i = 0; i < sizeof crash_signals / sizeof *crash_signals; i++)
+        sigdelset(&all, crash_signals[i]);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    tls_busy = 1;
+    for (;;) {
+        uint32_t seen = atomic_load(&wake_word);
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        futex(&wake_word, FUTEX_WAIT_PRIVATE, seen, &ts);
+        enc_lock();
+        if (atomic_load(&writer_state) != S_RUNNING || E.finished) {
+            enc_unlock();
+            break;
+        }
+        drain_all();
+        uint64_t now = rel_time(mono_ns());
+        if (E.buf.len >= FRAME_TARGET || (E.buf.len && now - E.last_flush_t > FLUSH_NS)) {
+            flush_frame();
+            E.last_flush_t = now;
+        }
+        enc_unlock();
+    }
+    return NULL;
+}
+
+/* First traced event of the process (dev/safe): open the file and start the writer. */
+static NOI void start_trace(void) {
+    if (cfg.mode == MODE_ERROR) return;
+    enc_lock();
+    int ok = open_trace_file();
+    enc_unlock();
+    if (!ok) {
+        atomic_store(&disabled, 1);
+        return;
+    }
+    atomic_store(&writer_state, S_RUNNING);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    if (pthread_create(&writer_tid, NULL, writer_main, NULL) != 0)
+        atomic_store(&writer_state, S_OFF);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+NOI void orion_flush(void) {
+    if (atomic_load(&writer_state) != S_RUNNING) return;
+    enc_lock();
+    if (!E.finished && E.file_open) {
+        drain_all();
+        flush_frame();
+    }
+    enc_unlock();
+}
+
+NOI const char *orion_trace_path(void) { return E.file_open ? T.path : NULL; }
+
+NOI void orion_set_language(const char *language) {
+    snprintf(cfg.language, sizeof cfg.language, "%s", language);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* crashes                                                                                */
+
+/* Write the crash record and the stack of the crashing thread, then close the trace.
+ * Runs in a signal handler or a terminate handler: the encoder is taken with a deadline
+ * and everything it uses is pre-allocated. */
+static NOI void write_crash(int from_signal, const char *kind, const char *reason,
+                            const char *message, int sig, uintptr_t addr, uintptr_t pc) {
+    if (!initialized || atomic_load(&disabled)) return;
+    if (!enc_trylock(2000000000ull)) return;
+    if (E.finished) { enc_unlock(); return; }
+    E.in_signal = from_signal;
+    if (!E.file_open && !open_trace_file()) { enc_unlock(); return; }
+    drain_all();
+    struct othread *th = tls_thread;
+    if (!th || atomic_load(&th->dead)) {
+        th = &signal_thread;
+        th->tid = (int)syscall(SYS_gettid);
+    }
+    define_lane(th);
+    uint32_t depth = th->depth < SHADOW_MAX ? th->depth : SHADOW_MAX;
+    /* Definitions first: they must not sit between a timed record and the clock. */
+    uint32_t pc_fid = UINT32_MAX;
+    for (uint32_t i = 0; i < depth; i++) function_id(th->shadow[i]);
+    if (depth == 0 && pc) pc_fid = function_id(pc);
+    maybe_flush();
+    uint64_t t = rel_time(mono_ns());
+    if (t < E.max_t) t = E.max_t;
+    E.crashes++;
+    timed(R_CRASH, 6, t);
+    mp_uint(&E.buf, (uint64_t)th->lane);
+    mp_str(&E.buf, kind);
+    mp_str(&E.buf, reason);
+    mp_str(&E.buf, message);
+    if (sig) {
+        mp_map(&E.buf, 3);
+        mp_str(&E.buf, "signal"); mp_uint(&E.buf, (uint64_t)sig);
+        mp_str(&E.buf, "address"); mp_uint(&E.buf, addr);
+        mp_str(&E.buf, "pc"); mp_uint(&E.buf, pc);
+    } else {
+        mp_map(&E.buf, 0);
+    }
+    E.stacks++;
+    timed(R_STACK, 4, t);
+    mp_uint(&E.buf, (uint64_t)th->lane);
+    mp_str(&E.buf, "crash");
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < depth; i++)
+        if (function_id(th->shadow[i]) != UINT32_MAX) kept++;
+    if (pc_fid != UINT32_MAX) kept++;
+    mp_array(&E.buf, kept);
+    for (uint32_t i = 0; i < depth; i++) {
+        uint32_t fid = function_id(th->shadow[i]);
+        if (fid == UINT32_MAX) continue;
+        mp_array(&E.buf, 3);
+        mp_uint(&E.buf, fid);
+        mp_nil(&E.buf);
+        mp_nil(&E.buf);
+    }
+    if (pc_fid != UINT32_MAX) {
+        mp_array(&E.buf, 3);
+        mp_uint(&E.buf, pc_fid);
+        mp_nil(&E.buf);
+        mp_nil(&E.buf);
+    }
+    snprintf(E.exc_type, sizeof E.exc_type, "%s", reason);
+    snprintf(E.exc_message, sizeof E.exc_message, "%s", message);
+    snprintf(E.exc_kind, sizeof E.exc_kind, "%s", kind);
+    E.have_exc = 1;
+    finish_file("crashed", 128 + (sig ? sig : SIGABRT), 1);
+    atomic_store(&writer_state, S_DONE);
+    enc_unlock();
+}
+
+static NOI void on_crash_signal(int sig, siginfo_t *info, void *ucontext) {
+    int saved = errno;
+    if (atomic_exchange(&crashing, 1) == 0) {
+        uintptr_t pc = 0;
+#if defined(__x86_64__)
+        pc = (uintptr_t)((ucontext_t *)ucontext)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+        pc = (uintptr_t)((ucontext_t *)ucontext)->uc_mcontext.pc;
+#endif
+        (void)ucontext;
+        char message[96] = "killed by ";
+        size_t n = strlen(message);
+        const char *name = sig_name(sig);
+        memcpy(message + n, name, strlen(name) + 1);
+        n += strlen(name);
+        if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL) {
+            memcpy(message + n, " at 0x", 6);
+            n += 6;
+            n += orion_hex(message + n, (uintptr_t)info->si_addr);
+            message[n] = 0;
+        }
+        write_crash(1, "signal", name, message, sig, (uintptr_t)info->si_addr, pc);
+    }
+    /* Re-raise with the previous action (the default, normally) so the exit status is
+     * exactly what it would have been without us. */
+    struct sigaction *old = &old_actions[sig];
+    if (old->sa_handler == SIG_IGN) old->sa_handler = SIG_DFL;
+    sigaction(sig, old, NULL);
+    errno = saved;
+    raise(sig);
+}
+
+NOI void orion_crash(const char *kind, const char *reason, const char *message) {
+    if (atomic_exchange(&crashing, 1)) return;
+    write_crash(0, kind, reason, message, 0, 0, 0);
+    /* the signal that usually follows (abort) only needs to be re-raised now */
+    atomic_store(&crashing, 1);
+}
+
+static NOI void install_signal_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_crash_signal;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof crash_signals / sizeof *crash_signals; i++) {
+        int sig = crash_signals[i];
+        sigaction(sig, NULL, &old_actions[sig]);
+        /* A program that handles the signal itself keeps its handler. */
+        if (old_actions[sig].sa_handler != SIG_DFL) continue;
+        sigaction(sig, &sa, NULL);
+    }
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* exit                                                                                   */
+
+static NOI void finish_normally(void) {
+    if (!initialized || atomic_load(&crashing)) return;
+    atomic_store(&crashing, 1); /* late signals: nothing more to write */
+    int was_running = atomic_exchange(&writer_state, S_DONE) == S_RUNNING;
+    if (was_running) {
+        wake_writer();
+        pthread_join(writer_tid, NULL);
+    }
+    int code = T.have_exit_code ? T.exit_code : 0;
+    enc_lock();
+    if (cfg.mode == MODE_ERROR && code != 0 && atomic_load(&threads)) open_trace_file();
+    if (E.file_open && !E.finished) {
+        drain_all();
+        if (code != 0 && !E.have_exc) {
+            snprintf(E.exc_type, sizeof E.exc_type, "exit");
+            snprintf(E.exc_message, sizeof E.exc_message, "exit status %d", code);
+            snprintf(E.exc_kind, sizeof E.exc_kind, "exit");
+            E.have_exc = 1;
+        }
+        finish_file(code ? "failed" : "ok", code, T.have_exit_code);
+    }
+    enc_unlock();
+}
+
+__attribute__((destructor)) static NOI void orion_fini(void) { finish_normally(); }
+
+/* Exit statuses: interpose exit() and _exit(), and wrap main() through
+ * __libc_start_main (when preloaded or linked ahead of libc). */
+NOI void exit(int code) {
+    T.exit_code = code;
+    T.have_exit_code = 1;
+    if (!real_exit) real_exit = (exit_fn)dlsym(RTLD_NEXT, "exit");
+    real_exit(code);
+    __builtin_unreachable();
+}
+
+NOI void _exit(int code) {
+    T.exit_code = code;
+    T.have_exit_code = 1;
+    finish_normally();
+    if (!real__exit) real__exit = (exit_fn)dlsym(RTLD_NEXT, "_exit");
+    real__exit(code);
+    __builtin_unreachable();
+}
+
+typedef int (*main_fn)(int, char **, char **);
+static main_fn real_main;
+
+static NOI int wrapped_main(int argc, char **argv, char **envp) {
+    int code = real_main(argc, argv, envp);
+    T.exit_code = code & 0xff;
+    T.have_exit_code = 1;
+    return code;
+}
+
+NOI int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void),
+                          void (*fini)(void), void (*rtld_fini)(void), void *stack_end) {
+    int (*real)(main_fn, int, char **, void (*)(void), void (*)(void), void (*)(void), void *) =
+        dlsym(RTLD_NEXT, "__libc_start_main");
+    real_main = main;
+    return real(wrapped_main, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* start-up: settings, spool, header                                                      */
+
+static NOI int find_project_spool(char *out, size_t cap) {
+    char dir[PATH_MAX];
+    if (!getcwd(dir, sizeof dir)) return 0;
+    char resolved[PATH_MAX];
+    if (realpath(dir, resolved)) snprintf(dir, sizeof dir, "%s", resolved);
+    for (;;) {
+        char candidate[PATH_MAX + 16];
+        snprintf(candidate, sizeof candidate, "%s/.orion", strcmp(dir, "/") ? dir : "");
+        struct stat st;
+        if (stat(candidate, &st) == 0 && S_ISDIR(st.st_mode)) {
+            snprintf(out, cap, "%s/spool", candidate);
+            return 1;
+        }
+        char *slash = strrchr(dir, '/');
+        if (!slash || !strcmp(dir, "/")) return 0;
+        if (slash == dir) slash[1] = 0;
+        else *slash = 0;
+    }
+}
+
+static NOI void resolve_spool(void) {
+    const char *env = getenv("ORION_SPOOL");
+    if (env && *env) {
+        if (env[0] == '~' && getenv("HOME"))
+            snprintf(cfg.spool, sizeof cfg.spool, "%s%s", getenv("HOME"), env + 1);
+        else
+            snprintf(cfg.spool, sizeof cfg.spool, "%s", env);
+        return;
+    }
+    if (find_project_spool(cfg.spool, sizeof cfg.spool)) return;
+    const char *xdg = getenv("XDG_DATA_HOME");
+    if (xdg && *xdg) snprintf(cfg.spool, sizeof cfg.spool, "%s/orionis/spool", xdg);
+    else snprintf(cfg.spool, sizeof cfg.spool, "%s/.local/share/orionis/spool",
+                  getenv("HOME") ? getenv("HOME") : "");
+}
+
+static NOI void read_settings(void) {
+    const char *mode = getenv("ORION_MODE");
+    if (mode && !strcmp(mode, "dev")) cfg.mode = MODE_DEV;
+    else if (mode && !strcmp(mode, "safe")) cfg.mode = MODE_SAFE;
+    else cfg.mode = MODE_ERROR;
+    const char *sample = getenv("ORION_SAMPLE");
+    double fraction = 0.01;
+    if (sample && *sample) {
+        if (!strcmp(sample, "off") || !strcmp(sample, "all") || !strcmp(sample, "none") ||
+            !strcmp(sample, "no"))
+            fraction = 1.0;
+        else {
+            char *end;
+            double v = strtod(sample, &end);
+            if (end != sample) fraction = *end == '%' ? v / 100 : v;
+        }
+    }
+    cfg.sample_every = fraction >= 1.0 ? 1 : fraction <= 0 ? UINT32_MAX : (uint32_t)(1.0 / fraction + 0.5);
+    const char *ring = getenv("ORION_RING");
+    uint64_t want = ring && *ring ? strtoull(ring, NULL, 10) : 20000;
+    if (want < 16) want = 16;
+    uint64_t cap = 16;
+    while (cap < want) cap <<= 1;
+    cfg.ring_entries = cap;
+    const char *level = getenv("ORION_ZSTD_LEVEL");
+    if (level && *level) cfg.level = atoi(level);
+    snprintf(cfg.include, sizeof cfg.include, "%s", getenv("ORION_INCLUDE") ? getenv("ORION_INCLUDE") : "");
+    snprintf(cfg.exclude, sizeof cfg.exclude, "%s", getenv("ORION_EXCLUDE") ? getenv("ORION_EXCLUDE") : "");
+    snprintf(cfg.service, sizeof cfg.service, "%s", getenv("ORION_SERVICE") ? getenv("ORION_SERVICE") : "");
+    snprintf(cfg.report, sizeof cfg.report, "%s", getenv("ORION_REPORT") ? getenv("ORION_REPORT") : "");
+    resolve_spool();
+}
+
+static const char *const DEFAULT_SECRETS[] = {
+    "password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "auth",
+    "authorization", "cookie", "session", "private_key", "privatekey", "credential",
+    "credentials", "signature", "dsn", NULL};
+
+static NOI int looks_secret(const char *name, size_t n) {
+    char lower[256];
+    if (n >= sizeof lower) n = sizeof lower - 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        lower[i] = c == '-' ? '_' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+    lower[n] = 0;
+    const char *custom = getenv("ORION_REDACT");
+    if (custom && *custom) {
+        char words[1024];
+        size_t k = 0;
+        for (; custom[k] && k < sizeof words - 1; k++) {
+            char c = custom[k];
+            words[k] = c == '-' ? '_' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        }
+        words[k] = 0;
+        return list_matches(words, lower);
+    }
+    for (const char *const *w = DEFAULT_SECRETS; *w; w++)
+        if (strstr(lower, *w)) return 1;
+    return 0;
+}
+
+/* argv from /proc/self/cmdline as a msgpack array. */
+static NOI void pack_argv(struct obuf *b) {
+    static char cmd[64 * 1024];
+    ssize_t n = 0;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t k;
+        while ((k = read(fd, cmd + n, sizeof cmd - 1 - (size_t)n)) > 0) n += k;
+        close(fd);
+    }
+    uint32_t count = 0;
+    for (ssize_t i = 0; i < n; i++)
+        if (cmd[i] == 0) count++;
+    mp_array(b, count);
+    for (ssize_t i = 0; i < n;) {
+        size_t len = strnlen(cmd + i, (size_t)(n - i));
+        if (i + (ssize_t)len >= n) break;
+        mp_strn(b, cmd + i, len > MAX_TEXT ? MAX_TEXT : len);
+        i += (ssize_t)len + 1;
+    }
+}
+
+static const struct { const char *name; const char *cols[7]; int timed; } RECORDS[] = {
+    {"header", {"meta"}, 0},
+    {"string", {"id", "text"}, 0},
+    {"function", {"id", "name", "module", "file", "line", "addr?"}, 0},
+    {"lane", {"id", "name", "kind", "native_id", "parent"}, 0},
+    {"call", {"dt", "lane", "fn", "args?"}, 1},
+    {"return", {"dt", "lane", "value?"}, 1},
+    {"exception", {"dt", "lane", "kind", "exc_type", "message", "line"}, 1},
+    {"unwind", {"dt", "lane", "line", "locals?"}, 1},
+    {"crash", {"dt", "lane", "kind", "reason", "message", "detail"}, 1},
+    {"stack", {"dt", "lane", "reason", "frames"}, 1},
+    {"event", {"dt", "lane", "kind", "attrs"}, 1},
+    {"module", {"id", "path", "base", "build_id"}, 0},
+};
+
+static NOI int language_of_executable(void) {
+    /* C++ when the executable itself needs libstdc++ or libc++. */
+    struct link_map *map = NULL;
+    void *self = dlopen(NULL, RTLD_NOW | RTLD_NOLOAD);
+    if (!self || dlinfo(self, RTLD_DI_LINKMAP, &map) != 0 || !map) return 0;
+    const ElfW(Dyn) *dyn = map->l_ld;
+    const char *strtab = NULL;
+    for (const ElfW(Dyn) *d = dyn; d && d->d_tag != DT_NULL; d++)
+        if (d->d_tag == DT_STRTAB) strtab = (const char *)d->d_un.d_ptr;
+    if (!strtab) return 0;
+    for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++)
+        if (d->d_tag == DT_NEEDED) {
+            const char *lib = strtab + d->d_un.d_val;
+            if (strstr(lib, "libstdc++") || strstr(lib, "libc++")) return 1;
+        }
+    return 0;
+}
+
+static NOI void pack_header(void) {
+    struct obuf *b = &T.header;
+    extern char **environ;
+    struct utsname un;
+    uname(&un);
+    char cwd[PATH_MAX] = "", exe[PATH_MAX] = "";
+    if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    int extra = cfg.service[0] ? 1 : 0;
+    int ring = cfg.mode == MODE_ERROR;
+    mp_array(b, 2);
+    mp_uint(b, R_HEADER);
+    mp_map(b, 9 + extra + ring);
+    mp_str(b, "format"); mp_str(b, "otrace");
+    mp_str(b, "version"); mp_array(b, 2); mp_uint(b, 1); mp_uint(b, 0);
+    mp_str(b, "trace_id"); mp_str(b, T.trace_id);
+    mp_str(b, "agent");
+    mp_map(b, 3);
+    mp_str(b, "language"); mp_str(b, cfg.language);
+    mp_str(b, "name"); mp_str(b, "liborion");
+    mp_str(b, "version"); mp_str(b, AGENT_VERSION);
+    mp_str(b, "mode"); mp_str(b, MODE_NAMES[cfg.mode]);
+    mp_str(b, "start_ns"); mp_uint(b, T.start_ns);
+    mp_str(b, "process");
+    mp_map(b, 5);
+    mp_str(b, "pid"); mp_uint(b, (uint64_t)T.pid);
+    mp_str(b, "argv"); ob_put(b, T.command.p, T.command.len);
+    mp_str(b, "cwd"); mp_str(b, cwd);
+    mp_str(b, "executable"); mp_str(b, exe);
+    mp_str(b, "host"); mp_str(b, T.host);
+    mp_str(b, "env");
+    mp_map(b, 6);
+    mp_str(b, "os"); mp_str(b, un.sysname);
+    char platform[600];
+    snprintf(platform, sizeof platform, "%s-%s-%s", un.sysname, un.release, un.machine);
+    mp_str(b, "platform"); mp_str(b, platform);
+    mp_str(b, "machine"); mp_str(b, un.machine);
+    mp_str(b, "kernel"); mp_str(b, un.version);
+    char runtime[64];
+    snprintf(runtime, sizeof runtime, "%s (glibc %s)", !strcmp(cfg.language, "cpp") ? "C++" : "C",
+             gnu_get_libc_version());
+    mp_str(b, "runtime"); mp_str(b, runtime);
+    mp_str(b, "vars");
+    uint32_t count = 0;
+    for (char **e = environ; e && *e; e++) count++;
+    if (count > 2000) count = 2000;
+    mp_map(b, count);
+    uint32_t i = 0;
+    for (char **e = environ; e && *e && i < count; e++, i++) {
+        const char *eq = strchr(*e, '=');
+        size_t klen = eq ? (size_t)(eq - *e) : strlen(*e);
+        const char *value = eq ? eq + 1 : "";
+        mp_strn(b, *e, klen);
+        if (looks_secret(*e, klen)) {
+            mp_map(b, 2);
+            mp_str(b, "t"); mp_str(b, "str");
+            mp_str(b, "redacted"); mp_bool(b, 1);
+        } else {
+            size_t vlen = strlen(value);
+            mp_strn(b, value, vlen > 1000 ? 1000 : vlen);
+        }
+    }
+    mp_str(b, "records");
+    mp_array(b, 13);
+    for (int k = 0; k < 13; k++) {
+        int code = k < 12 ? k : R_END;
+        const char *name = k < 12 ? RECORDS[k].name : "end";
+        mp_map(b, 4);
+        mp_str(b, "type"); mp_uint(b, (uint64_t)code);
+        mp_str(b, "name"); mp_str(b, name);
+        mp_str(b, "columns");
+        if (k == 12) {
+            mp_array(b, 1); mp_str(b, "summary");
+        } else {
+            uint32_t c = 0;
+            while (c < 7 && RECORDS[k].cols[c]) c++;
+            mp_array(b, c);
+            for (uint32_t j = 0; j < c; j++) mp_str(b, RECORDS[k].cols[j]);
+        }
+        mp_str(b, "timed"); mp_bool(b, k < 12 && RECORDS[k].timed);
+    }
+    if (cfg.service[0]) { mp_str(b, "service"); mp_str(b, cfg.service); }
+    if (ring) { mp_str(b, "window"); mp_str(b, "ring"); }
+}
+
+static NOI void make_names(void) {
+    uint8_t id[16];
+    if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id) {
+        uint64_t x = mono_ns() ^ ((uint64_t)getpid() << 32);
+        for (int i = 0; i < 16; i++) { x = x * 6364136223846793005ull + 1; id[i] = (uint8_t)(x >> 56); }
+    }
+    for (int i = 0; i < 16; i++) {
+        T.trace_id[2 * i] = "0123456789abcdef"[id[i] >> 4];
+        T.trace_id[2 * i + 1] = "0123456789abcdef"[id[i] & 15];
+    }
+    T.trace_id[32] = 0;
+    time_t secs = (time_t)(T.start_ns / 1000000000ull);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+    unsigned micros = (unsigned)((T.start_ns % 1000000000ull) / 1000);
+    char name[128];
+    snprintf(name, sizeof name, "%s%06uZ-%s.otrace", stamp, micros, T.trace_id);
+    snprintf(T.path, sizeof T.path, "%s/%s", cfg.spool, name);
+    snprintf(T.tmp_path, sizeof T.tmp_path, "%s/.%s.tmp", cfg.spool, name);
+}
+
+static NOI void orion_atfork_child(void) {
+    /* A forked child without exec: its parent owns the trace; the child records nothing. */
+    atomic_store(&disabled, 1);
+    atomic_store(&writer_state, S_DONE);
+    atomic_store(&crashing, 1);
+    atomic_store(&enc_lock_word, 0);
+    E.file_open = 0;
+    E.fd = -1;
+}
+
+__attribute__((constructor(101))) static NOI void orion_init(void) {
+    if (initialized) return;
+    const char *off = getenv("ORION_DISABLE");
+    if (off && *off && strcmp(off, "0")) return;
+    tls_busy = 1;
+    read_settings();
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    T.start_ns = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
+    T.start_mono = mono_ns();
+    T.pid = getpid();
+    if (gethostname(T.host, sizeof T.host) != 0) T.host[0] = 0;
+    pthread_getname_np(pthread_self(), T.comm, sizeof T.comm);
+    make_names();
+    if (language_of_executable()) snprintf(cfg.language, sizeof cfg.language, "cpp");
+    T.command = (struct obuf){malloc(72 * 1024), 0, 72 * 1024, 0};
+    T.header = (struct obuf){malloc(512 * 1024), 0, 512 * 1024, 0};
+    E.buf = (struct obuf){map_zero(FRAME_CAP), 0, FRAME_CAP, 0};
+    E.out_cap = ZSTD_compressBound(FRAME_CAP) + orion_raw_frame_bound(FRAME_CAP);
+    E.out = map_zero(E.out_cap);
+    E.fns = map_zero(FN_CAP * sizeof *E.fns);
+    E.strs = map_zero(STR_CAP * sizeof *E.strs);
+    E.arena = map_zero(STR_ARENA);
+    if (!T.command.p || !T.header.p || !E.buf.p || !E.out || !E.fns || !E.strs || !E.arena) {
+        tls_busy = 0;
+        return;
+    }
+    pack_argv(&T.command);
+    pack_header();
+    E.cctx = ZSTD_createCCtx();
+    if (E.cctx) {
+        ZSTD_CCtx_setParameter(E.cctx, ZSTD_c_compressionLevel, cfg.level);
+        ZSTD_CCtx_setParameter(E.cctx, ZSTD_c_checksumFlag, 1);
+        ZSTD_CCtx_setParameter(E.cctx, ZSTD_c_contentSizeFlag, 1);
+    }
+    E.fd = -1;
+    E.root_fid = -1;
+    orion_crc32(0, "", 0);
+    scan_modules();
+    pthread_key_create(&thread_key, thread_gone);
+    pthread_atfork(NULL, NULL, orion_atfork_child);
+    signal_thread.lane = -1;
+    snprintf(signal_thread.name, sizeof signal_thread.name, "crash");
+    real_exit = (exit_fn)dlsym(RTLD_NEXT, "exit");
+    real__exit = (exit_fn)dlsym(RTLD_NEXT, "_exit");
+    install_signal_handlers();
+    stack_t ss;
+    if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_DISABLE)) {
+        static struct othread main_alt;
+        install_altstack(&main_alt);
+    }
+    initialized = 1;
+    tls_busy = 0;
+}

@@ -8,11 +8,24 @@ from pathlib import Path
 import click
 
 from ..errors import OrionError
-from ..export import FORMATS, export_to_file, export_trace, exported_name
+from ..export import FORMATS, export_to_file, export_trace, exported_path
 from ..ids import resolve_many
 from ..options import spool_option
 from ..render.progress import progress
 from ..spool import Spool
+from ..timeparse import parse_duration_ns
+
+
+def parse_min_duration(text: str | None) -> int:
+    """`--min-duration`: plain nanoseconds, or a duration such as 5ms or 1s."""
+    if text is None:
+        return 0
+    text = text.strip()
+    if text.endswith("ns") and text[:-2].isdigit():
+        return int(text[:-2])
+    if text.endswith("us") and text[:-2].replace(".", "", 1).isdigit():
+        return int(float(text[:-2]) * 1000)
+    return int(text) if text.isdigit() else parse_duration_ns(text)
 
 
 @click.command("export")
@@ -23,15 +36,25 @@ from ..spool import Spool
 @click.option("--format", "format_name", type=click.Choice(list(FORMATS)), default="otrace",
               show_default=True,
               help="Output format: " + "; ".join(f"{f.name}: {f.help}" for f in FORMATS.values()))
+@click.option("--min-duration", metavar="DURATION",
+              help="chrome, otlp, jaeger: only calls that lasted at least this long "
+                   "(e.g. 500us, 2ms, 1s; plain numbers are nanoseconds).")
 @spool_option
-def command(refs: tuple[str, ...], output: str | None, format_name: str, spool: Spool) -> None:
+def command(refs: tuple[str, ...], output: str | None, format_name: str,
+            min_duration: str | None, spool: Spool) -> None:
     """Write traces to a file, a directory or stdout.
 
     `orion export @ -o crash.otrace` copies the newest trace to a file you can attach to a
     bug report; `orion list --failed | orion export - -o failures/` copies several into a
-    directory. Prints the paths written, one per line.
+    directory. `--format chrome` opens in Perfetto, `otlp` and `jaeger` in tracing tools,
+    `folded` and `speedscope` in flame graph viewers; `orion list | orion export - --format
+    parquet -o DIR` builds one dataset partitioned by date (DIR/date=YYYY-MM-DD/...).
+    Prints the paths written, one per line.
     """
     fmt = FORMATS[format_name]
+    options = {"min_duration_ns": parse_min_duration(min_duration)}
+    if min_duration is not None and "min_duration_ns" not in fmt.options:
+        raise OrionError(f"--min-duration does not apply to --format {fmt.name}")
     paths = list(dict.fromkeys(resolve_many(refs, spool)))
     if output == "-" or (output is None and len(paths) == 1):
         if len(paths) > 1:
@@ -40,7 +63,7 @@ def command(refs: tuple[str, ...], output: str | None, format_name: str, spool: 
             raise OrionError(f"refusing to write binary {fmt.name} data to a terminal: "
                              f"use -o FILE, or redirect stdout to a file or a pipe")
         stdout = click.get_binary_stream("stdout")
-        export_trace(paths[0], fmt, stdout)
+        export_trace(paths[0], fmt, stdout, **options)
         stdout.flush()
         return
     if output is None:
@@ -51,13 +74,15 @@ def command(refs: tuple[str, ...], output: str | None, format_name: str, spool: 
             target.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             raise OrionError(f"{output} is a file; several traces need a directory") from None
-        targets = [target / exported_name(path, fmt) for path in paths]
+        targets = [target / exported_path(path, fmt) for path in paths]
+        for destination in targets:
+            destination.parent.mkdir(parents=True, exist_ok=True)
     else:
         targets = [target]
     with progress(list(zip(paths, targets)), "exporting") as jobs:
         for path, destination in jobs:
             try:
-                export_to_file(path, fmt, destination)
+                export_to_file(path, fmt, destination, **options)
             except OSError as exc:
                 raise OrionError(f"{destination}: cannot write ({exc.strerror or exc})") from None
     click.echo("\n".join(str(destination) for destination in targets))

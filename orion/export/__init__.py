@@ -1,10 +1,13 @@
 """Exporting traces to other formats: a registry of formats, each a `write` function.
 
 A format is one entry in FORMATS naming the module under orion.export that holds its
-`write(path, out)` function; the module is imported only when that format is used, so a
-format that needs a heavy library (pyarrow for parquet) costs nothing to the others.
-Adding a format is adding its module and one line here; `orion export --format` offers
-every name in FORMATS.
+`write(path, out, **options)` function; the module is imported only when that format is
+used, so a format that needs a heavy library (pyarrow for parquet) costs nothing to the
+others. Adding a format is adding its module and one line here; `orion export --format`
+offers every name in FORMATS. Options (such as `min_duration_ns`) are passed only to the
+formats that name them. A `dataset` format written into a directory lays its files out
+as a dataset partitioned by date (`date=YYYY-MM-DD/<name>`), which DuckDB, Spark and
+ClickHouse read as one table.
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO, Callable
 
+from ..format.reader import TraceReader
 from ..spool import TRACE_SUFFIX
 
 
@@ -23,29 +28,52 @@ class ExportFormat:
     name: str
     suffix: str  # file name suffix of an exported file
     binary: bool  # never written to a terminal
-    module: str  # module under orion.export with `write(path, out: BinaryIO) -> None`
+    module: str  # module under orion.export with `write(path, out: BinaryIO, **options)`
     help: str
+    options: tuple[str, ...] = ()  # keyword options its writer accepts
+    dataset: bool = False  # partitioned by date when written into a directory
+    function: str = "write"  # the writer's name in its module
 
-    def writer(self) -> Callable[[Path, BinaryIO], None]:
-        return importlib.import_module(f"{__name__}.{self.module}").write
+    def writer(self) -> Callable[..., None]:
+        return getattr(importlib.import_module(f"{__name__}.{self.module}"), self.function)
 
+
+SPAN_OPTIONS = ("min_duration_ns",)
 
 FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
     ExportFormat("otrace", ".otrace", True, "otrace", "the trace file itself, byte for byte"),
+    ExportFormat("chrome", ".trace.json", False, "chrome",
+                 "Chrome Trace Event JSON (Perfetto UI, chrome://tracing)", SPAN_OPTIONS),
+    ExportFormat("otlp", ".otlp.json", False, "otlp", "OpenTelemetry OTLP/JSON TracesData",
+                 SPAN_OPTIONS),
+    ExportFormat("jaeger", ".jaeger.json", False, "jaeger", "JSON for Jaeger UI's upload",
+                 SPAN_OPTIONS),
+    ExportFormat("folded", ".folded", False, "folded",
+                 "folded stacks weighted by self time in ns (flamegraph.pl, inferno)"),
+    ExportFormat("speedscope", ".speedscope.json", False, "speedscope",
+                 "speedscope profile, one per lane"),
+    ExportFormat("parquet", ".parquet", True, "columnar",
+                 "Parquet, one row per event (needs pyarrow)", dataset=True,
+                 function="write_parquet"),
+    ExportFormat("arrow", ".arrow", True, "columnar",
+                 "Arrow IPC file, one row per event (needs pyarrow)", dataset=True,
+                 function="write_arrow"),
 )}
 
 
-def export_trace(path: Path, fmt: ExportFormat, out: BinaryIO) -> None:
-    """Write the trace at `path` to the open binary stream `out` in format `fmt`."""
-    fmt.writer()(path, out)
+def export_trace(path: Path, fmt: ExportFormat, out: BinaryIO, **options: Any) -> None:
+    """Write the trace at `path` to the open binary stream `out` in format `fmt`; options
+    the format does not take are ignored."""
+    accepted = {key: value for key, value in options.items() if key in fmt.options}
+    fmt.writer()(path, out, **accepted)
 
 
-def export_to_file(path: Path, fmt: ExportFormat, target: Path) -> None:
+def export_to_file(path: Path, fmt: ExportFormat, target: Path, **options: Any) -> None:
     """Export to `target` atomically: a reader never sees half a file, a failure leaves none."""
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as out:
-            export_trace(path, fmt, out)
+            export_trace(path, fmt, out, **options)
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
@@ -54,3 +82,16 @@ def export_to_file(path: Path, fmt: ExportFormat, target: Path) -> None:
 def exported_name(path: Path, fmt: ExportFormat) -> str:
     """The file name an exported trace gets in a directory: the source's, new suffix."""
     return path.stem + fmt.suffix if path.suffix == TRACE_SUFFIX else path.name + fmt.suffix
+
+
+def exported_path(path: Path, fmt: ExportFormat) -> Path:
+    """Where an exported trace goes inside a target directory: its name, under a
+    `date=YYYY-MM-DD` partition (the trace's UTC start day) for dataset formats."""
+    name = Path(exported_name(path, fmt))
+    if not fmt.dataset:
+        return name
+    with TraceReader(path) as reader:
+        start_ns = reader.header.get("start_ns")
+    start_ns = start_ns if isinstance(start_ns, int) and start_ns >= 0 else 0
+    day = datetime.fromtimestamp(start_ns // 10**9, tz=timezone.utc).strftime("%Y-%m-%d")
+    return Path(f"date={day}") / name

@@ -1,0 +1,270 @@
+"""A trace read as a stream of finished spans, in bounded memory.
+
+The exporters (chrome, otlp, jaeger, folded, speedscope) and the call-graph aggregation
+need calls with their start, end, parent and exceptions, but not the whole call tree:
+`SpanStream` reads records once with a per-lane stack of open calls and yields each call
+as a `Span` when it ends, so memory is bounded by the deepest stack, not by the trace.
+
+Span ids: a call whose first event is an `otel.span` event (written by `orion import` for
+spans that came from OpenTelemetry or Jaeger) keeps the ids and attributes recorded there;
+every other call gets a span id derived from the trace and its call number, stable from
+one export to the next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..format import constants as C
+from ..format.decode import Decoder
+from ..format.errors import CorruptTrace
+from ..format.reader import TraceReader
+from ..model import OPEN, OUTSIDE_LABEL, RETURNED, UNWOUND, Function, Lane
+
+SPAN_META = "otel.span"  # event kind: the OpenTelemetry identity of the enclosing call
+RESOURCE_META = "otel.resource"  # lane-level event kind: a resource imported spans refer to
+
+
+class Span:
+    """One call, finished (or still open when the trace ended).
+
+    Times are nanoseconds since the trace started. `parent` is the span that was running
+    when this one began: the caller on the same lane, or for the first call of a lane the
+    call open on its parent lane (the thread or task that started it). `child_ns` is the
+    time spent in direct callees, so self time is duration - child_ns.
+    """
+
+    __slots__ = ("index", "lane", "fn", "start", "end", "outcome", "parent", "depth",
+                 "span_id", "exceptions", "events", "meta", "child_ns", "line", "stack")
+
+    def __init__(self, index: int, lane: int, fn: Function | None, start: int,
+                 parent: "Span | None", depth: int, span_id: str) -> None:
+        self.index = index
+        self.lane = lane
+        self.fn = fn
+        self.start = start
+        self.end = start
+        self.outcome = OPEN
+        self.parent = parent
+        self.depth = depth
+        self.span_id = span_id
+        self.exceptions: list[dict] = []
+        self.events: list[dict] = []  # events, crashes and stacks recorded inside the call
+        self.meta: dict | None = None  # the otel.span event's attributes, if any
+        self.child_ns = 0
+        self.line: int | None = None
+        self.stack = 0  # its call path: a node of SpanStream.paths (0 is the empty path)
+
+    @property
+    def label(self) -> str:
+        return self.fn.label if self.fn is not None else OUTSIDE_LABEL
+
+    @property
+    def duration(self) -> int:
+        return self.end - self.start
+
+    @property
+    def self_ns(self) -> int:
+        return max(0, self.duration - self.child_ns)
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == UNWOUND or bool(self.meta and self.meta.get("status_code") == 2)
+
+    @property
+    def parent_span_id(self) -> str | None:
+        if self.meta is not None and "parent_span_id" in self.meta:
+            return self.meta["parent_span_id"] or None
+        return self.parent.span_id if self.parent is not None else None
+
+
+class LaneItem:
+    """An exception, event, crash or stack recorded while no call was open on its lane."""
+
+    __slots__ = ("lane", "record")
+
+    def __init__(self, lane: int, record: dict) -> None:
+        self.lane = lane
+        self.record = record
+
+
+class SpanStream:
+    """Open with `with SpanStream(path) as stream:` and iterate `stream.items()` once.
+
+    Definitions (functions, lanes, resources) are filled in as they are read, so by the
+    time a span is yielded, its function and lane are known.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.reader = TraceReader(path)
+        self.header: dict = self.reader.header
+        self.trace_id: str = str(self.header.get("trace_id") or "0" * 32)
+        self.functions: dict[int, Function] = {}
+        self.lanes: dict[int, Lane] = {}
+        self.resources: dict[int, dict] = {}  # imported resource index -> its metadata
+        self.end_t = 0
+        self.calls = 0
+        # Call paths as a trie, so a span names its whole stack with one int whatever
+        # the depth: node -> (parent node, label); node 0 is the empty path.
+        self.paths: list[tuple[int, str]] = [(0, "")]
+        self._path_ids: dict[tuple[int, str], int] = {}
+        process = self.header.get("process") or {}
+        self._id_seed = f"{self.trace_id}/{process.get('pid')}/{self.header.get('start_ns')}"
+
+    def __enter__(self) -> "SpanStream":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.reader.close()
+
+    @property
+    def start_ns(self) -> int:
+        start = self.header.get("start_ns")
+        return start if isinstance(start, int) else 0
+
+    @property
+    def complete(self) -> bool:
+        return self.reader.complete
+
+    def lane(self, lane_id: int) -> Lane:
+        lane = self.lanes.get(lane_id)
+        if lane is None:
+            lane = self.lanes[lane_id] = Lane(lane_id)
+        return lane
+
+    def function(self, fn_id: int) -> Function:
+        fn = self.functions.get(fn_id)
+        if fn is None:
+            fn = self.functions[fn_id] = Function(fn_id, f"<function {fn_id}>")
+        return fn
+
+    def derived_span_id(self, index: int) -> str:
+        digest = hashlib.blake2b(f"{self._id_seed}/{index}".encode(), digest_size=8).digest()
+        return (digest if any(digest) else b"\x00" * 7 + b"\x01").hex()
+
+    def items(self) -> Iterator[Span | LaneItem]:
+        """Spans as they end (then those still open, innermost first) and lane-level items,
+        in record order."""
+        try:
+            yield from self._items()
+        except CorruptTrace as exc:
+            exc.path = exc.path or str(self.reader.path)
+            raise
+
+    def _items(self) -> Iterator[Span | LaneItem]:
+        decoder = Decoder()
+        stacks: dict[int, list[Span]] = {}
+        first_t: dict[int, int] = {}
+        for rec in self.reader.records():
+            code = rec[0]
+            try:
+                if code in C.TIMED_TYPES:
+                    t = rec[1]
+                    if t > self.end_t:
+                        self.end_t = t
+                    lane_id = rec[2]
+                    first_t.setdefault(lane_id, t)
+                    stack = stacks.get(lane_id)
+                    if stack is None:
+                        stack = stacks[lane_id] = []
+                        self.lane(lane_id)
+                    if code == C.CALL:
+                        stack.append(self._open(rec, stack, stacks))
+                    elif code == C.RETURN or code == C.UNWIND:
+                        if stack:
+                            span = stack.pop()
+                        else:  # a ring window: this frame began before the recording
+                            span = Span(self.calls, lane_id, None, first_t[lane_id], None, 0,
+                                        self.derived_span_id(self.calls))
+                            self.calls += 1
+                            span.stack = self.path(0, OUTSIDE_LABEL)
+                        span.end = t
+                        if code == C.RETURN:
+                            span.outcome = RETURNED
+                        else:
+                            span.outcome = UNWOUND
+                            span.line = rec[3]
+                        if stack:
+                            stack[-1].child_ns += span.duration
+                        yield span
+                    else:
+                        d = decoder.record(rec)
+                        if stack:
+                            self._attach(stack[-1], d)
+                        elif d["type"] == "event" and d["kind"] == RESOURCE_META:
+                            attrs = d["attrs"] if isinstance(d["attrs"], dict) else {}
+                            self.resources[attrs.get("index", len(self.resources))] = attrs
+                        else:
+                            yield LaneItem(lane_id, d)
+                elif code == C.STRING:
+                    decoder.record(rec)
+                elif code == C.FUNCTION:
+                    d = decoder.record(rec)
+                    self.functions[d["id"]] = Function(d["id"], d["name"], d["module"],
+                                                       d["file"], d["line"], d.get("addr"))
+                elif code == C.LANE:
+                    d = decoder.record(rec)
+                    lane = self.lane(d["id"])
+                    lane.name = d["name"] if d["name"] is not None else lane.name
+                    lane.kind, lane.native_id, lane.parent = (d["kind"], d["native_id"],
+                                                              d["parent"])
+            except (IndexError, TypeError, KeyError, ValueError, AttributeError) as exc:
+                raise CorruptTrace(f"malformed {C.TYPE_NAMES.get(code, 'unknown')} record "
+                                   f"({type(exc).__name__}: {exc})") from None
+        for stack in stacks.values():
+            while stack:
+                span = stack.pop()
+                span.end = max(self.end_t, span.start)
+                yield span
+
+    def _open(self, rec: list, stack: list[Span], stacks: dict[int, list[Span]]) -> Span:
+        lane_id = rec[2]
+        fn = self.functions.get(rec[3]) or self.function(rec[3])
+        if stack:
+            parent = stack[-1]
+        else:
+            parent_lane = self.lane(lane_id).parent
+            spawner = stacks.get(parent_lane) if parent_lane is not None else None
+            parent = spawner[-1] if spawner else None
+        index = self.calls
+        self.calls += 1
+        span = Span(index, lane_id, fn, rec[1], parent, len(stack),
+                    self.derived_span_id(index))
+        span.stack = self.path(stack[-1].stack if stack else 0, fn.label)
+        return span
+
+    def path(self, parent: int, label: str) -> int:
+        """The trie node for `parent`'s path extended by `label`."""
+        key = (parent, label)
+        node = self._path_ids.get(key)
+        if node is None:
+            node = self._path_ids[key] = len(self.paths)
+            self.paths.append(key)
+        return node
+
+    def labels(self, node: int) -> list[str]:
+        """The labels of a call path, outermost first."""
+        out = []
+        while node:
+            node, label = self.paths[node]
+            out.append(label)
+        out.reverse()
+        return out
+
+    @staticmethod
+    def _attach(span: Span, d: dict) -> None:
+        if d["type"] == "exception":
+            span.exceptions.append(d)
+        elif d["type"] == "event" and d["kind"] == SPAN_META and span.meta is None:
+            span.meta = d["attrs"] if isinstance(d["attrs"], dict) else {}
+            if span.meta.get("span_id"):
+                span.span_id = span.meta["span_id"]
+        else:
+            span.events.append(d)
+
+
+def absolute(stream: SpanStream, t: int) -> int:
+    """Nanoseconds since the epoch for a time relative to the trace start."""
+    return stream.start_ns + t

@@ -81,7 +81,7 @@ def test_not_a_trace_is_refused(spool, tmp_path):
 
 def test_unknown_format_is_a_usage_error(spool):
     write_trace(spool)
-    result = orion("export", "@", "--format", "chrome")
+    result = orion("export", "@", "--format", "docx")
     assert result.exit_code == 2
     assert "otrace" in result.stderr
 

@@ -1,0 +1,68 @@
+"""Benchmark workloads; each prints `elapsed_s peak_rss_kb` for its measured part.
+
+fib: recursive fib(25), about 243k calls (call-dense).
+render: stdlib-heavy parsing and rendering: CSV -> records -> JSON round trip ->
+HTML via string.Template, with a few helper functions of its own per row.
+"""
+
+import csv
+import html
+import io
+import json
+import resource
+import string
+import sys
+import time
+
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+
+ROW = string.Template("<tr><td>$sku</td><td>$name</td><td>$price</td><td>$qty</td></tr>")
+
+
+def make_csv(rows):
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["sku", "name", "price", "qty"])
+    for i in range(rows):
+        writer.writerow([f"SKU{i:05d}", f"item <{i}> & co", f"{i * 1.37:.2f}", i % 7])
+    return out.getvalue()
+
+
+def parse(text):
+    return [normalize(row) for row in csv.DictReader(io.StringIO(text))]
+
+
+def normalize(row):
+    return {"sku": row["sku"], "name": row["name"].strip(), "price": float(row["price"]),
+            "qty": int(row["qty"])}
+
+
+def render(records):
+    body = "".join(ROW.substitute(sku=r["sku"], name=html.escape(r["name"]),
+                                  price=f"{r['price']:.2f}", qty=r["qty"]) for r in records)
+    return f"<table>{body}</table>"
+
+
+def workload_render():
+    text = make_csv(20000)
+    records = json.loads(json.dumps(parse(text)))
+    return len(render(records))
+
+
+def main():
+    which = sys.argv[1]
+    start = time.perf_counter()
+    if which == "fib":
+        fib(25)
+    else:
+        workload_render()
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"{elapsed:.6f} {peak}")
+
+
+if __name__ == "__main__":
+    main()

@@ -23,8 +23,10 @@ struct orion_site {
     int line;
 };
 
-void orion_scope_enter(const struct orion_site *site);
-void orion_scope_exit(void);
+/* Weak: a program that uses the scope macros still links and runs without liborion
+ * (the scopes then cost a test), and `orion run` supplies it by preloading. */
+__attribute__((weak)) void orion_scope_enter(const struct orion_site *site);
+__attribute__((weak)) void orion_scope_exit(void);
 /* An exception raised on this thread (C++ throw, or a C library's own error type). */
 void orion_exception(const char *type, const char *message);
 /* The process is about to die of an uncaught error: write the crash and the stack now. */
@@ -38,14 +40,17 @@ void orion_set_language(const char *language);
 
 #ifndef __cplusplus
 /* C scopes (GCC and Clang): ORION_TRACE() spans the enclosing block, named after the function. */
-static inline ORION_NOINSTR void orion__scope_end(int *unused) { (void)unused; orion_scope_exit(); }
+static inline ORION_NOINSTR void orion__scope_end(int *unused) {
+    (void)unused;
+    if (orion_scope_exit) orion_scope_exit();
+}
 #define ORION__CAT2(a, b) a##b
 #define ORION__CAT(a, b) ORION__CAT2(a, b)
 #define ORION_TRACE_NAMED(label)                                                          \
     static const struct orion_site ORION__CAT(orion__site_, __LINE__) = {label, __FILE__, \
                                                                           __LINE__};      \
     int ORION__CAT(orion__scope_, __LINE__) __attribute__((cleanup(orion__scope_end))) =  \
-        (orion_scope_enter(&ORION__CAT(orion__site_, __LINE__)), 0)
+        (orion_scope_enter ? orion_scope_enter(&ORION__CAT(orion__site_, __LINE__)) : (void)0, 0)
 #define ORION_TRACE() ORION_TRACE_NAMED(__func__)
 #endif
 

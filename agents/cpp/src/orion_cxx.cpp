@@ -1,0 +1,76 @@
+// The C++ layer of liborion: exception capture (by interposing __cxa_throw) and
+// std::terminate capture. Built as liborion++.so on top of liborion.so.
+#include <cxxabi.h>
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <typeinfo>
+
+#include "orion.h"
+
+namespace {
+
+std::terminate_handler previous_terminate = nullptr;
+
+ORION_NOINSTR std::string demangled(const std::type_info *type) {
+    if (!type) return "unknown";
+    const char *name = type->name();
+    if (*name == '*') name++;
+    int status = 0;
+    char *out = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+    std::string result = status == 0 && out ? out : name;
+    std::free(out);
+    return result;
+}
+
+// what() of the thrown object when its type derives from std::exception.
+ORION_NOINSTR const char *what_of(void *object, const std::type_info *type) {
+    void *adjusted = object;
+    if (type && typeid(std::exception).__do_catch(type, &adjusted, 1))
+        return static_cast<std::exception *>(adjusted)->what();
+    return "";
+}
+
+ORION_NOINSTR [[noreturn]] void on_terminate() {
+    std::string type = "std::terminate";
+    std::string message = "terminate called without an active exception";
+    if (std::type_info *active = abi::__cxa_current_exception_type()) {
+        type = demangled(active);
+        message.clear();
+        try {
+            std::rethrow_exception(std::current_exception());
+        } catch (const std::exception &e) {
+            message = e.what();
+        } catch (...) {
+        }
+    }
+    orion_crash("exception", type.c_str(), message.c_str());
+    if (previous_terminate) previous_terminate();
+    std::abort();
+}
+
+struct Init {
+    ORION_NOINSTR Init() {
+        orion_set_language("cpp");
+        previous_terminate = std::set_terminate(on_terminate);
+    }
+} init;
+
+}  // namespace
+
+extern "C" {
+
+typedef void (*throw_fn)(void *, std::type_info *, void (*)(void *));
+
+// Every C++ throw goes through here: record it, then throw for real.
+ORION_NOINSTR [[noreturn]] void __cxa_throw(void *object, std::type_info *type,
+                                            void (*destructor)(void *)) {
+    static throw_fn real = reinterpret_cast<throw_fn>(dlsym(RTLD_NEXT, "__cxa_throw"));
+    orion_exception(demangled(type).c_str(), what_of(object, type));
+    real(object, type, destructor);
+    __builtin_unreachable();
+}
+}

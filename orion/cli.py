@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "Run a Python command with the agent on; print the traces it wrote."),
     "start": ("start", "Turn on capture for every new Python process of this user."),
     "stop": ("stop", "Turn off the capture that `orion start` turned on."),
+    "init": ("init", "Set up .orion/ in this project and show the next steps."),
 }
 
 

@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "start": ("start", "Turn on capture for every new Python process of this user."),
     "stop": ("stop", "Turn off the capture that `orion start` turned on."),
     "init": ("init", "Set up .orion/ in this project and show the next steps."),
+    "test": ("test", "Run a test command under capture; summarise failing tests' traces."),
 }
 
 

@@ -1,0 +1,47 @@
+"""`orion test -- CMD...`: run a test command under capture; one trace per failing test."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..options import json_option, spool_option
+from ..render.jsonout import dumps
+from ..render.table import format_table
+from ..spool import Spool
+from ..testrun import failure_rows, run_captured
+
+
+@click.command("test", context_settings={"ignore_unknown_options": True,
+                                         "allow_interspersed_args": False})
+@click.option("--mode", type=click.Choice(["error", "dev", "safe"]), default="error",
+              show_default=True,
+              help="error: a trace per failing test; dev/safe: trace the whole run.")
+@click.option("--output", "-o", type=click.File("w"), default=None, metavar="FILE",
+              help="Write the summary to FILE instead of standard error.")
+@json_option
+@spool_option
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def command(mode: str, output, as_json: bool, spool: Spool, command: tuple[str, ...]) -> None:
+    """Run COMMAND (pytest ..., python -m pytest ...) with capture on, then summarise.
+
+    The summary lists the traces the run wrote (test id, outcome, exception, trace id,
+    failure fingerprint) on standard error, or in FILE with --output, so the command's
+    own standard output is unchanged. Exits with the command's exit status; the traces
+    stay in the spool for `orion show` or `orion export`.
+    """
+    result = run_captured(list(command), spool, mode)
+    out = output or sys.stderr
+    if as_json:
+        out.write(dumps({"status": result.status, "spool": str(spool.path),
+                         "traces": [f.json() for f in result.failures]}, indent=2) + "\n")
+    elif result.failures:
+        headers, rows = failure_rows(result.failures)
+        out.write("\n".join(format_table(headers, rows, max_widths={0: 60, 2: 60})) + "\n")
+        out.write(f"orion: {len(rows)} trace(s) in {spool.path}; "
+                  f"`orion show <TRACE>` shows one\n")
+    else:
+        out.write(f"orion: no trace written (exit status {result.status})\n")
+    out.flush()
+    sys.exit(result.status)

@@ -1,0 +1,106 @@
+"""Running a command under capture and collecting what it recorded: `test`, `watch` and the
+git hooks share this.
+
+The traces of a run are those the Python agent reports plus any new file in the spool, so
+agents of other languages (which write straight into the spool) are counted too.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .agent.config import AgentConfig
+from .agent.launch import run_traced
+from .format.errors import TraceError
+from .format.summary import read_summary
+from .spool import Spool
+
+SHORT_ID = 12
+
+
+@dataclass
+class Failure:
+    """One trace of a run, reduced to what a test summary shows."""
+
+    trace_id: str
+    path: str
+    test: str
+    outcome: str
+    exception: str
+    fingerprint: str | None
+    summary: dict = field(repr=False, default_factory=dict)
+
+    def key(self) -> str:
+        """What identifies "the same failure" across runs: the test, else the entry point."""
+        return self.test
+
+    def json(self) -> dict:
+        return {"test": self.test, "outcome": self.outcome, "exception": self.exception or None,
+                "trace_id": self.trace_id, "path": self.path, "fingerprint": self.fingerprint}
+
+
+@dataclass
+class RunResult:
+    status: int
+    failures: list[Failure]
+
+
+def failure_from(path: str | os.PathLike) -> Failure:
+    """Summarise one trace; a file that cannot be read still gets a row."""
+    try:
+        summary = read_summary(path)
+    except (TraceError, OSError) as exc:
+        name = os.path.basename(os.fspath(path))
+        return Failure(name, os.fspath(path), name, "unreadable", str(exc), None)
+    test = summary.get("test") if isinstance(summary.get("test"), dict) else {}
+    exception = summary.get("exception") or {}
+    text = ": ".join(str(x) for x in (exception.get("type"), exception.get("message")) if x)
+    return Failure(
+        trace_id=summary.get("trace_id") or "",
+        path=os.fspath(path),
+        test=test.get("id") or summary.get("name") or summary.get("root") or "-",
+        outcome=test.get("outcome") or summary.get("status") or "-",
+        exception=text.replace("\n", " "),
+        fingerprint=_fingerprint(summary, path),
+        summary=summary,
+    )
+
+
+def _fingerprint(summary: dict, path: str | os.PathLike) -> str | None:
+    """The failure fingerprint (stored by the agent or computed), when the library has it."""
+    try:
+        from .analysis.fingerprint import failure_fingerprint, from_summary
+    except ImportError:  # the fingerprint library is optional here
+        return None
+    known = from_summary(summary)
+    if known is not None:
+        return known.failure
+    try:
+        from .model import load_trace
+
+        return failure_fingerprint(load_trace(path))
+    except (TraceError, OSError):
+        return None
+
+
+def run_captured(command: list[str], spool: Spool, mode: str = "error") -> RunResult:
+    """Run `command` with capture on (the exit status is its own) and collect its traces."""
+    before = {entry.trace_id for entry in spool.entries()}
+    config = AgentConfig.from_env(mode=mode, spool=str(spool.path.resolve()))
+    status, reported = run_traced(command, config)
+    paths = list(dict.fromkeys(reported))
+    known = {os.path.realpath(p) for p in paths}
+    for entry in reversed(spool.entries()):  # oldest first, like the agent's reports
+        if entry.trace_id not in before and os.path.realpath(entry.path) not in known:
+            paths.append(str(entry.path))
+    return RunResult(status, [failure_from(p) for p in paths])
+
+
+def failure_rows(failures: list[Failure]) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the summary table `orion test` prints."""
+    headers = ["TEST", "OUTCOME", "EXCEPTION", "TRACE", "FINGERPRINT"]
+    rows = [[f.test, f.outcome, f.exception or "-", f.trace_id[:SHORT_ID] or "-",
+             (f.fingerprint or "-")[:SHORT_ID + 3]] for f in failures]  # "f1:" + 12 hex
+    return headers, rows

@@ -1,0 +1,100 @@
+"""`orion test` (and `orion run`): one trace per failing test, the summary, exit statuses and
+stdout passed through byte for byte."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from orion.spool import Spool
+
+TESTS = '''
+def helper(key):
+    return {"a": 1}[key]
+
+def test_ok():
+    assert helper("a") == 1
+
+def test_key():
+    print("output of test_key")
+    assert helper("b") == 1
+'''
+
+PROGRAM = r'''
+import sys
+sys.stdout.buffer.write(b"line\r\nno newline \xff\x00 bytes")
+sys.stdout.flush()
+print("\ntext", flush=True)
+sys.exit(int(sys.argv[1]))
+'''
+
+
+def env_for(spool) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORION_")}
+    env["ORION_SPOOL"] = str(spool)
+    return env
+
+
+def orion(*args, cwd, spool) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "orion", *args], cwd=cwd, env=env_for(spool),
+                          capture_output=True, timeout=90)
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "test_sample.py").write_text(TESTS)
+    (tmp_path / "prog.py").write_text(PROGRAM)
+    return tmp_path
+
+
+def test_a_trace_per_failing_test_and_the_summary(project):
+    spool = project / "spool"
+    result = orion("test", "--", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                   "test_sample.py", cwd=project, spool=spool)
+    assert result.returncode == 1
+    stderr = result.stderr.decode()
+    assert "test_sample.py::test_key" in stderr and "KeyError" in stderr
+    assert "test_ok" not in stderr
+    entries = Spool(spool).entries()
+    assert len(entries) == 1
+    assert entries[0].trace_id[:12] in stderr
+    assert b"output of test_key" in result.stdout
+
+
+def test_json_summary_to_a_file(project):
+    spool = project / "spool"
+    report = project / "report.json"
+    result = orion("test", "--json", "-o", str(report), "--", sys.executable, "-m", "pytest",
+                   "-q", "-p", "no:cacheprovider", "test_sample.py", cwd=project, spool=spool)
+    assert result.returncode == 1
+    data = json.loads(report.read_text())
+    assert data["status"] == 1
+    [trace] = data["traces"]
+    assert trace["test"] == "test_sample.py::test_key"
+    assert trace["outcome"] == "failed"
+    assert trace["exception"].startswith("KeyError")
+    assert trace["trace_id"] == Spool(spool).entries()[0].trace_id
+    assert trace["fingerprint"] is None or trace["fingerprint"].startswith("f1:")
+
+
+@pytest.mark.parametrize("status", [0, 3])
+@pytest.mark.parametrize("subcommand", ["run", "test"])
+def test_exit_status_and_stdout_byte_for_byte(project, subcommand, status):
+    spool = project / "spool"
+    plain = subprocess.run([sys.executable, "prog.py", str(status)], cwd=project,
+                           env=env_for(spool), capture_output=True, timeout=60)
+    traced = orion(subcommand, "--", sys.executable, "prog.py", str(status),
+                   cwd=project, spool=spool)
+    assert plain.returncode == traced.returncode == status
+    assert traced.stdout == plain.stdout
+    assert b"\xff\x00" in traced.stdout
+
+
+def test_a_missing_command_is_a_usage_error(project):
+    result = orion("test", "--", "no-such-command-here", cwd=project, spool=project / "spool")
+    assert result.returncode == 2
+    assert b"command not found" in result.stderr

@@ -1,6 +1,5 @@
-"""An example trace of a small failing checkout program, written with the real writer.
-
-It lets a new user see what Orionis records before instrumenting anything of their own.
+"""A hand-written trace of the bundled checkout example failing, for tests that need a fixed,
+rich trace (values, redactions, unwinds with locals) without running the agent.
 """
 
 from __future__ import annotations
@@ -8,8 +7,8 @@ from __future__ import annotations
 import platform
 import sys
 
-from . import __version__
-from .spool import Spool
+from orion import __version__
+from orion.spool import Spool
 
 PROGRAM = "examples/checkout.py"
 

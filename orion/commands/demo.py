@@ -1,27 +1,46 @@
-"""`orion demo`: write an example failing trace into the spool, then show it."""
+"""`orion demo`: record the bundled example program failing, then show its trace."""
 
 from __future__ import annotations
 
+import shutil
+import sys
+from pathlib import Path
+
 import click
 
-from ..demo import write_demo_trace
+from ..agent.config import AgentConfig
+from ..agent.launch import run_traced
 from ..options import spool_option
-from ..spool import Spool
+from ..spool import Spool, user_data_dir
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "checkout.py"
 
 
 @click.command("demo")
-@click.option("--no-show", is_flag=True, help="Only write the trace and print its path.")
+@click.option("--no-show", is_flag=True, help="Only record the trace and print its path.")
 @spool_option
 @click.pass_context
 def command(ctx: click.Context, spool: Spool, no_show: bool) -> None:
-    """Record an example failing trace into the spool and show it.
+    """Record the bundled checkout example failing, then show its trace.
 
-    The trace is what a checkout program that dies of a ValueError five calls deep looks
-    like; try `orion list`, `orion show @` and `orion cat @` on it afterwards.
+    The example dies of a ValueError five calls deep; the trace holds every call with its
+    arguments, the exception, and the locals of each frame it unwound. Afterwards try
+    `orion list`, `orion show @`, `orion replay @` and `orion cat @`.
     """
-    path = write_demo_trace(spool)
-    click.echo(f"wrote {path}", err=True)
+    # The agent never traces code inside its own package (or site-packages), so the
+    # example runs from a copy in the user's data directory, where it stays readable
+    # for `orion replay` to show its source lines.
+    program = user_data_dir() / "examples" / EXAMPLE.name
+    program.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(EXAMPLE, program)
+    argv = [sys.executable, str(program), "--coupon", "SAVE15%X"]
+    click.echo(f"orion: recording {' '.join(argv[1:])}", err=True)
+    config = AgentConfig.from_env(mode="dev", spool=str(spool.path.resolve()))
+    _status, written = run_traced(argv, config)
+    if not written:
+        raise click.ClickException("the example ran but wrote no trace (see `orion doctor`)")
+    click.echo(f"orion: wrote {written[-1]}", err=True)
     if not no_show:
         from . import show
 
-        ctx.invoke(show.command, refs=(path,), spool=str(spool.path))
+        ctx.invoke(show.command, refs=(str(written[-1]),), spool=str(spool.path))

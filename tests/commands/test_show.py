@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from orion.cli import cli
-from orion.demo import write_demo_trace
+from ..sample_traces import write_demo_trace
 from tests.conftest import run_orion, write_trace
 
 

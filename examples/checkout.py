@@ -1,0 +1,1 @@
+../orion/examples/checkout.py

@@ -29,11 +29,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "clean": ("clean", "Delete traces from the spool."),
     "config": ("config", "Get, set and list configuration values."),
     "demo": ("demo", "Record an example failing trace into the spool and show it."),
+    "replay": ("replay", "Step through a trace forwards and backwards, like a debugger."),
+    "diff": ("diff", "Compare two traces by structure: where they diverge and what differs."),
+    "fingerprint": ("fingerprint", "Structural and failure fingerprints of traces."),
     "run": ("run", "Run a Python command with the agent on; print the traces it wrote."),
     "start": ("start", "Turn on capture for every new Python process of this user."),
     "stop": ("stop", "Turn off the capture that `orion start` turned on."),
     "init": ("init", "Set up .orion/ in this project and show the next steps."),
     "test": ("test", "Run a test command under capture; summarise failing tests' traces."),
+    "status": ("status", "Whether capture is on, the spool, and the newest failures."),
+    "doctor": ("doctor", "Check the installation and say how to fix each problem."),
+    "watch": ("watch", "Re-run a command under capture on every change; show what changed."),
+    "hook": ("hook", "Install or remove git hooks that run the tests under capture."),
+    "completion": ("completion", "Print the shell completion script for bash, zsh or fish."),
 }
 
 

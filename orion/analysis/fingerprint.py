@@ -1,0 +1,310 @@
+"""Fingerprints: one short string that is equal for executions that took the same path.
+
+Structural fingerprint, algorithm "s1" (`s1:<32 hex>`): a BLAKE2b-128 hash over each
+lane's call tree where a call is only its function (module and name) and how it ended
+(returned, unwound with an exception type, still open). Values, timestamps, ids, line
+numbers and lane names are left out, and repetition is folded so that a loop or a
+recursion that ran more or fewer times gives the same hash:
+  - recursion: a call to the same function directly inside it is inlined into it;
+  - runs: repeated identical sibling subtrees, and repeated sequences of up to
+    REPEAT_BLOCK siblings (a loop body of several calls), are kept once;
+  - lanes: a set (the same worker on 3 or 8 threads hashes the same).
+Identical subtrees are hashed once (hash-consing), so big traces cost little more than
+reading them.
+
+Failure fingerprint, algorithm "f1" (`f1:<32 hex>`): the exception type plus the failing
+stack of the program's own frames (module and function name, no line numbers; standard
+library and site-packages frames left out; recursion folded), the way Sentry groups
+errors: the same bug reached with different data gets the same fingerprint.
+
+Changing what goes into either hash requires a new algorithm name (s2, f2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from ..model import OPEN, UNWOUND, Call, Function, Trace, failing_path, load_trace
+
+STRUCTURAL = "s1"
+FAILURE = "f1"
+REPEAT_BLOCK = 4
+EXPLAIN_LINES = 400
+CACHE_DIR = ".cache"
+CACHE_FILE = "fingerprints-v1.json"
+_THIRD_PARTY = ("site-packages", "dist-packages", "/lib/python3", "\\lib\\python3", "<frozen")
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.blake2b("\x00".join(parts).encode("utf-8", "surrogatepass"),
+                           digest_size=16).hexdigest()
+
+
+def function_token(fn: Function | None) -> str:
+    """A function as it enters a hash: module:name (native: name or module, no address)."""
+    if fn is None:
+        return "(outside)"
+    if fn.name:
+        return f"{fn.module or ''}:{fn.name}"
+    return f"{os.path.basename(fn.module or '') or 'native'}:<native>"
+
+
+def call_token(call: Call) -> str:
+    token = function_token(call.fn)
+    if call.outcome == UNWOUND:
+        return token + "!" + (call.error.type if call.error is not None and call.error.type
+                              else "?")
+    if call.outcome == OPEN:
+        return token + "…"
+    return token
+
+
+def fold_repeats(seq: list[int]) -> list[int]:
+    """Keep one copy of adjacent repeated items and of repeated blocks of <= REPEAT_BLOCK."""
+    out: list[int] = []
+    for item in seq:
+        out.append(item)
+        reduced = True
+        while reduced:
+            reduced = False
+            for size in range(1, REPEAT_BLOCK + 1):
+                if len(out) >= 2 * size and out[-size:] == out[-2 * size:-size]:
+                    del out[-size:]
+                    reduced = True
+                    break
+    return out
+
+
+@dataclass
+class Structure:
+    """Distinct folded subtrees: node id -> (token, child node ids), and their digests."""
+
+    nodes: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)
+    ids: dict[tuple[str, tuple[int, ...]], int] = field(default_factory=dict)
+    digests: list[str] = field(default_factory=list)
+    lanes: list[tuple[str, tuple[int, ...]]] = field(default_factory=list)  # name, roots
+
+    def node(self, token: str, children: tuple[int, ...]) -> int:
+        key = (token, children)
+        found = self.ids.get(key)
+        if found is None:
+            found = self.ids[key] = len(self.nodes)
+            self.nodes.append(key)
+            self.digests.append(_digest(token, *(self.digests[c] for c in children)))
+        return found
+
+    def lane_digest(self, roots: tuple[int, ...]) -> str:
+        return _digest("lane", *(self.digests[r] for r in roots))
+
+    @property
+    def fingerprint(self) -> str:
+        lanes = sorted({self.lane_digest(roots) for _, roots in self.lanes if roots})
+        return f"{STRUCTURAL}:{_digest(STRUCTURAL, *lanes)}"
+
+
+def structure(trace: Trace) -> Structure:
+    """Fold every lane's call forest into hash-consed nodes (post-order, no recursion)."""
+    result = Structure()
+    for lane in trace.lanes.values():
+        # Each entry: (call, token, folded child ids so far, children iterator).
+        roots: list[int] = []
+        stack: list[tuple[Call | None, str, list[int], Iterator[Call]]] = [
+            (None, "", roots, iter(lane.roots))]
+        while stack:
+            call, token, folded, children = stack[-1]
+            child = next(children, None)
+            if child is not None:
+                stack.append((child, call_token(child), [], iter(child.children)))
+                continue
+            stack.pop()
+            if call is None:
+                break
+            parent, parent_token, parent_folded, _ = stack[-1]
+            if parent is not None and token == parent_token:
+                parent_folded.extend(fold_repeats(folded))  # recursion: inline
+            else:
+                parent_folded.append(result.node(token, tuple(fold_repeats(folded))))
+        if roots:
+            result.lanes.append((lane.name, tuple(fold_repeats(roots))))
+    return result
+
+
+def structural_fingerprint(trace: Trace) -> str:
+    return structure(trace).fingerprint
+
+
+def explain_structure(trace: Trace, max_lines: int | None = EXPLAIN_LINES) -> list[str]:
+    """What went into the structural hash: the rules, then each lane's folded tree."""
+    folded = structure(trace)
+    lines = [
+        f"structural fingerprint {folded.fingerprint}",
+        f"algorithm {STRUCTURAL}: BLAKE2b-128 over each lane's call tree, where",
+        "  - a call is its function (module:name) and how it ended (!Type unwound, … open);",
+        "  - arguments, values, times, ids, line numbers and lane names are left out;",
+        "  - a call to the same function directly inside it is inlined (recursion depth);",
+        f"  - repeated sibling subtrees and repeated runs of up to {REPEAT_BLOCK} calls are"
+        " kept once (loop counts);",
+        "  - lanes count as a set.",
+        f"{len(folded.nodes)} distinct folded subtree(s):",
+    ]
+    shown = 0
+    for name, roots in folded.lanes:
+        lines.append(f"lane {name}: {folded.lane_digest(roots)}")
+        stack = [(r, 1) for r in reversed(roots)]
+        while stack:
+            if max_lines is not None and shown >= max_lines:
+                lines.append(f"  … (cut at {max_lines} lines)")
+                return lines
+            node, depth = stack.pop()
+            token, children = folded.nodes[node]
+            lines.append("  " * depth + token)
+            shown += 1
+            stack.extend((c, depth + 1) for c in reversed(children))
+    return lines
+
+
+# -- failure fingerprint ---------------------------------------------------------------
+
+def own_frame(fn: Function | None, language: str | None) -> bool:
+    """A frame of the program itself, not of the standard library or a dependency."""
+    if fn is None or not (fn.name or fn.addr is not None):
+        return False
+    path = (fn.file or "").replace("\\", "/")
+    if any(mark in path for mark in _THIRD_PARTY):
+        return False
+    if language == "python" and fn.module:
+        top = fn.module.split(".", 1)[0]
+        if top in sys.stdlib_module_names and not fn.file:
+            return False
+    return True
+
+
+def failure_parts(trace: Trace) -> tuple[str, list[str]] | None:
+    """(exception type, own frames outermost first) of a failed trace, else None."""
+    summary = trace.summary
+    path = failing_path(trace)
+    exception = summary.get("exception") if isinstance(summary.get("exception"), dict) else None
+    exc_type = None
+    if path and path[-1].error is not None:
+        exc_type = path[-1].error.type
+    if exc_type is None and exception:
+        exc_type = exception.get("type")
+    if exc_type is None and trace.crashes:
+        exc_type = trace.crashes[0].reason
+    failed = summary.get("status") in ("failed", "crashed") or trace.crashes or (
+        path and path[0].outcome == UNWOUND)
+    if not failed or (exc_type is None and not path):
+        return None
+    language = (trace.header.get("agent") or {}).get("language")
+    calls = [c for c in path if own_frame(c.fn, language)] or [c for c in path if c.fn]
+    frames: list[str] = []
+    for call in calls:
+        token = function_token(call.fn)
+        if not frames or frames[-1] != token:  # recursion depth does not matter
+            frames.append(token)
+    return exc_type or "?", frames
+
+
+def failure_fingerprint(trace: Trace) -> str | None:
+    parts = failure_parts(trace)
+    if parts is None:
+        return None
+    return f"{FAILURE}:{_digest(FAILURE, parts[0], *parts[1])}"
+
+
+def explain_failure(trace: Trace) -> list[str]:
+    parts = failure_parts(trace)
+    if parts is None:
+        return ["no failure fingerprint: the trace did not fail"]
+    exc_type, frames = parts
+    return [f"failure fingerprint {failure_fingerprint(trace)}",
+            f"algorithm {FAILURE}: BLAKE2b-128 of the exception type and the failing stack's"
+            " own frames (module:name, no lines, stdlib and site-packages left out,"
+            " recursion folded)",
+            f"  exception type: {exc_type}",
+            "  frames:", *(f"    {frame}" for frame in frames)]
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    structural: str
+    failure: str | None
+
+    def to_json(self) -> dict:
+        return {"structural": self.structural, "failure": self.failure}
+
+
+def fingerprints(trace: Trace) -> Fingerprints:
+    return Fingerprints(structural_fingerprint(trace), failure_fingerprint(trace))
+
+
+def from_summary(summary: dict) -> Fingerprints | None:
+    """Fingerprints an agent wrote into the summary, when they use our algorithms."""
+    value = summary.get("fingerprint")
+    structural = failure = None
+    if isinstance(value, str):
+        structural = value
+    elif isinstance(value, dict):
+        structural, failure = value.get("structural"), value.get("failure")
+    if not isinstance(structural, str) or not structural.startswith(STRUCTURAL + ":"):
+        return None
+    if failure is not None and not (isinstance(failure, str) and failure.startswith(FAILURE + ":")):
+        return None
+    if failure is None and summary.get("status") in ("failed", "crashed"):
+        return None  # the agent did not say: compute it
+    return Fingerprints(structural, failure)
+
+
+class FingerprintCache:
+    """Fingerprints of spool files, computed once and kept in `<spool>/.cache/` (hidden,
+    so never listed), keyed by trace id and the file's size and mtime."""
+
+    def __init__(self, spool_path: Path) -> None:
+        self.path = spool_path / CACHE_DIR / CACHE_FILE
+        self.entries: dict[str, list] = {}
+        self.dirty = False
+        try:
+            data = json.loads(self.path.read_text())
+            if isinstance(data, dict):
+                self.entries = data
+        except (OSError, ValueError):
+            pass
+
+    def get(self, trace_id: str, path: Path, summary: dict) -> Fingerprints:
+        """Fingerprints from the summary, the cache, or (once) by reading the trace."""
+        known = from_summary(summary)
+        if known is not None:
+            return known
+        stat = path.stat()
+        cached = self.entries.get(trace_id)
+        if isinstance(cached, list) and len(cached) == 4 and cached[:2] == [stat.st_size,
+                                                                         stat.st_mtime_ns]:
+            return Fingerprints(cached[2], cached[3])
+        found = fingerprints(load_trace(path))
+        self.entries[trace_id] = [stat.st_size, stat.st_mtime_ns, found.structural, found.failure]
+        self.dirty = True
+        return found
+
+    def save(self, live_ids: set[str] | None = None) -> None:
+        """Write the cache back (atomically), dropping traces no longer in the spool."""
+        if live_ids is not None:
+            stale = set(self.entries) - live_ids
+            for key in stale:
+                del self.entries[key]
+            self.dirty = self.dirty or bool(stale)
+        if not self.dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(self.entries, separators=(",", ":")))
+            os.replace(temporary, self.path)
+            self.dirty = False
+        except OSError:
+            pass  # a read-only spool: fingerprints are computed again next time

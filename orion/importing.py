@@ -3,11 +3,14 @@
 A file from outside is untrusted: it is validated in full before it is copied, so the
 spool only ever holds traces every command can read. Incomplete traces are welcome (a
 crashed program's trace is often the one that matters); corrupt ones are refused.
+OTLP/JSON and Chrome Trace Event JSON files are converted to .otrace first (see
+orion.importers) and then go through the same checks.
 """
 
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +18,10 @@ from .format.errors import CorruptTrace, TraceError
 from .format.reader import TraceReader
 from .format.summary import read_summary
 from .format.validate import ERROR, Problem, validate_trace
+from .importers import OTRACE, ImportFormatError, convert, detect
 from .spool import TRACE_SUFFIX, Spool
+
+IMPORTABLE_SUFFIXES = (TRACE_SUFFIX, ".json", ".jsonl")
 
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -43,11 +49,13 @@ class ImportResult:
 
 
 def expand_sources(sources: list[Path]) -> list[Path]:
-    """Files as given; a directory stands for the .otrace files directly inside it."""
+    """Files as given; a directory stands for the .otrace, .json and .jsonl files directly
+    inside it."""
     expanded: list[Path] = []
     for source in sources:
         if source.is_dir():
-            expanded.extend(sorted(source.glob("*" + TRACE_SUFFIX)))
+            expanded.extend(sorted(p for p in source.iterdir()
+                                   if p.suffix in IMPORTABLE_SUFFIXES and p.is_file()))
         else:
             expanded.append(source)
     return expanded
@@ -94,3 +102,24 @@ def import_trace(spool: Spool, source: Path, replace: bool = False) -> ImportRes
         return ImportResult(source, UNREADABLE, exc.strerror or str(exc), trace_id=trace_id)
     return ImportResult(source, IMPORTED, trace_id=trace_id, path=path,
                         complete=bool(summary.get("complete")), replaced=existing is not None)
+
+
+def import_file(spool: Spool, source: Path, replace: bool = False) -> list[ImportResult]:
+    """Import an .otrace file, or every trace in an OTLP/JSON or Chrome JSON file."""
+    try:
+        kind = detect(source)
+    except ImportFormatError as exc:
+        return [ImportResult(source, UNREADABLE, str(exc))]
+    except (OSError, UnicodeDecodeError) as exc:
+        return [ImportResult(source, UNREADABLE, f"cannot read it as JSON ({exc})")]
+    if kind == OTRACE:
+        return [import_trace(spool, source, replace)]
+    with tempfile.TemporaryDirectory(prefix="orion-import-") as directory:
+        try:
+            converted = convert(source, kind, Path(directory))
+        except ImportFormatError as exc:
+            return [ImportResult(source, UNREADABLE, f"{kind}: {exc}")]
+        results = [import_trace(spool, path, replace) for path in converted]
+    for result in results:
+        result.source = source
+    return results

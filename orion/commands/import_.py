@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import OrionError
-from ..importing import IMPORTED, REFUSED, UNREADABLE, expand_sources, import_trace
+from ..importing import IMPORTED, REFUSED, UNREADABLE, expand_sources, import_file
 from ..options import json_option, spool_option
 from ..render.jsonout import write_json
 from ..render.progress import progress
@@ -37,8 +37,10 @@ def command(ctx: click.Context, files: tuple[str, ...], force: bool, as_json: bo
             spool: Spool) -> None:
     """Validate trace files and add them to the spool.
 
-    Each FILE (a directory stands for the .otrace files in it; - reads paths from stdin)
-    is checked in full first, then copied into the spool under its trace id. Incomplete
+    Each FILE (a directory stands for the .otrace, .json and .jsonl files in it; - reads
+    paths from stdin) is checked in full first, then copied into the spool under its
+    trace id. OTLP/JSON (an object, an array or JSON Lines) and Chrome Trace Event JSON
+    files are converted to .otrace first, one trace per trace id. Incomplete
     traces are imported with a note; invalid ones and ids already in the spool (unless
     --force) are refused, and the others still go in. Prints the imported ids, one per
     line. Exits 1 if a file was refused, 2 if one could not be read as a trace.
@@ -49,7 +51,7 @@ def command(ctx: click.Context, files: tuple[str, ...], force: bool, as_json: bo
     results = []
     with progress(sources, "importing") as items:
         for source in items:
-            results.append(import_trace(spool, source, replace=force))
+            results.extend(import_file(spool, source, replace=force))
     for result in results:
         if result.outcome != IMPORTED:
             click.echo(f"orion: {result.outcome}: {result.source}: {result.reason}", err=True)

@@ -130,7 +130,7 @@ def span_json(span: Span, stream: SpanStream) -> dict:
     out["attributes"] = attributes(attrs)
     out["events"] = span_events(span, stream)
     if span.meta is not None and "status_code" in meta:
-        status = {"code": meta["status_code"]}
+        status = {"code": meta["status_code"]} if meta["status_code"] else {}
         if meta.get("status_message"):
             status["message"] = meta["status_message"]
     elif span.outcome == UNWOUND:

@@ -1,0 +1,134 @@
+"""`orion import` of OTLP/JSON: the shapes tools write, and otlp -> .otrace -> otlp."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from click.testing import CliRunner
+
+from orion.cli import cli
+from orion.model import UNWOUND, load_trace
+
+from ..export.sample import write_rich_trace
+
+TRACE = "5b8efff798038103d269b633813fc60c"
+
+
+def orion(*args: str, input: str | None = None):
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+def spans_of(doc: dict) -> list[dict]:
+    return [s for rs in doc["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+
+
+def test_otlp_round_trips_through_otrace(spool, tmp_path):
+    write_rich_trace(spool)
+    first = orion("export", "@", "--format", "otlp")
+    assert first.exit_code == 0
+    source = tmp_path / "spans.json"
+    source.write_text(first.stdout)
+    other = tmp_path / "other"
+    result = orion("import", str(source), "--spool", str(other))
+    assert result.exit_code == 0, result.output
+    again = orion("export", "@", "--format", "otlp", "--spool", str(other))
+    assert again.exit_code == 0, again.output
+    before, after = json.loads(first.stdout), json.loads(again.stdout)
+    key = lambda s: s["spanId"]  # noqa: E731
+    assert sorted(spans_of(before), key=key) == sorted(spans_of(after), key=key)
+    assert before["resourceSpans"][0]["resource"] == after["resourceSpans"][0]["resource"]
+
+
+def otlp_span(span_id: str, name: str, start: int, end: int, parent: str = "", **extra) -> dict:
+    span = {"traceId": TRACE, "spanId": span_id, "name": name,
+            "startTimeUnixNano": str(start), "endTimeUnixNano": str(end), **extra}
+    if parent:
+        span["parentSpanId"] = parent
+    return span
+
+
+def document(spans: list[dict], service: str = "checkout") -> dict:
+    return {"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": service}}]},
+        "scopeSpans": [{"scope": {"name": "manual"}, "spans": spans}]}]}
+
+
+def b64(hex_id: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_id)).decode()
+
+
+def test_base64_ids_named_enums_and_old_semconv_names(spool, tmp_path):
+    root = otlp_span(b64("00000000000000a1"), "GET /cart", 1_000, 9_000,
+                     kind="SPAN_KIND_SERVER", status={"code": "STATUS_CODE_ERROR",
+                                                      "message": "boom"},
+                     attributes=[{"key": "code.function", "value": {"stringValue": "cart"}},
+                                 {"key": "code.filepath", "value": {"stringValue": "cart.py"}},
+                                 {"key": "code.lineno", "value": {"intValue": 42}}],
+                     events=[{"timeUnixNano": "8000", "name": "exception", "attributes": [
+                         {"key": "exception.type", "value": {"stringValue": "KeyError"}},
+                         {"key": "exception.message", "value": {"stringValue": "'sku'"}}]}])
+    root["traceId"] = b64(TRACE)
+    child = otlp_span("00000000000000b2", "SELECT", 2_000, 3_000, "00000000000000a1", kind=3)
+    source = tmp_path / "trace.json"
+    source.write_text(json.dumps(document([root, child])))
+    result = orion("import", str(source))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == TRACE
+    trace = load_trace(spool.entries()[0].path)
+    assert trace.header["service"] == "checkout" and trace.header["start_ns"] == 1_000
+    [lane] = trace.lanes.values()
+    [top] = lane.roots
+    assert top.fn.name == "GET /cart" and top.fn.file == "cart.py" and top.fn.line == 42
+    assert top.outcome == UNWOUND and top.end - top.start == 8_000
+    assert [c.fn.name for c in top.children] == ["SELECT"]
+    assert [(e.type, e.message) for e in top.exceptions] == [("KeyError", "'sku'")]
+    spans = {s["name"]: s for s in spans_of(json.loads(
+        orion("export", "@", "--format", "otlp").stdout))}
+    assert spans["GET /cart"]["kind"] == 2 and spans["SELECT"]["kind"] == 3
+    assert spans["GET /cart"]["status"] == {"code": 2, "message": "boom"}
+    assert spans["SELECT"]["parentSpanId"] == "00000000000000a1"
+
+
+def test_arrays_and_json_lines_with_several_traces(spool, tmp_path):
+    other = "0af7651916cd43dd8448eb211c80319c"
+    one = document([otlp_span("00000000000000a1", "a", 10, 20)])
+    two = document([dict(otlp_span("00000000000000c1", "b", 30, 40), traceId=other)],
+                   service="billing")
+    as_array = tmp_path / "array.json"
+    as_array.write_text(json.dumps([one]))
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text(json.dumps(two) + "\n\n")
+    result = orion("import", str(as_array), str(lines))
+    assert result.exit_code == 0, result.output
+    assert sorted(result.stdout.split()) == sorted([TRACE, other])
+    assert {e.trace_id for e in spool.entries()} == {TRACE, other}
+
+
+def test_overlapping_children_go_to_separate_lanes(spool, tmp_path):
+    spans = [otlp_span("00000000000000a1", "fanout", 0, 100),
+             otlp_span("00000000000000b1", "call-1", 10, 60, "00000000000000a1"),
+             otlp_span("00000000000000b2", "call-2", 20, 80, "00000000000000a1"),
+             otlp_span("00000000000000b3", "call-3", 70, 90, "00000000000000a1")]
+    source = tmp_path / "fan.json"
+    source.write_text(json.dumps(document(spans)))
+    assert orion("import", str(source)).exit_code == 0
+    trace = load_trace(spool.entries()[0].path)
+    layout = sorted([c.fn.name for c in root.children] if root.children else [root.fn.name]
+                    for lane in trace.lanes.values() for root in lane.roots)
+    assert layout == [["call-1", "call-3"], ["call-2"]]
+    exported = spans_of(json.loads(orion("export", "@", "--format", "otlp").stdout))
+    assert {s["name"]: s.get("parentSpanId") for s in exported} == {
+        "fanout": None, "call-1": "00000000000000a1", "call-2": "00000000000000a1",
+        "call-3": "00000000000000a1"}
+
+
+def test_malformed_otlp_is_unreadable_not_a_traceback(spool, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document([otlp_span("xyz", "a", 1, 2)])))
+    weird = tmp_path / "weird.json"
+    weird.write_text('{"hello": 1}')
+    result = orion("import", str(bad), str(weird))
+    assert result.exit_code == 2
+    assert "'xyz'" in result.stderr and "neither OTLP" in result.stderr
+    assert spool.entries() == []

@@ -1,0 +1,73 @@
+"""`orion hook install|uninstall`: git hooks that run the tests under capture."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..hooks import HOOKS, default_command, install, repo_root, run_hook, uninstall
+from ..options import spool_option
+from ..render.table import format_table
+from ..spool import Spool
+from ..testrun import failure_rows
+
+
+@click.group("hook")
+def command() -> None:
+    """Install or remove git hooks that run the project's tests under capture.
+
+    A failing run refuses the commit (or push) and keeps one trace per failing test in
+    the spool, tagged with the commit it was taken at.
+    """
+
+
+@command.command("install", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[HOOK] [-- CMD...]")
+def install_command(args: tuple[str, ...]) -> None:
+    """Install HOOK (pre-commit, the default, or pre-push) running CMD under capture.
+
+    CMD defaults to the project's test command (python -m pytest -q, cargo test, go test
+    ./..., npm test or mvn -q test, from its files). A hook that is already there is kept
+    as HOOK.orion-backup and still runs first.
+    """
+    hook, cmd = (args[0], list(args[1:])) if args and args[0] in HOOKS else ("pre-commit",
+                                                                             list(args))
+    repo = repo_root()
+    done = install(repo, hook, cmd or default_command(repo))
+    click.echo(f"installed {done.path}")
+    if done.backup is not None:
+        click.echo(f"the earlier hook is kept as {done.backup} and runs first")
+
+
+@command.command("uninstall")
+@click.argument("hooks", nargs=-1, type=click.Choice(HOOKS))
+def uninstall_command(hooks: tuple[str, ...]) -> None:
+    """Remove orion's HOOKS (default: all) and restore the hooks they replaced."""
+    repo = repo_root()
+    changed = False
+    for hook in hooks or HOOKS:
+        what = uninstall(repo, hook)
+        if what:
+            click.echo(what)
+            changed = True
+    if not changed:
+        click.echo("no orion hook installed", err=True)
+
+
+@command.command("run", hidden=True, context_settings={"ignore_unknown_options": True,
+                                                       "allow_interspersed_args": False})
+@click.argument("hook", type=click.Choice(HOOKS))
+@spool_option
+@click.argument("cmd", nargs=-1, required=True, type=click.UNPROCESSED)
+def run_command(hook: str, spool: Spool, cmd: tuple[str, ...]) -> None:
+    """What an installed hook runs: CMD under capture, traces tagged with the commit."""
+    result, info = run_hook(repo_root(), hook, list(cmd), spool)
+    if result.failures:
+        headers, rows = failure_rows(result.failures)
+        click.echo("\n".join(format_table(headers, rows, max_widths={0: 60, 2: 60})), err=True)
+    if result.status != 0:
+        at = info.get("commit", "the first commit")[:12]
+        click.echo(f"orion: {hook} refused: the tests failed (exit status {result.status}); "
+                   f"{len(result.failures)} trace(s) tagged with {at} in {spool.path}", err=True)
+    sys.exit(result.status)

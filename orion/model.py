@@ -363,6 +363,9 @@ def _load(path: Path) -> Trace:
         trace.summary = dict(end_summary, complete=True)
     else:
         trace.summary = scan_summary(path)
+    from .native.symbols import resolve_functions
+
+    resolve_functions(trace.functions.values(), trace.modules.values())  # names, file:line
     _label_native_functions(trace)
     return trace
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -38,6 +39,9 @@ def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...], sampl
         mode=mode, include_modules=list(include) or None, exclude_modules=list(exclude) or None,
         spool=str(resolve_spool(spool).resolve()),
         sample=parse_sample(sample) if sample else (1.0 if mode == "safe" else None))
+    from ..native.launch import native_env
+
+    os.environ.update(native_env(mode, config.spool))  # C/C++ programs: preload the agent
     if verbose:
         from ..agent import hook_kind
 

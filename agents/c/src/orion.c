@@ -1416,6 +1416,8 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
     if (initialized) return;
     const char *off = getenv("ORION_DISABLE");
     if (off && *off && strcmp(off, "0")) return;
+    /* Python processes run the Python agent, which records their crashes itself. */
+    if (!strncmp(program_invocation_short_name, "python", 6)) return;
     tls_busy = 1;
     read_settings();
     struct timespec wall;

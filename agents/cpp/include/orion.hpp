@@ -33,6 +33,6 @@ public:
     static const ::orion_site ORION__CAT(orion__site_, __LINE__) = {label, __FILE__,       \
                                                                      __LINE__};            \
     ::orion::Scope ORION__CAT(orion__scope_, __LINE__)(&ORION__CAT(orion__site_, __LINE__))
-#define ORION_TRACE() ORION_TRACE_NAMED(__PRETTY_FUNCTION__)
+#define ORION_TRACE() ORION_TRACE_NAMED(__func__)
 
 #endif

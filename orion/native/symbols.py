@@ -1,0 +1,242 @@
+"""Read-time symbolization of native traces: raw addresses to function names and file:line.
+
+The C and C++ agents record only addresses and a module map (path, load base, GNU build
+id); names come from the binaries' symbol tables (static functions included) and lines
+from their DWARF line programs, read here with pyelftools. A module whose file changed
+since the trace was recorded (another build id) is not used: a wrong name is worse than an
+address. Tables are cached per build id for the life of the process.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+_CACHE: dict[tuple, "_Binary | None"] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    name: str | None
+    file: str | None
+    line: int | None
+
+
+class _Binary:
+    """Symbols and line table of one ELF file, addressed by link-time virtual address."""
+
+    def __init__(self, path: str) -> None:
+        from elftools.elf.elffile import ELFFile
+
+        with open(path, "rb") as f:
+            elf = ELFFile(f)
+            self.build_id = _build_id(elf)
+            self._load_symbols(elf)
+            self._load_lines(elf)
+
+    def _load_symbols(self, elf: Any) -> None:
+        symbols: dict[int, tuple[int, str]] = {}
+        for section_name in (".dynsym", ".symtab"):  # .symtab wins: it has static functions
+            section = elf.get_section_by_name(section_name)
+            if section is None:
+                continue
+            for sym in section.iter_symbols():
+                if sym["st_info"]["type"] not in ("STT_FUNC", "STT_GNU_IFUNC"):
+                    continue
+                if not sym.name or sym["st_shndx"] == "SHN_UNDEF" or not sym["st_value"]:
+                    continue
+                symbols[sym["st_value"]] = (sym["st_size"], sym.name)
+        self.starts = sorted(symbols)
+        self.symbols = [symbols[s] for s in self.starts]
+
+    def _load_lines(self, elf: Any) -> None:
+        rows: list[tuple[int, str, int]] = []
+        if elf.has_dwarf_info():
+            dwarf = elf.get_dwarf_info()
+            for cu in dwarf.iter_CUs():
+                program = dwarf.line_program_for_CU(cu)
+                if program is None:
+                    continue
+                files = _file_names(program, cu)
+                for entry in program.get_entries():
+                    state = entry.state
+                    if state is None or state.end_sequence:
+                        continue
+                    rows.append((state.address, files.get(state.file, "?"), state.line))
+        rows.sort(key=lambda r: r[0])
+        self.line_addrs = [r[0] for r in rows]
+        self.line_rows = rows
+
+    def locate(self, vaddr: int) -> Location | None:
+        name = None
+        i = bisect.bisect_right(self.starts, vaddr) - 1
+        if i >= 0:
+            size, symbol = self.symbols[i]
+            if vaddr < self.starts[i] + max(size, 1):
+                name = symbol
+        file = line = None
+        j = bisect.bisect_right(self.line_addrs, vaddr) - 1
+        if j >= 0 and (name is None or self.line_addrs[j] >= self.starts[i]):
+            _, file, line = self.line_rows[j]
+        if name is None and file is None:
+            return None
+        return Location(name, file, line)
+
+
+def _build_id(elf: Any) -> str | None:
+    for section in elf.iter_sections():
+        if section["sh_type"] != "SHT_NOTE":
+            continue
+        for note in section.iter_notes():
+            if note["n_type"] == "NT_GNU_BUILD_ID":
+                return note["n_desc"]
+    return None
+
+
+def _file_names(program: Any, cu: Any) -> dict[int, str]:
+    """File index -> path, for DWARF 2-4 (1-based) and 5 (0-based) line programs."""
+    header = program.header
+    version = header["version"]
+    comp_dir = cu.get_top_DIE().attributes.get("DW_AT_comp_dir")
+    comp_dir = comp_dir.value.decode(errors="replace") if comp_dir else ""
+    dirs = [_text(d) for d in header["include_directory"]]
+    names: dict[int, str] = {}
+    for index, entry in enumerate(header["file_entry"]):
+        name = _text(entry.name)
+        if version >= 5:
+            directory = dirs[entry.dir_index] if entry.dir_index < len(dirs) else ""
+            key = index
+        else:
+            directory = dirs[entry.dir_index - 1] if 0 < entry.dir_index <= len(dirs) else ""
+            key = index + 1
+        if not os.path.isabs(directory):
+            directory = os.path.join(comp_dir, directory)
+        names[key] = os.path.normpath(os.path.join(directory, name))
+    return names
+
+
+def _text(value: Any) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _binary(path: str, build_id: str | None) -> _Binary | None:
+    """The symbol tables of `path`, if it is still the binary the trace saw."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _CACHE:
+        try:
+            _CACHE[key] = _Binary(path)
+        except Exception:  # not an ELF file, unreadable, unsupported DWARF: keep addresses
+            _CACHE[key] = None
+    binary = _CACHE[key]
+    if binary is None or (build_id and binary.build_id and binary.build_id != build_id):
+        return None
+    return binary
+
+
+class Symbolizer:
+    """Resolves absolute runtime addresses through a trace's module map."""
+
+    def __init__(self, modules: Iterable[tuple[str | None, int | None, Any]]) -> None:
+        """`modules`: (path, load base, build id as hex text or bytes) per MODULE record."""
+        self.modules = []
+        for path, base, build_id in modules:
+            if not path or not isinstance(base, int):
+                continue
+            if isinstance(build_id, (bytes, bytearray)):
+                build_id = build_id.hex()
+            self.modules.append((path, base, build_id))
+
+    def locate(self, addr: int, module: str | None = None) -> Location | None:
+        """Name, file and line of the function containing `addr`, or None."""
+        candidates = [m for m in self.modules if module is None or m[0] == module]
+        # The highest load base at or below the address is the module holding it; when
+        # several fit (base 0 for non-PIE executables), try them from the nearest down.
+        for path, base, build_id in sorted(candidates, key=lambda m: m[1], reverse=True):
+            if base > addr:
+                continue
+            binary = _binary(path, build_id)
+            if binary is None:
+                continue
+            location = binary.locate(addr - base)
+            if location is not None:
+                return location
+        return None
+
+
+def demangle(names: Iterable[str]) -> dict[str, str]:
+    """C++ names made readable with c++filt (binutils), when it is installed."""
+    mangled = sorted({n for n in names if n.startswith("_Z")})
+    tool = shutil.which("c++filt")
+    if not mangled or tool is None:
+        return {}
+    try:
+        out = subprocess.run([tool, "--no-params"], input="\n".join(mangled), capture_output=True,
+                             text=True, timeout=30, check=True).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return dict(zip(mangled, out)) if len(out) == len(mangled) else {}
+
+
+def resolve_functions(functions: Iterable[Any], modules: Iterable[Any]) -> int:
+    """Fill in name, file and line of unnamed native functions, in place.
+
+    `functions` are objects with `name`, `addr`, `module`, `file`, `line` (and optionally
+    `label`) attributes, or decoded FUNCTION records (dicts); `modules` likewise carry
+    `path`, `base`, `build_id`. Returns how many functions got a name.
+    """
+    functions = [f for f in functions if _get(f, "name") is None
+                 and isinstance(_get(f, "addr"), int)]
+    if not functions:
+        return 0
+    try:
+        import elftools  # noqa: F401  (optional at run time: without it, addresses stay)
+    except ImportError:
+        return 0
+    symbolizer = Symbolizer((_get(m, "path"), _get(m, "base"), _get(m, "build_id"))
+                            for m in modules)
+    found = [(f, symbolizer.locate(_get(f, "addr"), _get(f, "module"))) for f in functions]
+    readable = demangle(loc.name for _, loc in found if loc is not None and loc.name)
+    named = 0
+    for fn, loc in found:
+        if loc is None:
+            continue
+        if loc.name:
+            _set(fn, "name", readable.get(loc.name, loc.name))
+            named += 1
+        if _get(fn, "file") is None and loc.file:
+            _set(fn, "file", loc.file)
+        if _get(fn, "line") is None and loc.line:
+            _set(fn, "line", loc.line)
+        if loc.name and (isinstance(fn, dict) and "label" in fn or hasattr(fn, "label")):
+            _set(fn, "label", _get(fn, "name"))
+    return named
+
+
+def resolve_records(records: Iterable[dict]) -> Iterable[dict]:
+    """Decoded records with native FUNCTION records resolved (for `orion cat --resolve`).
+
+    Needs the module map first, so it buffers until the stream ends; use it on one trace.
+    """
+    records = list(records)
+    resolve_functions((r for r in records if r.get("type") == "function"),
+                      [r for r in records if r.get("type") == "module"])
+    return records
+
+
+def _get(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
+
+
+def _set(obj: Any, key: str, value: Any) -> None:
+    if isinstance(obj, dict):
+        obj[key] = value
+    else:
+        setattr(obj, key, value)

@@ -1,0 +1,60 @@
+"""`orion status`: is capture on, where do traces go, and what failed lately."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..doctor import capture_state, serve_processes, spool_stats
+from ..options import json_option, spool_option
+from ..render.jsonout import write_json
+from ..render.progress import progress
+from ..spool import Spool
+from ..timeparse import format_time_ns
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+@click.command("status")
+@json_option
+@spool_option
+def command(as_json: bool, spool: Spool) -> None:
+    """Show whether capture is on and how, the spool (traces total, failed, incomplete,
+    disk used), the newest failures, and whether `orion serve` is running."""
+    state = capture_state()
+    with progress(spool.entries(), "reading summaries") as items:
+        stats = spool_stats(spool, items)
+    serving = serve_processes()
+    failures = [{"id": f.entry.trace_id, "status": f.summary.get("status"),
+                 "start_ns": f.summary.get("start_ns"),
+                 "name": f.summary.get("name") or f.summary.get("root"),
+                 "exception": (f.summary.get("exception") or {}).get("type")}
+                for f in stats.newest_failures]
+    if as_json:
+        write_json({"capture": state, "spool": stats.path, "total": stats.total,
+                    "failed": stats.failed, "incomplete": stats.incomplete,
+                    "bytes": stats.bytes, "newest_failures": failures,
+                    "serve": serving}, sys.stdout)
+        return
+    click.echo(f"capture: {'on' if state['on'] else 'off'} ({state['how']})")
+    click.echo(f"spool: {stats.path}")
+    click.echo(f"traces: {stats.total} total, {stats.failed} failed, "
+               f"{stats.incomplete} incomplete, {_size(stats.bytes)}")
+    if failures:
+        click.echo("newest failures:")
+        for f in failures:
+            what = " ".join(x for x in (f["name"], f["exception"]) if x)
+            click.echo(f"  {f['id'][:12]}  {format_time_ns(f['start_ns'])}  "
+                       f"{f['status']}  {what}")
+    if serving is None:
+        click.echo("serve: no serve command yet")
+    else:
+        click.echo("serve: " + (f"running (pid {', '.join(map(str, serving))})" if serving
+                                else "not running"))

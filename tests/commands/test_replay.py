@@ -1,0 +1,108 @@
+"""`orion replay`: scripts on stdin, --json state, and a real terminal session."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+from ..analysis.test_replay import bad_rate_program
+from ..analysis.trees import write_tree
+from ..conftest import run_orion
+
+
+@pytest.fixture
+def trace_path(spool) -> str:
+    return write_trace_file(spool)
+
+
+def write_trace_file(spool) -> str:
+    return write_tree(spool, bad_rate_program())
+
+
+def test_script_on_stdin_from_the_exception_back_to_the_bad_value(trace_path):
+    script = "exception\nwhere\nreverse-finish\nreverse-next\nlocals\n"
+    result = run_orion("replay", "@", input=script)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "(orion)" not in result.stdout  # no prompt noise in a pipe
+    assert "raised ValueError: rate 1.5 above 100%" in lines[0]
+    assert lines[1].startswith("#0 apply(total=100, rate=1.5)")
+    assert lines[2].startswith("#1 main()")
+    assert "→ apply(" in lines[3]
+    assert "← parse_rate → 1.5" in lines[4]
+    assert lines[5:] == ["locals of parse_rate:", "  text = '15%'  (argument)",
+                         "  <return> = 1.5"]
+
+
+def test_breakpoints_print_and_errors_in_a_script(trace_path):
+    script = "break strip\ncontinue\nprint text\nfinish\nretval\nbogus\ngoto 999\n"
+    result = run_orion("replay", trace_path, input=script)
+    assert result.returncode == 1  # a scripted command failed
+    assert "breakpoint on strip (1 call)" in result.stdout
+    assert "text = '15%'" in result.stdout
+    assert "strip returned '15'" in result.stdout
+    assert "unknown command 'bogus'" in result.stderr and "no event 999" in result.stderr
+
+
+def test_json_state_at_a_point(trace_path):
+    state = json.loads(run_orion("replay", "@", "--exception", "--json").stdout)
+    assert state["event"]["kind"] == "exception" and state["event"]["type"] == "ValueError"
+    assert [f["function"] for f in state["stack"]] == ["main", "apply"]
+    assert state["stack"][-1]["args"] == {"total": 100, "rate": 1.5}
+    at = json.loads(run_orion("replay", "@", "--at", "0", "--json").stdout)
+    assert at["index"] == 0 and at["event"] == {"kind": "call", "depth": 0, "function": "main"}
+    late = json.loads(run_orion("replay", "@", "--time", "1s", "--json").stdout)
+    assert late["index"] == late["events"] - 1
+    bad = run_orion("replay", "@", "--at", "500", "--json")
+    assert bad.returncode == 2 and bad.stderr.startswith("orion: error: no event 500")
+
+
+def test_list_shows_source_when_readable(spool, tmp_path):
+    source = tmp_path / "app.py"
+    source.write_text("".join(f"line {i}\n" for i in range(1, 21)))
+    w = spool.open_writer(language="python")
+    lane = w.lane("MainThread")
+    fn = w.function("f", "app", str(source), 10)
+    w.call(1, lane, fn, w.encode_pairs({}))
+    w.exception(2, lane, "KeyError", "k", line=12)
+    w.unwind(3, lane, 12)
+    w.close(status="failed")
+    result = run_orion("replay", "@", input="exception\nlist\n")
+    assert "   12 -> line 12" in result.stdout and "    7    line 7" in result.stdout
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_a_real_terminal_session(spool, tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    write_trace_file(spool)
+    env = {**os.environ, "ORION_SPOOL": str(spool.path), "XDG_DATA_HOME": str(tmp_path),
+           "HOME": str(tmp_path), "TERM": "dumb", "NO_COLOR": "1"}
+    child = pexpect.spawn(sys.executable, ["-m", "orion", "replay", "@", "--exception"],
+                          env=env, encoding="utf-8", timeout=20, dimensions=(40, 200))
+    try:
+        child.expect(r"Replaying .* events on 1 lane")
+        child.expect(r"\(orion\) ")
+        child.sendline("reverse-finish")
+        child.expect("apply")
+        child.expect(r"\(orion\) ")
+        child.sendline("rn")
+        child.expect("parse_rate")
+        child.expect(r"\(orion\) ")
+        child.sendline("locals")
+        child.expect(r"text = '15%'")
+        child.expect(r"<return> = 1\.5")
+        child.expect(r"\(orion\) ")
+        child.send("reverse-fi\t")  # completion of a command name
+        child.expect("reverse-finish")
+        child.sendline("")
+        child.expect(r"→ .*parse_rate.*\(text='15%'\)")  # where parse_rate was called
+        child.expect(r"\(orion\) ")
+        child.sendline("quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    assert (tmp_path / "orionis" / "replay_history").is_file()

@@ -35,8 +35,6 @@ void orion_crash(const char *kind, const char *reason, const char *message);
 void orion_flush(void);
 /* The path of the trace being written, or NULL when none is open yet. */
 const char *orion_trace_path(void);
-/* Mark the C++ layer present: the header then says the language is C++. */
-void orion_set_language(const char *language);
 
 #ifndef __cplusplus
 /* C scopes (GCC and Clang): ORION_TRACE() spans the enclosing block, named after the function. */

@@ -939,10 +939,6 @@ NOI void orion_flush(void) {
 
 NOI const char *orion_trace_path(void) { return E.file_open ? T.path : NULL; }
 
-NOI void orion_set_language(const char *language) {
-    snprintf(cfg.language, sizeof cfg.language, "%s", language);
-}
-
 /* ------------------------------------------------------------------------------------- */
 /* crashes                                                                                */
 

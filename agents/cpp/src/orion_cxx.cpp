@@ -54,7 +54,6 @@ ORION_NOINSTR [[noreturn]] void on_terminate() {
 
 struct Init {
     ORION_NOINSTR Init() {
-        orion_set_language("cpp");
         previous_terminate = std::set_terminate(on_terminate);
     }
 } init;

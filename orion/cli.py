@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "clean": ("clean", "Delete traces from the spool."),
     "config": ("config", "Get, set and list configuration values."),
     "demo": ("demo", "Record an example failing trace into the spool and show it."),
+    "graph": ("graph", "Draw call, module and service graphs, and flame graphs."),
     "replay": ("replay", "Step through a trace forwards and backwards, like a debugger."),
     "diff": ("diff", "Compare two traces by structure: where they diverge and what differs."),
     "fingerprint": ("fingerprint", "Structural and failure fingerprints of traces."),

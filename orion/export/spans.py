@@ -32,7 +32,8 @@ class Span:
 
     Times are nanoseconds since the trace started. `parent` is the span that was running
     when this one began: the caller on the same lane, or for the first call of a lane the
-    call open on its parent lane (the thread or task that started it). `child_ns` is the
+    call open on its parent lane (the thread or task that started it), or for an imported
+    span the open span its recorded parent id names. `child_ns` is the
     time spent in direct callees, so self time is duration - child_ns.
     """
 
@@ -110,6 +111,7 @@ class SpanStream:
         # the depth: node -> (parent node, label); node 0 is the empty path.
         self.paths: list[tuple[int, str]] = [(0, "")]
         self._path_ids: dict[tuple[int, str], int] = {}
+        self._open_by_id: dict[str, Span] = {}  # open imported spans, for their children
         process = self.header.get("process") or {}
         self._id_seed = f"{self.trace_id}/{process.get('pid')}/{self.header.get('start_ns')}"
 
@@ -188,6 +190,8 @@ class SpanStream:
                             span.line = rec[3]
                         if stack:
                             stack[-1].child_ns += span.duration
+                        if span.meta is not None:
+                            self._open_by_id.pop(span.span_id, None)
                         yield span
                     else:
                         d = decoder.record(rec)
@@ -253,14 +257,17 @@ class SpanStream:
         out.reverse()
         return out
 
-    @staticmethod
-    def _attach(span: Span, d: dict) -> None:
+    def _attach(self, span: Span, d: dict) -> None:
         if d["type"] == "exception":
             span.exceptions.append(d)
         elif d["type"] == "event" and d["kind"] == SPAN_META and span.meta is None:
             span.meta = d["attrs"] if isinstance(d["attrs"], dict) else {}
             if span.meta.get("span_id"):
                 span.span_id = span.meta["span_id"]
+                self._open_by_id[span.span_id] = span
+            wanted = span.meta.get("parent_span_id")
+            if wanted and (span.parent is None or span.parent.span_id != wanted):
+                span.parent = self._open_by_id.get(wanted, span.parent)
         else:
             span.events.append(d)
 

@@ -1,0 +1,137 @@
+"""`orion graph`: DOT read back through Graphviz, images, JSON, flame graph SVG."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orion.cli import cli
+
+from ..export.sample import write_rich_trace
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def orion(*args: str, input: str | None = None):
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+def expected_graph(spool) -> tuple[set, set]:
+    """Nodes and edges of the sample traces, straight from the model."""
+    from orion.model import load_trace
+    nodes, edges = set(), set()
+    for entry in spool.entries():
+        trace = load_trace(entry.path)
+        pending = [(root, None, lane) for lane in trace.lanes.values() for root in lane.roots]
+        while pending:
+            call, parent, lane = pending.pop()
+            name = f"{call.fn.module}:{call.fn.name}"
+            nodes.add(name)
+            if parent is not None:
+                edges.add((parent, name))
+            pending.extend((child, name, lane) for child in call.children)
+    edges.add(("shop.app:handle", "shop.jobs:work"))  # the worker thread started in handle
+    return nodes, edges
+
+
+@needs_dot
+def test_dot_output_read_back_by_graphviz_matches_the_traces(spool):
+    write_rich_trace(spool, start_ns=10**18)
+    write_rich_trace(spool, start_ns=10**18 + 1, fail=False)
+    ids = "".join(e.trace_id + "\n" for e in spool.entries())
+    result = orion("graph", "-", "--format", "dot", input=ids)
+    assert result.exit_code == 0, result.output
+    layout = subprocess.run(["dot", "-Tjson"], input=result.stdout, capture_output=True,
+                            text=True, check=True)
+    doc = json.loads(layout.stdout)
+    objects = doc["objects"]
+    names = {o["name"] for o in objects}
+    edges = {(objects[e["tail"]]["name"], objects[e["head"]]["name"]) for e in doc["edges"]}
+    assert (names, edges) == expected_graph(spool)
+    labels = {o["name"]: o["label"] for o in objects}
+    assert "2 calls" in labels["shop.db:save"] and "errors 1 (50%)" in labels["shop.db:save"]
+    failing = next(e.trace_id for e in spool.entries() if e.stamp.endswith("000000"))
+    assert f"failing: {failing[:12]}" in labels["shop.db:save"]
+    assert "p50" in labels["shop.app:main"] and "p95" in labels["shop.app:main"]
+
+
+@needs_dot
+def test_images_by_suffix_and_module_graph(spool, tmp_path):
+    write_rich_trace(spool)
+    target = tmp_path / "modules.svg"
+    result = orion("graph", "@", "--kind", "module", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    root = ET.parse(target).getroot()
+    titles = {t.text for t in root.iter(SVG + "title")}
+    assert {"shop.app", "shop.db", "shop.parse", "shop.jobs"} <= titles
+    png = tmp_path / "g.png"
+    assert orion("graph", "@", "-o", str(png)).exit_code == 0
+    assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_json_aggregate_and_service_graph(spool):
+    write_rich_trace(spool)
+    data = json.loads(orion("graph", "@", "--json").stdout)
+    assert {n["id"] for n in data["nodes"]} >= {"shop.app:main", "shop.db:save"}
+    services = json.loads(orion("graph", "@", "--kind", "service", "--json").stdout)
+    assert [n["id"] for n in services["nodes"]] == ["shop"]
+
+
+def test_focus_on_an_unknown_function_is_a_usage_error(spool):
+    write_rich_trace(spool)
+    result = orion("graph", "@", "--focus", "nope")
+    assert result.exit_code == 2 and "nope" in result.stderr
+
+
+def folded_totals(text: str) -> Counter:
+    """Inclusive weight of every stack prefix, from `orion export --format folded`."""
+    totals: Counter = Counter()
+    for line in text.splitlines():
+        stack, weight = line.rsplit(" ", 1)
+        frames = stack.split(";")
+        for depth in range(1, len(frames) + 1):
+            totals[";".join(frames[:depth])] += int(weight)
+    return totals
+
+
+def test_flame_graph_svg_widths_match_the_folded_totals(spool, tmp_path):
+    write_rich_trace(spool)
+    folded = orion("export", "@", "--format", "folded")
+    assert folded.exit_code == 0
+    totals = folded_totals(folded.stdout)
+    target = tmp_path / "flame.svg"
+    result = orion("graph", "@", "--flame", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    root = ET.parse(target).getroot()  # well-formed XML, or this raises
+    assert root.tag == SVG + "svg"
+    scale = float(root.get("data-scale"))
+    frames = {r.get("data-stack"): r for r in root.iter(SVG + "rect") if r.get("data-stack")}
+    assert set(frames) == set(totals)
+    for stack, rect in frames.items():
+        assert int(rect.get("data-value")) == totals[stack]
+        assert float(rect.get("width")) == pytest.approx(totals[stack] * scale)
+    assert float(root.get("data-total")) == sum(
+        int(line.rsplit(" ", 1)[1]) for line in folded.stdout.splitlines())
+
+
+def test_speedscope_export_matches_folded(spool):
+    write_rich_trace(spool)
+    doc = json.loads(orion("export", "@", "--format", "speedscope").stdout)
+    frames = [f["name"] for f in doc["shared"]["frames"]]
+    weights = Counter()
+    for profile in doc["profiles"]:
+        assert profile["unit"] == "nanoseconds"
+        for sample, weight in zip(profile["samples"], profile["weights"]):
+            weights[";".join(frames[i] for i in sample)] += weight
+    folded = orion("export", "@", "--format", "folded").stdout
+    assert weights == Counter({line.rsplit(" ", 1)[0]: int(line.rsplit(" ", 1)[1])
+                               for line in folded.splitlines()})
+    assert sorted(p["name"] for p in doc["profiles"]) == ["MainThread", "worker-1"]

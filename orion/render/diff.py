@@ -17,7 +17,7 @@ from ..analysis.diff import (ARGS, EXCEPTION, LANE, ONLY_A, ONLY_B, OUTCOME, RAI
 from ..model import Call, Trace
 from ..timeparse import format_duration_ns
 from .table import clip
-from .tree import _Style, call_line, format_value
+from .tree import Style, call_line, format_value
 
 SHORT_ID = 12
 
@@ -31,7 +31,7 @@ def _describe(trace: Trace) -> str:
 
 
 def _line(call: Call, nested: int = 0) -> str:
-    return call_line(call, _Style(False), nested)
+    return call_line(call, Style(False), nested)
 
 
 def _hunk_header(d: Difference) -> str:
@@ -116,7 +116,7 @@ def _divergence_lines(result: DiffResult) -> Iterator[str]:
 
 def render_unified(result: DiffResult, options: DiffOptions, colour: bool) -> Iterator[str]:
     """The default view: header, first divergence, one hunk per difference, timing."""
-    style = _Style(colour)
+    style = Style(colour)
     yield style(f"--- A {_describe(result.a)}", fg="red", bold=True)
     yield style(f"+++ B {_describe(result.b)}", fg="green", bold=True)
     for line in _divergence_lines(result):
@@ -140,7 +140,7 @@ def render_unified(result: DiffResult, options: DiffOptions, colour: bool) -> It
 def render_side_by_side(result: DiffResult, options: DiffOptions, colour: bool,
                         width: int | None = None) -> Iterator[str]:
     """A and B in two columns; `<` only in A, `>` only in B, `|` different on both."""
-    style = _Style(colour)
+    style = Style(colour)
     width = width or shutil.get_terminal_size((160, 24)).columns
     column = max((width - 3) // 2, 20)
 

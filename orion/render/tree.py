@@ -177,7 +177,7 @@ def _fold(stream: Iterable[Any]) -> Iterator[Any]:
     yield from flush()
 
 
-class _Style:
+class Style:
     def __init__(self, colour: bool) -> None:
         self.colour = colour
 
@@ -185,7 +185,7 @@ class _Style:
         return click.style(text, **style) if self.colour else text
 
 
-def call_line(call: Call, style: _Style, hidden: int = 0) -> str:
+def call_line(call: Call, style: Style, hidden: int = 0) -> str:
     """One line for a call: name(args) → value, duration, how it ended."""
     parts = [style(call.label, bold=True) + (
         "(" + clip(format_pairs(call.args), ARGS_WIDTH) + ")" if call.fn is not None else "")]
@@ -214,7 +214,7 @@ def exception_text(error: Raised | None, line: int | None, brief: bool = False) 
     return f"✗ {error.type}: {message}{where}" if message else f"✗ {error.type}{where}"
 
 
-def _other_line(item: Any, style: _Style) -> str:
+def _other_line(item: Any, style: Style) -> str:
     if isinstance(item, Raised):
         where = f" (line {item.line})" if item.line is not None else ""
         message = clip(str(item.message or "").replace("\n", " "), MESSAGE_WIDTH)
@@ -245,7 +245,7 @@ def lane_heading(lane: Lane) -> str:
 def render_tree(lanes: Iterable[Lane], options: TreeOptions) -> Iterator[str]:
     """Lines of the call tree, one section per lane, within the options' caps."""
     lanes = list(lanes)
-    style = _Style(options.colour)
+    style = Style(options.colour)
     total = sum(lane.calls for lane in lanes)
     accounted = 0
     lines = 0

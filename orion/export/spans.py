@@ -27,6 +27,19 @@ SPAN_META = "otel.span"  # event kind: the OpenTelemetry identity of the enclosi
 RESOURCE_META = "otel.resource"  # lane-level event kind: a resource imported spans refer to
 
 
+def span_id_seed(header: dict) -> str:
+    """What derived span ids hash besides the call number: the trace and its process."""
+    process = header.get("process") or {}
+    return f"{header.get('trace_id')}/{process.get('pid')}/{header.get('start_ns')}"
+
+
+def derived_span_id(seed: str, index: int) -> str:
+    """The span id of the `index`th call (counting from 0 in record order, frames
+    outside a ring window included) of the trace `seed` stands for."""
+    digest = hashlib.blake2b(f"{seed}/{index}".encode(), digest_size=8).digest()
+    return (digest if any(digest) else b"\x00" * 7 + b"\x01").hex()
+
+
 class Span:
     """One call, finished (or still open when the trace ended).
 
@@ -112,8 +125,7 @@ class SpanStream:
         self.paths: list[tuple[int, str]] = [(0, "")]
         self._path_ids: dict[tuple[int, str], int] = {}
         self._open_by_id: dict[str, Span] = {}  # open imported spans, for their children
-        process = self.header.get("process") or {}
-        self._id_seed = f"{self.trace_id}/{process.get('pid')}/{self.header.get('start_ns')}"
+        self._id_seed = span_id_seed(self.header)
 
     def __enter__(self) -> "SpanStream":
         return self
@@ -143,8 +155,7 @@ class SpanStream:
         return fn
 
     def derived_span_id(self, index: int) -> str:
-        digest = hashlib.blake2b(f"{self._id_seed}/{index}".encode(), digest_size=8).digest()
-        return (digest if any(digest) else b"\x00" * 7 + b"\x01").hex()
+        return derived_span_id(self._id_seed, index)
 
     def items(self) -> Iterator[Span | LaneItem]:
         """Spans as they end (then those still open, innermost first) and lane-level items,

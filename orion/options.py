@@ -122,3 +122,33 @@ def filter_options(command: Callable) -> Callable:
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+MAX_COMPLETIONS = 50
+
+
+def complete_trace_ids(ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list:
+    """Shell completion for trace references: ids from the spool (newest first), then `@`."""
+    from click.shell_completion import CompletionItem
+
+    from .format.errors import TraceError
+    from .format.summary import read_summary
+
+    spool = Spool(resolve_spool(ctx.params.get("spool")))
+    items = []
+    for entry in spool.entries():
+        if len(items) >= MAX_COMPLETIONS:
+            break
+        if not entry.trace_id.startswith(incomplete.lower()):
+            continue
+        try:
+            summary = read_summary(entry.path)
+            what = " ".join(str(x) for x in (summary.get("status"),
+                                             summary.get("name") or summary.get("root")) if x)
+        except (TraceError, OSError):  # completion must never fail on one bad file
+            what = ""
+        items.append(CompletionItem(entry.trace_id, help=what or None))
+    if "@".startswith(incomplete):
+        items.append(CompletionItem("@", help="the newest trace"))
+    return items

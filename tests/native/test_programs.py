@@ -215,6 +215,23 @@ def test_calls_into_a_shared_library(tmp_path: Path) -> None:
     assert order == ["main", "shop_price", "discount"]
 
 
+def test_excluded_module_is_left_out(tmp_path: Path, preload_env: dict) -> None:
+    compiler = COMPILERS[0]
+    lib_src = tmp_path / "shop.c"
+    lib_src.write_text(LIBRARY)
+    subprocess.run([compiler, "-g", "-O0", "-finstrument-functions", "-shared", "-fPIC",
+                    str(lib_src), "-o", str(tmp_path / "libshop.so")], check=True)
+    exe = compile_program(tmp_path, compiler, USES_LIBRARY,
+                          extra=[f"-L{tmp_path}", "-lshop", f"-Wl,-rpath,{tmp_path}"])
+    env = dict(preload_env, ORION_SPOOL=str(tmp_path / "spool"), ORION_EXCLUDE="libshop")
+    assert subprocess.run([str(exe)], env=env, capture_output=True).returncode == 0
+    (trace,) = (tmp_path / "spool").glob("*.otrace")
+    assert_valid(trace)
+    records = decoded(trace)
+    assert [f["name"] for f in by_type(records, "function")] == ["main"]
+    assert len(by_type(records, "call")) == len(by_type(records, "return")) == 1
+
+
 def test_safe_mode_samples_calls(tmp_path: Path) -> None:
     exe = compile_program(tmp_path, COMPILERS[0], THREADS)
     env_spool = tmp_path / "spool"

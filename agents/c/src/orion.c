@@ -86,6 +86,8 @@ struct othread {
     int tid;
     int lane; /* -1 until the encoder defines it */
     uint64_t last_t; /* encoder: the lane's last time */
+    uint32_t wdepth;  /* encoder: open calls seen, and which of them were filtered out */
+    uint8_t *wskip;
     _Atomic int dead;
     char name[32];
     uintptr_t *shadow; /* active calls, outermost first; SITE_TAG marks a named scope */
@@ -581,7 +583,9 @@ static NOI void encode_entry(struct othread *th, const struct entry *e) {
     case K_SCOPE: {
         uintptr_t key = kind == K_SCOPE ? (uintptr_t)e->p | SITE_TAG : (uintptr_t)e->p;
         uint32_t fid = function_id(key);
-        if (fid == UINT32_MAX) return; /* excluded: the agent drops the return too */
+        uint32_t d = th->wdepth++;
+        if (d < SHADOW_MAX) th->wskip[d] = fid == UINT32_MAX;
+        if (fid == UINT32_MAX) return; /* excluded by module: its return goes too */
         set_root(fid, key);
         E.calls++;
         timed(R_CALL, 3, t);
@@ -589,6 +593,15 @@ static NOI void encode_entry(struct othread *th, const struct entry *e) {
         mp_uint(&E.buf, fid);
         break;
     }
+    case K_RETURN:
+    case K_UNWIND:
+        if (th->wdepth) {
+            uint32_t d = --th->wdepth;
+            if (d < SHADOW_MAX && th->wskip[d]) return;
+        }
+        break;
+    }
+    switch (kind) {
     case K_RETURN:
         E.returns++;
         timed(R_RETURN, 2, t);
@@ -802,8 +815,9 @@ static NOI struct othread *thread_register(void) {
         th->ring = map_zero(cap * sizeof(struct entry));
         th->shadow = calloc(SHADOW_MAX, sizeof *th->shadow);
         th->kept = calloc(SHADOW_MAX, 1);
+        th->wskip = calloc(SHADOW_MAX, 1);
     }
-    if (!th || !th->ring || !th->shadow || !th->kept) {
+    if (!th || !th->ring || !th->shadow || !th->kept || !th->wskip) {
         tls_busy = 0;
         return NULL;
     }

@@ -202,8 +202,7 @@ def run_hook(repo: Path, hook: str, command: list[str], spool: Spool):
     from .testrun import run_captured
 
     info = commit_info(repo, hook)
-    os.environ.update(commit_env(info))  # this process only lives for the hook's run
-    result = run_captured(command, spool, "error")
+    result = run_captured(command, spool, "error", env=commit_env(info))
     for failure in result.failures:
         if failure.trace_id:
             tag_trace(spool, failure.trace_id, info)

@@ -141,27 +141,20 @@ def apply_steps(steps: list[Step]) -> None:
             raise OrionError(f"cannot {step.describe}: {exc.strerror or exc}") from None
 
 
-def _native_snippet(lang: str) -> str:
-    """How to build C/C++ with the agent: the native agent's own text when it offers one."""
+def _native_snippet() -> str:
+    """How to build C/C++ with the agent, as the native agent's support code says it."""
     try:
-        from . import native  # type: ignore[attr-defined]
-
-        text = getattr(native, "init_snippet", None)
-        if callable(text):
-            return text(lang)
-    except ImportError:
-        pass
-    lib = "orion" if lang == "c" else "orion++"
-    return (f"build with the agent: CFLAGS/CXXFLAGS += -g $(pkg-config --cflags {lib}), "
-            f"LDLIBS += $(pkg-config --libs {lib}) (agents/{lang}: make && make install); "
-            f"then `orion run -- ./your-program`")
+        from .native.launch import flags_text
+    except ImportError:  # a build without the native agent's support code
+        return ("compile with -finstrument-functions -g, then `orion run -- ./your-program`")
+    return flags_text().rstrip("\n")
 
 
 NEXT_STEPS: dict[str, Callable[[], str]] = {
     "python": lambda: "run `orion test -- pytest` for a trace per failing test, or "
                       "`orion run -- python app.py` to trace a program",
-    "c": lambda: _native_snippet("c"),
-    "cpp": lambda: _native_snippet("cpp"),
+    "c": _native_snippet,
+    "cpp": _native_snippet,
     "go": lambda: "`orion test -- go test ./...` once the Go agent is installed",
     "rust": lambda: "`orion test -- cargo test` once the Rust agent is installed",
     "node": lambda: "`orion test -- npm test` once the Node.js agent is installed",
@@ -170,5 +163,10 @@ NEXT_STEPS: dict[str, Callable[[], str]] = {
 
 
 def next_steps(languages: list[str]) -> list[tuple[str, str]]:
-    """(language, what to do next) for each detected language."""
-    return [(lang, NEXT_STEPS[lang]()) for lang in languages]
+    """(language, what to do next) for each detected language; C and C++ share one text."""
+    steps: list[tuple[str, str]] = []
+    for lang in languages:
+        text = NEXT_STEPS[lang]()
+        same = next((other for other, seen in steps if seen == text), None)
+        steps.append((lang, f"as for {same} above" if same else text))
+    return steps

@@ -8,8 +8,9 @@ agents of other languages (which write straight into the spool) are counted too.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Iterator
 
 from .agent.config import AgentConfig
 from .agent.launch import run_traced
@@ -85,11 +86,32 @@ def _fingerprint(summary: dict, path: str | os.PathLike) -> str | None:
         return None
 
 
-def run_captured(command: list[str], spool: Spool, mode: str = "error") -> RunResult:
-    """Run `command` with capture on (the exit status is its own) and collect its traces."""
+@contextmanager
+def _environ(extra: dict[str, str]) -> Iterator[None]:
+    """os.environ with `extra` set, as it was afterwards (run_traced starts from it)."""
+    saved = {key: os.environ.get(key) for key in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def run_captured(command: list[str], spool: Spool, mode: str = "error",
+                 env: dict[str, str] | None = None) -> RunResult:
+    """Run `command` with capture on for every runtime (the exit status is its own), with
+    `env` added to its environment, and collect the traces it wrote."""
+    from .native.launch import native_env
+
     before = {entry.trace_id for entry in spool.entries()}
     config = AgentConfig.from_env(mode=mode, spool=str(spool.path.resolve()))
-    status, reported = run_traced(command, config)
+    # C/C++ programs: the native agent is preloaded, as `orion run` does.
+    with _environ({**native_env(mode, config.spool), **(env or {})}):
+        status, reported = run_traced(command, config)
     paths = list(dict.fromkeys(reported))
     known = {os.path.realpath(p) for p in paths}
     for entry in reversed(spool.entries()):  # oldest first, like the agent's reports

@@ -35,4 +35,7 @@ def command(directory: Path | None, mode: str, dry_run: bool) -> None:
     if not dry_run:
         apply_steps(steps)
     for lang, text in next_steps(languages):
-        click.echo(f"next ({lang}): {text}")
+        first, *rest = text.splitlines()
+        click.echo(f"next ({lang}): {first}")
+        for line in rest:
+            click.echo(f"  {line}" if line else "")

@@ -39,9 +39,12 @@ def parse_min_duration(text: str | None) -> int:
 @click.option("--min-duration", metavar="DURATION",
               help="chrome, otlp, jaeger: only calls that lasted at least this long "
                    "(e.g. 500us, 2ms, 1s; plain numbers are nanoseconds).")
+@click.option("--merge", is_flag=True,
+              help="chrome: all traces into one file, a process each, with flows from a "
+                   "parent process's call to the child process it started.")
 @spool_option
 def command(refs: tuple[str, ...], output: str | None, format_name: str,
-            min_duration: str | None, spool: Spool) -> None:
+            min_duration: str | None, merge: bool, spool: Spool) -> None:
     """Write traces to a file, a directory or stdout.
 
     `orion export @ -o crash.otrace` copies the newest trace to a file you can attach to a
@@ -55,10 +58,14 @@ def command(refs: tuple[str, ...], output: str | None, format_name: str,
     options = {"min_duration_ns": parse_min_duration(min_duration)}
     if min_duration is not None and "min_duration_ns" not in fmt.options:
         raise OrionError(f"--min-duration does not apply to --format {fmt.name}")
-    paths = list(dict.fromkeys(resolve_many(refs, spool)))
+    if merge and fmt.merger() is None:
+        raise OrionError(f"--merge: a {fmt.name} file holds one trace (chrome can hold several)")
+    found = list(dict.fromkeys(resolve_many(refs, spool)))
+    paths: list = [found] if merge else found  # what goes into each file
     if output == "-" or (output is None and len(paths) == 1):
         if len(paths) > 1:
-            raise OrionError(f"{len(paths)} traces cannot share stdout: use -o DIR")
+            raise OrionError(f"{len(paths)} traces cannot share stdout: use -o DIR"
+                             + (" (or --merge)" if fmt.merger() else ""))
         if fmt.binary and sys.stdout.isatty():
             raise OrionError(f"refusing to write binary {fmt.name} data to a terminal: "
                              f"use -o FILE, or redirect stdout to a file or a pipe")
@@ -74,7 +81,8 @@ def command(refs: tuple[str, ...], output: str | None, format_name: str,
             target.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             raise OrionError(f"{output} is a file; several traces need a directory") from None
-        targets = [target / exported_path(path, fmt) for path in paths]
+        targets = [target / (exported_path(path, fmt) if isinstance(path, Path)
+                             else Path("merged" + fmt.suffix)) for path in paths]
         for destination in targets:
             destination.parent.mkdir(parents=True, exist_ok=True)
     else:

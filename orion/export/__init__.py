@@ -37,6 +37,12 @@ class ExportFormat:
     def writer(self) -> Callable[..., None]:
         return getattr(importlib.import_module(f"{__name__}.{self.module}"), self.function)
 
+    def merger(self) -> Callable[..., None] | None:
+        """`write_merged(paths, out, **options)` for formats that put several traces in
+        one file, else None."""
+        return getattr(importlib.import_module(f"{__name__}.{self.module}"), "write_merged",
+                       None)
+
 
 SPAN_OPTIONS = ("min_duration_ns",)
 
@@ -61,14 +67,23 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
 )}
 
 
-def export_trace(path: Path, fmt: ExportFormat, out: BinaryIO, **options: Any) -> None:
-    """Write the trace at `path` to the open binary stream `out` in format `fmt`; options
-    the format does not take are ignored."""
+def export_trace(path: Path | list[Path], fmt: ExportFormat, out: BinaryIO,
+                 **options: Any) -> None:
+    """Write the trace at `path` to the open binary stream `out` in format `fmt` (a list of
+    paths: all of them into one file, for formats with a merger); options the format does
+    not take are ignored."""
     accepted = {key: value for key, value in options.items() if key in fmt.options}
-    fmt.writer()(path, out, **accepted)
+    if isinstance(path, list):
+        merger = fmt.merger()
+        if merger is None:
+            raise ValueError(f"{fmt.name} cannot hold several traces in one file")
+        merger(path, out, **accepted)
+    else:
+        fmt.writer()(path, out, **accepted)
 
 
-def export_to_file(path: Path, fmt: ExportFormat, target: Path, **options: Any) -> None:
+def export_to_file(path: Path | list[Path], fmt: ExportFormat, target: Path,
+                   **options: Any) -> None:
     """Export to `target` atomically: a reader never sees half a file, a failure leaves none."""
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:

@@ -22,7 +22,7 @@ from ..model import OUTSIDE_LABEL, Function
 from ..render.jsonout import dumps
 from .spans import SPAN_META, derived_span_id, span_id_seed
 
-BATCH_ROWS = 65_536
+BATCH_ROWS = 16_384
 
 # (name, arrow type name, nullable): the documented schema, in column order.
 COLUMNS = (

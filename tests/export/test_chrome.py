@@ -115,3 +115,43 @@ def test_a_large_trace_exports_in_bounded_memory(spool, tmp_path):
         tracemalloc.stop()
     assert Counting.size > 5 * peak  # the output is far larger than what was held
     assert peak < 3_000_000, peak
+
+
+def test_merged_traces_are_processes_linked_parent_to_child(spool, tmp_path):
+    parent = spool.open_writer(language="python", start_ns=10**18,
+                               process={"pid": 10, "argv": ["make"], "cwd": "/", "executable":
+                                        "/usr/bin/make", "host": "h"})
+    lane = parent.lane("MainThread")
+    run, spawn = parent.function("run", "build"), parent.function("spawn", "build")
+    parent.call(0, lane, run)
+    parent.call(1_000, lane, spawn)
+    parent.ret(9_000, lane)
+    parent.ret(10_000, lane)
+    parent.close()
+    child = spool.open_writer(language="python", start_ns=10**18 + 2_000,
+                              parent={"trace_id": parent.trace_id, "span_id": "0" * 16},
+                              process={"pid": 11, "argv": ["cc"], "cwd": "/", "executable":
+                                       "/usr/bin/cc", "host": "h"})
+    lane = child.lane("MainThread")
+    child.call(500, lane, child.function("compile", "cc"))
+    child.ret(3_000, lane)
+    child.close()
+    target = tmp_path / "both.json"
+    ids = f"{parent.trace_id}\n{child.trace_id}\n"
+    result = CliRunner().invoke(cli, ["export", "-", "--format", "chrome", "--merge", "-o",
+                                      str(target)], input=ids)
+    assert result.exit_code == 0, result.output
+    events = json.loads(target.read_text())["traceEvents"]
+    assert_nested(events)
+    complete = {e["name"]: e for e in events if e["ph"] == "X"}
+    assert {e["pid"] for e in complete.values()} == {10, 11}
+    assert ns(complete["compile"]["ts"]) == 2_500  # one clock for both processes
+    [start] = [e for e in events if e["ph"] == "s"]
+    [finish] = [e for e in events if e["ph"] == "f"]
+    assert start["id"] == finish["id"]
+    assert (start["pid"], ns(start["ts"])) == (10, 2_000)  # inside `spawn`, as the child began
+    assert (finish["pid"], ns(finish["ts"])) == (11, 2_500)
+    assert ns(complete["spawn"]["ts"]) <= 2_000 <= ns(complete["spawn"]["ts"]
+                                                      + complete["spawn"]["dur"])
+    refused = CliRunner().invoke(cli, ["export", "-", "--format", "otlp", "--merge"], input=ids)
+    assert refused.exit_code == 2 and "--merge" in refused.stderr

@@ -104,10 +104,14 @@ def span_json(span: Span, stream: SpanStream) -> dict:
     meta = span.meta or {}
     out: dict[str, Any] = {"traceId": stream.trace_id, "spanId": span.span_id}
     parent = span.parent_span_id
+    links = []
     if parent is None and span.parent is None and span.meta is None:
-        link = stream.header.get("parent")
-        if isinstance(link, dict) and link.get("trace_id") == stream.trace_id:
-            parent = link.get("span_id")
+        link = stream.header.get("parent")  # the process that started this one
+        if isinstance(link, dict) and str(link.get("span_id") or "").strip("0"):
+            if link.get("trace_id") == stream.trace_id:
+                parent = link["span_id"]
+            else:
+                links = [{"traceId": link.get("trace_id"), "spanId": link["span_id"]}]
     if parent:
         out["parentSpanId"] = parent
     if meta.get("trace_state"):
@@ -141,6 +145,8 @@ def span_json(span: Span, stream: SpanStream) -> dict:
     else:
         status = {}
     out["status"] = status
+    if links:
+        out["links"] = links
     return out
 
 

@@ -85,3 +85,39 @@ def test_focus_and_depth(spool):
 def test_percentile_is_nearest_rank():
     assert percentile([], 50) is None
     assert percentile([1, 2, 3, 4], 50) == 2 and percentile(list(range(1, 101)), 95) == 95
+
+
+def test_service_graph_of_an_imported_multi_service_trace(spool, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from orion.cli import cli
+
+    trace = "0af7651916cd43dd8448eb211c80319c"
+
+    def resource(service, spans):
+        return {"resource": {"attributes": [{"key": "service.name",
+                                             "value": {"stringValue": service}}]},
+                "scopeSpans": [{"scope": {"name": "otel"}, "spans": [
+                    {"traceId": trace, "spanId": sid, "parentSpanId": parent, "name": name,
+                     "kind": kind, "startTimeUnixNano": str(start),
+                     "endTimeUnixNano": str(end), "status": {"code": status}}
+                    for sid, parent, name, kind, start, end, status in spans]}]}
+
+    doc = {"resourceSpans": [
+        resource("frontend", [("00000000000000f1", "", "GET /checkout", 2, 0, 1000, 2),
+                              ("00000000000000f2", "00000000000000f1", "call billing", 3,
+                               100, 900, 2)]),
+        resource("billing", [("00000000000000b1", "00000000000000f2", "POST /charge", 2,
+                              200, 800, 2)])]}
+    source = tmp_path / "otlp.json"
+    source.write_text(json.dumps(doc))
+    assert CliRunner().invoke(cli, ["import", str(source)]).exit_code == 0
+    graph = build_graph([spool.entries()[0].path], "service")
+    assert set(graph.nodes) == {"frontend", "billing"}
+    assert {k: (e.calls, e.errors) for k, e in graph.edges.items()} == {
+        ("frontend", "billing"): (1, 1)}
+    assert graph.nodes["billing"].recent_failures() == [trace]
+    functions = build_graph([spool.entries()[0].path])
+    assert ("call billing", "POST /charge") in functions.edges

@@ -27,9 +27,10 @@ def hex_ids_to_base64(doc: dict) -> dict:
     for rs in doc["resourceSpans"]:
         for ss in rs["scopeSpans"]:
             for span in ss["spans"]:
-                for key in ("traceId", "spanId", "parentSpanId"):
-                    if key in span:
-                        span[key] = base64.b64encode(bytes.fromhex(span[key])).decode()
+                for item in [span, *span.get("links", [])]:
+                    for key in ("traceId", "spanId", "parentSpanId"):
+                        if key in item:
+                            item[key] = base64.b64encode(bytes.fromhex(item[key])).decode()
     return doc
 
 
@@ -91,3 +92,16 @@ def test_min_duration_is_refused_where_it_means_nothing(spool):
     result = CliRunner().invoke(cli, ["export", "@", "--format", "folded",
                                       "--min-duration", "1ms"])
     assert result.exit_code == 2 and "--min-duration" in result.output
+
+
+def test_a_child_process_links_to_the_span_that_started_it(spool):
+    parent = {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "span_id": "00f067aa0ba902b7"}
+    w = spool.open_writer(language="python", parent=parent)
+    lane = w.lane("MainThread")
+    w.call(0, lane, w.function("main", "app"))
+    w.ret(10, lane)
+    w.close()
+    [span] = spans_of(parse(export_otlp()))
+    assert span.parent_span_id == b""
+    [link] = span.links
+    assert (link.trace_id.hex(), link.span_id.hex()) == (parent["trace_id"], parent["span_id"])

@@ -203,7 +203,7 @@ def run_hook(repo: Path, hook: str, command: list[str], spool: Spool):
 
     info = commit_info(repo, hook)
     result = run_captured(command, spool, "error", env=commit_env(info))
-    for failure in result.failures:
-        if failure.trace_id:
-            tag_trace(spool, failure.trace_id, info)
+    for row in result.traces:
+        if row.trace_id:
+            tag_trace(spool, row.trace_id, info)
     return result, info

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator
 
 from .agent.config import AgentConfig
@@ -22,8 +22,8 @@ SHORT_ID = 12
 
 
 @dataclass
-class Failure:
-    """One trace of a run, reduced to what a test summary shows."""
+class TraceRow:
+    """One trace of a run (a failing test's, or a whole run's), as a test summary shows it."""
 
     trace_id: str
     path: str
@@ -31,11 +31,14 @@ class Failure:
     outcome: str
     exception: str
     fingerprint: str | None
-    summary: dict = field(repr=False, default_factory=dict)
 
     def key(self) -> str:
-        """What identifies "the same failure" across runs: the test, else the entry point."""
+        """What identifies "the same execution" across runs: the test, else the entry point."""
         return self.test
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome not in ("ok", "passed")
 
     def json(self) -> dict:
         return {"test": self.test, "outcome": self.outcome, "exception": self.exception or None,
@@ -45,27 +48,26 @@ class Failure:
 @dataclass
 class RunResult:
     status: int
-    failures: list[Failure]
+    traces: list[TraceRow]
 
 
-def failure_from(path: str | os.PathLike) -> Failure:
+def row_from(path: str | os.PathLike) -> TraceRow:
     """Summarise one trace; a file that cannot be read still gets a row."""
     try:
         summary = read_summary(path)
     except (TraceError, OSError) as exc:
         name = os.path.basename(os.fspath(path))
-        return Failure(name, os.fspath(path), name, "unreadable", str(exc), None)
+        return TraceRow(name, os.fspath(path), name, "unreadable", str(exc), None)
     test = summary.get("test") if isinstance(summary.get("test"), dict) else {}
     exception = summary.get("exception") or {}
     text = ": ".join(str(x) for x in (exception.get("type"), exception.get("message")) if x)
-    return Failure(
+    return TraceRow(
         trace_id=summary.get("trace_id") or "",
         path=os.fspath(path),
         test=test.get("id") or summary.get("name") or summary.get("root") or "-",
         outcome=test.get("outcome") or summary.get("status") or "-",
         exception=text.replace("\n", " "),
         fingerprint=_fingerprint(summary, path),
-        summary=summary,
     )
 
 
@@ -117,10 +119,10 @@ def run_captured(command: list[str], spool: Spool, mode: str = "error",
     for entry in reversed(spool.entries()):  # oldest first, like the agent's reports
         if entry.trace_id not in before and os.path.realpath(entry.path) not in known:
             paths.append(str(entry.path))
-    return RunResult(status, [failure_from(p) for p in paths])
+    return RunResult(status, [row_from(p) for p in paths])
 
 
-def failure_rows(failures: list[Failure]) -> tuple[list[str], list[list[str]]]:
+def table_rows(failures: list[TraceRow]) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of the summary table `orion test` prints."""
     headers = ["TEST", "OUTCOME", "EXCEPTION", "TRACE", "FINGERPRINT"]
     rows = [[f.test, f.outcome, f.exception or "-", f.trace_id[:SHORT_ID] or "-",

@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 from .errors import OrionError
 from .spool import PROJECT_DIR_NAME, Spool
-from .testrun import Failure, RunResult, run_captured
+from .testrun import TraceRow, RunResult, run_captured
 
 ALWAYS_IGNORED = frozenset({".git", ".hg", ".svn", PROJECT_DIR_NAME, "__pycache__",
                             ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox"})
@@ -107,9 +107,10 @@ class Change:
     """What differs between the previous run and this one."""
 
     status: tuple[int | None, int]
-    new: list[Failure] = field(default_factory=list)
-    fixed: list[Failure] = field(default_factory=list)
-    still: list[Failure] = field(default_factory=list)
+    new: list[TraceRow] = field(default_factory=list)  # failing now, not before
+    fixed: list[TraceRow] = field(default_factory=list)  # failing before, not now
+    still: list[TraceRow] = field(default_factory=list)  # failing in both runs
+    changed: list[TraceRow] = field(default_factory=list)  # passing in both, paths differ
     divergences: dict[str, str] = field(default_factory=dict)  # key -> first divergence
 
     @property
@@ -124,7 +125,7 @@ _KIND_WORDS = {"only_a": "a call is gone", "only_b": "a new call",
                "raised": "exceptions raised inside differ", "lane": "a thread is new or gone"}
 
 
-def first_divergence(old: Failure, new: Failure) -> str | None:
+def first_divergence(old: TraceRow, new: TraceRow) -> str | None:
     """Where the executions of two traces first diverge, in one line; None when they do
     not, or when the diff library or a trace is not available."""
     try:
@@ -146,17 +147,26 @@ def first_divergence(old: Failure, new: Failure) -> str | None:
 
 
 def compare(previous: RunResult | None, current: RunResult) -> Change:
-    """New, fixed and still failing executions, and where the repeated ones diverge."""
-    before = {f.key(): f for f in previous.failures} if previous else {}
-    after = {f.key(): f for f in current.failures}
+    """New, fixed and still failing executions, and where those in both runs diverge.
+
+    In error mode only failures leave traces, so a test without a trace passed; in dev
+    and safe modes every run leaves one, and its status says whether it failed.
+    """
+    before = {row.key(): row for row in previous.traces} if previous else {}
+    after = {row.key(): row for row in current.traces}
     change = Change((previous.status if previous else None, current.status))
-    change.new = [f for key, f in after.items() if key not in before]
-    change.fixed = [f for key, f in before.items() if key not in after]
-    change.still = [f for key, f in after.items() if key in before]
-    for failure in change.still:
-        text = first_divergence(before[failure.key()], failure)
-        if text:
-            change.divergences[failure.key()] = text
+    for key, row in after.items():
+        old = before.get(key)
+        if row.failed:
+            (change.still if old is not None and old.failed else change.new).append(row)
+        if old is not None:
+            text = first_divergence(old, row)
+            if text:
+                change.divergences[key] = text
+                if not row.failed and not old.failed:
+                    change.changed.append(row)
+    change.fixed = [row for key, row in before.items()
+                    if row.failed and (key not in after or not after[key].failed)]
     return change
 
 
@@ -164,14 +174,17 @@ def describe(change: Change) -> list[str]:
     """The lines `orion watch` prints after a run."""
     old, new = change.status
     lines = [f"exit status {new}" + (f" (was {old})" if old is not None and old != new else "")]
-    for f in change.new:
-        lines.append(f"  new failure: {f.test}  {f.exception}  [{f.trace_id[:12]}]")
-    for f in change.fixed:
-        lines.append(f"  fixed: {f.test}")
-    for f in change.still:
-        where = change.divergences.get(f.key())
+    for row in change.new:
+        lines.append(f"  new failure: {row.test}  {row.exception}  [{row.trace_id[:12]}]")
+    for row in change.fixed:
+        lines.append(f"  fixed: {row.test}")
+    for row in change.still:
+        where = change.divergences.get(row.key())
         detail = f"first divergence: {where}" if where else "same path as before"
-        lines.append(f"  still failing: {f.test}  [{f.trace_id[:12]}]  {detail}")
+        lines.append(f"  still failing: {row.test}  [{row.trace_id[:12]}]  {detail}")
+    for row in change.changed:
+        lines.append(f"  changed: {row.test}  [{row.trace_id[:12]}]  first divergence: "
+                     f"{change.divergences[row.key()]}")
     if change.status[0] is not None and change.same:
         lines.append("  no change since the previous run")
     return lines

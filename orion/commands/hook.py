@@ -10,7 +10,7 @@ from ..hooks import HOOKS, default_command, install, repo_root, run_hook, uninst
 from ..options import spool_option
 from ..render.table import format_table
 from ..spool import Spool
-from ..testrun import failure_rows
+from ..testrun import table_rows
 
 
 @click.group("hook")
@@ -63,11 +63,11 @@ def uninstall_command(hooks: tuple[str, ...]) -> None:
 def run_command(hook: str, spool: Spool, cmd: tuple[str, ...]) -> None:
     """What an installed hook runs: CMD under capture, traces tagged with the commit."""
     result, info = run_hook(repo_root(), hook, list(cmd), spool)
-    if result.failures:
-        headers, rows = failure_rows(result.failures)
+    if result.traces:
+        headers, rows = table_rows(result.traces)
         click.echo("\n".join(format_table(headers, rows, max_widths={0: 60, 2: 60})), err=True)
     if result.status != 0:
         at = info.get("commit", "the first commit")[:12]
         click.echo(f"orion: {hook} refused: the tests failed (exit status {result.status}); "
-                   f"{len(result.failures)} trace(s) tagged with {at} in {spool.path}", err=True)
+                   f"{len(result.traces)} trace(s) tagged with {at} in {spool.path}", err=True)
     sys.exit(result.status)

@@ -10,7 +10,7 @@ from ..options import json_option, spool_option
 from ..render.jsonout import dumps
 from ..render.table import format_table
 from ..spool import Spool
-from ..testrun import failure_rows, run_captured
+from ..testrun import table_rows, run_captured
 
 
 @click.command("test", context_settings={"ignore_unknown_options": True,
@@ -35,9 +35,9 @@ def command(mode: str, output, as_json: bool, spool: Spool, command: tuple[str, 
     out = output or sys.stderr
     if as_json:
         out.write(dumps({"status": result.status, "spool": str(spool.path),
-                         "traces": [f.json() for f in result.failures]}, indent=2) + "\n")
-    elif result.failures:
-        headers, rows = failure_rows(result.failures)
+                         "traces": [f.json() for f in result.traces]}, indent=2) + "\n")
+    elif result.traces:
+        headers, rows = table_rows(result.traces)
         out.write("\n".join(format_table(headers, rows, max_widths={0: 60, 2: 60})) + "\n")
         out.write(f"orion: {len(rows)} trace(s) in {spool.path}; "
                   f"`orion show <TRACE>` shows one\n")

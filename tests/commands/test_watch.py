@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from orion.spool import Spool
-from orion.testrun import Failure, RunResult
+from orion.testrun import TraceRow, RunResult
 from orion.watching import IgnoreRules, compare, describe
 
 TIMEOUT = 90
@@ -87,8 +87,8 @@ def test_ignore_rules_without_git(tmp_path):
                                                                 "src/build.py"]
 
 
-def failure(test: str, trace_id: str = "ab" * 16) -> Failure:
-    return Failure(trace_id, "/nonexistent.otrace", test, "failed", "KeyError: 'x'", None)
+def failure(test: str, trace_id: str = "ab" * 16) -> TraceRow:
+    return TraceRow(trace_id, "/nonexistent.otrace", test, "failed", "KeyError: 'x'", None)
 
 
 def test_compare_new_fixed_and_still_failing():
@@ -103,3 +103,13 @@ def test_compare_new_fixed_and_still_failing():
     assert any("fixed: t::a" in line for line in lines)
     same = compare(second, RunResult(1, [failure("t::b"), failure("t::c")]))
     assert "no change since the previous run" in describe(same)[-1]
+
+
+def test_whole_run_traces_that_pass_are_not_failures():
+    ok = TraceRow("cd" * 16, "/nonexistent.otrace", "<module>", "ok", "", None)
+    bad = TraceRow("ef" * 16, "/nonexistent.otrace", "<module>", "failed", "E: x", None)
+    assert describe(compare(None, RunResult(0, [ok]))) == ["exit status 0"]
+    change = compare(RunResult(0, [ok]), RunResult(1, [bad]))
+    assert [row.test for row in change.new] == ["<module>"] and not change.fixed
+    assert [row.test for row in compare(RunResult(1, [bad]), RunResult(0, [ok])).fixed] == [
+        "<module>"]

@@ -169,7 +169,8 @@ class SpanStream:
     def _items(self) -> Iterator[Span | LaneItem]:
         decoder = Decoder()
         stacks: dict[int, list[Span]] = {}
-        first_t: dict[int, int] = {}
+        first_t: dict[int, int] = {}  # lane -> its first timestamp
+        root_ns: dict[int, int] = {}  # lane -> time in its finished root calls
         for rec in self.reader.records():
             code = rec[0]
             try:
@@ -193,6 +194,8 @@ class SpanStream:
                                         self.derived_span_id(self.calls))
                             self.calls += 1
                             span.stack = self.path(0, OUTSIDE_LABEL)
+                            span.child_ns = root_ns.get(lane_id, 0)  # it adopts the roots
+                            root_ns[lane_id] = 0
                         span.end = t
                         if code == C.RETURN:
                             span.outcome = RETURNED
@@ -201,6 +204,8 @@ class SpanStream:
                             span.line = rec[3]
                         if stack:
                             stack[-1].child_ns += span.duration
+                        else:
+                            root_ns[lane_id] = root_ns.get(lane_id, 0) + span.duration
                         if span.meta is not None:
                             self._open_by_id.pop(span.span_id, None)
                         yield span
@@ -229,9 +234,11 @@ class SpanStream:
                 raise CorruptTrace(f"malformed {C.TYPE_NAMES.get(code, 'unknown')} record "
                                    f"({type(exc).__name__}: {exc})") from None
         for stack in stacks.values():
-            while stack:
+            while stack:  # calls still open when the trace ended
                 span = stack.pop()
                 span.end = max(self.end_t, span.start)
+                if stack:
+                    stack[-1].child_ns += span.duration
                 yield span
 
     def _open(self, rec: list, stack: list[Span], stacks: dict[int, list[Span]]) -> Span:

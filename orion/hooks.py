@@ -197,6 +197,16 @@ def read_tag(spool: Spool, trace_id: str) -> dict[str, str] | None:
     return dict(line.split(" ", 1) for line in text.splitlines() if " " in line)
 
 
+def tagged_traces(spool: Spool) -> list[tuple[str, dict[str, str]]]:
+    """(trace id, tag) for every trace in the spool that a hook run tagged, newest first."""
+    found = []
+    for entry in spool.entries():
+        tag = read_tag(spool, entry.trace_id)
+        if tag is not None:
+            found.append((entry.trace_id, tag))
+    return found
+
+
 def run_hook(repo: Path, hook: str, command: list[str], spool: Spool):
     """Run the tests under capture at the current commit; tag every trace they wrote."""
     from .testrun import run_captured

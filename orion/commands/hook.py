@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from ..hooks import HOOKS, default_command, install, repo_root, run_hook, uninstall
+from ..hooks import (HOOKS, default_command, install, repo_root, run_hook, tagged_traces,
+                     uninstall)
 from ..options import spool_option
 from ..render.table import format_table
 from ..spool import Spool
@@ -53,6 +54,22 @@ def uninstall_command(hooks: tuple[str, ...]) -> None:
             changed = True
     if not changed:
         click.echo("no orion hook installed", err=True)
+
+
+@command.command("list")
+@spool_option
+@click.pass_context
+def list_command(ctx: click.Context, spool: Spool) -> None:
+    """List the traces hook runs kept: trace id, hook, commit (HEAD when the hook ran)
+    and, for pre-commit, the staged tree. Exits 1 when there are none."""
+    found = tagged_traces(spool)
+    rows = [[trace_id, tag.get("hook", "-"), tag.get("commit", "-"), tag.get("tree", "-")]
+            for trace_id, tag in found]
+    if rows:
+        click.echo("\n".join(format_table(["TRACE", "HOOK", "COMMIT", "TREE"], rows)))
+    else:
+        click.echo(f"no trace in {spool.path} was kept by a git hook", err=True)
+        ctx.exit(1)
 
 
 @command.command("run", hidden=True, context_settings={"ignore_unknown_options": True,

@@ -76,6 +76,8 @@ def test_failing_test_refuses_the_commit_and_tags_its_trace(repo):
         header = reader.header
     assert header["env"]["vars"]["ORION_GIT_COMMIT"] == head
     assert entry.trace_id[:12] in refused.stderr
+    listed = orion(sh, "hook", "list").stdout
+    assert entry.trace_id in listed and f"pre-commit  {head}" in listed
 
     assert "restored" in orion(sh, "hook", "uninstall").stdout
     assert hook.read_text() == OLD_HOOK
@@ -92,6 +94,7 @@ def test_passing_tests_let_the_commit_through_and_a_failing_old_hook_still_refus
     sh("git", "add", "more.txt")
     sh("git", "commit", "-q", "-m", "fine")
     assert Spool(spool).entries() == []
+    assert orion(sh, "hook", "list", check=False).returncode == 1
     orion(sh, "hook", "uninstall")
     assert not (root / ".git" / "hooks" / "pre-commit").exists()
 

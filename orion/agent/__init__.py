@@ -137,11 +137,8 @@ def _install(session) -> None:
     global _hook_kind
     hook = _load_c_hook(session.config)
     if hook is not None:
-        tracer = hook.Tracer(session.trace, session.fids)
         _hook_kind = "c"
-        _previous["c_tracer"] = tracer
-        tracer.install()
-        threading.settrace(tracer.thread_bootstrap)
+        _install_c_tracer(hook, session)
     else:
         _hook_kind = "python"
         sys.settrace(session.trace)
@@ -154,6 +151,19 @@ def _install(session) -> None:
     if threading.current_thread() is threading.main_thread():
         _install_signals()
     _install_faulthandler(session)
+
+
+_C_MODES = {"safe": 0, "dev": 1, "error": 2}  # orion/agent/_hook.c: calls, values, ring
+
+
+def _install_c_tracer(hook, session) -> None:
+    """A C tracer for `session`, hooked into this thread and every new thread."""
+    tracer = hook.Tracer(session, session.t0, _C_MODES[session.mode], session.config.ring,
+                         tuple(session.secret_values))
+    session.attach(tracer)
+    _previous["c_tracer"] = tracer
+    tracer.install()
+    threading.settrace(tracer.thread_bootstrap)
 
 
 def _uninstall() -> None:
@@ -318,9 +328,8 @@ def _after_fork_in_child() -> None:
     os.environ["ORION_PARENT"] = f"{child.trace_id}-{child.span_id}"
     _uninstall_faulthandler()
     _install_faulthandler(child)
-    tracer = _previous.get("c_tracer")
-    if tracer is not None:
-        tracer.retarget(child.trace, child.fids)
+    if "c_tracer" in _previous:
+        _install_c_tracer(_load_c_hook(config), child)
     else:
         sys.settrace(child.trace)
         threading.settrace(child.trace)

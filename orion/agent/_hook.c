@@ -1,98 +1,861 @@
-/* The compiled hook: a C trace function (PyEval_SetTrace, as VizTracer uses
- * PyEval_SetProfile) that drops line events and untraced code in C and hands the rest to
- * the same Python callbacks the pure-Python hook uses, so both write the same records.
+/* The compiled hook: a C trace function (PyEval_SetTrace, installed per thread as
+ * VizTracer installs PyEval_SetProfile) that records the hot events itself.
  *
- * Tracer(trace, fids): `trace` is the settrace-protocol global function, `fids` the dict
- * code -> function id (-1: not traced) that the Python side fills in.
+ * - Every code object carries a cache entry (co_extra): its function id, or "not traced".
+ *   Only the first sight of a code object calls Python (Session.classify, which applies
+ *   the filters and defines the function); untraced code then costs one lookup.
+ * - Lanes: each thread keeps a shadow stack of its traced frames; a new frame runs on the
+ *   lane of the nearest traced frame below it, else on its thread's lane, or for
+ *   coroutine code on the running asyncio task's lane (asked of Python).
+ * - dev/safe: calls, returns and unwinds are msgpack-encoded here into a chunk, which the
+ *   session moves into its TraceWriter (append_packed) before anything Python writes and
+ *   when the chunk is full. Values that are not simple scalars, and unwinds with locals,
+ *   are captured by Python, so records are those of the pure-Python hook.
+ * - error: calls, returns and unwinds go into a fixed ring of C structs (Ring).
+ * Exceptions are rare: Python records them (Session.on_exception).
+ *
+ * Record layouts and type codes: orion/format/constants.py.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <frameobject.h>
+#include <opcode.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#if SIZEOF_VOID_P < 8
+#error "the compiled hook needs 64-bit pointers (the Python hook is used instead)"
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+#define REQUEST_EXTRA PyUnstable_Eval_RequestCodeExtraIndex
+#define GET_EXTRA PyUnstable_Code_GetExtra
+#define SET_EXTRA PyUnstable_Code_SetExtra
+#else
+#define REQUEST_EXTRA _PyEval_RequestCodeExtraIndex
+#define GET_EXTRA _PyCode_GetExtra
+#define SET_EXTRA _PyCode_SetExtra
+#endif
+
+#define REC_CALL 4
+#define REC_RETURN 5
+#define REC_EXCEPTION 6
+#define REC_UNWIND 7
+#define MAX_TEXT 200
+#define CHUNK_BYTES (64 * 1024)
+#define CORO_FLAGS (CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)
+#define GEN_FLAGS (CO_GENERATOR | CORO_FLAGS)
+
+enum { MODE_CALLS = 0, MODE_VALUES = 1, MODE_RING = 2 };
+
+static Py_ssize_t extra_index = -1;
+static uint64_t generations = 0;
+static PyObject *s_classify, *s_thread_lane_id, *s_task_lane_id, *s_arg_names, *s_intern,
+    *s_drain, *s_calls, *s_returns, *s_unwinds;
+
+static inline int64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);  /* time.perf_counter_ns() on POSIX */
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* -- a growable byte buffer and msgpack encoding -------------------------------------- */
 
 typedef struct {
-    PyObject_HEAD
-    PyObject *trace;   /* global function: (frame, "call", None) -> local tracer or None */
-    PyObject *fids;    /* dict: code -> int */
-} Tracer;
-
-static PyObject *s_call, *s_return, *s_exception, *s_f_trace;
+    char *data;
+    Py_ssize_t len, cap;
+} Buf;
 
 static int
-excluded(Tracer *self, PyFrameObject *frame)
+buf_reserve(Buf *b, Py_ssize_t extra)
 {
-    PyCodeObject *code = PyFrame_GetCode(frame);
-    PyObject *fid = PyDict_GetItemWithError(self->fids, (PyObject *)code);
-    Py_DECREF(code);
-    if (fid == NULL)
-        return 0;  /* unknown yet: let Python classify it */
-    return PyLong_AsLong(fid) < 0;
+    if (b->len + extra <= b->cap)
+        return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra)
+        cap *= 2;
+    char *data = PyMem_Realloc(b->data, cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static inline void
+put_be(Buf *b, unsigned char tag, uint64_t v, int size)
+{
+    char *p = b->data + b->len;
+    *p++ = (char)tag;
+    for (int i = size - 1; i >= 0; i--)
+        *p++ = (char)(v >> (8 * i));
+    b->len += 1 + size;
+}
+
+/* Integers as msgpack-python packs them (smallest form; unsigned forms for positives). */
+static int
+pack_int(Buf *b, int64_t v)
+{
+    if (buf_reserve(b, 9) < 0)
+        return -1;
+    if (v >= 0) {
+        if (v < 128)
+            b->data[b->len++] = (char)v;
+        else if (v < 256)
+            put_be(b, 0xcc, (uint64_t)v, 1);
+        else if (v < 65536)
+            put_be(b, 0xcd, (uint64_t)v, 2);
+        else if (v < 4294967296LL)
+            put_be(b, 0xce, (uint64_t)v, 4);
+        else
+            put_be(b, 0xcf, (uint64_t)v, 8);
+    }
+    else if (v >= -32)
+        b->data[b->len++] = (char)(0xe0 | (v + 32));
+    else if (v >= -128)
+        put_be(b, 0xd0, (uint64_t)v, 1);
+    else if (v >= -32768)
+        put_be(b, 0xd1, (uint64_t)v, 2);
+    else if (v >= -2147483648LL)
+        put_be(b, 0xd2, (uint64_t)v, 4);
+    else
+        put_be(b, 0xd3, (uint64_t)v, 8);
+    return 0;
 }
 
 static int
-tracer_callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+pack_array(Buf *b, Py_ssize_t n)
 {
-    Tracer *self = (Tracer *)obj;
-    PyObject *result, *local;
-    if (what == PyTrace_LINE || what == PyTrace_OPCODE)
+    if (buf_reserve(b, 5) < 0)
+        return -1;
+    if (n < 16)
+        b->data[b->len++] = (char)(0x90 | n);
+    else if (n < 65536)
+        put_be(b, 0xdc, (uint64_t)n, 2);
+    else
+        put_be(b, 0xdd, (uint64_t)n, 4);
+    return 0;
+}
+
+static int
+pack_bytes(Buf *b, const char *data, Py_ssize_t n)
+{
+    if (buf_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->data + b->len, data, n);
+    b->len += n;
+    return 0;
+}
+
+/* Whether `obj` is a value the C side packs as itself, exactly as Capturer.value would:
+ * None, bool, int64 int, finite float, str of at most 200 characters holding no secret. */
+static int
+simple_value(PyObject *obj, PyObject *secret_values)
+{
+    if (obj == Py_None || PyBool_Check(obj))
+        return 1;
+    if (PyLong_CheckExact(obj)) {
+        int overflow;
+        PyLong_AsLongLongAndOverflow(obj, &overflow);
+        return overflow == 0;
+    }
+    if (PyFloat_CheckExact(obj))
+        return isfinite(PyFloat_AS_DOUBLE(obj));
+    if (!PyUnicode_CheckExact(obj) || PyUnicode_GET_LENGTH(obj) > MAX_TEXT)
         return 0;
-    if (excluded(self, frame))
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(secret_values); i++) {
+        int found = PyUnicode_Contains(obj, PyTuple_GET_ITEM(secret_values, i));
+        if (found != 0) {
+            PyErr_Clear();
+            return 0;
+        }
+    }
+    if (PyUnicode_AsUTF8AndSize(obj, NULL) == NULL) {  /* lone surrogates: Python packs */
+        PyErr_Clear();
         return 0;
-    if (what == PyTrace_CALL) {
-        result = PyObject_CallFunctionObjArgs(self->trace, (PyObject *)frame, s_call,
-                                              Py_None, NULL);
-        if (result == NULL)
+    }
+    return 1;
+}
+
+static int
+pack_simple(Buf *b, PyObject *obj)
+{
+    if (obj == Py_None || PyBool_Check(obj)) {
+        if (buf_reserve(b, 1) < 0)
             return -1;
-        if (result != Py_None && PyObject_SetAttr((PyObject *)frame, s_f_trace, result) < 0) {
-            Py_DECREF(result);
+        b->data[b->len++] = (char)(obj == Py_None ? 0xc0 : obj == Py_True ? 0xc3 : 0xc2);
+        return 0;
+    }
+    if (PyLong_CheckExact(obj))
+        return pack_int(b, PyLong_AsLongLong(obj));
+    if (PyFloat_CheckExact(obj)) {
+        double d = PyFloat_AS_DOUBLE(obj);
+        uint64_t bits;
+        memcpy(&bits, &d, 8);
+        if (buf_reserve(b, 9) < 0)
+            return -1;
+        put_be(b, 0xcb, bits, 8);
+        return 0;
+    }
+    Py_ssize_t n;
+    const char *text = PyUnicode_AsUTF8AndSize(obj, &n);
+    if (text == NULL || buf_reserve(b, 5 + n) < 0)
+        return -1;
+    if (n < 32)
+        b->data[b->len++] = (char)(0xa0 | n);
+    else if (n < 256)
+        put_be(b, 0xd9, (uint64_t)n, 1);
+    else
+        put_be(b, 0xda, (uint64_t)n, 2);  /* 200 characters are at most 800 bytes */
+    return pack_bytes(b, text, n);
+}
+
+/* -- the error-mode ring ----------------------------------------------------------------- */
+
+typedef struct {
+    int64_t t;
+    int64_t a;      /* call: function id; unwind: line */
+    int32_t kind;
+    int32_t lane;
+    PyObject *obj;  /* an event Python appended (an exception), as its tuple */
+} Entry;
+
+typedef struct {
+    PyObject_HEAD
+    Entry *entries;
+    Py_ssize_t cap, head, count;
+} Ring;
+
+static inline void
+ring_push(Ring *r, int32_t kind, int64_t t, int32_t lane, int64_t a, PyObject *obj)
+{
+    Entry *e;
+    if (r->count == r->cap) {
+        e = &r->entries[r->head];
+        r->head = (r->head + 1) % r->cap;
+        Py_CLEAR(e->obj);
+    }
+    else {
+        e = &r->entries[(r->head + r->count) % r->cap];
+        r->count++;
+    }
+    e->t = t;
+    e->a = a;
+    e->kind = kind;
+    e->lane = lane;
+    e->obj = obj;
+}
+
+static PyObject *
+Ring_append(Ring *self, PyObject *event)
+{
+    if (!PyTuple_Check(event) || PyTuple_GET_SIZE(event) < 3) {
+        PyErr_SetString(PyExc_TypeError, "a ring event is a tuple (kind, t, lane, ...)");
+        return NULL;
+    }
+    int64_t t = PyLong_AsLongLong(PyTuple_GET_ITEM(event, 1));
+    if (t == -1 && PyErr_Occurred())
+        return NULL;
+    Py_INCREF(event);
+    ring_push(self, (int32_t)PyLong_AsLong(PyTuple_GET_ITEM(event, 0)), t, 0, 0, event);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Ring_clear(Ring *self, PyObject *unused)
+{
+    for (Py_ssize_t i = 0; i < self->count; i++)
+        Py_CLEAR(self->entries[(self->head + i) % self->cap].obj);
+    self->head = self->count = 0;
+    Py_RETURN_NONE;
+}
+
+static Py_ssize_t
+Ring_len(Ring *self)
+{
+    return self->count;
+}
+
+/* ring[i], oldest first, in the tuple form of the Python hook's deque. */
+static PyObject *
+Ring_item(Ring *self, Py_ssize_t i)
+{
+    if (i < 0 || i >= self->count) {
+        PyErr_SetString(PyExc_IndexError, "ring index out of range");
+        return NULL;
+    }
+    Entry *e = &self->entries[(self->head + i) % self->cap];
+    if (e->obj != NULL)
+        return Py_NewRef(e->obj);
+    if (e->kind == REC_RETURN)
+        return Py_BuildValue("(iLi)", e->kind, (long long)e->t, e->lane);
+    return Py_BuildValue("(iLiL)", e->kind, (long long)e->t, e->lane, (long long)e->a);
+}
+
+static void
+Ring_dealloc(Ring *self)
+{
+    Py_XDECREF(Ring_clear(self, NULL));
+    PyMem_Free(self->entries);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef Ring_methods[] = {
+    {"append", (PyCFunction)Ring_append, METH_O, "Add an event tuple (kind, t, lane, ...)."},
+    {"clear", (PyCFunction)Ring_clear, METH_NOARGS, "Forget every event."},
+    {NULL}
+};
+
+static PySequenceMethods Ring_as_sequence = {
+    .sq_length = (lenfunc)Ring_len,
+    .sq_item = (ssizeargfunc)Ring_item,
+};
+
+static PyTypeObject RingType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "orion.agent._hook.Ring",
+    .tp_basicsize = sizeof(Ring),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)Ring_dealloc,
+    .tp_methods = Ring_methods,
+    .tp_as_sequence = &Ring_as_sequence,
+    .tp_doc = "Bounded ring of recent events (error mode), oldest first.",
+};
+
+/* -- the tracer (one per session) ------------------------------------------------------ */
+
+typedef struct {
+    int known;        /* arg_names fetched */
+    Py_ssize_t nargs;
+    PyObject *names;  /* tuple of (name, secret) pairs from Session.arg_names */
+    int64_t *sids;    /* interned name ids, -1 until the name is first written */
+} FnInfo;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *session;
+    PyObject *secret_values;  /* tuple of str: strings containing one are captured by Python */
+    Ring *ring;               /* error mode */
+    int64_t t0;
+    uint64_t gen;             /* tags this session's co_extra entries */
+    int mode;
+    int enabled;
+    Buf chunk;
+    Py_ssize_t records, calls, returns, unwinds;
+    int64_t base_t;  /* the time the chunk's first delta is taken from */
+    int64_t last_t;  /* time of the last record packed */
+    int64_t max_t;
+    int64_t root;    /* function of the chunk's first call, or -1 */
+    FnInfo *fns;
+    Py_ssize_t nfns;
+    uintptr_t *last_exc;  /* by lane: the exception last recorded */
+    Py_ssize_t nlanes;
+} Tracer;
+
+typedef struct {
+    PyFrameObject *frame;  /* identity only: the frame is alive while on the stack */
+    int64_t lane;
+} Slot;
+
+/* Per-thread state: the object PyEval_SetTrace passes back to the callback. */
+typedef struct {
+    PyObject_HEAD
+    Tracer *tracer;
+    int64_t lane;  /* the thread's lane, -1 until first needed */
+    Slot *stack;
+    Py_ssize_t depth, cap;
+    Buf scratch;   /* arguments being captured */
+} ThreadState;
+
+static PyTypeObject ThreadStateType;
+
+static int
+report(void)
+{
+    /* A failing Python callback must not break the traced program. */
+    if (PyErr_ExceptionMatches(PyExc_Exception)) {
+        PyErr_WriteUnraisable(NULL);
+        return 0;
+    }
+    return -1;
+}
+
+static int64_t
+call_int(PyObject *session, PyObject *name, PyObject *arg)
+{
+    PyObject *r = arg ? PyObject_CallMethodOneArg(session, name, arg)
+                      : PyObject_CallMethodNoArgs(session, name);
+    if (r == NULL)
+        return -2;
+    int64_t v = PyLong_AsLongLong(r);
+    Py_DECREF(r);
+    return (v == -1 && PyErr_Occurred()) ? -2 : v;
+}
+
+/* The function id of `code` (-1: not traced), asking Session.classify on first sight. */
+static int64_t
+function_id(Tracer *tr, PyCodeObject *code, PyFrameObject *frame, int classify)
+{
+    void *extra = NULL;
+    if (GET_EXTRA((PyObject *)code, extra_index, &extra) < 0)
+        return -2;
+    uintptr_t v = (uintptr_t)extra;
+    if (v >> 32 == tr->gen)
+        return (int64_t)(v & 0xffffffffu) - 1;
+    if (!classify)
+        return -1;
+    int64_t fid = call_int(tr->session, s_classify, (PyObject *)frame);
+    if (fid < -1 || fid >= 0xfffffffeLL)
+        return fid < -1 ? -2 : -1;
+    if (SET_EXTRA((PyObject *)code, extra_index, (void *)((tr->gen << 32) | (uintptr_t)(fid + 1))) < 0)
+        return -2;
+    return fid;
+}
+
+static int
+drain_if_full(Tracer *tr)
+{
+    if (tr->chunk.len < CHUNK_BYTES)
+        return 0;
+    PyObject *r = PyObject_CallMethodNoArgs(tr->session, s_drain);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* Start a timed record in the chunk: array header, type and delta. */
+static int
+begin_record(Tracer *tr, Py_ssize_t columns, int code, int64_t t)
+{
+    if (tr->records == 0)
+        tr->base_t = tr->last_t;
+    if (pack_array(&tr->chunk, columns) < 0 || pack_int(&tr->chunk, code) < 0 ||
+        pack_int(&tr->chunk, t - tr->last_t) < 0)
+        return -1;
+    tr->last_t = t;
+    if (t > tr->max_t)
+        tr->max_t = t;
+    tr->records++;
+    return 0;
+}
+
+static FnInfo *
+fn_info(Tracer *tr, int64_t fid, PyFrameObject *frame)
+{
+    if (fid >= tr->nfns) {
+        Py_ssize_t n = tr->nfns ? tr->nfns : 64;
+        while (n <= fid)
+            n *= 2;
+        FnInfo *fns = PyMem_Realloc(tr->fns, n * sizeof(FnInfo));
+        if (fns == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        memset(fns + tr->nfns, 0, (n - tr->nfns) * sizeof(FnInfo));
+        tr->fns = fns;
+        tr->nfns = n;
+    }
+    FnInfo *info = &tr->fns[fid];
+    if (!info->known) {
+        PyObject *names = PyObject_CallMethodOneArg(tr->session, s_arg_names, (PyObject *)frame);
+        if (names == NULL)
+            return NULL;
+        if (!PyTuple_Check(names)) {
+            Py_DECREF(names);
+            PyErr_SetString(PyExc_TypeError, "Session.arg_names must return a tuple");
+            return NULL;
+        }
+        info->nargs = PyTuple_GET_SIZE(names);
+        info->sids = PyMem_Malloc((info->nargs + 1) * sizeof(int64_t));
+        if (info->sids == NULL) {
+            Py_DECREF(names);
+            PyErr_NoMemory();
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < info->nargs; i++)
+            info->sids[i] = -1;
+        info->names = names;
+        info->known = 1;
+    }
+    return info;
+}
+
+/* A value that is not simple (or a secret-named argument): Python captures and packs it. */
+static int
+pack_by_python(Tracer *tr, Buf *b, PyObject *value, int secret)
+{
+    PyObject *packed = PyObject_CallMethod(tr->session, "pack_value", "Oi", value, secret);
+    if (packed == NULL)
+        return -1;
+    int rc = PyBytes_Check(packed)
+        ? pack_bytes(b, PyBytes_AS_STRING(packed), PyBytes_GET_SIZE(packed)) : -1;
+    if (rc < 0 && !PyErr_Occurred())
+        PyErr_SetString(PyExc_TypeError, "Session.pack_value must return bytes");
+    Py_DECREF(packed);
+    return rc;
+}
+
+/* Whether a generator-like frame starts (its arguments are new) rather than resumes. */
+static int
+starts(PyCodeObject *code, PyFrameObject *frame)
+{
+    if (!(code->co_flags & GEN_FLAGS))
+        return 1;
+    int lasti = PyFrame_GetLasti(frame);
+    if (lasti < 0)
+        return 1;
+    PyObject *ops = PyCode_GetCode(code);
+    if (ops == NULL)
+        return -1;
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(ops);
+    int fresh = lasti + 1 < PyBytes_GET_SIZE(ops) && p[lasti] == RESUME && p[lasti + 1] == 0;
+    Py_DECREF(ops);
+    return fresh;
+}
+
+/* The flat [name sid, value, ...] arguments of a starting frame, into ts->scratch. */
+static int
+capture_args(ThreadState *ts, FnInfo *info, PyFrameObject *frame)
+{
+    Tracer *tr = ts->tracer;
+    Buf *b = &ts->scratch;
+    b->len = 0;
+    if (pack_array(b, 2 * info->nargs) < 0)
+        return -1;
+    if (info->nargs == 0)
+        return 0;
+    PyObject *locals = PyFrame_GetLocals(frame);
+    if (locals == NULL)
+        return -1;
+    int rc = 0;
+    for (Py_ssize_t i = 0; i < info->nargs && rc == 0; i++) {
+        PyObject *pair = PyTuple_GET_ITEM(info->names, i);
+        PyObject *name = PyTuple_GET_ITEM(pair, 0);
+        int secret = PyObject_IsTrue(PyTuple_GET_ITEM(pair, 1));
+        if (info->sids[i] < 0) {
+            info->sids[i] = call_int(tr->session, s_intern, name);
+            if (info->sids[i] < 0) {
+                info->sids[i] = -1;
+                rc = -1;
+                break;
+            }
+        }
+        rc = pack_int(b, info->sids[i]);
+        if (rc < 0)
+            break;
+        PyObject *value = PyDict_Check(locals) ? PyDict_GetItemWithError(locals, name)
+                                               : PyObject_GetItem(locals, name);
+        if (value == NULL) {
+            if (PyErr_Occurred() && !PyErr_ExceptionMatches(PyExc_KeyError)) {
+                rc = -1;
+                break;
+            }
+            PyErr_Clear();
+            value = Py_NewRef(Py_None);
+        }
+        else if (PyDict_Check(locals))
+            Py_INCREF(value);
+        if (!secret && simple_value(value, tr->secret_values))
+            rc = pack_simple(b, value);
+        else
+            rc = pack_by_python(tr, b, value, secret);
+        Py_DECREF(value);
+    }
+    Py_DECREF(locals);
+    return rc;
+}
+
+static int
+lane_of(ThreadState *ts, PyCodeObject *code, int64_t *lane)
+{
+    Tracer *tr = ts->tracer;
+    if (code->co_flags & CORO_FLAGS) {
+        int64_t task = call_int(tr->session, s_task_lane_id, NULL);
+        if (task < -1)
+            return -1;
+        if (task >= 0) {
+            *lane = task;
+            return 0;
+        }
+    }
+    if (ts->depth > 0) {
+        *lane = ts->stack[ts->depth - 1].lane;
+        return 0;
+    }
+    if (ts->lane < 0) {
+        ts->lane = call_int(tr->session, s_thread_lane_id, NULL);
+        if (ts->lane < 0) {
+            ts->lane = -1;
             return -1;
         }
-        Py_DECREF(result);
-        return 0;
     }
-    if (what != PyTrace_RETURN && what != PyTrace_EXCEPTION)
-        return 0;
-    local = PyObject_GetAttr((PyObject *)frame, s_f_trace);
-    if (local == NULL)
-        return -1;
-    if (local == Py_None) {
-        Py_DECREF(local);
-        return 0;
-    }
-    result = PyObject_CallFunctionObjArgs(local, (PyObject *)frame,
-                                          what == PyTrace_RETURN ? s_return : s_exception,
-                                          arg ? arg : Py_None, NULL);
-    Py_DECREF(local);
-    if (result == NULL)
-        return -1;
-    Py_DECREF(result);
+    *lane = ts->lane;
     return 0;
+}
+
+static int
+on_call(ThreadState *ts, PyFrameObject *frame, PyCodeObject *code, int64_t fid)
+{
+    Tracer *tr = ts->tracer;
+    int64_t lane;
+    if (lane_of(ts, code, &lane) < 0)
+        return -1;
+    if (ts->depth == ts->cap) {
+        Py_ssize_t cap = ts->cap ? ts->cap * 2 : 64;
+        Slot *stack = PyMem_Realloc(ts->stack, cap * sizeof(Slot));
+        if (stack == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        ts->stack = stack;
+        ts->cap = cap;
+    }
+    ts->stack[ts->depth].frame = frame;
+    ts->stack[ts->depth].lane = lane;
+    ts->depth++;
+    if (tr->mode == MODE_RING) {
+        ring_push(tr->ring, REC_CALL, now_ns() - tr->t0, (int32_t)lane, fid, NULL);
+        return 0;
+    }
+    int args = 0;
+    if (tr->mode == MODE_VALUES) {
+        int fresh = starts(code, frame);
+        if (fresh < 0)
+            return -1;
+        ts->scratch.len = 0;
+        if (fresh) {
+            FnInfo *info = fn_info(tr, fid, frame);
+            if (info == NULL || capture_args(ts, info, frame) < 0)
+                return -1;
+        }
+        else if (pack_array(&ts->scratch, 0) < 0)
+            return -1;
+        args = 1;
+    }
+    if (!tr->enabled)  /* closed while Python captured the arguments */
+        return 0;
+    if (begin_record(tr, 4 + args, REC_CALL, now_ns() - tr->t0) < 0 ||
+        pack_int(&tr->chunk, lane) < 0 || pack_int(&tr->chunk, fid) < 0 ||
+        (args && pack_bytes(&tr->chunk, ts->scratch.data, ts->scratch.len) < 0))
+        return -1;
+    if (tr->root < 0)
+        tr->root = fid;
+    tr->calls++;
+    return drain_if_full(tr);
+}
+
+static int
+on_return(ThreadState *ts, PyFrameObject *frame, PyObject *value, int64_t lane)
+{
+    Tracer *tr = ts->tracer;
+    int64_t t;
+    if (value == NULL) {  /* unwound by an exception */
+        if (tr->mode == MODE_VALUES) {  /* with the frame's locals: Python */
+            PyObject *r = PyObject_CallMethod(tr->session, "on_unwind", "LO", (long long)lane,
+                                              (PyObject *)frame);
+            Py_XDECREF(r);
+            return r == NULL ? -1 : 0;
+        }
+        int line = PyFrame_GetLineNumber(frame);
+        t = now_ns() - tr->t0;
+        if (tr->mode == MODE_RING) {
+            ring_push(tr->ring, REC_UNWIND, t, (int32_t)lane, line, NULL);
+            return 0;
+        }
+        if (begin_record(tr, 4, REC_UNWIND, t) < 0 || pack_int(&tr->chunk, lane) < 0 ||
+            pack_int(&tr->chunk, line) < 0)
+            return -1;
+        tr->unwinds++;
+        return drain_if_full(tr);
+    }
+    if (tr->mode == MODE_RING) {
+        ring_push(tr->ring, REC_RETURN, now_ns() - tr->t0, (int32_t)lane, 0, NULL);
+        return 0;
+    }
+    Buf *b = &ts->scratch;
+    b->len = 0;
+    if (tr->mode == MODE_VALUES) {
+        if (simple_value(value, tr->secret_values) ? pack_simple(b, value) < 0
+                                                   : pack_by_python(tr, b, value, 0) < 0)
+            return -1;
+        if (!tr->enabled)
+            return 0;
+    }
+    if (begin_record(tr, b->len ? 4 : 3, REC_RETURN, now_ns() - tr->t0) < 0 ||
+        pack_int(&tr->chunk, lane) < 0 || pack_bytes(&tr->chunk, b->data, b->len) < 0)
+        return -1;
+    tr->returns++;
+    return drain_if_full(tr);
+}
+
+static int
+on_exception(ThreadState *ts, PyFrameObject *frame, PyObject *arg, int64_t lane)
+{
+    Tracer *tr = ts->tracer;
+    if (!PyTuple_Check(arg) || PyTuple_GET_SIZE(arg) < 2)
+        return 0;
+    PyObject *type = PyTuple_GET_ITEM(arg, 0), *exc = PyTuple_GET_ITEM(arg, 1);
+    if (type == PyExc_StopIteration || type == PyExc_StopAsyncIteration ||
+        type == PyExc_GeneratorExit)
+        return 0;  /* control flow, not a failure */
+    if (lane >= tr->nlanes) {
+        Py_ssize_t n = tr->nlanes ? tr->nlanes : 16;
+        while (n <= lane)
+            n *= 2;
+        uintptr_t *last = PyMem_Realloc(tr->last_exc, n * sizeof(uintptr_t));
+        if (last == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memset(last + tr->nlanes, 0, (n - tr->nlanes) * sizeof(uintptr_t));
+        tr->last_exc = last;
+        tr->nlanes = n;
+    }
+    if (tr->last_exc[lane] == (uintptr_t)exc)
+        return 0;  /* the same exception passing through an outer frame */
+    tr->last_exc[lane] = (uintptr_t)exc;
+    PyObject *r = PyObject_CallMethod(tr->session, "on_exception", "LOO", (long long)lane,
+                                      (PyObject *)frame, exc);
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
+}
+
+static int
+callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    ThreadState *ts = (ThreadState *)obj;
+    Tracer *tr = ts->tracer;
+    if ((what != PyTrace_CALL && what != PyTrace_RETURN && what != PyTrace_EXCEPTION) ||
+        !tr->enabled)
+        return 0;
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    int rc = 0;
+    int64_t fid = function_id(tr, code, frame, what == PyTrace_CALL);
+    if (fid < -1)
+        rc = -1;
+    else if (fid >= 0) {
+        if (what == PyTrace_CALL)
+            rc = on_call(ts, frame, code, fid);
+        else {
+            /* Only frames this thread saw start; a frame that started before tracing, or
+             * that left the stack unseen, is dropped from it. */
+            Py_ssize_t i = ts->depth - 1;
+            while (i >= 0 && ts->stack[i].frame != frame)
+                i--;
+            if (i >= 0) {
+                int64_t lane = ts->stack[i].lane;
+                if (what == PyTrace_RETURN) {
+                    ts->depth = i;
+                    rc = on_return(ts, frame, arg, lane);
+                }
+                else
+                    rc = on_exception(ts, frame, arg, lane);
+            }
+        }
+    }
+    Py_DECREF(code);
+    return rc < 0 ? report() : 0;
 }
 
 static int
 Tracer_init(Tracer *self, PyObject *args, PyObject *kwds)
 {
-    PyObject *trace, *fids;
-    if (!PyArg_ParseTuple(args, "OO!", &trace, &PyDict_Type, &fids))
+    static char *kwlist[] = {"session", "t0", "mode", "ring", "secret_values", NULL};
+    PyObject *session, *secret_values;
+    long long t0;
+    int mode;
+    Py_ssize_t ring = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OLinO!", kwlist, &session, &t0, &mode,
+                                     &ring, &PyTuple_Type, &secret_values))
         return -1;
-    Py_INCREF(trace);
-    Py_INCREF(fids);
-    Py_XSETREF(self->trace, trace);
-    Py_XSETREF(self->fids, fids);
+    if (mode < MODE_CALLS || mode > MODE_RING || (mode == MODE_RING && ring < 1)) {
+        PyErr_SetString(PyExc_ValueError, "bad mode or ring size");
+        return -1;
+    }
+    Py_XSETREF(self->session, Py_NewRef(session));
+    Py_XSETREF(self->secret_values, Py_NewRef(secret_values));
+    self->t0 = t0;
+    self->mode = mode;
+    self->gen = ++generations;
+    self->root = -1;
+    self->enabled = 1;
+    if (mode == MODE_RING) {
+        Ring *r = PyObject_New(Ring, &RingType);
+        if (r == NULL)
+            return -1;
+        r->entries = PyMem_Calloc(ring, sizeof(Entry));
+        r->cap = ring;
+        r->head = r->count = 0;
+        if (r->entries == NULL) {
+            r->cap = 0;
+            Py_DECREF(r);
+            PyErr_NoMemory();
+            return -1;
+        }
+        Py_XSETREF(self->ring, r);
+    }
     return 0;
+}
+
+static void
+free_fns(Tracer *self)
+{
+    for (Py_ssize_t i = 0; i < self->nfns; i++) {
+        Py_XDECREF(self->fns[i].names);
+        PyMem_Free(self->fns[i].sids);
+    }
+    PyMem_Free(self->fns);
+    self->fns = NULL;
+    self->nfns = 0;
 }
 
 static void
 Tracer_dealloc(Tracer *self)
 {
-    Py_XDECREF(self->trace);
-    Py_XDECREF(self->fids);
+    Py_XDECREF(self->session);
+    Py_XDECREF(self->secret_values);
+    Py_XDECREF(self->ring);
+    PyMem_Free(self->chunk.data);
+    PyMem_Free(self->last_exc);
+    free_fns(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static ThreadState *
+new_thread_state(Tracer *self)
+{
+    ThreadState *ts = PyObject_New(ThreadState, &ThreadStateType);
+    if (ts == NULL)
+        return NULL;
+    ts->tracer = (Tracer *)Py_NewRef(self);
+    ts->lane = -1;
+    ts->stack = NULL;
+    ts->depth = ts->cap = 0;
+    ts->scratch = (Buf){NULL, 0, 0};
+    return ts;
+}
+
+static int
+install(Tracer *self)
+{
+    ThreadState *ts = new_thread_state(self);
+    if (ts == NULL)
+        return -1;
+    PyEval_SetTrace(callback, (PyObject *)ts);  /* holds its own reference */
+    Py_DECREF(ts);
+    return 0;
 }
 
 static PyObject *
 Tracer_install(Tracer *self, PyObject *unused)
 {
-    PyEval_SetTrace(tracer_callback, (PyObject *)self);
+    if (install(self) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -100,19 +863,6 @@ static PyObject *
 Tracer_uninstall(Tracer *self, PyObject *unused)
 {
     PyEval_SetTrace(NULL, NULL);
-    Py_RETURN_NONE;
-}
-
-static PyObject *
-Tracer_retarget(Tracer *self, PyObject *args)
-{
-    PyObject *trace, *fids;
-    if (!PyArg_ParseTuple(args, "OO!", &trace, &PyDict_Type, &fids))
-        return NULL;
-    Py_INCREF(trace);
-    Py_INCREF(fids);
-    Py_XSETREF(self->trace, trace);
-    Py_XSETREF(self->fids, fids);
     Py_RETURN_NONE;
 }
 
@@ -124,19 +874,74 @@ Tracer_thread_bootstrap(Tracer *self, PyObject *args)
     PyObject *frame, *event, *arg;
     if (!PyArg_ParseTuple(args, "OOO", &frame, &event, &arg))
         return NULL;
-    PyEval_SetTrace(tracer_callback, (PyObject *)self);
-    if (!PyFrame_Check(frame) || excluded(self, (PyFrameObject *)frame))
+    ThreadState *ts = new_thread_state(self);
+    if (ts == NULL)
+        return NULL;
+    PyEval_SetTrace(callback, (PyObject *)ts);
+    int rc = 0;
+    if (PyFrame_Check(frame) && PyUnicode_Check(event) &&
+        PyUnicode_CompareWithASCIIString(event, "call") == 0)
+        rc = callback((PyObject *)ts, (PyFrameObject *)frame, PyTrace_CALL, NULL);
+    Py_DECREF(ts);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* The packed records since the last take, as Session.drain hands them to
+ * TraceWriter.append_packed: (data, records, base_t, last_t, max_t, counts, root). */
+static PyObject *
+Tracer_take(Tracer *self, PyObject *unused)
+{
+    if (self->records == 0)
         Py_RETURN_NONE;
-    return PyObject_CallFunctionObjArgs(self->trace, frame, event, arg, NULL);
+    PyObject *root = self->root < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(self->root);
+    if (root == NULL)
+        return NULL;
+    PyObject *result = Py_BuildValue(
+        "(y#nLLL{OnOnOn}N)", self->chunk.data, self->chunk.len, self->records,
+        (long long)self->base_t, (long long)self->last_t, (long long)self->max_t,
+        s_calls, self->calls, s_returns, self->returns, s_unwinds, self->unwinds, root);
+    if (result == NULL)
+        return NULL;
+    self->chunk.len = 0;
+    self->records = self->calls = self->returns = self->unwinds = 0;
+    self->max_t = 0;
+    self->root = -1;
+    return result;
+}
+
+static PyObject *
+Tracer_close(Tracer *self, PyObject *unused)
+{
+    self->enabled = 0;
+    self->chunk.len = 0;
+    self->records = self->calls = self->returns = self->unwinds = 0;
+    free_fns(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Tracer_get_ring(Tracer *self, void *closure)
+{
+    if (self->ring == NULL)
+        Py_RETURN_NONE;
+    return Py_NewRef(self->ring);
 }
 
 static PyMethodDef Tracer_methods[] = {
     {"install", (PyCFunction)Tracer_install, METH_NOARGS, "Hook the current thread."},
     {"uninstall", (PyCFunction)Tracer_uninstall, METH_NOARGS, "Unhook the current thread."},
-    {"retarget", (PyCFunction)Tracer_retarget, METH_VARARGS,
-     "Send events to another session (a fork child)."},
     {"thread_bootstrap", (PyCFunction)Tracer_thread_bootstrap, METH_VARARGS,
      "threading.settrace() function that installs the hook in new threads."},
+    {"take", (PyCFunction)Tracer_take, METH_NOARGS,
+     "The records packed since the last take (None if none), for append_packed."},
+    {"close", (PyCFunction)Tracer_close, METH_NOARGS, "Stop recording (the session ended)."},
+    {NULL}
+};
+
+static PyGetSetDef Tracer_getset[] = {
+    {"ring", (getter)Tracer_get_ring, NULL, "The error-mode ring (None in other modes).", NULL},
     {NULL}
 };
 
@@ -149,23 +954,56 @@ static PyTypeObject TracerType = {
     .tp_init = (initproc)Tracer_init,
     .tp_dealloc = (destructor)Tracer_dealloc,
     .tp_methods = Tracer_methods,
-    .tp_doc = "C trace hook feeding the agent's Python callbacks.",
+    .tp_getset = Tracer_getset,
+    .tp_doc = "Tracer(session, t0, mode, ring, secret_values): the C trace hook of one "
+              "session; mode 0 packs calls only, 1 also values, 2 fills a ring.",
+};
+
+static void
+ThreadState_dealloc(ThreadState *self)
+{
+    Py_XDECREF(self->tracer);
+    PyMem_Free(self->stack);
+    PyMem_Free(self->scratch.data);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject ThreadStateType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "orion.agent._hook.ThreadState",
+    .tp_basicsize = sizeof(ThreadState),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_dealloc = (destructor)ThreadState_dealloc,
+    .tp_doc = "One thread's traced frames and lane.",
 };
 
 static struct PyModuleDef hookmodule = {
     PyModuleDef_HEAD_INIT, "_hook", "Orionis compiled trace hook.", -1, NULL
 };
 
+#define INTERN(var, text) if ((var = PyUnicode_InternFromString(text)) == NULL) return NULL
+
 PyMODINIT_FUNC
 PyInit__hook(void)
 {
     PyObject *m;
-    if (PyType_Ready(&TracerType) < 0)
+    if (PyType_Ready(&TracerType) < 0 || PyType_Ready(&ThreadStateType) < 0 ||
+        PyType_Ready(&RingType) < 0)
         return NULL;
-    s_call = PyUnicode_InternFromString("call");
-    s_return = PyUnicode_InternFromString("return");
-    s_exception = PyUnicode_InternFromString("exception");
-    s_f_trace = PyUnicode_InternFromString("f_trace");
+    extra_index = REQUEST_EXTRA(NULL);
+    if (extra_index < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "no code extra slot left");
+        return NULL;
+    }
+    INTERN(s_classify, "classify");
+    INTERN(s_thread_lane_id, "thread_lane_id");
+    INTERN(s_task_lane_id, "task_lane_id");
+    INTERN(s_arg_names, "arg_names");
+    INTERN(s_intern, "intern");
+    INTERN(s_drain, "drain");
+    INTERN(s_calls, "calls");
+    INTERN(s_returns, "returns");
+    INTERN(s_unwinds, "unwinds");
     m = PyModule_Create(&hookmodule);
     if (m == NULL)
         return NULL;

@@ -7,8 +7,11 @@ something fails: the ring, then the failing stack with the locals of every frame
 
 The callbacks follow the `sys.settrace` protocol: a global function sees every new frame
 and returns a per-lane local function, which then sees that frame's exceptions and its
-return. The C hook (orion/agent/_hook.c) calls these same functions, after filtering out
-unwanted code in C, so both hooks write the same records.
+return. The C hook (orion/agent/_hook.c) records calls, returns and unwinds itself (packed
+records, or its own ring in error mode) and calls back here only for what needs Python:
+new code objects, lanes, exceptions, values that are not simple scalars, unwinds with
+locals. Its packed records reach the writer through `_sync`, which every Python-side
+write calls first, so records stay in order and both hooks write the same records.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from typing import Any
 
 from .. import __version__
 from ..format import constants as C
+import msgpack
+
 from ..format.writer import NO_VALUE, new_trace_id
 from ..spool import Spool, resolve_spool
 from .config import AgentConfig
@@ -112,7 +117,7 @@ class Session:
         self.ring: deque | None = None
         self.capturer: Capturer | None = None
         self.values = self.mode == "dev"
-        self._dirty = False
+        self.packed = None  # the C hook, once attached: it packs records itself
         if self.mode == "error":
             self.ring = deque(maxlen=config.ring)
         else:
@@ -121,6 +126,26 @@ class Session:
             _thread.start_new_thread(self._flusher, ())
 
     # -- writers -------------------------------------------------------------------
+
+    def attach(self, tracer) -> None:
+        """Let the C hook record events: into its own ring (error) or packed chunks."""
+        self.packed = tracer
+        if self.ring is not None:
+            self.ring = tracer.ring
+
+    def _sync(self) -> None:
+        """Move the C hook's packed records into the writer (lock held), so that what
+        Python writes next follows them."""
+        packed = self.packed
+        if packed is not None and self.writer is not None:
+            chunk = packed.take()
+            if chunk is not None and not self.closed:
+                self.writer.append_packed(*chunk)
+
+    def drain(self) -> None:
+        """Called by the C hook when its chunk is full."""
+        with self.lock:
+            self._sync()
 
     def _capturer(self, writer) -> Capturer:
         return Capturer(writer.string, self.secrets, self.secret_values)
@@ -155,14 +180,13 @@ class Session:
         """Push buffered records to disk now and then (a raw thread, invisible to threading)."""
         while not self.closed:
             time.sleep(FLUSH_INTERVAL)
-            if self._dirty and not self.closed:
-                with self.lock:
-                    if self.writer is not None and not self.closed:
-                        self._dirty = False
-                        try:
-                            self.writer.flush()
-                        except (OSError, ValueError):
-                            return
+            with self.lock:
+                if self.writer is not None and not self.closed:
+                    try:
+                        self._sync()
+                        self.writer.flush()
+                    except (OSError, ValueError):
+                        return
 
     def now(self) -> int:
         return _now() - self.t0
@@ -186,6 +210,7 @@ class Session:
             info = (code.co_qualname, module, code.co_filename, code.co_firstlineno)
             self.functions.append(info)
             if self.writer is not None:
+                self._sync()
                 self.writer.function(*info)
             self.ops[code] = code.co_code
             self.fids[code] = fid
@@ -195,6 +220,7 @@ class Session:
         lane = Lane(len(self.lanes), self)
         self.lanes.append((name, kind, native_id, parent))
         if self.writer is not None:
+            self._sync()
             self.writer.lane(name, kind, native_id, parent)
         return lane
 
@@ -231,6 +257,15 @@ class Session:
                     name = "Task"
                 lane = self.task_lanes[task] = self._new_lane(name, "task", None, parent.id)
         return lane
+
+    def thread_lane_id(self) -> int:
+        """For the C hook: the current thread's lane."""
+        return self.thread_lane().id
+
+    def task_lane_id(self) -> int:
+        """For the C hook: the running asyncio task's lane, or -1 outside a task."""
+        lane = self.task_lane()
+        return -1 if lane is None else lane.id
 
     def lane_for(self, frame, code) -> Lane:
         if code.co_flags & _CORO_FLAGS:
@@ -282,17 +317,41 @@ class Session:
             if not self.closed:
                 self.writer.call(_now() - self.t0, lane, fid,
                                  None if args is None else self.capturer.pairs(args))
-                self._dirty = True
 
     @staticmethod
-    def _args(frame, code) -> list[tuple[str, Any]]:
+    def _arg_names(code) -> tuple[str, ...]:
         count = code.co_argcount + code.co_kwonlyargcount
         flags = code.co_flags
         for flag, extra in _ARG_FLAGS:
             if flags & flag:
                 count += extra
+        return code.co_varnames[:count]
+
+    @classmethod
+    def _args(cls, frame, code) -> list[tuple[str, Any]]:
         f_locals = frame.f_locals
-        return [(name, f_locals.get(name)) for name in code.co_varnames[:count]]
+        return [(name, f_locals.get(name)) for name in cls._arg_names(code)]
+
+    def arg_names(self, frame) -> tuple[tuple[str, bool], ...]:
+        """For the C hook: a frame's argument names, each with whether it is secret."""
+        return tuple((name, self.capturer.is_secret(name))
+                     for name in self._arg_names(frame.f_code))
+
+    def intern(self, text: str) -> int:
+        """For the C hook: the string id of an argument name, defining it if new."""
+        with self.lock:
+            if self.closed:
+                return 0
+            self._sync()
+            return self.writer.string(text)
+
+    def pack_value(self, value: Any, secret: bool) -> bytes:
+        """For the C hook: a value it does not pack itself, captured as Python would."""
+        with self.lock:
+            if not self.closed:
+                self._sync()
+            capturer = self.capturer
+            return _PACKER.pack(capturer.redacted(value) if secret else capturer.value(value))
 
     def on_return(self, lane: int, value: Any) -> None:
         if self.ring is not None:
@@ -309,6 +368,7 @@ class Session:
             return
         with self.lock:
             if not self.closed:
+                self._sync()
                 local = self.capturer.pairs(frame_locals(frame)) if self.values else None
                 self.writer.unwind(_now() - self.t0, lane, frame.f_lineno, local)
 
@@ -322,6 +382,7 @@ class Session:
             return
         with self.lock:
             if not self.closed:
+                self._sync()
                 self.writer.exception(record[1], lane, record[3], record[4], "raised", record[5])
 
     # -- failures ----------------------------------------------------------------------
@@ -364,6 +425,7 @@ class Session:
             if self.closed:
                 return None
             if self.ring is None:
+                self._sync()
                 frames, function = self._stack(self.writer, self.capturer, exc.__traceback__)
                 self.writer.stack(t, lane.id, kind, frames)
                 self.writer.crash(t, lane.id, kind, info["type"], info["message"],
@@ -419,6 +481,7 @@ class Session:
                 frames = self._live_stack(writer, self._capturer(writer))
                 t = self.now() - writer.origin
             else:
+                self._sync()
                 writer = self.writer
                 frames = self._live_stack(writer, self.capturer)
                 t = self.now()
@@ -449,6 +512,7 @@ class Session:
         """A free-form event (e.g. a test outcome) on the current thread's lane."""
         with self.lock:
             if self.writer is not None and not self.closed:
+                self._sync()
                 self.writer.event(self.now(), self.thread_lane().id, kind, attrs)
 
     def close(self, exit_code: int | None = None) -> str | None:
@@ -456,7 +520,10 @@ class Session:
         with self.lock:
             if self.closed:
                 return None
+            self._sync()
             self.closed = True
+            if self.packed is not None:
+                self.packed.close()
             from .crashes import discard_sidecar
 
             discard_sidecar(self)
@@ -495,6 +562,7 @@ def frame_locals(frame) -> list[tuple[str, Any]]:
             if not k.startswith("__") and not isinstance(v, (type, _ModuleType, _FunctionType))]
 
 
+_PACKER = msgpack.Packer(use_bin_type=True, unicode_errors="replace")  # as TraceWriter's
 _ModuleType = type(sys)
 _FunctionType = type(frame_locals)
 

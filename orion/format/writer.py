@@ -195,6 +195,39 @@ class TraceWriter:
         self._counts["events"] += 1
         self._emit_timed(C.EVENT, t, [lane, self.string(kind), dict(attrs)])
 
+    def append_packed(self, data: bytes, records: int, base_t: int, last_t: int, max_t: int,
+                      counts: Mapping[str, int], root: int | None = None) -> None:
+        """Append timed records that an agent packed itself (e.g. in C, off the Python path).
+
+        `data` holds `records` whole msgpack records, each with its time delta taken from
+        the record before; the first one's delta is taken from `base_t`, which the packer
+        cannot know equals this writer's clock (a frame flush restarts it at 0, and records
+        written in between move it), so it is re-based here. `last_t` and `max_t` are the
+        last and the largest absolute times in `data`; `counts` adds to the summary counts
+        ("calls", "returns", ...); `root` is the function of the first call in `data`.
+        The caller keeps the order: anything written through the other methods after the
+        packed records were taken must come after this call.
+        """
+        if not records:
+            return
+        if base_t != self._last_t:
+            unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+            unpacker.feed(data)
+            first = unpacker.unpack()
+            first[1] += base_t - self._last_t
+            data = self._packer.pack(first) + data[unpacker.tell():]
+        if self._root is None and root is not None:
+            self._root = self._function_names[root]
+        for name, count in counts.items():
+            self._counts[name] += count
+        self._counts["records"] += records
+        self._last_t = last_t
+        if max_t > self._max_t:
+            self._max_t = max_t
+        self._buf += data
+        if len(self._buf) >= self.batch_bytes:
+            self.flush()
+
     # -- values --------------------------------------------------------------------
 
     def encode_value(self, value: Any) -> Any:

@@ -15,10 +15,10 @@ except ImportError:
     _hook = None
 
 
-def normalized(spool, hook: str, program: str, *args: str) -> list[str]:
-    env = clean_env(ORION_HOOK=hook)
-    result = run([python(), "-m", "orion.agent", "--mode", "dev", "--spool", str(spool),
-                  program, *args], env=env)
+def normalized(spool, hook: str, mode: str, program: str, *args: str) -> list[str]:
+    env = clean_env(ORION_HOOK=hook, APP_TOKEN="s3cr3t-token-value")
+    result = run([python(), "-m", "orion.agent", "--mode", mode, "--sample", "off",
+                  "--spool", str(spool), program, *args], env=env)
     assert result.returncode in (0, 1), result.stderr
     (path,) = traces(spool)
     out = []
@@ -32,12 +32,14 @@ def normalized(spool, hook: str, program: str, *args: str) -> list[str]:
 
 
 @pytest.mark.skipif(_hook is None, reason="the C hook is not built")
-@pytest.mark.parametrize("program,args", [("deep.py", ()), ("deep.py", ("5%",)),
-                                          ("lanes.py", ())])
-def test_c_and_python_hooks_write_the_same_records(tmp_path, program, args):
+@pytest.mark.parametrize("mode,program,args", [
+    ("dev", "deep.py", ()), ("dev", "deep.py", ("5%",)), ("dev", "lanes.py", ()),
+    ("dev", "values.py", ()), ("safe", "lanes.py", ()), ("safe", "values.py", ()),
+    ("error", "deep.py", ())])
+def test_c_and_python_hooks_write_the_same_records(tmp_path, mode, program, args):
     path = str(PROGRAMS / program)
-    from_python = normalized(tmp_path / "py", "python", path, *args)
-    from_c = normalized(tmp_path / "c", "c", path, *args)
+    from_python = normalized(tmp_path / "py", "python", mode, path, *args)
+    from_c = normalized(tmp_path / "c", "c", mode, path, *args)
     assert len(from_python) > 10
     assert from_c == from_python
 

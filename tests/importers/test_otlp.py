@@ -132,3 +132,40 @@ def test_malformed_otlp_is_unreadable_not_a_traceback(spool, tmp_path):
     assert result.exit_code == 2
     assert "'xyz'" in result.stderr and "neither OTLP" in result.stderr
     assert spool.entries() == []
+
+
+def test_json_written_by_protobuf_itself_imports(spool, tmp_path):
+    """protobuf's own JSON: base64 ids, enum names, int64 as strings, absent defaults."""
+    import pytest
+    json_format = pytest.importorskip("google.protobuf.json_format")
+    trace_pb2 = pytest.importorskip("opentelemetry.proto.trace.v1.trace_pb2")
+    data = trace_pb2.TracesData()
+    rs = data.resource_spans.add()
+    kv = rs.resource.attributes.add()
+    kv.key, kv.value.string_value = "service.name", "inventory"
+    ss = rs.scope_spans.add()
+    ss.scope.name = "io.opentelemetry.jdbc"
+    span = ss.spans.add()
+    span.trace_id, span.span_id = bytes.fromhex(TRACE), bytes.fromhex("1111111111111111")
+    span.name, span.kind = "SELECT stock", trace_pb2.Span.SPAN_KIND_CLIENT
+    span.start_time_unix_nano, span.end_time_unix_nano = 5_000, 7_500
+    attr = span.attributes.add()
+    attr.key, attr.value.int_value = "db.rows", 3
+    event = span.events.add()
+    event.time_unix_nano, event.name = 6_000, "exception"
+    for key, value in (("exception.type", "SQLException"), ("exception.message", "locked")):
+        item = event.attributes.add()
+        item.key, item.value.string_value = key, value
+    span.status.code = trace_pb2.Status.STATUS_CODE_ERROR
+    text = json_format.MessageToJson(data)
+    assert '"SPAN_KIND_CLIENT"' in text and '"5000"' in text  # names and strings, as said
+    source = tmp_path / "pb.json"
+    source.write_text(text)
+    result = orion("import", str(source))
+    assert result.exit_code == 0, result.output
+    [exported] = spans_of(json.loads(orion("export", "@", "--format", "otlp").stdout))
+    assert exported["spanId"] == "1111111111111111" and exported["kind"] == 3
+    assert exported["status"] == {"code": 2}
+    assert exported["attributes"] == [{"key": "db.rows", "value": {"intValue": "3"}}]
+    assert exported["events"][0]["timeUnixNano"] == "6000"
+    assert (exported["startTimeUnixNano"], exported["endTimeUnixNano"]) == ("5000", "7500")

@@ -76,7 +76,9 @@ def command(refs: tuple[str, ...], output: str | None, format_name: str,
     if output is None:
         raise OrionError(f"{len(paths)} traces need a directory to go into: use -o DIR")
     target = Path(output).expanduser()
-    if len(paths) > 1 or target.is_dir() or output.endswith(("/", "\\")):
+    into_directory = (len(paths) > 1 or target.is_dir() or output.endswith(("/", "\\"))
+                      or (fmt.dataset and not output.endswith(fmt.suffix)))
+    if into_directory:
         try:
             target.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):

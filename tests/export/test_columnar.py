@@ -92,3 +92,17 @@ def test_parquet_never_goes_to_a_terminal_but_can_go_to_a_pipe(spool):
     assert result.exit_code == 0
     assert result.stdout_bytes.startswith(b"PAR1") and result.stdout_bytes.endswith(b"PAR1")
     assert re.search(rb"trace_id", result.stdout_bytes)
+
+
+def test_one_trace_into_a_dataset_directory(spool, tmp_path):
+    write_rich_trace(spool)
+    out = tmp_path / "lake"
+    result = CliRunner().invoke(cli, ["export", "-", "--format", "parquet", "-o", str(out)],
+                                input=spool.entries()[0].trace_id + "\n")
+    assert result.exit_code == 0, result.output
+    [file] = out.rglob("*.parquet")
+    assert file.parent.name == "date=2023-11-14"
+    single = tmp_path / "one.parquet"
+    assert CliRunner().invoke(cli, ["export", "@", "--format", "parquet", "-o",
+                                    str(single)]).exit_code == 0
+    assert pq.read_table(single).num_rows == 16

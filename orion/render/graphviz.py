@@ -24,9 +24,7 @@ def quote(text: str) -> str:
 def _node_label(node: Node) -> str:
     durations = sorted(node.durations)
     lines = [node.label]
-    if node.module and node.module != node.label:
-        lines.append(node.module)
-    lines.append(f"{node.calls} calls · total {format_duration_ns(node.total_ns)} · "
+    lines.append(f"{node.calls} call{'' if node.calls == 1 else 's'} · total {format_duration_ns(node.total_ns)} · "
                  f"self {format_duration_ns(node.self_ns)}")
     lines.append(f"p50 {format_duration_ns(percentile(durations, 50))} · "
                  f"p95 {format_duration_ns(percentile(durations, 95))}")
@@ -46,17 +44,30 @@ def _fill(node: Node) -> str:
 
 
 def to_dot(graph: CallGraph) -> str:
-    """The graph as DOT text: nodes annotated with counts, times, latency and failures;
-    edges with call counts and time, thicker for the hotter ones."""
+    """The graph as DOT text: nodes annotated with counts, times, latency and failures
+    (functions grouped in a box per module); edges with call counts and time, thicker for
+    the hotter ones."""
     hottest = max((edge.total_ns for edge in graph.edges.values()), default=0) or 1
     lines = [f"digraph {quote(graph.kind + ' graph')} {{",
              '  graph [rankdir=LR, fontname="Helvetica", fontsize=10];',
              '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10];',
              '  edge [fontname="Helvetica", fontsize=9, color="#55667788"];']
+    by_module: dict[str | None, list[Node]] = {}
     for node in sorted(graph.nodes.values(), key=lambda n: n.id):
-        tooltip = node.file or node.id
-        lines.append(f"  {quote(node.id)} [label={quote(_node_label(node))}, "
-                     f"fillcolor={quote(_fill(node))}, tooltip={quote(tooltip)}];")
+        by_module.setdefault(node.module, []).append(node)
+    for module, nodes in sorted(by_module.items(), key=lambda kv: kv[0] or ""):
+        indent = "  "
+        if module is not None:  # a function graph: one box per module
+            lines.append(f"  subgraph {quote('cluster_' + module)} {{")
+            lines.append(f'    label={quote(module)}; style="rounded,dashed"; '
+                         f'color="#99aabb"; fontcolor="#556677";')
+            indent = "    "
+        for node in nodes:
+            tooltip = node.file or node.id
+            lines.append(f"{indent}{quote(node.id)} [label={quote(_node_label(node))}, "
+                         f"fillcolor={quote(_fill(node))}, tooltip={quote(tooltip)}];")
+        if module is not None:
+            lines.append("  }")
     for edge in sorted(graph.edges.values(), key=lambda e: (e.caller, e.callee)):
         label = f"{edge.calls}× {format_duration_ns(edge.total_ns)}"
         if edge.errors:

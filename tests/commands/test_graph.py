@@ -52,7 +52,10 @@ def test_dot_output_read_back_by_graphviz_matches_the_traces(spool):
                             text=True, check=True)
     doc = json.loads(layout.stdout)
     objects = doc["objects"]
-    names = {o["name"] for o in objects}
+    clusters = {o["name"] for o in objects if "nodes" in o}
+    assert clusters == {"cluster_shop.app", "cluster_shop.db", "cluster_shop.parse",
+                        "cluster_shop.jobs"}
+    names = {o["name"] for o in objects} - clusters
     edges = {(objects[e["tail"]]["name"], objects[e["head"]]["name"]) for e in doc["edges"]}
     assert (names, edges) == expected_graph(spool)
     labels = {o["name"]: o["label"] for o in objects}

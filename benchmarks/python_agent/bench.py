@@ -1,9 +1,14 @@
 """Orionis Python agent vs VizTracer: medians of several runs, as ratios to untraced.
 
-    python benchmarks/python_agent/bench.py [--runs 5]
+    python benchmarks/python_agent/bench.py [--runs 5] [--hook auto|c|python]
 
 Each configuration runs the workload in a fresh process; the workload times only its own
-work (not interpreter start or trace saving) and reports its peak RSS.
+work (not interpreter start or trace saving) and reports its peak RSS. Configurations are
+interleaved run by run, so that a slow spell of the shared machine hits them all alike.
+"Events" are the calls, returns and unwinds each tracer recorded (VizTracer: two per
+complete event); "ns/event" is the time added over untraced divided by them.
+"nothing traced" installs the agent's hook with every function filtered out: the cost of
+having a trace hook at all (CPython 3.11 slows every instruction down once one is set).
 """
 
 import argparse
@@ -20,30 +25,49 @@ PY = sys.executable
 
 
 def configs(tmp):
-    agent = [PY, "-m", "orion.agent", "--spool", str(Path(tmp) / "spool")]
+    def agent(name, *options):
+        return [PY, "-m", "orion.agent", "--spool", str(Path(tmp) / name), *options]
+
     viz = [PY, "-m", "viztracer", "--quiet", "-o", str(Path(tmp) / "viz.json")]
     return {
         "untraced": [PY],
-        "orion safe, sampling off": [*agent, "--mode", "safe", "--sample", "off"],
-        "orion safe, default 1% sampling": [*agent, "--mode", "safe"],
-        "orion dev (args + returns)": [*agent, "--mode", "dev"],
-        "orion error": [*agent, "--mode", "error"],
+        "orion error, nothing traced (hook floor)": agent("floor", "--mode", "error",
+                                                          "--exclude", "__main__"),
+        "orion safe, sampling off": agent("safe", "--mode", "safe", "--sample", "off"),
+        "orion safe, default 1% sampling": agent("sampled", "--mode", "safe"),
+        "orion dev (args + returns)": agent("dev", "--mode", "dev"),
+        "orion error": agent("error", "--mode", "error"),
         "viztracer (default)": viz,
         "viztracer --log_func_args --log_func_retval": [*viz, "--log_func_args",
                                                         "--log_func_retval"],
     }
 
 
-def measure(command, workload, runs, hook):
-    times, peaks = [], []
+def events(command, tmp) -> int | None:
+    """Events the last run of `command` recorded (None when it wrote no trace)."""
+    if "viztracer" in command:  # in a child: loading the JSON would raise our peak RSS,
+        script = ("import json,sys; print(2 * sum(e.get('ph') == 'X' for e in "  # which
+                  "json.load(open(sys.argv[1]))['traceEvents']))")  # children inherit
+        return int(subprocess.run([PY, "-c", script, str(Path(tmp) / "viz.json")],
+                                  capture_output=True, text=True, check=True).stdout)
+    if "--spool" not in command:
+        return None
+    from orion.format.summary import read_summary
+
+    spool = Path(command[command.index("--spool") + 1])
+    paths = sorted(spool.glob("*.otrace"), key=lambda p: p.stat().st_mtime)
+    if not paths:
+        return None
+    counts = read_summary(paths[-1])["counts"]
+    return counts["calls"] + counts["returns"] + counts["unwinds"]
+
+
+def run(command, workload, hook):
     env = dict(os.environ, ORION_HOOK=hook)
-    for _ in range(runs):
-        out = subprocess.run([*command, WORKLOAD, workload], capture_output=True, text=True,
-                             env=env, check=True).stdout.strip().splitlines()[-1]
-        elapsed, peak = out.split()
-        times.append(float(elapsed))
-        peaks.append(int(peak))
-    return statistics.median(times), max(peaks)
+    out = subprocess.run([*command, WORKLOAD, workload], capture_output=True, text=True,
+                         env=env, check=True).stdout.strip().splitlines()[-1]
+    elapsed, peak = out.split()
+    return float(elapsed), int(peak)
 
 
 def main():
@@ -53,13 +77,26 @@ def main():
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for workload in ("fib", "render"):
+            table = configs(tmp)
+            times = {name: [] for name in table}
+            peaks = {name: 0 for name in table}
+            counted = {}
+            for _ in range(opts.runs):
+                for name, command in table.items():
+                    seconds, peak = run(command, workload, opts.hook)
+                    times[name].append(seconds)
+                    peaks[name] = max(peaks[name], peak)
+                    counted[name] = events(command, tmp)
             print(f"\n{workload} (median of {opts.runs}, hook={opts.hook})")
-            print(f"{'configuration':46} {'seconds':>9} {'ratio':>7} {'peak RSS MB':>12}")
-            base = None
-            for name, command in configs(tmp).items():
-                seconds, peak = measure(command, workload, opts.runs, opts.hook)
-                base = base or seconds
-                print(f"{name:46} {seconds:9.4f} {seconds / base:7.2f} {peak / 1024:12.1f}")
+            print(f"| configuration | seconds | ratio | events | ns/event | peak RSS MB |")
+            print("|---|---:|---:|---:|---:|---:|")
+            base = statistics.median(times["untraced"])
+            for name in table:
+                seconds = statistics.median(times[name])
+                n = counted[name]
+                per = f"{(seconds - base) / n * 1e9:.0f}" if n else "-"
+                print(f"| {name} | {seconds:.4f} | {seconds / base:.2f} | {n or '-'} | {per} "
+                      f"| {peaks[name] / 1024:.1f} |")
 
 
 if __name__ == "__main__":

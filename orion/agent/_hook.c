@@ -329,10 +329,9 @@ static PyTypeObject RingType = {
 /* -- the tracer (one per session) ------------------------------------------------------ */
 
 typedef struct {
-    int known;        /* arg_names fetched */
     Py_ssize_t nargs;
-    PyObject *names;  /* tuple of (name, secret) pairs from Session.arg_names */
-    int64_t *sids;    /* interned name ids, -1 until the name is first written */
+    PyObject *names;   /* tuple of (name, secret) pairs from Session.arg_names */
+    int64_t sids[];    /* interned name ids, -1 until the name is first written */
 } FnInfo;
 
 typedef struct {
@@ -350,7 +349,7 @@ typedef struct {
     int64_t last_t;  /* time of the last record packed */
     int64_t max_t;
     int64_t root;    /* function of the chunk's first call, or -1 */
-    FnInfo *fns;
+    FnInfo **fns;     /* by function id; entries never move (other threads hold them) */
     Py_ssize_t nfns;
     uintptr_t *last_exc;  /* by lane: the exception last recorded */
     Py_ssize_t nlanes;
@@ -444,6 +443,8 @@ begin_record(Tracer *tr, Py_ssize_t columns, int code, int64_t t)
     return 0;
 }
 
+/* A function's argument names, fetched from Python on its first start. The entry stays
+ * put while Python runs (another thread may then add functions). */
 static FnInfo *
 fn_info(Tracer *tr, int64_t fid, PyFrameObject *frame)
 {
@@ -451,37 +452,41 @@ fn_info(Tracer *tr, int64_t fid, PyFrameObject *frame)
         Py_ssize_t n = tr->nfns ? tr->nfns : 64;
         while (n <= fid)
             n *= 2;
-        FnInfo *fns = PyMem_Realloc(tr->fns, n * sizeof(FnInfo));
+        FnInfo **fns = PyMem_Realloc(tr->fns, n * sizeof(FnInfo *));
         if (fns == NULL) {
             PyErr_NoMemory();
             return NULL;
         }
-        memset(fns + tr->nfns, 0, (n - tr->nfns) * sizeof(FnInfo));
+        memset(fns + tr->nfns, 0, (n - tr->nfns) * sizeof(FnInfo *));
         tr->fns = fns;
         tr->nfns = n;
     }
-    FnInfo *info = &tr->fns[fid];
-    if (!info->known) {
-        PyObject *names = PyObject_CallMethodOneArg(tr->session, s_arg_names, (PyObject *)frame);
-        if (names == NULL)
-            return NULL;
-        if (!PyTuple_Check(names)) {
-            Py_DECREF(names);
-            PyErr_SetString(PyExc_TypeError, "Session.arg_names must return a tuple");
-            return NULL;
-        }
-        info->nargs = PyTuple_GET_SIZE(names);
-        info->sids = PyMem_Malloc((info->nargs + 1) * sizeof(int64_t));
-        if (info->sids == NULL) {
-            Py_DECREF(names);
-            PyErr_NoMemory();
-            return NULL;
-        }
-        for (Py_ssize_t i = 0; i < info->nargs; i++)
-            info->sids[i] = -1;
-        info->names = names;
-        info->known = 1;
+    if (tr->fns[fid] != NULL)
+        return tr->fns[fid];
+    PyObject *names = PyObject_CallMethodOneArg(tr->session, s_arg_names, (PyObject *)frame);
+    if (names == NULL)
+        return NULL;
+    if (tr->fns[fid] != NULL) {  /* another thread got there while Python ran */
+        Py_DECREF(names);
+        return tr->fns[fid];
     }
+    if (!PyTuple_Check(names)) {
+        Py_DECREF(names);
+        PyErr_SetString(PyExc_TypeError, "Session.arg_names must return a tuple");
+        return NULL;
+    }
+    Py_ssize_t nargs = PyTuple_GET_SIZE(names);
+    FnInfo *info = PyMem_Malloc(sizeof(FnInfo) + nargs * sizeof(int64_t));
+    if (info == NULL) {
+        Py_DECREF(names);
+        PyErr_NoMemory();
+        return NULL;
+    }
+    info->nargs = nargs;
+    info->names = names;
+    for (Py_ssize_t i = 0; i < nargs; i++)
+        info->sids[i] = -1;
+    tr->fns[fid] = info;
     return info;
 }
 
@@ -806,8 +811,10 @@ static void
 free_fns(Tracer *self)
 {
     for (Py_ssize_t i = 0; i < self->nfns; i++) {
-        Py_XDECREF(self->fns[i].names);
-        PyMem_Free(self->fns[i].sids);
+        if (self->fns[i] != NULL) {
+            Py_DECREF(self->fns[i]->names);
+            PyMem_Free(self->fns[i]);
+        }
     }
     PyMem_Free(self->fns);
     self->fns = NULL;
@@ -917,7 +924,6 @@ Tracer_close(Tracer *self, PyObject *unused)
     self->enabled = 0;
     self->chunk.len = 0;
     self->records = self->calls = self->returns = self->unwinds = 0;
-    free_fns(self);
     Py_RETURN_NONE;
 }
 

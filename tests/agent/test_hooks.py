@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from orion.format.summary import read_summary
+
 from .agent_helpers import PROGRAMS, clean_env, python, records, run, traces
 
 try:
@@ -50,3 +52,21 @@ def test_hook_kind_reports_the_active_hook():
     assert run([python(), "-c", script.format("python")]).stdout.strip() == "python"
     expected = "c" if _hook is not None else "python"
     assert run([python(), "-c", script.format("auto")]).stdout.strip() == expected
+
+
+@pytest.mark.skipif(_hook is None, reason="the C hook is not built")
+@pytest.mark.parametrize("mode", ["safe", "dev"])
+def test_threads_calling_at_once_keep_every_lane_in_order(spool, mode):
+    result = run([python(), "-m", "orion.agent", "--mode", mode, "--sample", "off",
+                  "--spool", str(spool), str(PROGRAMS / "threads.py")],
+                 env=clean_env(ORION_HOOK="c"))
+    assert result.returncode == 0, result.stderr
+    (path,) = traces(spool)
+    recs = records(path)  # validates: nesting and time order on every lane
+    names = {r["id"]: r["name"] for r in recs if r["type"] == "function"}
+    calls = [names[r["fn"]] for r in recs if r["type"] == "call"]
+    assert calls.count("leaf") == 5 * 10 * 2000
+    assert len({r["lane"] for r in recs if r["type"] == "call"}) == 5
+    summary = read_summary(path)
+    assert summary["counts"]["calls"] == len(calls)
+    assert summary["counts"]["returns"] == len(calls)

@@ -69,7 +69,7 @@ def command(refs: tuple[str, ...], output: str | None, format_name: str,
         if fmt.binary and sys.stdout.isatty():
             raise OrionError(f"refusing to write binary {fmt.name} data to a terminal: "
                              f"use -o FILE, or redirect stdout to a file or a pipe")
-        stdout = click.get_binary_stream("stdout")
+        stdout = sys.stdout.buffer
         export_trace(paths[0], fmt, stdout, **options)
         stdout.flush()
         return

@@ -22,7 +22,7 @@ def _write(data: bytes, output: str | None, binary: bool) -> None:
     if output is None or output == "-":
         if binary and sys.stdout.isatty():
             raise OrionError("refusing to write an image to a terminal: use -o FILE")
-        stdout = click.get_binary_stream("stdout")
+        stdout = sys.stdout.buffer
         stdout.write(data)
         stdout.flush()
         return

@@ -116,8 +116,8 @@ def filter_options(command: Callable) -> Callable:
         click.option("--until", metavar="WHEN",
                      help="Only traces started before WHEN: a duration ago or a date."),
         click.option("--grep", metavar="REGEX",
-                     help="Only traces whose entry point, exception type or message matches "
-                          "(case-insensitive)."),
+                     help="Only traces in which a function name, the exception type or its "
+                          "message matches (a case-insensitive regular expression)."),
     ]
     for option in reversed(options):
         wrapper = option(wrapper)

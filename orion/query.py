@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
 from typing import Iterable, Iterator
 
+from .format import constants as C
 from .format.errors import TraceError
+from .format.reader import TraceReader
 from .format.summary import read_summary
 from .spool import Entry
 
@@ -21,7 +25,9 @@ class TraceFilter:
     until_ns: int | None = None
     grep: re.Pattern | None = None
 
-    def matches(self, summary: dict) -> bool:
+    def matches(self, summary: dict, path: Path | None = None) -> bool:
+        """Whether a trace passes; with `path`, --grep also searches every function the
+        trace defines when its summary does not match (slower: it reads the body)."""
         if self.statuses is not None and summary.get("status") not in self.statuses:
             return False
         if self.languages is not None and summary.get("language") not in self.languages:
@@ -31,9 +37,12 @@ class TraceFilter:
             return False
         if self.until_ns is not None and start > self.until_ns:
             return False
-        if self.grep is not None and not any(self.grep.search(text)
-                                             for text in searchable_texts(summary)):
-            return False
+        if self.grep is not None:
+            texts = searchable_texts(summary)
+            if path is not None:
+                texts = chain(texts, function_names(path))
+            if not any(self.grep.search(text) for text in texts):
+                return False
         return True
 
 
@@ -49,6 +58,20 @@ def searchable_texts(summary: dict) -> Iterator[str]:
     for name in summary.get("stack") or ():
         if isinstance(name, str):
             yield name
+
+
+def function_names(path: Path) -> Iterator[str]:
+    """The names of the functions a trace defines, read lazily; nothing if it is unreadable."""
+    strings: dict[int, str] = {}
+    try:
+        with TraceReader(path) as reader:
+            for rec in reader.records():
+                if rec[0] == C.STRING:
+                    strings[rec[1]] = rec[2]
+                elif rec[0] == C.FUNCTION and rec[2] in strings:
+                    yield strings[rec[2]]
+    except (TraceError, OSError):
+        return
 
 
 @dataclass(frozen=True)
@@ -89,6 +112,6 @@ def select(entries: Iterable[Entry], trace_filter: TraceFilter, limit: int | Non
             if on_error is not None and entry.path.exists():  # a vanished file is no error
                 on_error(entry, exc)
             continue
-        if trace_filter.matches(summary):
+        if trace_filter.matches(summary, entry.path):
             selected.append(Listed(entry, summary))
     return selected

@@ -43,6 +43,8 @@ def test_filters(spool):
     assert len(invoke("list", "--until", "2h").output.split()) == 1
     assert invoke("list", "--grep", "keyerror").output.split() == [failed_id]
     assert invoke("list", "--grep", "sku").output.split() == [failed_id]
+    assert len(invoke("list", "--grep", "^step2$").output.split()) == 3  # any function
+    assert invoke("list", "--grep", "no_such_function").exit_code == 1
     assert len(invoke("list", "--limit", "1").output.split()) == 1
     nothing = invoke("list", "--lang", "rust")
     assert nothing.exit_code == 1 and nothing.output == ""

@@ -348,8 +348,9 @@ class Session:
     def pack_value(self, value: Any, secret: bool) -> bytes:
         """For the C hook: a value it does not pack itself, captured as Python would."""
         with self.lock:
-            if not self.closed:
-                self._sync()
+            if self.closed:  # the hook drops the record
+                return _PACKER.pack(None)
+            self._sync()
             capturer = self.capturer
             return _PACKER.pack(capturer.redacted(value) if secret else capturer.value(value))
 

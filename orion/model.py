@@ -28,6 +28,10 @@ RETURNED = "returned"
 UNWOUND = "unwound"
 OPEN = "open"
 OUTSIDE_LABEL = "(outside the recorded window)"
+# Bookkeeping events `orion import` writes for spans from OpenTelemetry: what the call
+# model has no place for, kept so that exporting back gives the same spans.
+SPAN_META = "otel.span"  # first event of a call: its span ids, kind, status, attributes
+RESOURCE_META = "otel.resource"  # lane-level, at time 0: a resource the spans refer to
 
 
 class Function:
@@ -83,6 +87,11 @@ class Event:
         self.t = t
         self.kind = kind
         self.attrs = attrs
+
+    @property
+    def bookkeeping(self) -> bool:
+        """An `otel.span`/`otel.resource` record: shown through its call or the header."""
+        return self.kind == SPAN_META or self.kind == RESOURCE_META
 
     def to_json(self) -> dict:
         return {"type": "event", "t": self.t, "kind": self.kind, "attrs": self.attrs}
@@ -158,6 +167,15 @@ class Call:
     @property
     def duration(self) -> int | None:
         return None if self.end is None else self.end - self.start
+
+    @property
+    def span(self) -> dict | None:
+        """The `otel.span` attributes of an imported span (None for other calls)."""
+        first = self.events[0] if self.events else None
+        if isinstance(first, Event) and first.kind == SPAN_META and isinstance(first.attrs,
+                                                                               dict):
+            return first.attrs
+        return None
 
     def to_json(self) -> dict:
         """This call without its children (callers nest them; trees may be very deep)."""
@@ -248,6 +266,13 @@ class Trace:
         if fn is None:
             fn = self.functions[fn_id] = Function(fn_id, f"<function {fn_id}>")
         return fn
+
+    @property
+    def resources(self) -> list[dict]:
+        """The OpenTelemetry resources of an imported trace (`otel.resource` events)."""
+        return [e.attrs for lane in self.lanes.values() for e in lane.events
+                if isinstance(e, Event) and e.kind == RESOURCE_META and isinstance(e.attrs,
+                                                                                   dict)]
 
     def open_calls(self) -> Iterator[Call]:
         for lane in self.lanes.values():

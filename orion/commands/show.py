@@ -13,7 +13,10 @@ where each call is {"fn", "name", "start", "end", "outcome" ("returned", "unwoun
 "open"), "args"?, "value"? (only when captured), "line"/"locals"/"error" (unwound calls),
 "exceptions"?, "events"?, "hidden_calls"? (cut by --depth), "calls": [call, ...]}.
 Times are nanoseconds since the trace started; "fn" is null for a frame that began before
-a ring window.
+a ring window. A trace imported from OpenTelemetry keeps its bookkeeping events in
+"events" (`otel.span` first in each call's, `otel.resource` in its first lane's); the
+text form shows them as the resource lines of the header and, per call, its span kind,
+status and attributes instead.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from ..model import UNWOUND, Lane, Trace, failing_path, load_trace
 from ..options import json_option, spool_option
 from ..render.jsonout import dumps
 from ..render.table import STATUS_COLOURS
-from ..render.tree import (DEFAULT_MAX_LINES, TreeOptions, format_value, iter_calls_json,
-                           render_tree)
+from ..render.tree import (DEFAULT_MAX_LINES, TreeOptions, format_pairs, format_value,
+                           iter_calls_json, render_tree)
 from ..spool import Spool
 from ..timeparse import format_duration_ns, format_time_ns
 
@@ -75,6 +78,7 @@ def header_lines(trace: Trace, colour: bool) -> list[str]:
         lines.append(_field("cwd", process["cwd"]))
     host, pid = process.get("host") or "-", process.get("pid") or "-"
     lines.append(_field("host", f"{host}  · pid {pid}"))
+    lines += [_field("resource", text) for text in resource_texts(trace)]
     exception = s.get("exception")
     if isinstance(exception, dict) and exception.get("type"):
         message = str(exception.get("message") or "").replace("\n", " ")
@@ -94,6 +98,20 @@ def header_lines(trace: Trace, colour: bool) -> list[str]:
         note = INCOMPLETE + (" (its last frame was cut)" if trace.truncated else "")
         lines.append(click.style(note, fg="yellow", bold=True) if colour else note)
     return lines
+
+
+def resource_texts(trace: Trace) -> list[str]:
+    """One line per OpenTelemetry resource of an imported trace: attributes, scopes."""
+    out = []
+    for resource in trace.resources:
+        scopes = [" ".join(str(s[k]) for k in ("name", "version") if s.get(k))
+                  for s in resource.get("scopes") or [] if isinstance(s, dict)]
+        attrs = resource.get("attributes")
+        text = format_pairs(attrs, "  ") if isinstance(attrs, dict) else ""
+        if any(scopes):
+            text += ("  · " if text else "") + "scope " + ", ".join(s for s in scopes if s)
+        out.append(text or "-")
+    return out
 
 
 def path_text(labels: list[str], keep: int = 4) -> str:

@@ -21,10 +21,8 @@ from ..format import constants as C
 from ..format.decode import Decoder
 from ..format.errors import CorruptTrace
 from ..format.reader import TraceReader
-from ..model import OPEN, OUTSIDE_LABEL, RETURNED, UNWOUND, Function, Lane
-
-SPAN_META = "otel.span"  # event kind: the OpenTelemetry identity of the enclosing call
-RESOURCE_META = "otel.resource"  # lane-level event kind: a resource imported spans refer to
+from ..model import (OPEN, OUTSIDE_LABEL, RESOURCE_META, RETURNED, SPAN_META, UNWOUND,
+                     Function, Lane)
 
 
 def span_id_seed(header: dict) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Iterator
 import click
 
 from ..format.writer import NO_VALUE
+from ..importers.otlp import SPAN_KINDS, STATUS_CODES, STATUS_ERROR
 from ..model import (OPEN, RETURNED, UNWOUND, Call, Crash, Event, Lane, Raised, Stack,
                      propagating_child, subtree_size)
 from ..timeparse import format_duration_ns
@@ -29,6 +30,10 @@ ARG_WIDTH = 50
 MESSAGE_WIDTH = 160
 ITEMS_SHOWN = (3, 2, 0)  # items shown of a sequence or mapping at nesting depth 0, 1, 2+
 STR_SHOWN = 40
+# Span kinds worth a tag: internal (and unspecified) is the default, the others say who
+# talks to whom.
+KIND_TAGS = {code: name.lower() for name, code in SPAN_KINDS.items()
+             if code > SPAN_KINDS["INTERNAL"]}
 
 
 @dataclass
@@ -140,6 +145,8 @@ def _items(calls: Iterable[Call], exceptions: Iterable[Raised], events: Iterable
     if owner is not None and owner.outcome == UNWOUND and owner.error is not None:
         # The exception the frame unwound with is on the frame's own line already.
         exceptions = [e for e in exceptions if e.kind != "raised" or not e.same_as(owner.error)]
+    if events:
+        events = [e for e in events if not (isinstance(e, Event) and e.bookkeeping)]
     stream: Iterable[Any] = calls
     if exceptions or events:
         stream = heapq.merge(calls, exceptions, events, key=_when)
@@ -186,9 +193,18 @@ class Style:
 
 
 def call_line(call: Call, style: Style, hidden: int = 0) -> str:
-    """One line for a call: name(args) → value, duration, how it ended."""
+    """One line for a call: name(args) → value, duration, how it ended. An imported span
+    reads `name [kind · ok]`, its status message standing in for a missing exception."""
+    span = call.span
     parts = [style(call.label, bold=True) + (
-        "(" + clip(format_pairs(call.args), ARGS_WIDTH) + ")" if call.fn is not None else "")]
+        "(" + clip(format_pairs(call.args), ARGS_WIDTH) + ")"
+        if call.fn is not None and span is None else "")]
+    if span is not None:
+        tags = [KIND_TAGS.get(span.get("kind"), "")]
+        if span.get("status_code") == STATUS_CODES["OK"]:
+            tags.append("ok")
+        if any(tags):
+            parts.append(style("[" + " · ".join(t for t in tags if t) + "]", fg="cyan"))
     if call.outcome == RETURNED and call.value is not NO_VALUE:
         parts.append(style("→ " + format_value(call.value), fg="green"))
     if call.end is not None:
@@ -196,12 +212,30 @@ def call_line(call: Call, style: Style, hidden: int = 0) -> str:
     if call.outcome == UNWOUND:
         # The message is on the frame that raised; frames it passed through name the type.
         brief = propagating_child(call) is not None
-        parts.append(style(exception_text(call.error, call.line, brief), fg="red"))
+        text = exception_text(call.error, call.line, brief)
+        if span is not None and span.get("status_code") == STATUS_ERROR:
+            text = span_error_text(call, span, text)
+        parts.append(style(text, fg="red"))
     elif call.outcome == OPEN:
         parts.append(style("… still running when the trace ended", fg="yellow"))
     if hidden:
         parts.append(style(f"[+{hidden} nested call{'s' if hidden != 1 else ''}]", dim=True))
     return "  ".join(parts)
+
+
+def span_error_text(call: Call, span: dict, text: str) -> str:
+    """An ERROR span's ending: its exception, and the status message when it says more."""
+    message = clip(str(span.get("status_message") or "").replace("\n", " "), MESSAGE_WIDTH)
+    if call.error is None:
+        return f"✗ error: {message}" if message else "✗ error"
+    return f"{text} · status: {message}" if message and message != call.error.message \
+        else text
+
+
+def span_attributes(call: Call) -> str:
+    """An imported span's attributes as `key=value` pairs, for the line under its call."""
+    attrs = (call.span or {}).get("attributes")
+    return clip(format_pairs(attrs, "  "), MESSAGE_WIDTH) if isinstance(attrs, dict) else ""
 
 
 def exception_text(error: Raised | None, line: int | None, brief: bool = False) -> str:
@@ -288,6 +322,10 @@ def render_tree(lanes: Iterable[Lane], options: TreeOptions) -> Iterator[str]:
                     for name, value in item.locals.items():
                         yield inner + style(f"┆ {name} = {format_value(value)}", dim=True)
                         lines += 1
+                attributes = span_attributes(item)
+                if attributes:
+                    yield inner + style(f"┆ {attributes}", dim=True)
+                    lines += 1
                 if expand and (item.children or item.exceptions or item.events):
                     stack.append((_items(item.children, item.exceptions, item.events, item,
                                          options.collapse), depth + 1, inner))

@@ -162,3 +162,56 @@ def test_failing_path_text_folds_recursion_and_long_chains():
     assert path_text(["main", "rec", "rec", "rec", "leaf"]) == "main › rec ×3 › leaf"
     long = path_text([f"f{i}" for i in range(20)])
     assert long == "f0 › f1 › f2 › f3 › … 12 more … › f16 › f17 › f18 › f19"
+
+
+def otlp_cart() -> dict:
+    """An OTLP/JSON document as a collector writes it: a failing server span, two children."""
+    def attrs(values: dict) -> list[dict]:
+        return [{"key": k, "value": {"intValue": str(v)} if isinstance(v, int)
+                 else {"stringValue": v}} for k, v in values.items()]
+
+    trace = "5b8efff798038103d269b633813fc60c"
+    spans = [
+        {"traceId": trace, "spanId": "00000000000000a1", "name": "GET /cart", "kind": 2,
+         "startTimeUnixNano": "1000", "endTimeUnixNano": "900000",
+         "status": {"code": 2, "message": "cart lookup failed"},
+         "attributes": attrs({"http.route": "/cart", "http.response.status_code": 500}),
+         "events": [{"timeUnixNano": "800000", "name": "exception", "attributes": attrs(
+             {"exception.type": "KeyError", "exception.message": "'sku'"})},
+             {"timeUnixNano": "850000", "name": "cache.miss",
+              "attributes": attrs({"key": "cart:1"})}]},
+        {"traceId": trace, "spanId": "00000000000000b2", "parentSpanId": "00000000000000a1",
+         "name": "SELECT carts", "kind": "SPAN_KIND_CLIENT", "startTimeUnixNano": "2000",
+         "endTimeUnixNano": "300000", "status": {"code": "STATUS_CODE_OK"},
+         "attributes": attrs({"db.system": "postgresql"})},
+        {"traceId": trace, "spanId": "00000000000000b3", "parentSpanId": "00000000000000a1",
+         "name": "render", "startTimeUnixNano": "310000", "endTimeUnixNano": "400000"}]
+    return {"resourceSpans": [{
+        "resource": {"attributes": attrs({"service.name": "checkout", "host.name": "web-1"})},
+        "scopeSpans": [{"scope": {"name": "manual", "version": "1.0"}, "spans": spans}]}]}
+
+
+def test_show_imported_otlp_spans(spool, tmp_path):
+    source = tmp_path / "cart.json"
+    source.write_text(json.dumps(otlp_cart()))
+    imported = CliRunner().invoke(cli, ["import", str(source)])
+    assert imported.exit_code == 0, imported.output
+    out = show("@").output
+    assert "otel." not in out and "span_id" not in out
+    assert "resource   service.name='checkout'  host.name='web-1'  · scope manual 1.0" in out
+    tree = out[out.index("── checkout (span) ──"):].splitlines()
+    assert tree == [
+        "── checkout (span) ──",
+        "└─ GET /cart  [server]  899.0µs  ✗ KeyError: 'sku' · status: cart lookup failed",
+        "   ┆ http.route='/cart'  http.response.status_code=500",
+        "   ├─ SELECT carts  [client · ok]  298.0µs",
+        "   │  ┆ db.system='postgresql'",
+        "   ├─ render  90.0µs",
+        "   └─ • cache.miss key='cart:1'",
+    ]
+    # --json keeps the bookkeeping events where they were: nothing removed, same shape.
+    [lane] = json.loads(show("@", "--json").output)["lanes"]
+    assert [e["kind"] for e in lane["events"]] == ["otel.resource"]
+    [root] = lane["calls"]
+    assert [e["kind"] for e in root["events"]] == ["otel.span", "cache.miss"]
+    assert root["events"][0]["attrs"]["kind"] == 2

@@ -203,3 +203,32 @@ def test_json_calls_shape(tmp_path):
     assert parse["calls"] == [] and "value" not in parse
     assert [e["kind"] for e in parse["exceptions"]] == ["raised", "caught"]
     assert json.loads("".join(iter_calls_json([]))) == []
+
+
+def imported_spans(w):
+    """What `orion import` writes for OpenTelemetry spans: otel.span right after each call."""
+    lane = w.lane("checkout", "span")
+    w.event(0, lane, "otel.resource", {"index": 0, "attributes": {"service.name": "checkout"},
+                                       "scopes": [{"name": "manual"}]})
+    send, poll = w.function("publish"), w.function("poll")
+    w.call(0, lane, send)
+    w.event(0, lane, "otel.span", {"span_id": "00000000000000a1", "parent_span_id": "",
+                                   "kind": 4, "status_code": 2, "status_message": "timeout",
+                                   "attributes": {"queue": "orders", "n": 3}})
+    w.call(10, lane, poll)
+    w.event(10, lane, "otel.span", {"span_id": "00000000000000a2", "kind": 1,
+                                    "status_code": 1, "attributes": {}})
+    w.ret(20, lane)
+    w.event(30, lane, "retry", {"attempt": 2})
+    w.unwind(40, lane, None)
+
+
+def test_imported_spans_show_kind_status_and_attributes_not_bookkeeping(tmp_path):
+    lines = lines_of(write(tmp_path, imported_spans))
+    assert lines == [
+        "── checkout (span) ──",
+        "└─ publish  [producer]  40ns  ✗ error: timeout",
+        "   ┆ queue='orders'  n=3",
+        "   ├─ poll  [ok]  10ns",
+        "   └─ • retry attempt=2",
+    ]

@@ -4,6 +4,9 @@ The classic layout: the root ("all") at the bottom, callees stacked above their 
 each frame as wide as the time spent in it and below it (its inclusive time), siblings
 sorted by name. Each frame carries `data-stack` (its path, `;`-joined) and `data-value`
 (inclusive nanoseconds), and a <title> tooltip, so the picture can be checked and searched.
+Labels sit in a nested <svg> viewport the size of their frame: the width of a font is
+only estimated here, and a viewport clips a label that comes out wider than its frame
+instead of letting it run over its neighbours.
 """
 
 from __future__ import annotations
@@ -74,9 +77,10 @@ def flame_svg(stacks: Counter, title: str = "Flame graph") -> str:
         f'height="{height}" viewBox="0 0 {WIDTH} {height}" data-scale="{scale!r}" '
         f'data-total="{root.value}">',
         '<style>text { font-family: Verdana, sans-serif; font-size: 11px; fill: #000; }'
+        ' text.title { font-size: 15px; }'
         ' g.frame:hover rect { stroke: #000; stroke-width: 0.5; }</style>',
         f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#fdfdf6"/>',
-        f'<text x="{WIDTH / 2}" y="20" text-anchor="middle" font-size="15">'
+        f'<text class="title" x="{WIDTH / 2}" y="20" text-anchor="middle">'
         f"{escape(title)}</text>",
     ]
     pending = [(root, PAD, 0, "")]
@@ -85,7 +89,9 @@ def flame_svg(stacks: Counter, title: str = "Flame graph") -> str:
         width = frame.value * scale
         y = height - PAD - (depth + 1) * FRAME_HEIGHT
         share = frame.value / root.value * 100 if root.value else 0
-        tip = f"{frame.name} ({format_duration_ns(frame.value)}, {share:.2f}%)"
+        own = frame.value - sum(child.value for child in frame.children.values())
+        tip = (f"{frame.name}: {format_duration_ns(frame.value)} ({share:.2f}%), "
+               f"self {format_duration_ns(own)}")
         parts.append(
             f'<g class="frame"><title>{escape(tip)}</title>'
             f'<rect x="{x!r}" y="{y}" width="{width!r}" height="{FRAME_HEIGHT - 1}" '
@@ -94,7 +100,8 @@ def flame_svg(stacks: Counter, title: str = "Flame graph") -> str:
         if width >= MIN_TEXT_WIDTH:
             fits = int((width - 6) / CHAR_WIDTH)
             text = frame.name if len(frame.name) <= fits else frame.name[:max(fits - 2, 0)] + ".."
-            parts.append(f'<text x="{x + 3!r}" y="{y + FRAME_HEIGHT - 5}">{escape(text)}</text>')
+            parts.append(f'<svg x="{x!r}" y="{y}" width="{width!r}" height="{FRAME_HEIGHT - 1}">'
+                         f'<text x="3" y="{FRAME_HEIGHT - 5}">{escape(text)}</text></svg>')
         parts.append("</g>")
         child_x = x
         children = []

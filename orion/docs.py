@@ -74,13 +74,17 @@ class Fish(_TraceIds, FishComplete):
 
     def source(self) -> str:
         # fish passes the words as variables after `env`: keep them, change the program.
+        # Split "type,value<TAB>help" at the first comma only: help texts have commas.
         script = ShellComplete.source(self)
-        old = self.invocation % self.source_vars()
-        new = ("env COMP_WORDS=(commandline -cp) COMP_CWORD=(commandline -t) "
-               f"{self.prog_name} completion --complete fish")
-        if old not in script:
-            raise RuntimeError("cannot adapt click's fish completion script")
-        return script.replace(old, new)
+        edits = {self.invocation % self.source_vars():
+                 "env COMP_WORDS=(commandline -cp) COMP_CWORD=(commandline -t) "
+                 f"{self.prog_name} completion --complete fish",
+                 '(string split "," $completion)': '(string split -m 1 "," $completion)'}
+        for old, new in edits.items():
+            if old not in script:
+                raise RuntimeError("cannot adapt click's fish completion script")
+            script = script.replace(old, new)
+        return script
 
 
 _CLASSES: dict[str, type[ShellComplete]] = {"bash": Bash, "zsh": Zsh, "fish": Fish}
@@ -137,6 +141,8 @@ def _options(command: click.Command, ctx: click.Context) -> list[str]:
         if record is None or getattr(param, "hidden", False):
             continue
         names, text = record
+        if isinstance(param, click.Argument) and not text:
+            continue  # click 8.5 lists arguments too; without help they only repeat SYNOPSIS
         lines += [".TP", f"\\fB{_opt(names)}\\fR", _roff(text) or "\\&"]
     return lines
 

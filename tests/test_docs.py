@@ -76,3 +76,118 @@ def test_the_bash_script_loads():
                                          "complete -p orion"],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0 and "_orion_completion" in done.stdout, done.stderr
+
+
+# -- the completion scripts in the real shells ---------------------------------------------
+
+# Drives an interactive zsh in a pseudo-terminal (zpty): types WORDS and TAB, and prints
+# each candidate that zsh's completion system offers (caught in a compadd wrapper). The
+# markers are split by quotes where typed, so that the terminal's echo never matches them.
+ZSH_DRIVER = r"""
+zmodload zsh/zpty || exit 3
+zpty z zsh -f -i
+zpty -w z "PROMPT='' RPROMPT=''; setopt no_beep"
+if [[ $1 == fpath ]]; then
+  zpty -w z "fpath=(${(q)2:h} \$fpath); autoload -Uz compinit; compinit -u -D"
+else
+  zpty -w z "autoload -Uz compinit; compinit -u -D; source ${(q)2}"
+fi
+zpty -w z 'compadd () {
+  local -a __hits __dscr
+  if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi
+  builtin compadd -A __hits -D __dscr "$@"
+  local i; for i in {1..$#__hits}; do print -r -- "<""hit>$__hits[i]</""hit>"; done
+}'
+zpty -w z "zstyle ':completion:*' menu no; bindkey '^I' complete-word; print '<''ready>'"
+local line; integer idle=0
+while (( idle++ < 400 )); do  # typed ahead, the TAB would reach zsh before its setup
+  if zpty -r -t z line; then [[ $line == *'<ready>'* ]] && break; else sleep 0.05; fi
+done
+zpty -w -n z "$3"$'\t'
+zpty -w -n z $'\x07\x15'
+zpty -w z "print -r -- '<''done>'"
+idle=0
+while (( idle++ < 400 )); do
+  if zpty -r -t z line; then
+    idle=0
+    [[ $line == *'<done>'* ]] && break
+    [[ $line == *'<hit>'* ]] && print -r -- ${${line#*<hit>}%%</hit>*}
+  else
+    sleep 0.05
+  fi
+done
+zpty -d z
+(( idle < 400 ))
+"""
+
+
+@pytest.fixture
+def orion_on_path(tmp_path, monkeypatch, spool):
+    """`orion` on PATH runs this checkout's orion; returns a trace id in the spool."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shim = bin_dir / "orion"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m orion "$@"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    path = write_trace(spool, status="failed", exception=("KeyError", "'k'"), root="checkout")
+    return Path(path).name.split("-")[-1][:32]
+
+
+def zsh_complete(how: str, words: str, tmp_path) -> list[str]:
+    driver = tmp_path / "driver.zsh"
+    driver.write_text(ZSH_DRIVER)
+    done = subprocess.run(["zsh", "-f", str(driver), how, str(ROOT / "completions" / "_orion"),
+                           words], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "HOME": str(tmp_path), "TERM": "xterm"})
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    return done.stdout.splitlines()
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
+@pytest.mark.parametrize("how", ["fpath", "source"])
+def test_the_zsh_script_completes_in_zsh(how, orion_on_path, tmp_path):
+    trace_id = orion_on_path
+    assert zsh_complete(how, "orion sh", tmp_path) == ["show"]
+    assert zsh_complete(how, f"orion show {trace_id[:4]}", tmp_path) == [trace_id]
+    assert zsh_complete(how, "orion list --fa", tmp_path) == ["--failed"]
+
+
+def fish_complete(words: str, tmp_path) -> list[tuple[str, str]]:
+    script = ROOT / "completions" / "orion.fish"
+    done = subprocess.run(["fish", "--no-config", "-c",
+                           f"source {script}; and complete -C '{words}'"],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "HOME": str(tmp_path)})
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    return [tuple((line + "\t").split("\t")[:2]) for line in done.stdout.splitlines()]
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
+def test_the_fish_script_completes_in_fish(orion_on_path, tmp_path):
+    trace_id = orion_on_path
+    [(show, description)] = fish_complete("orion sh", tmp_path)
+    assert show == "show" and description.startswith("Show a trace: summary, environment")
+    [(found, description)] = fish_complete(f"orion show {trace_id[:4]}", tmp_path)
+    assert found == trace_id and "checkout" in description
+    assert [c for c, _ in fish_complete("orion list --fa", tmp_path)] == ["--failed"]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+def test_the_bash_script_completes_in_bash(orion_on_path, tmp_path):
+    trace_id = orion_on_path
+
+    def bash_complete(*words: str) -> list[str]:
+        line = " ".join(f"'{w}'" for w in words)
+        done = subprocess.run(
+            ["bash", "--norc", "--noprofile", "-c",
+             f"source {ROOT / 'completions' / 'orion.bash'}; COMP_WORDS=({line}); "
+             f"COMP_CWORD={len(words) - 1}; _orion_completion; "
+             'printf "%s\\n" "${COMPREPLY[@]}"'],
+            capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and not done.stderr, done.stderr
+        return done.stdout.split()
+
+    assert bash_complete("orion", "sh") == ["show"]
+    assert bash_complete("orion", "show", trace_id[:4]) == [trace_id]
+    assert bash_complete("orion", "list", "--fa") == ["--failed"]

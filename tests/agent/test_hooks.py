@@ -17,8 +17,8 @@ except ImportError:
     _hook = None
 
 
-def normalized(spool, hook: str, mode: str, program: str, *args: str) -> list[str]:
-    env = clean_env(ORION_HOOK=hook, APP_TOKEN="s3cr3t-token-value")
+def normalized(spool, hook: str, mode: str, program: str, *args: str, **env: str) -> list[str]:
+    env = clean_env(ORION_HOOK=hook, APP_TOKEN="s3cr3t-token-value", **env)
     result = run([python(), "-m", "orion.agent", "--mode", mode, "--sample", "off",
                   "--spool", str(spool), program, *args], env=env)
     assert result.returncode in (0, 1), result.stderr
@@ -43,6 +43,20 @@ def test_c_and_python_hooks_write_the_same_records(tmp_path, mode, program, args
     from_python = normalized(tmp_path / "py", "python", mode, path, *args)
     from_c = normalized(tmp_path / "c", "c", mode, path, *args)
     assert len(from_python) > 10
+    assert from_c == from_python
+
+
+@pytest.mark.skipif(_hook is None, reason="the C hook is not built")
+def test_c_and_python_rings_keep_the_same_window(tmp_path):
+    program = tmp_path / "wraps.py"
+    program.write_text("def f(i):\n    return i\n"
+                       "def g(i):\n    try:\n        raise KeyError(i)\n"
+                       "    except KeyError:\n        return f(i)\n"
+                       "for i in range(100):\n    g(i)\n"
+                       "raise ValueError(f(3))\n")
+    from_python = normalized(tmp_path / "py", "python", "error", str(program), ORION_RING="16")
+    from_c = normalized(tmp_path / "c", "c", "error", str(program), ORION_RING="16")
+    assert 0 < sum('"type": "call"' in r for r in from_c) < 16  # of 201: it wrapped
     assert from_c == from_python
 
 

@@ -633,13 +633,17 @@ on_call(ThreadState *ts, PyFrameObject *frame, PyCodeObject *code, int64_t fid)
         if (fresh < 0)
             return -1;
         ts->scratch.len = 0;
-        if (fresh) {
-            FnInfo *info = fn_info(tr, fid, frame);
-            if (info == NULL || capture_args(ts, info, frame) < 0)
+        FnInfo *info = fresh ? fn_info(tr, fid, frame) : NULL;
+        if (fresh && (info == NULL || capture_args(ts, info, frame) < 0)) {
+            if (report() < 0)  /* still write the call, so that its return has one */
+                return -1;
+            fresh = 0;
+        }
+        if (!fresh) {
+            ts->scratch.len = 0;
+            if (pack_array(&ts->scratch, 0) < 0)
                 return -1;
         }
-        else if (pack_array(&ts->scratch, 0) < 0)
-            return -1;
         args = 1;
     }
     if (!tr->enabled)  /* closed while Python captured the arguments */
@@ -686,8 +690,11 @@ on_return(ThreadState *ts, PyFrameObject *frame, PyObject *value, int64_t lane)
     b->len = 0;
     if (tr->mode == MODE_VALUES) {
         if (simple_value(value, tr->secret_values) ? pack_simple(b, value) < 0
-                                                   : pack_by_python(tr, b, value, 0) < 0)
-            return -1;
+                                                   : pack_by_python(tr, b, value, 0) < 0) {
+            if (report() < 0)  /* still write the return, without its value */
+                return -1;
+            b->len = 0;
+        }
         if (!tr->enabled)
             return 0;
     }
@@ -922,7 +929,8 @@ static PyObject *
 Tracer_close(Tracer *self, PyObject *unused)
 {
     self->enabled = 0;
-    self->chunk.len = 0;
+    PyMem_Free(self->chunk.data);
+    self->chunk = (Buf){NULL, 0, 0};
     self->records = self->calls = self->returns = self->unwinds = 0;
     Py_RETURN_NONE;
 }

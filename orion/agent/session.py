@@ -525,6 +525,7 @@ class Session:
             self.closed = True
             if self.packed is not None:
                 self.packed.close()
+                self.packed = None  # the tracer refers to us: no cycle left behind
             from .crashes import discard_sidecar
 
             discard_sidecar(self)

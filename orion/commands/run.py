@@ -21,6 +21,11 @@ from ..spool import resolve_spool
               help="Also trace this module (and its submodules), e.g. a library. Repeatable.")
 @click.option("--exclude", "exclude", multiple=True, metavar="MODULE",
               help="Never trace this module (and its submodules). Repeatable.")
+@click.option("--include-func", "include_funcs", multiple=True, metavar="PATTERN",
+              help="C/C++: record only functions whose name matches this glob "
+                   "(e.g. 'shop_*', 'ns::Cart::*'). Repeatable.")
+@click.option("--exclude-func", "exclude_funcs", multiple=True, metavar="PATTERN",
+              help="C/C++: never record functions whose name matches this glob. Repeatable.")
 @click.option("--sample", default=None, metavar="RATE",
               help="safe mode: fraction of runs recorded (0.01, 1%), or 'off' to record all.")
 @click.option("--spool", metavar="DIR", default=None,
@@ -28,7 +33,8 @@ from ..spool import resolve_spool
                    "or the user data directory).")
 @click.option("--verbose", "-v", is_flag=True, help="Say which hook (C or Python) is active.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...], sample: str | None,
+def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
+            include_funcs: tuple[str, ...], exclude_funcs: tuple[str, ...], sample: str | None,
             spool: str | None, verbose: bool, command: tuple[str, ...]) -> None:
     """Run COMMAND (python app.py, python -m pkg, a console script...) traced.
 
@@ -41,7 +47,8 @@ def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...], sampl
         sample=parse_sample(sample) if sample else (1.0 if mode == "safe" else None))
     from ..native.launch import native_env
 
-    os.environ.update(native_env(mode, config.spool))  # C/C++ programs: preload the agent
+    # C/C++ programs: preload the agent
+    os.environ.update(native_env(mode, config.spool, include_funcs, exclude_funcs))
     if verbose:
         from ..agent import hook_kind
 

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterable
 
 from ..errors import OrionError
 
@@ -110,11 +111,33 @@ def prepare_env(mode: str, spool: str | os.PathLike | None = None,
     return env
 
 
-def native_env(mode: str, spool: str | os.PathLike | None) -> dict[str, str]:
+def filter_env(include_funcs: Iterable[str] = (),
+               exclude_funcs: Iterable[str] = ()) -> dict[str, str]:
+    """ORION_INCLUDE_FUNCS / ORION_EXCLUDE_FUNCS for glob patterns on function names.
+
+    The agent turns them into address ranges from the binaries' symbol tables when it
+    starts (names are not known while recording). Python's --include/--exclude name
+    Python modules and go elsewhere (ORION_INCLUDE / ORION_EXCLUDE).
+    """
+    env = {}
+    for name, patterns in (("ORION_INCLUDE_FUNCS", include_funcs),
+                           ("ORION_EXCLUDE_FUNCS", exclude_funcs)):
+        patterns = [p for p in patterns if p]
+        if any("," in p for p in patterns):
+            raise OrionError(f"a function name pattern cannot hold a comma: "
+                             f"{next(p for p in patterns if ',' in p)!r}")
+        if patterns:
+            env[name] = ",".join(patterns)
+    return env
+
+
+def native_env(mode: str, spool: str | os.PathLike | None, include_funcs: Iterable[str] = (),
+               exclude_funcs: Iterable[str] = ()) -> dict[str, str]:
     """`prepare_env` for `orion run`: empty (with a note) when the agent cannot be built,
     so that tracing Python programs never depends on a C toolchain."""
+    filters = filter_env(include_funcs, exclude_funcs)
     try:
-        return prepare_env(mode, spool)
+        return {**prepare_env(mode, spool), **filters}
     except OrionError as exc:
         print(f"orion: note: C/C++ programs will not be traced: {exc}", file=sys.stderr)
         return {}
@@ -127,10 +150,14 @@ def flags_text() -> str:
 C and C++: compile with function instrumentation and debug information
   gcc/clang:  -finstrument-functions -g
   C++ (keep the standard library's inline functions out):
-              -finstrument-functions-exclude-file-list=/usr/include
+    g++:      -finstrument-functions-exclude-file-list=/usr/include
+    clang++:  (no such flag) orion run --exclude-func 'std::*' --exclude-func '__gnu_cxx::*'
 
 Then run under orion (nothing to link: the agent is preloaded):
   orion run -- ./your-program
+  Only some functions: --include-func 'shop_*' / --exclude-func 'log_*' (glob patterns;
+  environment: ORION_INCLUDE_FUNCS, ORION_EXCLUDE_FUNCS, and ORION_INCLUDE_LIBS /
+  ORION_EXCLUDE_LIBS for whole libraries by path)
 
 Or link the agent yourself (explicit ORION_TRACE() scopes, exceptions without preloading):
   pkg-config: cc $(pkg-config --cflags --libs orion) ...     (C++: orion++)

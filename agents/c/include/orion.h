@@ -4,8 +4,12 @@
  * `orion run` does): every instrumented call is recorded into an .otrace file in the spool.
  * Settings come from the environment: ORION_MODE (dev | safe | error, default error),
  * ORION_SPOOL, ORION_SAMPLE (safe mode: fraction of calls kept), ORION_RING (error mode:
- * events kept per thread), ORION_INCLUDE / ORION_EXCLUDE (module path substrings),
- * ORION_REDACT, ORION_SERVICE, ORION_REPORT.
+ * events kept per thread), ORION_INCLUDE_FUNCS / ORION_EXCLUDE_FUNCS (comma-separated glob
+ * patterns on function names: the symbol, or a C++ name demangled with or without its
+ * parameters, e.g. "log_*,ns::Cache::*"), ORION_INCLUDE_LIBS / ORION_EXCLUDE_LIBS (path
+ * substrings of the executable or shared libraries), ORION_REDACT, ORION_SERVICE,
+ * ORION_REPORT. Filters leave out a function's calls and returns; its callees that are kept
+ * appear under its caller. ORION_TRACE() scopes are always kept.
  */
 #ifndef ORION_H
 #define ORION_H

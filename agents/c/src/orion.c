@@ -15,6 +15,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <link.h>
 #include <linux/futex.h>
@@ -35,6 +36,7 @@
 
 #include "../include/orion.h"
 #include "buf.h"
+#include "elfsym.h"
 
 #define NOI __attribute__((no_instrument_function))
 #define HOT __attribute__((no_instrument_function, hot))
@@ -123,7 +125,8 @@ static struct {
     int level;
     char spool[PATH_MAX];
     char report[PATH_MAX];
-    char include[1024], exclude[1024];
+    char include[1024], exclude[1024]; /* ORION_INCLUDE_LIBS / ORION_EXCLUDE_LIBS */
+    char include_funcs[4096], exclude_funcs[4096];
     char service[256];
     char language[8];
 } cfg = {.mode = MODE_ERROR, .sample_every = 100, .ring_entries = 32768, .level = 1,
@@ -144,6 +147,7 @@ static struct {
     uint64_t records, calls, returns, unwinds, exceptions, crashes, stacks, events;
     uint32_t nstrings, nfunctions, nlanes, nmodules;
     int64_t root_fid;
+    int root_on_main; /* the root is the main thread's first call (other lanes may drain first) */
     char root[128];
     struct fn_slot *fns;
     struct str_slot *strs;
@@ -362,38 +366,55 @@ static NOI void read_build_id(struct module *m, const struct dl_phdr_info *info)
     }
 }
 
-static NOI int add_module_cb(struct dl_phdr_info *info, size_t size, void *data) {
-    (void)size; (void)data;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
+/* The address span of a loaded module's segments; 0 when it has none. */
+static NOI int module_span(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi) {
+    *lo = UINTPTR_MAX;
+    *hi = 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD) continue;
         uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-        if (a < lo) lo = a;
-        if (a + ph->p_memsz > hi) hi = a + ph->p_memsz;
+        if (a < *lo) *lo = a;
+        if (a + ph->p_memsz > *hi) *hi = a + ph->p_memsz;
     }
-    if (hi == 0) return 0;
+    return *hi != 0;
+}
+
+/* The file of a loaded module; 0 for the vDSO (no file to read symbols from). */
+static NOI int module_path(const struct dl_phdr_info *info, char *out, size_t cap) {
+    const char *name = info->dlpi_name;
+    if (!name || !*name) {
+        ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+        if (n <= 0) return 0;
+        out[n] = 0;
+        return 1;
+    }
+    if (!strchr(name, '/')) return 0;
+    snprintf(out, cap, "%s", name);
+    return 1;
+}
+
+/* Left out by ORION_INCLUDE_LIBS / ORION_EXCLUDE_LIBS (path substrings)? */
+static NOI int module_excluded(const char *path) {
+    return (cfg.exclude[0] && list_matches(cfg.exclude, path)) ||
+           (cfg.include[0] && !list_matches(cfg.include, path));
+}
+
+static NOI int add_module_cb(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size; (void)data;
+    uintptr_t lo, hi;
+    if (!module_span(info, &lo, &hi)) return 0;
     for (int i = 0; i < E.nmods; i++)
         if (E.mods[i].lo == lo && E.mods[i].base == info->dlpi_addr) return 0;
     if (E.nmods >= MOD_CAP) return 0;
     struct module *m = &E.mods[E.nmods];
     memset(m, 0, sizeof *m);
-    const char *name = info->dlpi_name;
-    if (!name || !*name) {
-        ssize_t n = readlink("/proc/self/exe", m->path, sizeof m->path - 1);
-        if (n <= 0) return 0;
-        m->path[n] = 0;
-    } else if (!strchr(name, '/')) {
-        return 0; /* the vDSO: no file to read symbols from */
-    } else {
-        snprintf(m->path, sizeof m->path, "%s", name);
-    }
+    if (!module_path(info, m->path, sizeof m->path)) return 0;
     m->lo = lo;
     m->hi = hi;
     m->base = info->dlpi_addr;
     m->id = -1;
-    m->excluded = (cfg.exclude[0] && list_matches(cfg.exclude, m->path)) ||
-                  (cfg.include[0] && !list_matches(cfg.include, m->path));
+    m->excluded = module_excluded(m->path);
     read_build_id(m, info);
     E.nmods++;
     return 0;
@@ -401,6 +422,217 @@ static NOI int add_module_cb(struct dl_phdr_info *info, size_t size, void *data)
 
 /* Not signal-safe (the loader's lock): only outside the crash path. */
 static NOI void scan_modules(void) { dl_iterate_phdr(add_module_cb, NULL); }
+
+/* ------------------------------------------------------------------------------------- */
+/* function filters                                                                       */
+/*
+ * ORION_INCLUDE_FUNCS / ORION_EXCLUDE_FUNCS are comma-separated glob patterns on function
+ * names (the symbol, or for C++ the demangled name with or without its parameters), and
+ * ORION_INCLUDE_LIBS / ORION_EXCLUDE_LIBS path substrings of modules. Names are unknown
+ * when recording, so at start (and when a dlopen'ed module first shows up) the symbol
+ * tables of the instrumented modules are read once and the matching functions become
+ * sorted address ranges. The hooks then ask `keep_fn`: one load from a direct-mapped
+ * cache of decisions per function address, a binary search on a miss.
+ */
+
+#define PATTERN_MAX 64
+#define FCACHE_SIZE 4096
+
+struct patterns {
+    char *pat[PATTERN_MAX];
+    int n;
+};
+
+struct frange {
+    uintptr_t lo, hi;
+};
+
+struct franges {
+    struct frange *r;
+    uint32_t n, cap;
+};
+
+struct fmodule {
+    uintptr_t lo, hi;
+    int excluded;              /* by the module filters */
+    struct franges inc, exc;   /* functions matching the include / exclude patterns */
+};
+
+typedef char *(*demangle_fn)(const char *, char *, size_t *, int *);
+static demangle_fn demangler; /* __cxa_demangle when libstdc++ is loaded */
+static struct patterns include_funcs, exclude_funcs;
+static int filtering; /* any filter set: the hooks ask keep_fn */
+static struct fmodule fmods[MOD_CAP];
+static _Atomic int nfmods;
+static pthread_mutex_t fmods_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Atomic uintptr_t fcache[FCACHE_SIZE]; /* fn << 1 | keep; 0: empty */
+static __thread int tls_scanning __attribute__((tls_model("initial-exec")));
+
+/* Split a comma-separated list into patterns (the list is kept: they point into it). */
+static NOI void parse_patterns(struct patterns *p, char *list) {
+    for (char *tok = strtok(list, ","); tok && p->n < PATTERN_MAX; tok = strtok(NULL, ","))
+        if (*tok) p->pat[p->n++] = tok;
+}
+
+/* "ns::f(int) const" -> "ns::f": C++ names as `orion` prints them (c++filt --no-params). */
+static NOI void strip_params(char *s) {
+    char *close = strrchr(s, ')');
+    int depth = 0;
+    for (char *p = close; p && p >= s; p--) {
+        if (*p == ')') depth++;
+        else if (*p == '(' && --depth == 0) {
+            if (p > s) *p = 0;
+            return;
+        }
+    }
+}
+
+static NOI int any_match(const struct patterns *p, const char *const names[3]) {
+    for (int i = 0; i < p->n; i++)
+        for (int k = 0; k < 3 && names[k]; k++)
+            if (fnmatch(p->pat[i], names[k], 0) == 0) return 1;
+    return 0;
+}
+
+static NOI void add_range(struct franges *rs, uintptr_t lo, uintptr_t hi) {
+    if (rs->n == rs->cap) {
+        uint32_t cap = rs->cap ? rs->cap * 2 : 64;
+        struct frange *r = realloc(rs->r, cap * sizeof *r);
+        if (!r) return;
+        rs->r = r;
+        rs->cap = cap;
+    }
+    rs->r[rs->n++] = (struct frange){lo, hi};
+}
+
+static NOI int range_order(const void *a, const void *b) {
+    uintptr_t x = ((const struct frange *)a)->lo, y = ((const struct frange *)b)->lo;
+    return x < y ? -1 : x > y;
+}
+
+/* Sort and merge overlaps (a function listed in .symtab and .dynsym, aliases). */
+static NOI void finish_ranges(struct franges *rs) {
+    if (!rs->n) return;
+    qsort(rs->r, rs->n, sizeof *rs->r, range_order);
+    uint32_t k = 0;
+    for (uint32_t i = 1; i < rs->n; i++) {
+        if (rs->r[i].lo <= rs->r[k].hi) {
+            if (rs->r[i].hi > rs->r[k].hi) rs->r[k].hi = rs->r[i].hi;
+        } else {
+            rs->r[++k] = rs->r[i];
+        }
+    }
+    rs->n = k + 1;
+}
+
+static NOI int in_ranges(const struct franges *rs, uintptr_t addr) {
+    uint32_t lo = 0, hi = rs->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (addr < rs->r[mid].lo) hi = mid;
+        else if (addr >= rs->r[mid].hi) lo = mid + 1;
+        else return 1;
+    }
+    return 0;
+}
+
+struct collect {
+    struct fmodule *m;
+    uintptr_t base;
+};
+
+static NOI void collect_function(void *ctx, const char *name, uintptr_t addr, size_t size) {
+    struct collect *c = ctx;
+    char *readable = NULL, *bare = NULL;
+    if (demangler && name[0] == '_' && name[1] == 'Z') {
+        int status = -1;
+        readable = demangler(name, NULL, NULL, &status);
+        if (status != 0) { free(readable); readable = NULL; }
+        if (readable && (bare = strdup(readable))) strip_params(bare);
+    }
+    const char *const names[3] = {name, readable, readable ? bare : NULL};
+    uintptr_t lo = c->base + addr, hi = lo + (size ? size : 1);
+    if (any_match(&include_funcs, names)) add_range(&c->m->inc, lo, hi);
+    if (any_match(&exclude_funcs, names)) add_range(&c->m->exc, lo, hi);
+    free(readable);
+    free(bare);
+}
+
+/* dl_iterate_phdr callback: describe each module not seen yet (under fmods_lock). */
+static NOI int filter_module_cb(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size; (void)data;
+    uintptr_t lo, hi;
+    char path[PATH_MAX];
+    int n = atomic_load(&nfmods);
+    if (!module_span(info, &lo, &hi) || n >= MOD_CAP) return 0;
+    for (int i = 0; i < n; i++)
+        if (fmods[i].lo == lo && fmods[i].hi == hi) return 0;
+    struct fmodule *m = &fmods[n];
+    memset(m, 0, sizeof *m);
+    m->lo = lo;
+    m->hi = hi;
+    uintptr_t self = (uintptr_t)&filter_module_cb;
+    int ours = self >= lo && self < hi;
+    if (!ours && module_path(info, path, sizeof path)) {
+        m->excluded = module_excluded(path);
+        struct orion_elf elf;
+        /* Only instrumented modules call the hooks: the others need no names. */
+        if (!m->excluded && (include_funcs.n || exclude_funcs.n) &&
+            orion_elf_open(&elf, info->dlpi_name && *info->dlpi_name ? path : "/proc/self/exe")) {
+            if (orion_elf_mentions(&elf, "__cyg_profile_func_enter")) {
+                struct collect c = {m, info->dlpi_addr};
+                orion_elf_functions(&elf, collect_function, &c);
+                finish_ranges(&m->inc);
+                finish_ranges(&m->exc);
+            }
+            orion_elf_close(&elf);
+        }
+    }
+    atomic_store_explicit(&nfmods, n + 1, memory_order_release);
+    return 0;
+}
+
+static NOI void filter_scan(void) {
+    tls_scanning = 1;
+    pthread_mutex_lock(&fmods_lock);
+    dl_iterate_phdr(filter_module_cb, NULL);
+    pthread_mutex_unlock(&fmods_lock);
+    tls_scanning = 0;
+}
+
+/* Is the function at `fn` recorded? The slow path of keep_fn. */
+static NOI int filter_decide(uintptr_t fn) {
+    for (int pass = 0; pass < 2; pass++) {
+        int n = atomic_load_explicit(&nfmods, memory_order_acquire);
+        for (int i = 0; i < n; i++) {
+            const struct fmodule *m = &fmods[i];
+            if (fn < m->lo || fn >= m->hi) continue;
+            if (m->excluded) return 0;
+            if (include_funcs.n && !in_ranges(&m->inc, fn)) return 0;
+            return !in_ranges(&m->exc, fn);
+        }
+        if (pass || tls_scanning) break;
+        filter_scan(); /* a module loaded since (dlopen) */
+    }
+    return 1; /* code outside any module: nothing to match it against */
+}
+
+static HOT inline int keep_fn(uintptr_t fn) {
+    _Atomic uintptr_t *slot = &fcache[((fn >> 4) ^ (fn >> 16)) & (FCACHE_SIZE - 1)];
+    uintptr_t v = atomic_load_explicit(slot, memory_order_relaxed);
+    if (likely(v >> 1 == fn)) return (int)(v & 1);
+    int keep = filter_decide(fn);
+    atomic_store_explicit(slot, fn << 1 | (uintptr_t)keep, memory_order_relaxed);
+    return keep;
+}
+
+static NOI void filter_init(void) {
+    parse_patterns(&include_funcs, cfg.include_funcs);
+    parse_patterns(&exclude_funcs, cfg.exclude_funcs);
+    demangler = (demangle_fn)dlsym(RTLD_DEFAULT, "__cxa_demangle");
+    filtering = include_funcs.n || exclude_funcs.n || cfg.include[0] || cfg.exclude[0];
+    if (filtering) filter_scan();
+}
 
 static NOI void define_module(struct module *m) {
     if (m->id >= 0) return;
@@ -553,19 +785,33 @@ static NOI uint64_t tick_time(uint64_t tick) {
 #endif
 }
 
-static NOI void set_root(uint32_t fid, uintptr_t key) {
-    if (E.root_fid >= 0) return;
+static NOI void set_root(uint32_t fid, uintptr_t key, const struct othread *th) {
+    int on_main = th->tid == T.pid;
+    if (E.root_on_main || (E.root_fid >= 0 && !on_main)) return;
     E.root_fid = fid;
+    E.root_on_main = on_main;
     if (key & SITE_TAG) {
         const struct orion_site *site = (const struct orion_site *)(key & ~SITE_TAG);
         snprintf(E.root, sizeof E.root, "%s", site->name ? site->name : "?");
         return;
     }
-    Dl_info info;
-    if (!E.in_signal && dladdr((void *)key, &info) && info.dli_sname &&
-        info.dli_saddr == (void *)key) {
-        snprintf(E.root, sizeof E.root, "%s", info.dli_sname);
-    } else {
+    /* Named from the module's symbol tables (static functions too), so that `orion list`
+     * shows it without reading the trace; signal-safe but for demangling. */
+    struct module *m = module_of(key);
+    struct orion_elf elf;
+    const char *name = NULL;
+    if (m && orion_elf_open(&elf, m->path)) {
+        name = orion_elf_function_at(&elf, key - m->base);
+        char *readable = NULL;
+        int status = -1;
+        if (name && !E.in_signal && demangler && name[0] == '_' && name[1] == 'Z')
+            readable = demangler(name, NULL, NULL, &status);
+        if (readable && status == 0) strip_params(readable);
+        if (name) snprintf(E.root, sizeof E.root, "%s", readable && status == 0 ? readable : name);
+        free(readable);
+        orion_elf_close(&elf);
+    }
+    if (!name) {
         E.root[0] = '0';
         E.root[1] = 'x';
         E.root[2 + orion_hex(E.root + 2, key)] = 0;
@@ -586,7 +832,7 @@ static NOI void encode_entry(struct othread *th, const struct entry *e) {
         uint32_t d = th->wdepth++;
         if (d < SHADOW_MAX) th->wskip[d] = fid == UINT32_MAX;
         if (fid == UINT32_MAX) return; /* excluded by module: its return goes too */
-        set_root(fid, key);
+        set_root(fid, key, th);
         E.calls++;
         timed(R_CALL, 3, t);
         mp_uint(&E.buf, (uint64_t)th->lane);
@@ -897,11 +1143,13 @@ static HOT inline void leave(struct othread *th) {
 
 HOT void __cyg_profile_func_enter(void *fn, void *site) {
     (void)site;
+    if (unlikely(filtering) && !keep_fn((uintptr_t)fn)) return;
     enter((uintptr_t)fn, K_CALL);
 }
 
 HOT void __cyg_profile_func_exit(void *fn, void *site) {
     (void)site;
+    if (unlikely(filtering) && !keep_fn((uintptr_t)fn)) return;
     struct othread *th = current();
     if (unlikely(!th || !th->depth)) return;
     uint32_t d = th->depth;
@@ -1232,6 +1480,11 @@ static NOI void resolve_spool(void) {
                   getenv("HOME") ? getenv("HOME") : "");
 }
 
+static NOI const char *env_or_empty(const char *name) {
+    const char *value = getenv(name);
+    return value ? value : "";
+}
+
 static NOI void read_settings(void) {
     const char *mode = getenv("ORION_MODE");
     if (mode && !strcmp(mode, "dev")) cfg.mode = MODE_DEV;
@@ -1258,8 +1511,11 @@ static NOI void read_settings(void) {
     cfg.ring_entries = cap;
     const char *level = getenv("ORION_ZSTD_LEVEL");
     if (level && *level) cfg.level = atoi(level);
-    snprintf(cfg.include, sizeof cfg.include, "%s", getenv("ORION_INCLUDE") ? getenv("ORION_INCLUDE") : "");
-    snprintf(cfg.exclude, sizeof cfg.exclude, "%s", getenv("ORION_EXCLUDE") ? getenv("ORION_EXCLUDE") : "");
+    /* Not ORION_INCLUDE / ORION_EXCLUDE: those name Python modules (the Python agent's). */
+    snprintf(cfg.include, sizeof cfg.include, "%s", env_or_empty("ORION_INCLUDE_LIBS"));
+    snprintf(cfg.exclude, sizeof cfg.exclude, "%s", env_or_empty("ORION_EXCLUDE_LIBS"));
+    snprintf(cfg.include_funcs, sizeof cfg.include_funcs, "%s", env_or_empty("ORION_INCLUDE_FUNCS"));
+    snprintf(cfg.exclude_funcs, sizeof cfg.exclude_funcs, "%s", env_or_empty("ORION_EXCLUDE_FUNCS"));
     snprintf(cfg.service, sizeof cfg.service, "%s", getenv("ORION_SERVICE") ? getenv("ORION_SERVICE") : "");
     snprintf(cfg.report, sizeof cfg.report, "%s", getenv("ORION_REPORT") ? getenv("ORION_REPORT") : "");
     resolve_spool();
@@ -1512,6 +1768,7 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
     E.root_fid = -1;
     orion_crc32(0, "", 0);
     scan_modules();
+    filter_init();
     pthread_key_create(&thread_key, thread_gone);
     pthread_atfork(NULL, NULL, orion_atfork_child);
     signal_thread.lane = -1;

@@ -34,7 +34,7 @@ ORION_NOINSTR const char *what_of(void *object, const std::type_info *type) {
     return "";
 }
 
-ORION_NOINSTR [[noreturn]] void on_terminate() {
+[[noreturn]] ORION_NOINSTR void on_terminate() {
     std::string type = "std::terminate";
     std::string message = "terminate called without an active exception";
     if (std::type_info *active = abi::__cxa_current_exception_type()) {
@@ -64,9 +64,10 @@ extern "C" {
 
 typedef void (*throw_fn)(void *, std::type_info *, void (*)(void *));
 
-// Every C++ throw goes through here: record it, then throw for real.
-ORION_NOINSTR [[noreturn]] void __cxa_throw(void *object, std::type_info *type,
-                                            void (*destructor)(void *)) {
+// Every C++ throw goes through here: record it, then throw for real (noreturn, as
+// <cxxabi.h> declares it: clang refuses a [[noreturn]] added on this definition).
+ORION_NOINSTR void __cxa_throw(void *object, std::type_info *type,
+                                void (*destructor)(void *)) {
     static throw_fn real = reinterpret_cast<throw_fn>(dlsym(RTLD_NEXT, "__cxa_throw"));
     orion_exception(demangled(type).c_str(), what_of(object, type));
     real(object, type, destructor);

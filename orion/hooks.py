@@ -10,16 +10,27 @@ ORION_GIT_TREE for pre-commit, whose commit does not exist yet: HEAD is its pare
 tree is what is staged) is set in the tests' environment, so each trace's environment
 snapshot holds it, and a tag file `<spool>/.hooks/<trace id>.commit` says it outside the
 trace too (hidden, so it is never listed as a trace).
+
+A pre-commit run tests what is being committed, not the working tree: unstaged changes and
+untracked files are set aside first (`git stash push --keep-index --include-untracked`),
+so an unstaged fix cannot let a broken staged change through, and put back afterwards,
+even when the tests fail or the hook is interrupted (see `staged_only`). `git commit -a`
+and `git commit PATHS` commit a temporary index that git holds locked while the hook runs:
+nothing can be stashed then, and the working tree is tested as it is (for `-a` it differs
+from the commit only by untracked files).
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from .errors import OrionError
 from .project import detect_languages
@@ -30,6 +41,7 @@ MARKER = "# orion-hook: installed by `orion hook install`"
 BACKUP_SUFFIX = ".orion-backup"
 TAG_DIR = ".hooks"
 TAG_SUFFIX = ".commit"
+STASH_MESSAGE = "orion hook: unstaged changes set aside while the tests ran"
 
 DEFAULT_COMMANDS = {
     "python": [sys.executable, "-m", "pytest", "-q"],
@@ -207,12 +219,99 @@ def tagged_traces(spool: Spool) -> list[tuple[str, dict[str, str]]]:
     return found
 
 
+def _note(message: str) -> None:
+    print(f"orion: {message}", file=sys.stderr)
+
+
+def _tests_main_index(repo: Path) -> bool:
+    """Whether git commits the repository's own index (not `commit -a`'s locked copy)."""
+    chosen = os.environ.get("GIT_INDEX_FILE")
+    git_dir = git(repo, "rev-parse", "--absolute-git-dir")
+    return not chosen or (git_dir is not None and
+                          (repo / chosen).resolve() == (Path(git_dir) / "index").resolve())
+
+
+def _has_unstaged(repo: Path) -> bool:
+    return git(repo, "diff", "--quiet") is None or bool(
+        git(repo, "ls-files", "--others", "--exclude-standard"))
+
+
+@contextmanager
+def _signals_as_interrupts() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a closed terminal) unwind like Ctrl-C, so `finally` runs."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    saved = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _restore(repo: Path, stash: str) -> None:
+    """Back to the index and working tree of the moment `stash` was made, then drop it.
+
+    `git stash pop` onto the kept index would conflict wherever a file has staged and
+    unstaged changes in the same lines; applied onto HEAD (which the stash was made on) it
+    cannot. Untracked files the tests wrote where the stash has one are the tests' copies:
+    they go, so the user's come back. Ctrl-C is ignored meanwhile: half a restore is worse.
+    """
+    saved = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT,
+                                                                  signal.SIGTERM)}
+    try:
+        git(repo, "reset", "-q", "--hard")
+        untracked = git(repo, "ls-tree", "-r", "-z", "--name-only", f"{stash}^3") or ""
+        for name in filter(None, untracked.split("\0")):
+            if os.path.lexists(repo / name):
+                os.unlink(repo / name)
+        if git(repo, "stash", "apply", "--index", "-q", stash) is None:
+            raise OrionError(f"could not put the unstaged changes back: they are kept in "
+                             f"`git stash list` ({stash[:12]}); run `git stash pop --index`")
+        entries = (git(repo, "stash", "list", "--format=%H") or "").splitlines()
+        if stash in entries:
+            git(repo, "stash", "drop", "-q", f"stash@{{{entries.index(stash)}}}")
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+@contextmanager
+def staged_only(repo: Path) -> Iterator[None]:
+    """The working tree holds exactly what is staged while the body runs: unstaged changes
+    and untracked files are stashed, and restored afterwards however the body ends."""
+    if not _has_unstaged(repo):
+        yield
+        return
+    if not _tests_main_index(repo):
+        _note("testing the working tree: git holds the index of a `commit -a` or "
+              "`commit PATHS` locked, so unstaged changes cannot be set aside")
+        yield
+        return
+    before = git(repo, "rev-parse", "-q", "--verify", "refs/stash")
+    git(repo, "stash", "push", "-q", "--keep-index", "--include-untracked",
+        "-m", STASH_MESSAGE)
+    stash = git(repo, "rev-parse", "-q", "--verify", "refs/stash")
+    if stash is None or stash == before:
+        _note("could not set the unstaged changes aside; testing the working tree as it is")
+        yield
+        return
+    with _signals_as_interrupts():
+        try:
+            yield
+        finally:
+            _restore(repo, stash)
+
+
 def run_hook(repo: Path, hook: str, command: list[str], spool: Spool):
-    """Run the tests under capture at the current commit; tag every trace they wrote."""
+    """Run the tests under capture at the current commit; tag every trace they wrote.
+    pre-commit tests only what is staged (`staged_only`)."""
     from .testrun import run_captured
 
     info = commit_info(repo, hook)
-    result = run_captured(command, spool, "error", env=commit_env(info))
+    with staged_only(repo) if hook == "pre-commit" else nullcontext():
+        result = run_captured(command, spool, "error", env=commit_env(info))
     for row in result.traces:
         if row.trace_id:
             tag_trace(spool, row.trace_id, info)

@@ -126,3 +126,65 @@ def test_outside_a_repository_is_an_error(tmp_path):
     done = subprocess.run([sys.executable, "-m", "orion", "hook", "install"], cwd=tmp_path,
                           env=env_for(tmp_path / "spool"), capture_output=True, text=True)
     assert done.returncode == 2 and "not in a git repository" in done.stderr
+
+
+BROKEN = "def add(a, b):\n    return a - b\n\ndef test_add():\n    assert add(2, 2) == 4\n"
+FIXED = BROKEN.replace("a - b", "a + b")
+
+
+def test_pre_commit_tests_what_is_staged_not_the_working_tree(repo):
+    """An unstaged fix does not let a broken staged change through; afterwards the index,
+    the working tree and untracked files are exactly as they were, and no stash is left."""
+    root, spool, sh = repo
+    orion(sh, "hook", "install", "--", sys.executable, "-m", "pytest", "-q",
+          "-p", "no:cacheprovider")
+    (root / "test_sample.py").write_text(BROKEN)
+    sh("git", "add", "test_sample.py")
+    (root / "test_sample.py").write_text(FIXED)  # the fix, same line, not staged
+    (root / "notes.txt").write_text("untracked\n")
+    status_before = sh("git", "status", "--porcelain").stdout
+
+    refused = sh("git", "commit", "-q", "-m", "broken add", check=False)
+    assert refused.returncode != 0 and "pre-commit refused" in refused.stderr
+    [entry] = Spool(spool).entries()
+    assert read_tag(Spool(spool), entry.trace_id)["hook"] == "pre-commit"
+    assert (root / "test_sample.py").read_text() == FIXED
+    assert sh("git", "show", ":test_sample.py").stdout == BROKEN
+    assert (root / "notes.txt").read_text() == "untracked\n"
+    assert sh("git", "status", "--porcelain").stdout == status_before
+    assert sh("git", "stash", "list").stdout == ""
+
+    # Staging the fix lets the commit through, with the untracked file still left alone.
+    sh("git", "add", "test_sample.py")
+    sh("git", "commit", "-q", "-m", "add adds")
+    assert sh("git", "show", "HEAD:test_sample.py").stdout == FIXED
+    assert (root / "notes.txt").read_text() == "untracked\n"
+    assert sh("git", "stash", "list").stdout == ""
+
+
+def test_unstaged_changes_come_back_when_the_hook_is_interrupted(repo):
+    root, spool, sh = repo
+    # The "tests" kill the hook process (their parent), as a closed terminal or CI would.
+    orion(sh, "hook", "install", "--", "sh", "-c", "kill -TERM $PPID; exec sleep 5")
+    (root / "test_sample.py").write_text(FIXED)
+    sh("git", "add", "test_sample.py")
+    (root / "test_sample.py").write_text(FIXED + "# more, unstaged\n")
+    (root / "notes.txt").write_text("untracked\n")
+    refused = sh("git", "commit", "-q", "-m", "interrupted", check=False)
+    assert refused.returncode != 0
+    assert (root / "test_sample.py").read_text() == FIXED + "# more, unstaged\n"
+    assert sh("git", "show", ":test_sample.py").stdout == FIXED
+    assert (root / "notes.txt").read_text() == "untracked\n"
+    assert sh("git", "stash", "list").stdout == ""
+
+
+def test_commit_all_tests_the_working_tree_and_says_so(repo):
+    root, spool, sh = repo
+    orion(sh, "hook", "install", "--", sys.executable, "-m", "pytest", "-q",
+          "-p", "no:cacheprovider")
+    (root / "test_sample.py").write_text(BROKEN)
+    (root / "notes.txt").write_text("untracked\n")
+    refused = sh("git", "commit", "-a", "-q", "-m", "broken, all", check=False)
+    assert refused.returncode != 0 and "git holds the index" in refused.stderr
+    assert (root / "notes.txt").read_text() == "untracked\n"
+    assert sh("git", "stash", "list").stdout == ""

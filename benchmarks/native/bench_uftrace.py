@@ -4,7 +4,10 @@ One recursive fib, compiled once with -O2 -finstrument-functions, is run three w
 plain (glibc's empty __cyg_profile hooks: the baseline), under liborion (dev mode: every
 call and return, preloaded as `orion run` does), and under `uftrace record` (which traces
 -finstrument-functions binaries through the same hooks). Each is timed wall-clock, end to
-end (start-up and the final flush included), several times; medians are reported.
+end (start-up and the final flush included), several times; medians are reported. Two
+more liborion runs price the function filters: an exclude pattern that matches nothing
+(every call still recorded, through the hooks' filter lookup) and one that excludes fib
+(every call dropped in the hooks).
 
     python benchmarks/native/bench_uftrace.py [--n 27] [--runs 5] [--json]
 """
@@ -73,6 +76,7 @@ def main() -> int:
         native = dict(os.environ, **prepare_env("dev", work / "spool"))
         native["LD_PRELOAD"] = native["LD_PRELOAD"].split()[0]  # C program: liborion only
         plain, ours, theirs, our_bytes, their_bytes = [], [], [], [], []
+        filters = {"nomatch_*": [], "fib": []}
         for run in range(args.runs):  # interleaved, so drifts in machine load hit all three
             plain.append(timed([str(exe), str(args.n)]))
             spool = work / "spool"
@@ -84,6 +88,9 @@ def main() -> int:
             shutil.rmtree(data, ignore_errors=True)
             theirs.append(timed(["uftrace", "record", "-d", str(data), str(exe), str(args.n)]))
             their_bytes.append(dir_bytes(data, "*.dat"))
+            for pattern, times in filters.items():
+                times.append(timed([str(exe), str(args.n)],
+                                   dict(native, ORION_EXCLUDE_FUNCS=pattern)))
         base = statistics.median(plain)
         result = {
             "n": args.n, "calls": calls, "events": events, "runs": args.runs,
@@ -92,6 +99,10 @@ def main() -> int:
             "uftrace_s": round(statistics.median(theirs), 4),
             "orion_ns_per_call": round((statistics.median(ours) - base) * 1e9 / calls, 1),
             "uftrace_ns_per_call": round((statistics.median(theirs) - base) * 1e9 / calls, 1),
+            "orion_filter_kept_ns_per_call":
+                round((statistics.median(filters["nomatch_*"]) - base) * 1e9 / calls, 1),
+            "orion_filter_dropped_ns_per_call":
+                round((statistics.median(filters["fib"]) - base) * 1e9 / calls, 1),
             "orion_bytes_per_event": round(statistics.median(our_bytes) / events, 3),
             "uftrace_bytes_per_event": round(statistics.median(their_bytes) / events, 3),
         }
@@ -105,7 +116,7 @@ def main() -> int:
         print(json.dumps(result, indent=2))
     else:
         for key, value in result.items():
-            print(f"{key:26} {value}")
+            print(f"{key:34} {value}")
     return 0
 
 

@@ -571,9 +571,7 @@ static NOI int filter_module_cb(struct dl_phdr_info *info, size_t size, void *da
     memset(m, 0, sizeof *m);
     m->lo = lo;
     m->hi = hi;
-    uintptr_t self = (uintptr_t)&filter_module_cb;
-    int ours = self >= lo && self < hi;
-    if (!ours && module_path(info, path, sizeof path)) {
+    if (module_path(info, path, sizeof path)) {
         m->excluded = module_excluded(path);
         struct orion_elf elf;
         /* Only instrumented modules call the hooks: the others need no names. */

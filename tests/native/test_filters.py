@@ -4,6 +4,7 @@ patterns see C++ names demangled and functions of dlopen'ed libraries."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -176,3 +177,16 @@ def test_crash_stack_leaves_out_excluded_functions(tmp_path: Path, preload_env: 
     assert [functions[f["fn"]]["name"] for f in stack["frames"]] == ["main", "deref"]
     assert by_type(records, "end")[0]["root"] == "main"  # named in the signal handler
 
+
+
+def test_patterns_in_a_program_linked_with_the_static_agent(tmp_path: Path) -> None:
+    """liborion.a inside the executable: the module defining the hooks is the program."""
+    agents = Path(__file__).resolve().parents[2] / "agents" / "c"
+    build = tmp_path / "agent"
+    subprocess.run(["make", "-s", "-C", str(agents), f"BUILD={build}",
+                    str(build / "liborion.a")], check=True, capture_output=True)
+    exe = compile_program(tmp_path, COMPILERS[0], LOGGING,
+                          extra=[str(build / "liborion.a"), "-lzstd", "-ldl"])
+    env = {"PATH": os.environ["PATH"], "ORION_MODE": "dev",
+           "ORION_SPOOL": str(tmp_path / "spool"), "ORION_INCLUDE_FUNCS": "square"}
+    assert events(run_env(exe, env)) == ["square", ")"] * 3

@@ -29,7 +29,7 @@ from .spool import find_project_dir
 CONFIG_NAME = "config.toml"
 FREE_PREFIX = "x."
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")  # \Z: "$" would let a final newline through
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .format import constants as C
-from .format.decode import Decoder
-from .format.errors import CorruptTrace, TraceError
+from .format.decode import MALFORMED, Decoder, malformed_record
+from .format.errors import TraceError
 from .format.reader import TraceReader
 from .format.summary import scan_summary
 from .format.writer import NO_VALUE
@@ -49,6 +49,11 @@ class Function:
         self.line = line
         self.addr = addr
         self.label = name if name else f"0x{addr or 0:x}"
+
+    @classmethod
+    def from_record(cls, d: dict) -> "Function":
+        """From a decoded FUNCTION record."""
+        return cls(d["id"], d["name"], d["module"], d["file"], d["line"], d.get("addr"))
 
     def to_json(self) -> dict:
         return {"id": self.id, "name": self.name, "module": self.module, "file": self.file,
@@ -235,24 +240,13 @@ class Module:
         self.build_id = build_id
 
 
-class Trace:
-    """Everything read from one trace file."""
+class Definitions:
+    """The functions and lanes a trace defines, by id: what both the call tree (`Trace`)
+    and the span stream (`orion.export.spans`) keep while they read records."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.header: dict = {}
-        self.summary: dict = {}
-        self.complete = False
-        self.truncated = False  # the file ends inside a frame
+    def __init__(self) -> None:
         self.functions: dict[int, Function] = {}
         self.lanes: dict[int, Lane] = {}
-        self.modules: dict[int, Module] = {}
-        self.crashes: list[Crash] = []
-        self.end_t = 0  # the latest timestamp read
-
-    @property
-    def window(self) -> str | None:
-        return self.header.get("window")
 
     def lane(self, lane_id: int) -> Lane:
         """The lane with this id, created on first mention (a LANE record may be missing)."""
@@ -262,10 +256,47 @@ class Trace:
         return lane
 
     def function(self, fn_id: int) -> Function:
+        """The function with this id, a placeholder if its FUNCTION record is missing."""
         fn = self.functions.get(fn_id)
         if fn is None:
             fn = self.functions[fn_id] = Function(fn_id, f"<function {fn_id}>")
         return fn
+
+    def define(self, d: dict) -> None:
+        """Take in a decoded FUNCTION or LANE record (other records are ignored)."""
+        kind = d["type"]
+        if kind == "function":
+            self.functions[d["id"]] = Function.from_record(d)
+        elif kind == "lane":
+            lane = self.lane(d["id"])
+            lane.name = d["name"] if d["name"] is not None else lane.name
+            lane.kind, lane.native_id, lane.parent = d["kind"], d["native_id"], d["parent"]
+
+
+class Trace(Definitions):
+    """Everything read from one trace file."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.header: dict = {}
+        self.summary: dict = {}
+        self.complete = False
+        self.truncated = False  # the file ends inside a frame
+        self.modules: dict[int, Module] = {}
+        self.crashes: list[Crash] = []
+        self.end_t = 0  # the latest timestamp read
+
+    @property
+    def window(self) -> str | None:
+        return self.header.get("window")
+
+    def define(self, d: dict) -> None:
+        """Take in a decoded FUNCTION, LANE or MODULE record."""
+        if d["type"] == "module":
+            self.modules[d["id"]] = Module(d["id"], d["path"], d["base"], d["build_id"])
+        else:
+            super().define(d)
 
     @property
     def resources(self) -> list[dict]:
@@ -376,10 +407,9 @@ def _load(path: Path) -> Trace:
                     end_t = max(end_t, rec[1])
                     _add_timed(trace, decoder.record(rec))
                 elif code < C.FIRST_EXTENSION and code not in (C.HEADER, C.END):
-                    _add_definition(trace, decoder.record(rec))
-            except (IndexError, TypeError, KeyError, ValueError, AttributeError) as exc:
-                raise CorruptTrace(f"malformed {C.TYPE_NAMES.get(code, 'unknown')} record "
-                                   f"({type(exc).__name__}: {exc})") from None
+                    trace.define(decoder.record(rec))
+            except MALFORMED as exc:
+                raise malformed_record(code, exc) from None
         trace.complete = reader.complete
         trace.truncated = reader.truncated
         end_summary = reader.end_summary
@@ -423,19 +453,6 @@ def _add_timed(trace: Trace, d: dict) -> None:
         _add(stack[-1], "events", item)
     else:
         lane.events.append(item)
-
-
-def _add_definition(trace: Trace, d: dict) -> None:
-    kind = d["type"]
-    if kind == "function":
-        trace.functions[d["id"]] = Function(d["id"], d["name"], d["module"], d["file"],
-                                            d["line"], d.get("addr"))
-    elif kind == "lane":
-        lane = trace.lane(d["id"])
-        lane.name = d["name"] if d["name"] is not None else lane.name
-        lane.kind, lane.native_id, lane.parent = d["kind"], d["native_id"], d["parent"]
-    elif kind == "module":
-        trace.modules[d["id"]] = Module(d["id"], d["path"], d["base"], d["build_id"])
 
 
 def _label_native_functions(trace: Trace) -> None:

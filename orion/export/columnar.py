@@ -15,8 +15,7 @@ from typing import Any, BinaryIO
 
 from ..errors import OrionError
 from ..format import constants as C
-from ..format.decode import Decoder
-from ..format.errors import CorruptTrace
+from ..format.decode import MALFORMED, Decoder, malformed_record
 from ..format.reader import TraceReader
 from ..model import OUTSIDE_LABEL, Function
 from ..render.jsonout import dumps
@@ -205,16 +204,14 @@ def _batches(path: Path):
                             data=d["frames"])
                 elif code == C.FUNCTION:
                     d = decoder.record(rec)
-                    functions[d["id"]] = Function(d["id"], d["name"], d["module"], d["file"],
-                                                  d["line"], d.get("addr"))
+                    functions[d["id"]] = Function.from_record(d)
                 elif code == C.LANE:
                     d = decoder.record(rec)
                     lane_names[d["id"]] = d["name"]
                 elif code == C.STRING:
                     decoder.record(rec)
-            except (IndexError, TypeError, KeyError, ValueError, AttributeError) as exc:
-                raise CorruptTrace(f"malformed {C.TYPE_NAMES.get(code, 'unknown')} record "
-                                   f"({type(exc).__name__}: {exc})", str(path)) from None
+            except MALFORMED as exc:
+                raise malformed_record(code, exc, str(path)) from None
         if columns["seq"] or not seq:
             yield flush()
 

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..format import constants as C
-from ..format.decode import Decoder
+from ..format.decode import MALFORMED, Decoder, malformed_record
 from ..format.errors import CorruptTrace
 from ..format.reader import TraceReader
 from ..model import (OPEN, OUTSIDE_LABEL, RESOURCE_META, RETURNED, SPAN_META, UNWOUND,
-                     Function, Lane)
+                     Definitions, Function)
 
 
 def span_id_seed(header: dict) -> str:
@@ -102,7 +102,7 @@ class LaneItem:
         self.record = record
 
 
-class SpanStream:
+class SpanStream(Definitions):
     """Open with `with SpanStream(path) as stream:` and iterate `stream.items()` once.
 
     Definitions (functions, lanes, resources) are filled in as they are read, so by the
@@ -110,11 +110,10 @@ class SpanStream:
     """
 
     def __init__(self, path: str | Path) -> None:
+        super().__init__()
         self.reader = TraceReader(path)
         self.header: dict = self.reader.header
         self.trace_id: str = str(self.header.get("trace_id") or "0" * 32)
-        self.functions: dict[int, Function] = {}
-        self.lanes: dict[int, Lane] = {}
         self.resources: dict[int, dict] = {}  # imported resource index -> its metadata
         self.end_t = 0
         self.calls = 0
@@ -139,18 +138,6 @@ class SpanStream:
     @property
     def complete(self) -> bool:
         return self.reader.complete
-
-    def lane(self, lane_id: int) -> Lane:
-        lane = self.lanes.get(lane_id)
-        if lane is None:
-            lane = self.lanes[lane_id] = Lane(lane_id)
-        return lane
-
-    def function(self, fn_id: int) -> Function:
-        fn = self.functions.get(fn_id)
-        if fn is None:
-            fn = self.functions[fn_id] = Function(fn_id, f"<function {fn_id}>")
-        return fn
 
     def derived_span_id(self, index: int) -> str:
         return derived_span_id(self._id_seed, index)
@@ -218,19 +205,10 @@ class SpanStream:
                             yield LaneItem(lane_id, d)
                 elif code == C.STRING:
                     decoder.record(rec)
-                elif code == C.FUNCTION:
-                    d = decoder.record(rec)
-                    self.functions[d["id"]] = Function(d["id"], d["name"], d["module"],
-                                                       d["file"], d["line"], d.get("addr"))
-                elif code == C.LANE:
-                    d = decoder.record(rec)
-                    lane = self.lane(d["id"])
-                    lane.name = d["name"] if d["name"] is not None else lane.name
-                    lane.kind, lane.native_id, lane.parent = (d["kind"], d["native_id"],
-                                                              d["parent"])
-            except (IndexError, TypeError, KeyError, ValueError, AttributeError) as exc:
-                raise CorruptTrace(f"malformed {C.TYPE_NAMES.get(code, 'unknown')} record "
-                                   f"({type(exc).__name__}: {exc})") from None
+                elif code == C.FUNCTION or code == C.LANE:
+                    self.define(decoder.record(rec))
+            except MALFORMED as exc:
+                raise malformed_record(code, exc) from None
         for stack in stacks.values():
             while stack:  # calls still open when the trace ended
                 span = stack.pop()

@@ -13,6 +13,16 @@ from typing import Any, Iterable, Iterator
 from . import constants as C
 from .errors import CorruptTrace
 
+# What code that indexes a wire record's columns raises when they are not what the
+# record type says: readers turn it into `malformed_record`.
+MALFORMED = (IndexError, TypeError, KeyError, ValueError, AttributeError)
+
+
+def malformed_record(code: Any, exc: Exception, path: str | None = None) -> CorruptTrace:
+    """The one-line error for a record of type `code` whose columns do not decode."""
+    return CorruptTrace(f"malformed {C.TYPE_NAMES.get(code, 'unknown')} record "
+                        f"({type(exc).__name__}: {exc})", path)
+
 
 class Decoder:
     """Turns wire records into JSON-ready dicts; keeps the string table as it goes."""
@@ -74,8 +84,7 @@ class Decoder:
         try:
             return self._record(rec)
         except (IndexError, TypeError, ValueError) as exc:
-            raise CorruptTrace(f"malformed {C.TYPE_NAMES.get(rec[0], 'unknown')} record "
-                               f"({type(exc).__name__}: {exc})") from None
+            raise malformed_record(rec[0], exc) from None
 
     def _record(self, rec: list) -> dict:
         code = rec[0]

@@ -5,10 +5,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from orion.spool import Spool
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A user config directory (XDG_CONFIG_HOME) and a working directory outside any
+    project; returns the working directory."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
 
 
 @pytest.fixture
@@ -51,3 +63,15 @@ def run_orion(*args: str, input: str | None = None, env: dict | None = None,
     return subprocess.run([sys.executable, "-m", "orion", *args], input=input,
                           capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
+
+
+def read_until_closed(leader: int, shown: bytes = b"") -> bytes:
+    """Everything a pseudo-terminal's other side writes until it is closed and drained."""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the other side is closed and everything was read
+            return shown
+        if not chunk:
+            return shown
+        shown += chunk

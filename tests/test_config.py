@@ -16,16 +16,6 @@ from orion.config import (
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch):
-    """A user config directory and a working directory outside any project."""
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return work
-
-
-@pytest.fixture
 def project(home):
     (home / ".orion").mkdir()
     return home

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from orion.cli import cli
 from orion.cleaning import stamp_ns
 
-from ..conftest import run_orion, write_trace
+from ..conftest import read_until_closed, run_orion, write_trace
 
 HOUR = 3600 * 10**9
 DAY = 24 * HOUR
@@ -173,14 +173,7 @@ def run_in_terminal(args: list[str], answer: bytes, env: dict) -> tuple[int, byt
                 break
             shown += chunk
         os.write(leader, answer)
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # EIO once the program has exited
-                break
-            if not chunk:
-                break
-            shown += chunk
+        shown = read_until_closed(leader, shown)
     finally:
         os.close(leader)
     return proc.wait(timeout=60), shown

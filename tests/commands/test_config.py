@@ -5,21 +5,11 @@ from __future__ import annotations
 import json
 import tomllib
 
-import pytest
 from click.testing import CliRunner
 
 from orion.cli import cli
 
 from ..conftest import run_orion
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return work
 
 
 def orion(*args: str):

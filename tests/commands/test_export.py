@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from orion.cli import cli
 from orion.export import FORMATS, exported_name
 
-from ..conftest import run_orion, write_trace
+from ..conftest import read_until_closed, run_orion, write_trace
 
 
 def orion(*args: str, input: str | None = None):
@@ -127,15 +127,7 @@ def test_progress_bar_only_on_a_terminal(spool, tmp_path):
             [sys.executable, "-m", "orion", "export", "-", "-o", str(tmp_path / "tty")],
             input=ids.encode(), stdout=subprocess.PIPE, stderr=follower, timeout=60)
         os.close(follower)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:  # EIO: the terminal's other side is closed and drained
-                break
-            if not chunk:
-                break
-            shown += chunk
+        shown = read_until_closed(leader)
     finally:
         os.close(leader)
     assert proc.returncode == 0

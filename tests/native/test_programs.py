@@ -197,14 +197,19 @@ int main(void) { printf("%d\n", shop_price(1000)); return 0; }
 """
 
 
-@pytest.mark.parametrize("compiler", COMPILERS)
-def test_calls_into_a_shared_library(tmp_path: Path, compiler: str) -> None:
+def build_with_library(tmp_path: Path, compiler: str) -> Path:
+    """tmp_path/libshop.so from LIBRARY and a program linked with it from USES_LIBRARY."""
     lib_src = tmp_path / "shop.c"
     lib_src.write_text(LIBRARY)
     subprocess.run([compiler, "-g", "-O0", "-finstrument-functions", "-shared", "-fPIC",
                     str(lib_src), "-o", str(tmp_path / "libshop.so")], check=True)
-    exe = compile_program(tmp_path, compiler, USES_LIBRARY,
-                          extra=[f"-L{tmp_path}", "-lshop", f"-Wl,-rpath,{tmp_path}"])
+    return compile_program(tmp_path, compiler, USES_LIBRARY,
+                           extra=[f"-L{tmp_path}", "-lshop", f"-Wl,-rpath,{tmp_path}"])
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_calls_into_a_shared_library(tmp_path: Path, compiler: str) -> None:
+    exe = build_with_library(tmp_path, compiler)
     status, traces = run_traced(exe, spool=tmp_path / "spool")
     assert status == 0 and len(traces) == 1
     assert_valid(traces[0])
@@ -221,13 +226,7 @@ def test_calls_into_a_shared_library(tmp_path: Path, compiler: str) -> None:
 
 
 def test_excluded_module_is_left_out(tmp_path: Path, preload_env: dict) -> None:
-    compiler = COMPILERS[0]
-    lib_src = tmp_path / "shop.c"
-    lib_src.write_text(LIBRARY)
-    subprocess.run([compiler, "-g", "-O0", "-finstrument-functions", "-shared", "-fPIC",
-                    str(lib_src), "-o", str(tmp_path / "libshop.so")], check=True)
-    exe = compile_program(tmp_path, compiler, USES_LIBRARY,
-                          extra=[f"-L{tmp_path}", "-lshop", f"-Wl,-rpath,{tmp_path}"])
+    exe = build_with_library(tmp_path, COMPILERS[0])
     env = dict(preload_env, ORION_SPOOL=str(tmp_path / "spool"), ORION_EXCLUDE_LIBS="libshop")
     assert subprocess.run([str(exe)], env=env, capture_output=True).returncode == 0
     (trace,) = (tmp_path / "spool").glob("*.otrace")

@@ -37,7 +37,8 @@ def current():
 
 
 def hook_kind() -> str:
-    """Which hook delivers events: "c" (the compiled extension) or "python" (sys.settrace)."""
+    """Which hook delivers events: "c" (the compiled extension, a profile function) or
+    "python" (sys.settrace)."""
     if _session is not None:
         return _hook_kind
     return "c" if _load_c_hook(AgentConfig(hook="auto")) is not None else "python"
@@ -163,7 +164,7 @@ def _install_c_tracer(hook, session) -> None:
     session.attach(tracer)
     _previous["c_tracer"] = tracer
     tracer.install()
-    threading.settrace(tracer.thread_bootstrap)
+    threading.setprofile(tracer.thread_bootstrap)
 
 
 def _uninstall() -> None:
@@ -172,6 +173,7 @@ def _uninstall() -> None:
         tracer.uninstall()
     sys.settrace(None)
     threading.settrace(None)  # type: ignore[arg-type]
+    threading.setprofile(None)  # type: ignore[arg-type]
     if sys.excepthook is _excepthook:
         sys.excepthook = _previous.pop("excepthook")
     if threading.excepthook is _threading_excepthook:
@@ -263,6 +265,9 @@ def _on_signal(signum, frame) -> None:
     session = _session
     _session = None
     sys.settrace(None)
+    tracer = _previous.get("c_tracer")
+    if tracer is not None:
+        tracer.uninstall()
     if session is not None:
         try:
             session.signal_crash(signum)

@@ -1,5 +1,5 @@
-/* The compiled hook: a C trace function (PyEval_SetTrace, installed per thread as
- * VizTracer installs PyEval_SetProfile) that records the hot events itself.
+/* The compiled hook: a C profile function (PyEval_SetProfile, installed per thread as
+ * VizTracer does) that records the hot events itself.
  *
  * - Every code object carries a cache entry (co_extra): its function id, or "not traced".
  *   Only the first sight of a code object calls Python (Session.classify, which applies
@@ -9,10 +9,21 @@
  *   coroutine code on the running asyncio task's lane (asked of Python).
  * - dev/safe: calls, returns and unwinds are msgpack-encoded here into a chunk, which the
  *   session moves into its TraceWriter (append_packed) before anything Python writes and
- *   when the chunk is full. Values that are not simple scalars, and unwinds with locals,
- *   are captured by Python, so records are those of the pure-Python hook.
+ *   when the chunk is full. Values that are not simple scalars, and the locals of unwound
+ *   frames, are captured by Python, so records are those of the pure-Python hook.
  * - error: calls, returns and unwinds go into a fixed ring of C structs (Ring).
- * Exceptions are rare: Python records them (Session.on_exception).
+ *
+ * Exceptions. The profile protocol has no exception event (a trace function, which has
+ * one, makes CPython 3.11 check for a new line at every instruction: ~25% dearer here).
+ * A frame unwound by an exception arrives as a return with no value, while CPython holds
+ * the exception where no callback can read it. So the unwind is kept pending and a trace
+ * function is installed on this thread just long enough to see the exception arrive in
+ * the next Python frame (the "exception" event carries it): then the `exception` record
+ * (when this exception is new on the lane) and the unwind are written, and the trace
+ * function goes away. An exception that no Python frame receives (swallowed by C code)
+ * leaves the unwind without an exception record, unless Session.fail names it. The
+ * outermost frame of a thread (no Python caller, e.g. a script's module body) keeps the
+ * trace function while it runs its own lines, so a `sys.exit(n)` there is seen.
  *
  * Record layouts and type codes: orion/format/constants.py.
  */
@@ -351,7 +362,8 @@ typedef struct {
     int64_t root;    /* function of the chunk's first call, or -1 */
     FnInfo **fns;     /* by function id; entries never move (other threads hold them) */
     Py_ssize_t nfns;
-    uintptr_t *last_exc;  /* by lane: the exception last recorded */
+    PyObject **last_exc;  /* by lane: the exception last recorded (a reference, dropped at
+                           * a return once nothing else holds it: ids get reused) */
     Py_ssize_t nlanes;
 } Tracer;
 
@@ -360,7 +372,7 @@ typedef struct {
     int64_t lane;
 } Slot;
 
-/* Per-thread state: the object PyEval_SetTrace passes back to the callback. */
+/* Per-thread state: the object PyEval_SetProfile passes back to the callback. */
 typedef struct {
     PyObject_HEAD
     Tracer *tracer;
@@ -368,6 +380,14 @@ typedef struct {
     Slot *stack;
     Py_ssize_t depth, cap;
     Buf scratch;   /* arguments being captured */
+    int tracing;   /* our trace function is installed on this thread */
+    /* an unwind waiting for its exception (see the top of this file) */
+    PyObject *p_frame;   /* the unwound frame (a reference), NULL when none */
+    PyObject *p_locals;  /* dev: its packed locals */
+    int64_t p_lane;
+    int p_line;
+    PyFrameObject *top;  /* the thread's outermost traced frame while it runs (identity) */
+    PyObject *top_exc;   /* the exception that last arrived in it */
 } ThreadState;
 
 static PyTypeObject ThreadStateType;
@@ -658,30 +678,151 @@ on_call(ThreadState *ts, PyFrameObject *frame, PyCodeObject *code, int64_t fid)
     return drain_if_full(tr);
 }
 
+static void trace_on(ThreadState *ts);
+static void trace_off(ThreadState *ts);
+
+/* An unwind record (its exception, if any, is written before). */
+static int
+emit_unwind(ThreadState *ts, int64_t lane, int line, PyObject *locals)
+{
+    Tracer *tr = ts->tracer;
+    int64_t t = now_ns() - tr->t0;
+    if (tr->mode == MODE_RING) {
+        ring_push(tr->ring, REC_UNWIND, t, (int32_t)lane, line, NULL);
+        return 0;
+    }
+    if (begin_record(tr, locals ? 5 : 4, REC_UNWIND, t) < 0 || pack_int(&tr->chunk, lane) < 0 ||
+        pack_int(&tr->chunk, line) < 0 ||
+        (locals && pack_bytes(&tr->chunk, PyBytes_AS_STRING(locals),
+                              PyBytes_GET_SIZE(locals)) < 0))
+        return -1;
+    tr->unwinds++;
+    return drain_if_full(tr);
+}
+
+/* The `exception` record of `exc` unwinding a frame of `lane` at `line`, unless it is
+ * control flow or the exception this lane recorded last (passing through outer frames). */
+static int
+emit_raised(ThreadState *ts, int64_t lane, int line, PyObject *exc)
+{
+    Tracer *tr = ts->tracer;
+    PyObject *type = (PyObject *)Py_TYPE(exc);
+    if (type == PyExc_StopIteration || type == PyExc_StopAsyncIteration ||
+        type == PyExc_GeneratorExit)
+        return 0;  /* control flow, not a failure */
+    if (lane >= tr->nlanes) {
+        Py_ssize_t n = tr->nlanes ? tr->nlanes : 16;
+        while (n <= lane)
+            n *= 2;
+        PyObject **last = PyMem_Realloc(tr->last_exc, n * sizeof(PyObject *));
+        if (last == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memset(last + tr->nlanes, 0, (n - tr->nlanes) * sizeof(PyObject *));
+        tr->last_exc = last;
+        tr->nlanes = n;
+    }
+    if (tr->last_exc[lane] == exc)
+        return 0;
+    Py_XSETREF(tr->last_exc[lane], Py_NewRef(exc));
+    PyObject *r = PyObject_CallMethod(tr->session, "on_exception", "LiO", (long long)lane,
+                                      line, exc);
+    Py_XDECREF(r);
+    return r == NULL ? -1 : 0;
+}
+
+/* Whether traceback `tb` passes through `frame`: the exception did unwind it. */
+static int
+tb_holds(PyObject *tb, PyObject *frame)
+{
+    while (tb != NULL && PyTraceBack_Check(tb)) {
+        if ((PyObject *)((PyTracebackObject *)tb)->tb_frame == frame)
+            return 1;
+        tb = (PyObject *)((PyTracebackObject *)tb)->tb_next;
+    }
+    return 0;
+}
+
+/* Write the pending unwind, preceded by its exception when `exc` is the one that unwound
+ * the frame (NULL: unknown). `tb` is its traceback so far (NULL: its __traceback__, which
+ * CPython brings up to date only when a handler catches it). */
+static int
+resolve(ThreadState *ts, PyObject *exc, PyObject *tb)
+{
+    if (ts->p_frame == NULL)
+        return 0;
+    PyObject *frame = ts->p_frame, *locals = ts->p_locals;
+    ts->p_frame = ts->p_locals = NULL;
+    int rc = 0;
+    if (ts->tracer->enabled) {
+        if (exc != NULL) {
+            PyObject *own = tb == NULL ? PyException_GetTraceback(exc) : NULL;
+            if (tb_holds(tb ? tb : own, frame))
+                rc = emit_raised(ts, ts->p_lane, ts->p_line, exc);
+            Py_XDECREF(own);
+        }
+        if (rc == 0 && ts->tracer->enabled)
+            rc = emit_unwind(ts, ts->p_lane, ts->p_line, locals);
+    }
+    Py_DECREF(frame);
+    Py_XDECREF(locals);
+    return rc;
+}
+
+static int
+on_unwind(ThreadState *ts, PyFrameObject *frame, int64_t lane)
+{
+    Tracer *tr = ts->tracer;
+    if (resolve(ts, NULL, NULL) < 0)  /* an earlier exception no Python frame received */
+        return -1;
+    int line = PyFrame_GetLineNumber(frame);
+    PyObject *locals = NULL;
+    if (tr->mode == MODE_VALUES) {  /* the frame's locals, now: Python captures them */
+        locals = PyObject_CallMethod(tr->session, "unwind_locals", "O", (PyObject *)frame);
+        if (locals == NULL)
+            return -1;
+        if (!PyBytes_Check(locals)) {
+            Py_DECREF(locals);
+            PyErr_SetString(PyExc_TypeError, "Session.unwind_locals must return bytes");
+            return -1;
+        }
+    }
+    if (frame == ts->top) {  /* its exception is known: it arrived while tracing */
+        PyObject *exc = ts->top_exc;
+        ts->top = NULL;
+        ts->top_exc = NULL;
+        trace_off(ts);
+        int rc = exc ? emit_raised(ts, lane, line, exc) : 0;
+        Py_XDECREF(exc);
+        if (rc == 0 && tr->enabled)
+            rc = emit_unwind(ts, lane, line, locals);
+        Py_XDECREF(locals);
+        return rc;
+    }
+    ts->p_frame = Py_NewRef((PyObject *)frame);
+    ts->p_locals = locals;
+    ts->p_lane = lane;
+    ts->p_line = line;
+    trace_on(ts);
+    return 0;
+}
+
 static int
 on_return(ThreadState *ts, PyFrameObject *frame, PyObject *value, int64_t lane)
 {
     Tracer *tr = ts->tracer;
-    int64_t t;
-    if (value == NULL) {  /* unwound by an exception */
-        if (tr->mode == MODE_VALUES) {  /* with the frame's locals: Python */
-            PyObject *r = PyObject_CallMethod(tr->session, "on_unwind", "LO", (long long)lane,
-                                              (PyObject *)frame);
-            Py_XDECREF(r);
-            return r == NULL ? -1 : 0;
-        }
-        int line = PyFrame_GetLineNumber(frame);
-        t = now_ns() - tr->t0;
-        if (tr->mode == MODE_RING) {
-            ring_push(tr->ring, REC_UNWIND, t, (int32_t)lane, line, NULL);
-            return 0;
-        }
-        if (begin_record(tr, 4, REC_UNWIND, t) < 0 || pack_int(&tr->chunk, lane) < 0 ||
-            pack_int(&tr->chunk, line) < 0)
-            return -1;
-        tr->unwinds++;
-        return drain_if_full(tr);
+    if (ts->p_frame != NULL && resolve(ts, NULL, NULL) < 0)
+        return -1;
+    if (value == NULL)  /* unwound by an exception */
+        return on_unwind(ts, frame, lane);
+    if (frame == ts->top) {
+        ts->top = NULL;
+        Py_CLEAR(ts->top_exc);
+        trace_off(ts);
     }
+    if (lane < tr->nlanes && tr->last_exc[lane] != NULL && Py_REFCNT(tr->last_exc[lane]) == 1)
+        Py_CLEAR(tr->last_exc[lane]);  /* handled and gone: let it go */
     if (tr->mode == MODE_RING) {
         ring_push(tr->ring, REC_RETURN, now_ns() - tr->t0, (int32_t)lane, 0, NULL);
         return 0;
@@ -705,36 +846,54 @@ on_return(ThreadState *ts, PyFrameObject *frame, PyObject *value, int64_t lane)
     return drain_if_full(tr);
 }
 
+/* The trace function, installed only while an exception is awaited (and while a thread's
+ * outermost traced frame runs its own lines). */
 static int
-on_exception(ThreadState *ts, PyFrameObject *frame, PyObject *arg, int64_t lane)
+trace_callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
-    Tracer *tr = ts->tracer;
-    if (!PyTuple_Check(arg) || PyTuple_GET_SIZE(arg) < 2)
+    ThreadState *ts = (ThreadState *)obj;
+    int rc = 0;
+    if (!ts->tracer->enabled) {
+        trace_off(ts);
         return 0;
-    PyObject *type = PyTuple_GET_ITEM(arg, 0), *exc = PyTuple_GET_ITEM(arg, 1);
-    if (type == PyExc_StopIteration || type == PyExc_StopAsyncIteration ||
-        type == PyExc_GeneratorExit)
-        return 0;  /* control flow, not a failure */
-    if (lane >= tr->nlanes) {
-        Py_ssize_t n = tr->nlanes ? tr->nlanes : 16;
-        while (n <= lane)
-            n *= 2;
-        uintptr_t *last = PyMem_Realloc(tr->last_exc, n * sizeof(uintptr_t));
-        if (last == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        memset(last + tr->nlanes, 0, (n - tr->nlanes) * sizeof(uintptr_t));
-        tr->last_exc = last;
-        tr->nlanes = n;
     }
-    if (tr->last_exc[lane] == (uintptr_t)exc)
-        return 0;  /* the same exception passing through an outer frame */
-    tr->last_exc[lane] = (uintptr_t)exc;
-    PyObject *r = PyObject_CallMethod(tr->session, "on_exception", "LOO", (long long)lane,
-                                      (PyObject *)frame, exc);
-    Py_XDECREF(r);
-    return r == NULL ? -1 : 0;
+    if (what == PyTrace_EXCEPTION) {
+        PyObject *exc = NULL, *tb = NULL;
+        if (PyTuple_Check(arg) && PyTuple_GET_SIZE(arg) >= 3) {
+            exc = PyTuple_GET_ITEM(arg, 1);
+            tb = PyTuple_GET_ITEM(arg, 2);
+        }
+        if (exc != NULL && !PyExceptionInstance_Check(exc))
+            exc = NULL;
+        rc = resolve(ts, exc, tb);
+        if (frame == ts->top && exc != NULL)
+            Py_XSETREF(ts->top_exc, Py_NewRef(exc));
+        else if (frame != ts->top)
+            trace_off(ts);
+    }
+    else if (what == PyTrace_CALL || frame != ts->top)
+        trace_off(ts);  /* the exception went elsewhere; the unwind waits for the next event */
+    return rc < 0 ? report() : 0;
+}
+
+static void
+trace_on(ThreadState *ts)
+{
+    PyThreadState *tstate = PyThreadState_Get();
+    if (ts->tracing || (tstate->c_tracefunc != NULL && tstate->c_tracefunc != trace_callback))
+        return;  /* someone else's trace function (a debugger, coverage): leave it be */
+    ts->tracing = 1;
+    PyEval_SetTrace(trace_callback, (PyObject *)ts);
+}
+
+static void
+trace_off(ThreadState *ts)
+{
+    if (!ts->tracing)
+        return;
+    ts->tracing = 0;
+    if (PyThreadState_Get()->c_tracefunc == trace_callback)
+        PyEval_SetTrace(NULL, NULL);
 }
 
 static int
@@ -742,8 +901,7 @@ callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     ThreadState *ts = (ThreadState *)obj;
     Tracer *tr = ts->tracer;
-    if ((what != PyTrace_CALL && what != PyTrace_RETURN && what != PyTrace_EXCEPTION) ||
-        !tr->enabled)
+    if ((what != PyTrace_CALL && what != PyTrace_RETURN) || !tr->enabled)
         return 0;
     PyCodeObject *code = PyFrame_GetCode(frame);
     int rc = 0;
@@ -751,8 +909,20 @@ callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     if (fid < -1)
         rc = -1;
     else if (fid >= 0) {
-        if (what == PyTrace_CALL)
-            rc = on_call(ts, frame, code, fid);
+        if (what == PyTrace_CALL) {
+            if (ts->p_frame != NULL)
+                rc = resolve(ts, NULL, NULL);
+            if (rc == 0 && ts->depth == 0 && ts->top == NULL) {
+                PyFrameObject *back = PyFrame_GetBack(frame);
+                if (back == NULL) {  /* the thread's outermost frame */
+                    ts->top = frame;
+                    trace_on(ts);
+                }
+                Py_XDECREF(back);
+            }
+            if (rc == 0)
+                rc = on_call(ts, frame, code, fid);
+        }
         else {
             /* Only frames this thread saw start; a frame that started before tracing, or
              * that left the stack unseen, is dropped from it. */
@@ -760,15 +930,16 @@ callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
             while (i >= 0 && ts->stack[i].frame != frame)
                 i--;
             if (i >= 0) {
-                int64_t lane = ts->stack[i].lane;
-                if (what == PyTrace_RETURN) {
-                    ts->depth = i;
-                    rc = on_return(ts, frame, arg, lane);
-                }
-                else
-                    rc = on_exception(ts, frame, arg, lane);
+                ts->depth = i;
+                rc = on_return(ts, frame, arg, ts->stack[i].lane);
             }
         }
+    }
+    if (what == PyTrace_RETURN && ts->top != NULL && !ts->tracing && frame != ts->top) {
+        PyFrameObject *back = PyFrame_GetBack(frame);
+        if (back == ts->top)  /* back in the outermost frame's own lines */
+            trace_on(ts);
+        Py_XDECREF(back);
     }
     Py_DECREF(code);
     return rc < 0 ? report() : 0;
@@ -835,6 +1006,8 @@ Tracer_dealloc(Tracer *self)
     Py_XDECREF(self->secret_values);
     Py_XDECREF(self->ring);
     PyMem_Free(self->chunk.data);
+    for (Py_ssize_t i = 0; i < self->nlanes; i++)
+        Py_XDECREF(self->last_exc[i]);
     PyMem_Free(self->last_exc);
     free_fns(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -851,7 +1024,24 @@ new_thread_state(Tracer *self)
     ts->stack = NULL;
     ts->depth = ts->cap = 0;
     ts->scratch = (Buf){NULL, 0, 0};
+    ts->tracing = 0;
+    ts->p_frame = ts->p_locals = NULL;
+    ts->p_lane = 0;
+    ts->p_line = 0;
+    ts->top = NULL;
+    ts->top_exc = NULL;
     return ts;
+}
+
+/* This thread's state, when this tracer's hook is installed on it. */
+static ThreadState *
+current_state(Tracer *self)
+{
+    PyThreadState *tstate = PyThreadState_Get();
+    if (tstate->c_profilefunc != callback || tstate->c_profileobj == NULL)
+        return NULL;
+    ThreadState *ts = (ThreadState *)tstate->c_profileobj;
+    return ts->tracer == self ? ts : NULL;
 }
 
 static int
@@ -860,7 +1050,7 @@ install(Tracer *self)
     ThreadState *ts = new_thread_state(self);
     if (ts == NULL)
         return -1;
-    PyEval_SetTrace(callback, (PyObject *)ts);  /* holds its own reference */
+    PyEval_SetProfile(callback, (PyObject *)ts);  /* holds its own reference */
     Py_DECREF(ts);
     return 0;
 }
@@ -876,11 +1066,25 @@ Tracer_install(Tracer *self, PyObject *unused)
 static PyObject *
 Tracer_uninstall(Tracer *self, PyObject *unused)
 {
-    PyEval_SetTrace(NULL, NULL);
+    ThreadState *ts = current_state(self);
+    if (ts != NULL)
+        trace_off(ts);
+    PyEval_SetProfile(NULL, NULL);
     Py_RETURN_NONE;
 }
 
-/* threading.settrace() target: installs the C hook in a new thread, then handles the
+/* Session.fail and friends, in the failing thread: write this thread's pending unwind,
+ * with `exc` as its exception when `exc` unwound it (None: unknown). */
+static PyObject *
+Tracer_resolve(Tracer *self, PyObject *exc)
+{
+    ThreadState *ts = current_state(self);
+    if (ts != NULL && resolve(ts, PyExceptionInstance_Check(exc) ? exc : NULL, NULL) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* threading.setprofile() target: installs the C hook in a new thread, then handles the
  * thread's first frame like any other call. */
 static PyObject *
 Tracer_thread_bootstrap(Tracer *self, PyObject *args)
@@ -891,7 +1095,7 @@ Tracer_thread_bootstrap(Tracer *self, PyObject *args)
     ThreadState *ts = new_thread_state(self);
     if (ts == NULL)
         return NULL;
-    PyEval_SetTrace(callback, (PyObject *)ts);
+    PyEval_SetProfile(callback, (PyObject *)ts);
     int rc = 0;
     if (PyFrame_Check(frame) && PyUnicode_Check(event) &&
         PyUnicode_CompareWithASCIIString(event, "call") == 0)
@@ -947,7 +1151,9 @@ static PyMethodDef Tracer_methods[] = {
     {"install", (PyCFunction)Tracer_install, METH_NOARGS, "Hook the current thread."},
     {"uninstall", (PyCFunction)Tracer_uninstall, METH_NOARGS, "Unhook the current thread."},
     {"thread_bootstrap", (PyCFunction)Tracer_thread_bootstrap, METH_VARARGS,
-     "threading.settrace() function that installs the hook in new threads."},
+     "threading.setprofile() function that installs the hook in new threads."},
+    {"resolve", (PyCFunction)Tracer_resolve, METH_O,
+     "Write this thread's pending unwind, with this exception if it caused it."},
     {"take", (PyCFunction)Tracer_take, METH_NOARGS,
      "The records packed since the last take (None if none), for append_packed."},
     {"close", (PyCFunction)Tracer_close, METH_NOARGS, "Stop recording (the session ended)."},
@@ -977,6 +1183,9 @@ static void
 ThreadState_dealloc(ThreadState *self)
 {
     Py_XDECREF(self->tracer);
+    Py_XDECREF(self->p_frame);
+    Py_XDECREF(self->p_locals);
+    Py_XDECREF(self->top_exc);
     PyMem_Free(self->stack);
     PyMem_Free(self->scratch.data);
     Py_TYPE(self)->tp_free((PyObject *)self);

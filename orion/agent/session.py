@@ -62,29 +62,44 @@ def _exc_type(exc: BaseException) -> str:
 
 
 class Lane:
-    """A thread or an asyncio task; its bound `tracer` is the settrace local function."""
+    """A thread or an asyncio task; its bound `tracer` is the settrace local function.
 
-    __slots__ = ("id", "session", "tracer", "last_exc", "__weakref__")
+    The records are those of the C hook, which is a profile function and so learns of an
+    exception only when it unwinds a frame: an `exception` record is written at the first
+    unwind of an exception on the lane (with the line the frame stopped at), never for an
+    exception a frame catches. `inflight` holds, per frame, the exception that last arrived
+    in it: the one that unwinds it, if it does.
+    """
+
+    __slots__ = ("id", "session", "tracer", "last_exc", "inflight", "__weakref__")
 
     def __init__(self, lane_id: int, session: "Session") -> None:
         self.id = lane_id
         self.session = session
         self.tracer = self.local
-        self.last_exc = 0
+        self.last_exc: BaseException | None = None  # a reference: ids get reused
+        self.inflight: dict = {}
 
     def local(self, frame, event: str, arg: Any):
         if event == "return":
             session = self.session
+            exc = self.inflight.pop(frame, None) if self.inflight else None
             if session.ops[frame.f_code][frame.f_lasti] in (_RETURN_VALUE, _YIELD_VALUE):
+                if self.last_exc is not None and sys.getrefcount(self.last_exc) == 2:
+                    self.last_exc = None  # handled and gone: let it go (as the C hook)
                 session.on_return(self.id, arg)
             else:
-                session.on_unwind(self.id, frame)
+                session.on_unwind(self, frame, exc)
         elif event == "exception":
-            exc = arg[1]
-            if id(exc) != self.last_exc and arg[0] not in _CONTROL_FLOW:
-                self.last_exc = id(exc)
-                self.session.on_exception(self.id, frame, exc)
+            self.inflight[frame] = arg[1]
         return self.tracer
+
+    def raised(self, exc: BaseException | None) -> bool:
+        """Whether `exc`, unwinding a frame, gets an `exception` record (the C hook's rule)."""
+        if exc is None or type(exc) in _CONTROL_FLOW or exc is self.last_exc:
+            return False
+        self.last_exc = exc
+        return True
 
 
 class Session:
@@ -107,7 +122,8 @@ class Session:
         self.ops: dict[Any, bytes] = {}  # code -> co_code, to tell a return from an unwind
         self.functions: list[tuple] = []  # (name, module, file, line) by function id
         self.lanes: list[tuple] = []  # (name, kind, native_id, parent) by lane id
-        self.thread_lanes: dict[int, Lane] = {}
+        self.thread_lanes = threading.local()  # each thread its own lane, even when a
+        # new thread reuses an ended one's ident
         self.task_lanes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.exit_code: int | None = None
         self.failure: dict | None = None
@@ -225,15 +241,15 @@ class Session:
         return lane
 
     def thread_lane(self) -> Lane:
-        ident = threading.get_ident()
-        lane = self.thread_lanes.get(ident)
+        lane = getattr(self.thread_lanes, "lane", None)
         if lane is None:
+            ident = threading.get_ident()
             with self.lock:
                 thread = threading._active.get(ident)  # never create a dummy Thread
                 name = thread.name if thread is not None else f"Thread-{ident}"
                 if thread is threading.main_thread():
                     name = "MainThread"
-                lane = self.thread_lanes[ident] = self._new_lane(
+                lane = self.thread_lanes.lane = self._new_lane(
                     name, "thread", threading.get_native_id(), None)
         return lane
 
@@ -363,28 +379,42 @@ class Session:
                 self.writer.ret(_now() - self.t0, lane,
                                 self.capturer.value(value) if self.values else NO_VALUE)
 
-    def on_unwind(self, lane: int, frame) -> None:
+    def unwind_locals(self, frame) -> bytes:
+        """For the C hook: the packed locals of a frame an exception unwinds (dev mode)."""
+        with self.lock:
+            if self.closed:
+                return _PACKER.pack(None)
+            self._sync()
+            return _PACKER.pack(self.capturer.pairs(frame_locals(frame)))
+
+    def on_unwind(self, lane: Lane, frame, exc: BaseException | None) -> None:
+        line = frame.f_lineno
         if self.ring is not None:
-            self.ring.append((C.UNWIND, _now() - self.t0, lane, frame.f_lineno))
+            if lane.raised(exc):
+                self.on_exception(lane.id, line, exc)
+            self.ring.append((C.UNWIND, _now() - self.t0, lane.id, line))
             return
         with self.lock:
-            if not self.closed:
-                self._sync()
-                local = self.capturer.pairs(frame_locals(frame)) if self.values else None
-                self.writer.unwind(_now() - self.t0, lane, frame.f_lineno, local)
+            if self.closed:
+                return
+            self._sync()
+            local = self.capturer.pairs(frame_locals(frame)) if self.values else None
+            if lane.raised(exc):
+                self.on_exception(lane.id, line, exc)
+            self.writer.unwind(_now() - self.t0, lane.id, line, local)
 
-    def on_exception(self, lane: int, frame, exc: BaseException) -> None:
+    def on_exception(self, lane: int, line: int, exc: BaseException) -> None:
+        """An exception's first unwind on a lane (the hooks call this before the unwind)."""
         if isinstance(exc, SystemExit):
             self.exit_code = _exit_status(exc.code)
-        record = (C.EXCEPTION, _now() - self.t0, lane, _exc_type(exc), _message(exc),
-                  frame.f_lineno)
+        record = (C.EXCEPTION, _now() - self.t0, lane, _exc_type(exc), _message(exc), line)
         if self.ring is not None:
             self.ring.append(record)
             return
         with self.lock:
             if not self.closed:
                 self._sync()
-                self.writer.exception(record[1], lane, record[3], record[4], "raised", record[5])
+                self.writer.exception(record[1], lane, record[3], record[4], "raised", line)
 
     # -- failures ----------------------------------------------------------------------
 
@@ -420,6 +450,7 @@ class Session:
              exit_code: int | None = None) -> str | None:
         """Record a failure; in error mode this writes its trace and returns the path."""
         lane = lane or self.thread_lane()
+        self._resolve(exc)
         t = self.now()
         info = {"type": _exc_type(exc), "message": _message(exc)}
         with self.lock:
@@ -449,6 +480,12 @@ class Session:
             self._report(path)
             return path
 
+    def _resolve(self, exc: BaseException | None) -> None:
+        """The C hook may hold this thread's last unwind until it learns its exception."""
+        packed = self.packed
+        if packed is not None:
+            packed.resolve(exc)
+
     def _replay(self, writer) -> None:
         """Definitions, then the ring's events, into a fresh error-mode writer."""
         for lane in self.lanes:
@@ -473,6 +510,7 @@ class Session:
 
         name = signal.Signals(signum).name
         lane = self.thread_lane()
+        self._resolve(None)
         with self.lock:
             if self.closed:
                 return None
@@ -518,6 +556,8 @@ class Session:
 
     def close(self, exit_code: int | None = None) -> str | None:
         """Finish the trace (dev/safe) or drop the ring (error); return the path written."""
+        if not self.closed:
+            self._resolve(None)
         with self.lock:
             if self.closed:
                 return None

@@ -1,0 +1,90 @@
+"""Exception records under the profile-based C hook and the Python hook alike: one
+`exception` record at an exception's first unwind, none for an exception a frame catches,
+and exit statuses seen even in a script's module body (no Python frame below it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from orion.agent import _BOOT_DIR
+from orion.format.summary import read_summary
+
+from .agent_helpers import clean_env, python, records, run, traces
+
+try:
+    from orion.agent import _hook  # noqa: F401
+    HOOKS = ["c", "python"]
+except ImportError:
+    HOOKS = ["python"]
+
+PROGRAM = """\
+def inner(x):
+    return int(x)
+def middle(x):
+    return inner(x) + 1
+def catches():
+    try:
+        int("nope")
+    except ValueError:
+        return "caught here"
+def outer():
+    catches()
+    try:
+        middle("bad")
+    except ValueError:
+        pass
+    it = iter([1])
+    next(it)
+    return next(it, None)
+outer()
+raise KeyError("at module level")
+"""
+
+
+def run_direct(tmp_path, hook: str, source: str, mode: str = "safe"):
+    """`python app.py` with the agent booted from the environment, as `orion run` does:
+    no Python frame below the module body."""
+    program = tmp_path / "app.py"
+    program.write_text(source)
+    spool = tmp_path / f"spool-{hook}"
+    env = clean_env(ORION_MODE=mode, ORION_SPOOL=str(spool), ORION_HOOK=hook,
+                    ORION_SAMPLE="1.0", PYTHONPATH=_BOOT_DIR)
+    return run([python(), str(program)], env=env), spool
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_one_exception_record_per_escaping_exception(tmp_path, hook):
+    result, spool = run_direct(tmp_path, hook, PROGRAM)
+    assert result.returncode == 1 and "KeyError: 'at module level'" in result.stderr
+    (path,) = traces(spool)
+    recs = records(path)
+    names = {r["id"]: r["name"] for r in recs if r["type"] == "function"}
+    exceptions = [(r["exc_type"], r["message"], r["line"]) for r in recs
+                  if r["type"] == "exception"]
+    # caught inside `catches`: nothing; ValueError unwinds inner then middle: one record,
+    # at inner's line; the module body's own KeyError: one record at its line
+    assert exceptions == [("ValueError", "invalid literal for int() with base 10: 'bad'", 2),
+                          ("KeyError", "'at module level'", 20)]
+    stack, unwound = [], []
+    for r in recs:
+        if r["type"] == "call":
+            stack.append(names[r["fn"]])
+        elif r["type"] in ("return", "unwind"):
+            name = stack.pop()
+            if r["type"] == "unwind":
+                unwound.append(name)
+    assert unwound == ["inner", "middle", "<module>"]
+    assert read_summary(path)["exception"]["type"] == "KeyError"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+@pytest.mark.parametrize("code,status", [(3, "failed"), (0, "ok")])
+def test_sys_exit_in_the_module_body_is_noted(tmp_path, hook, code, status):
+    source = f"import sys\ndef main():\n    return {code}\nsys.exit(main())\n"
+    result, spool = run_direct(tmp_path, hook, source, mode="dev")
+    assert result.returncode == code, result.stderr
+    (path,) = traces(spool)
+    summary = read_summary(path)
+    assert summary["exit_code"] == code and summary["status"] == status
+    exceptions = [r for r in records(path) if r["type"] == "exception"]
+    assert [(r["exc_type"], r["message"]) for r in exceptions] == [("SystemExit", str(code))]

@@ -2,16 +2,20 @@
 
 `dev` and `safe` stream records into a TraceWriter as they happen (a background flusher
 pushes complete frames to disk every few hundred milliseconds, so a killed process loses
-little). `error` appends compact tuples to a bounded ring and writes a trace only when
-something fails: the ring, then the failing stack with the locals of every frame.
+little; the writer compresses frames on a thread of its own, off the traced threads).
+`error` appends compact tuples to a bounded ring and writes a trace only when something
+fails: the ring, then the failing stack with the locals of every frame.
 
-The callbacks follow the `sys.settrace` protocol: a global function sees every new frame
-and returns a per-lane local function, which then sees that frame's exceptions and its
-return. The C hook (orion/agent/_hook.c) records calls, returns and unwinds itself (packed
-records, or its own ring in error mode) and calls back here only for what needs Python:
-new code objects, lanes, exceptions, values that are not simple scalars, unwinds with
-locals. Its packed records reach the writer through `_sync`, which every Python-side
-write calls first, so records stay in order and both hooks write the same records.
+The pure-Python hook follows the `sys.settrace` protocol: a global function sees every
+new frame and returns a per-lane local function, which then sees that frame's exceptions
+and its return. The C hook (orion/agent/_hook.c) is a profile function, which sees an
+exception only as the unwind of a frame; both write an `exception` record at an
+exception's first unwind on a lane (Lane.raised), so that they write the same records.
+The C hook records calls, returns and unwinds itself (packed records, or its own ring in
+error mode) and calls back here only for what needs Python: new code objects, lanes,
+exceptions, values that are not simple scalars, the locals of unwound frames. Its packed
+records reach the writer through `_sync`, which every Python-side write calls first, so
+records stay in order.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ _RESUME = dis.opmap.get("RESUME")
 _CORO_FLAGS = 0x80 | 0x100 | 0x200  # CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _ARG_FLAGS = ((0x04, 1), (0x08, 1))  # CO_VARARGS, CO_VARKEYWORDS
 FLUSH_INTERVAL = 0.25
+WRITER_QUEUE = 4  # dev/safe: batches waiting for the writer's compression thread
 _CONTROL_FLOW = (StopIteration, StopAsyncIteration, GeneratorExit)
 _now = time.perf_counter_ns
 
@@ -137,7 +142,7 @@ class Session:
         if self.mode == "error":
             self.ring = deque(maxlen=config.ring)
         else:
-            self.writer = self._open_writer(self.mode, None)
+            self.writer = self._open_writer(self.mode, None, background=WRITER_QUEUE)
             self.capturer = self._capturer(self.writer)
             _thread.start_new_thread(self._flusher, ())
 

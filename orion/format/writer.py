@@ -7,12 +7,14 @@ zero in every frame, so each frame's clock reads without the frames before it.
 
 from __future__ import annotations
 
+import _thread
 import os
 import socket
 import struct
 import sys
 import time
 import zlib
+from collections import deque
 from typing import Any, BinaryIO, Iterable, Mapping
 
 import msgpack
@@ -71,7 +73,11 @@ class TraceWriter:
         window: str | None = None,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
         level: int = DEFAULT_LEVEL,
+        background: int = 0,
     ) -> None:
+        """`background` > 0 compresses and writes frames on a thread of the writer's own,
+        so that a traced thread only packs records; at most that many batches wait (then
+        `flush` waits for room), and `close` writes every one before the trailer."""
         self.sink = sink
         self.trace_id = trace_id or new_trace_id()
         self.batch_bytes = batch_bytes
@@ -94,6 +100,7 @@ class TraceWriter:
         self._last_exception: dict | None = None
         self._crash: dict | None = None
         self.closed = False
+        self._background = None
         process = dict(process) if process is not None else default_process()
         self.header = {
             "format": C.FORMAT_NAME,
@@ -113,6 +120,8 @@ class TraceWriter:
         sink.write(prelude_bytes())
         self._emit([C.HEADER, self.header])
         self.flush()  # a crash right after start still leaves a readable header
+        if background > 0:
+            self._background = _Compressor(self, background)
 
     # -- definitions ---------------------------------------------------------------
 
@@ -288,9 +297,15 @@ class TraceWriter:
         data = bytes(self._buf)
         self._buf.clear()
         self._crc = zlib.crc32(data, self._crc)
+        self._last_t = 0
+        if self._background is not None:
+            self._background.put(data)
+        else:
+            self._write_frame(data)
+
+    def _write_frame(self, data: bytes) -> None:
         self.sink.write(self._compressor.compress(data))
         self.sink.flush()
-        self._last_t = 0
 
     def close(self, status: str | None = None, exit_code: int | None = None,
               exception: Mapping[str, str] | None = None, **extra: Any) -> dict:
@@ -306,6 +321,8 @@ class TraceWriter:
         summary_for_end = dict(summary, checksum=zlib.crc32(bytes(self._buf), self._crc))
         self._buf += self._packer.pack([C.END, summary_for_end])
         self.flush()
+        if self._background is not None:
+            self._background.finish()
         self.sink.write(trailer_bytes(self._packer.pack(summary_for_end)))
         self.sink.flush()
         return summary_for_end
@@ -333,3 +350,62 @@ class TraceWriter:
                 summary[key] = header[key]
         summary.update(extra)
         return summary
+
+
+class _Compressor:
+    """The background frame writer of a TraceWriter: batches in order, at most `limit`
+    waiting. Built on a deque, a raw lock and counters rather than queue.Queue, so that a
+    signal handler that closes the trace while its thread was flushing cannot deadlock."""
+
+    def __init__(self, writer: TraceWriter, limit: int) -> None:
+        self.writer = writer
+        self.limit = limit
+        self.batches: deque[bytes] = deque()
+        self.queued = 0  # changed by the writing thread only
+        self.written = 0  # changed by the compressing thread only
+        self.error: BaseException | None = None
+        self.stopping = False
+        self.wake = _thread.allocate_lock()
+        self.wake.acquire()
+        _thread.start_new_thread(self._run, ())  # a raw thread: invisible to threading
+
+    def put(self, data: bytes) -> None:
+        self._check()
+        while self.queued - self.written >= self.limit:
+            time.sleep(0.0005)
+            self._check()
+        self.batches.append(data)
+        self.queued += 1
+        self._notify()
+
+    def finish(self) -> None:
+        """Wait until every batch is written, then stop the thread."""
+        while self.written < self.queued and self.error is None:
+            time.sleep(0.0005)
+        self.stopping = True
+        self._notify()
+        self._check()
+
+    def _check(self) -> None:
+        if self.error is not None:  # sticky: no frame is written after a failed one
+            raise self.error
+
+    def _notify(self) -> None:
+        try:
+            self.wake.release()
+        except RuntimeError:  # already awake
+            pass
+
+    def _run(self) -> None:
+        while True:
+            while self.batches:
+                data = self.batches.popleft()
+                try:
+                    if self.error is None:
+                        self.writer._write_frame(data)
+                except BaseException as exc:  # raised on the writing thread
+                    self.error = exc
+                self.written += 1
+            if self.stopping:
+                return
+            self.wake.acquire(timeout=0.1)

@@ -88,3 +88,23 @@ def test_sys_exit_in_the_module_body_is_noted(tmp_path, hook, code, status):
     assert summary["exit_code"] == code and summary["status"] == status
     exceptions = [r for r in records(path) if r["type"] == "exception"]
     assert [(r["exc_type"], r["message"]) for r in exceptions] == [("SystemExit", str(code))]
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_a_thread_reusing_an_ended_threads_ident_gets_its_own_lane(tmp_path, hook):
+    source = ("import threading, time\nidents = []\n"
+              "def work():\n    idents.append(threading.get_ident())\n"
+              "for name in ('first', 'second'):\n"
+              "    t = threading.Thread(target=work, name=name)\n"
+              "    t.start(); t.join(); time.sleep(0.05)\n"
+              "print(idents[0] == idents[1])\n")
+    result, spool = run_direct(tmp_path, hook, source)
+    assert result.returncode == 0, result.stderr
+    if result.stdout.strip() != "True":
+        pytest.skip("the OS gave the second thread a fresh ident")
+    (path,) = traces(spool)
+    recs = records(path)
+    lanes = {r["id"]: r["name"] for r in recs if r["type"] == "lane"}
+    work = next(r["id"] for r in recs if r["type"] == "function" and r["name"] == "work")
+    assert sorted(lanes[r["lane"]] for r in recs
+                  if r["type"] == "call" and r["fn"] == work) == ["first", "second"]

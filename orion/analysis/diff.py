@@ -363,15 +363,11 @@ def timing_differences(a: Trace, b: Trace, options: DiffOptions) -> list[Differe
 # -- JSON ------------------------------------------------------------------------------
 
 def call_json(call: Call) -> dict:
-    out: dict[str, Any] = {"function": call.label, "start": call.start, "end": call.end,
-                           "outcome": call.outcome}
-    if call.args is not None:
-        out["args"] = call.args
-    if call.value is not NO_VALUE:
-        out["value"] = call.value
-    if call.outcome == UNWOUND:
-        out["line"] = call.line
-        out["error"] = call.error.to_json() if call.error is not None else None
+    """`Call.to_json` named by label, without locals and the exceptions and events inside."""
+    full = call.to_json()
+    out: dict[str, Any] = {"function": full["name"]}
+    out.update((key, full[key]) for key in ("start", "end", "outcome", "args", "value",
+                                            "line", "error") if key in full)
     return out
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from ..format.writer import NO_VALUE
-from ..model import OPEN, UNWOUND, Call, Crash, Event, Lane, Raised, Stack, Trace
+from ..model import OPEN, UNWOUND, Call, Crash, Event, Function, Lane, Raised, Stack, Trace
 
 CALL = "call"
 RETURN = "return"
@@ -88,9 +88,8 @@ class Frame:
     returning: bool  # the cursor is at this call's return or unwind
 
 
-def function_matches(call: Call, pattern: str) -> bool:
+def function_matches(fn: Function | None, pattern: str) -> bool:
     """`name`, `module.name` or `module:name` name a function (a breakpoint's target)."""
-    fn = call.fn
     if fn is None:
         return False
     if pattern in (fn.name, fn.label):
@@ -224,7 +223,8 @@ class Replay:
         raise ReplayError("no exception was recorded in this trace")
 
     def _breaks(self, step: Step) -> bool:
-        return step.kind == CALL and any(function_matches(step.call, p) for p in self.breakpoints)
+        return step.kind == CALL and any(function_matches(step.call.fn, p)
+                                         for p in self.breakpoints)
 
     def resume(self) -> int:
         """`continue`: the next call of a breakpoint's function (else the last event)."""
@@ -244,14 +244,12 @@ class Replay:
 
     def add_breakpoint(self, pattern: str) -> int:
         """Break on calls to `pattern`; returns how many calls in the trace match."""
-        matching = [fn for fn in self.trace.functions.values()
-                    if pattern in (fn.name, fn.label, f"{fn.module}.{fn.name}",
-                                   f"{fn.module}:{fn.name}")]
-        if not matching:
+        if not any(function_matches(fn, pattern) for fn in self.trace.functions.values()):
             raise ReplayError(f"no function named {pattern!r} in this trace")
         if pattern not in self.breakpoints:
             self.breakpoints.append(pattern)
-        return sum(1 for s in self.steps if s.kind == CALL and function_matches(s.call, pattern))
+        return sum(1 for s in self.steps
+                   if s.kind == CALL and function_matches(s.call.fn, pattern))
 
     # -- state -------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""`orion run -- COMMAND...`: run any command that starts Python with the agent on."""
+"""`orion run -- COMMAND...`: run a command with capture on: the Python agent for the
+Python processes it starts, the preloaded C agent for instrumented C/C++ programs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import click
 
 from ..agent.config import AgentConfig, parse_sample
 from ..agent.launch import run_traced
-from ..spool import resolve_spool
+from ..options import spool_option
+from ..spool import Spool
 
 
 @click.command(context_settings={"ignore_unknown_options": True,
@@ -28,22 +30,20 @@ from ..spool import resolve_spool
               help="C/C++: never record functions whose name matches this glob. Repeatable.")
 @click.option("--sample", default=None, metavar="RATE",
               help="safe mode: fraction of runs recorded (0.01, 1%), or 'off' to record all.")
-@click.option("--spool", metavar="DIR", default=None,
-              help="Spool directory (default: $ORION_SPOOL, the nearest .orion/spool, "
-                   "or the user data directory).")
+@spool_option
 @click.option("--verbose", "-v", is_flag=True, help="Say which hook (C or Python) is active.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
             include_funcs: tuple[str, ...], exclude_funcs: tuple[str, ...], sample: str | None,
-            spool: str | None, verbose: bool, command: tuple[str, ...]) -> None:
-    """Run COMMAND (python app.py, python -m pkg, a console script...) traced.
+            spool: Spool, verbose: bool, command: tuple[str, ...]) -> None:
+    """Run COMMAND (python app.py, python -m pkg, an instrumented C/C++ program...) traced.
 
     The program's output and exit status are its own; the ids of the traces it wrote
     are printed on stderr.
     """
     config = AgentConfig.from_env(
         mode=mode, include_modules=list(include) or None, exclude_modules=list(exclude) or None,
-        spool=str(resolve_spool(spool).resolve()),
+        spool=str(spool.path.resolve()),
         sample=parse_sample(sample) if sample else (1.0 if mode == "safe" else None))
     from ..native.launch import native_env
 

@@ -103,10 +103,6 @@ def iter_frames(buf, start: int) -> Iterator[Frame]:
         offset += frame.size
 
 
-def skippable_payload(buf, frame: Frame):
-    return buf[frame.offset + 8 : frame.offset + frame.size]
-
-
 class FrameDecompressor:
     """Inflates one frame at a time with a hard ceiling on the output size."""
 

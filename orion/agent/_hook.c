@@ -34,6 +34,12 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <x86intrin.h>
+#define HAVE_TSC 1
+#else
+#define HAVE_TSC 0
+#endif
 
 #if SIZEOF_VOID_P < 8
 #error "the compiled hook needs 64-bit pointers (the Python hook is used instead)"
@@ -70,6 +76,16 @@ now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);  /* time.perf_counter_ns() on POSIX */
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline uint64_t
+ticks(void)
+{
+#if HAVE_TSC
+    return __rdtsc();
+#else
+    return 0;
+#endif
 }
 
 /* -- a growable byte buffer and msgpack encoding -------------------------------------- */
@@ -351,6 +367,11 @@ typedef struct {
     PyObject *secret_values;  /* tuple of str: strings containing one are captured by Python */
     Ring *ring;               /* error mode */
     int64_t t0;
+    /* dev/safe clock: the TSC scaled to ns (a third of clock_gettime's cost here), kept
+     * on the monotonic clock by recalibrating at every take() (the flusher's 0.25 s) */
+    double rate;           /* ns per tick; 0: use clock_gettime */
+    uint64_t anchor_tsc, calib_tsc;
+    int64_t anchor_t, calib_ns, clock_last;
     uint64_t gen;             /* tags this session's co_extra entries */
     int mode;
     int enabled;
@@ -366,6 +387,65 @@ typedef struct {
                            * a return once nothing else holds it: ids get reused) */
     Py_ssize_t nlanes;
 } Tracer;
+
+/* Nanoseconds since t0, never going back. */
+static inline int64_t
+tracer_now(Tracer *tr)
+{
+    if (tr->rate <= 0)
+        return now_ns() - tr->t0;
+    int64_t t = tr->anchor_t + (int64_t)((double)(int64_t)(ticks() - tr->anchor_tsc) * tr->rate);
+    if (t < tr->clock_last)
+        t = tr->clock_last;
+    tr->clock_last = t;
+    return t;
+}
+
+/* Start the TSC clock: ticks per ns over a 1 ms spin (invariant TSC assumed on x86-64,
+ * as VizTracer does; the rate is refined from the whole run at every take). */
+static void
+clock_start(Tracer *tr)
+{
+    tr->rate = 0;
+    if (!HAVE_TSC)
+        return;
+    uint64_t a = ticks();
+    int64_t na = now_ns(), nb;
+    do
+        nb = now_ns();
+    while (nb - na < 1000000);
+    uint64_t b = ticks();
+    if (b <= a)
+        return;
+    tr->calib_tsc = a;
+    tr->calib_ns = na;
+    tr->anchor_tsc = b;
+    tr->anchor_t = nb - tr->t0;
+    tr->clock_last = 0;
+    tr->rate = (double)(nb - na) / (double)(b - a);
+}
+
+/* Refine the rate from the whole run, and slew towards the monotonic clock over ~1 s. */
+static void
+clock_recalibrate(Tracer *tr)
+{
+    if (tr->rate <= 0)
+        return;
+    uint64_t tsc = ticks();
+    int64_t ns = now_ns();
+    if (ns - tr->calib_ns < 10000000 || tsc <= tr->calib_tsc)
+        return;
+    int64_t cur = tr->anchor_t + (int64_t)((double)(int64_t)(tsc - tr->anchor_tsc) * tr->rate);
+    double rate = (double)(ns - tr->calib_ns) / (double)(tsc - tr->calib_tsc);
+    double slew = (double)(ns - tr->t0 - cur) / 1e9;  /* relative correction over 1 s */
+    if (slew > 1e-3)
+        slew = 1e-3;
+    else if (slew < -1e-3)
+        slew = -1e-3;
+    tr->anchor_tsc = tsc;
+    tr->anchor_t = cur;
+    tr->rate = rate * (1 + slew);
+}
 
 typedef struct {
     PyFrameObject *frame;  /* identity only: the frame is alive while on the stack */
@@ -644,7 +724,7 @@ on_call(ThreadState *ts, PyFrameObject *frame, PyCodeObject *code, int64_t fid)
     ts->stack[ts->depth].lane = lane;
     ts->depth++;
     if (tr->mode == MODE_RING) {
-        ring_push(tr->ring, REC_CALL, now_ns() - tr->t0, (int32_t)lane, fid, NULL);
+        ring_push(tr->ring, REC_CALL, tracer_now(tr), (int32_t)lane, fid, NULL);
         return 0;
     }
     int args = 0;
@@ -668,7 +748,7 @@ on_call(ThreadState *ts, PyFrameObject *frame, PyCodeObject *code, int64_t fid)
     }
     if (!tr->enabled)  /* closed while Python captured the arguments */
         return 0;
-    if (begin_record(tr, 4 + args, REC_CALL, now_ns() - tr->t0) < 0 ||
+    if (begin_record(tr, 4 + args, REC_CALL, tracer_now(tr)) < 0 ||
         pack_int(&tr->chunk, lane) < 0 || pack_int(&tr->chunk, fid) < 0 ||
         (args && pack_bytes(&tr->chunk, ts->scratch.data, ts->scratch.len) < 0))
         return -1;
@@ -686,7 +766,7 @@ static int
 emit_unwind(ThreadState *ts, int64_t lane, int line, PyObject *locals)
 {
     Tracer *tr = ts->tracer;
-    int64_t t = now_ns() - tr->t0;
+    int64_t t = tracer_now(tr);
     if (tr->mode == MODE_RING) {
         ring_push(tr->ring, REC_UNWIND, t, (int32_t)lane, line, NULL);
         return 0;
@@ -824,7 +904,7 @@ on_return(ThreadState *ts, PyFrameObject *frame, PyObject *value, int64_t lane)
     if (lane < tr->nlanes && tr->last_exc[lane] != NULL && Py_REFCNT(tr->last_exc[lane]) == 1)
         Py_CLEAR(tr->last_exc[lane]);  /* handled and gone: let it go */
     if (tr->mode == MODE_RING) {
-        ring_push(tr->ring, REC_RETURN, now_ns() - tr->t0, (int32_t)lane, 0, NULL);
+        ring_push(tr->ring, REC_RETURN, tracer_now(tr), (int32_t)lane, 0, NULL);
         return 0;
     }
     Buf *b = &ts->scratch;
@@ -839,7 +919,7 @@ on_return(ThreadState *ts, PyFrameObject *frame, PyObject *value, int64_t lane)
         if (!tr->enabled)
             return 0;
     }
-    if (begin_record(tr, b->len ? 4 : 3, REC_RETURN, now_ns() - tr->t0) < 0 ||
+    if (begin_record(tr, b->len ? 4 : 3, REC_RETURN, tracer_now(tr)) < 0 ||
         pack_int(&tr->chunk, lane) < 0 || pack_bytes(&tr->chunk, b->data, b->len) < 0)
         return -1;
     tr->returns++;
@@ -964,6 +1044,9 @@ Tracer_init(Tracer *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->secret_values, Py_NewRef(secret_values));
     self->t0 = t0;
     self->mode = mode;
+    self->rate = 0;
+    if (mode != MODE_RING)  /* error mode has no flusher to recalibrate: clock_gettime */
+        clock_start(self);
     self->gen = ++generations;
     self->root = -1;
     self->enabled = 1;
@@ -1109,8 +1192,15 @@ Tracer_thread_bootstrap(Tracer *self, PyObject *args)
 /* The packed records since the last take, as Session.drain hands them to
  * TraceWriter.append_packed: (data, records, base_t, last_t, max_t, counts, root). */
 static PyObject *
+Tracer_now(Tracer *self, PyObject *unused)
+{
+    return PyLong_FromLongLong(tracer_now(self));
+}
+
+static PyObject *
 Tracer_take(Tracer *self, PyObject *unused)
 {
+    clock_recalibrate(self);
     if (self->records == 0)
         Py_RETURN_NONE;
     PyObject *root = self->root < 0 ? Py_NewRef(Py_None) : PyLong_FromLongLong(self->root);
@@ -1154,6 +1244,8 @@ static PyMethodDef Tracer_methods[] = {
      "threading.setprofile() function that installs the hook in new threads."},
     {"resolve", (PyCFunction)Tracer_resolve, METH_O,
      "Write this thread's pending unwind, with this exception if it caused it."},
+    {"now", (PyCFunction)Tracer_now, METH_NOARGS,
+     "Nanoseconds since t0 on the hook's clock (Python's records use it too)."},
     {"take", (PyCFunction)Tracer_take, METH_NOARGS,
      "The records packed since the last take (None if none), for append_packed."},
     {"close", (PyCFunction)Tracer_close, METH_NOARGS, "Stop recording (the session ended)."},

@@ -210,7 +210,9 @@ class Session:
                         return
 
     def now(self) -> int:
-        return _now() - self.t0
+        """Nanoseconds since the session started, on the C hook's clock when it runs."""
+        packed = self.packed
+        return packed.now() if packed is not None else _now() - self.t0
 
     # -- definitions -----------------------------------------------------------------
 
@@ -323,7 +325,7 @@ class Session:
 
     def on_call(self, lane: int, frame, fid: int) -> None:
         if self.ring is not None:
-            self.ring.append((C.CALL, _now() - self.t0, lane, fid))
+            self.ring.append((C.CALL, self.now(), lane, fid))
             return
         args = None
         if self.values:
@@ -336,7 +338,7 @@ class Session:
                 args = []  # a resumed generator or coroutine: no new arguments
         with self.lock:
             if not self.closed:
-                self.writer.call(_now() - self.t0, lane, fid,
+                self.writer.call(self.now(), lane, fid,
                                  None if args is None else self.capturer.pairs(args))
 
     @staticmethod
@@ -377,11 +379,11 @@ class Session:
 
     def on_return(self, lane: int, value: Any) -> None:
         if self.ring is not None:
-            self.ring.append((C.RETURN, _now() - self.t0, lane))
+            self.ring.append((C.RETURN, self.now(), lane))
             return
         with self.lock:
             if not self.closed:
-                self.writer.ret(_now() - self.t0, lane,
+                self.writer.ret(self.now(), lane,
                                 self.capturer.value(value) if self.values else NO_VALUE)
 
     def unwind_locals(self, frame) -> bytes:
@@ -397,7 +399,7 @@ class Session:
         if self.ring is not None:
             if lane.raised(exc):
                 self.on_exception(lane.id, line, exc)
-            self.ring.append((C.UNWIND, _now() - self.t0, lane.id, line))
+            self.ring.append((C.UNWIND, self.now(), lane.id, line))
             return
         with self.lock:
             if self.closed:
@@ -406,13 +408,13 @@ class Session:
             local = self.capturer.pairs(frame_locals(frame)) if self.values else None
             if lane.raised(exc):
                 self.on_exception(lane.id, line, exc)
-            self.writer.unwind(_now() - self.t0, lane.id, line, local)
+            self.writer.unwind(self.now(), lane.id, line, local)
 
     def on_exception(self, lane: int, line: int, exc: BaseException) -> None:
         """An exception's first unwind on a lane (the hooks call this before the unwind)."""
         if isinstance(exc, SystemExit):
             self.exit_code = _exit_status(exc.code)
-        record = (C.EXCEPTION, _now() - self.t0, lane, _exc_type(exc), _message(exc), line)
+        record = (C.EXCEPTION, self.now(), lane, _exc_type(exc), _message(exc), line)
         if self.ring is not None:
             self.ring.append(record)
             return

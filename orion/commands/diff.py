@@ -15,7 +15,7 @@ from ..options import json_option, spool_option
 from ..render.diff import render_side_by_side, render_unified
 from ..render.jsonout import write_json
 from ..spool import Spool
-from ..timeparse import parse_duration_ns
+from ..timeparse import parse_nanoseconds
 
 
 def _threshold(text: str) -> float:
@@ -27,19 +27,13 @@ def _threshold(text: str) -> float:
     return value / 100 if text.endswith("%") or value > 1 else value
 
 
-def _min_ns(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    return parse_duration_ns(text)
-
-
 @click.command("diff")
 @click.argument("refs", nargs=-1, metavar="A B")
 @click.option("--side-by-side", "-y", is_flag=True, help="Show A and B in two columns.")
 @click.option("--time-threshold", default=f"{DEFAULT_TIME_THRESHOLD:.0%}", show_default=True,
               metavar="PCT", help="Report a function whose total time changed by this much.")
 @click.option("--time-min", default=str(DEFAULT_TIME_MIN_NS), show_default=True,
-              metavar="NS", help="... and by at least this much (ns, or 5ms, 1s).")
+              metavar="NS", help="... and by at least this much (ns, or 500us, 5ms, 1s).")
 @click.option("--no-timing", is_flag=True, help="Compare structure and values only.")
 @click.option("--colour/--no-colour", "--color/--no-color", default=None,
               help="Colour the output (default: on a terminal).")
@@ -68,8 +62,8 @@ def command(ctx: click.Context, refs: tuple[str, ...], side_by_side: bool, time_
     paths = resolve_many(refs, spool)
     if len(paths) != 2:
         raise OrionError(f"diff compares two traces, got {len(paths)}")
-    options = DiffOptions(time_threshold=_threshold(time_threshold), time_min_ns=_min_ns(time_min),
-                          timing=not no_timing)
+    options = DiffOptions(time_threshold=_threshold(time_threshold),
+                          time_min_ns=parse_nanoseconds(time_min), timing=not no_timing)
     result = diff_traces(load_trace(paths[0]), load_trace(paths[1]), options)
     if as_json:
         write_json(result_json(result), sys.stdout)

@@ -13,19 +13,7 @@ from ..ids import resolve_many
 from ..options import spool_option
 from ..render.progress import progress
 from ..spool import Spool
-from ..timeparse import parse_duration_ns
-
-
-def parse_min_duration(text: str | None) -> int:
-    """`--min-duration`: plain nanoseconds, or a duration such as 5ms or 1s."""
-    if text is None:
-        return 0
-    text = text.strip()
-    if text.endswith("ns") and text[:-2].isdigit():
-        return int(text[:-2])
-    if text.endswith("us") and text[:-2].replace(".", "", 1).isdigit():
-        return int(float(text[:-2]) * 1000)
-    return int(text) if text.isdigit() else parse_duration_ns(text)
+from ..timeparse import parse_nanoseconds
 
 
 @click.command("export")
@@ -55,7 +43,8 @@ def command(refs: tuple[str, ...], output: str | None, format_name: str,
     Prints the paths written, one per line.
     """
     fmt = FORMATS[format_name]
-    options = {"min_duration_ns": parse_min_duration(min_duration)}
+    options = {"min_duration_ns": parse_nanoseconds(min_duration)
+                                  if min_duration is not None else 0}
     if min_duration is not None and "min_duration_ns" not in fmt.options:
         raise OrionError(f"--min-duration does not apply to --format {fmt.name}")
     if merge and fmt.merger() is None:

@@ -37,8 +37,8 @@ def current():
 
 
 def hook_kind() -> str:
-    """Which hook delivers events: "c" (the compiled extension, a profile function) or
-    "python" (sys.settrace)."""
+    """Which hook delivers events: "c" (the compiled extension, a profile function),
+    "python" (sys.settrace), or "sampled" (error mode's sampled ring: no hook)."""
     if _session is not None:
         return _hook_kind
     return "c" if _load_c_hook(AgentConfig(hook="auto")) is not None else "python"
@@ -137,7 +137,9 @@ def _load_c_hook(config: AgentConfig):
 def _install(session) -> None:
     global _hook_kind
     hook = _load_c_hook(session.config)
-    if hook is not None:
+    if session.sampled:  # a sampler thread fills the ring: no call hook at all
+        _hook_kind = "sampled"
+    elif hook is not None:
         _hook_kind = "c"
         _install_c_tracer(hook, session)
     else:
@@ -333,7 +335,9 @@ def _after_fork_in_child() -> None:
     os.environ["ORION_PARENT"] = f"{child.trace_id}-{child.span_id}"
     _uninstall_faulthandler()
     _install_faulthandler(child)
-    if "c_tracer" in _previous:
+    if child.sampled:
+        pass
+    elif "c_tracer" in _previous:
         _install_c_tracer(_load_c_hook(config), child)
     else:
         sys.settrace(child.trace)

@@ -23,17 +23,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--include", action="append", default=[], metavar="MODULE")
     parser.add_argument("--exclude", action="append", default=[], metavar="MODULE")
     parser.add_argument("--sample", default=None, help="safe mode: rate, e.g. 0.01, or off")
+    parser.add_argument("--ring", default=None,
+                        help="error mode: events kept (exact call ring), or 'sampled'")
     parser.add_argument("-m", dest="module", default=None, help="run a module as a script")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     opts = parser.parse_args(argv)
     if opts.module is None and not opts.args:
         parser.error("give a script or -m module")
-    from .config import parse_sample
+    from .config import parse_ring, parse_sample
 
+    ring, sampled = parse_ring(opts.ring) if opts.ring else (None, None)
     config = AgentConfig.from_env(
         mode=opts.mode or os.environ.get("ORION_MODE") or "dev", spool=opts.spool,
         include_modules=opts.include or None, exclude_modules=opts.exclude or None,
-        sample=parse_sample(opts.sample) if opts.sample else None)
+        sample=parse_sample(opts.sample) if opts.sample else None, ring=ring, sampled=sampled)
     if config.spool:
         config.spool = os.path.abspath(config.spool)
     command = [sys.executable, *(["-m", opts.module] if opts.module else []), *opts.args]

@@ -30,6 +30,7 @@ class AgentConfig:
     exclude_paths: list[str] = field(default_factory=list)
     sample: float = DEFAULT_SAMPLE  # safe mode: fraction of calls kept; 1.0 = no sampling
     ring: int = DEFAULT_RING  # error mode: events kept in memory
+    sampled: bool = False  # error mode: a sampled ring (stacks every ~1 ms), no call hook
     redact: list[str] | None = None  # None: the default secret-name list
     service: str | None = None
     hook: str = "auto"  # auto | c | python
@@ -55,7 +56,7 @@ class AgentConfig:
         if env.get("ORION_SAMPLE"):
             config.sample = parse_sample(env["ORION_SAMPLE"])
         if env.get("ORION_RING"):
-            config.ring = int(env["ORION_RING"])
+            config.ring, config.sampled = parse_ring(env["ORION_RING"])
         for key, value in overrides.items():
             if value is not None:
                 setattr(config, key, value)
@@ -73,7 +74,8 @@ class AgentConfig:
     def to_env(self) -> dict[str, str]:
         """The variables that make a child process start with these settings."""
         env = {"ORION_MODE": self.mode, "ORION_SAMPLE": repr(self.sample),
-               "ORION_RING": str(self.ring), "ORION_HOOK": self.hook}
+               "ORION_RING": "sampled" if self.sampled else str(self.ring),
+               "ORION_HOOK": self.hook}
         for key, values in (("ORION_INCLUDE", self.include_modules),
                             ("ORION_EXCLUDE", self.exclude_modules),
                             ("ORION_INCLUDE_PATHS", self.include_paths),
@@ -98,6 +100,17 @@ def parse_sample(text: str) -> float:
         return float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
         raise OrionError(f"bad sample rate {text!r}: use a fraction, a percentage or 'off'") from None
+
+
+def parse_ring(text: str) -> tuple[int, bool]:
+    """ORION_RING: the exact ring's size in events, or `sampled` (see Session)."""
+    text = text.strip().lower()
+    if text == "sampled":
+        return DEFAULT_RING, True
+    try:
+        return int(text), False
+    except ValueError:
+        raise OrionError(f"bad ring {text!r}: give a number of events or 'sampled'") from None
 
 
 def parse_parent(text: str | None) -> dict | None:

@@ -47,9 +47,12 @@ _RESUME = dis.opmap.get("RESUME")
 _CORO_FLAGS = 0x80 | 0x100 | 0x200  # CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _ARG_FLAGS = ((0x04, 1), (0x08, 1))  # CO_VARARGS, CO_VARKEYWORDS
 FLUSH_INTERVAL = 0.25
+SAMPLE_INTERVAL = 0.001  # sampled ring: seconds between stack samples
+SAMPLED_RING = 2000  # sampled ring: stacks kept (a thread's unchanged stack is not kept)
 WRITER_QUEUE = 4  # dev/safe: batches waiting for the writer's compression thread
 _CONTROL_FLOW = (StopIteration, StopAsyncIteration, GeneratorExit)
 _now = time.perf_counter_ns
+_SAMPLE = -1  # a sampled-ring entry: (_SAMPLE, t, lane, ((fid, line), ...) outermost first)
 
 
 def _message(exc: BaseException) -> str:
@@ -139,7 +142,12 @@ class Session:
         self.capturer: Capturer | None = None
         self.values = self.mode == "dev"
         self.packed = None  # the C hook, once attached: it packs records itself
-        if self.mode == "error":
+        self.sampled = self.mode == "error" and config.sampled
+        if self.sampled:
+            self.ring = deque(maxlen=SAMPLED_RING)
+            self.sample_lanes: dict[int, tuple[Any, Lane]] = {}  # ident -> (Thread, lane)
+            _thread.start_new_thread(self._sampler, ())
+        elif self.mode == "error":
             self.ring = deque(maxlen=config.ring)
         else:
             self.writer = self._open_writer(self.mode, None, background=WRITER_QUEUE)
@@ -197,6 +205,46 @@ class Session:
             except OSError:
                 pass
 
+    def _sampler(self) -> None:
+        """The sampled ring: every thread's traced frames every SAMPLE_INTERVAL (in
+        practice as often as the GIL lets this thread in: CPython hands it over every
+        sys.getswitchinterval() when a thread computes), kept when they changed."""
+        me = threading.get_ident()
+        last: dict[int, tuple] = {}
+        while not self.closed:
+            time.sleep(SAMPLE_INTERVAL)
+            t = self.now()
+            for ident, frame in sys._current_frames().items():
+                if ident == me:
+                    continue
+                stack = []
+                while frame is not None:
+                    fid = self._known(frame)
+                    if fid >= 0:
+                        stack.append((fid, frame.f_lineno))
+                    frame = frame.f_back
+                stack = tuple(reversed(stack))
+                if stack and last.get(ident) != stack:
+                    last[ident] = stack
+                    self.ring.append((_SAMPLE, t, self._sample_lane(ident).id, stack))
+            del frame
+
+    def _sample_lane(self, ident: int) -> Lane:
+        """A thread's lane in the sampled ring, by ident and Thread object (idents get
+        reused): the sampler and the failing thread itself find the same one."""
+        thread = threading._active.get(ident)
+        with self.lock:
+            known = self.sample_lanes.get(ident)
+            if known is not None and known[0] is thread:
+                return known[1]
+            if thread is threading.main_thread():
+                name = "MainThread"
+            else:
+                name = thread.name if thread is not None else f"Thread-{ident}"
+            lane = self._new_lane(name, "thread", getattr(thread, "native_id", None), None)
+            self.sample_lanes[ident] = (thread, lane)
+            return lane
+
     def _flusher(self) -> None:
         """Push buffered records to disk now and then (a raw thread, invisible to threading)."""
         while not self.closed:
@@ -248,6 +296,8 @@ class Session:
         return lane
 
     def thread_lane(self) -> Lane:
+        if self.sampled:
+            return self._sample_lane(threading.get_ident())
         lane = getattr(self.thread_lanes, "lane", None)
         if lane is None:
             ident = threading.get_ident()
@@ -432,9 +482,7 @@ class Session:
         while tb is not None:
             frame = tb.tb_frame
             code = frame.f_code
-            fid = self.fids.get(code)
-            if fid is None:
-                fid = self.classify(frame)
+            fid = self._known(frame)
             if fid >= 0:
                 local = capturer.pairs(frame_locals(frame))
                 innermost = code.co_qualname
@@ -444,6 +492,11 @@ class Session:
             frames.append([fid, tb.tb_lineno, local])
             tb = tb.tb_next
         return frames, innermost
+
+    def _known(self, frame) -> int:
+        """`frame`'s function id (-1: not traced), classifying its code on first sight."""
+        fid = self.fids.get(frame.f_code)
+        return self.classify(frame) if fid is None else fid
 
     def _function_id(self, writer, frame) -> int:
         """A function id for a frame outside the traced code (it appears only in stacks)."""
@@ -471,6 +524,10 @@ class Session:
                                   {"thread": self.lanes[lane.id][0]})
                 self.failure = dict(info, function=function)
                 return None
+            tb = exc.__traceback__
+            while tb is not None:  # define them before the replay writes the functions
+                self._known(tb.tb_frame)
+                tb = tb.tb_next
             writer = self._open_ring_writer(name=name)
             t -= writer.origin
             capturer = self._capturer(writer)
@@ -502,7 +559,9 @@ class Session:
         origin = writer.origin
         for event in list(self.ring):
             code, t = event[0], max(0, event[1] - origin)
-            if code == C.CALL:
+            if code == _SAMPLE:
+                writer.stack(t, event[2], "sample", [[fid, line, None] for fid, line in event[3]])
+            elif code == C.CALL:
                 writer.call(t, event[2], event[3])
             elif code == C.RETURN:
                 writer.ret(t, event[2])
@@ -522,6 +581,10 @@ class Session:
             if self.closed:
                 return None
             if self.ring is not None:
+                frame = sys._getframe(1)
+                while frame is not None:
+                    self._known(frame)
+                    frame = frame.f_back
                 writer = self._open_ring_writer()
                 self._replay(writer)
                 frames = self._live_stack(writer, self._capturer(writer))
@@ -543,9 +606,7 @@ class Session:
         frames = []
         frame = sys._getframe(2)
         while frame is not None:
-            fid = self.fids.get(frame.f_code)
-            if fid is None:
-                fid = self.classify(frame)
+            fid = self._known(frame)
             local = capturer.pairs(frame_locals(frame)) if fid >= 0 else None
             if fid < 0:
                 fid = self._function_id(writer, frame)

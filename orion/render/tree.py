@@ -223,9 +223,14 @@ def call_line(call: Call, style: Style, hidden: int = 0) -> str:
     return "  ".join(parts)
 
 
+def one_line(message: Any) -> str:
+    """An exception or status message on one line, clipped ("" for none)."""
+    return clip(str(message or "").replace("\n", " "), MESSAGE_WIDTH)
+
+
 def span_error_text(call: Call, span: dict, text: str) -> str:
     """An ERROR span's ending: its exception, and the status message when it says more."""
-    message = clip(str(span.get("status_message") or "").replace("\n", " "), MESSAGE_WIDTH)
+    message = one_line(span.get("status_message"))
     if call.error is None:
         return f"✗ error: {message}" if message else "✗ error"
     return f"{text} · status: {message}" if message and message != call.error.message \
@@ -244,17 +249,17 @@ def exception_text(error: Raised | None, line: int | None, brief: bool = False) 
         return f"✗ unwound{where}"
     if brief:
         return f"✗ {error.type}{where}"
-    message = clip(str(error.message or "").replace("\n", " "), MESSAGE_WIDTH)
+    message = one_line(error.message)
     return f"✗ {error.type}: {message}{where}" if message else f"✗ {error.type}{where}"
 
 
 def _other_line(item: Any, style: Style) -> str:
     if isinstance(item, Raised):
         where = f" (line {item.line})" if item.line is not None else ""
-        message = clip(str(item.message or "").replace("\n", " "), MESSAGE_WIDTH)
+        message = one_line(item.message)
         return style(f"! {item.kind} {item.type}: {message}{where}", fg="yellow")
     if isinstance(item, Crash):
-        message = clip(str(item.message or "").replace("\n", " "), MESSAGE_WIDTH)
+        message = one_line(item.message)
         return style(f"✗ crash ({item.kind}): {item.reason}: {message}", fg="red", bold=True)
     if isinstance(item, Stack):
         frames = " › ".join(f"{fn.label}:{line}" if line is not None else fn.label

@@ -11,10 +11,11 @@ from ..analysis.callgraph import KINDS, build_graph
 from ..errors import OrionError
 from ..ids import resolve_many
 from ..options import json_option, spool_option
+from ..render.graphviz import IMAGE_FORMATS, render, to_dot
 from ..render.jsonout import dumps
 from ..spool import Spool
 
-FORMATS = ("dot", "svg", "png", "pdf")
+FORMATS = ("dot", *IMAGE_FORMATS)
 SUFFIXES = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf"}
 
 
@@ -83,8 +84,6 @@ def command(refs: tuple[str, ...], kind: str, output_format: str | None,
         return
     if output_format is None:
         output_format = SUFFIXES.get(Path(output).suffix.lower(), "dot") if output else "dot"
-    from ..render.graphviz import render, to_dot
-
     text = to_dot(graph)
     if output_format == "dot":
         _write(text.encode("utf-8"), output, binary=False)

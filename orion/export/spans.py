@@ -264,8 +264,3 @@ class SpanStream(Definitions):
                 span.parent = self._open_by_id.get(wanted, span.parent)
         else:
             span.events.append(d)
-
-
-def absolute(stream: SpanStream, t: int) -> int:
-    """Nanoseconds since the epoch for a time relative to the trace start."""
-    return stream.start_ns + t

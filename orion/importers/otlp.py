@@ -34,8 +34,8 @@ SPAN_KINDS = {"UNSPECIFIED": 0, "INTERNAL": 1, "SERVER": 2, "CLIENT": 3, "PRODUC
 STATUS_CODES = {"UNSET": 0, "OK": 1, "ERROR": 2}
 STATUS_ERROR = 2
 
-# new name -> older names that mean the same
-FUNCTION_KEYS = ("code.function.name", "code.function")
+# a code.* attribute under its new name, then its older names (the function is named
+# after the span; code.function stays one of its attributes)
 FILE_KEYS = ("code.file.path", "code.filepath")
 LINE_KEYS = ("code.line.number", "code.lineno")
 MODULE_KEYS = ("code.namespace",)

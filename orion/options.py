@@ -66,7 +66,8 @@ def json_option(command: Callable) -> Callable:
                         help="Print JSON (a stable shape, see the docs) instead of text.")(command)
 
 
-def _split_csv(values: Sequence[str]) -> frozenset[str] | None:
+def split_csv(values: Sequence[str]) -> frozenset[str] | None:
+    """A repeatable option's values, each possibly comma-separated; None when empty."""
     items = {part.strip() for value in values for part in value.split(",") if part.strip()}
     return frozenset(items) or None
 
@@ -77,7 +78,7 @@ def filter_options(command: Callable) -> Callable:
     @functools.wraps(command)
     def wrapper(*args, failed: bool, ok: bool, status: Sequence[str], lang: Sequence[str],
                 since: str | None, until: str | None, grep: str | None, **kwargs):
-        statuses = _split_csv(status)
+        statuses = split_csv(status)
         if statuses:
             unknown = statuses - set(STATUSES)
             if unknown:
@@ -95,7 +96,7 @@ def filter_options(command: Callable) -> Callable:
             raise OrionError(f"--grep {grep!r} is not a valid regular expression ({exc})")
         trace_filter = TraceFilter(
             statuses=statuses,
-            languages=_split_csv(lang),
+            languages=split_csv(lang),
             since_ns=parse_when_ns(since) if since else None,
             until_ns=parse_when_ns(until) if until else None,
             grep=pattern,

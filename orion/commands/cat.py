@@ -16,7 +16,7 @@ from ..format import constants as C
 from ..format.decode import Decoder
 from ..format.reader import TraceReader
 from ..ids import resolve_many
-from ..options import spool_option
+from ..options import spool_option, split_csv
 from ..render.jsonout import dumps
 from ..spool import Spool
 
@@ -30,7 +30,7 @@ def _type_codes(names: tuple[str, ...]) -> tuple[frozenset[int], bool] | None:
     if not names:
         return None
     by_name = {name: code for code, name in C.TYPE_NAMES.items()}
-    wanted = {name.strip() for value in names for name in value.split(",") if name.strip()}
+    wanted = split_csv(names) or frozenset()
     bad = wanted - set(TYPE_CHOICES)
     if bad:
         raise OrionError(f"unknown record type {', '.join(sorted(bad))!r} "

@@ -8,7 +8,8 @@ interleaved run by run, so that a slow spell of the shared machine hits them all
 "Events" are the calls, returns and unwinds each tracer recorded (VizTracer: two per
 complete event); "ns/event" is the time added over untraced divided by them.
 "nothing traced" installs the agent's hook with every function filtered out: the cost of
-having a trace hook at all (CPython 3.11 slows every instruction down once one is set).
+having a profile hook at all (CPython 3.11 slows every instruction down once one is set).
+"sampled ring" is error mode without a call hook (a thread samples stacks every ~1 ms).
 """
 
 import argparse
@@ -37,6 +38,7 @@ def configs(tmp):
         "orion safe, default 1% sampling": agent("sampled", "--mode", "safe"),
         "orion dev (args + returns)": agent("dev", "--mode", "dev"),
         "orion error": agent("error", "--mode", "error"),
+        "orion error, sampled ring": agent("errsampled", "--mode", "error", "--ring", "sampled"),
         "viztracer (default)": viz,
         "viztracer --log_func_args --log_func_retval": [*viz, "--log_func_args",
                                                         "--log_func_retval"],

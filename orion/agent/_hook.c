@@ -976,6 +976,18 @@ trace_off(ThreadState *ts)
         PyEval_SetTrace(NULL, NULL);
 }
 
+/* A frame returned: when to the thread's outermost traced frame, trace its lines again. */
+static inline void
+back_to_top(ThreadState *ts, PyFrameObject *frame)
+{
+    if (ts->top == NULL || ts->tracing || frame == ts->top)
+        return;
+    PyFrameObject *back = PyFrame_GetBack(frame);
+    if (back == ts->top)
+        trace_on(ts);
+    Py_XDECREF(back);
+}
+
 static int
 callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
@@ -983,8 +995,14 @@ callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     Tracer *tr = ts->tracer;
     if ((what != PyTrace_CALL && what != PyTrace_RETURN) || !tr->enabled)
         return 0;
-    PyCodeObject *code = PyFrame_GetCode(frame);
     int rc = 0;
+    if (what == PyTrace_RETURN && ts->depth > 0 && ts->stack[ts->depth - 1].frame == frame) {
+        ts->depth--;  /* the common return: the innermost traced frame, no lookup needed */
+        rc = on_return(ts, frame, arg, ts->stack[ts->depth].lane);
+        back_to_top(ts, frame);
+        return rc < 0 ? report() : 0;
+    }
+    PyCodeObject *code = PyFrame_GetCode(frame);
     int64_t fid = function_id(tr, code, frame, what == PyTrace_CALL);
     if (fid < -1)
         rc = -1;
@@ -1015,12 +1033,8 @@ callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
             }
         }
     }
-    if (what == PyTrace_RETURN && ts->top != NULL && !ts->tracing && frame != ts->top) {
-        PyFrameObject *back = PyFrame_GetBack(frame);
-        if (back == ts->top)  /* back in the outermost frame's own lines */
-            trace_on(ts);
-        Py_XDECREF(back);
-    }
+    if (what == PyTrace_RETURN)
+        back_to_top(ts, frame);
     Py_DECREF(code);
     return rc < 0 ? report() : 0;
 }

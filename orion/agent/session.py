@@ -76,7 +76,10 @@ class Lane:
     exception only when it unwinds a frame: an `exception` record is written at the first
     unwind of an exception on the lane (with the line the frame stopped at), never for an
     exception a frame catches. `inflight` holds, per frame, the exception that last arrived
-    in it: the one that unwinds it, if it does.
+    in it: the one that unwinds it, if it does. One difference remains: an exception that
+    C code swallows right after it unwinds a frame (`hasattr` on a raising property,
+    `next(it, default)`) reaches no Python frame, so the C hook cannot name it and writes
+    the unwind alone, where this hook also writes the `exception` record.
     """
 
     __slots__ = ("id", "session", "tracer", "last_exc", "inflight", "__weakref__")

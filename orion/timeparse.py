@@ -8,9 +8,10 @@ from datetime import datetime
 
 from .errors import OrionError
 
-_UNITS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9,
+_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9,
           "h": 3600 * 10**9, "d": 86400 * 10**9, "w": 7 * 86400 * 10**9}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h|d|w)")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d|w)")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S",
                  "%Y-%m-%dT%H:%M:%S")
 
@@ -32,7 +33,9 @@ def parse_duration_ns(text: str) -> int:
 def parse_nanoseconds(text: str) -> int:
     """A duration where a plain number counts nanoseconds: `1500`, `500us`, `2ms`, `1s`."""
     text = text.strip()
-    return int(text) if text.isdigit() else parse_duration_ns(text)
+    if _NUMBER.fullmatch(text):
+        return int(float(text)) if "." in text else int(text)
+    return parse_duration_ns(text)
 
 
 def parse_when_ns(text: str, now_ns: int | None = None) -> int:

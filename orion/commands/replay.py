@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import cmd
 import os
-import re
 import sys
 from pathlib import Path
 from typing import IO, Any
@@ -35,12 +34,10 @@ from ..options import json_option, spool_option
 from ..render.jsonout import write_json
 from ..render.tree import exception_text, format_pairs, format_value
 from ..spool import Spool, user_data_dir
-from ..timeparse import format_duration_ns
+from ..timeparse import format_duration_ns, parse_nanoseconds
 
 HISTORY_FILE = "replay_history"
 LIST_CONTEXT = 5
-_TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s)?\s*$")
-_TIME_UNITS = {None: 1, "ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9}
 ALIASES = {"s": "step", "n": "next", "fin": "finish", "rs": "reverse-step",
            "rn": "reverse-next", "rf": "reverse-finish", "c": "continue",
            "rc": "reverse-continue", "b": "break", "p": "print", "bt": "where",
@@ -49,10 +46,11 @@ ALIASES = {"s": "step", "n": "next", "fin": "finish", "rs": "reverse-step",
 
 def parse_time_ns(text: str) -> int:
     """`1500`, `1500ns`, `2.5us`, `1.2ms`, `3s` -> ns since the trace started."""
-    match = _TIME.match(text)
-    if not match:
-        raise OrionError(f"{text!r} is not a time since the trace started (e.g. 1500, 2.5ms, 1s)")
-    return int(float(match.group(1)) * _TIME_UNITS[match.group(2)])
+    try:
+        return parse_nanoseconds(text)
+    except OrionError:
+        raise OrionError(f"{text!r} is not a time since the trace started "
+                         f"(e.g. 1500, 2.5ms, 1s)") from None
 
 
 def _file_path(fn_file: str | None, cwd: str | None) -> Path | None:

@@ -326,6 +326,10 @@ def _after_fork_in_child() -> None:
         return
     session.abandon()
     _session = None
+    tracer = _previous.get("c_tracer")
+    if tracer is not None:  # the parent's hook on this thread: replaced below
+        tracer.uninstall()
+        tracer.close()
     from .session import Session
 
     config = session.config

@@ -464,7 +464,7 @@ typedef struct {
     /* an unwind waiting for its exception (see the top of this file) */
     PyObject *p_frame;   /* the unwound frame (a reference), NULL when none */
     PyObject *p_locals;  /* dev: its packed locals */
-    int64_t p_lane;
+    int64_t p_lane, p_t;  /* the unwind's time: records keep it, however late written */
     int p_line;
     PyFrameObject *top;  /* the thread's outermost traced frame while it runs (identity) */
     PyObject *top_exc;   /* the exception that last arrived in it */
@@ -763,10 +763,9 @@ static void trace_off(ThreadState *ts);
 
 /* An unwind record (its exception, if any, is written before). */
 static int
-emit_unwind(ThreadState *ts, int64_t lane, int line, PyObject *locals)
+emit_unwind(ThreadState *ts, int64_t lane, int line, PyObject *locals, int64_t t)
 {
     Tracer *tr = ts->tracer;
-    int64_t t = tracer_now(tr);
     if (tr->mode == MODE_RING) {
         ring_push(tr->ring, REC_UNWIND, t, (int32_t)lane, line, NULL);
         return 0;
@@ -783,7 +782,7 @@ emit_unwind(ThreadState *ts, int64_t lane, int line, PyObject *locals)
 /* The `exception` record of `exc` unwinding a frame of `lane` at `line`, unless it is
  * control flow or the exception this lane recorded last (passing through outer frames). */
 static int
-emit_raised(ThreadState *ts, int64_t lane, int line, PyObject *exc)
+emit_raised(ThreadState *ts, int64_t lane, int line, PyObject *exc, int64_t t)
 {
     Tracer *tr = ts->tracer;
     PyObject *type = (PyObject *)Py_TYPE(exc);
@@ -806,8 +805,8 @@ emit_raised(ThreadState *ts, int64_t lane, int line, PyObject *exc)
     if (tr->last_exc[lane] == exc)
         return 0;
     Py_XSETREF(tr->last_exc[lane], Py_NewRef(exc));
-    PyObject *r = PyObject_CallMethod(tr->session, "on_exception", "LiO", (long long)lane,
-                                      line, exc);
+    PyObject *r = PyObject_CallMethod(tr->session, "on_exception", "LiOL", (long long)lane,
+                                      line, exc, (long long)t);
     Py_XDECREF(r);
     return r == NULL ? -1 : 0;
 }
@@ -839,11 +838,11 @@ resolve(ThreadState *ts, PyObject *exc, PyObject *tb)
         if (exc != NULL) {
             PyObject *own = tb == NULL ? PyException_GetTraceback(exc) : NULL;
             if (tb_holds(tb ? tb : own, frame))
-                rc = emit_raised(ts, ts->p_lane, ts->p_line, exc);
+                rc = emit_raised(ts, ts->p_lane, ts->p_line, exc, ts->p_t);
             Py_XDECREF(own);
         }
         if (rc == 0 && ts->tracer->enabled)
-            rc = emit_unwind(ts, ts->p_lane, ts->p_line, locals);
+            rc = emit_unwind(ts, ts->p_lane, ts->p_line, locals, ts->p_t);
     }
     Py_DECREF(frame);
     Py_XDECREF(locals);
@@ -857,6 +856,7 @@ on_unwind(ThreadState *ts, PyFrameObject *frame, int64_t lane)
     if (resolve(ts, NULL, NULL) < 0)  /* an earlier exception no Python frame received */
         return -1;
     int line = PyFrame_GetLineNumber(frame);
+    int64_t t = tracer_now(tr);
     PyObject *locals = NULL;
     if (tr->mode == MODE_VALUES) {  /* the frame's locals, now: Python captures them */
         locals = PyObject_CallMethod(tr->session, "unwind_locals", "O", (PyObject *)frame);
@@ -873,10 +873,10 @@ on_unwind(ThreadState *ts, PyFrameObject *frame, int64_t lane)
         ts->top = NULL;
         ts->top_exc = NULL;
         trace_off(ts);
-        int rc = exc ? emit_raised(ts, lane, line, exc) : 0;
+        int rc = exc ? emit_raised(ts, lane, line, exc, t) : 0;
         Py_XDECREF(exc);
         if (rc == 0 && tr->enabled)
-            rc = emit_unwind(ts, lane, line, locals);
+            rc = emit_unwind(ts, lane, line, locals, t);
         Py_XDECREF(locals);
         return rc;
     }
@@ -884,6 +884,7 @@ on_unwind(ThreadState *ts, PyFrameObject *frame, int64_t lane)
     ts->p_locals = locals;
     ts->p_lane = lane;
     ts->p_line = line;
+    ts->p_t = t;
     trace_on(ts);
     return 0;
 }
@@ -1123,7 +1124,7 @@ new_thread_state(Tracer *self)
     ts->scratch = (Buf){NULL, 0, 0};
     ts->tracing = 0;
     ts->p_frame = ts->p_locals = NULL;
-    ts->p_lane = 0;
+    ts->p_lane = ts->p_t = 0;
     ts->p_line = 0;
     ts->top = NULL;
     ts->top_exc = NULL;

@@ -463,11 +463,14 @@ class Session:
                 self.on_exception(lane.id, line, exc)
             self.writer.unwind(self.now(), lane.id, line, local)
 
-    def on_exception(self, lane: int, line: int, exc: BaseException) -> None:
-        """An exception's first unwind on a lane (the hooks call this before the unwind)."""
+    def on_exception(self, lane: int, line: int, exc: BaseException,
+                     t: int | None = None) -> None:
+        """An exception's first unwind on a lane (the hooks call this before the unwind;
+        the C hook passes the unwind's time, as it may learn the exception later)."""
         if isinstance(exc, SystemExit):
             self.exit_code = _exit_status(exc.code)
-        record = (C.EXCEPTION, self.now(), lane, _exc_type(exc), _message(exc), line)
+        record = (C.EXCEPTION, self.now() if t is None else t, lane, _exc_type(exc),
+                  _message(exc), line)
         if self.ring is not None:
             self.ring.append(record)
             return

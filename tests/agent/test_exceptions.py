@@ -108,3 +108,23 @@ def test_a_thread_reusing_an_ended_threads_ident_gets_its_own_lane(tmp_path, hoo
     work = next(r["id"] for r in recs if r["type"] == "function" and r["name"] == "work")
     assert sorted(lanes[r["lane"]] for r in recs
                   if r["type"] == "call" and r["fn"] == work) == ["first", "second"]
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_an_unwind_learnt_late_keeps_its_time(tmp_path, hook):
+    # hasattr swallows the AttributeError in C: no Python frame receives it, so the C hook
+    # writes the unwind only at the next traced event, 0.2 s later, with its own time
+    source = ("import time\nclass P:\n    @property\n    def x(self):\n"
+              "        raise AttributeError('no x')\n"
+              "def later():\n    return 1\n"
+              "hasattr(P(), 'x')\ntime.sleep(0.2)\nlater()\n")
+    result, spool = run_direct(tmp_path, hook, source)
+    assert result.returncode == 0, result.stderr
+    (path,) = traces(spool)
+    recs = records(path)
+    (unwind,) = [r for r in recs if r["type"] == "unwind"]
+    names = {r["id"]: r["name"] for r in recs if r["type"] == "function"}
+    (call,) = [r for r in recs if r["type"] == "call" and names[r["fn"]] == "later"]
+    assert call["t"] - unwind["t"] >= 150_000_000
+    exceptions = [r["exc_type"] for r in recs if r["type"] == "exception"]
+    assert exceptions == ([] if hook == "c" else ["AttributeError"])  # see Lane's docstring

@@ -80,21 +80,6 @@ class Listed:
     summary: dict
 
 
-def list_fingerprint(structural: str, failure: str | None) -> str:
-    """The one fingerprint `list` shows and groups by: a failed trace's failure
-    fingerprint (one per bug), else its structural one (one per path)."""
-    return failure or structural
-
-
-def fingerprint_matches(prefix: str, structural: str, failure: str | None) -> bool:
-    """`--fingerprint X`: X is a prefix of either fingerprint, with or without `s1:`/`f1:`."""
-    prefix = prefix.strip().lower()
-    for value in (structural, failure):
-        if value and (value.startswith(prefix) or value.split(":", 1)[-1].startswith(prefix)):
-            return True
-    return False
-
-
 def select(entries: Iterable[Entry], trace_filter: TraceFilter, limit: int | None = None,
            on_error=None) -> list[Listed]:
     """Summaries of the entries that pass the filter, in the entries' order.

@@ -236,6 +236,20 @@ class Fingerprints:
     structural: str
     failure: str | None
 
+    @property
+    def primary(self) -> str:
+        """The one fingerprint `list` shows and groups by: a failed trace's failure
+        fingerprint (one per bug), else its structural one (one per path)."""
+        return self.failure or self.structural
+
+    def matches(self, prefix: str) -> bool:
+        """`--fingerprint X`: X is a prefix of either fingerprint, with or without
+        `s1:`/`f1:`."""
+        prefix = prefix.strip().lower()
+        return any(value and (value.startswith(prefix)
+                              or value.split(":", 1)[-1].startswith(prefix))
+                   for value in (self.structural, self.failure))
+
     def to_json(self) -> dict:
         return {"structural": self.structural, "failure": self.failure}
 

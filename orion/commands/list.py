@@ -14,7 +14,7 @@ import click
 from ..analysis.fingerprint import FingerprintCache, Fingerprints
 from ..format.errors import TraceError
 from ..options import filter_options, output_format_option, spool_option
-from ..query import Listed, TraceFilter, fingerprint_matches, list_fingerprint, select
+from ..query import Listed, TraceFilter, select
 from ..render.jsonout import write_json, write_jsonl
 from ..render.table import colour_status, format_table
 from ..spool import Spool
@@ -57,7 +57,7 @@ def table_lines(items: list[Listed], colour: bool,
         ]
         if found is not None:
             fp = found[index]
-            row.insert(6, list_fingerprint(fp.structural, fp.failure)[:SHORT_FINGERPRINT])
+            row.insert(6, fp.primary[:SHORT_FINGERPRINT])
         rows.append(row)
     entry_col = len(headers) - 2
     lines = format_table(headers, rows, max_widths={entry_col: 40, entry_col + 1: 60})
@@ -69,7 +69,7 @@ def group_rows(items: list[Listed], found: list[Fingerprints]) -> list[dict]:
     """Traces per fingerprint, biggest group first (ties: the most recent first)."""
     groups: dict[str, dict] = {}
     for item, fp in zip(items, found):
-        key = list_fingerprint(fp.structural, fp.failure)
+        key = fp.primary
         group = groups.setdefault(key, {"fingerprint": key, "count": 0, "ids": [],
                                         "statuses": {}, "example": item.summary})
         group["count"] += 1
@@ -133,7 +133,7 @@ def command(ctx: click.Context, spool: Spool, trace_filter: TraceFilter,
                     continue
                 warn(item.entry, exc)
                 continue
-            if fingerprint is None or fingerprint_matches(fingerprint, fp.structural, fp.failure):
+            if fingerprint is None or fp.matches(fingerprint):
                 kept.append(item)
                 found.append(fp)
             if limit is not None and len(kept) >= limit:

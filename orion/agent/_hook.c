@@ -367,11 +367,12 @@ typedef struct {
     PyObject *secret_values;  /* tuple of str: strings containing one are captured by Python */
     Ring *ring;               /* error mode */
     int64_t t0;
-    /* dev/safe clock: the TSC scaled to ns (a third of clock_gettime's cost here), kept
-     * on the monotonic clock by recalibrating at every take() (the flusher's 0.25 s) */
+    /* the clock: the TSC scaled to ns (a third of clock_gettime's cost here), kept on
+     * the monotonic clock by recalibrating every CALIBRATE_EVERY readings and at take() */
     double rate;           /* ns per tick; 0: use clock_gettime */
     uint64_t anchor_tsc, calib_tsc;
     int64_t anchor_t, calib_ns, clock_last;
+    int readings;
     uint64_t gen;             /* tags this session's co_extra entries */
     int mode;
     int enabled;
@@ -388,12 +389,17 @@ typedef struct {
     Py_ssize_t nlanes;
 } Tracer;
 
+static void clock_recalibrate(Tracer *tr);
+#define CALIBRATE_EVERY 65536
+
 /* Nanoseconds since t0, never going back. */
 static inline int64_t
 tracer_now(Tracer *tr)
 {
     if (tr->rate <= 0)
         return now_ns() - tr->t0;
+    if (++tr->readings >= CALIBRATE_EVERY)
+        clock_recalibrate(tr);
     int64_t t = tr->anchor_t + (int64_t)((double)(int64_t)(ticks() - tr->anchor_tsc) * tr->rate);
     if (t < tr->clock_last)
         t = tr->clock_last;
@@ -422,6 +428,7 @@ clock_start(Tracer *tr)
     tr->anchor_tsc = b;
     tr->anchor_t = nb - tr->t0;
     tr->clock_last = 0;
+    tr->readings = 0;
     tr->rate = (double)(nb - na) / (double)(b - a);
 }
 
@@ -429,6 +436,7 @@ clock_start(Tracer *tr)
 static void
 clock_recalibrate(Tracer *tr)
 {
+    tr->readings = 0;
     if (tr->rate <= 0)
         return;
     uint64_t tsc = ticks();
@@ -1059,9 +1067,7 @@ Tracer_init(Tracer *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->secret_values, Py_NewRef(secret_values));
     self->t0 = t0;
     self->mode = mode;
-    self->rate = 0;
-    if (mode != MODE_RING)  /* error mode has no flusher to recalibrate: clock_gettime */
-        clock_start(self);
+    clock_start(self);
     self->gen = ++generations;
     self->root = -1;
     self->enabled = 1;

@@ -84,3 +84,28 @@ def test_threads_calling_at_once_keep_every_lane_in_order(spool, mode):
     summary = read_summary(path)
     assert summary["counts"]["calls"] == len(calls)
     assert summary["counts"]["returns"] == len(calls)
+
+
+@pytest.mark.skipif(_hook is None, reason="the C hook is not built")
+@pytest.mark.parametrize("mode", ["safe", "error"])
+def test_the_c_hooks_clock_keeps_time(tmp_path, mode):
+    program = tmp_path / "sleeps.py"
+    program.write_text("import time\ndef tick(i):\n    return i\n"
+                       "def spin():\n    for i in range(200000):\n        tick(i)\n"
+                       "start = time.perf_counter(); tick(0); spin(); time.sleep(0.5); tick(1)\n"
+                       "elapsed = time.perf_counter() - start\n"
+                       "raise RuntimeError(round(elapsed * 1e9))\n")
+    spool = tmp_path / "spool"
+    result = run([python(), "-m", "orion.agent", "--mode", mode, "--sample", "off", "--spool",
+                  str(spool), str(program)], env=clean_env(ORION_HOOK="c"))
+    elapsed = int(result.stderr.strip().splitlines()[-1].split(": ")[1])
+    (path,) = traces(spool)
+    recs = records(path)
+    ticks = [r["t"] for r in recs if r["type"] == "call" and r["fn"] == 1]  # tick
+    first, last = ticks[0] if mode == "safe" else None, ticks[-1]
+    calls = [r["t"] for r in recs if r["type"] == "call"]
+    assert calls == sorted(calls)
+    if first is not None:  # the whole run is in the trace: compare with perf_counter
+        assert abs((last - first) - elapsed) < 0.01 * elapsed + 200_000
+    else:  # error: the ring holds the end of spin() and the last tick
+        assert 0.49e9 < last - ticks[-2] < 0.53e9

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import OrionError
+from .hooks import git
 from .spool import PROJECT_DIR_NAME, Spool
 from .testrun import TraceRow, RunResult, run_captured
 
@@ -37,7 +38,7 @@ class IgnoreRules:
     def __init__(self, root: Path, spool: Spool) -> None:
         self.root = root.resolve()
         self.spool = spool.path.resolve()
-        self.in_git = _git_ok(self.root, "rev-parse", "--show-toplevel")
+        self.in_git = git(self.root, "rev-parse", "--show-toplevel") is not None
         self.patterns = [] if self.in_git else _read_gitignore(self.root / ".gitignore")
 
     def relevant(self, paths: Iterable[str]) -> list[str]:
@@ -65,13 +66,6 @@ class IgnoreRules:
                               cwd=self.root, input="\0".join(rels) + "\0",
                               capture_output=True, text=True)
         return {p for p in done.stdout.split("\0") if p}
-
-
-def _git_ok(root: Path, *args: str) -> bool:
-    try:
-        return subprocess.run(["git", *args], cwd=root, capture_output=True).returncode == 0
-    except OSError:
-        return False
 
 
 def _read_gitignore(path: Path) -> list[str]:

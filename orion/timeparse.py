@@ -1,4 +1,5 @@
-"""Reading the times and sizes users type: `2h`, `1d12h`, `2026-11-25`, `2026-11-25 14:30`."""
+"""Times and durations: reading what users type (`500us`, `2h`, `1d12h`, `2026-11-25`,
+`2026-11-25 14:30`) and writing them for people."""
 
 from __future__ import annotations
 

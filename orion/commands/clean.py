@@ -11,18 +11,9 @@ from ..errors import OrionError
 from ..options import filter_options, json_option, spool_option
 from ..query import TraceFilter
 from ..render.jsonout import write_json
+from ..render.table import format_bytes
 from ..spool import Spool
 from ..timeparse import parse_duration_ns
-
-
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
-
-
-def format_bytes(size: int) -> str:
-    power = 0
-    while power < len(_UNITS) - 1 and size >= 1024 ** (power + 1):
-        power += 1
-    return f"{size} B" if power == 0 else f"{size / 1024 ** power:.1f} {_UNITS[power]}"
 
 
 def describe(plan: CleanPlan) -> str:

@@ -10,16 +10,9 @@ from ..doctor import capture_state, serve_processes, spool_stats
 from ..options import json_option, spool_option
 from ..render.jsonout import write_json
 from ..render.progress import progress
+from ..render.table import format_bytes
 from ..spool import Spool
 from ..timeparse import format_time_ns
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} B"
 
 
 @click.command("status")
@@ -46,7 +39,7 @@ def command(as_json: bool, spool: Spool) -> None:
     click.echo(f"capture: {'on' if state['on'] else 'off'} ({state['how']})")
     click.echo(f"spool: {stats.path}")
     click.echo(f"traces: {stats.total} total, {stats.failed} failed, "
-               f"{stats.incomplete} incomplete, {_size(stats.bytes)}")
+               f"{stats.incomplete} incomplete, {format_bytes(stats.bytes)}")
     if failures:
         click.echo("newest failures:")
         for f in failures:

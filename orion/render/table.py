@@ -1,4 +1,5 @@
-"""Plain aligned tables for terminals; colour only when the stream is a terminal."""
+"""Plain aligned tables for terminals and the texts in their cells; colour only when the
+stream is a terminal."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Sequence
 import click
 
 STATUS_COLOURS = {"ok": "green", "failed": "red", "crashed": "magenta", "incomplete": "yellow"}
+_BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
@@ -34,3 +36,11 @@ def clip(text: str, width: int | None) -> str:
 def colour_status(line: str, status: str, enabled: bool) -> str:
     colour = STATUS_COLOURS.get(status)
     return click.style(line, fg=colour) if enabled and colour else line
+
+
+def format_bytes(size: int) -> str:
+    """`512 B`, `1.5 KiB`, `3.2 GiB`: a size for people, in powers of 1024."""
+    power = 0
+    while power < len(_BYTE_UNITS) - 1 and size >= 1024 ** (power + 1):
+        power += 1
+    return f"{size} B" if power == 0 else f"{size / 1024 ** power:.1f} {_BYTE_UNITS[power]}"

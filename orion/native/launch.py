@@ -133,8 +133,10 @@ def filter_env(include_funcs: Iterable[str] = (),
 
 def native_env(mode: str, spool: str | os.PathLike | None, include_funcs: Iterable[str] = (),
                exclude_funcs: Iterable[str] = ()) -> dict[str, str]:
-    """`prepare_env` for `orion run`: empty (with a note) when the agent cannot be built,
-    so that tracing Python programs never depends on a C toolchain."""
+    """`prepare_env` plus the function filters, for the commands that run programs
+    (`orion run`, and `test`/`watch` through testrun.run_captured): empty (with a note)
+    when the agent cannot be built, so that tracing Python programs never depends on a
+    C toolchain."""
     filters = filter_env(include_funcs, exclude_funcs)
     try:
         return {**prepare_env(mode, spool), **filters}

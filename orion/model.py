@@ -291,6 +291,11 @@ class Trace(Definitions):
     def window(self) -> str | None:
         return self.header.get("window")
 
+    @property
+    def trace_id(self) -> str | None:
+        """The summary's trace id, else the header's (None when neither has one)."""
+        return self.summary.get("trace_id") or self.header.get("trace_id")
+
     def define(self, d: dict) -> None:
         """Take in a decoded FUNCTION, LANE or MODULE record."""
         if d["type"] == "module":

@@ -389,9 +389,8 @@ def difference_json(d: Difference) -> dict:
 
 
 def trace_json(trace: Trace) -> dict:
-    summary = trace.summary
-    return {"id": summary.get("trace_id") or trace.header.get("trace_id"),
-            "path": str(trace.path), "status": summary.get("status"),
+    return {"id": trace.trace_id, "path": str(trace.path),
+            "status": trace.summary.get("status"),
             "calls": sum(lane.calls for lane in trace.lanes.values())}
 
 

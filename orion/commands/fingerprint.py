@@ -42,7 +42,7 @@ def command(refs: tuple[str, ...], explain: bool, only_failure: bool, as_json: b
     for path in resolve_many(refs, spool):
         trace = load_trace(path)
         found = fingerprints(trace)
-        trace_id = trace.summary.get("trace_id") or trace.header.get("trace_id") or str(path)
+        trace_id = trace.trace_id or str(path)
         if as_json:
             results.append({"id": trace_id, "path": str(path), **found.to_json()})
             continue

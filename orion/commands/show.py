@@ -52,7 +52,7 @@ def header_lines(trace: Trace, colour: bool) -> list[str]:
     process = h.get("process") or {}
     agent = h.get("agent") or {}
     status = s.get("status") or "-"
-    lines = [_field("trace", f"{s.get('trace_id') or h.get('trace_id')}  ({trace.path})")]
+    lines = [_field("trace", f"{trace.trace_id}  ({trace.path})")]
     for key in ("name", "service"):
         if s.get(key):
             lines.append(_field(key, s[key]))

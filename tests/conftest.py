@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from orion.cli import cli
 from orion.spool import Spool
 
 
@@ -55,6 +57,11 @@ def write_trace(spool: Spool, *, status: str = "ok", language: str = "python",
     exc = {"type": exception[0], "message": exception[1]} if exception else None
     w.close(status=status, exception=exc)
     return str(w.path)
+
+
+def invoke(*args: str, input: str | None = None) -> Result:
+    """The CLI in this process through click's CliRunner (stdout and stderr kept apart)."""
+    return CliRunner().invoke(cli, list(args), input=input)
 
 
 def run_orion(*args: str, input: str | None = None, env: dict | None = None,

@@ -10,19 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from orion.cli import cli
 from orion.cleaning import stamp_ns
 
-from ..conftest import read_until_closed, run_orion, write_trace
+from ..conftest import invoke as orion, read_until_closed, run_orion, write_trace
 
 HOUR = 3600 * 10**9
 DAY = 24 * HOUR
-
-
-def orion(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input)
 
 
 def ids(spool) -> set[str]:

@@ -5,15 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 
-from click.testing import CliRunner
-
-from orion.cli import cli
-
-from ..conftest import run_orion
-
-
-def orion(*args: str):
-    return CliRunner().invoke(cli, list(args))
+from ..conftest import invoke as orion, run_orion
 
 
 def user_file(home):

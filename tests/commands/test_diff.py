@@ -7,16 +7,8 @@ import subprocess
 import sys
 import textwrap
 
-from click.testing import CliRunner
-
-from orion.cli import cli
-
 from ..analysis.trees import node, write_tree
-from ..conftest import run_orion
-
-
-def invoke(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input)
+from ..conftest import invoke, run_orion
 
 
 def two_traces(spool) -> tuple[str, str]:

@@ -8,16 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from orion.cli import cli
 from orion.export import FORMATS, exported_name
 
-from ..conftest import read_until_closed, run_orion, write_trace
-
-
-def orion(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input)
+from ..conftest import invoke as orion, read_until_closed, run_orion, write_trace
 
 
 def test_export_one_trace_to_a_file(spool, tmp_path):

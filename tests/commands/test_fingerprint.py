@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
-
-from orion.cli import cli
-
 from ..analysis.test_fingerprint import failing_checkout, program
 from ..analysis.trees import write_tree
-from ..conftest import run_orion
-
-
-def invoke(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input)
+from ..conftest import invoke, run_orion
 
 
 def test_fingerprint_lines_json_and_explain(spool):

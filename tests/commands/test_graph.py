@@ -9,18 +9,12 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 
 import pytest
-from click.testing import CliRunner
 
-from orion.cli import cli
-
+from ..conftest import invoke as orion
 from ..export.sample import write_rich_trace
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz dot not installed")
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def orion(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input)
 
 
 def expected_graph(spool) -> tuple[set, set]:

@@ -6,19 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from orion.cli import cli
 from orion.format.writer import TraceWriter
 from orion.spool import Spool, trace_filename
 
-from ..conftest import run_orion, write_trace
+from ..conftest import invoke as orion, run_orion, write_trace
 
 START = 1_700_000_000_123_456_000
-
-
-def orion(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input)
 
 
 @pytest.fixture

@@ -9,13 +9,9 @@ from click.testing import CliRunner
 
 from orion.cli import cli
 
-from ..conftest import write_trace
+from ..conftest import invoke, write_trace
 
 HOUR = 3600 * 10**9
-
-
-def invoke(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input)
 
 
 def test_newest_first_and_bare_ids_in_a_pipe(spool):

@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
-
-from orion.cli import cli
 from orion.model import UNWOUND, load_trace
 
+from ..conftest import invoke as orion
 from ..export.sample import write_rich_trace
-
-
-def orion(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 def shape(trace) -> dict:

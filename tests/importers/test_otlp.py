@@ -5,18 +5,12 @@ from __future__ import annotations
 import base64
 import json
 
-from click.testing import CliRunner
-
-from orion.cli import cli
 from orion.model import UNWOUND, load_trace
 
+from ..conftest import invoke as orion
 from ..export.sample import write_rich_trace
 
 TRACE = "5b8efff798038103d269b633813fc60c"
-
-
-def orion(*args: str, input: str | None = None):
-    return CliRunner().invoke(cli, list(args), input=input)
 
 
 def spans_of(doc: dict) -> list[dict]:

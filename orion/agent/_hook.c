@@ -969,8 +969,9 @@ static void
 trace_on(ThreadState *ts)
 {
     PyThreadState *tstate = PyThreadState_Get();
-    if (ts->tracing || (tstate->c_tracefunc != NULL && tstate->c_tracefunc != trace_callback))
-        return;  /* someone else's trace function (a debugger, coverage): leave it be */
+    ts->tracing = tstate->c_tracefunc == trace_callback && tstate->c_traceobj == (PyObject *)ts;
+    if (ts->tracing || tstate->c_tracefunc != NULL)
+        return;  /* on already, or someone else's (a debugger, coverage): leave it be */
     ts->tracing = 1;
     PyEval_SetTrace(trace_callback, (PyObject *)ts);
 }

@@ -128,3 +128,24 @@ def test_an_unwind_learnt_late_keeps_its_time(tmp_path, hook):
     assert call["t"] - unwind["t"] >= 150_000_000
     exceptions = [r["exc_type"] for r in recs if r["type"] == "exception"]
     assert exceptions == ([] if hook == "c" else ["AttributeError"])  # see Lane's docstring
+
+
+def test_a_programs_own_trace_function_is_left_alone(tmp_path):
+    if "c" not in HOOKS:
+        pytest.skip("the C hook is not built")
+    # a debugger or coverage tool's sys.settrace keeps every event while the C hook runs
+    source = ("import sys\nseen = []\n"
+              "def mine(frame, event, arg):\n    seen.append(event)\n    return mine\n"
+              "def boom():\n    raise ValueError('x')\n"
+              "def after():\n    return 2\n"
+              "sys.settrace(mine)\n"
+              "try:\n    boom()\nexcept ValueError:\n    pass\n"
+              "after()\nsys.settrace(None)\n"
+              "print(sys.gettrace(), seen)\n")
+    result, spool = run_direct(tmp_path, "c", source)
+    assert result.returncode == 0, result.stderr
+    untraced = run([python(), str(tmp_path / "app.py")])
+    assert result.stdout == untraced.stdout and "'exception', 'return', 'call'" in result.stdout
+    (path,) = traces(spool)
+    assert [r["type"] for r in records(path) if r["type"] in ("call", "unwind", "return")
+            ] == ["call", "call", "unwind", "call", "return", "return"]

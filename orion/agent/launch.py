@@ -12,6 +12,7 @@ import sys
 import sysconfig
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 from ..errors import OrionError
 from . import _BOOT_DIR
@@ -32,7 +33,8 @@ def agent_env(config: AgentConfig, base: dict | None = None) -> dict[str, str]:
 
 
 def run_traced(command: list[str], config: AgentConfig) -> tuple[int, list[str]]:
-    """Run `command` with tracing on; return its exit status and the traces written."""
+    """Run `command` with tracing on; return its status as subprocess reports it (-N when
+    signal N killed it) and the traces written."""
     if not command:
         raise OrionError("give the command to run after --, e.g. orion run -- python app.py")
     fd, report = tempfile.mkstemp(prefix="orion-run-", suffix=".txt")
@@ -52,7 +54,32 @@ def run_traced(command: list[str], config: AgentConfig) -> tuple[int, list[str]]
     finally:
         signal.signal(signal.SIGINT, previous)
         os.unlink(report)
-    return (128 - status if status < 0 else status), written
+    return status, written
+
+
+def shell_status(status: int) -> int:
+    """The status a shell shows for a child: 128+N when signal N killed it."""
+    return 128 - status if status < 0 else status
+
+
+def exit_like(status: int) -> NoReturn:
+    """End this process the way the child ended, so that whoever waits for us (a shell, a
+    CI runner, a test harness calling waitpid) cannot tell `orion run` from the program:
+    the same exit code, or death by the same signal (without a second core dump)."""
+    if status < 0:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signum = -status
+        try:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+        except (ImportError, ValueError, OSError):
+            pass
+        signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+        os.kill(os.getpid(), signum)
+    sys.exit(shell_status(status))
 
 
 def site_dir(explicit: str | None = None) -> Path:

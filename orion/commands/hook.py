@@ -8,6 +8,7 @@ import click
 
 from ..hooks import (HOOKS, default_command, install, repo_root, run_hook, tagged_traces,
                      uninstall)
+from ..agent.launch import shell_status
 from ..options import spool_option
 from ..render.table import format_table
 from ..spool import Spool
@@ -87,4 +88,4 @@ def run_command(hook: str, spool: Spool, cmd: tuple[str, ...]) -> None:
         at = info.get("commit", "the first commit")[:12]
         click.echo(f"orion: {hook} refused: the tests failed (exit status {result.status}); "
                    f"{len(result.traces)} trace(s) tagged with {at} in {spool.path}", err=True)
-    sys.exit(result.status)
+    sys.exit(shell_status(result.status))

@@ -4,12 +4,11 @@ Python processes it starts, the preloaded C agent for instrumented C/C++ program
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
 from ..agent.config import AgentConfig, parse_sample
-from ..agent.launch import run_traced
+from ..agent.launch import exit_like, run_traced
 from ..options import spool_option
 from ..spool import Spool
 
@@ -64,4 +63,4 @@ def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
             click.echo(f"orion: trace {path}", err=True)
     if not written and mode == "error":
         click.echo("orion: no trace written (error mode: nothing failed)", err=True)
-    sys.exit(status)
+    exit_like(status)

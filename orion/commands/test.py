@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from ..agent.launch import exit_like, shell_status
 from ..options import json_option, spool_option
 from ..render.jsonout import dumps
 from ..render.table import format_table
@@ -34,7 +35,7 @@ def command(mode: str, output, as_json: bool, spool: Spool, command: tuple[str, 
     result = run_captured(list(command), spool, mode)
     out = output or sys.stderr
     if as_json:
-        out.write(dumps({"status": result.status, "spool": str(spool.path),
+        out.write(dumps({"status": shell_status(result.status), "spool": str(spool.path),
                          "traces": [f.json() for f in result.traces]}, indent=2) + "\n")
     elif result.traces:
         headers, rows = table_rows(result.traces)
@@ -42,6 +43,6 @@ def command(mode: str, output, as_json: bool, spool: Spool, command: tuple[str, 
         out.write(f"orion: {len(rows)} trace(s) in {spool.path}; "
                   f"`orion show <TRACE>` shows one\n")
     else:
-        out.write(f"orion: no trace written (exit status {result.status})\n")
+        out.write(f"orion: no trace written (exit status {shell_status(result.status)})\n")
     out.flush()
-    sys.exit(result.status)
+    exit_like(result.status)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..agent.launch import exit_like
 from ..options import spool_option
 from ..project import project_root
 from ..spool import Spool
@@ -52,4 +53,4 @@ def command(mode: str, debounce: float, max_runs: int | None, root: str | None, 
         status = watch(where, list(command), spool, mode, report, debounce, max_runs)
     except KeyboardInterrupt:
         status = 130
-    sys.exit(status)
+    exit_like(status)

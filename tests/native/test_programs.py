@@ -80,6 +80,10 @@ def test_null_dereference_leaves_crash_and_stack(tmp_path: Path, compiler: str,
     env = dict(preload_env, ORION_SPOOL=str(tmp_path / "spool"))
     traced = subprocess.run([str(exe)], env=env, cwd=tmp_path)
     assert plain.returncode == traced.returncode == -signal.SIGSEGV
+    # The same through `orion run`, as a user runs it: the shell sees the same death.
+    status, via_run = run_traced(exe, spool=tmp_path / "via-run")
+    assert status == -signal.SIGSEGV and len(via_run) == 1
+    assert by_type(decoded(via_run[0]), "crash")[0]["reason"] == "SIGSEGV"
     (trace,) = (tmp_path / "spool").glob("*.otrace")
     assert_valid(trace)
     records = decoded(trace)
@@ -103,7 +107,7 @@ def test_null_dereference_leaves_crash_and_stack(tmp_path: Path, compiler: str,
 def test_abort_and_exit_status_through_orion_run(tmp_path: Path, compiler: str) -> None:
     exe = compile_program(tmp_path, compiler, CRASHES)
     status, traces = run_traced(exe, "abort", spool=tmp_path / "spool", mode="error")
-    assert status == 128 + signal.SIGABRT and len(traces) == 1
+    assert status == -signal.SIGABRT and len(traces) == 1  # dies of the same signal
     assert_valid(traces[0])
     records = decoded(traces[0])
     assert records[0]["window"] == "ring"
@@ -167,7 +171,7 @@ def test_uncaught_exception(tmp_path: Path, compiler: str) -> None:
                           extra=[f"-I{agents / 'c' / 'include'}", f"-I{agents / 'cpp' / 'include'}"])
     assert subprocess.run([str(exe)], capture_output=True).returncode == -signal.SIGABRT
     status, traces = run_traced(exe, spool=tmp_path / "spool")
-    assert status == 128 + signal.SIGABRT and len(traces) == 1
+    assert status == -signal.SIGABRT and len(traces) == 1  # dies of the same signal
     assert_valid(traces[0])
     records = decoded(traces[0])
     assert records[0]["agent"]["language"] == "cpp"

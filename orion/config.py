@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from .agent.values import DEFAULT_SECRETS
 from .errors import OrionError
 from .spool import find_project_dir
 
@@ -99,10 +100,8 @@ class Key:
                 "bool": "true or false"}[self.kind]
 
 
-DEFAULT_REDACT_NAMES = [
-    "password", "passwd", "secret", "token", "api_key", "apikey", "auth", "authorization",
-    "cookie", "session", "private_key", "credentials",
-]
+# The agents' own default, so that a config.toml written by `orion init` redacts no less.
+DEFAULT_REDACT_NAMES = list(DEFAULT_SECRETS)
 
 KNOWN_KEYS: dict[str, Key] = {key.name: key for key in (
     Key("capture.mode", "choice", "dev",

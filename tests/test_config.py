@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+import re
 import tomllib
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orion.agent.values import DEFAULT_SECRETS
 from orion.config import (
     KNOWN_KEYS, ConfigError, dumps_toml, format_value, load_config, parse_value,
     resolve_config, set_value, toml_string, unset_value, user_config_path,
@@ -28,6 +31,14 @@ def test_defaults_without_any_file(home):
     assert "password" in config["redact.names"]
     assert config["spool.path"] is None
     assert set(config) == set(KNOWN_KEYS)
+
+
+def test_default_redaction_is_every_agents_own_default():
+    """A config.toml written by `orion init` must not redact less than an agent without it."""
+    c_source = (Path(__file__).parents[1] / "agents/c/src/orion.c").read_text()
+    c_list = re.search(r"DEFAULT_SECRETS\[\] = \{(.*?)NULL\}", c_source, re.S).group(1)
+    assert set(re.findall(r'"([^"]+)"', c_list)) == set(DEFAULT_SECRETS)
+    assert load_config()["redact.names"] == list(DEFAULT_SECRETS)
 
 
 def test_user_file_location_follows_xdg(home, tmp_path):

@@ -78,6 +78,11 @@ class Raised:
         return other is not None and (other is self or (
             other.type == self.type and other.message == self.message))
 
+    @property
+    def is_clean_exit(self) -> bool:
+        """`sys.exit()` / `sys.exit(0)`: how many scripts end on success, not a failure."""
+        return self.type == "SystemExit" and self.message in (None, "", "0", "None", "False")
+
     def to_json(self) -> dict:
         return {"t": self.t, "kind": self.kind, "type": self.type, "message": self.message,
                 "line": self.line}
@@ -485,6 +490,7 @@ def failing_path(trace: Trace) -> list[Call]:
     else:
         lanes = list(trace.lanes.values())
     roots = [r for lane in lanes for r in lane.roots if r.outcome is UNWOUND
+             and not (r.error is not None and r.error.is_clean_exit)
              and (crash is None or r.end <= crash.t)]
     if not roots:
         return []

@@ -254,8 +254,10 @@ def _compare(x: Call, y: Call) -> Iterable[tuple[str, dict]]:
         if not caused_below:
             yield OUTCOME, {"a": _ending(x), "b": _ending(y)}
     elif x.outcome == UNWOUND:
+        # When either side's exception came up from a callee, the callees differ too, and
+        # that is where the change is (e.g. sys.exit(0) against an error from below).
         if _error_key(x) != _error_key(y) and (propagating_child(x) is None
-                                               or propagating_child(y) is None):
+                                               and propagating_child(y) is None):
             yield EXCEPTION, {"a": x.error.to_json() if x.error else None,
                               "b": y.error.to_json() if y.error else None}
     elif x.outcome == RETURNED and x.value is not NO_VALUE and y.value is not NO_VALUE \

@@ -117,3 +117,28 @@ def test_two_real_runs_with_different_inputs(spool, tmp_path):
     assert ("only_b", "small") in kinds and ("args", "total") in kinds
     text = run_orion("diff", "@~1", "@", "--no-timing").stdout
     assert "first divergence in total: discount — call only in A" in text
+
+
+EXITING = PROGRAM.replace("print(main(sys.argv[1], [int(x) for x in sys.argv[2:]]))\n", """
+def run():
+    print(main(sys.argv[1], [int(x) for x in sys.argv[2:]]))
+    return 0
+
+sys.exit(run())
+""")
+
+
+def test_passing_against_failing_run_of_a_script_that_calls_sys_exit(spool, tmp_path):
+    """sys.exit(0) is how a script succeeds: the split is where parse() failed, not there."""
+    app = tmp_path / "app.py"
+    app.write_text(EXITING)
+    for argv, status in ((["0.5", "1", "2", "3"], 0), (["5%", "1", "2", "3"], 1)):
+        recorded = subprocess.run([sys.executable, "-m", "orion.agent", str(app), *argv],
+                                  capture_output=True, text=True, timeout=60)
+        assert recorded.returncode == status, recorded.stderr
+    shape = json.loads(run_orion("diff", "@~1", "@", "--json", "--no-timing").stdout)
+    first = shape["first_divergence"]
+    assert (first["function"], first["kind"]) == ("parse", "outcome")
+    fingerprints = json.loads(run_orion("fingerprint", "--json", "@~1", "@").stdout)
+    assert fingerprints[0]["failure"] is None  # the passing run is no failure
+    assert fingerprints[1]["failure"].startswith("f1:")

@@ -131,7 +131,7 @@ class Session:
                               if self.secrets.search(k.replace("-", "_")) and len(v) >= 4]
         self.fids: dict[Any, int] = {}  # code -> function id, -1 when not traced
         self.ops: dict[Any, bytes] = {}  # code -> co_code, to tell a return from an unwind
-        self.functions: list[tuple] = []  # (name, module, file, line) by function id
+        self.functions: list[tuple] = []  # error mode: (name, module, file, line) by id
         self.lanes: list[tuple] = []  # (name, kind, native_id, parent) by lane id
         self.thread_lanes = threading.local()  # each thread its own lane, even when a
         # new thread reuses an ended one's ident
@@ -280,12 +280,13 @@ class Session:
             if not self.filter.wanted(code.co_filename, module):
                 self.fids[code] = -1
                 return -1
-            fid = len(self.functions)
             info = (code.co_qualname, module, code.co_filename, code.co_firstlineno)
-            self.functions.append(info)
-            if self.writer is not None:
+            if self.writer is not None:  # its ids, as it also defines untraced frames'
                 self._sync()
-                self.writer.function(*info)
+                fid = self.writer.function(*info, merge=False)
+            else:  # error mode: a ring's writer defines self.functions first, in order
+                fid = len(self.functions)
+                self.functions.append(info)
             self.ops[code] = code.co_code
             self.fids[code] = fid
             return fid
@@ -561,7 +562,7 @@ class Session:
         for lane in self.lanes:
             writer.lane(*lane)
         for info in self.functions:
-            writer.function(*info)
+            writer.function(*info, merge=False)
         origin = writer.origin
         for event in list(self.ring):
             code, t = event[0], max(0, event[1] - origin)

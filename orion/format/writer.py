@@ -137,11 +137,19 @@ class TraceWriter:
         return None if text is None else self.string(text)
 
     def function(self, name: str | None, module: str | None = None, file: str | None = None,
-                 line: int | None = None, addr: int | None = None) -> int:
+                 line: int | None = None, addr: int | None = None, *,
+                 merge: bool = True) -> int:
+        """Define a function, or return the id of an equal one defined before.
+
+        `merge=False` always defines a new id: an agent that tells apart functions that
+        look the same (two lambdas on one line) keeps them apart, and can number them
+        itself, as ids follow definition order.
+        """
         key = (name, module, file, line, addr)
-        fid = self._functions.get(key)
+        fid = self._functions.get(key) if merge else None
         if fid is None:
-            fid = self._functions[key] = len(self._functions)
+            fid = len(self._function_names)
+            self._functions.setdefault(key, fid)
             self._function_names.append(name if name is not None else f"0x{addr or 0:x}")
             record = [C.FUNCTION, fid, self._optional_string(name),
                       self._optional_string(module), self._optional_string(file), line]
@@ -343,7 +351,7 @@ class TraceWriter:
             "root": self._root,
             "exception": dict(exception) if exception else None,
             "exit_code": exit_code,
-            "counts": dict(self._counts, functions=len(self._functions), lanes=self._lanes),
+            "counts": dict(self._counts, functions=len(self._function_names), lanes=self._lanes),
         }
         for key in ("service", "name", "parent"):
             if key in header:

@@ -108,24 +108,22 @@ KNOWN_KEYS: dict[str, Key] = {key.name: key for key in (
         "What agents record: dev (everything), safe (calls only, sampled), "
         "error (a ring, written on failure).", choices=("dev", "safe", "error")),
     Key("capture.include", "list", [],
-        "Modules or paths to trace even when excluded (glob patterns)."),
+        "Python modules (with their submodules) or path prefixes (with a /) to trace even "
+        "where they would not be, e.g. a library."),
     Key("capture.exclude", "list", [],
-        "Modules or paths never to trace (glob patterns), on top of the standard library "
-        "and site-packages."),
-    Key("capture.sample_rate", "float", 1.0,
-        "Fraction of traces kept in safe mode.", minimum=0.0, maximum=1.0),
-    Key("capture.max_string", "int", 200,
-        "Characters of a string value kept before it is cut.", minimum=0),
-    Key("capture.max_items", "int", 50,
-        "Items of a sequence or mapping kept before it is cut.", minimum=0),
-    Key("capture.max_depth", "int", 2, "Nesting depth of captured values.", minimum=0),
+        "Python modules (with their submodules) or path prefixes (with a /) never to "
+        "trace, on top of the standard library and site-packages."),
+    Key("capture.sample_rate", "float", None,
+        "Fraction of runs recorded in safe mode (unset: every run under `orion run`, 1% "
+        "under `orion start`).", minimum=0.0, maximum=1.0),
     Key("redact.names", "list", DEFAULT_REDACT_NAMES,
         "Names whose values are redacted in locals, arguments, headers and the environment."),
     Key("service.name", "str", None, "Service name recorded in every trace's header."),
-    Key("spool.path", "str", None,
-        "Spool directory (after --spool and $ORION_SPOOL; default: .orion/spool or the "
-        "user data directory)."),
 )}
+
+# How a key set in a config file reaches the agents: the ORION_* variable they read.
+AGENT_VARIABLES = {"capture.mode": "ORION_MODE", "capture.sample_rate": "ORION_SAMPLE",
+                   "redact.names": "ORION_REDACT", "service.name": "ORION_SERVICE"}
 
 
 def key_for(name: str) -> Key | None:
@@ -253,6 +251,27 @@ def load_config(cwd: Path | None = None) -> dict[str, Any]:
     which overrides the defaults in KNOWN_KEYS. Unset keys without a default are None.
     """
     return {name: setting.value for name, setting in resolve_config(cwd).items()}
+
+
+def agent_environ(environ: Mapping[str, str] | None = None,
+                  cwd: Path | None = None) -> dict[str, str]:
+    """The environment a traced command starts with: ORION_* variables for what the config
+    files set, under the real environment, which wins (`ORION_MODE=safe orion run ...`)."""
+    configured: dict[str, str] = {}
+    for name, setting in resolve_config(cwd).items():
+        if setting.source == "default" or setting.value is None:
+            continue
+        if name in AGENT_VARIABLES:
+            text = format_value(setting.value)
+            configured[AGENT_VARIABLES[name]] = text or ","  # an empty list: redact nothing
+        elif name in ("capture.include", "capture.exclude"):
+            side = name.rsplit(".", 1)[1].upper()
+            paths = [item for item in setting.value if "/" in item]
+            modules = [item for item in setting.value if "/" not in item]
+            for variable, items in ((f"ORION_{side}", modules), (f"ORION_{side}_PATHS", paths)):
+                if items:
+                    configured[variable] = ",".join(items)
+    return {**configured, **(os.environ if environ is None else environ)}
 
 
 # -- writing ---------------------------------------------------------------------------

@@ -34,6 +34,28 @@ def spool_option(command: Callable) -> Callable:
     )(wrapper)
 
 
+def mode_option(default: str, help: str) -> Callable:
+    """`--mode dev|safe|error` for commands that run something traced; the command receives
+    `mode`: the option, else $ORION_MODE, else capture.mode from a config file, else
+    `default` (each command has the one that suits it)."""
+
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def wrapper(*args, mode: str | None, **kwargs):
+            if mode is None:
+                from .config import agent_environ
+
+                mode = agent_environ().get("ORION_MODE") or default
+            return command(*args, mode=mode, **kwargs)
+
+        return click.option(
+            "--mode", type=click.Choice(["dev", "safe", "error"]), default=None,
+            help=f"{help} [default: $ORION_MODE, else capture.mode in the config, "
+                 f"else {default}]")(wrapper)
+
+    return decorate
+
+
 def output_format_option(formats: Sequence[str], terminal: str, pipe: str) -> Callable:
     """`--format` (and `--json` as its shortcut); the command receives `output_format`.
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from .agent.config import AgentConfig
+from .config import agent_environ
 from .agent.launch import run_traced
 from .format.errors import TraceError
 from .format.summary import read_summary
@@ -110,7 +111,7 @@ def run_captured(command: list[str], spool: Spool, mode: str = "error",
     from .native.launch import native_env
 
     before = {entry.trace_id for entry in spool.entries()}
-    config = AgentConfig.from_env(mode=mode, spool=str(spool.path.resolve()))
+    config = AgentConfig.from_env(agent_environ(), mode=mode, spool=str(spool.path.resolve()))
     # C/C++ programs: the native agent is preloaded, as `orion run` does.
     with _environ({**native_env(mode, config.spool), **(env or {})}):
         status, reported = run_traced(command, config)

@@ -9,15 +9,15 @@ import click
 
 from ..agent.config import AgentConfig, parse_sample
 from ..agent.launch import exit_like, run_traced
-from ..options import spool_option
+from ..config import agent_environ
+from ..options import mode_option, spool_option
 from ..spool import Spool
 
 
 @click.command(context_settings={"ignore_unknown_options": True,
                                  "allow_interspersed_args": False})
-@click.option("--mode", type=click.Choice(["dev", "safe", "error"]), default="dev",
-              show_default=True, help="dev: everything; safe: calls only, sampled; "
-                                      "error: a trace only when something fails.")
+@mode_option("dev", "dev: everything; safe: calls only, sampled; error: a trace only when "
+                   "something fails.")
 @click.option("--include", "include", multiple=True, metavar="MODULE",
               help="Also trace this module (and its submodules), e.g. a library. Repeatable.")
 @click.option("--exclude", "exclude", multiple=True, metavar="MODULE",
@@ -28,7 +28,8 @@ from ..spool import Spool
 @click.option("--exclude-func", "exclude_funcs", multiple=True, metavar="PATTERN",
               help="C/C++: never record functions whose name matches this glob. Repeatable.")
 @click.option("--sample", default=None, metavar="RATE",
-              help="safe mode: fraction of runs recorded (0.01, 1%), or 'off' to record all.")
+              help="safe mode: fraction of runs recorded (0.01, 1%), or 'off' to record all "
+                   "[default: capture.sample_rate or $ORION_SAMPLE, else off].")
 @spool_option
 @click.option("--verbose", "-v", is_flag=True, help="Say which hook (C or Python) is active.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
@@ -40,10 +41,13 @@ def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
     The program's output and exit status are its own; the ids of the traces it wrote
     are printed on stderr.
     """
+    environ = agent_environ()
+    if sample is None and mode == "safe" and "ORION_SAMPLE" not in environ:
+        sample = "off"  # a run asked for by hand is recorded, unless a rate is configured
     config = AgentConfig.from_env(
-        mode=mode, include_modules=list(include) or None, exclude_modules=list(exclude) or None,
-        spool=str(spool.path.resolve()),
-        sample=parse_sample(sample) if sample else (1.0 if mode == "safe" else None))
+        environ, mode=mode, include_modules=list(include) or None,
+        exclude_modules=list(exclude) or None, spool=str(spool.path.resolve()),
+        sample=parse_sample(sample) if sample else None)
     from ..native.launch import native_env
 
     # C/C++ programs: preload the agent

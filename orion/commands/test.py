@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..agent.launch import exit_like, shell_status
-from ..options import json_option, spool_option
+from ..options import json_option, mode_option, spool_option
 from ..render.jsonout import dumps
 from ..render.table import format_table
 from ..spool import Spool
@@ -16,9 +16,7 @@ from ..testrun import table_rows, run_captured
 
 @click.command("test", context_settings={"ignore_unknown_options": True,
                                          "allow_interspersed_args": False})
-@click.option("--mode", type=click.Choice(["error", "dev", "safe"]), default="error",
-              show_default=True,
-              help="error: a trace per failing test; dev/safe: trace the whole run.")
+@mode_option("error", "error: a trace per failing test; dev/safe: trace the whole run.")
 @click.option("--output", "-o", type=click.File("w"), default=None, metavar="FILE",
               help="Write the summary to FILE instead of standard error.")
 @json_option

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..agent.launch import exit_like
-from ..options import spool_option
+from ..options import mode_option, spool_option
 from ..project import project_root
 from ..spool import Spool
 from ..watching import Change, describe, watch
@@ -16,9 +16,8 @@ from ..watching import Change, describe, watch
 
 @click.command("watch", context_settings={"ignore_unknown_options": True,
                                           "allow_interspersed_args": False})
-@click.option("--mode", type=click.Choice(["error", "dev", "safe"]), default="error",
-              show_default=True, help="Capture mode of each run (error: a trace per failure; "
-                                      "dev: whole runs, diffed run to run).")
+@mode_option("error", "Capture mode of each run (error: a trace per failure; dev: whole "
+                     "runs, diffed run to run).")
 @click.option("--debounce", type=click.FloatRange(min=0), default=0.3, show_default=True,
               metavar="SECONDS", help="Quiet time after the last change before a run.")
 @click.option("--max-runs", type=click.IntRange(min=1), default=None, metavar="N",

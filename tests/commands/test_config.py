@@ -21,13 +21,13 @@ def test_set_then_get(home):
 
 
 def test_get_prints_defaults_and_lists_comma_separated(home):
-    assert orion("config", "get", "capture.max_depth").stdout == "2\n"
+    assert orion("config", "get", "capture.mode").stdout == "dev\n"
     orion("config", "set", "capture.exclude", "tests/*,vendor/*")
     assert orion("config", "get", "capture.exclude").stdout == "tests/*,vendor/*\n"
 
 
 def test_get_unset_key_without_default_exits_1(home):
-    result = orion("config", "get", "spool.path")
+    result = orion("config", "get", "service.name")
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "not set" in result.stderr
@@ -85,13 +85,13 @@ def test_unset_points_at_the_file_that_sets_it(home):
 
 def test_list_shows_value_and_source(home):
     (home / ".orion").mkdir()
-    orion("config", "set", "capture.max_depth", "5")
+    orion("config", "set", "service.name", "shop")
     orion("config", "set", "--project", "capture.sample_rate", "0.5")
     result = orion("config", "list")
     assert result.exit_code == 0
     lines = {line.split()[0]: line for line in result.stdout.splitlines()[1:]}
     assert "default" in lines["capture.mode"]
-    assert "5" in lines["capture.max_depth"] and "user (" in lines["capture.max_depth"]
+    assert "shop" in lines["service.name"] and "user (" in lines["service.name"]
     assert "0.5" in lines["capture.sample_rate"] and "project (" in lines["capture.sample_rate"]
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from .format import constants as C
 from .format.decode import MALFORMED, Decoder, malformed_record
@@ -428,10 +428,7 @@ def _load(path: Path) -> Trace:
         trace.summary = dict(end_summary, complete=True)
     else:
         trace.summary = scan_summary(path)
-    from .native.symbols import resolve_functions
-
-    resolve_functions(trace.functions.values(), trace.modules.values())  # names, file:line
-    _label_native_functions(trace)
+    resolve_native(trace.functions.values(), trace.modules.values())
     return trace
 
 
@@ -465,11 +462,20 @@ def _add_timed(trace: Trace, d: dict) -> None:
         lane.events.append(item)
 
 
-def _label_native_functions(trace: Trace) -> None:
-    """Unnamed native functions read `0x401136 (libshop.so)`: address plus module."""
-    bases = sorted((m.base, m.path) for m in trace.modules.values()
-                   if isinstance(m.base, int) and m.path)
-    for fn in trace.functions.values():
+def resolve_native(functions: Iterable[Function], modules: Iterable[Module]) -> None:
+    """Name native functions (recorded as bare addresses) from their binaries, in place;
+    those that stay unnamed read `0x401136 (libshop.so)`: address plus module.
+
+    The one place that gives native functions their names, file and line, so that the
+    call tree (`load_trace`), the span stream (exports, graphs) and the `.otrace` export
+    all show the same ones.
+    """
+    from .native.symbols import resolve_functions
+
+    functions, modules = list(functions), list(modules)
+    resolve_functions(functions, modules)
+    bases = sorted((m.base, m.path) for m in modules if isinstance(m.base, int) and m.path)
+    for fn in functions:
         if fn.name or not isinstance(fn.addr, int):
             continue
         module = fn.module
@@ -477,6 +483,29 @@ def _label_native_functions(trace: Trace) -> None:
             module = next((p for base, p in reversed(bases) if base <= fn.addr), None)
         if module:
             fn.label = f"0x{fn.addr:x} ({os.path.basename(module) or module})"
+
+
+def read_native_functions(path: str | os.PathLike) -> dict[int, Function]:
+    """The unnamed native functions of the trace at `path`, by id, resolved: for readers
+    that stream a trace and need a function's name when it is first called."""
+    decoder = Decoder()
+    functions: dict[int, Function] = {}
+    modules: list[Module] = []
+    try:
+        with TraceReader(path) as reader:
+            for rec in reader.records():
+                if rec[0] not in (C.STRING, C.FUNCTION, C.MODULE):
+                    continue
+                d = decoder.record(rec)
+                if d["type"] == "module":
+                    modules.append(Module(d["id"], d["path"], d["base"], d["build_id"]))
+                elif d["type"] == "function" and d["name"] is None and isinstance(
+                        d.get("addr"), int):
+                    functions[d["id"]] = Function.from_record(d)
+    except (TraceError, *MALFORMED):
+        pass  # the reader that asked reports a damaged trace where it meets the damage
+    resolve_native(functions.values(), modules)
+    return functions
 
 
 def failing_path(trace: Trace) -> list[Call]:

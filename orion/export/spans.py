@@ -22,7 +22,7 @@ from ..format.decode import MALFORMED, Decoder, malformed_record
 from ..format.errors import CorruptTrace
 from ..format.reader import TraceReader
 from ..model import (OPEN, OUTSIDE_LABEL, RESOURCE_META, RETURNED, SPAN_META, UNWOUND,
-                     Definitions, Function)
+                     Definitions, Function, read_native_functions)
 
 
 def span_id_seed(header: dict) -> str:
@@ -123,6 +123,7 @@ class SpanStream(Definitions):
         self._path_ids: dict[tuple[int, str], int] = {}
         self._open_by_id: dict[str, Span] = {}  # open imported spans, for their children
         self._id_seed = span_id_seed(self.header)
+        self._native: dict[int, Function] | None = None  # read when first needed
 
     def __enter__(self) -> "SpanStream":
         return self
@@ -250,6 +251,18 @@ class SpanStream(Definitions):
             out.append(label)
         out.reverse()
         return out
+
+    def define(self, d: dict) -> None:
+        """Take in a FUNCTION or LANE record; a native function (an address) comes named,
+        as `orion show` names it."""
+        if d["type"] == "function" and d["name"] is None and isinstance(d.get("addr"), int):
+            if self._native is None:
+                self._native = read_native_functions(self.reader.path)
+            fn = self._native.get(d["id"])
+            if fn is not None:
+                self.functions[d["id"]] = fn
+                return
+        super().define(d)
 
     def _attach(self, span: Span, d: dict) -> None:
         if d["type"] == "exception":

@@ -5,7 +5,9 @@ execution recorded in both runs, where the two first diverge.
 Changes are files created, modified, moved or deleted under the project, minus what git
 ignores (`git check-ignore`, or the top-level .gitignore outside a repository), version
 control directories and the spool itself (every run writes there). Events are debounced: a
-run starts once the tree has been quiet for a moment, so saving ten files runs once.
+run starts once the tree has been quiet for a moment, so saving ten files runs once. What
+changes while a run is going is dropped as the run's own doing, except edits to files git
+tracks, which start the next run at once.
 """
 
 from __future__ import annotations
@@ -60,6 +62,15 @@ class IgnoreRules:
         ignored = self._git_ignored(candidates) if self.in_git else {
             c for c in candidates if _matches(self.patterns, c)}
         return [c for c in candidates if c not in ignored]
+
+    def tracked(self, rels: list[str]) -> list[str]:
+        """The paths among `rels` that git tracks (none outside a repository)."""
+        if not rels or not self.in_git:
+            return []
+        done = subprocess.run(["git", "ls-files", "-z", "--", *rels], cwd=self.root,
+                              capture_output=True, text=True)
+        known = set(done.stdout.split("\0"))
+        return [rel for rel in rels if rel in known]
 
     def _git_ignored(self, rels: list[str]) -> set[str]:
         done = subprocess.run(["git", "check-ignore", "--no-index", "--stdin", "-z"],
@@ -227,8 +238,10 @@ def watch(root: Path, command: list[str], spool: Spool, mode: str,
             previous = current
             if max_runs is not None and runs >= max_runs:
                 return current.status
-            _drain(events)  # what the run itself touched is not a change
-            changed = _wait_for_change(events, rules, debounce, stop)
+            # What the run itself wrote is not a change, but an edit to a file git tracks
+            # is (a test run seldom writes one): saved during a long run, it runs again.
+            changed = rules.tracked(rules.relevant(_drain(events))) \
+                or _wait_for_change(events, rules, debounce, stop)
             if not changed:
                 return current.status
     finally:
@@ -236,12 +249,14 @@ def watch(root: Path, command: list[str], spool: Spool, mode: str,
         observer.join(timeout=5)
 
 
-def _drain(events: queue.Queue) -> None:
+def _drain(events: queue.Queue) -> list[str]:
+    """Every path queued so far."""
+    paths = []
     while True:
         try:
-            events.get_nowait()
+            paths.append(events.get_nowait())
         except queue.Empty:
-            return
+            return paths
 
 
 def _wait_for_change(events: queue.Queue, rules: IgnoreRules, debounce: float,

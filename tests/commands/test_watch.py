@@ -77,6 +77,48 @@ def test_an_edit_runs_again_and_says_what_changed(tmp_path):
             proc.wait()
 
 
+SLOW_TEST = """
+import time
+from calc import rate
+
+def test_rate():
+    open("started", "w").close()  # calc is imported: an edit now is for the next run
+    time.sleep(3)
+    assert rate() == 2
+"""
+
+
+def test_an_edit_during_a_long_run_is_not_lost(tmp_path):
+    """A tracked file saved while the tests run starts the next run."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "calc.py").write_text("def rate():\n    return 1\n")
+    (project / "test_calc.py").write_text(SLOW_TEST)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "start"]):
+        subprocess.run([*git, *args], cwd=project, check=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORION_")}
+    env["ORION_SPOOL"] = str(tmp_path / "spool")
+    log = tmp_path / "watch.err"
+    with open(log, "w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "orion", "watch", "--max-runs", "2", "--", sys.executable,
+             "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_calc.py"],
+            cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not (project / "started").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        (project / "calc.py").write_text("def rate():\n    return 2\n")
+        text = wait_for(log, "orion watch: run 2 after changes to calc.py", proc)
+        assert "fixed: test_calc.py::test_rate" in wait_for(log, "fixed:", proc), text
+        assert proc.wait(timeout=TIMEOUT) == 0  # the new file "started" was no change
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_ignore_rules_without_git(tmp_path):
     (tmp_path / ".gitignore").write_text("*.log\n/build/\n!keep.log\ndocs/*.tmp\n")
     spool = Spool(tmp_path / "traces")

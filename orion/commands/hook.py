@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import sys
 
 import click
@@ -9,6 +11,7 @@ import click
 from ..hooks import (HOOKS, default_command, install, repo_root, run_hook, tagged_traces,
                      uninstall)
 from ..agent.launch import shell_status
+from ..errors import OrionError
 from ..options import spool_option
 from ..render.table import format_table
 from ..spool import Spool
@@ -35,11 +38,19 @@ def install_command(args: tuple[str, ...]) -> None:
     """
     hook, cmd = (args[0], list(args[1:])) if args and args[0] in HOOKS else ("pre-commit",
                                                                              list(args))
+    if cmd and _looks_like_a_hook(cmd[0]):
+        raise OrionError(f"unknown hook {cmd[0]!r}: orion installs {' or '.join(HOOKS)} "
+                         f"(then -- CMD... for the command to run)")
     repo = repo_root()
     done = install(repo, hook, cmd or default_command(repo))
     click.echo(f"installed {done.path}")
     if done.backup is not None:
         click.echo(f"the earlier hook is kept as {done.backup} and runs first")
+
+
+def _looks_like_a_hook(word: str) -> bool:
+    """`pre-comit`, `post-commit`: a hook's name, not a command (no such program)."""
+    return re.fullmatch(r"[a-z]+(-[a-z]+)+", word) is not None and shutil.which(word) is None
 
 
 @command.command("uninstall")

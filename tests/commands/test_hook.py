@@ -128,6 +128,15 @@ def test_outside_a_repository_is_an_error(tmp_path):
     assert done.returncode == 2 and "not in a git repository" in done.stderr
 
 
+def test_a_misspelt_hook_name_is_refused(repo):
+    root, _, sh = repo
+    for name in ("pre-comit", "post-commit"):
+        done = orion(sh, "hook", "install", name, check=False)
+        assert done.returncode == 2 and f"unknown hook {name!r}" in done.stderr
+        assert len(done.stderr.splitlines()) == 1
+    assert not (root / ".git" / "hooks" / "pre-commit").exists()
+
+
 BROKEN = "def add(a, b):\n    return a - b\n\ndef test_add():\n    assert add(2, 2) == 4\n"
 FIXED = BROKEN.replace("a - b", "a + b")
 

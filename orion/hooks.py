@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import OrionError
-from .project import detect_languages
+from .project import detect_languages, test_command
 from .spool import Spool
 
 HOOKS = ("pre-commit", "pre-push")
@@ -42,14 +42,6 @@ BACKUP_SUFFIX = ".orion-backup"
 TAG_DIR = ".hooks"
 TAG_SUFFIX = ".commit"
 STASH_MESSAGE = "orion hook: unstaged changes set aside while the tests ran"
-
-DEFAULT_COMMANDS = {
-    "python": [sys.executable, "-m", "pytest", "-q"],
-    "rust": ["cargo", "test"],
-    "go": ["go", "test", "./..."],
-    "node": ["npm", "test"],
-    "java": ["mvn", "-q", "test"],
-}
 
 _TEMPLATE = """#!/bin/sh
 {marker}
@@ -97,8 +89,9 @@ def hooks_dir(repo: Path) -> Path:
 def default_command(repo: Path) -> list[str]:
     """The project's test command, from its languages; OrionError when none is known."""
     for lang in detect_languages(repo):
-        if lang in DEFAULT_COMMANDS:
-            return list(DEFAULT_COMMANDS[lang])
+        command = test_command(repo, lang)
+        if command:
+            return command
     raise OrionError("cannot tell how this project runs its tests: give the command, "
                      "e.g. orion hook install pre-commit -- make test")
 

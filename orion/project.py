@@ -7,6 +7,8 @@ shows exactly what a real run would do and a second run finds nothing left to do
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -26,6 +28,15 @@ _MARKERS: dict[str, tuple[str, ...]] = {
     "node": ("package.json",),
     "java": ("pom.xml", "build.gradle", "build.gradle.kts"),
 }
+# How each language's tests run (Java: Maven; Gradle when its build file is there).
+TEST_COMMANDS: dict[str, list[str]] = {
+    "python": [sys.executable, "-m", "pytest", "-q"],
+    "rust": ["cargo", "test"],
+    "go": ["go", "test", "./..."],
+    "node": ["npm", "test"],
+    "java": ["mvn", "-q", "test"],
+}
+_GRADLE_BUILD = ("build.gradle", "build.gradle.kts")
 # Build files that mean C or C++ only when sources of that language are there too.
 _NATIVE_BUILD = ("CMakeLists.txt", "Makefile", "makefile", "GNUmakefile", "meson.build")
 _C_SUFFIXES = frozenset({".c"})
@@ -62,6 +73,14 @@ def detect_languages(root: Path) -> list[str]:
     if any((root / name).is_file() for name in _NATIVE_BUILD):
         found |= _native_sources(root)
     return [lang for lang in LANGUAGES if lang in found]
+
+
+def test_command(root: Path, language: str) -> list[str] | None:
+    """How the project at `root` runs its `language` tests; None when there is no known way."""
+    if language == "java" and any((root / name).is_file() for name in _GRADLE_BUILD):
+        return ["./gradlew", "test"] if (root / "gradlew").is_file() else ["gradle", "test"]
+    command = TEST_COMMANDS.get(language)
+    return list(command) if command else None
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -150,23 +169,31 @@ def _native_snippet() -> str:
     return flags_text().rstrip("\n")
 
 
-NEXT_STEPS: dict[str, Callable[[], str]] = {
-    "python": lambda: "run `orion test -- pytest` for a trace per failing test, or "
-                      "`orion run -- python app.py` to trace a program",
-    "c": _native_snippet,
-    "cpp": _native_snippet,
-    "go": lambda: "`orion test -- go test ./...` once the Go agent is installed",
-    "rust": lambda: "`orion test -- cargo test` once the Rust agent is installed",
-    "node": lambda: "`orion test -- npm test` once the Node.js agent is installed",
-    "java": lambda: "`orion test -- mvn test` once the Java agent is installed",
+def _later_agent(language: str) -> Callable[[Path], str]:
+    """The next step for a language whose agent is still to come: its test command."""
+    names = {"go": "Go", "rust": "Rust", "node": "Node.js", "java": "Java"}
+
+    def text(root: Path) -> str:
+        command = shlex.join(test_command(root, language) or [])
+        return f"`orion test -- {command}` once the {names[language]} agent is installed"
+
+    return text
+
+
+NEXT_STEPS: dict[str, Callable[[Path], str]] = {
+    "python": lambda root: "run `orion test -- pytest` for a trace per failing test, or "
+                           "`orion run -- python app.py` to trace a program",
+    "c": lambda root: _native_snippet(),
+    "cpp": lambda root: _native_snippet(),
+    **{language: _later_agent(language) for language in ("go", "rust", "node", "java")},
 }
 
 
-def next_steps(languages: list[str]) -> list[tuple[str, str]]:
+def next_steps(root: Path, languages: list[str]) -> list[tuple[str, str]]:
     """(language, what to do next) for each detected language; C and C++ share one text."""
     steps: list[tuple[str, str]] = []
     for lang in languages:
-        text = NEXT_STEPS[lang]()
+        text = NEXT_STEPS[lang](root)
         same = next((other for other, seen in steps if seen == text), None)
         steps.append((lang, f"as for {same} above" if same else text))
     return steps

@@ -33,7 +33,7 @@ def install_command(args: tuple[str, ...]) -> None:
     """Install HOOK (pre-commit, the default, or pre-push) running CMD under capture.
 
     CMD defaults to the project's test command (python -m pytest -q, cargo test, go test
-    ./..., npm test or mvn -q test, from its files). A hook that is already there is kept
+    ./..., npm test, mvn -q test or gradle test, from its files). A hook already there is kept
     as HOOK.orion-backup and still runs first.
     """
     hook, cmd = (args[0], list(args[1:])) if args and args[0] in HOOKS else ("pre-commit",

@@ -34,7 +34,7 @@ def command(directory: Path | None, mode: str, dry_run: bool) -> None:
         click.echo(("would " if dry_run else "") + step.describe)
     if not dry_run:
         apply_steps(steps)
-    for lang, text in next_steps(languages):
+    for lang, text in next_steps(root, languages):
         first, *rest = text.splitlines()
         click.echo(f"next ({lang}): {first}")
         for line in rest:

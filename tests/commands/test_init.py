@@ -53,6 +53,16 @@ def test_detects_each_language_and_twice_changes_nothing(tmp_path, language):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.parametrize("files, command", [
+    ({"pom.xml": "<project/>\n"}, "mvn -q test"),
+    ({"build.gradle": "plugins {}\n"}, "gradle test"),
+    ({"build.gradle.kts": "plugins {}\n", "gradlew": "#!/bin/sh\n"}, "./gradlew test"),
+])
+def test_java_next_step_names_the_build_tool(tmp_path, files, command):
+    make_project(tmp_path, files)
+    assert f"next (java): `orion test -- {command}`" in init(str(tmp_path)).output
+
+
 def test_a_makefile_without_sources_is_not_c(tmp_path):
     make_project(tmp_path, {"Makefile": "all:\n", "README": "docs\n"})
     assert "languages: none detected" in init(str(tmp_path)).output

@@ -3,8 +3,8 @@
 Active with `pytest --orion[=MODE]` or when capture is already on in the process (ORION_MODE,
 `orion start`). In error mode each failing setup, call or teardown writes a trace holding
 the recent calls and the failing stack with locals, named by the test's node id; passing
-tests write nothing. In dev and safe modes the process trace records everything and each
-test outcome is added to it as an event.
+tests write nothing. In dev and safe modes the process trace records everything, each
+test outcome is added to it as an event, and it ends with pytest's exit status.
 """
 
 from __future__ import annotations
@@ -32,6 +32,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 class _Recorder:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """pytest's own exit status becomes the process trace's: `python -m pytest` exits
+        through a SystemExit raised in pytest's code, which the agent does not trace."""
+        from . import agent
+
+        current = agent.current()
+        if current is not None:
+            current.exit_code = int(exitstatus)
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         from . import agent

@@ -65,6 +65,17 @@ def test_a_trace_per_failing_test_and_the_summary(project):
     assert b"output of test_key" in result.stdout
 
 
+def test_dev_mode_traces_the_whole_run_with_pytests_status(project):
+    spool = project / "spool"
+    result = orion("test", "--mode", "dev", "--", sys.executable, "-m", "pytest", "-q",
+                   "-p", "no:cacheprovider", "test_sample.py", cwd=project, spool=spool)
+    assert result.returncode == 1
+    [entry] = Spool(spool).entries()
+    shown = json.loads(orion("show", entry.trace_id, "--json", cwd=project,
+                             spool=spool).stdout)
+    assert (shown["summary"]["status"], shown["summary"]["exit_code"]) == ("failed", 1)
+
+
 def test_json_summary_to_a_file(project):
     spool = project / "spool"
     report = project / "report.json"

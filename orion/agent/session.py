@@ -34,12 +34,12 @@ from .. import __version__
 from ..format import constants as C
 import msgpack
 
-from ..format.writer import NO_VALUE, new_trace_id
+from ..format.writer import NO_VALUE, default_process, new_trace_id
 from ..spool import Spool, resolve_spool
 from .config import AgentConfig
 from .envsnap import snapshot
 from .filters import CodeFilter
-from .values import DEFAULT_SECRETS, MAX_TEXT, Capturer, secret_pattern
+from .values import DEFAULT_SECRETS, MAX_TEXT, Capturer, redact_argv, scrub, secret_pattern
 
 _RETURN_VALUE = dis.opmap["RETURN_VALUE"]
 _YIELD_VALUE = dis.opmap["YIELD_VALUE"]
@@ -53,14 +53,6 @@ WRITER_QUEUE = 4  # dev/safe: batches waiting for the writer's compression threa
 _CONTROL_FLOW = (StopIteration, StopAsyncIteration, GeneratorExit)
 _now = time.perf_counter_ns
 _SAMPLE = -1  # a sampled-ring entry: (_SAMPLE, t, lane, ((fid, line), ...) outermost first)
-
-
-def _message(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except Exception:
-        text = f"<str() of {type(exc).__name__} raised>"
-    return text[: MAX_TEXT * 5]
 
 
 def _exc_type(exc: BaseException) -> str:
@@ -127,8 +119,10 @@ class Session:
         self.lock = threading.RLock()
         self.filter = CodeFilter(config)
         self.secrets = secret_pattern(DEFAULT_SECRETS if config.redact is None else config.redact)
-        self.secret_values = [v for k, v in os.environ.items()
-                              if self.secrets.search(k.replace("-", "_")) and len(v) >= 4]
+        # longest first, so that scrub() hides all of a secret that holds a shorter one
+        self.secret_values = sorted((v for k, v in os.environ.items()
+                                     if self.secrets.search(k.replace("-", "_")) and len(v) >= 4),
+                                    key=len, reverse=True)
         self.fids: dict[Any, int] = {}  # code -> function id, -1 when not traced
         self.ops: dict[Any, bytes] = {}  # code -> co_code, to tell a return from an unwind
         self.functions: list[tuple] = []  # error mode: (name, module, file, line) by id
@@ -185,8 +179,11 @@ class Session:
     def _open_writer(self, mode: str, window: str | None, start_ns: int | None = None,
                      **options):
         env = snapshot(Capturer(lambda s: 0, self.secrets, self.secret_values))
+        process = default_process()
+        process["argv"] = redact_argv(process["argv"], self.secrets, self.secret_values)
         return self.spool.open_writer(
             language="python", agent="orion-python", agent_version=__version__, mode=mode,
+            process=process,
             trace_id=None if self.written else self.trace_id,
             start_ns=start_ns or self.start_ns, env=env, service=self.config.service,
             parent=self.config.parent, window=window, **options)
@@ -471,7 +468,7 @@ class Session:
         if isinstance(exc, SystemExit):
             self.exit_code = _exit_status(exc.code)
         record = (C.EXCEPTION, self.now() if t is None else t, lane, _exc_type(exc),
-                  _message(exc), line)
+                  self._message(exc), line)
         if self.ring is not None:
             self.ring.append(record)
             return
@@ -479,6 +476,14 @@ class Session:
             if not self.closed:
                 self._sync()
                 self.writer.exception(record[1], lane, record[3], record[4], "raised", line)
+
+    def _message(self, exc: BaseException) -> str:
+        """`str(exc)`, bounded, with secret values scrubbed (it is written as plain text)."""
+        try:
+            text = str(exc)
+        except Exception:
+            text = f"<str() of {type(exc).__name__} raised>"
+        return scrub(text, self.secret_values)[: MAX_TEXT * 5]
 
     # -- failures ----------------------------------------------------------------------
 
@@ -519,7 +524,7 @@ class Session:
         lane = lane or self.thread_lane()
         self._resolve(exc)
         t = self.now()
-        info = {"type": _exc_type(exc), "message": _message(exc)}
+        info = {"type": _exc_type(exc), "message": self._message(exc)}
         with self.lock:
             if self.closed:
                 return None

@@ -32,6 +32,41 @@ def secret_pattern(words: Iterable[str]) -> re.Pattern:
     return re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
 
 
+REDACTED = "<redacted>"  # what replaces a secret inside free text
+_OPTION = re.compile(r"(--?)([A-Za-z][\w.-]*)(=.*)?", re.DOTALL)
+
+
+def scrub(text: str, secret_values: Iterable[str]) -> str:
+    """`text` with every secret value in it replaced by <redacted>: free text (an
+    exception message, a command-line word) has no redacted node of its own."""
+    for secret in secret_values:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def redact_argv(argv: Iterable[str], secrets: re.Pattern,
+                secret_values: Iterable[str] = ()) -> list[str]:
+    """A command line with the value of every option whose name looks secret redacted
+    (`--api-key=<redacted>`, or the word after `--password`), and secret values scrubbed."""
+    secret_values = tuple(secret_values)
+    out: list[str] = []
+    hide_next = False
+    for arg in argv:
+        if hide_next:
+            out.append(REDACTED)
+            hide_next = False
+            continue
+        option = _OPTION.fullmatch(arg)
+        if option and secrets.search(option[2].replace("-", "_")):
+            if option[3] is None:
+                hide_next = True
+            else:
+                arg = f"{option[1]}{option[2]}={REDACTED}"
+        out.append(scrub(arg, secret_values))
+    return out
+
+
 _SEQ_TYPES = (list, tuple, set, frozenset)
 
 

@@ -108,9 +108,10 @@ class Event:
 
 
 class Crash:
-    """A CRASH record; `path` holds the calls open on its lane when it happened."""
+    """A CRASH record; `path` holds the calls open on its lane when it happened, `stack`
+    the stack snapshot the agent wrote with it (if any)."""
 
-    __slots__ = ("t", "lane", "kind", "reason", "message", "detail", "path")
+    __slots__ = ("t", "lane", "kind", "reason", "message", "detail", "path", "stack")
 
     def __init__(self, t: int, lane: int, kind: str, reason: str, message: str,
                  detail: Any, path: tuple) -> None:
@@ -121,6 +122,7 @@ class Crash:
         self.message = message
         self.detail = detail
         self.path = path
+        self.stack: Stack | None = None
 
     def to_json(self) -> dict:
         return {"type": "crash", "t": self.t, "kind": self.kind, "reason": self.reason,
@@ -429,6 +431,8 @@ def _load(path: Path) -> Trace:
     else:
         trace.summary = scan_summary(path)
     resolve_native(trace.functions.values(), trace.modules.values())
+    for crash in trace.crashes:
+        _place_crash(crash, trace.modules.values())
     return trace
 
 
@@ -452,6 +456,10 @@ def _add_timed(trace: Trace, d: dict) -> None:
     elif kind == "stack":
         frames = [(trace.function(f["fn"]), f["line"], f["locals"]) for f in d["frames"]]
         item = Stack(d["t"], lane.id, d["reason"], frames)
+        crash = lane.crashes[-1] if lane.crashes else None
+        if d["reason"] == "crash" and crash is not None and crash.t == item.t \
+                and crash.stack is None:
+            crash.stack = item
     elif kind == "event":
         item = Event(d["t"], d["kind"], d["attrs"])
     else:
@@ -483,6 +491,45 @@ def resolve_native(functions: Iterable[Function], modules: Iterable[Module]) -> 
             module = next((p for base, p in reversed(bases) if base <= fn.addr), None)
         if module:
             fn.label = f"0x{fn.addr:x} ({os.path.basename(module) or module})"
+
+
+def crash_lines(detail: Any, functions: list[Function], modules: Iterable[Module]
+                ) -> list[int | None]:
+    """The line each native frame of a crash stack (outermost first) was executing: the
+    innermost at the faulting pc, the others at their callee's return address minus one
+    (inside the call instruction), both from the crash detail (`pc`, `returns`)."""
+    from .native.symbols import resolve_lines
+
+    detail = detail if isinstance(detail, dict) else {}
+    returns = detail.get("returns")
+    if not isinstance(returns, list) or len(returns) != len(functions):
+        returns = [None] * len(functions)
+    addrs = [r - 1 if isinstance(r, int) and r > 0 else None for r in returns]
+    if addrs:
+        addrs[-1] = detail.get("pc")
+    return resolve_lines(zip((fn.addr for fn in functions), addrs), modules)
+
+
+def _place_crash(crash: Crash, modules: Iterable[Module]) -> None:
+    """Put a native crash on its source lines: the frames of its stack, and the calls
+    open when it happened (their `line`, as an unwound call has the line it left at)."""
+    stack = crash.stack
+    if stack is None or not any(fn.addr is not None and line is None
+                                for fn, line, _ in stack.frames):
+        return
+    found = crash_lines(crash.detail, [fn for fn, _, _ in stack.frames], modules)
+    stack.frames = [(fn, line if line is not None else new, locals_)
+                    for (fn, line, locals_), new in zip(stack.frames, found)]
+    # The open calls match the stack from the innermost frame up (a sampled or ring
+    # trace may lack some of the calls, never the other way round).
+    frames = iter(reversed(stack.frames))
+    for call in reversed(crash.path):
+        for fn, line, _ in frames:
+            if fn is call.fn:
+                call.line = line
+                break
+        else:
+            break
 
 
 def read_native_functions(path: str | os.PathLike) -> dict[int, Function]:

@@ -110,11 +110,14 @@ class Replay:
         self.steps: list[Step] = list(heapq.merge(*per_lane, key=lambda s: s.t))
         self.enter_at: dict[int, int] = {}
         self.exit_at: dict[int, int] = {}
+        self.crash_at: dict[int, int] = {}  # lane id -> its first crash step
         for index, step in enumerate(self.steps):
             if step.kind == CALL:
                 self.enter_at[id(step.call)] = index
             elif step.kind in (RETURN, UNWIND):
                 self.exit_at[id(step.call)] = index
+            elif step.kind == CRASH:
+                self.crash_at.setdefault(step.lane.id, index)
         self.breakpoints: list[str] = []
         self.pos = 0
         if not self.steps:
@@ -266,6 +269,9 @@ class Replay:
             elif call.outcome == UNWOUND and (not innermost or step.kind == UNWIND
                                                or self.pos > self.enter_at.get(id(call), 0)):
                 line = call.line
+            elif call.outcome == OPEN and self.pos >= self.crash_at.get(step.lane.id,
+                                                                         len(self.steps)):
+                line = call.line  # where it was when the process crashed
             frames.append(Frame(call, line, innermost and step.kind in (RETURN, UNWIND)))
             innermost = False
             call = self.parents.get(id(call))

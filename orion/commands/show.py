@@ -29,7 +29,7 @@ import click
 
 from ..errors import OrionError
 from ..ids import resolve_many
-from ..model import UNWOUND, Lane, Trace, failing_path, load_trace
+from ..model import Lane, Trace, failing_path, load_trace
 from ..options import json_option, spool_option
 from ..render.jsonout import dumps
 from ..render.table import STATUS_COLOURS
@@ -87,8 +87,7 @@ def header_lines(trace: Trace, colour: bool) -> list[str]:
     path = failing_path(trace)
     if path:
         last = path[-1]
-        where = f" (line {last.line})" if last.outcome == UNWOUND and last.line is not None \
-            else ""
+        where = f" (line {last.line})" if last.line is not None else ""
         lines.append(_field("failed at", path_text([c.label for c in path]) + where))
     calls = sum(lane.calls for lane in trace.lanes.values())
     lines.append(_field("recorded", f"{calls} calls on {len(trace.lanes)} lane(s)"))
@@ -171,7 +170,7 @@ def select_lanes(trace: Trace, wanted: tuple[str, ...]) -> list[Lane]:
 def iter_json(trace: Trace, lanes: list[Lane], max_depth: int | None) -> Iterator[str]:
     """The --json document as text chunks, so huge and deep trees never build in memory."""
     path = [{"fn": c.fn.id if c.fn is not None else None, "name": c.label,
-             "line": c.line if c.outcome == UNWOUND else None} for c in failing_path(trace)]
+             "line": c.line} for c in failing_path(trace)]
     yield (f'{{"summary": {dumps(trace.summary)}, "header": {dumps(trace.header)}, '
            f'"failing_path": {dumps(path)}, "lanes": [')
     for i, lane in enumerate(lanes):

@@ -71,6 +71,13 @@ class _Binary:
         self.line_addrs = [r[0] for r in rows]
         self.line_rows = rows
 
+    def function_start(self, vaddr: int) -> int | None:
+        """Where the function holding `vaddr` starts, if a symbol covers it."""
+        i = bisect.bisect_right(self.starts, vaddr) - 1
+        if i >= 0 and vaddr < self.starts[i] + max(self.symbols[i][0], 1):
+            return self.starts[i]
+        return None
+
     def locate(self, vaddr: int) -> Location | None:
         name = None
         i = bisect.bisect_right(self.starts, vaddr) - 1
@@ -154,8 +161,8 @@ class Symbolizer:
                 build_id = build_id.hex()
             self.modules.append((path, base, build_id))
 
-    def locate(self, addr: int, module: str | None = None) -> Location | None:
-        """Name, file and line of the function containing `addr`, or None."""
+    def _binaries(self, addr: int, module: str | None) -> Iterable[tuple[_Binary, int]]:
+        """The binaries that may hold `addr`, with their load bases, likeliest first."""
         candidates = [m for m in self.modules if module is None or m[0] == module]
         # The highest load base at or below the address is the module holding it; when
         # several fit (base 0 for non-PIE executables), try them from the nearest down.
@@ -163,11 +170,24 @@ class Symbolizer:
             if base > addr:
                 continue
             binary = _binary(path, build_id)
-            if binary is None:
-                continue
+            if binary is not None:
+                yield binary, base
+
+    def locate(self, addr: int, module: str | None = None) -> Location | None:
+        """Name, file and line of the function containing `addr`, or None."""
+        for binary, base in self._binaries(addr, module):
             location = binary.locate(addr - base)
             if location is not None:
                 return location
+        return None
+
+    def line_in(self, function: int, addr: int) -> int | None:
+        """The source line of code address `addr`, if it lies in the function that starts
+        at `function` (a return address may belong to an uninstrumented caller)."""
+        for binary, base in self._binaries(addr, None):
+            if binary.function_start(addr - base) == function - base:
+                location = binary.locate(addr - base)
+                return location.line if location is not None else None
         return None
 
 
@@ -218,6 +238,21 @@ def resolve_functions(functions: Iterable[Any], modules: Iterable[Any]) -> int:
         if loc.name and (isinstance(fn, dict) and "label" in fn or hasattr(fn, "label")):
             _set(fn, "label", _get(fn, "name"))
     return named
+
+
+def resolve_lines(points: Iterable[tuple[int | None, int | None]],
+                  modules: Iterable[Any]) -> list[int | None]:
+    """The source line of each (function address, code address) pair, from the DWARF line
+    table, or None where unknown (no symbols, or the code lies in another function)."""
+    points = list(points)
+    try:
+        import elftools  # noqa: F401
+    except ImportError:
+        return [None] * len(points)
+    symbolizer = Symbolizer((_get(m, "path"), _get(m, "base"), _get(m, "build_id"))
+                            for m in modules)
+    return [symbolizer.line_in(fn, addr) if isinstance(fn, int) and isinstance(addr, int)
+            else None for fn, addr in points]
 
 
 def resolve_records(records: Iterable[dict]) -> Iterable[dict]:

@@ -1,15 +1,17 @@
-"""Native functions are named wherever a trace is read: exports and graphs as well as
-`orion show` (they are recorded as bare addresses and resolved from the binaries)."""
+"""Native functions and crashes are resolved from the binaries wherever a trace is read:
+names in exports and graphs as well as `orion show`, and the crash on its source lines
+(the trace records only addresses)."""
 
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import pytest
 
-from .conftest import COMPILERS, orion, run_traced
-from .test_programs import build_with_library
+from .conftest import COMPILERS, compile_program, orion, run_traced
+from .test_programs import CRASHES, build_with_library
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)
@@ -32,3 +34,23 @@ def test_exports_and_graph_name_native_functions(tmp_path: Path, compiler: str) 
     labels = {n["label"] for n in json.loads(graph.stdout)["nodes"]}
     assert {"main", "shop_price", "discount"} <= labels
     assert not any(label.startswith("0x") for label in labels)
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_crash_is_placed_on_its_source_line(tmp_path: Path, compiler: str) -> None:
+    exe = compile_program(tmp_path, compiler, CRASHES)
+    status, (trace,) = run_traced(exe, spool=tmp_path / "spool")
+    assert status == -signal.SIGSEGV
+    # total dereferences NULL on line 6; checkout calls total on line 8, main checkout on 13
+    show = orion("show", "--json", str(trace))
+    assert show.returncode == 0, show.stderr
+    path = json.loads(show.stdout)["failing_path"]
+    assert [(f["name"], f["line"]) for f in path] == [("main", 13), ("checkout", 8),
+                                                       ("total", 6)]
+    text = orion("show", str(trace)).stdout
+    assert "main:13 › checkout:8 › total:6" in text and "(line 6)" in text
+    replay = orion("replay", "--exception", "--json", str(trace))
+    assert replay.returncode == 0, replay.stderr
+    stack = json.loads(replay.stdout)["stack"]
+    assert [(f["function"], f["line"]) for f in stack] == [("main", 13), ("checkout", 8),
+                                                          ("total", 6)]

@@ -93,6 +93,7 @@ struct othread {
     _Atomic int dead;
     char name[32];
     uintptr_t *shadow; /* active calls, outermost first; SITE_TAG marks a named scope */
+    uintptr_t *sites;  /* the return address of each active call (in its caller) */
     uint8_t *kept;     /* safe mode: was the call at this depth recorded */
     void *altstack;
     struct othread *next;
@@ -1058,10 +1059,11 @@ static NOI struct othread *thread_register(void) {
     if (th) {
         th->ring = map_zero(cap * sizeof(struct entry));
         th->shadow = calloc(SHADOW_MAX, sizeof *th->shadow);
+        th->sites = calloc(SHADOW_MAX, sizeof *th->sites);
         th->kept = calloc(SHADOW_MAX, 1);
         th->wskip = calloc(SHADOW_MAX, 1);
     }
-    if (!th || !th->ring || !th->shadow || !th->kept || !th->wskip) {
+    if (!th || !th->ring || !th->shadow || !th->sites || !th->kept || !th->wskip) {
         tls_busy = 0;
         return NULL;
     }
@@ -1118,11 +1120,14 @@ static HOT inline struct othread *current(void) {
     return thread_register();
 }
 
-static HOT inline void enter(uintptr_t key, uint64_t kind) {
+static HOT inline void enter(uintptr_t key, uintptr_t site, uint64_t kind) {
     struct othread *th = current();
     if (unlikely(!th)) return;
     uint32_t d = th->depth++;
-    if (likely(d < SHADOW_MAX)) th->shadow[d] = key;
+    if (likely(d < SHADOW_MAX)) {
+        th->shadow[d] = key;
+        th->sites[d] = site;
+    }
     if (cfg.mode == MODE_SAFE) {
         if (d >= SHADOW_MAX) return;
         int keep = ++th->sample_ctr >= cfg.sample_every;
@@ -1140,9 +1145,8 @@ static HOT inline void leave(struct othread *th) {
 }
 
 HOT void __cyg_profile_func_enter(void *fn, void *site) {
-    (void)site;
     if (unlikely(filtering) && !keep_fn((uintptr_t)fn)) return;
-    enter((uintptr_t)fn, K_CALL);
+    enter((uintptr_t)fn, (uintptr_t)site, K_CALL);
 }
 
 HOT void __cyg_profile_func_exit(void *fn, void *site) {
@@ -1165,7 +1169,9 @@ HOT void __cyg_profile_func_exit(void *fn, void *site) {
     leave(th);
 }
 
-NOI void orion_scope_enter(const struct orion_site *site) { enter((uintptr_t)site | SITE_TAG, K_SCOPE); }
+NOI void orion_scope_enter(const struct orion_site *site) {
+    enter((uintptr_t)site | SITE_TAG, (uintptr_t)__builtin_return_address(0), K_SCOPE);
+}
 
 NOI void orion_scope_exit(void) {
     struct othread *th = current();
@@ -1279,22 +1285,29 @@ static NOI void write_crash(int from_signal, const char *kind, const char *reaso
     mp_str(&E.buf, kind);
     mp_str(&E.buf, reason);
     mp_str(&E.buf, message);
-    if (sig) {
-        mp_map(&E.buf, 3);
-        mp_str(&E.buf, "signal"); mp_uint(&E.buf, (uint64_t)sig);
-        mp_str(&E.buf, "address"); mp_uint(&E.buf, addr);
-        mp_str(&E.buf, "pc"); mp_uint(&E.buf, pc);
-    } else {
-        mp_map(&E.buf, 0);
-    }
-    E.stacks++;
-    timed(R_STACK, 4, t);
-    mp_uint(&E.buf, (uint64_t)th->lane);
-    mp_str(&E.buf, "crash");
     uint32_t kept = 0;
     for (uint32_t i = 0; i < depth; i++)
         if (function_id(th->shadow[i]) != UINT32_MAX) kept++;
     if (pc_fid != UINT32_MAX) kept++;
+    mp_map(&E.buf, sig ? 4 : 1);
+    if (sig) {
+        mp_str(&E.buf, "signal"); mp_uint(&E.buf, (uint64_t)sig);
+        mp_str(&E.buf, "address"); mp_uint(&E.buf, addr);
+        mp_str(&E.buf, "pc"); mp_uint(&E.buf, pc);
+    }
+    /* Per frame of the stack below, the address it was executing at a call: the return
+     * address of its callee (0 for the innermost frame, which the pc places). Readers
+     * turn them into lines. */
+    mp_str(&E.buf, "returns");
+    mp_array(&E.buf, kept);
+    for (uint32_t i = 0; i < depth; i++)
+        if (function_id(th->shadow[i]) != UINT32_MAX)
+            mp_uint(&E.buf, i + 1 < depth ? th->sites[i + 1] : 0);
+    if (pc_fid != UINT32_MAX) mp_uint(&E.buf, 0);
+    E.stacks++;
+    timed(R_STACK, 4, t);
+    mp_uint(&E.buf, (uint64_t)th->lane);
+    mp_str(&E.buf, "crash");
     mp_array(&E.buf, kept);
     for (uint32_t i = 0; i < depth; i++) {
         uint32_t fid = function_id(th->shadow[i]);

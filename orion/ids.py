@@ -70,6 +70,10 @@ def expand_refs(refs: Iterable[str], stdin: TextIO | None = None) -> list[str]:
 
 
 def resolve_many(refs: Iterable[str], spool: Spool, stdin: TextIO | None = None) -> list[Path]:
+    """The trace files `refs` name; with no refs and ids piped in, those (`... | orion diff`)."""
+    refs = list(refs)
+    if not refs and not (stdin or sys.stdin).isatty():
+        refs = ["-"]
     paths = [resolve_one(ref, spool) for ref in expand_refs(refs, stdin)]
     if not paths:
         raise OrionError("no trace given (pass ids, paths, '@', or '-' to read them from stdin)")

@@ -49,7 +49,7 @@ def command(ctx: click.Context, refs: tuple[str, ...], side_by_side: bool, time_
     the two paths split, with its stack on each side), then every difference: calls on
     one side only, different arguments, return values or exceptions, and functions whose
     total time changed by more than --time-threshold and --time-min. Give two ids, or
-    `-` to read them from stdin (`orion list --failed | head -2 | orion diff -`).
+    pipe them in (`orion list --failed | head -2 | orion diff`; `-` reads stdin too).
 
     --json prints {"version": 1, "a": {"id", "path", "status", "calls"}, "b": {...},
     "same", "matched_calls", "first_divergence": null or {"index", "kind", "lane",

@@ -36,8 +36,6 @@ def command(refs: tuple[str, ...], explain: bool, only_failure: bool, as_json: b
     stack, so the same bug hit with different data gets the same one. Ids may come on
     stdin: `orion list --failed | orion fingerprint -`.
     """
-    if not refs and not sys.stdin.isatty():
-        refs = ("-",)
     results = []
     for path in resolve_many(refs, spool):
         trace = load_trace(path)

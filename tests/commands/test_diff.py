@@ -68,6 +68,7 @@ def test_pipeline_from_list(spool):
     ids = "".join(listed.stdout.splitlines(keepends=True)[:2])
     result = run_orion("diff", "-", "--json", input=ids)
     assert result.returncode == 1, result.stderr
+    assert run_orion("diff", "--json", input=ids).stdout == result.stdout  # `-` implied
     shape = json.loads(result.stdout)
     assert shape["first_divergence"]["kind"] == "exception"
     assert shape["first_divergence"]["function"] == "parse"

@@ -25,6 +25,10 @@ TRAILER_TAIL_SIZE = 12  # u32 summary length + magic(8)
 # writers must keep every frame well below it (the Python writer flushes at 256 KiB).
 MAX_FRAME_CONTENT = 64 * 1024 * 1024
 MAX_TRAILER_SIZE = 1024 * 1024
+# No msgpack array or map in a record may hold more items than this: a one-byte empty list
+# costs ~64 bytes once decoded, so a container as long as a frame allows would need GiBs.
+# Real records stay far below (columns, captured values cut to 50 items, stacks).
+MAX_CONTAINER_LEN = 1_000_000
 
 # Record type codes (first element of every record array).
 HEADER = 0

@@ -26,7 +26,9 @@ _TIMED = C.TIMED_TYPES
 
 
 def _unpacker(size: int) -> msgpack.Unpacker:
+    """An unpacker for one frame of `size` bytes that refuses over-long containers."""
     return msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=max(size, 1024),
+                            max_array_len=C.MAX_CONTAINER_LEN, max_map_len=C.MAX_CONTAINER_LEN,
                             unicode_errors="strict")
 
 
@@ -40,6 +42,14 @@ def _end_offset(data: bytes) -> int:
             break
         start = unpacker.tell()
     return start
+
+
+def _corrupt_record(offset: int, exc: Exception) -> CorruptTrace:
+    """The one-line error for a frame whose records do not decode."""
+    if isinstance(exc, ValueError) and "exceeds max_" in str(exc):  # msgpack's length limits
+        return CorruptTrace(f"corrupt record in frame at byte {offset} (a container of more "
+                            f"than {C.MAX_CONTAINER_LEN:,} items)")
+    return CorruptTrace(f"corrupt record in frame at byte {offset} ({type(exc).__name__})")
 
 
 def check_prelude(buf, size: int) -> tuple[int, int]:
@@ -125,6 +135,11 @@ class TraceReader:
         except TraceError as exc:
             exc.path = str(self.path)
             raise
+        except MemoryError:
+            # Container lengths are capped, but nesting can still multiply them: a file is
+            # never a reason for an anonymous crash.
+            raise CorruptTrace("its records do not fit in memory (too many nested "
+                               "containers)", str(self.path)) from None
 
     def _records(self, stop_after_header: bool) -> Iterator[list]:
         buf = self._buf
@@ -165,9 +180,7 @@ class TraceReader:
                     yield record
             except (ValueError, TypeError, IndexError, KeyError,
                     msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:
-                raise CorruptTrace(
-                    f"corrupt record in frame at byte {frame.offset} ({type(exc).__name__})"
-                ) from None
+                raise _corrupt_record(frame.offset, exc) from None
             if first:
                 raise CorruptTrace("first frame holds no header record")
             crc = zlib.crc32(data, crc)

@@ -50,6 +50,11 @@ def bad_files(tmp_path, spool) -> dict:
     newer = bytearray(good)
     newer[16:18] = struct.pack("<H", 2)
 
+    # 60 M empty lists in one frame under the size limit: ~4 GB once decoded.
+    n = 60_000_000
+    many_lists = zstandard.ZstdCompressor(write_content_size=True).compress(
+        b"\xdd" + struct.pack(">I", n) + b"\x90" * n)
+
     rng = random.Random(7)
     files = {
         "empty": (b"", "empty file"),
@@ -61,6 +66,7 @@ def bad_files(tmp_path, spool) -> dict:
         "bomb": (prelude_bytes() + bytes(bomb), "above the 64 MiB limit"),
         "lying-size": (prelude_bytes() + bytes(lying), "corrupt frame"),
         "newer-major": (bytes(newer), "format 2.0"),
+        "many-lists": (prelude_bytes() + many_lists, "more than 1,000,000 items"),
     }
     paths = {}
     for name, (data, message) in files.items():
@@ -118,3 +124,16 @@ def test_malformed_options_are_usage_errors(spool):
         result = run_orion(*args)
         assert result.returncode == 2, args
         assert "Traceback" not in result.stderr
+
+
+def test_one_bad_file_does_not_break_listing_the_spool(files, spool):
+    """Files without a trailer are scanned: a hostile one is skipped with a warning."""
+    write_trace(spool)
+    for name, (path, message) in files.items():
+        target = spool.path / f"20200101T000000000000Z-{name.encode().hex():0<32}.otrace"
+        target.write_bytes(path.read_bytes())
+    for fmt in ("table", "jsonl", "ids"):
+        result = run_orion("list", "--format", fmt, timeout=30)
+        assert result.returncode == 0, (fmt, result.stderr)
+        assert "internal error" not in result.stderr and "Traceback" not in result.stderr
+        assert "more than 1,000,000 items" in result.stderr, (fmt, result.stderr)

@@ -1,0 +1,79 @@
+"""Hostile files: every malformed byte becomes a one-line TraceError naming the file."""
+
+from __future__ import annotations
+
+import struct
+
+import msgpack
+import pytest
+import zstandard
+
+from orion.format import CorruptTrace, TraceReader
+from orion.format import reader as reader_module
+from orion.format.constants import MAX_CONTAINER_LEN
+from orion.format.writer import prelude_bytes
+
+
+def frame(payload: bytes) -> bytes:
+    return zstandard.ZstdCompressor(write_content_size=True).compress(payload)
+
+
+def write(tmp_path, name: str, *payloads: bytes):
+    path = tmp_path / f"{name}.otrace"
+    path.write_bytes(prelude_bytes() + b"".join(frame(p) for p in payloads))
+    return path
+
+
+def header_payload() -> bytes:
+    return msgpack.packb([0, {"format": "otrace", "version": [1, 0]}])
+
+
+def empty_lists(n: int) -> bytes:
+    """A msgpack array of n empty lists: n + 5 bytes on the wire, ~64 n bytes decoded."""
+    return b"\xdd" + struct.pack(">I", n) + b"\x90" * n
+
+
+def read_all(path) -> list:
+    with TraceReader(path) as reader:
+        return list(reader.records())
+
+
+def test_a_container_longer_than_the_limit_is_refused_before_it_is_built(tmp_path):
+    path = write(tmp_path, "long", header_payload(),
+                 b"\x92\x01" + empty_lists(MAX_CONTAINER_LEN + 1))
+    with pytest.raises(CorruptTrace) as info:
+        read_all(path)
+    assert str(path) in str(info.value)
+    assert f"more than {MAX_CONTAINER_LEN:,} items" in str(info.value)
+
+
+def test_a_container_at_the_limit_reads(tmp_path):
+    path = write(tmp_path, "at-limit", header_payload(),
+                 b"\x93\x0a" + msgpack.packb(0) + empty_lists(MAX_CONTAINER_LEN))
+    records = read_all(path)
+    assert len(records[1][2]) == MAX_CONTAINER_LEN
+
+
+def test_maps_are_bounded_too(tmp_path):
+    n = MAX_CONTAINER_LEN + 1
+    payload = b"\x92\x01\xdf" + struct.pack(">I", n) + b"\xc0\x90" * n
+    path = write(tmp_path, "map", header_payload(), payload)
+    with pytest.raises(CorruptTrace, match="more than"):
+        read_all(path)
+
+
+def test_running_out_of_memory_names_the_file(tmp_path, monkeypatch):
+    """Nesting can still multiply capped containers: a MemoryError is a TraceError."""
+    path = write(tmp_path, "nested", header_payload(), msgpack.packb([1, 0, "x"]))
+
+    class Exhausted:
+        def feed(self, data):
+            pass
+
+        def __iter__(self):
+            raise MemoryError
+
+    monkeypatch.setattr(reader_module, "_unpacker", lambda size: Exhausted())
+    with pytest.raises(CorruptTrace) as info:
+        read_all(path)
+    assert str(path) in str(info.value) and "memory" in str(info.value)

@@ -34,8 +34,27 @@ def _write(data: bytes, output: str | None, binary: bool) -> None:
     click.echo(output)
 
 
+def _refuse_conflicts(kind: str, output_format: str | None, output: str | None,
+                      focus: str | None, depth: int | None, flame: bool, as_json: bool) -> None:
+    """Options that cannot all be honoured are an error, not silently half-ignored."""
+    if flame:
+        given = [name for name, clash in (
+            ("--json", as_json), ("--focus", focus is not None), ("--depth", depth is not None),
+            ("--kind", kind != "function"), ("--format", output_format not in (None, "svg")))
+            if clash]
+        if given:
+            raise OrionError(f"--flame draws an SVG flame graph: it does not take "
+                             f"{', '.join(given)}")
+    elif as_json and output_format is not None:
+        raise OrionError("--json and --format are alternatives: give one")
+    suffix = SUFFIXES.get(Path(output).suffix.lower()) if output else None
+    writes = "svg" if flame else "JSON" if as_json else output_format
+    if suffix and writes and writes != suffix:
+        raise OrionError(f"-o {output}: the name says {suffix} but the output is {writes}")
+
+
 @click.command("graph")
-@click.argument("refs", nargs=-1, required=True, metavar="ID...")
+@click.argument("refs", nargs=-1, metavar="ID...")
 @click.option("--kind", type=click.Choice(KINDS), default="function", show_default=True,
               help="What a node is: a function, a module, or a service.")
 @click.option("--format", "-f", "output_format", type=click.Choice(FORMATS), default=None,
@@ -62,6 +81,7 @@ def command(refs: tuple[str, ...], kind: str, output_format: str | None,
     | orion graph - --kind module -o modules.svg` draws where failures cross modules;
     `orion graph @ --flame -o flame.svg` draws a flame graph.
     """
+    _refuse_conflicts(kind, output_format, output, focus, depth, flame, as_json)
     paths = list(dict.fromkeys(resolve_many(refs, spool)))
     if flame:
         from ..analysis.flame import fold_traces

@@ -87,6 +87,23 @@ def test_focus_on_an_unknown_function_is_a_usage_error(spool):
     assert result.exit_code == 2 and "nope" in result.stderr
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--flame", "--json"], "does not take --json"),
+    (["--flame", "--focus", "main", "--depth", "1"], "does not take --focus, --depth"),
+    (["--flame", "--kind", "service"], "does not take --kind"),
+    (["--flame", "--format", "pdf"], "does not take --format"),
+    (["--json", "--format", "png"], "alternatives"),
+    (["--json", "-o", "graph.png"], "the name says png but the output is JSON"),
+    (["--format", "pdf", "-o", "graph.svg"], "the name says svg but the output is pdf"),
+])
+def test_options_that_cannot_all_be_honoured_are_refused(spool, tmp_path, args, message):
+    write_rich_trace(spool)
+    args = [str(tmp_path / arg) if arg.startswith("graph.") else arg for arg in args]
+    result = orion("graph", "@", *args)
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert list(tmp_path.glob("graph.*")) == []
+
+
 def folded_totals(text: str) -> Counter:
     """Inclusive weight of every stack prefix, from `orion export --format folded`."""
     totals: Counter = Counter()

@@ -148,7 +148,8 @@ class Session:
             self.ring = deque(maxlen=config.ring)
         else:
             self.writer = self._open_writer(self.mode, None, background=WRITER_QUEUE)
-            self.capturer = self._capturer(self.writer)
+            if self.values:  # safe records calls only: no capturer, no values anywhere
+                self.capturer = self._capturer(self.writer)
             _thread.start_new_thread(self._flusher, ())
 
     # -- writers -------------------------------------------------------------------
@@ -487,8 +488,9 @@ class Session:
 
     # -- failures ----------------------------------------------------------------------
 
-    def _stack(self, writer, capturer: Capturer, tb) -> tuple[list, str | None]:
-        """Frames of a traceback, outermost first, with locals of the traced ones."""
+    def _stack(self, writer, capturer: Capturer | None, tb) -> tuple[list, str | None]:
+        """Frames of a traceback, outermost first, with locals of the traced ones when
+        there is a `capturer` (none in safe mode)."""
         frames = []
         innermost = None
         while tb is not None:
@@ -496,7 +498,7 @@ class Session:
             code = frame.f_code
             fid = self._known(frame)
             if fid >= 0:
-                local = capturer.pairs(frame_locals(frame))
+                local = capturer.pairs(frame_locals(frame)) if capturer is not None else None
                 innermost = code.co_qualname
             else:
                 local = None
@@ -614,14 +616,17 @@ class Session:
             self._report(str(writer.path))
             return str(writer.path)
 
-    def _live_stack(self, writer, capturer: Capturer) -> list:
+    def _live_stack(self, writer, capturer: Capturer | None) -> list:
+        """This thread's frames, outermost first, as `_stack` writes a traceback's."""
         frames = []
         frame = sys._getframe(2)
         while frame is not None:
             fid = self._known(frame)
-            local = capturer.pairs(frame_locals(frame)) if fid >= 0 else None
+            local = None
             if fid < 0:
                 fid = self._function_id(writer, frame)
+            elif capturer is not None:
+                local = capturer.pairs(frame_locals(frame))
             frames.append([fid, frame.f_lineno, local])
             frame = frame.f_back
         frames.reverse()

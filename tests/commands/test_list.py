@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from orion.cli import cli
 
-from ..conftest import invoke, write_trace
+from ..conftest import invoke, run_orion, write_trace
+from ..format.test_summary_types import write_with_summary
 
 HOUR = 3600 * 10**9
 
@@ -83,3 +84,22 @@ def test_empty_spool(spool):
     result = invoke("list", "--format", "table")
     assert result.exit_code == 1
     assert "no traces match" in result.stderr
+
+
+def test_a_malformed_summary_is_skipped_with_one_warning(spool, tmp_path):
+    """Wrong types in a trailer summary (and its end record) never break the listing."""
+    write_trace(spool, root="good_root")
+    bad = {"status": {"status": 5}, "start": {"start_ns": "abc"},
+           "exception": {"exception": "str"}}
+    for i, (name, changes) in enumerate(bad.items()):
+        path = spool.path / f"2020010{i + 1}T000000000000Z-{str(i) * 32}.otrace"
+        write_with_summary(path, **changes)
+    for args in (["--format", "table"], ["--format", "ids"], ["--format", "jsonl"],
+                 ["--grep", "good"], ["--since", "2000-01-01"], ["--status", "ok"]):
+        result = run_orion("list", *args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "internal error" not in result.stderr
+        warnings = result.stderr.strip().splitlines()
+        assert len(warnings) == 3, (args, result.stderr)
+        assert all("malformed summary" in w for w in warnings)
+        assert len(result.stdout.strip().splitlines()) == (2 if args[1] == "table" else 1)

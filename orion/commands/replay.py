@@ -62,6 +62,12 @@ def _file_path(fn_file: str | None, cwd: str | None) -> Path | None:
     return path if path.is_file() else None
 
 
+def command_name(word: str) -> str:
+    """The method suffix of a typed command: aliases resolved, `reverse-step` as
+    `reverse_step`."""
+    return ALIASES.get(word, word).replace("-", "_")
+
+
 class ReplayShell(cmd.Cmd):
     """The replay REPL. Every move prints the new location; errors go to stderr."""
 
@@ -96,8 +102,8 @@ class ReplayShell(cmd.Cmd):
         words = line.strip().split(None, 1)
         if not words or words[0].startswith("#"):
             return ""
-        name = ALIASES.get(words[0], words[0]).replace("-", "_")
-        return " ".join([name, *words[1:]])
+        self.typed = words[0]
+        return " ".join([command_name(words[0]), *words[1:]])
 
     def emptyline(self) -> bool:
         if self.interactive and self.lastcmd:
@@ -105,7 +111,21 @@ class ReplayShell(cmd.Cmd):
         return False
 
     def default(self, line: str) -> None:
-        self.error(f"unknown command {line.split()[0]!r} (type help)")
+        self.error(f"unknown command {getattr(self, 'typed', line.split()[0])!r} (type help)")
+
+    def do_help(self, arg: str) -> None:
+        """help [COMMAND]: the commands, or what COMMAND (or an alias) does."""
+        if arg.strip():
+            super().do_help(command_name(arg.strip()))
+            return
+        aliases: dict[str, list[str]] = {}
+        for alias, name in ALIASES.items():
+            aliases.setdefault(name, []).append(alias)
+        names = sorted(n[3:].replace("_", "-") for n in self.get_names()
+                       if n.startswith("do_") and n != "do_EOF")
+        self.out(self.doc_header)
+        self.columnize([n + (f" [{', '.join(aliases[n])}]" if n in aliases else "")
+                        for n in names], 80)
 
     def completenames(self, text: str, *ignored: Any) -> list[str]:
         names = [n[3:].replace("_", "-") for n in self.get_names() if n.startswith("do_")]
@@ -121,12 +141,21 @@ class ReplayShell(cmd.Cmd):
             names |= set(self._variables(frames[-1]))
         return sorted(n for n in names if n.startswith(text))
 
-    def _move(self, move, *args: Any) -> None:
+    def _move(self, move, *args: Any, count: str = "") -> None:
+        """Make `move` (COUNT times, for `step 5`), then show where it ended."""
         try:
-            move(*args)
-        except ReplayError as exc:
-            self.error(str(exc))
+            times = int(count) if count.strip() else 1
+        except ValueError:
+            self.error(f"not a count: {count.strip()!r}")
             return
+        for done in range(max(times, 1)):
+            try:
+                move(*args)
+            except ReplayError as exc:
+                self.error(str(exc))
+                if not done:
+                    return
+                break
         self.show_location()
 
     # -- what is shown -----------------------------------------------------------------
@@ -193,31 +222,33 @@ class ReplayShell(cmd.Cmd):
             return None
         return frames[-1]
 
+    complete_b, complete_p = complete_break, complete_print  # aliases complete too
+
     # -- movement ----------------------------------------------------------------------
 
     def do_step(self, arg: str) -> None:
-        """step [[s]]: the next event on this lane, into calls."""
-        self._move(self.replay.forward)
+        """step [N] [s]: the next event on this lane, into calls (N times)."""
+        self._move(self.replay.forward, count=arg)
 
     def do_next(self, arg: str) -> None:
-        """next [n]: the next event on this lane, over calls."""
-        self._move(self.replay.over)
+        """next [N] [n]: the next event on this lane, over calls (N times)."""
+        self._move(self.replay.over, count=arg)
 
     def do_finish(self, arg: str) -> None:
-        """finish [fin]: run until the current call returns."""
-        self._move(self.replay.out)
+        """finish [N] [fin]: run until the current call returns (N levels out)."""
+        self._move(self.replay.out, count=arg)
 
     def do_reverse_step(self, arg: str) -> None:
-        """reverse-step [rs]: the previous event on this lane, into calls."""
-        self._move(self.replay.backward)
+        """reverse-step [N] [rs]: the previous event on this lane, into calls (N times)."""
+        self._move(self.replay.backward, count=arg)
 
     def do_reverse_next(self, arg: str) -> None:
-        """reverse-next [rn]: the previous event on this lane, over calls."""
-        self._move(self.replay.back_over)
+        """reverse-next [N] [rn]: the previous event on this lane, over calls (N times)."""
+        self._move(self.replay.back_over, count=arg)
 
     def do_reverse_finish(self, arg: str) -> None:
-        """reverse-finish [rf]: back to where the current call was made."""
-        self._move(self.replay.back_out)
+        """reverse-finish [N] [rf]: back to where the current call was made (N levels)."""
+        self._move(self.replay.back_out, count=arg)
 
     def do_goto(self, arg: str) -> None:
         """goto N [g]: event number N (negative: from the end)."""
@@ -278,10 +309,7 @@ class ReplayShell(cmd.Cmd):
             return
         name = arg.strip()
         if not name:
-            self.do_args("")
-            self.do_locals("")
-            if frame.returning and frame.call.value is not NO_VALUE:
-                self.do_retval("")
+            self.do_locals("")  # arguments, captured locals and the return value
             return
         variables = self._variables(frame)
         if name in ("retval", "return", "__return__") and "<return>" in variables:

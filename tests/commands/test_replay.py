@@ -47,6 +47,17 @@ def test_breakpoints_print_and_errors_in_a_script(trace_path):
     assert "unknown command 'bogus'" in result.stderr and "no event 999" in result.stderr
 
 
+def test_help_aliases_counts_and_unknown_commands(trace_path):
+    script = "help\nhelp rs\nhelp reverse-step\nstep 3\nreverse-step 2\nreverse-bogus\n"
+    result = run_orion("replay", "@", input=script)
+    out = result.stdout
+    assert "reverse-step [rs]" in out and "reverse_step" not in out and "EOF" not in out
+    assert out.count("reverse-step [N] [rs]: the previous event") == 2  # by alias and name
+    locations = [line for line in out.splitlines() if line.startswith("[")]
+    assert [line.split("/")[0] for line in locations] == ["[3", "[1"]
+    assert "unknown command 'reverse-bogus'" in result.stderr
+
+
 def test_json_state_at_a_point(trace_path):
     state = json.loads(run_orion("replay", "@", "--exception", "--json").stdout)
     assert state["event"]["kind"] == "exception" and state["event"]["type"] == "ValueError"

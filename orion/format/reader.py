@@ -190,10 +190,17 @@ class TraceReader:
 def read_trailer(path: str | os.PathLike) -> dict | None:
     """The summary from the trailing skippable frame, or None when there is none.
 
-    This reads only the last few kilobytes: it is what makes listing a spool cheap.
+    This reads only the prelude and the last few kilobytes: it is what makes listing a
+    spool cheap. The prelude is checked (NotATrace/UnsupportedVersion naming the file) so
+    that a file no reader would open is not listed from its trailer alone.
     """
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
+        try:
+            check_prelude(f.read(C.PRELUDE_SIZE), size)
+        except TraceError as exc:
+            exc.path = str(path)
+            raise
         if size < C.PRELUDE_SIZE + 8 + C.TRAILER_TAIL_SIZE:
             return None
         read = min(size, 8192)

@@ -103,3 +103,22 @@ def test_a_malformed_summary_is_skipped_with_one_warning(spool, tmp_path):
         assert len(warnings) == 3, (args, result.stderr)
         assert all("malformed summary" in w for w in warnings)
         assert len(result.stdout.strip().splitlines()) == (2 if args[1] == "table" else 1)
+
+
+def test_a_newer_major_is_skipped_by_every_format(spool):
+    """Its trailer reads, but no command opens it: the prelude decides, in every format."""
+    import struct
+
+    write_trace(spool)
+    newer = write_trace(spool, root="newer", start_ns=1_500_000_000_000_000_000)
+    data = bytearray(open(newer, "rb").read())
+    data[16:18] = struct.pack("<H", 2)
+    open(newer, "wb").write(bytes(data))
+    for args in (["--format", "ids"], ["--format", "table"], ["--format", "jsonl"],
+                 ["--status", "ok"]):
+        result = run_orion("list", *args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert result.stderr.strip() == (f"orion: warning: skipping {newer}: written in "
+                                         f"format 2.0; this orion reads 1.x — upgrade orion "
+                                         f"to read it"), args
+        assert newer.rsplit("-", 1)[1][:12] not in result.stdout

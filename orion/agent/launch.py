@@ -76,8 +76,9 @@ def exit_like(status: int) -> NoReturn:
             resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
         except (ImportError, ValueError, OSError):
             pass
-        signal.signal(signum, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+        if signum not in (signal.SIGKILL, signal.SIGSTOP):  # these cannot be caught or blocked
+            signal.signal(signum, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
         os.kill(os.getpid(), signum)
     sys.exit(shell_status(status))
 

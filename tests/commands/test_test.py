@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -33,6 +34,17 @@ sys.exit(int(sys.argv[1]))
 '''
 
 
+KILLED = r'''
+import os, subprocess, sys
+subprocess.run([sys.executable, "-c", "pass"], check=True)  # a traced child that ends well
+
+def main():
+    os.kill(os.getpid(), 9)  # as the OOM killer would
+
+main()
+'''
+
+
 def env_for(spool) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORION_")}
     env["ORION_SPOOL"] = str(spool)
@@ -48,6 +60,7 @@ def orion(*args, cwd, spool) -> subprocess.CompletedProcess:
 def project(tmp_path):
     (tmp_path / "test_sample.py").write_text(TESTS)
     (tmp_path / "prog.py").write_text(PROGRAM)
+    (tmp_path / "killed.py").write_text(KILLED)
     return tmp_path
 
 
@@ -103,6 +116,27 @@ def test_exit_status_and_stdout_byte_for_byte(project, subcommand, status):
     assert plain.returncode == traced.returncode == status
     assert traced.stdout == plain.stdout
     assert b"\xff\x00" in traced.stdout
+
+
+@pytest.mark.parametrize("subcommand", ["run", "test"])
+def test_death_by_sigkill_is_passed_on(project, subcommand):
+    """SIGKILL cannot be reset to its default action: orion still dies by it, so a shell
+    sees 137, and the traces written before the kill are reported and listed."""
+    spool = project / "spool"
+    traced = orion(subcommand, "--mode", "dev", "--", sys.executable, "killed.py",
+                   cwd=project, spool=spool)
+    assert traced.returncode == -signal.SIGKILL, traced.stderr
+    assert b"internal error" not in traced.stderr
+    listed = json.loads(subprocess.run([sys.executable, "-m", "orion", "list", "--json"],
+                                       env=env_for(spool), capture_output=True).stdout)
+    statuses = {t["status"]: t["trace_id"] for t in listed}
+    assert sorted(statuses) == ["incomplete", "ok"]  # the killed program's, its child's
+    assert statuses["ok"][:12].encode() in traced.stderr  # reported by the child's agent
+
+    shell = subprocess.run(["sh", "-c", '"$@"; echo "status $?"', "sh", sys.executable, "-m",
+                            "orion", subcommand, "--", sys.executable, "killed.py"],
+                           cwd=project, env=env_for(spool), capture_output=True, timeout=90)
+    assert shell.stdout.endswith(b"status 137\n")
 
 
 def test_a_missing_command_is_a_usage_error(project):

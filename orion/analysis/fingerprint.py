@@ -5,7 +5,8 @@ lane's call tree where a call is only its function (module and name) and how it 
 (returned, unwound with an exception type, still open). Values, timestamps, ids, line
 numbers and lane names are left out, and repetition is folded so that a loop or a
 recursion that ran more or fewer times gives the same hash:
-  - recursion: a call to the same function directly inside it is inlined into it;
+  - recursion: a call to a function already open above it (directly inside itself, or
+    through others, as even() and odd() call each other) is inlined into its caller;
   - runs: repeated identical sibling subtrees, and repeated sequences of up to
     REPEAT_BLOCK siblings (a loop body of several calls), are kept once;
   - lanes: a set (the same worker on 3 or 8 threads hashes the same).
@@ -26,6 +27,7 @@ import hashlib
 import json
 import os
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -37,7 +39,7 @@ FAILURE = "f1"
 REPEAT_BLOCK = 4
 EXPLAIN_LINES = 400
 CACHE_DIR = ".cache"
-CACHE_FILE = "fingerprints-v1.json"
+CACHE_FILE = "fingerprints-v2.json"  # v2: mutual recursion folded
 _THIRD_PARTY = ("site-packages", "dist-packages", "/lib/python3", "\\lib\\python3", "<frozen")
 
 
@@ -116,18 +118,22 @@ def structure(trace: Trace) -> Structure:
         roots: list[int] = []
         stack: list[tuple[Call | None, str, list[int], Iterator[Call]]] = [
             (None, "", roots, iter(lane.roots))]
+        open_tokens: Counter[str] = Counter()  # the calls on `stack`, by token
         while stack:
             call, token, folded, children = stack[-1]
             child = next(children, None)
             if child is not None:
-                stack.append((child, call_token(child), [], iter(child.children)))
+                child_token = call_token(child)
+                open_tokens[child_token] += 1
+                stack.append((child, child_token, [], iter(child.children)))
                 continue
             stack.pop()
             if call is None:
                 break
-            parent, parent_token, parent_folded, _ = stack[-1]
-            if parent is not None and token == parent_token:
-                parent_folded.extend(fold_repeats(folded))  # recursion: inline
+            open_tokens[token] -= 1
+            parent_folded = stack[-1][2]
+            if open_tokens[token]:  # recursion, direct or through others: inline
+                parent_folded.extend(fold_repeats(folded))
             else:
                 parent_folded.append(result.node(token, tuple(fold_repeats(folded))))
         if roots:
@@ -147,7 +153,8 @@ def explain_structure(trace: Trace, max_lines: int | None = EXPLAIN_LINES) -> li
         f"algorithm {STRUCTURAL}: BLAKE2b-128 over each lane's call tree, where",
         "  - a call is its function (module:name) and how it ended (!Type unwound, … open);",
         "  - arguments, values, times, ids, line numbers and lane names are left out;",
-        "  - a call to the same function directly inside it is inlined (recursion depth);",
+        "  - a call to a function already open above it is inlined into its caller "
+        "(recursion depth, also mutual recursion);",
         f"  - repeated sibling subtrees and repeated runs of up to {REPEAT_BLOCK} calls are"
         " kept once (loop counts);",
         "  - lanes count as a set.",
@@ -206,7 +213,7 @@ def failure_parts(trace: Trace) -> tuple[str, list[str]] | None:
     frames: list[str] = []
     for call in calls:
         token = function_token(call.fn)
-        if not frames or frames[-1] != token:  # recursion depth does not matter
+        if token not in frames:  # recursion depth does not matter, mutual or direct
             frames.append(token)
     return exc_type or "?", frames
 

@@ -37,6 +37,24 @@ def test_same_path_with_other_values_loop_counts_and_recursion_depths(tmp_path):
     assert a.failure is None
 
 
+def parity(n: int, fails: bool = False) -> list[dict]:
+    """is_even(n) -> is_odd(n-1) -> is_even(n-2) ... -> base(), mutual recursion."""
+    inner = node("base", raises=("ValueError", "bad")) if fails else node("base", value=True)
+    for k in range(n + 1):
+        inner = node("is_even" if k % 2 == 0 else "is_odd", inner, args={"n": k},
+                     unwinds=fails)
+    return [node("main", inner, unwinds=fails)]
+
+
+def test_mutual_recursion_depth_is_folded_too(tmp_path):
+    shallow, deep = fp(tmp_path, parity(2)), fp(tmp_path, parity(8))
+    assert shallow.structural == deep.structural
+    assert fp(tmp_path, parity(4, fails=True)).failure == fp(tmp_path, parity(8, fails=True)).failure
+    explained = "\n".join(explain_structure(load_trace(write_tree(
+        Spool(tmp_path / "spool"), parity(8)))))
+    assert explained.count("app:is_odd") == 1 and explained.count("app:is_even") == 1
+
+
 def test_different_paths_differ(tmp_path):
     base = fp(tmp_path, program(2, 3))
     other = [node("main", node("load"), node("save"), countdown(2))]

@@ -514,19 +514,20 @@ def _place_crash(crash: Crash, modules: Iterable[Module]) -> None:
     """Put a native crash on its source lines: the frames of its stack, and the calls
     open when it happened (their `line`, as an unwound call has the line it left at)."""
     stack = crash.stack
-    if stack is None or not any(fn.addr is not None and line is None
-                                for fn, line, _ in stack.frames):
+    if stack is None:
         return
-    found = crash_lines(crash.detail, [fn for fn, _, _ in stack.frames], modules)
-    stack.frames = [(fn, line if line is not None else new, locals_)
-                    for (fn, line, locals_), new in zip(stack.frames, found)]
+    if any(fn.addr is not None and line is None for fn, line, _ in stack.frames):
+        found = crash_lines(crash.detail, [fn for fn, _, _ in stack.frames], modules)
+        stack.frames = [(fn, line if line is not None else new, locals_)
+                        for (fn, line, locals_), new in zip(stack.frames, found)]
     # The open calls match the stack from the innermost frame up (a sampled or ring
     # trace may lack some of the calls, never the other way round).
     frames = iter(reversed(stack.frames))
     for call in reversed(crash.path):
         for fn, line, _ in frames:
             if fn is call.fn:
-                call.line = line
+                if line is not None:
+                    call.line = line
                 break
         else:
             break

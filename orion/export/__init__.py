@@ -47,7 +47,7 @@ class ExportFormat:
 SPAN_OPTIONS = ("min_duration_ns",)
 
 FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
-    ExportFormat("otrace", ".otrace", True, "otrace", "the trace file itself, byte for byte"),
+    ExportFormat("otrace", ".otrace", True, "otrace", "the trace file itself (native functions named)"),
     ExportFormat("chrome", ".trace.json", False, "chrome",
                  "Chrome Trace Event JSON (Perfetto UI, chrome://tracing)", SPAN_OPTIONS),
     ExportFormat("otlp", ".otlp.json", False, "otlp", "OpenTelemetry OTLP/JSON TracesData",

@@ -74,10 +74,13 @@ class TraceWriter:
         batch_bytes: int = DEFAULT_BATCH_BYTES,
         level: int = DEFAULT_LEVEL,
         background: int = 0,
+        header: Mapping[str, Any] | None = None,
     ) -> None:
         """`background` > 0 compresses and writes frames on a thread of the writer's own,
         so that a traced thread only packs records; at most that many batches wait (then
-        `flush` waits for room), and `close` writes every one before the trailer."""
+        `flush` waits for room), and `close` writes every one before the trailer.
+        `header`: the header of a trace being rewritten, written as it is (the trace keeps
+        its identity) instead of one made from the other arguments."""
         self.sink = sink
         self.trace_id = trace_id or new_trace_id()
         self.batch_bytes = batch_bytes
@@ -117,6 +120,9 @@ class TraceWriter:
                            ("window", window)):
             if value is not None:
                 self.header[key] = value
+        if header is not None:
+            self.header = dict(header)
+            self.trace_id = str(header.get("trace_id") or self.trace_id)
         sink.write(prelude_bytes())
         self._emit([C.HEADER, self.header])
         self.flush()  # a crash right after start still leaves a readable header
@@ -158,17 +164,18 @@ class TraceWriter:
             self._emit(record)
         return fid
 
-    def lane(self, name: str, kind: str = "thread", native_id: int | None = None,
+    def lane(self, name: str | None, kind: str | None = "thread", native_id: int | None = None,
              parent: int | None = None) -> int:
         lid = self._lanes
         self._lanes += 1
-        self._emit([C.LANE, lid, self.string(name), self.string(kind), native_id, parent])
+        self._emit([C.LANE, lid, self._optional_string(name), self._optional_string(kind),
+                    native_id, parent])
         return lid
 
-    def module(self, path: str, base: int, build_id: bytes | None = None) -> int:
+    def module(self, path: str | None, base: int, build_id: bytes | None = None) -> int:
         mid = self._modules
         self._modules += 1
-        self._emit([C.MODULE, mid, self.string(path), base, build_id])
+        self._emit([C.MODULE, mid, self._optional_string(path), base, build_id])
         return mid
 
     # -- events --------------------------------------------------------------------
@@ -195,7 +202,7 @@ class TraceWriter:
         if kind == "raised":
             self._last_exception = {"type": exc_type, "message": message}
         self._emit_timed(C.EXCEPTION, t, [lane, C.EXCEPTION_KINDS.index(kind),
-                                          self.string(exc_type), message, line])
+                                          self._optional_string(exc_type), message, line])
 
     def crash(self, t: int, lane: int, kind: str, reason: str, message: str = "",
               detail: Mapping[str, Any] | None = None) -> None:
@@ -210,7 +217,7 @@ class TraceWriter:
 
     def event(self, t: int, lane: int, kind: str, attrs: Mapping[str, Any]) -> None:
         self._counts["events"] += 1
-        self._emit_timed(C.EVENT, t, [lane, self.string(kind), dict(attrs)])
+        self._emit_timed(C.EVENT, t, [lane, self._optional_string(kind), dict(attrs)])
 
     def append_packed(self, data: bytes, records: int, base_t: int, last_t: int, max_t: int,
                       counts: Mapping[str, int], root: int | None = None) -> None:

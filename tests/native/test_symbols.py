@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import COMPILERS, compile_program, orion, run_traced
+from .conftest import (COMPILERS, assert_valid, compile_program, decoded, function_names,
+                       orion, run_traced)
 from .test_programs import CRASHES, build_with_library
 
 
@@ -54,3 +55,28 @@ def test_crash_is_placed_on_its_source_line(tmp_path: Path, compiler: str) -> No
     stack = json.loads(replay.stdout)["stack"]
     assert [(f["function"], f["line"]) for f in stack] == [("main", 13), ("checkout", 8),
                                                           ("total", 6)]
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_otrace_export_keeps_names_without_the_binary(tmp_path: Path, compiler: str) -> None:
+    exe = compile_program(tmp_path, compiler, CRASHES)
+    status, (trace,) = run_traced(exe, spool=tmp_path / "spool")
+    assert status == -signal.SIGSEGV
+    exported = tmp_path / "bug.otrace"
+    result = orion("export", str(trace), "-o", str(exported))
+    assert result.returncode == 0, result.stderr
+    exe.unlink()  # the ticket's reader has no binary (or another build of it)
+    assert_valid(exported)
+    show = orion("show", "--json", str(exported))
+    assert show.returncode == 0, show.stderr
+    document = json.loads(show.stdout)
+    assert [(f["name"], f["line"]) for f in document["failing_path"]] == [
+        ("main", 13), ("checkout", 8), ("total", 6)]
+    assert document["summary"]["trace_id"] == json.loads(
+        orion("show", "--json", str(trace)).stdout)["summary"]["trace_id"]
+    text = orion("show", str(exported)).stdout
+    assert "main:13 › checkout:8 › total:6" in text
+    assert "failed at  main › checkout › total (line 6)" in text
+    functions = function_names(decoded(exported))
+    total = next(f for f in functions.values() if f["name"] == "total")
+    assert total["file"].endswith("prog.c") and total["line"] == 5 and total["addr"]

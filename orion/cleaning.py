@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from .query import TraceFilter, select
 from .spool import Entry, Spool
@@ -92,10 +92,10 @@ def plan_clean(spool: Spool, trace_filter: TraceFilter | None = None,
                      stale_temporaries(spool, now_ns))
 
 
-def delete(plan: CleanPlan) -> tuple[list[Doomed], list[tuple[Doomed, OSError]]]:
-    """Delete the plan's files; return those deleted and those that could not be."""
+def delete(items: Iterable[Doomed]) -> tuple[list[Doomed], list[tuple[Doomed, OSError]]]:
+    """Delete the files (a plan's `files`); return those deleted and those that could not be."""
     deleted, failed = [], []
-    for item in plan.files:
+    for item in items:
         try:
             os.unlink(item.path)
         except FileNotFoundError:

@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..cleaning import CleanPlan, delete, plan_clean
+from ..render.progress import progress
 from ..errors import OrionError
 from ..options import filter_options, json_option, spool_option
 from ..query import TraceFilter
@@ -63,7 +64,8 @@ def command(ctx: click.Context, spool: Spool, older_than: str | None, keep: int 
             raise OrionError(f"would delete {describe(plan)} from {spool.path}: pass --yes to "
                              f"confirm without a terminal (--dry-run lists them)")
         click.confirm(f"Delete {describe(plan)} from {spool.path}?", abort=True, err=True)
-    deleted, failed = delete(plan)
+    with progress(plan.files, "deleting") as items:
+        deleted, failed = delete(items)
     report(spool, CleanPlan([d for d in deleted if d.trace_id],
                             [d for d in deleted if not d.trace_id]), dry_run=False,
            as_json=as_json)

@@ -183,6 +183,18 @@ def test_terminal_asks_first(spool):
     assert status == 0 and spool.entries() == []
 
 
+def test_progress_bar_on_a_terminal_only(spool):
+    for _ in range(6):
+        write_trace(spool)
+    env = {"ORION_SPOOL": str(spool.path)}
+    status, shown = run_in_terminal(["clean", "--all"], b"y\n", env)
+    assert status == 0 and b"deleting" in shown and b"6/6" in shown
+    for _ in range(6):
+        write_trace(spool)
+    piped = run_orion("clean", "--all", "--yes")
+    assert piped.returncode == 0 and "deleting" not in piped.stderr
+
+
 def test_real_process_exit_codes(spool):
     write_trace(spool)
     assert run_orion("clean").returncode == 2

@@ -52,6 +52,21 @@ def _corrupt_record(offset: int, exc: Exception) -> CorruptTrace:
     return CorruptTrace(f"corrupt record in frame at byte {offset} ({type(exc).__name__})")
 
 
+def _ends_on_a_record(unpacker: msgpack.Unpacker, size: int) -> bool:
+    """Whether iterating `unpacker` used all `size` bytes fed to it.
+
+    tell() alone cannot say: it counts the head of a half-read array as used. A nil fed
+    after the frame comes back on its own only when nothing was left half read.
+    """
+    if unpacker.tell() != size:
+        return False
+    try:
+        unpacker.feed(b"\xc0")
+        return next(unpacker, False) is None
+    except (ValueError, TypeError, msgpack.UnpackException):
+        return False
+
+
 def check_prelude(buf, size: int) -> tuple[int, int]:
     """Return (major, minor) from the prelude or raise NotATrace/UnsupportedVersion."""
     if size == 0:
@@ -183,6 +198,9 @@ class TraceReader:
                 raise _corrupt_record(frame.offset, exc) from None
             if first:
                 raise CorruptTrace("first frame holds no header record")
+            if not _ends_on_a_record(unpacker, len(data)):
+                raise CorruptTrace(f"frame at byte {frame.offset} ends partway through a record "
+                                   f"(each frame must hold whole records)")
             crc = zlib.crc32(data, crc)
         self.truncated = end < self.size
 

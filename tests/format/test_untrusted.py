@@ -77,3 +77,28 @@ def test_running_out_of_memory_names_the_file(tmp_path, monkeypatch):
     with pytest.raises(CorruptTrace) as info:
         read_all(path)
     assert str(path) in str(info.value) and "memory" in str(info.value)
+
+
+@pytest.mark.parametrize("tail", [b"\x92\x01", b"\x93\x01\x02", b"\xa5ab", b"\xcd\x01",
+                                  b"\x81\xc0", b"\xdc\x00"])
+def test_a_frame_that_ends_inside_a_record_is_an_error_naming_the_frame(tmp_path, tail):
+    body = msgpack.packb([1, 0, "x"])
+    path = write(tmp_path, "partial", header_payload(), body + tail)
+    offset = len(prelude_bytes()) + len(frame(header_payload()))
+    with pytest.raises(CorruptTrace) as info:
+        read_all(path)
+    assert f"frame at byte {offset} ends partway through a record" in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_stray_bytes_after_the_end_record_fail_validation(tmp_path):
+    from orion.format.validate import validate_trace
+    from tests.format.test_summary_types import write_with_summary
+
+    path = write_with_summary(tmp_path / "t.otrace")
+    with TraceReader(path) as reader:
+        records = list(reader.records())
+    end = msgpack.packb(records[-1])
+    strayed = write(tmp_path, "stray", header_payload(), end + b"\x92")
+    with pytest.raises(CorruptTrace, match="ends partway through a record"):
+        validate_trace(strayed)

@@ -28,7 +28,9 @@ def command() -> None:
 
 
 @command.command("install", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[HOOK] [-- CMD...]")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED, metavar="[HOOK] [-- CMD...]",
+                shell_complete=lambda ctx, param, incomplete: [
+                    h for h in HOOKS if h.startswith(incomplete) and not ctx.params.get("args")])
 def install_command(args: tuple[str, ...]) -> None:
     """Install HOOK (pre-commit, the default, or pre-push) running CMD under capture.
 

@@ -62,7 +62,7 @@ def test_completes_subcommands_options_and_trace_ids(spool):
     assert trace_id in zsh and "failed checkout" in zsh
     assert "plain,--spool" in complete("bash", "orion status --sp", 2)
     assert complete("bash", "orion hook install ", 3) == ["plain,pre-commit", "plain,pre-push"]
-    assert complete("bash", "orion hook install pre-commit ", 4) == []
+    assert complete("bash", "orion hook install pre-commit ", 4) in ([], [""])
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])

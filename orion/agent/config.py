@@ -34,7 +34,7 @@ class AgentConfig:
     redact: list[str] | None = None  # None: the default secret-name list
     service: str | None = None
     hook: str = "auto"  # auto | c | python
-    report: str | None = None  # file that receives the path of every trace written
+    report: str | None = None  # file that receives the path of every trace (and crash sidecar)
     parent: dict | None = None
 
     @classmethod

@@ -1,21 +1,28 @@
 """Crashes that Python code cannot see happen (SIGSEGV, SIGABRT in C code).
 
 faulthandler writes the Python stacks of a dying process to a sidecar file in the spool
-(`.<trace id>.<pid>.fault`); a clean exit deletes it. The next agent that starts with the
-same spool turns every sidecar left by a dead process into a `crashed` trace.
+(`.<trace id>.<pid>.fault`); a clean exit deletes it. A sidecar left by a dead process
+becomes a `crashed` trace: right after the command when `orion run` started the process
+(the agent reports its sidecar to it), else when the next agent starts with the same spool.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 from pathlib import Path
+from typing import Iterable
 
 from .. import __version__
+from ..spool import Spool
 
 _SIDECAR = re.compile(r"^\.([0-9a-f]{32})\.(\d+)\.fault$")
 _FRAME = re.compile(r'^\s*File "(?P<file>.*)", line (?P<line>\d+) in (?P<name>\S+)')
 _FATAL = re.compile(r"^Fatal Python error: (?P<reason>.+)$", re.MULTILINE)
+# faulthandler's words for the signals it catches
+_SIGNALS = {"Segmentation fault": "SIGSEGV", "Aborted": "SIGABRT", "Bus error": "SIGBUS",
+            "Floating point exception": "SIGFPE", "Illegal instruction": "SIGILL"}
 
 
 def open_sidecar(session):
@@ -27,6 +34,7 @@ def open_sidecar(session):
     except OSError:
         return None
     session.sidecar = path
+    session.announce(str(path))
     sweep(session.spool, exclude=path)
     return handle
 
@@ -43,30 +51,64 @@ def _alive(pid: int) -> bool:
 
 def sweep(spool, exclude: Path | None = None) -> list[str]:
     """Convert the sidecars of dead processes into traces; returns the paths written."""
-    written = []
     try:
         names = os.listdir(spool.path)
     except OSError:
-        return written
-    for name in names:
-        match = _SIDECAR.match(name)
-        path = spool.path / name
-        if not match or path == exclude or _alive(int(match.group(2))):
-            continue
-        try:
-            text = path.read_text(errors="replace")
-            if text.strip():
-                written.append(convert(spool, match.group(1), int(match.group(2)), text))
-            path.unlink()
-        except OSError:
-            continue
+        return []
+    return [written for name in names if spool.path / name != exclude
+            for written in _convert_dead(spool, spool.path / name)]
+
+
+def is_sidecar(path: str) -> bool:
+    return _SIDECAR.match(os.path.basename(path)) is not None
+
+
+def recover(sidecars: Iterable[str]) -> list[str]:
+    """After `orion run`: the traces of its processes that died without closing them, from
+    the sidecars they reported: the process's own trace (left incomplete in dev/safe mode,
+    already reported when a handled signal closed it) and the crash faulthandler dumped."""
+    written = []
+    for name in sidecars:
+        path = Path(name)
+        match = _SIDECAR.match(path.name)
+        if match is None or not path.exists() or _alive(int(match.group(2))):
+            continue  # closed normally, or converted already, or still running
+        spool = Spool(path.parent)
+        own = spool.find(match.group(1))
+        if own is not None:
+            written.append(str(own.path))
+        written += _convert_dead(spool, path)
+    return written
+
+
+def _convert_dead(spool, path: Path) -> list[str]:
+    """The crashed trace in a dead process's sidecar, which is then removed; claimed first
+    by a rename, so that an agent starting meanwhile does not convert it a second time."""
+    match = _SIDECAR.match(path.name)
+    if match is None or _alive(int(match.group(2))):
+        return []
+    claimed = path.with_name(f"{path.name}.{os.getpid()}")
+    try:
+        os.rename(path, claimed)
+    except OSError:
+        return []  # gone: another process converted it
+    try:
+        text = claimed.read_text(errors="replace")
+        written = [convert(spool, match.group(1), int(match.group(2)), text)] if text.strip() else []
+    except OSError:
+        os.replace(claimed, path)  # for the next agent to try again
+        return []
+    claimed.unlink()
     return written
 
 
 def convert(spool, trace_id: str, pid: int, text: str) -> str:
     """One faulthandler dump -> a crashed trace with the faulting thread's stack."""
     fatal = _FATAL.search(text)
-    reason = fatal.group("reason").strip() if fatal else "fatal error"
+    message = fatal.group("reason").strip() if fatal else "fatal error"
+    name = _SIGNALS.get(message)
+    signum = getattr(signal, name, None) if name else None
+    reason = name if signum is not None else message
     writer = spool.open_writer(language="python", agent="orion-python",
                                agent_version=__version__, mode="error",
                                process={"pid": pid, "argv": None, "cwd": None,
@@ -85,8 +127,11 @@ def convert(spool, trace_id: str, pid: int, text: str) -> str:
         frames.append([fid, int(found["line"]), None])
     frames.reverse()  # faulthandler prints innermost first
     writer.stack(0, lane, "signal", frames)
-    writer.crash(0, lane, "signal", reason, reason, {"pid": pid, "trace_id": trace_id})
-    writer.close(status="crashed")
+    detail = {"pid": pid, "trace_id": trace_id}
+    if signum is not None:
+        detail["signal"] = int(signum)
+    writer.crash(0, lane, "signal", reason, message, detail)
+    writer.close(status="crashed", exit_code=128 + signum if signum is not None else None)
     writer.sink.close()
     return str(writer.path)
 

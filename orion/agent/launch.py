@@ -17,6 +17,7 @@ from typing import NoReturn
 from ..errors import OrionError
 from . import _BOOT_DIR
 from .config import AgentConfig
+from .crashes import is_sidecar, recover
 
 PTH_NAME = "orionis-agent.pth"
 
@@ -34,7 +35,8 @@ def agent_env(config: AgentConfig, base: dict | None = None) -> dict[str, str]:
 
 def run_traced(command: list[str], config: AgentConfig) -> tuple[int, list[str]]:
     """Run `command` with tracing on; return its status as subprocess reports it (-N when
-    signal N killed it) and the traces written."""
+    signal N killed it) and the traces written, including those of processes that died
+    before they could close them (a fault in C code, SIGKILL)."""
     if not command:
         raise OrionError("give the command to run after --, e.g. orion run -- python app.py")
     fd, report = tempfile.mkstemp(prefix="orion-run-", suffix=".txt")
@@ -50,11 +52,13 @@ def run_traced(command: list[str], config: AgentConfig) -> tuple[int, list[str]]
         except PermissionError:
             raise OrionError(f"cannot execute {command[0]}") from None
         with open(report) as f:
-            written = [line.strip() for line in f if line.strip()]
+            reported = [line.strip() for line in f if line.strip()]
     finally:
         signal.signal(signal.SIGINT, previous)
         os.unlink(report)
-    return status, written
+    written = [path for path in reported if not is_sidecar(path)]
+    written += recover(path for path in reported if is_sidecar(path))
+    return status, list(dict.fromkeys(written))
 
 
 def shell_status(status: int) -> int:

@@ -198,6 +198,11 @@ class Session:
 
     def _report(self, path: str) -> None:
         self.written.append(path)
+        self.announce(path)
+
+    def announce(self, path: str) -> None:
+        """Tell `orion run` (the ORION_REPORT file) of a trace written, or of this process's
+        crash sidecar, which it converts if the process dies without removing it."""
         report = self.config.report
         if report:
             try:

@@ -3,7 +3,11 @@ config files (`orion init` writes the project's), else the command's default."""
 
 from __future__ import annotations
 
+import json
+import signal
 import sys
+
+import pytest
 
 from orion.config import agent_environ
 
@@ -56,3 +60,38 @@ def test_environment_then_option_override_the_config(home, spool):
     assert by_option.returncode == 0 and len(spool.entries()) == 2
     shown = run_orion("show", "@", "--json").stdout
     assert '"mode": "safe"' in shown
+
+
+SEGFAULT = "import ctypes\n\ndef main():\n    ctypes.string_at(0)\n\nmain()\n"
+
+
+def listed() -> dict[str, dict]:
+    return {t["status"]: t for t in json.loads(run_orion("list", "--json").stdout)}
+
+
+@pytest.mark.parametrize("subcommand", ["run", "test"])
+def test_a_fault_in_c_code_is_a_trace_right_after_the_run(home, spool, subcommand):
+    """faulthandler's sidecar becomes a crashed trace when the command exits, not only
+    when some later agent starts in the same spool."""
+    (home / "app.py").write_text(SEGFAULT)
+    result = run_orion(subcommand, "--mode", "error", "--", sys.executable, "app.py")
+    assert result.returncode == -signal.SIGSEGV, result.stderr
+    assert "nothing failed" not in result.stderr and "no trace written" not in result.stderr
+    crashed = listed()["crashed"]
+    assert crashed["trace_id"][:12] in result.stderr
+    assert crashed["exception"]["type"] == "SIGSEGV" and crashed["exit_code"] == 139
+    assert not list(spool.path.glob(".*.fault"))  # converted, not left for the next agent
+    shown = json.loads(run_orion("show", crashed["trace_id"], "--json").stdout)
+    assert '"signal": 11' in json.dumps(shown)
+    assert "string_at" in json.dumps(shown) and "main" in json.dumps(shown)
+
+
+def test_dev_mode_reports_the_faulted_programs_trace_and_the_crash(home, spool):
+    (home / "app.py").write_text(SEGFAULT)
+    result = run_orion("run", "--mode", "dev", "--", sys.executable, "app.py")
+    assert result.returncode == -signal.SIGSEGV, result.stderr
+    traces = listed()
+    assert sorted(traces) == ["crashed", "incomplete"]
+    assert traces["crashed"]["parent"]["trace_id"] == traces["incomplete"]["trace_id"]
+    for status, trace in traces.items():
+        assert f"orion: trace {trace['trace_id']} {status}" in result.stderr

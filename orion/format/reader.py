@@ -23,6 +23,9 @@ from .errors import CorruptTrace, NotATrace, TraceError, UnsupportedVersion
 from .frames import FrameDecompressor, iter_frames
 
 _TIMED = C.TIMED_TYPES
+# A file cut before its first frame was whole (the prelude alone, or half a frame): every
+# reader refuses it, since nothing says whose trace it is.
+NO_HEADER = "has no complete header frame (its writer died at once)"
 
 
 def _unpacker(size: int) -> msgpack.Unpacker:
@@ -135,8 +138,7 @@ class TraceReader:
             for record in self.records(stop_after_header=True):
                 break
             if self._header is None:
-                raise CorruptTrace("has no complete header frame (its writer died at once)",
-                                   str(self.path))
+                raise CorruptTrace(NO_HEADER, str(self.path))
         return self._header
 
     def records(self, stop_after_header: bool = False) -> Iterator[list]:

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from . import constants as C
 from .decode import Decoder
 from .errors import CorruptTrace
-from .reader import TraceReader, read_trailer
+from .reader import NO_HEADER, TraceReader, read_trailer
 
 ERROR = "error"
 WARNING = "warning"
@@ -412,6 +412,7 @@ def validate_trace(path: str | os.PathLike) -> list[Problem]:
     with TraceReader(path) as reader:
         checker = _Checker(reader.version)
         decoder = _StrictDecoder(checker.error)
+        index = -1
         for index, raw in enumerate(reader.records()):
             checker.index, checker.type = index, C.TYPE_NAMES.get(raw[0], "unknown")
             try:
@@ -420,5 +421,7 @@ def validate_trace(path: str | os.PathLike) -> list[Problem]:
                 checker.error(exc.message)
                 continue
             checker.check(rec)
+        if index < 0:  # not merely incomplete: show and import refuse it, so it is invalid
+            return [Problem(None, None, NO_HEADER)]
         checker.finish(reader)
     return checker.problems

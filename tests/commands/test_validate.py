@@ -88,3 +88,20 @@ def test_quiet_prints_nothing(spool):
     result = invoke("--quiet", path)
     assert (result.exit_code, result.output) == (1, "")
     assert invoke("-q", NORMAL).output == ""
+
+
+def test_a_file_with_no_header_is_invalid(tmp_path):
+    """Show and import refuse a file cut before its first frame was whole: it is not a
+    valid trace, merely incomplete (exit 1, like any invalid trace)."""
+    prelude_only = tmp_path / "prelude.otrace"
+    prelude_only.write_bytes(Path(NORMAL).read_bytes()[:24])
+    cut = tmp_path / "cut.otrace"
+    cut.write_bytes(Path(NORMAL).read_bytes()[:40])
+    for path in (prelude_only, cut):
+        result = run_orion("validate", str(path))
+        assert result.returncode == 1, result.stderr
+        assert result.stdout == f"{path}: has no complete header frame (its writer died at once)\n"
+        assert f"OK {path}" not in result.stdout
+        assert run_orion("show", str(path)).returncode == 2
+    report = json.loads(run_orion("validate", "--json", str(cut)).stdout)
+    assert report[0]["valid"] is False and report[0]["readable"] is True

@@ -50,6 +50,14 @@ class Function:
         self.addr = addr
         self.label = name if name else f"0x{addr or 0:x}"
 
+    @property
+    def qualified(self) -> str:
+        """`module:name`, which tells apart functions of one name in different modules (a
+        native function keeps its bare name, unique in its program as a linker sees it)."""
+        if not self.name or not self.module or self.addr is not None:
+            return self.label
+        return f"{self.module}:{self.label}"
+
     @classmethod
     def from_record(cls, d: dict) -> "Function":
         """From a decoded FUNCTION record."""

@@ -231,7 +231,7 @@ class SpanStream(Definitions):
         self.calls += 1
         span = Span(index, lane_id, fn, rec[1], parent, len(stack),
                     self.derived_span_id(index))
-        span.stack = self.path(stack[-1].stack if stack else 0, fn.label)
+        span.stack = self.path(stack[-1].stack if stack else 0, fn.qualified)
         return span
 
     def path(self, parent: int, label: str) -> int:

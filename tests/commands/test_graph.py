@@ -148,3 +148,15 @@ def test_speedscope_export_matches_folded(spool):
     assert weights == Counter({line.rsplit(" ", 1)[0]: int(line.rsplit(" ", 1)[1])
                                for line in folded.splitlines()})
     assert sorted(p["name"] for p in doc["profiles"]) == ["MainThread", "worker-1"]
+
+
+def test_flame_frames_name_the_module(spool):
+    """Two `main`s in different modules stay two frames (they were merged by name)."""
+    w = spool.open_writer(language="python")
+    lane = w.lane("MainThread")
+    for t, module in ((0, "tool.cli"), (100, "tool.server")):
+        w.call(t, lane, w.function("main", module, module.replace(".", "/") + ".py", 1))
+        w.ret(t + 50, lane)
+    w.close(status="ok")
+    folded = orion("export", "@", "--format", "folded").stdout.splitlines()
+    assert folded == ["tool.cli:main 50", "tool.server:main 50"]

@@ -154,6 +154,7 @@ def _install(session) -> None:
     if threading.current_thread() is threading.main_thread():
         _install_signals()
     _install_faulthandler(session)
+    _install_thread_start()
 
 
 _C_MODES = {"safe": 0, "dev": 1, "error": 2}  # orion/agent/_hook.c: calls, values, ring
@@ -183,6 +184,28 @@ def _uninstall() -> None:
     atexit.unregister(_atexit)
     _restore_signals()
     _uninstall_faulthandler()
+    if "thread_start" in _previous:
+        threading.Thread.start = _previous.pop("thread_start")
+
+
+def _install_thread_start() -> None:
+    """Wrap Thread.start, the one place that sees both the starting thread and the started
+    one: the new thread's lane gets the starter's lane as parent."""
+    if "thread_start" in _previous:
+        return
+    original = _previous["thread_start"] = threading.Thread.start
+
+    @functools.wraps(original)
+    def start(thread):
+        session = _session
+        if session is not None:
+            try:
+                session.thread_starting(thread)
+            except Exception:  # never let tracing break the program's thread
+                pass
+        return original(thread)
+
+    threading.Thread.start = start
 
 
 def _uninstall_faulthandler() -> None:

@@ -130,6 +130,8 @@ class Session:
         self.thread_lanes = threading.local()  # each thread its own lane, even when a
         # new thread reuses an ended one's ident
         self.task_lanes: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.spawners: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Thread ->
+        # the lane that started it: its lane's parent
         self.exit_code: int | None = None
         self.failure: dict | None = None
         self.written: list[str] = []
@@ -247,7 +249,8 @@ class Session:
                 name = "MainThread"
             else:
                 name = thread.name if thread is not None else f"Thread-{ident}"
-            lane = self._new_lane(name, "thread", getattr(thread, "native_id", None), None)
+            lane = self._new_lane(name, "thread", getattr(thread, "native_id", None),
+                                  self._spawner(thread))
             self.sample_lanes[ident] = (thread, lane)
             return lane
 
@@ -314,17 +317,30 @@ class Session:
                 if thread is threading.main_thread():
                     name = "MainThread"
                 lane = self.thread_lanes.lane = self._new_lane(
-                    name, "thread", threading.get_native_id(), None)
+                    name, "thread", threading.get_native_id(), self._spawner(thread))
         return lane
 
+    def thread_starting(self, thread: threading.Thread) -> None:
+        """Thread.start() was called: the caller's lane becomes the new thread's parent, so
+        that exports link the thread to the call that started it. Only a lane that exists
+        (the caller ran traced code) is used: none is made for untraced starters."""
+        task = _current_task()
+        with self.lock:
+            lane = self.task_lanes.get(task) if task is not None else None
+            if lane is None and self.sampled:
+                thread_now, lane = self.sample_lanes.get(threading.get_ident(), (None, None))
+                if thread_now is not threading.current_thread():
+                    lane = None  # an ended thread's, whose ident this one reuses
+            elif lane is None:
+                lane = getattr(self.thread_lanes, "lane", None)
+            if lane is not None:
+                self.spawners[thread] = lane.id
+
+    def _spawner(self, thread: threading.Thread | None) -> int | None:
+        return self.spawners.get(thread) if thread is not None else None
+
     def task_lane(self) -> Lane | None:
-        asyncio = sys.modules.get("asyncio")
-        if asyncio is None:
-            return None
-        loop = asyncio.events._get_running_loop()
-        if loop is None:
-            return None
-        task = asyncio.tasks._current_tasks.get(loop)
+        task = _current_task()
         if task is None:
             return None
         lane = self.task_lanes.get(task)
@@ -683,6 +699,15 @@ class Session:
         """
         self.lock = threading.RLock()
         self.closed = True
+
+
+def _current_task():
+    """The running asyncio task of this thread, or None (without importing asyncio)."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return None
+    loop = asyncio.events._get_running_loop()
+    return None if loop is None else asyncio.tasks._current_tasks.get(loop)
 
 
 def frame_locals(frame) -> list[tuple[str, Any]]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
+
+import pytest
 
 from orion.format.summary import read_summary
 
@@ -201,3 +204,49 @@ def test_python_m_module_and_include_filter(spool, tmp_path):
     recs = records(path)
     modules = {r["module"] for r in by_type(recs, "function")}
     assert "__main__" in modules and "json" in modules
+
+
+STARTS_A_THREAD = '''
+import threading
+
+def work(n):
+    return n * 2
+
+def main():
+    worker = threading.Thread(target=work, args=(3,), name="worker")
+    worker.start()
+    worker.join()
+
+main()
+'''
+
+
+@pytest.mark.parametrize("hook", ["c", "python"])
+def test_a_thread_lane_names_the_lane_that_started_it(spool, tmp_path, hook):
+    """The thread's lane has the starter's lane as parent, so exports link it to `main`."""
+    (tmp_path / "app.py").write_text(STARTS_A_THREAD)
+    env = clean_env(ORION_SPOOL=str(spool), ORION_HOOK=hook)
+
+    def orion(*args: str) -> str:
+        result = run([python(), "-m", "orion", *args], env=env, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    orion("run", "--mode", "dev", "--", python(), "app.py")
+    (path,) = traces(spool)
+    recs = [json.loads(line) for line in orion("cat", str(path)).splitlines()]
+    lanes = {r["name"]: r for r in by_type(recs, "lane")}
+    assert lanes["worker"]["parent"] == lanes["MainThread"]["id"]
+    assert lanes["MainThread"]["parent"] is None
+
+    events = json.loads(orion("export", "--format", "chrome", str(path)))
+    events = events["traceEvents"] if isinstance(events, dict) else events
+    flows = {e["ph"]: e for e in events if e.get("cat") == "spawn"}
+    assert flows["s"]["id"] == flows["f"]["id"]
+    assert (flows["s"]["tid"], flows["f"]["tid"]) == (lanes["MainThread"]["id"],
+                                                       lanes["worker"]["id"])
+
+    otlp = json.loads(orion("export", "--format", "otlp", str(path)))
+    spans = {s["name"]: s for rs in otlp["resourceSpans"] for ss in rs["scopeSpans"]
+             for s in ss["spans"]}
+    assert spans["work"]["parentSpanId"] == spans["main"]["spanId"]

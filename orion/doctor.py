@@ -27,11 +27,13 @@ def capture_state() -> dict:
     state = dict(status())
     mode = os.environ.get("ORION_MODE")
     if mode and mode != "off":
-        state.update(on=True, how=f"ORION_MODE={mode} in this shell's environment")
+        state.update(on=True, mode=mode, how=f"ORION_MODE={mode} in this shell's environment")
     elif mode == "off":
         state.update(on=False, how="ORION_MODE=off in this shell's environment")
     elif state["on"]:
-        state["how"] = f"`orion start` (hook {state['pth']})"
+        where = state["spool"] or "each process's default spool"
+        state["how"] = (f"orion start: {state['mode']} mode, traces to {where}; "
+                        f"hook {state['pth']}")
     else:
         state["how"] = "`orion start` turns it on"
     return state

@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import signal
 import site
 import subprocess
@@ -121,6 +123,20 @@ def pth_line(mode: str | None, spool: str | None) -> str:
             % (default, _import_dirs(), mode, spool))
 
 
+_BOOT_ARGS = re.compile(r"autostart\.boot\((?P<args>.*)\)\)\s*$")
+
+
+def pth_settings(text: str) -> tuple[str | None, str | None]:
+    """The mode and spool a line written by `pth_line` boots the agent with, so that
+    `orion status` can say where captured traces go; (None, None) for an unknown line."""
+    match = _BOOT_ARGS.search(text)
+    try:
+        mode, spool = ast.literal_eval(f"({match['args']})") if match else (None, None)
+    except (ValueError, SyntaxError, TypeError):
+        return None, None
+    return (mode if isinstance(mode, str) else None), (spool if isinstance(spool, str) else None)
+
+
 def switch(on: bool, mode: str = "error", spool: str | None = None,
            site_path: str | None = None) -> Path:
     """Turn zero-config capture on (mode, spool) or off; returns the .pth file written.
@@ -141,10 +157,13 @@ def switch(on: bool, mode: str = "error", spool: str | None = None,
 
 
 def status(site_path: str | None = None) -> dict:
-    """Whether zero-config capture is on, and with which settings."""
+    """Whether zero-config capture is on, and the mode and spool `orion start` set (a None
+    spool: each process resolves its own)."""
     path = site_dir(site_path) / PTH_NAME
     try:
         text = path.read_text()
     except OSError:
-        return {"on": False, "pth": str(path), "installed": False}
-    return {"on": "ORION_MODE', ''" not in text, "pth": str(path), "installed": True}
+        return {"on": False, "pth": str(path), "installed": False, "mode": None, "spool": None}
+    mode, spool = pth_settings(text)
+    return {"on": "ORION_MODE', ''" not in text, "pth": str(path), "installed": True,
+            "mode": mode, "spool": spool}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from orion.cli import cli
 
-from ..conftest import write_trace
+from ..conftest import run_orion, write_trace
 
 
 def status(*args: str):
@@ -58,3 +59,28 @@ def test_an_empty_spool(spool):
     assert result.exit_code == 0
     assert "traces: 0 total, 0 failed, 0 incomplete, 0 B" in result.output
     assert "newest failures" not in result.output
+
+
+def test_says_the_mode_and_spool_orion_start_set(tmp_path, spool, monkeypatch):
+    """`orion start` in a throwaway user site (never the real one): status names the mode
+    and where the captured traces go, on the terminal and in --json."""
+    monkeypatch.delenv("ORION_MODE", raising=False)
+    monkeypatch.setenv("PYTHONUSERBASE", str(tmp_path / "userbase"))
+    # the hook skips the `orion` script, not `python -m orion`: keep it out of orion itself
+    monkeypatch.setenv("ORION_AGENT_SKIP", "1")
+    hook = json.loads(run_orion("status", "--json").stdout)["capture"]["pth"]
+    if not hook.startswith(str(tmp_path)):
+        pytest.skip("the hook would go to this environment's site-packages (a virtualenv)")
+    target = (tmp_path / "traces").resolve()
+    assert run_orion("start", "--mode", "error", "--spool", str(target)).returncode == 0
+    assert (f"capture: on (orion start: error mode, traces to {target}; hook {hook})\n"
+            in run_orion("status").stdout)
+    capture = json.loads(run_orion("status", "--json").stdout)["capture"]
+    assert (capture["on"], capture["mode"], capture["spool"]) == (True, "error", str(target))
+
+    assert run_orion("start", "--mode", "dev").returncode == 0  # each process's own spool
+    assert ("capture: on (orion start: dev mode, traces to each process's default spool;"
+            in run_orion("status").stdout)
+    assert run_orion("stop").returncode == 0
+    capture = json.loads(run_orion("status", "--json").stdout)["capture"]
+    assert (capture["on"], capture["mode"], capture["spool"]) == (False, None, None)

@@ -8,7 +8,8 @@ Three views of the same calls, by what a node stands for:
 - `module`: calls collapsed at module boundaries. A node's `calls` are the entries into the
   module from outside it; an edge is a call crossing from one module into another.
 - `service`: the same at service boundaries (the header's `service`, or the resource of
-  spans imported from OpenTelemetry).
+  spans imported from OpenTelemetry); a process started by another links their services
+  when both traces are in the graph.
 
 Every view keeps per node: self time (time in the node's own code), error count (calls
 that unwound or whose span status is ERROR), latency percentiles over entry durations, and
@@ -106,15 +107,41 @@ class CallGraph:
         self.nodes: dict[str, Node] = {}
         self.edges: dict[tuple[str, str], Edge] = {}
         self.traces: list[str] = []
+        # Processes: trace id -> [service, parent trace id, root time, root calls failed].
+        self._processes: dict[str, list] = {}
 
     def add_trace(self, path: Path) -> None:
         with SpanStream(path) as stream:
             trace_id, start_ns = stream.trace_id, stream.start_ns
             self.traces.append(trace_id)
             default_service = str(stream.header.get("service") or UNKNOWN_SERVICE)
+            parent = stream.header.get("parent")
+            process = self._processes[trace_id] = [
+                default_service, parent.get("trace_id") if isinstance(parent, dict) else None,
+                0, 0]
             for span in stream.items():
                 if isinstance(span, Span):
                     self._add_span(span, stream, default_service, trace_id, start_ns)
+                    if span.parent is None:
+                        process[2] += span.duration
+                        process[3] += span.failed
+
+    def link_processes(self) -> None:
+        """Service graphs: an edge from the service of a process to that of each child
+        process it started, when both traces are in the graph (the child's header names
+        its parent's trace)."""
+        if self.kind != "service":
+            return
+        for service, parent_id, duration, failed in self._processes.values():
+            parent = self._processes.get(parent_id) if parent_id else None
+            if parent is None or parent[0] == service:
+                continue
+            edge = self.edges.get((parent[0], service))
+            if edge is None:
+                edge = self.edges[(parent[0], service)] = Edge(parent[0], service)
+            edge.calls += 1
+            edge.total_ns += duration
+            edge.errors += bool(failed)
 
     def _node_of(self, span: Span, stream: SpanStream, default_service: str) -> Node:
         fn = span.fn
@@ -220,4 +247,5 @@ def build_graph(paths: Iterable[Path], kind: str = "function") -> CallGraph:
     graph = CallGraph(kind)
     for path in paths:
         graph.add_trace(path)
+    graph.link_processes()
     return graph

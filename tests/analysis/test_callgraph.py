@@ -121,3 +121,26 @@ def test_service_graph_of_an_imported_multi_service_trace(spool, tmp_path):
     assert graph.nodes["billing"].recent_failures() == [trace]
     functions = build_graph([spool.entries()[0].path])
     assert ("call billing", "POST /charge") in functions.edges
+
+
+def test_service_graph_links_a_process_to_the_child_it_started(spool):
+    """The child's header names its parent's trace: frontend -> backend, with its time."""
+    parent_id = "ab" * 16
+    for service, trace_id, parent, fails in (
+            ("frontend", parent_id, None, False), ("backend", "cd" * 16,
+                                                   {"trace_id": parent_id, "span_id": "1" * 16},
+                                                   True)):
+        w = spool.open_writer(language="python", service=service, trace_id=trace_id,
+                              parent=parent)
+        lane = w.lane("MainThread")
+        w.call(0, lane, w.function("main", service, f"{service}.py", 1))
+        if fails:
+            w.unwind(40, lane, 2)
+        else:
+            w.ret(40, lane)
+        w.close(status="failed" if fails else "ok")
+    graph = build_graph([entry.path for entry in spool.entries()], "service")
+    [edge] = graph.edges.values()
+    assert (edge.caller, edge.callee, edge.calls, edge.errors, edge.total_ns) == (
+        "frontend", "backend", 1, 1, 40)
+    assert build_graph([spool.entries()[0].path], "service").edges == {}  # parent missing

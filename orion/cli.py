@@ -59,6 +59,44 @@ class CommandError(click.ClickException):
         click.echo(f"orion: error: {self.format_message()}", err=True, file=file)
 
 
+class UsageLine(click.UsageError):
+    """A usage error as one line naming the command, like every other error (exit 2).
+
+    click's own form takes four lines (usage, a hint, a blank line, the error).
+    """
+
+    def show(self, file=None) -> None:
+        ctx = self.ctx
+        where = ctx.command_path if ctx is not None else "orion"
+        hint = f" (see {where} --help)" if ctx is not None and ctx.help_option_names else ""
+        click.echo(f"{where}: error: {self.format_message().rstrip('.')}{hint}", err=True,
+                   file=file)
+
+
+def _context_of(exc: click.UsageError) -> click.Context | None:
+    """The context of the command whose arguments were wrong.
+
+    click's parser raises some errors (an option missing its value) with no context; the
+    context being made for the command is then the innermost `ctx` in the traceback.
+    """
+    if exc.ctx is not None:
+        return exc.ctx
+    ctx, tb = None, exc.__traceback__
+    while tb is not None:
+        found = tb.tb_frame.f_locals.get("ctx")
+        if isinstance(found, click.Context):
+            ctx = found
+        tb = tb.tb_next
+    return ctx
+
+
+def one_line(exc: click.UsageError) -> click.UsageError:
+    """`exc` as a UsageLine; a bare `orion` or `orion config` still shows the help."""
+    if isinstance(exc, (UsageLine, click.exceptions.NoArgsIsHelpError)):
+        return exc
+    return UsageLine(exc.format_message(), _context_of(exc))
+
+
 class OrionGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -74,9 +112,17 @@ class OrionGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        try:  # the group's own options: `orion --bogus`
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise one_line(exc) from None
+
     def invoke(self, ctx: click.Context):
-        try:
+        try:  # every subcommand's parsing and callbacks run in here
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise one_line(exc) from None
         except (OrionError, TraceError) as exc:
             if debug_enabled():
                 raise

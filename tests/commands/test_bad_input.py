@@ -126,6 +126,38 @@ def test_malformed_options_are_usage_errors(spool):
         assert "Traceback" not in result.stderr
 
 
+USAGE_ERRORS = [
+    (["list", "--limit", "-1"], "orion list: error: Invalid value for '--limit' / '-n': -1 is "
+                                "not in the range x>=1 (see orion list --help)"),
+    (["list", "--format", "xml"], "orion list: error: Invalid value for '--format'"),
+    (["list", "-n"], "orion list: error: Option '-n' requires an argument"),
+    (["clean", "--keep", "-3"], "orion clean: error: Invalid value for '--keep'"),
+    (["export", "--format", "bogus"], "orion export: error: Invalid value for '--format'"),
+    (["config", "get"], "orion config get: error: Missing argument 'KEY' "
+                        "(see orion config get --help)"),
+    (["config", "set", "-x"], "orion config set: error: No such option '-x'"),
+    (["bogus"], "orion: error: No such command 'bogus' (see orion --help)"),
+    (["--bogus"], "orion: error: No such option '--bogus'"),
+]
+
+
+@pytest.mark.parametrize("args,start", USAGE_ERRORS, ids=lambda v: " ".join(v)
+                         if isinstance(v, list) else "")
+def test_usage_errors_are_one_line_and_exit_2(spool, args, start):
+    """click's four lines (usage, hint, blank, error) become one, naming the command."""
+    result = run_orion(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(start), result.stderr
+
+
+def test_a_bare_group_still_shows_its_help(spool):
+    for args in ([], ["config"]):
+        result = run_orion(*args)
+        assert result.returncode == 2 and "Usage: orion" in result.stderr, args
+
+
 def test_one_bad_file_does_not_break_listing_the_spool(files, spool):
     """Files without a trailer are scanned: a hostile one is skipped with a warning."""
     write_trace(spool)

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 from ..render.jsonout import dumps
 from .jsonstream import JsonItems
 from .otlp import header_resource, span_events, span_json
-from .spans import Span, SpanStream
+from .spans import Span, SpanStream, spans_at_least
 
 OTLP_KINDS = {2: "server", 3: "client", 4: "producer", 5: "consumer"}
 
@@ -54,9 +54,7 @@ def write(path: Path, out: BinaryIO, min_duration_ns: int = 0) -> None:
                 resources[service] = attrs
             return processes[service]
 
-        for span in stream.items():
-            if not isinstance(span, Span) or span.duration < min_duration_ns:
-                continue
+        for span in spans_at_least(stream.items(), min_duration_ns):
             otlp = span_json(span, stream)
             tags = [tag(kv["key"], _value(kv["value"])) for kv in otlp["attributes"]]
             kind = OTLP_KINDS.get(otlp["kind"])

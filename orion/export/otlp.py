@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 from ..model import UNWOUND
 from ..render.jsonout import dumps
 from .jsonstream import JsonItems
-from .spans import Span, SpanStream
+from .spans import Span, SpanStream, spans_at_least
 
 KIND_INTERNAL = 1
 STATUS_UNSET, STATUS_OK, STATUS_ERROR = 0, 1, 2
@@ -186,8 +186,7 @@ def write(path: Path, out: BinaryIO, min_duration_ns: int = 0) -> None:
     with SpanStream(path) as stream:
         items = JsonItems(out, '{"resourceSpans":[')
         groups = _Groups(items, stream)
-        for span in stream.items():
-            if isinstance(span, Span) and span.duration >= min_duration_ns:
-                groups.enter(span)
-                items.add(span_json(span, stream))
+        for span in spans_at_least(stream.items(), min_duration_ns):
+            groups.enter(span)
+            items.add(span_json(span, stream))
         groups.close()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from ..format import constants as C
 from ..format.decode import MALFORMED, Decoder, malformed_record
@@ -36,6 +36,20 @@ def derived_span_id(seed: str, index: int) -> str:
     outside a ring window included) of the trace `seed` stands for."""
     digest = hashlib.blake2b(f"{seed}/{index}".encode(), digest_size=8).digest()
     return (digest if any(digest) else b"\x00" * 7 + b"\x01").hex()
+
+
+def spans_at_least(items: Iterable[Any], min_duration_ns: int) -> Iterator["Span"]:
+    """The spans of `items` (as SpanStream.items() yields them, callees before callers)
+    lasting at least `min_duration_ns`; the exceptions and events of a shorter one go to
+    its caller, so that no failure vanishes from a filtered export."""
+    for span in items:
+        if not isinstance(span, Span):
+            continue
+        if span.duration >= min_duration_ns:
+            yield span
+        elif span.parent is not None:
+            span.parent.exceptions.extend(span.exceptions)
+            span.parent.events.extend(span.events)
 
 
 class Span:

@@ -83,8 +83,12 @@ def test_otlp_export_parses_with_opentelemetry_proto(spool):
 
 def test_min_duration_drops_short_spans(spool):
     write_rich_trace(spool)
-    names = {s.name for s in spans_of(parse(export_otlp("@", "--min-duration", "300")))}
-    assert names == {"main", "handle", "work"}
+    spans = {s.name: s for s in spans_of(parse(export_otlp("@", "--min-duration", "300")))}
+    assert set(spans) == {"main", "handle", "work"}
+    # parse (100 ns) and save (100 ns) are gone; their exceptions are on their caller
+    events = [{kv.key: kv.value.string_value for kv in e.attributes}
+              for e in spans["handle"].events]
+    assert [e["exception.type"] for e in events] == ["ValueError", "ValueError", "IOError"]
 
 
 def test_min_duration_is_refused_where_it_means_nothing(spool):

@@ -67,4 +67,10 @@ def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
             click.echo(f"orion: trace {path}", err=True)
     if not written and mode == "error":
         click.echo("orion: no trace written (error mode: nothing failed)", err=True)
+    elif not written and mode == "safe" and config.sample < 1.0:
+        click.echo(f"orion: no trace written (safe mode: this run was not among the "
+                   f"{config.sample:.0%} sampled)", err=True)
+    elif not written:
+        click.echo("orion: no trace written: no agent ran in this command (Python programs "
+                   "and C/C++ built with -finstrument-functions are recorded)", err=True)
     exit_like(status)

@@ -95,3 +95,9 @@ def test_dev_mode_reports_the_faulted_programs_trace_and_the_crash(home, spool):
     assert traces["crashed"]["parent"]["trace_id"] == traces["incomplete"]["trace_id"]
     for status, trace in traces.items():
         assert f"orion: trace {trace['trace_id']} {status}" in result.stderr
+
+
+def test_a_command_no_agent_records_says_so(home, spool):
+    done = run_orion("run", "--", "sh", "-c", "echo hi")
+    assert (done.returncode, done.stdout) == (0, "hi\n")
+    assert "no trace written: no agent ran" in done.stderr and spool.entries() == []

@@ -16,8 +16,7 @@ def boot(mode: str | None = None, spool: str | None = None) -> None:
     mode = os.environ.get("ORION_MODE") or mode
     if not mode or mode == "off":
         return
-    argv0 = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    if argv0 in ("orion", "orion.exe") or os.environ.get("ORION_AGENT_SKIP"):
+    if _is_orion_itself() or os.environ.get("ORION_AGENT_SKIP"):
         return
     try:
         from . import start
@@ -27,3 +26,12 @@ def boot(mode: str | None = None, spool: str | None = None) -> None:
         if os.environ.get("ORION_DEBUG"):
             raise
         print(f"orion: agent not started: {exc}", file=sys.stderr)
+
+
+def _is_orion_itself() -> bool:
+    """`orion ...` or `python -m orion ...`: the tool reading traces is not traced."""
+    argv0 = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if argv0 in ("orion", "orion.exe"):
+        return True
+    words = list(getattr(sys, "orig_argv", []))
+    return any(a == "-m" and b == "orion" for a, b in zip(words, words[1:])) or "-morion" in words

@@ -47,6 +47,9 @@ def test_zero_config_start_then_stop(tmp_path, spool):
     # after stop, ORION_MODE still turns capture on for one process
     run(crash, env=dict(env, ORION_MODE="error", ORION_SPOOL=str(spool)))
     assert len(traces(spool)) == 2
+    # ...but never in orion itself, run as `python -m orion` (a dev trace would appear)
+    listed = run([*ORION, "list"], env=dict(env, ORION_MODE="dev", ORION_SPOOL=str(spool)))
+    assert listed.returncode == 0 and len(traces(spool)) == 2
 
 
 def test_pytest_plugin_one_trace_per_failing_test(tmp_path, spool):

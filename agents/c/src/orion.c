@@ -86,6 +86,7 @@ struct othread {
     uint32_t depth;
     uint32_t sample_ctr;
     int tid;
+    unsigned no; /* 0 for the main thread, then 1, 2, ... in creation order */
     int lane; /* -1 until the encoder defines it */
     uint64_t last_t; /* encoder: the lane's last time */
     uint32_t wdepth;  /* encoder: open calls seen, and which of them were filtered out */
@@ -186,6 +187,8 @@ static pthread_t writer_tid;
 static pthread_once_t start_once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_key;
 static _Atomic(struct othread *) threads;
+static _Atomic unsigned threads_created; /* numbers threads in creation order */
+static __thread unsigned tls_thread_no __attribute__((tls_model("initial-exec")));
 static struct othread signal_thread; /* the lane of a thread that never traced a call */
 static __thread struct othread *tls_thread __attribute__((tls_model("initial-exec")));
 static __thread int tls_busy __attribute__((tls_model("initial-exec")));
@@ -883,10 +886,37 @@ static NOI void encode_entry(struct othread *th, const struct entry *e) {
     }
 }
 
+/* Lane ids are given in definition order: define new lanes in thread order (main first,
+ * then creation order), not in the order the writer happens to find them, so that two
+ * runs of a program list their lanes alike. A thread registered before one that has
+ * events is defined with it, events or not yet. */
+static NOI void define_lanes_in_order(void) {
+    static struct othread *pending[1024]; /* static: this runs in the crash handler too */
+    unsigned last = 0, n = 0;
+    int any = 0;
+    for (struct othread *th = atomic_load(&threads); th; th = th->next)
+        if (th->lane < 0 && th->ring &&
+            atomic_load_explicit(&th->w, memory_order_acquire) !=
+                atomic_load_explicit(&th->r, memory_order_relaxed)) {
+            any = 1;
+            if (th->no > last) last = th->no;
+        }
+    if (!any) return;
+    for (struct othread *th = atomic_load(&threads); th; th = th->next) {
+        if (th->lane >= 0 || !th->ring || th->no > last) continue;
+        if (n == sizeof pending / sizeof *pending) break; /* the rest: as drain_all finds them */
+        unsigned k = n++;
+        for (; k > 0 && pending[k - 1]->no > th->no; k--) pending[k] = pending[k - 1];
+        pending[k] = th;
+    }
+    for (unsigned i = 0; i < n; i++) define_lane(pending[i]);
+}
+
 /* Encode every entry published by every thread since the last drain. In error mode the
  * ring holds only the most recent entries: read those. */
 static NOI void drain_all(void) {
     calibrate();
+    define_lanes_in_order();
     for (struct othread *th = atomic_load(&threads); th; th = th->next) {
         if (!th->ring) continue;
         uint64_t w = atomic_load_explicit(&th->w, memory_order_acquire);
@@ -1070,10 +1100,16 @@ static NOI struct othread *thread_register(void) {
     th->mask = cap - 1;
     th->lane = -1;
     th->tid = (int)syscall(SYS_gettid);
-    if (th->tid == getpid()) snprintf(th->name, sizeof th->name, "main");
-    else if (pthread_getname_np(pthread_self(), th->name, sizeof th->name) != 0 ||
-             !th->name[0] || !strcmp(th->name, T.comm)) /* unnamed: it inherits the comm */
-        snprintf(th->name, sizeof th->name, "thread-%d", th->tid);
+    /* Unnamed threads are named by creation order, not tid: the same thread of two runs
+     * then has the same lane name, which is how `orion diff` pairs lanes. */
+    if (th->tid == getpid()) {
+        snprintf(th->name, sizeof th->name, "main");
+    } else {
+        th->no = tls_thread_no ? tls_thread_no : atomic_fetch_add(&threads_created, 1) + 1;
+        if (pthread_getname_np(pthread_self(), th->name, sizeof th->name) != 0 ||
+            !th->name[0] || !strcmp(th->name, T.comm)) /* unnamed: it inherits the comm */
+            snprintf(th->name, sizeof th->name, "thread %u", th->no);
+    }
     install_altstack(th);
     pthread_setspecific(thread_key, th);
     struct othread *head = atomic_load(&threads);
@@ -1190,6 +1226,43 @@ NOI void orion_exception(const char *type, const char *message) {
 }
 
 /* ------------------------------------------------------------------------------------- */
+/* thread creation: numbers threads in the order they are created                          */
+
+typedef int (*pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+
+static NOI pthread_create_fn real_pthread_create(void) {
+    static pthread_create_fn real;
+    if (!real) real = (pthread_create_fn)dlsym(RTLD_NEXT, "pthread_create");
+    return real;
+}
+
+struct thread_start {
+    void *(*fn)(void *);
+    void *arg;
+    unsigned no;
+};
+
+static NOI void *start_numbered(void *p) {
+    struct thread_start start = *(struct thread_start *)p;
+    free(p);
+    tls_thread_no = start.no;
+    return start.fn(start.arg);
+}
+
+/* Interposed: a thread's number is taken by its creator, so it does not depend on which
+ * thread the scheduler runs first. */
+NOI int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
+                       void *arg) {
+    struct thread_start *start =
+        initialized && !atomic_load(&disabled) ? malloc(sizeof *start) : NULL;
+    if (!start) return real_pthread_create()(thread, attr, fn, arg);
+    *start = (struct thread_start){fn, arg, atomic_fetch_add(&threads_created, 1) + 1};
+    int rc = real_pthread_create()(thread, attr, start_numbered, start);
+    if (rc != 0) free(start);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------- */
 /* the writer thread                                                                      */
 
 static NOI void *writer_main(void *arg) {
@@ -1234,7 +1307,7 @@ static NOI void start_trace(void) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    if (pthread_create(&writer_tid, NULL, writer_main, NULL) != 0)
+    if (real_pthread_create()(&writer_tid, NULL, writer_main, NULL) != 0)
         atomic_store(&writer_state, S_OFF);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

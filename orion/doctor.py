@@ -32,7 +32,8 @@ def capture_state() -> dict:
         state.update(on=False, how="ORION_MODE=off in this shell's environment")
     elif state["on"]:
         where = state["spool"] or "each process's default spool"
-        state["how"] = (f"orion start: {state['mode']} mode, traces to {where}; "
+        ring = f", {state['ring']} ring" if state.get("ring") else ""
+        state["how"] = (f"orion start: {state['mode']} mode{ring}, traces to {where}; "
                         f"hook {state['pth']}")
     else:
         state["how"] = "`orion start` turns it on"

@@ -11,8 +11,9 @@ import os
 import sys
 
 
-def boot(mode: str | None = None, spool: str | None = None) -> None:
-    """Start tracing this process unless capture is off or it is an `orion` command."""
+def boot(mode: str | None = None, spool: str | None = None, ring: str | None = None) -> None:
+    """Start tracing this process unless capture is off or it is an `orion` command;
+    `ring` is error mode's ring as `orion start --ring` chose it (ORION_RING wins)."""
     mode = os.environ.get("ORION_MODE") or mode
     if not mode or mode == "off":
         return
@@ -21,7 +22,12 @@ def boot(mode: str | None = None, spool: str | None = None) -> None:
     try:
         from . import start
 
-        start(mode=mode, spool=os.environ.get("ORION_SPOOL") or spool)
+        options = {}
+        if ring and not os.environ.get("ORION_RING"):
+            from .config import parse_ring
+
+            options["ring"], options["sampled"] = parse_ring(ring)
+        start(mode=mode, spool=os.environ.get("ORION_SPOOL") or spool, **options)
     except Exception as exc:  # never break the program because tracing failed
         if os.environ.get("ORION_DEBUG"):
             raise

@@ -114,32 +114,34 @@ def _import_dirs() -> list[str]:
     return dirs
 
 
-def pth_line(mode: str | None, spool: str | None) -> str:
+def pth_line(mode: str | None, spool: str | None, ring: str | None = None) -> str:
     """One .pth line: checks ORION_MODE (cheap) and imports the agent only when capture is on."""
     default = repr(mode or "")
     return ("import os, sys; os.environ.get('ORION_MODE', %s) not in ('', 'off') and "
             "(sys.path.extend(d for d in %r if d not in sys.path), "
-            "__import__('orion.agent.autostart').agent.autostart.boot(%r, %r))\n"
-            % (default, _import_dirs(), mode, spool))
+            "__import__('orion.agent.autostart').agent.autostart.boot(%r, %r, %r))\n"
+            % (default, _import_dirs(), mode, spool, ring))
 
 
 _BOOT_ARGS = re.compile(r"autostart\.boot\((?P<args>.*)\)\)\s*$")
 
 
-def pth_settings(text: str) -> tuple[str | None, str | None]:
-    """The mode and spool a line written by `pth_line` boots the agent with, so that
-    `orion status` can say where captured traces go; (None, None) for an unknown line."""
+def pth_settings(text: str) -> tuple[str | None, str | None, str | None]:
+    """The mode, spool and ring a line written by `pth_line` boots the agent with, so that
+    `orion status` can say how capture runs; Nones for an unknown line."""
     match = _BOOT_ARGS.search(text)
     try:
-        mode, spool = ast.literal_eval(f"({match['args']})") if match else (None, None)
+        values = ast.literal_eval(f"({match['args']},)") if match else ()
     except (ValueError, SyntaxError, TypeError):
-        return None, None
-    return (mode if isinstance(mode, str) else None), (spool if isinstance(spool, str) else None)
+        values = ()
+    values = tuple(v if isinstance(v, str) else None for v in values[:3])
+    return values + (None,) * (3 - len(values))
 
 
 def switch(on: bool, mode: str = "error", spool: str | None = None,
-           site_path: str | None = None) -> Path:
-    """Turn zero-config capture on (mode, spool) or off; returns the .pth file written.
+           site_path: str | None = None, ring: str | None = None) -> Path:
+    """Turn zero-config capture on (mode, spool, error mode's ring) or off; returns the
+    .pth file written.
 
     Off keeps a hook that only reads ORION_MODE, so the variable still works per process.
     """
@@ -147,7 +149,7 @@ def switch(on: bool, mode: str = "error", spool: str | None = None,
     try:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / PTH_NAME
-        text = pth_line(mode, spool) if on else pth_line(None, None)
+        text = pth_line(mode, spool, ring) if on else pth_line(None, None)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text)
         os.replace(tmp, path)
@@ -163,7 +165,8 @@ def status(site_path: str | None = None) -> dict:
     try:
         text = path.read_text()
     except OSError:
-        return {"on": False, "pth": str(path), "installed": False, "mode": None, "spool": None}
-    mode, spool = pth_settings(text)
+        return {"on": False, "pth": str(path), "installed": False, "mode": None, "spool": None,
+                "ring": None}
+    mode, spool, ring = pth_settings(text)
     return {"on": "ORION_MODE', ''" not in text, "pth": str(path), "installed": True,
-            "mode": mode, "spool": spool}
+            "mode": mode, "spool": spool, "ring": ring}

@@ -564,9 +564,10 @@ class Session:
                 self._known(tb.tb_frame)
                 tb = tb.tb_next
             writer = self._open_ring_writer(name=name)
-            t -= writer.origin
             capturer = self._capturer(writer)
             self._replay(writer)
+            # Read after the replay: the sampler thread may have added a sample since `t`.
+            t = self.now() - writer.origin
             frames, function = self._stack(writer, capturer, exc.__traceback__)
             writer.stack(t, lane.id, kind, frames)
             writer.crash(t, lane.id, kind, info["type"], info["message"],

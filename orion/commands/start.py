@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..agent.config import parse_ring
 from ..agent.launch import switch
 from ..spool import resolve_spool
 
@@ -13,16 +14,21 @@ from ..spool import resolve_spool
               show_default=True, help="Capture mode for every new Python process.")
 @click.option("--spool", metavar="DIR", default=None,
               help="Spool the traces go to (default: resolved in each process as usual).")
+@click.option("--ring", default="sampled", show_default=True, metavar="sampled|N",
+              help="error mode's memory of what led to a failure: 'sampled' (every thread's "
+                   "stack sampled about every millisecond, ~1.04x) or N, the exact last N "
+                   "calls (~1.4x: a hook on every call).")
 @click.option("--site", "site_path", metavar="DIR", default=None,
               help="site-packages directory for the hook (default: the user site-packages).")
-def command(mode: str, spool: str | None, site_path: str | None) -> None:
+def command(mode: str, spool: str | None, ring: str, site_path: str | None) -> None:
     """Turn on capture for every new Python process (a .pth hook in site-packages).
 
     ORION_MODE=off in a process's environment turns it off for that process.
     """
+    parse_ring(ring)  # refused here, not in every process it would start in
     spool_path = str(resolve_spool(spool).resolve()) if spool else None
-    path = switch(True, mode, spool_path, site_path)
+    path = switch(True, mode, spool_path, site_path, ring if mode == "error" else None)
     where = spool_path or "the default spool"
-    click.echo(f"orion: capture on ({mode} mode) for new Python processes, into {where}",
-               err=True)
+    how = f"{mode} mode, {ring} ring" if mode == "error" else f"{mode} mode"
+    click.echo(f"orion: capture on ({how}) for new Python processes, into {where}", err=True)
     click.echo(f"orion: hook {path}; `orion stop` turns it off", err=True)

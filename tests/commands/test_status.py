@@ -66,17 +66,20 @@ def test_says_the_mode_and_spool_orion_start_set(tmp_path, spool, monkeypatch):
     and where the captured traces go, on the terminal and in --json."""
     monkeypatch.delenv("ORION_MODE", raising=False)
     monkeypatch.setenv("PYTHONUSERBASE", str(tmp_path / "userbase"))
-    # the hook skips the `orion` script, not `python -m orion`: keep it out of orion itself
-    monkeypatch.setenv("ORION_AGENT_SKIP", "1")
     hook = json.loads(run_orion("status", "--json").stdout)["capture"]["pth"]
     if not hook.startswith(str(tmp_path)):
         pytest.skip("the hook would go to this environment's site-packages (a virtualenv)")
     target = (tmp_path / "traces").resolve()
     assert run_orion("start", "--mode", "error", "--spool", str(target)).returncode == 0
-    assert (f"capture: on (orion start: error mode, traces to {target}; hook {hook})\n"
-            in run_orion("status").stdout)
+    assert (f"capture: on (orion start: error mode, sampled ring, traces to {target}; "
+            f"hook {hook})\n" in run_orion("status").stdout)
     capture = json.loads(run_orion("status", "--json").stdout)["capture"]
-    assert (capture["on"], capture["mode"], capture["spool"]) == (True, "error", str(target))
+    assert (capture["on"], capture["mode"], capture["spool"], capture["ring"]) == (
+        True, "error", str(target), "sampled")
+    assert run_orion("start", "--ring", "5000").returncode == 0
+    assert json.loads(run_orion("status", "--json").stdout)["capture"]["ring"] == "5000"
+    bad = run_orion("start", "--ring", "lots")
+    assert bad.returncode == 2 and "bad ring 'lots'" in bad.stderr
 
     assert run_orion("start", "--mode", "dev").returncode == 0  # each process's own spool
     assert ("capture: on (orion start: dev mode, traces to each process's default spool;"

@@ -57,15 +57,14 @@ def command(spool: Spool, refs: tuple[str, ...], types: tuple[str, ...]) -> None
     out = sys.stdout
     for path in paths:
         with TraceReader(path) as reader:
-            decoder = Decoder()
-            record, strings = decoder.record, decoder.strings
+            record = Decoder(str(path)).record
             batch: list[str] = []
             for rec in reader.records():
                 code = rec[0]
                 if selection is not None and code not in selection[0] and not (
                         selection[1] and code not in C.TYPE_NAMES):
                     if code == C.STRING:  # later records still need the string table
-                        strings[rec[1]] = rec[2]
+                        record(rec)
                     continue
                 batch.append(dumps(record(rec)))
                 if len(batch) >= BATCH:

@@ -38,7 +38,7 @@ def write(path: Path, out: BinaryIO) -> None:
 
 
 def _rewrite(path: Path, out: BinaryIO, named: dict[int, Function]) -> None:
-    decoder = Decoder()
+    decoder = Decoder(str(path))
     functions: dict[int, Function] = {}
     modules: list[Module] = []
     crash: dict | None = None
@@ -94,7 +94,7 @@ def _rewrite(path: Path, out: BinaryIO, named: dict[int, Function]) -> None:
                 elif code == C.EVENT:
                     writer.event(d["t"], d["lane"], d["kind"], d["attrs"])
             except MALFORMED as exc:
-                raise malformed_record(code, exc) from None
+                raise malformed_record(code, exc, str(path)) from None
         summary = reader.end_summary if reader.complete else None
     if summary is None:  # an incomplete trace stays incomplete
         writer.flush()

@@ -25,10 +25,14 @@ def malformed_record(code: Any, exc: Exception, path: str | None = None) -> Corr
 
 
 class Decoder:
-    """Turns wire records into JSON-ready dicts; keeps the string table as it goes."""
+    """Turns wire records into JSON-ready dicts; keeps the string table as it goes.
 
-    def __init__(self) -> None:
+    `path` is the file the records come from: the errors it raises name it.
+    """
+
+    def __init__(self, path: str | None = None) -> None:
         self.strings: dict[int, str] = {}
+        self.path = path
 
     def text(self, sid: Any) -> str | None:
         if sid is None:
@@ -84,7 +88,10 @@ class Decoder:
         try:
             return self._record(rec)
         except (IndexError, TypeError, ValueError) as exc:
-            raise malformed_record(rec[0], exc) from None
+            raise malformed_record(rec[0], exc, self.path) from None
+        except CorruptTrace as exc:
+            exc.path = exc.path or self.path
+            raise
 
     def _record(self, rec: list) -> dict:
         code = rec[0]

@@ -48,11 +48,35 @@ def _end_offset(data: bytes) -> int:
 
 
 def _corrupt_record(offset: int, exc: Exception) -> CorruptTrace:
-    """The one-line error for a frame whose records do not decode."""
+    """The one-line error for a frame whose bytes do not unpack as msgpack."""
     if isinstance(exc, ValueError) and "exceeds max_" in str(exc):  # msgpack's length limits
         return CorruptTrace(f"corrupt record in frame at byte {offset} (a container of more "
                             f"than {C.MAX_CONTAINER_LEN:,} items)")
-    return CorruptTrace(f"corrupt record in frame at byte {offset} ({type(exc).__name__})")
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return CorruptTrace(f"corrupt record in frame at byte {offset} ({detail})")
+
+
+def _bad_record(offset: int, record: Any, exc: Exception) -> CorruptTrace:
+    """The one-line error for a record that unpacked but that the reader could not walk.
+
+    Worked out only once the walk failed, so the loop over records checks nothing extra;
+    the tests mirror, in order, what that loop does with a record.
+    """
+    if not isinstance(record, list):
+        problem = f"record is not an array ({type(record).__name__})"
+    elif not record:
+        problem = "empty record"
+    elif not isinstance(record[0], int):
+        problem = f"record type is not an integer ({type(record[0]).__name__})"
+    else:
+        name = C.TYPE_NAMES.get(record[0], f"type {record[0]}")
+        if len(record) < 2:
+            problem = f"{name} record with no fields"
+        elif record[0] in _TIMED and not isinstance(record[1], (int, float)):
+            problem = f"{name} record with a bad time delta {record[1]!r:.40}"
+        else:
+            problem = f"{name} record: {type(exc).__name__}: {exc}"
+    return CorruptTrace(f"corrupt record in frame at byte {offset} ({problem})")
 
 
 def _ends_on_a_record(unpacker: msgpack.Unpacker, size: int) -> bool:
@@ -177,23 +201,26 @@ class TraceReader:
             t = 0
             try:
                 for record in unpacker:
-                    code = record[0]
-                    if first:
-                        if code != C.HEADER or not isinstance(record[1], dict):
-                            raise CorruptTrace("first record is not a header")
-                        self._header = record[1]
-                        first = False
-                        if stop_after_header:
-                            return
-                    elif code in _TIMED:
-                        t += record[1]
-                        record[1] = t
-                    elif code == C.END:
-                        if self.complete:
-                            raise CorruptTrace("two end records")
-                        self.complete = True
-                        self.end_summary = record[1] if isinstance(record[1], dict) else None
-                        self.checksum = zlib.crc32(data[: _end_offset(data)], crc)
+                    try:
+                        code = record[0]
+                        if first:
+                            if code != C.HEADER or not isinstance(record[1], dict):
+                                raise CorruptTrace("first record is not a header")
+                            self._header = record[1]
+                            first = False
+                            if stop_after_header:
+                                return
+                        elif code in _TIMED:
+                            t += record[1]
+                            record[1] = t
+                        elif code == C.END:
+                            if self.complete:
+                                raise CorruptTrace("two end records")
+                            self.complete = True
+                            self.end_summary = record[1] if isinstance(record[1], dict) else None
+                            self.checksum = zlib.crc32(data[: _end_offset(data)], crc)
+                    except (TypeError, IndexError, KeyError) as exc:
+                        raise _bad_record(frame.offset, record, exc) from None
                     yield record
             except (ValueError, TypeError, IndexError, KeyError,
                     msgpack.ExtraData, msgpack.FormatError, msgpack.StackError) as exc:

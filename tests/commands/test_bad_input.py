@@ -8,14 +8,17 @@ from __future__ import annotations
 import random
 import struct
 
+import msgpack
 import pytest
 import zstandard
 
+from orion.format import constants as C
 from orion.format.constants import PRELUDE_SIZE
 from orion.format.frames import iter_frames
 from orion.format.writer import prelude_bytes
 
 from ..conftest import run_orion, write_trace
+from ..format.test_untrusted import frame, header_payload
 
 READING_COMMANDS = ["cat", "show", "validate"]
 
@@ -169,3 +172,50 @@ def test_one_bad_file_does_not_break_listing_the_spool(files, spool):
         assert result.returncode == 0, (fmt, result.stderr)
         assert "internal error" not in result.stderr and "Traceback" not in result.stderr
         assert "more than 1,000,000 items" in result.stderr, (fmt, result.stderr)
+
+
+def raw_trace(tmp_path, name: str, *records) -> str:
+    """A header frame, then one frame holding `records` packed as they are."""
+    path = tmp_path / f"{name}.otrace"
+    body = b"".join(msgpack.packb(rec) for rec in records)
+    path.write_bytes(prelude_bytes() + frame(header_payload()) + frame(body))
+    return str(path)
+
+
+LANE = [C.LANE, 0, None, None, 1, None]
+
+
+@pytest.mark.parametrize("records,message", [
+    ([[]], "(empty record)"),
+    ([5], "(record is not an array (int))"),
+    ([{"a": 1}], "(record is not an array (dict))"),
+    ([[[1], 2]], "(record type is not an integer (list))"),
+    ([[C.END]], "(end record with no fields)"),
+    ([[C.CALL, "x", 0, 0]], "(call record with a bad time delta 'x')"),
+    ([[C.CALL]], "(call record with no fields)"),
+], ids=["empty", "int", "map", "list-type", "end-alone", "bad-delta", "call-alone"])
+def test_a_corrupt_record_says_what_is_wrong_with_it(tmp_path, records, message):
+    path = raw_trace(tmp_path, "bad", *records)
+    offset = len(prelude_bytes()) + len(frame(header_payload()))
+    for command in READING_COMMANDS:
+        result = run_orion(command, path)
+        assert result.returncode == 2, (command, result.stderr)
+        assert result.stderr == (f"orion: error: {path}: corrupt record in frame at byte "
+                                 f"{offset} {message}\n"), command
+
+
+@pytest.mark.parametrize("records,message", [
+    ([LANE, [C.EXCEPTION, 5, 0, 7, None, "m", 1]], "unknown exception kind 7"),
+    ([[C.FUNCTION, 0, 12, None, None, 1]], "reference to undefined string 12"),
+], ids=["exception-kind", "string-id"])
+def test_a_record_that_does_not_decode_names_the_file(tmp_path, records, message):
+    """cat decodes records itself: its errors name the file as show's do."""
+    path = raw_trace(tmp_path, "bad", *records)
+    for command in ("cat", "show"):
+        result = run_orion(command, path)
+        assert result.returncode == 2, (command, result.stderr)
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"orion: error: {path}: "), lines
+        assert message in lines[0], (command, lines)
+    result = run_orion("cat", "--type", "call", path)  # strings still go through the decoder
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr

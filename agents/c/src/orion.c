@@ -159,6 +159,7 @@ static struct {
     int nmods;
     char exc_type[256], exc_message[512], exc_kind[32];
     int have_exc;
+    int open_late; /* a forked child: the file is created once it has lived FLUSH_NS */
     uint32_t thread_kind_sid_plus1;
 } E;
 
@@ -166,6 +167,9 @@ static struct {
     uint64_t start_ns;      /* wall clock */
     uint64_t start_mono;    /* CLOCK_MONOTONIC ns */
     char trace_id[33];
+    char span_id[17];       /* this process, as the parent of its children (spec 8) */
+    char parent_trace[33];  /* the process that started this one, if known */
+    char parent_span[17];
     char path[PATH_MAX];    /* final name */
     char tmp_path[PATH_MAX];
     struct obuf header;     /* the header record, packed */
@@ -665,9 +669,10 @@ static uint32_t function_id_lookup(uintptr_t key);
 
 /* The function id for an address (or a tagged site pointer), defining it on first use.
  * UINT32_MAX: the function is excluded by the module filters. */
+static uintptr_t last_key; /* function_id's last answer */
+static uint32_t last_fid;
+
 static NOI uint32_t function_id(uintptr_t key) {
-    static uintptr_t last_key;
-    static uint32_t last_fid;
     if (key == last_key && key) return last_fid; /* recursion and loops: the common case */
     uint32_t fid = function_id_lookup(key);
     last_key = key;
@@ -981,9 +986,11 @@ static NOI int open_trace_file(void) {
     return 1;
 }
 
+static void pack_parent(struct obuf *b);
+
 static NOI void pack_summary(struct obuf *b, const char *status, int exit_code, int have_code,
                              int with_checksum, uint32_t checksum) {
-    mp_map(b, with_checksum ? 15 : 14);
+    mp_map(b, (with_checksum ? 15 : 14) + (cfg.service[0] ? 1 : 0) + (T.parent_trace[0] ? 1 : 0));
     mp_str(b, "trace_id"); mp_str(b, T.trace_id);
     mp_str(b, "status"); mp_str(b, status);
     mp_str(b, "language"); mp_str(b, cfg.language);
@@ -1020,6 +1027,8 @@ static NOI void pack_summary(struct obuf *b, const char *status, int exit_code, 
     mp_str(b, "lanes"); mp_uint(b, E.nlanes);
     mp_str(b, "agent"); mp_str(b, "liborion " AGENT_VERSION);
     if (with_checksum) { mp_str(b, "checksum"); mp_uint(b, checksum); }
+    if (cfg.service[0]) { mp_str(b, "service"); mp_str(b, cfg.service); }
+    if (T.parent_trace[0]) pack_parent(b);
 }
 
 /* The end record (in the last frame) and the trailer frame; then close the file. */
@@ -1282,8 +1291,15 @@ static NOI void *writer_main(void *arg) {
             enc_unlock();
             break;
         }
-        drain_all();
         uint64_t now = rel_time(mono_ns());
+        if (E.open_late && !E.file_open) {
+            /* A forked child: most exec at once, and should leave no trace behind. */
+            if (now < FLUSH_NS || !open_trace_file()) {
+                enc_unlock();
+                continue;
+            }
+        }
+        drain_all();
         if (E.buf.len >= FRAME_TARGET || (E.buf.len && now - E.last_flush_t > FLUSH_NS)) {
             flush_frame();
             E.last_flush_t = now;
@@ -1291,6 +1307,16 @@ static NOI void *writer_main(void *arg) {
         enc_unlock();
     }
     return NULL;
+}
+
+static NOI void start_writer(void) {
+    atomic_store(&writer_state, S_RUNNING);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    if (real_pthread_create()(&writer_tid, NULL, writer_main, NULL) != 0)
+        atomic_store(&writer_state, S_OFF);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* First traced event of the process (dev/safe): open the file and start the writer. */
@@ -1303,13 +1329,7 @@ static NOI void start_trace(void) {
         atomic_store(&disabled, 1);
         return;
     }
-    atomic_store(&writer_state, S_RUNNING);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    if (real_pthread_create()(&writer_tid, NULL, writer_main, NULL) != 0)
-        atomic_store(&writer_state, S_OFF);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    start_writer();
 }
 
 NOI void orion_flush(void) {
@@ -1472,7 +1492,8 @@ static NOI void finish_normally(void) {
     }
     int code = T.have_exit_code ? T.exit_code : 0;
     enc_lock();
-    if (cfg.mode == MODE_ERROR && code != 0 && atomic_load(&threads)) open_trace_file();
+    if (((cfg.mode == MODE_ERROR && code != 0) || E.open_late) && atomic_load(&threads))
+        open_trace_file();
     if (E.file_open && !E.finished) {
         drain_all();
         if (code != 0 && !E.have_exc) {
@@ -1689,6 +1710,13 @@ static NOI int language_of_executable(void) {
     return 0;
 }
 
+static NOI void pack_parent(struct obuf *b) {
+    mp_str(b, "parent");
+    mp_map(b, 2);
+    mp_str(b, "trace_id"); mp_str(b, T.parent_trace);
+    mp_str(b, "span_id"); mp_str(b, T.parent_span);
+}
+
 static NOI void pack_header(void) {
     struct obuf *b = &T.header;
     extern char **environ;
@@ -1698,7 +1726,7 @@ static NOI void pack_header(void) {
     if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     exe[n > 0 ? n : 0] = 0;
-    int extra = cfg.service[0] ? 1 : 0;
+    int extra = (cfg.service[0] ? 1 : 0) + (T.parent_trace[0] ? 1 : 0);
     int ring = cfg.mode == MODE_ERROR;
     mp_array(b, 2);
     mp_uint(b, R_HEADER);
@@ -1772,20 +1800,27 @@ static NOI void pack_header(void) {
         mp_str(b, "timed"); mp_bool(b, k < 12 && RECORDS[k].timed);
     }
     if (cfg.service[0]) { mp_str(b, "service"); mp_str(b, cfg.service); }
+    if (T.parent_trace[0]) pack_parent(b);
     if (ring) { mp_str(b, "window"); mp_str(b, "ring"); }
 }
 
-static NOI void make_names(void) {
+/* `n` random bytes as 2n hex digits into `out`. */
+static NOI void random_hex(char *out, size_t n) {
     uint8_t id[16];
-    if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id) {
+    if (getrandom(id, n, 0) != (ssize_t)n) {
         uint64_t x = mono_ns() ^ ((uint64_t)getpid() << 32);
-        for (int i = 0; i < 16; i++) { x = x * 6364136223846793005ull + 1; id[i] = (uint8_t)(x >> 56); }
+        for (size_t i = 0; i < n; i++) { x = x * 6364136223846793005ull + 1; id[i] = (uint8_t)(x >> 56); }
     }
-    for (int i = 0; i < 16; i++) {
-        T.trace_id[2 * i] = "0123456789abcdef"[id[i] >> 4];
-        T.trace_id[2 * i + 1] = "0123456789abcdef"[id[i] & 15];
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = "0123456789abcdef"[id[i] >> 4];
+        out[2 * i + 1] = "0123456789abcdef"[id[i] & 15];
     }
-    T.trace_id[32] = 0;
+    out[2 * n] = 0;
+}
+
+static NOI void make_names(void) {
+    random_hex(T.trace_id, 16);
+    random_hex(T.span_id, 8);
     time_t secs = (time_t)(T.start_ns / 1000000000ull);
     struct tm tm;
     gmtime_r(&secs, &tm);
@@ -1798,14 +1833,100 @@ static NOI void make_names(void) {
     snprintf(T.tmp_path, sizeof T.tmp_path, "%s/.%s.tmp", cfg.spool, name);
 }
 
+/* ORION_PARENT=<trace id>-<span id>: set for the processes a traced Python program starts. */
+static NOI void read_parent(void) {
+    const char *v = getenv("ORION_PARENT");
+    const char *dash = v ? strchr(v, '-') : NULL;
+    if (!dash || dash - v != 32 || strlen(dash + 1) != 16) return;
+    memcpy(T.parent_trace, v, 32);
+    T.parent_trace[32] = 0;
+    memcpy(T.parent_span, dash + 1, 17);
+}
+
+/* Fork: the encoder is taken around it, so the child gets it in a consistent state. */
+static NOI void orion_atfork_prepare(void) { enc_lock(); }
+static NOI void orion_atfork_parent(void) { enc_unlock(); }
+
+/* Fresh zeroed pages in place of a table the parent filled (cheaper than memset: the
+ * parent's pages are not copied). */
+static NOI void rezero(void *p, size_t n) {
+    if (p) mmap(p, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+/* A forked child without exec starts a trace of its own, as the Python agent does: a new
+ * trace id, the parent's trace and span as its parent, lanes and definitions from scratch.
+ * The forking thread, the only one the child has, carries on: its active calls are
+ * entered again at the child's start so that the returns to come have their calls. */
 static NOI void orion_atfork_child(void) {
-    /* A forked child without exec: its parent owns the trace; the child records nothing. */
-    atomic_store(&disabled, 1);
-    atomic_store(&writer_state, S_DONE);
-    atomic_store(&crashing, 1);
-    atomic_store(&enc_lock_word, 0);
-    E.file_open = 0;
+    if (!initialized) return;
+    tls_busy = 1;
+    memcpy(T.parent_trace, T.trace_id, sizeof T.parent_trace);
+    memcpy(T.parent_span, T.span_id, sizeof T.parent_span);
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    T.start_ns = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
+    T.start_mono = mono_ns();
+    tick0 = ticks();
+    T.pid = getpid();
+    T.have_exit_code = 0;
+    T.exit_code = 0;
+    make_names();
+    T.header.len = 0;
+    pack_header();
+
+    /* the encoder (already locked by the prepare handler) */
     E.fd = -1;
+    E.file_open = E.finished = E.in_signal = 0;
+    E.buf.len = 0;
+    E.buf.overflow = 0;
+    E.last_t = E.max_t = E.last_flush_t = 0;
+    E.crc = 0;
+    E.records = E.calls = E.returns = E.unwinds = E.exceptions = E.crashes = E.stacks = E.events = 0;
+    E.nstrings = E.nfunctions = E.nlanes = E.nmodules = 0;
+    E.root_fid = -1;
+    E.root_on_main = 0;
+    E.root[0] = 0;
+    E.have_exc = 0;
+    E.thread_kind_sid_plus1 = 0;
+    rezero(E.fns, FN_CAP * sizeof *E.fns);
+    rezero(E.strs, STR_CAP * sizeof *E.strs);
+    E.arena_len = 0;
+    for (int i = 0; i < E.nmods; i++) {
+        E.mods[i].id = -1;
+        E.mods[i].path_sid_plus1 = 0;
+    }
+    last_key = 0;
+    last_fid = 0;
+    signal_thread.lane = -1;
+
+    /* threads: only this one survives fork */
+    atomic_store(&threads_created, 0);
+    struct othread *th = tls_thread;
+    if (th && atomic_load(&th->dead)) th = NULL;
+    atomic_store(&threads, th);
+    atomic_store(&writer_state, S_OFF);
+    atomic_store(&crashing, 0);
+    if (th) {
+        th->next = NULL;
+        th->tid = (int)syscall(SYS_gettid);
+        th->no = 0;
+        th->lane = -1;
+        th->last_t = 0;
+        th->wdepth = 0;
+        snprintf(th->name, sizeof th->name, "main");
+        atomic_store(&th->r, atomic_load(&th->w)); /* the parent's events stay the parent's */
+        uint32_t depth = th->depth < SHADOW_MAX ? th->depth : SHADOW_MAX;
+        for (uint32_t d = 0; d < depth; d++) {
+            if (cfg.mode == MODE_SAFE && !th->kept[d]) continue;
+            uintptr_t key = th->shadow[d];
+            push(th, key & SITE_TAG ? K_SCOPE : K_CALL, key & ~SITE_TAG);
+        }
+    }
+    E.open_late = th && cfg.mode != MODE_ERROR;
+    enc_unlock();
+    if (E.open_late) start_writer(); /* dev and safe: a writer of its own */
+    else if (!th) start_once = (pthread_once_t)PTHREAD_ONCE_INIT; /* its first call starts it */
+    tls_busy = 0;
 }
 
 __attribute__((constructor(101))) static NOI void orion_init(void) {
@@ -1824,6 +1945,7 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
     while (mono_ns() < T.start_mono + 200000) { /* a first ratio; refined while running */ }
     calibrate();
     T.pid = getpid();
+    read_parent();
     if (gethostname(T.host, sizeof T.host) != 0) T.host[0] = 0;
     pthread_getname_np(pthread_self(), T.comm, sizeof T.comm);
     make_names();
@@ -1854,7 +1976,7 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
     scan_modules();
     filter_init();
     pthread_key_create(&thread_key, thread_gone);
-    pthread_atfork(NULL, NULL, orion_atfork_child);
+    pthread_atfork(orion_atfork_prepare, orion_atfork_parent, orion_atfork_child);
     signal_thread.lane = -1;
     snprintf(signal_thread.name, sizeof signal_thread.name, "crash");
     real_exit = (exit_fn)dlsym(RTLD_NEXT, "exit");

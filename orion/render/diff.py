@@ -74,6 +74,24 @@ def _pairs(d: Difference) -> tuple[list[str], list[str]]:
     return left, right
 
 
+def _hunks(differences: list[Difference]) -> Iterator[list[Difference]]:
+    """The differences other than timing, those of one pair of calls together (a call
+    whose arguments and return value both differ is one hunk, not two)."""
+    hunk: list[Difference] = []
+    for d in differences:
+        if d.kind == TIMING:
+            continue
+        if hunk and d.a is not None and d.b is not None and (d.a, d.b) == (hunk[-1].a,
+                                                                            hunk[-1].b):
+            hunk.append(d)
+            continue
+        if hunk:
+            yield hunk
+        hunk = [d]
+    if hunk:
+        yield hunk
+
+
 def _timing_lines(timing: list[Difference], options: DiffOptions) -> Iterator[str]:
     if not timing:
         return
@@ -115,25 +133,22 @@ def _divergence_lines(result: DiffResult) -> Iterator[str]:
 
 
 def render_unified(result: DiffResult, options: DiffOptions, colour: bool) -> Iterator[str]:
-    """The default view: header, first divergence, one hunk per difference, timing."""
+    """The default view: header, first divergence, one hunk per pair of calls, timing."""
     style = Style(colour)
     yield style(f"--- A {_describe(result.a)}", fg="red", bold=True)
     yield style(f"+++ B {_describe(result.b)}", fg="green", bold=True)
     for line in _divergence_lines(result):
         yield style(line, bold=line.startswith("first"))
-    timing = []
-    for d in result.differences:
-        if d.kind == TIMING:
-            timing.append(d)
-            continue
-        yield style(_hunk_header(d), fg="cyan")
-        yield style(f"  # {_what(d)}", dim=True)
-        left, right = _pairs(d)
+    for hunk in _hunks(result.differences):
+        yield style(_hunk_header(hunk[0]), fg="cyan")
+        for d in hunk:
+            yield style(f"  # {_what(d)}", dim=True)
+        left, right = _pairs(hunk[0])
         for line in left:
             yield style("- " + line, fg="red")
         for line in right:
             yield style("+ " + line, fg="green")
-    yield from _timing_lines(timing, options)
+    yield from _timing_lines([d for d in result.differences if d.kind == TIMING], options)
     yield style(_summary_line(result), bold=True)
 
 
@@ -151,18 +166,14 @@ def render_side_by_side(result: DiffResult, options: DiffOptions, colour: bool,
     yield row(f"A {_describe(result.a)}", " ", f"B {_describe(result.b)}", bold=True)
     for line in _divergence_lines(result):
         yield line
-    timing = []
-    for d in result.differences:
-        if d.kind == TIMING:
-            timing.append(d)
-            continue
-        yield style(_hunk_header(d) + f"  # {_what(d)}", fg="cyan")
-        left, right = _pairs(d)
+    for hunk in _hunks(result.differences):
+        yield style(_hunk_header(hunk[0]) + "  # " + "; ".join(map(_what, hunk)), fg="cyan")
+        left, right = _pairs(hunk[0])
         for k in range(max(len(left), len(right))):
             a = left[k] if k < len(left) else ""
             b = right[k] if k < len(right) else ""
             mark, colours = ("|", {"fg": "yellow"}) if a and b else \
                 ("<", {"fg": "red"}) if a else (">", {"fg": "green"})
             yield row(a, mark, b, **colours)
-    yield from _timing_lines(timing, options)
+    yield from _timing_lines([d for d in result.differences if d.kind == TIMING], options)
     yield style(_summary_line(result), bold=True)

@@ -31,12 +31,18 @@ def parse_duration_ns(text: str) -> int:
     return int(total)
 
 
-def parse_nanoseconds(text: str) -> int:
-    """A duration where a plain number counts nanoseconds: `1500`, `500us`, `2ms`, `1s`."""
+def parse_nanoseconds(text: str, option: str | None = None) -> int:
+    """A duration where a plain number counts nanoseconds: `1500`, `500us`, `2ms`, `1s`;
+    an error names `option` when given."""
     text = text.strip()
     if _NUMBER.fullmatch(text):
         return int(float(text)) if "." in text else int(text)
-    return parse_duration_ns(text)
+    try:
+        return parse_duration_ns(text)
+    except OrionError:
+        where = f"{option} " if option else ""
+        raise OrionError(f"{where}{text!r} is not a duration (use e.g. 1500 for "
+                         f"nanoseconds, 500us, 2ms, 1s)") from None
 
 
 def parse_when_ns(text: str, now_ns: int | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import click
@@ -19,19 +20,25 @@ from ..timeparse import parse_nanoseconds
 
 
 def _threshold(text: str) -> float:
-    """`50%`, `50` or `0.5` -> 0.5."""
+    """`50%` or `0.5` -> 0.5; anything else (a bare 50, a negative, nan) is refused rather
+    than guessed at."""
+    percent = text.strip().endswith("%")
     try:
-        value = float(text.rstrip("%"))
+        value = float(text.strip().rstrip("%")) / (100 if percent else 1)
     except ValueError:
-        raise OrionError(f"--time-threshold {text!r} is not a percentage (e.g. 50%)") from None
-    return value / 100 if text.endswith("%") or value > 1 else value
+        value = math.nan
+    if not 0 <= value < math.inf or (not percent and value > 1):
+        raise OrionError(f"--time-threshold {text!r}: give a percentage (50%) or a fraction "
+                         f"from 0 to 1 (0.5)")
+    return value
 
 
 @click.command("diff")
 @click.argument("refs", nargs=-1, metavar="A B")
 @click.option("--side-by-side", "-y", is_flag=True, help="Show A and B in two columns.")
 @click.option("--time-threshold", default=f"{DEFAULT_TIME_THRESHOLD:.0%}", show_default=True,
-              metavar="PCT", help="Report a function whose total time changed by this much.")
+              metavar="PCT", help="Report a function whose total time changed by this much "
+                   "(50% or 0.5).")
 @click.option("--time-min", default=str(DEFAULT_TIME_MIN_NS), show_default=True,
               metavar="NS", help="... and by at least this much (ns, or 500us, 5ms, 1s).")
 @click.option("--no-timing", is_flag=True, help="Compare structure and values only.")
@@ -63,7 +70,7 @@ def command(ctx: click.Context, refs: tuple[str, ...], side_by_side: bool, time_
     if len(paths) != 2:
         raise OrionError(f"diff compares two traces, got {len(paths)}")
     options = DiffOptions(time_threshold=_threshold(time_threshold),
-                          time_min_ns=parse_nanoseconds(time_min), timing=not no_timing)
+                          time_min_ns=parse_nanoseconds(time_min, "--time-min"), timing=not no_timing)
     result = diff_traces(load_trace(paths[0]), load_trace(paths[1]), options)
     if as_json:
         write_json(result_json(result), sys.stdout)

@@ -57,8 +57,13 @@ def test_ids_on_stdin_and_errors(spool):
     assert piped.returncode == 1
     one = invoke("diff", a)
     assert one.exit_code == 2 and "diff compares two traces, got 1" in one.output
-    bad = invoke("diff", a, b, "--time-threshold", "lots")
-    assert bad.exit_code == 2
+    for threshold in ("lots", "50", "-5%", "nan", "inf%"):
+        bad = invoke("diff", a, b, "--time-threshold", threshold)
+        assert bad.exit_code == 2 and "give a percentage" in bad.stderr, threshold
+    for threshold in ("50%", "0.5", "1", "250%"):
+        assert invoke("diff", a, b, "--time-threshold", threshold).exit_code == 1
+    bad = invoke("diff", a, b, "--time-min", "xyz")
+    assert bad.exit_code == 2 and "--time-min 'xyz' is not a duration" in bad.stderr
 
 
 def test_pipeline_from_list(spool):

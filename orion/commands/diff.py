@@ -15,6 +15,7 @@ from ..model import load_trace
 from ..options import json_option, spool_option
 from ..render.diff import render_side_by_side, render_unified
 from ..render.jsonout import write_json
+from ..render.table import wants_colour
 from ..spool import Spool
 from ..timeparse import parse_nanoseconds
 
@@ -75,7 +76,7 @@ def command(ctx: click.Context, refs: tuple[str, ...], side_by_side: bool, time_
     if as_json:
         write_json(result_json(result), sys.stdout)
     else:
-        colour = sys.stdout.isatty() if colour is None else colour
+        colour = wants_colour(sys.stdout, colour)
         render = render_side_by_side if side_by_side else render_unified
         for line in render(result, options, colour):
             click.echo(line, color=colour)

@@ -10,6 +10,7 @@ from ..doctor import FAIL, OK, run_checks
 from ..options import json_option, spool_option
 from ..project import project_root
 from ..render.jsonout import write_json
+from ..render.table import wants_colour
 from ..spool import Spool
 
 _LABELS = {OK: ("ok", "green"), "warn": ("warn", "yellow"), FAIL: ("FAIL", "red")}
@@ -30,7 +31,7 @@ def command(ctx: click.Context, as_json: bool, spool: Spool) -> None:
     if as_json:
         write_json([c.json() for c in checks], sys.stdout)
     else:
-        colour = sys.stdout.isatty()
+        colour = wants_colour(sys.stdout)
         for check in checks:
             label, fg = _LABELS[check.level]
             label = click.style(f"{label:<4}", fg=fg) if colour else f"{label:<4}"

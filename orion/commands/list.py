@@ -16,7 +16,7 @@ from ..format.errors import TraceError
 from ..options import filter_options, output_format_option, spool_option
 from ..query import Listed, TraceFilter, select
 from ..render.jsonout import write_json, write_jsonl
-from ..render.table import colour_status, format_table
+from ..render.table import colour_status, format_table, wants_colour
 from ..spool import Spool
 from ..timeparse import format_duration_ns, format_time_ns
 
@@ -158,7 +158,7 @@ def command(ctx: click.Context, spool: Spool, trace_filter: TraceFilter,
     elif output_format == "jsonl":
         write_jsonl((listed_json(item, fp) for item, fp in zip(items, found)), out)
     elif items:
-        colour = out.isatty()
+        colour = wants_colour(out)
         click.echo("\n".join(table_lines(items, colour, found)))
     if not items:
         if output_format == "table":

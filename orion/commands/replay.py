@@ -32,6 +32,7 @@ from ..ids import resolve_many
 from ..model import load_trace
 from ..options import json_option, spool_option
 from ..render.jsonout import write_json
+from ..render.table import wants_colour
 from ..render.tree import exception_text, format_pairs, format_value
 from ..spool import Spool, user_data_dir
 from ..timeparse import format_duration_ns, parse_nanoseconds
@@ -486,7 +487,7 @@ def command(ctx: click.Context, ref: str, at: int | None, at_time: str | None,
         return
     interactive = sys.stdin.isatty()
     shell = ReplayShell(replay, sys.stdin, sys.stdout, sys.stderr, interactive,
-                        colour=interactive and sys.stdout.isatty())
+                        colour=interactive and wants_colour(sys.stdout))
     if interactive:
         trace = replay.trace
         shell.out(f"Replaying {trace.summary.get('trace_id') or trace.path}: "

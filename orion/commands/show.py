@@ -32,7 +32,7 @@ from ..ids import resolve_many
 from ..model import Lane, Trace, failing_path, load_trace
 from ..options import json_option, spool_option
 from ..render.jsonout import dumps
-from ..render.table import STATUS_COLOURS
+from ..render.table import STATUS_COLOURS, wants_colour
 from ..render.tree import (DEFAULT_MAX_LINES, TreeOptions, format_pairs, format_value,
                            iter_calls_json, render_tree)
 from ..spool import Spool
@@ -213,7 +213,7 @@ def command(spool: Spool, refs: tuple[str, ...], as_json: bool, depth: int | Non
         for chunk in iter_json(trace, chosen, depth):
             out.write(chunk)
         return
-    colour = out.isatty()
+    colour = wants_colour(out)
     lines = header_lines(trace, colour)
     if not no_env:
         lines += env_lines(trace.header.get("env"), all_env)

@@ -3,7 +3,8 @@ stream is a terminal."""
 
 from __future__ import annotations
 
-from typing import Sequence
+import os
+from typing import IO, Sequence
 
 import click
 
@@ -31,6 +32,13 @@ def clip(text: str, width: int | None) -> str:
     if width is None or len(text) <= width:
         return text
     return text[: max(width - 1, 0)] + "…"
+
+
+def wants_colour(stream: IO, explicit: bool | None = None) -> bool:
+    """Colour on a terminal, unless asked otherwise or NO_COLOR is set (no-color.org)."""
+    if explicit is not None:
+        return explicit
+    return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
 def colour_status(line: str, status: str, enabled: bool) -> str:

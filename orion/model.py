@@ -570,6 +570,8 @@ def failing_path(trace: Trace) -> list[Call]:
     crash = trace.crashes[0] if trace.crashes else None
     if crash is not None and crash.path:
         return list(crash.path)
+    if crash is not None and crash.stack is not None and crash.stack.frames:
+        return _stack_path(crash)
     if crash is not None:
         lanes = [trace.lane(crash.lane)]
     else:
@@ -585,6 +587,18 @@ def failing_path(trace: Trace) -> list[Call]:
     while (child := propagating_child(node)) is not None:
         node = child
         path.append(node)
+    return path
+
+
+def _stack_path(crash: Crash) -> list[Call]:
+    """A crash with a stack but no open calls (an uninstrumented native program, whose
+    stack the agent unwound): the stack's frames, as calls open at the crash."""
+    path = []
+    for fn, line, locals_ in crash.stack.frames:
+        call = Call(fn, crash.t, None)
+        call.line = line
+        call.locals = locals_
+        path.append(call)
     return path
 
 

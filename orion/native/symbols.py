@@ -174,18 +174,23 @@ class Symbolizer:
                 yield binary, base
 
     def locate(self, addr: int, module: str | None = None) -> Location | None:
-        """Name, file and line of the function containing `addr`, or None."""
+        """Name, file and first line of the function containing `addr`, or None. `addr`
+        may be any code address in it (a crash's unwound frames are return addresses)."""
         for binary, base in self._binaries(addr, module):
-            location = binary.locate(addr - base)
+            start = binary.function_start(addr - base)
+            location = binary.locate(addr - base if start is None else start)
             if location is not None:
                 return location
         return None
 
     def line_in(self, function: int, addr: int) -> int | None:
-        """The source line of code address `addr`, if it lies in the function that starts
-        at `function` (a return address may belong to an uninstrumented caller)."""
+        """The source line of code address `addr`, if it lies in the function that holds
+        address `function` (its start, or for an unwound frame any address in it): a
+        return address may belong to an uninstrumented caller."""
         for binary, base in self._binaries(addr, None):
-            if binary.function_start(addr - base) == function - base:
+            start = binary.function_start(addr - base)
+            if start is not None and start in (function - base,
+                                               binary.function_start(function - base)):
                 location = binary.locate(addr - base)
                 return location.line if location is not None else None
         return None

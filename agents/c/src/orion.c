@@ -14,6 +14,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <execinfo.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -54,6 +55,7 @@
 #define STR_ARENA (512 * 1024)
 #define MOD_CAP 512
 #define MAX_TEXT 4096
+#define UNWIND_MAX 128 /* frames of an uninstrumented stack kept at a crash */
 /* Shadow-stack and function-table keys for named scopes carry this bit (never set in a
  * user-space code address). */
 #define SITE_TAG ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
@@ -197,6 +199,11 @@ static struct othread signal_thread; /* the lane of a thread that never traced a
 static __thread struct othread *tls_thread __attribute__((tls_model("initial-exec")));
 static __thread int tls_busy __attribute__((tls_model("initial-exec")));
 static struct sigaction old_actions[NSIG];
+/* The stack of a crash in code that keeps no shadow stack, unwound by the signal handler:
+ * code addresses, innermost (the faulting pc) first. */
+static uintptr_t unwound[UNWIND_MAX];
+static uint32_t nunwound;
+static uintptr_t agent_lo, agent_hi; /* the agent's own code, where unwinding stops */
 static const int crash_signals[] = {SIGSEGV, SIGABRT, SIGFPE, SIGBUS, SIGILL};
 
 typedef void (*exit_fn)(int);
@@ -1365,10 +1372,35 @@ static NOI void write_crash(int from_signal, const char *kind, const char *reaso
     }
     define_lane(th);
     uint32_t depth = th->depth < SHADOW_MAX ? th->depth : SHADOW_MAX;
-    /* Definitions first: they must not sit between a timed record and the clock. */
-    uint32_t pc_fid = UINT32_MAX;
-    for (uint32_t i = 0; i < depth; i++) function_id(th->shadow[i]);
-    if (depth == 0 && pc) pc_fid = function_id(pc);
+    /* The frames, outermost first: the function and, for all but the innermost, the
+     * address it was executing at a call (its callee's return address); the innermost is
+     * placed by the pc. Readers turn them into lines. From the shadow stack when the
+     * thread keeps one, else as the handler unwound it, else the faulting frame alone.
+     * Definitions first: they must not sit between a timed record and the clock. */
+    static struct { uint32_t fid; uintptr_t at; } frames[SHADOW_MAX + UNWIND_MAX];
+    uint32_t nframes = 0;
+    for (uint32_t i = 0; i < depth; i++) {
+        uint32_t fid = function_id(th->shadow[i]);
+        if (fid != UINT32_MAX) {
+            frames[nframes].fid = fid;
+            frames[nframes++].at = i + 1 < depth ? th->sites[i + 1] : 0;
+        }
+    }
+    if (depth == 0 && from_signal && nunwound) {
+        for (uint32_t i = nunwound; i-- > 0;) {
+            uint32_t fid = function_id(unwound[i]);
+            if (fid != UINT32_MAX) {
+                frames[nframes].fid = fid;
+                frames[nframes++].at = i ? unwound[i] : 0;
+            }
+        }
+    } else if (depth == 0 && pc) {
+        uint32_t fid = function_id(pc);
+        if (fid != UINT32_MAX) {
+            frames[nframes].fid = fid;
+            frames[nframes++].at = 0;
+        }
+    }
     maybe_flush();
     uint64_t t = rel_time(mono_ns());
     if (t < E.max_t) t = E.max_t;
@@ -1378,41 +1410,23 @@ static NOI void write_crash(int from_signal, const char *kind, const char *reaso
     mp_str(&E.buf, kind);
     mp_str(&E.buf, reason);
     mp_str(&E.buf, message);
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < depth; i++)
-        if (function_id(th->shadow[i]) != UINT32_MAX) kept++;
-    if (pc_fid != UINT32_MAX) kept++;
     mp_map(&E.buf, sig ? 4 : 1);
     if (sig) {
         mp_str(&E.buf, "signal"); mp_uint(&E.buf, (uint64_t)sig);
         mp_str(&E.buf, "address"); mp_uint(&E.buf, addr);
         mp_str(&E.buf, "pc"); mp_uint(&E.buf, pc);
     }
-    /* Per frame of the stack below, the address it was executing at a call: the return
-     * address of its callee (0 for the innermost frame, which the pc places). Readers
-     * turn them into lines. */
     mp_str(&E.buf, "returns");
-    mp_array(&E.buf, kept);
-    for (uint32_t i = 0; i < depth; i++)
-        if (function_id(th->shadow[i]) != UINT32_MAX)
-            mp_uint(&E.buf, i + 1 < depth ? th->sites[i + 1] : 0);
-    if (pc_fid != UINT32_MAX) mp_uint(&E.buf, 0);
+    mp_array(&E.buf, nframes);
+    for (uint32_t i = 0; i < nframes; i++) mp_uint(&E.buf, frames[i].at);
     E.stacks++;
     timed(R_STACK, 4, t);
     mp_uint(&E.buf, (uint64_t)th->lane);
     mp_str(&E.buf, "crash");
-    mp_array(&E.buf, kept);
-    for (uint32_t i = 0; i < depth; i++) {
-        uint32_t fid = function_id(th->shadow[i]);
-        if (fid == UINT32_MAX) continue;
+    mp_array(&E.buf, nframes);
+    for (uint32_t i = 0; i < nframes; i++) {
         mp_array(&E.buf, 3);
-        mp_uint(&E.buf, fid);
-        mp_nil(&E.buf);
-        mp_nil(&E.buf);
-    }
-    if (pc_fid != UINT32_MAX) {
-        mp_array(&E.buf, 3);
-        mp_uint(&E.buf, pc_fid);
+        mp_uint(&E.buf, frames[i].fid);
         mp_nil(&E.buf);
         mp_nil(&E.buf);
     }
@@ -1425,6 +1439,23 @@ static NOI void write_crash(int from_signal, const char *kind, const char *reaso
     enc_unlock();
 }
 
+/* Unwind the interrupted stack from the signal handler (from the unwind tables: the
+ * program needs no frame pointers), keeping the frames from the faulting pc outwards and
+ * stopping at the agent's own frames (the wrapped main, a thread's start), beyond which
+ * lie the C library's. backtrace() is warmed up at start, so that loading the unwinder
+ * (which allocates) does not happen here. */
+static NOI void unwind_crash(uintptr_t pc) {
+    void *raw[UNWIND_MAX + 16];
+    int n = backtrace(raw, UNWIND_MAX + 16);
+    int k = 0;
+    while (k < n && (uintptr_t)raw[k] != pc) k++; /* skip the handler's own frames */
+    for (nunwound = 0; k < n && nunwound < UNWIND_MAX; k++) {
+        uintptr_t a = (uintptr_t)raw[k];
+        if (a >= agent_lo && a < agent_hi) break;
+        unwound[nunwound++] = a;
+    }
+}
+
 static NOI void on_crash_signal(int sig, siginfo_t *info, void *ucontext) {
     int saved = errno;
     if (atomic_exchange(&crashing, 1) == 0) {
@@ -1435,6 +1466,8 @@ static NOI void on_crash_signal(int sig, siginfo_t *info, void *ucontext) {
         pc = (uintptr_t)((ucontext_t *)ucontext)->uc_mcontext.pc;
 #endif
         (void)ucontext;
+        struct othread *th = tls_thread;
+        if (pc && (!th || !th->depth)) unwind_crash(pc); /* no shadow stack to read */
         char message[96] = "killed by ";
         size_t n = strlen(message);
         const char *name = sig_name(sig);
@@ -1833,6 +1866,21 @@ static NOI void make_names(void) {
     snprintf(T.tmp_path, sizeof T.tmp_path, "%s/.%s.tmp", cfg.spool, name);
 }
 
+/* Where the agent's code is, when it is a library of its own (not linked into the
+ * executable), and the unwinder loaded ahead of any crash. */
+static NOI void find_agent_code(void) {
+    void *warm[4];
+    backtrace(warm, 4);
+    struct module *m = module_of((uintptr_t)&find_agent_code);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = 0;
+    if (m && strcmp(m->path, exe) != 0) {
+        agent_lo = m->lo;
+        agent_hi = m->hi;
+    }
+}
+
 /* ORION_PARENT=<trace id>-<span id>: set for the processes a traced Python program starts. */
 static NOI void read_parent(void) {
     const char *v = getenv("ORION_PARENT");
@@ -1974,6 +2022,7 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
     E.root_fid = -1;
     orion_crc32(0, "", 0);
     scan_modules();
+    find_agent_code();
     filter_init();
     pthread_key_create(&thread_key, thread_gone);
     pthread_atfork(orion_atfork_prepare, orion_atfork_parent, orion_atfork_child);

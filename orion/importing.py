@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .format.errors import CorruptTrace, TraceError
+from .format.errors import TraceError
 from .format.reader import TraceReader
 from .format.summary import read_summary
 from .format.validate import ERROR, Problem, validate_trace
@@ -32,7 +32,7 @@ MAX_PROBLEMS_SHOWN = 3
 @dataclass
 class ImportResult:
     """What happened to one file: outcome is imported, refused (invalid, duplicate) or
-    unreadable (missing, not a trace, a newer major version)."""
+    unreadable (missing, not a trace, a newer major version, a corrupt frame)."""
 
     source: Path
     outcome: str
@@ -79,9 +79,7 @@ def import_trace(spool: Spool, source: Path, replace: bool = False) -> ImportRes
             with TraceReader(source) as reader:
                 header = reader.header  # a file cut inside its first frame has none
             summary = read_summary(source)
-    except CorruptTrace as exc:
-        reason = exc.message
-    except TraceError as exc:
+    except TraceError as exc:  # a corrupt frame too: cat, show and validate exit 2 on it
         return ImportResult(source, UNREADABLE, exc.message)
     if reason:
         return ImportResult(source, REFUSED, reason)

@@ -25,16 +25,24 @@ _RECOUNTED = ("type", "counts", "checksum", "status", "exit_code", "exception")
 
 
 def write(path: Path, out: BinaryIO) -> None:
-    """Copy the trace, native functions named; a file that is not a trace (wrong magic,
-    newer major) raises TraceError."""
-    with TraceReader(path):
-        pass
+    """Copy the trace, native functions named; a file that does not read as a trace (wrong
+    magic, newer major, a corrupt frame, no header) raises TraceError, as every other
+    command would on the copy."""
+    _check_readable(path)
     named = {fid: fn for fid, fn in read_native_functions(path).items() if fn.name}
     if named:
         _rewrite(path, out, named)
         return
     with open(path, "rb") as src:
         shutil.copyfileobj(src, out, 1 << 20)
+
+
+def _check_readable(path: Path) -> None:
+    """Read every frame (the copy is only worth attaching to a ticket if it reads)."""
+    with TraceReader(path) as reader:
+        for _ in reader.records():
+            pass
+        reader.header  # a file cut inside its first frame has none
 
 
 def _rewrite(path: Path, out: BinaryIO, named: dict[int, Function]) -> None:

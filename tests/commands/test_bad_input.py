@@ -105,6 +105,22 @@ def test_each_bad_file_is_one_line_and_exit_2(files, command):
         assert message in lines[0], (name, lines[0])
 
 
+def test_export_of_a_bad_file_is_one_line_and_writes_nothing(files, tmp_path):
+    """The .otrace copy is checked as cat would read it, not passed on as it is."""
+    out = tmp_path / "out.otrace"
+    for name, (path, message) in files.items():
+        result = run_orion("export", str(path), "-o", str(out), timeout=30)
+        assert result.returncode == 2, (name, result.stderr)
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and str(path) in lines[0] and message in lines[0], (name, lines)
+        assert not out.exists() and result.stdout == "", name
+    cut = tmp_path / "cut.otrace"
+    cut.write_bytes(prelude_bytes())
+    result = run_orion("export", str(cut), "-o", str(out))
+    assert result.returncode == 2 and "has no complete header frame" in result.stderr
+    assert not out.exists()
+
+
 def test_debug_shows_a_traceback(files):
     path, _ = files["random"]
     result = run_orion("cat", str(path), env={"ORION_DEBUG": "1"})

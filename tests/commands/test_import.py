@@ -96,12 +96,13 @@ def test_incomplete_trace_is_accepted_with_a_note(spool, tmp_path):
     assert spool.find(trace_id) is not None
 
 
-def test_corrupt_trace_is_refused_and_the_rest_imported(spool, elsewhere, tmp_path):
+def test_corrupt_trace_is_unreadable_and_the_rest_imported(spool, elsewhere, tmp_path):
+    """Exit 2 as cat, show and validate give for a corrupt frame; 1 is for refusals."""
     good = write_trace(elsewhere)
     bad = corrupt_copy(write_trace(elsewhere), tmp_path / "bad.otrace")
     result = orion("import", str(bad), good)
-    assert result.exit_code == 1
-    assert f"refused: {bad}:" in result.stderr and "corrupt" in result.stderr
+    assert result.exit_code == 2
+    assert f"unreadable: {bad}:" in result.stderr and "corrupt" in result.stderr
     assert result.stdout == trace_id_of(good) + "\n"
     assert [e.trace_id for e in spool.entries()] == [trace_id_of(good)]
 
@@ -115,7 +116,7 @@ def test_not_a_trace_or_missing_file_exits_2(spool, elsewhere, tmp_path):
                    "--json")
     assert result.exit_code == 2
     rows = json.loads(result.stdout)
-    assert [row["outcome"] for row in rows] == ["unreadable", "unreadable", "refused", "imported"]
+    assert [row["outcome"] for row in rows] == ["unreadable"] * 3 + ["imported"]
     assert "wrong magic" in rows[0]["reason"] and "no such file" in rows[1]["reason"]
     assert len(spool.entries()) == 1
 

@@ -316,6 +316,113 @@ static NOI int list_matches(const char *list, const char *text) {
 }
 
 /* ------------------------------------------------------------------------------------- */
+/* secrets (spec section 7)                                                               */
+
+static const char *const DEFAULT_SECRETS[] = {
+    "password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "auth",
+    "authorization", "cookie", "session", "private_key", "privatekey", "credential",
+    "credentials", "signature", "dsn", NULL};
+
+static NOI int looks_secret(const char *name, size_t n) {
+    char lower[256];
+    if (n >= sizeof lower) n = sizeof lower - 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        lower[i] = c == '-' ? '_' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+    lower[n] = 0;
+    const char *custom = getenv("ORION_REDACT");
+    if (custom && *custom) {
+        char words[1024];
+        size_t k = 0;
+        for (; custom[k] && k < sizeof words - 1; k++) {
+            char c = custom[k];
+            words[k] = c == '-' ? '_' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        }
+        words[k] = 0;
+        return list_matches(words, lower);
+    }
+    for (const char *const *w = DEFAULT_SECRETS; *w; w++)
+        if (strstr(lower, *w)) return 1;
+    return 0;
+}
+
+#define REDACTED "<redacted>"
+#define SECRET_MAX 64
+
+/* Values of the secret-looking environment variables (4 characters or more), longest
+ * first so that a secret holding a shorter one is hidden whole. Read once at start, so
+ * that scrubbing needs no allocation and may run in a crash handler. */
+static const char *secret_values[SECRET_MAX];
+static size_t secret_lens[SECRET_MAX];
+static int nsecrets;
+
+static NOI void read_secret_values(void) {
+    extern char **environ;
+    nsecrets = 0;
+    for (char **e = environ; e && *e && nsecrets < SECRET_MAX; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq || strlen(eq + 1) < 4 || !looks_secret(*e, (size_t)(eq - *e))) continue;
+        size_t n = strlen(eq + 1);
+        int k = nsecrets++;
+        for (; k > 0 && secret_lens[k - 1] < n; k--) {
+            secret_values[k] = secret_values[k - 1];
+            secret_lens[k] = secret_lens[k - 1];
+        }
+        secret_values[k] = eq + 1; /* environ's own copy: read only in this process */
+        secret_lens[k] = n;
+    }
+}
+
+/* Does `text` hold a secret value? */
+static NOI int leaks_secret(const char *text, size_t n) {
+    for (int i = 0; i < nsecrets; i++)
+        for (size_t k = 0; k + secret_lens[i] <= n; k++)
+            if (!memcmp(text + k, secret_values[i], secret_lens[i])) return 1;
+    return 0;
+}
+
+/* `text` with every secret value in it replaced by <redacted>, into `out` (NUL-ended,
+ * cut to fit); its length. Free text has no redacted node of its own. Signal-safe. */
+static NOI size_t scrub(const char *text, size_t n, char *out, size_t cap) {
+    size_t w = 0;
+    for (size_t i = 0; i < n && w + 1 < cap;) {
+        int hit = -1;
+        for (int k = 0; k < nsecrets && hit < 0; k++)
+            if (secret_lens[k] <= n - i && !memcmp(text + i, secret_values[k], secret_lens[k]))
+                hit = k;
+        if (hit < 0) {
+            out[w++] = text[i++];
+            continue;
+        }
+        size_t r = sizeof REDACTED - 1;
+        if (w + r >= cap) break;
+        memcpy(out + w, REDACTED, r);
+        w += r;
+        i += secret_lens[hit];
+    }
+    out[w] = 0;
+    return w;
+}
+
+/* A command-line word `-name` or `--name[=value]` (name: a letter, then letters, digits,
+ * `_`, `.` or `-`): the name's length, or 0 when it is not one; `*value` points at the
+ * `=` or is NULL. */
+static NOI size_t option_name(const char *arg, const char **name, const char **value) {
+    const char *p = arg;
+    if (*p != '-') return 0;
+    p += p[1] == '-' ? 2 : 1;
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) return 0;
+    *name = p;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+           *p == '_' || *p == '.' || *p == '-')
+        p++;
+    if (*p && *p != '=') return 0;
+    *value = *p == '=' ? p : NULL;
+    return (size_t)(p - *name);
+}
+
+/* ------------------------------------------------------------------------------------- */
 /* the encoder: strings, functions, modules, lanes, records, frames                        */
 
 static NOI uint32_t str_hash(const char *s, size_t n) {
@@ -1236,7 +1343,13 @@ NOI void orion_exception(const char *type, const char *message) {
     struct exc_payload *x = malloc(sizeof *x);
     if (!x) return;
     x->type = strdup(type ? type : "?");
-    x->message = strndup(message ? message : "", MAX_TEXT);
+    const char *text = message ? message : "";
+    size_t n = strnlen(text, MAX_TEXT);
+    if (!leaks_secret(text, n)) {
+        x->message = strndup(text, n);
+    } else if ((x->message = malloc(MAX_TEXT + 1))) { /* the message without the secrets */
+        scrub(text, n, x->message, MAX_TEXT + 1);
+    }
     if (cfg.mode == MODE_SAFE) { /* exceptions are never sampled away */ }
     push(th, K_EXC, (uint64_t)(uintptr_t)x);
 }
@@ -1371,6 +1484,10 @@ static NOI void write_crash(int from_signal, const char *kind, const char *reaso
         th->tid = (int)syscall(SYS_gettid);
     }
     define_lane(th);
+    static char clean[MAX_TEXT + 1]; /* the message without secret values (a what()) */
+    if (!message) message = "";
+    scrub(message, strnlen(message, MAX_TEXT), clean, sizeof clean);
+    message = clean;
     uint32_t depth = th->depth < SHADOW_MAX ? th->depth : SHADOW_MAX;
     /* The frames, outermost first: the function and, for all but the innermost, the
      * address it was executing at a call (its callee's return address); the innermost is
@@ -1659,35 +1776,6 @@ static NOI void read_settings(void) {
     resolve_spool();
 }
 
-static const char *const DEFAULT_SECRETS[] = {
-    "password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "auth",
-    "authorization", "cookie", "session", "private_key", "privatekey", "credential",
-    "credentials", "signature", "dsn", NULL};
-
-static NOI int looks_secret(const char *name, size_t n) {
-    char lower[256];
-    if (n >= sizeof lower) n = sizeof lower - 1;
-    for (size_t i = 0; i < n; i++) {
-        char c = name[i];
-        lower[i] = c == '-' ? '_' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-    }
-    lower[n] = 0;
-    const char *custom = getenv("ORION_REDACT");
-    if (custom && *custom) {
-        char words[1024];
-        size_t k = 0;
-        for (; custom[k] && k < sizeof words - 1; k++) {
-            char c = custom[k];
-            words[k] = c == '-' ? '_' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
-        }
-        words[k] = 0;
-        return list_matches(words, lower);
-    }
-    for (const char *const *w = DEFAULT_SECRETS; *w; w++)
-        if (strstr(lower, *w)) return 1;
-    return 0;
-}
-
 /* argv from /proc/self/cmdline as a msgpack array. */
 static NOI void pack_argv(struct obuf *b) {
     static char cmd[64 * 1024];
@@ -1702,11 +1790,32 @@ static NOI void pack_argv(struct obuf *b) {
     for (ssize_t i = 0; i < n; i++)
         if (cmd[i] == 0) count++;
     mp_array(b, count);
+    /* The value of an option whose name looks secret is redacted (`--api-key=<redacted>`,
+     * or the word after `--password`), and secret values are scrubbed from every word. */
+    static char word[MAX_TEXT + 1], clean[MAX_TEXT + 1];
+    int hide_next = 0;
     for (ssize_t i = 0; i < n;) {
         size_t len = strnlen(cmd + i, (size_t)(n - i));
         if (i + (ssize_t)len >= n) break;
-        mp_strn(b, cmd + i, len > MAX_TEXT ? MAX_TEXT : len);
+        const char *arg = cmd + i;
         i += (ssize_t)len + 1;
+        if (hide_next) {
+            mp_str(b, REDACTED);
+            hide_next = 0;
+            continue;
+        }
+        const char *name, *value;
+        size_t name_len = option_name(arg, &name, &value);
+        if (name_len && looks_secret(name, name_len)) {
+            if (!value) {
+                hide_next = 1;
+            } else {
+                snprintf(word, sizeof word, "%.*s=" REDACTED, (int)(value - arg), arg);
+                arg = word;
+                len = strlen(word);
+            }
+        }
+        mp_strn(b, clean, scrub(arg, len, clean, sizeof clean));
     }
 }
 
@@ -1804,7 +1913,7 @@ static NOI void pack_header(void) {
         size_t klen = eq ? (size_t)(eq - *e) : strlen(*e);
         const char *value = eq ? eq + 1 : "";
         mp_strn(b, *e, klen);
-        if (looks_secret(*e, klen)) {
+        if (looks_secret(*e, klen) || leaks_secret(value, strlen(value))) {
             mp_map(b, 2);
             mp_str(b, "t"); mp_str(b, "str");
             mp_str(b, "redacted"); mp_bool(b, 1);
@@ -2010,6 +2119,7 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
         tls_busy = 0;
         return;
     }
+    read_secret_values();
     pack_argv(&T.command);
     pack_header();
     E.cctx = ZSTD_createCCtx();

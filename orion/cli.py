@@ -141,7 +141,9 @@ class OrionGroup(click.Group):
 
 @click.group(cls=OrionGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="orion")
-def cli() -> None:
+@click.option("--spool", metavar="DIR", default=None,
+              help="Spool directory for every command (a command's own --spool wins).")
+def cli(spool: str | None) -> None:
     """Orionis: record what programs did, then list, show, replay and compare it.
 
     Traces are .otrace files in a spool directory; every command reads them by id,

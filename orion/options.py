@@ -25,6 +25,8 @@ def spool_option(command: Callable) -> Callable:
 
     @functools.wraps(command)
     def wrapper(*args, spool: str | None, **kwargs):
+        if spool is None:  # `orion --spool DIR list`
+            spool = click.get_current_context().find_root().params.get("spool")
         return command(*args, spool=Spool(resolve_spool(spool)), **kwargs)
 
     return click.option(

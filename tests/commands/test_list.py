@@ -122,3 +122,12 @@ def test_a_newer_major_is_skipped_by_every_format(spool):
                                          f"format 2.0; this orion reads 1.x — upgrade orion "
                                          f"to read it"), args
         assert newer.rsplit("-", 1)[1][:12] not in result.stdout
+
+
+def test_spool_as_a_global_option(spool, tmp_path):
+    write_trace(spool)
+    elsewhere = tmp_path / "elsewhere"
+    assert len(invoke("--spool", str(spool.path), "list", "--format", "ids").stdout.split()) == 1
+    assert invoke("--spool", str(elsewhere), "list").exit_code == 1  # empty there
+    own = invoke("--spool", str(elsewhere), "list", "--spool", str(spool.path), "-f", "ids")
+    assert len(own.stdout.split()) == 1  # the command's own --spool wins

@@ -9,11 +9,20 @@ import click
 
 from ..errors import OrionError
 from ..export import FORMATS, export_to_file, export_trace, exported_path
+from ..format.reader import read_trailer
 from ..ids import resolve_many
 from ..options import spool_option
 from ..render.progress import progress
 from ..spool import Spool
 from ..timeparse import parse_nanoseconds
+
+
+def _note_incomplete(sources: list[Path]) -> None:
+    """Say so for a trace whose program died before closing it, as cat and import do."""
+    for source in sources:
+        if read_trailer(source) is None:
+            click.echo(f"orion: note: {source}: incomplete (no end record): exported as far "
+                       f"as it goes", err=True)
 
 
 @click.command("export")
@@ -61,10 +70,16 @@ def command(refs: tuple[str, ...], output: str | None, format_name: str,
         stdout = sys.stdout.buffer
         export_trace(paths[0], fmt, stdout, **options)
         stdout.flush()
+        _note_incomplete(found)
         return
     if output is None:
         raise OrionError(f"{len(paths)} traces need a directory to go into: use -o DIR")
     target = Path(output).expanduser()
+    if (len(paths) > 1 and target.suffix and not target.exists()
+            and not output.endswith(("/", "\\"))):
+        raise OrionError(f"-o {output} names a file, but {len(paths)} traces need a directory: "
+                         f"give one (end it with / if its name has a dot)"
+                         + (" or --merge" if fmt.merger() else ""))
     into_directory = (len(paths) > 1 or target.is_dir() or output.endswith(("/", "\\"))
                       or (fmt.dataset and not output.endswith(fmt.suffix)))
     if into_directory:
@@ -85,3 +100,4 @@ def command(refs: tuple[str, ...], output: str | None, format_name: str,
             except OSError as exc:
                 raise OrionError(f"{destination}: cannot write ({exc.strerror or exc})") from None
     click.echo("\n".join(str(destination) for destination in targets))
+    _note_incomplete(found)

@@ -63,6 +63,28 @@ def test_several_traces_need_a_directory(spool, tmp_path):
     assert "is a file" in result.stderr
 
 
+def test_a_file_name_for_several_traces_is_refused(spool, tmp_path):
+    write_trace(spool)
+    write_trace(spool)
+    named = tmp_path / "all.parquet"
+    result = orion("export", "@", "@~1", "--format", "otlp", "-o", str(named))
+    assert result.exit_code == 2 and "names a file, but 2 traces need a directory" in result.stderr
+    assert not named.exists()
+    slash = orion("export", "@", "@~1", "-o", str(named) + "/")
+    assert slash.exit_code == 0 and len(list(named.iterdir())) == 2
+
+
+def test_an_incomplete_trace_is_exported_with_a_note(spool, tmp_path):
+    w = spool.open_writer(language="python")
+    lane = w.lane("MainThread")
+    w.call(0, lane, w.function("main", "app", "app.py", 1))
+    w.flush()  # the program dies here: no end record
+    result = orion("export", "@", "--format", "otlp", "-o", str(tmp_path / "t.json"))
+    assert result.exit_code == 0 and "incomplete (no end record)" in result.stderr
+    complete = write_trace(spool)
+    assert "incomplete" not in orion("export", complete, "-o", str(tmp_path / "c")).stderr
+
+
 def test_not_a_trace_is_refused(spool, tmp_path):
     junk = tmp_path / "junk.otrace"
     junk.write_bytes(b"hello, not a trace")

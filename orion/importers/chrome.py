@@ -103,7 +103,12 @@ def convert_documents(documents: list[Any], directory: Path, source: Path) -> li
     else:
         start_ns = source.stat().st_mtime_ns
     first_pid = next(iter(lanes.values())).pid
-    service = other.get("service") or process_names.get(first_pid)
+    pids = {lane.pid for lane in lanes.values()}
+    if len(pids) > 1:  # several processes (`orion export --merge`): say whose each lane is
+        for lane in lanes.values():
+            lane.name = f"{process_names.get(lane.pid, f'pid {lane.pid}')}: {lane.name}"
+    service = other.get("service") or (process_names.get(first_pid) if len(pids) == 1
+                                       else None)
     target = directory / f"{trace_id}.otrace"
     with open(target, "wb") as out:
         w = TraceWriter(out, language=str(other.get("language") or "chrome"),

@@ -63,3 +63,22 @@ def test_begin_end_pairs_and_bare_arrays_from_other_tools(spool, tmp_path):
     assert frame.outcome != UNWOUND
     again = orion("import", str(source))
     assert again.exit_code == 1 and "already in the spool" in again.stderr
+
+
+def test_several_processes_keep_their_lanes_apart(spool, tmp_path):
+    """A merged file (two programs' main threads): lanes say whose they are; no process
+    name becomes the trace's service."""
+    events = []
+    for pid, program in ((10, "parent.py"), (11, "child.py")):
+        events += [
+            {"ph": "M", "name": "process_name", "pid": pid, "args": {"name": program}},
+            {"ph": "M", "name": "thread_name", "pid": pid, "tid": 0,
+             "args": {"name": "MainThread"}},
+            {"ph": "X", "name": "main", "pid": pid, "tid": 0, "ts": pid, "dur": 5}]
+    source = tmp_path / "merged.json"
+    source.write_text(json.dumps({"traceEvents": events}))
+    assert orion("import", str(source)).exit_code == 0
+    trace = load_trace(spool.entries()[0].path)
+    assert sorted(lane.name for lane in trace.lanes.values()) == [
+        "child.py: MainThread", "parent.py: MainThread"]
+    assert trace.header.get("service") is None

@@ -190,3 +190,49 @@ def test_patterns_in_a_program_linked_with_the_static_agent(tmp_path: Path) -> N
     env = {"PATH": os.environ["PATH"], "ORION_MODE": "dev",
            "ORION_SPOOL": str(tmp_path / "spool"), "ORION_INCLUDE_FUNCS": "square"}
     assert events(run_env(exe, env)) == ["square", ")"] * 3
+
+
+TEMPLATES = r"""
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+static unsigned long smallest(unsigned long a, unsigned long b) { return std::min(a, b); }
+static void duplicate(const int *from, int *to, int n) { std::copy(from, from + n, to); }
+int main() {
+    int a[3] = {1, 2, 3}, b[3];
+    duplicate(a, b, 3);
+    std::vector<int> v(a, a + 3);
+    std::printf("%lu %d %zu\n", smallest(4, 2), b[2], v.size());
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("compiler", CXX_COMPILERS)
+def test_std_pattern_leaves_out_function_templates(tmp_path: Path, compiler: str) -> None:
+    """Function templates demangle with their return type first ("unsigned long const&
+    std::min<unsigned long>(...)"): 'std::*' must still leave them out, as it does
+    members ("std::vector<int>::size() const")."""
+    src = tmp_path / "prog.cpp"
+    src.write_text(TEMPLATES)
+    exe = tmp_path / "prog"
+    # every standard-library template instrumented, as clang++ does (no g++ exclusion list)
+    subprocess.run([compiler, "-g", "-O0", "-finstrument-functions", str(src), "-o", str(exe)],
+                   check=True)
+
+    def names(*options: str) -> set[str]:
+        spool = tmp_path / f"spool{len(options)}"
+        result = orion("run", "--spool", str(spool), *options, "--", str(exe))
+        assert result.returncode == 0, result.stderr
+        (trace,) = spool.glob("*.otrace")
+        assert_valid(trace)
+        records = decoded(trace)
+        functions = function_names(records)
+        return {functions[c["fn"]]["name"] for c in by_type(records, "call")}
+
+    everything = names()
+    assert {"std::min<unsigned long>", "std::copy<int const*, int*>"} <= everything
+    assert any(n.startswith("std::vector<int") for n in everything)
+    kept = names("--exclude-func", "std::*", "--exclude-func", "__gnu_cxx::*")
+    assert {"main", "smallest", "duplicate"} <= kept
+    assert not [n for n in kept if n.startswith(("std::", "__gnu_cxx::"))]

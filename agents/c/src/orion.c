@@ -609,10 +609,32 @@ static NOI void strip_params(char *s) {
     }
 }
 
-static NOI int any_match(const struct patterns *p, const char *const names[3]) {
+/* Where the name proper starts in a demangled name: after the return type that function
+ * templates carry ("unsigned long const& std::min<unsigned long>(...)"), i.e. after the
+ * last space outside <> and () before the parameters or the name's `operator` keyword
+ * ("std::vector<int, std::allocator<int> >::size() const" has none). */
+static NOI const char *skip_return_type(const char *s) {
+    const char *start = s;
+    int depth = 0;
+    for (const char *p = s; *p; p++) {
+        if (depth == 0 && !strncmp(p, "operator", 8) &&
+            (p == s || p[-1] == ' ' || p[-1] == ':'))
+            break; /* operator<, operator() and operator new hold brackets and spaces */
+        if (depth == 0 && *p == '(' && p != start)
+            break; /* the parameters ("(anonymous namespace)::" starts a name) */
+        if (*p == '<' || *p == '(') depth++;
+        else if ((*p == '>' || *p == ')') && depth > 0) depth--;
+        else if (*p == ' ' && depth == 0) start = p + 1;
+    }
+    return start;
+}
+
+#define NAME_FORMS 5
+
+static NOI int any_match(const struct patterns *p, const char *const names[NAME_FORMS]) {
     for (int i = 0; i < p->n; i++)
-        for (int k = 0; k < 3 && names[k]; k++)
-            if (fnmatch(p->pat[i], names[k], 0) == 0) return 1;
+        for (int k = 0; k < NAME_FORMS; k++)
+            if (names[k] && fnmatch(p->pat[i], names[k], 0) == 0) return 1;
     return 0;
 }
 
@@ -672,7 +694,12 @@ static NOI void collect_function(void *ctx, const char *name, uintptr_t addr, si
         if (status != 0) { free(readable); readable = NULL; }
         if (readable && (bare = strdup(readable))) strip_params(bare);
     }
-    const char *const names[3] = {name, readable, readable ? bare : NULL};
+    /* the symbol; demangled, with and without parameters; the same without a return type */
+    const char *no_ret = readable ? skip_return_type(readable) : NULL;
+    const char *bare_no_ret = bare ? skip_return_type(bare) : NULL;
+    const char *const names[NAME_FORMS] = {name, readable, bare,
+                                           no_ret != readable ? no_ret : NULL,
+                                           bare_no_ret != bare ? bare_no_ret : NULL};
     uintptr_t lo = c->base + addr, hi = lo + (size ? size : 1);
     if (any_match(&include_funcs, names)) add_range(&c->m->inc, lo, hi);
     if (any_match(&exclude_funcs, names)) add_range(&c->m->exc, lo, hi);

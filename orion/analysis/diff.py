@@ -217,21 +217,25 @@ def _align_by_function(a: list[Call], b: list[Call]) -> list[tuple[Call | None, 
 
 
 def pair_lanes(a: Trace, b: Trace) -> list[tuple[Lane | None, Lane | None]]:
-    """Lanes with the same name pair up; the rest pair in order of appearance."""
+    """Lanes with the same name pair up (several of one name in order of appearance); the
+    rest pair in order of appearance."""
     left = [lane for lane in a.lanes.values() if lane.roots or lane.events or lane.exceptions]
     right = [lane for lane in b.lanes.values() if lane.roots or lane.events or lane.exceptions]
     pairs: list[tuple[Lane | None, Lane | None]] = []
-    by_name = {}
+    by_name: dict[str, list[Lane]] = {}
     for lane in right:
-        by_name.setdefault(lane.name, lane)
+        by_name.setdefault(lane.name, []).append(lane)
     unmatched_a = []
+    paired_b: set[int] = set()
     for lane in left:
-        other = by_name.pop(lane.name, None)
-        if other is not None:
+        same_name = by_name.get(lane.name)
+        if same_name:
+            other = same_name.pop(0)
+            paired_b.add(id(other))
             pairs.append((lane, other))
         else:
             unmatched_a.append(lane)
-    unmatched_b = [lane for lane in right if by_name.get(lane.name) is lane]
+    unmatched_b = [lane for lane in right if id(lane) not in paired_b]
     for k in range(max(len(unmatched_a), len(unmatched_b))):
         pairs.append((unmatched_a[k] if k < len(unmatched_a) else None,
                       unmatched_b[k] if k < len(unmatched_b) else None))

@@ -182,6 +182,22 @@ def test_lanes_pair_by_name(tmp_path):
                                                                (ONLY_B, "worker")]
 
 
+def test_lanes_of_one_name_pair_in_order(tmp_path):
+    """Two threads a program names alike: the first with the first, the second with the
+    second (the second was left unpaired on one side)."""
+    spool = Spool(tmp_path / "s")
+    paths = []
+    for _ in range(2):
+        w = spool.open_writer(language="c")
+        for k, job in enumerate(("fetch", "store")):
+            lane = w.lane("worker")
+            w.call(k * 10, lane, w.function(job, "app", "app.c", k + 1))
+            w.ret(k * 10 + 5, lane)
+        w.close(status="ok")
+        paths.append(w.path)
+    assert diff_traces(load_trace(paths[0]), load_trace(paths[1]), NO_TIMING).same
+
+
 def test_large_sibling_lists_align(tmp_path):
     many = [node("step", args={"i": i % 5}, value=0) for i in range(600)]
     changed = copy.deepcopy(many)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from orion.format.summary import read_summary
+from orion.format.validate import is_valid, validate_trace
 from orion.spool import Spool, resolve_spool, trace_filename
 
 from .conftest import run_orion
@@ -64,6 +65,8 @@ def test_many_writers_while_list_reads(tmp_path):
     assert len(entries) == 4000
     assert len({e.trace_id for e in entries}) == 4000
     assert all(read_summary(e.path)["complete"] for e in entries)
+    for entry in entries[::40]:  # 100 of them through every check `orion validate` makes
+        assert is_valid(validate_trace(entry.path)), entry.path
     assert not [p for p in Path(spool_dir).iterdir() if p.name.startswith(".")]
     final = run_orion("list", "--spool", str(spool_dir), "--format", "ids")
     assert len(final.stdout.split()) == 4000

@@ -29,6 +29,11 @@ MAX_TRAILER_SIZE = 1024 * 1024
 # costs ~64 bytes once decoded, so a container as long as a frame allows would need GiBs.
 # Real records stay far below (columns, captured values cut to 50 items, stacks).
 MAX_CONTAINER_LEN = 1_000_000
+# Nesting multiplies that: a frame of many arrays of many empty lists. Frames above
+# COUNTED_FRAME bytes (agents write far smaller ones) are decoded counting every array and
+# map, and refused past MAX_FRAME_CONTAINERS (~64 bytes each decoded: ~256 MiB at most).
+COUNTED_FRAME = 4 * 1024 * 1024
+MAX_FRAME_CONTAINERS = 4_000_000
 
 # Record type codes (first element of every record array).
 HEADER = 0

@@ -28,11 +28,33 @@ _TIMED = C.TIMED_TYPES
 NO_HEADER = "has no complete header frame (its writer died at once)"
 
 
+class TooManyContainers(ValueError):
+    """A frame whose arrays and maps, nested, would take too much memory once decoded."""
+
+
+def _counter(limit: int):
+    """A list/map hook that counts what it is given and stops the decoding past `limit`."""
+    count = 0
+
+    def hook(container):
+        nonlocal count
+        count += 1
+        if count > limit:
+            raise TooManyContainers(f"more than {limit:,} arrays and maps in one frame")
+        return container
+
+    return hook
+
+
 def _unpacker(size: int) -> msgpack.Unpacker:
-    """An unpacker for one frame of `size` bytes that refuses over-long containers."""
+    """An unpacker for one frame of `size` bytes that refuses over-long containers, and in
+    a frame bigger than any agent writes, too many of them."""
+    hooks = {}
+    if size > C.COUNTED_FRAME:  # the per-container hook costs time: only where it can matter
+        hooks["list_hook"] = hooks["object_hook"] = _counter(C.MAX_FRAME_CONTAINERS)
     return msgpack.Unpacker(raw=False, strict_map_key=False, max_buffer_size=max(size, 1024),
                             max_array_len=C.MAX_CONTAINER_LEN, max_map_len=C.MAX_CONTAINER_LEN,
-                            unicode_errors="strict")
+                            unicode_errors="strict", **hooks)
 
 
 def _end_offset(data: bytes) -> int:
@@ -52,6 +74,8 @@ def _corrupt_record(offset: int, exc: Exception) -> CorruptTrace:
     if isinstance(exc, ValueError) and "exceeds max_" in str(exc):  # msgpack's length limits
         return CorruptTrace(f"corrupt record in frame at byte {offset} (a container of more "
                             f"than {C.MAX_CONTAINER_LEN:,} items)")
+    if isinstance(exc, TooManyContainers):
+        return CorruptTrace(f"corrupt record in frame at byte {offset} ({exc})")
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return CorruptTrace(f"corrupt record in frame at byte {offset} ({detail})")
 

@@ -47,6 +47,17 @@ def test_a_container_longer_than_the_limit_is_refused_before_it_is_built(tmp_pat
     assert f"more than {MAX_CONTAINER_LEN:,} items" in str(info.value)
 
 
+def test_nested_containers_are_counted_in_a_frame_bigger_than_agents_write(tmp_path):
+    """5,000 arrays of 1,000 empty lists: each container is short, but together they would
+    take gigabytes; the frame is refused while they are counted."""
+    nested = b"\xdd" + struct.pack(">I", 5000) + (b"\xdc" + struct.pack(">H", 1000)
+                                                   + b"\x90" * 1000) * 5000
+    path = write(tmp_path, "nested", header_payload(), b"\x92\x01" + nested)
+    with pytest.raises(CorruptTrace) as info:
+        read_all(path)
+    assert str(path) in str(info.value) and "arrays and maps in one frame" in str(info.value)
+
+
 def test_a_container_at_the_limit_reads(tmp_path):
     path = write(tmp_path, "at-limit", header_payload(),
                  b"\x93\x0a" + msgpack.packb(0) + empty_lists(MAX_CONTAINER_LEN))

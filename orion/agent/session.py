@@ -49,6 +49,10 @@ _ARG_FLAGS = ((0x04, 1), (0x08, 1))  # CO_VARARGS, CO_VARKEYWORDS
 FLUSH_INTERVAL = 0.25
 SAMPLE_INTERVAL = 0.001  # sampled ring: seconds between stack samples
 SAMPLED_RING = 2000  # sampled ring: stacks kept (a thread's unchanged stack is not kept)
+# A failing stack's locals, innermost frames first, up to this many packed bytes: a deep
+# recursion holding big values would otherwise make one record of hundreds of MB (readers
+# refuse frames above 64 MiB). The frames past it are written without locals.
+STACK_LOCALS_BYTES = 1024 * 1024
 WRITER_QUEUE = 4  # dev/safe: batches waiting for the writer's compression thread
 _CONTROL_FLOW = (StopIteration, StopAsyncIteration, GeneratorExit)
 _now = time.perf_counter_ns
@@ -512,20 +516,19 @@ class Session:
     def _stack(self, writer, capturer: Capturer | None, tb) -> tuple[list, str | None]:
         """Frames of a traceback, outermost first, with locals of the traced ones when
         there is a `capturer` (none in safe mode)."""
-        frames = []
+        frames, traced = [], []
         innermost = None
         while tb is not None:
             frame = tb.tb_frame
-            code = frame.f_code
             fid = self._known(frame)
             if fid >= 0:
-                local = capturer.pairs(frame_locals(frame)) if capturer is not None else None
-                innermost = code.co_qualname
+                innermost = frame.f_code.co_qualname
+                traced.append((len(frames), frame))
             else:
-                local = None
                 fid = self._function_id(writer, frame)
-            frames.append([fid, tb.tb_lineno, local])
+            frames.append([fid, tb.tb_lineno, None])
             tb = tb.tb_next
+        _add_locals(frames, traced, capturer)
         return frames, innermost
 
     def _known(self, frame) -> int:
@@ -640,18 +643,19 @@ class Session:
 
     def _live_stack(self, writer, capturer: Capturer | None) -> list:
         """This thread's frames, outermost first, as `_stack` writes a traceback's."""
-        frames = []
+        frames, traced = [], []
         frame = sys._getframe(2)
-        while frame is not None:
+        while frame is not None:  # innermost first, reversed below
             fid = self._known(frame)
-            local = None
             if fid < 0:
                 fid = self._function_id(writer, frame)
-            elif capturer is not None:
-                local = capturer.pairs(frame_locals(frame))
-            frames.append([fid, frame.f_lineno, local])
+            else:
+                traced.append((len(frames), frame))
+            frames.append([fid, frame.f_lineno, None])
             frame = frame.f_back
+        last = len(frames) - 1
         frames.reverse()
+        _add_locals(frames, [(last - k, f) for k, f in reversed(traced)], capturer)
         return frames
 
     def event(self, kind: str, attrs: dict) -> None:
@@ -709,6 +713,21 @@ def _current_task():
         return None
     loop = asyncio.events._get_running_loop()
     return None if loop is None else asyncio.tasks._current_tasks.get(loop)
+
+
+def _add_locals(frames: list[list], traced: list[tuple[int, Any]],
+                capturer: Capturer | None) -> None:
+    """Fill in the locals of the traced frames ((index in `frames`, frame), outermost
+    first), innermost first, while their packed size stays within STACK_LOCALS_BYTES."""
+    if capturer is None:
+        return
+    budget = STACK_LOCALS_BYTES
+    for index, frame in reversed(traced):
+        local = capturer.pairs(frame_locals(frame))
+        budget -= len(msgpack.packb(local, use_bin_type=True))
+        if budget < 0:
+            return
+        frames[index][2] = local
 
 
 def frame_locals(frame) -> list[tuple[str, Any]]:

@@ -149,3 +149,27 @@ def test_a_programs_own_trace_function_is_left_alone(tmp_path):
     (path,) = traces(spool)
     assert [r["type"] for r in records(path) if r["type"] in ("call", "unwind", "return")
             ] == ["call", "call", "unwind", "call", "return", "return"]
+
+
+DEEP_AND_HEAVY = """\
+def down(n, load):
+    if n == 0:
+        raise RuntimeError("bottom")
+    return down(n - 1, load)
+down(300, [["x" * 200] * 50] * 50)
+"""
+
+
+@pytest.mark.parametrize("mode", ["dev", "error"])
+def test_a_deep_failing_stack_of_big_values_stays_a_readable_size(tmp_path, mode):
+    """Locals are kept innermost first within a budget: the file stays small and readable
+    (unbounded, 300 frames of this made a 150 MB record; 900 went past the 64 MiB frame
+    limit and no reader would open the agent's own trace)."""
+    result, spool = run_direct(tmp_path, HOOKS[0], DEEP_AND_HEAVY, mode=mode)
+    assert result.returncode == 1 and "RuntimeError: bottom" in result.stderr
+    (path,) = traces(spool)
+    assert path.stat().st_size < 4 * 1024 * 1024
+    [stack] = [r for r in records(path) if r["type"] == "stack"]
+    frames = stack["frames"]
+    assert len(frames) == 302  # <module> and 301 calls of down, every one named
+    assert frames[-1]["locals"] is not None and frames[1]["locals"] is None

@@ -161,12 +161,12 @@ _C_MODES = {"safe": 0, "dev": 1, "error": 2}  # orion/agent/_hook.c: calls, valu
 
 
 def _install_c_tracer(hook, session) -> None:
-    """A C tracer for `session`, hooked into this thread and every new thread."""
+    """A C tracer for `session`, hooked into every thread, running already or new."""
     tracer = hook.Tracer(session, session.t0, _C_MODES[session.mode], session.config.ring,
                          tuple(session.secret_values))
     session.attach(tracer)
     _previous["c_tracer"] = tracer
-    tracer.install()
+    tracer.install(session.own_threads())
     threading.setprofile(tracer.thread_bootstrap)
 
 

@@ -12,6 +12,9 @@
  *   when the chunk is full. Values that are not simple scalars, and the locals of unwound
  *   frames, are captured by Python, so records are those of the pure-Python hook.
  * - error: calls, returns and unwinds go into a fixed ring of C structs (Ring).
+ * - Threads: install() hooks every thread of the interpreter, including those already
+ *   running (threading.setprofile hooks later ones) but not the agent's own;
+ *   uninstall() unhooks them all.
  *
  * Exceptions. The profile protocol has no exception event (a trace function, which has
  * one, makes CPython 3.11 check for a new line at every instruction: ~25% dearer here).
@@ -946,6 +949,7 @@ trace_callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         trace_off(ts);
         return 0;
     }
+    Py_INCREF(ts);  /* as in callback: resolve() calls Python */
     if (what == PyTrace_EXCEPTION) {
         PyObject *exc = NULL, *tb = NULL;
         if (PyTuple_Check(arg) && PyTuple_GET_SIZE(arg) >= 3) {
@@ -962,6 +966,7 @@ trace_callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     }
     else if (what == PyTrace_CALL || frame != ts->top)
         trace_off(ts);  /* the exception went elsewhere; the unwind waits for the next event */
+    Py_DECREF(ts);
     return rc < 0 ? report() : 0;
 }
 
@@ -1005,12 +1010,15 @@ callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     Tracer *tr = ts->tracer;
     if ((what != PyTrace_CALL && what != PyTrace_RETURN) || !tr->enabled)
         return 0;
+    /* CPython passes the state borrowed, and another thread may unhook this one
+     * (Tracer.uninstall) while Python called from here lets the GIL go: hold it. */
+    Py_INCREF(ts);
     int rc = 0;
     if (what == PyTrace_RETURN && ts->depth > 0 && ts->stack[ts->depth - 1].frame == frame) {
         ts->depth--;  /* the common return: the innermost traced frame, no lookup needed */
         rc = on_return(ts, frame, arg, ts->stack[ts->depth].lane);
         back_to_top(ts, frame);
-        return rc < 0 ? report() : 0;
+        goto done;
     }
     PyCodeObject *code = PyFrame_GetCode(frame);
     int64_t fid = function_id(tr, code, frame, what == PyTrace_CALL);
@@ -1046,6 +1054,8 @@ callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     if (what == PyTrace_RETURN)
         back_to_top(ts, frame);
     Py_DECREF(code);
+done:
+    Py_DECREF(ts);
     return rc < 0 ? report() : 0;
 }
 
@@ -1149,25 +1159,120 @@ current_state(Tracer *self)
     return ts->tracer == self ? ts : NULL;
 }
 
+/* Another thread's hook. The caller holds the GIL, so the interpreter's thread list only
+ * changes when something called here lets it go: an audit hook (sys.setprofile is audited)
+ * or the release of a previous profile object. Hence each step walks the list afresh. */
+#if PY_VERSION_HEX >= 0x030D0000
+/* 3.13 moved both to the internal headers; this one stays exported (for _lsprof), and
+ * without the other trace_callback removes itself at its next event once disabled */
+PyAPI_FUNC(int) _PyEval_SetProfile(PyThreadState *tstate, Py_tracefunc func, PyObject *arg);
+#define UNHOOK_TRACE 0
+#else
+#define UNHOOK_TRACE 1
+#endif
+
 static int
-install(Tracer *self)
+owned_by(PyObject *state, Tracer *self)
+{
+    return state != NULL && ((ThreadState *)state)->tracer == self;
+}
+
+#if PY_VERSION_HEX >= 0x030D0000
+#define RUNS_PYTHON(t) ((t)->current_frame != NULL)
+#else
+#define RUNS_PYTHON(t) ((t)->cframe != NULL && (t)->cframe->current_frame != NULL)
+#endif
+
+/* The next thread to hook: not the caller; running Python (one that has not begun yet may
+ * be one of the agent's own, whose ident it does not have yet; a threading.Thread has
+ * begun once start() returns, and threading.setprofile hooks it anyway); not one of the
+ * agent's own (`skip`, see Session.own_threads); with no profile function or with ours
+ * from an earlier session (another tool's profiler, e.g. cProfile, is left alone). */
+static PyThreadState *
+next_to_hook(Tracer *self, PyThreadState *me, const unsigned long *skip, Py_ssize_t nskip)
+{
+    for (PyThreadState *t = PyInterpreterState_ThreadHead(me->interp); t != NULL;
+         t = PyThreadState_Next(t)) {
+        if (t == me || !RUNS_PYTHON(t) ||
+            (t->c_profilefunc != NULL &&
+             (t->c_profilefunc != callback || owned_by(t->c_profileobj, self))))
+            continue;
+        Py_ssize_t i = 0;
+        while (i < nskip && skip[i] != t->thread_id)
+            i++;
+        if (i == nskip)
+            return t;
+    }
+    return NULL;
+}
+
+/* The next thread, other than the caller, with this tracer's profile or trace function. */
+static PyThreadState *
+next_to_unhook(Tracer *self, PyThreadState *me)
+{
+    for (PyThreadState *t = PyInterpreterState_ThreadHead(me->interp); t != NULL;
+         t = PyThreadState_Next(t)) {
+        if (t != me && ((t->c_profilefunc == callback && owned_by(t->c_profileobj, self)) ||
+                        (UNHOOK_TRACE && t->c_tracefunc == trace_callback &&
+                         owned_by(t->c_traceobj, self))))
+            return t;
+    }
+    return NULL;
+}
+
+/* Hook the calling thread, then every other thread of the interpreter: threads already
+ * running when tracing began (threading.setprofile only reaches threads started later).
+ * Frames they are in the middle of were never seen starting, so their returns are
+ * dropped as those of the calling thread's are: the trace holds what they call next.
+ * A thread's state starts empty; its lane is asked for at its first traced call, from
+ * that thread (Session.thread_lane_id names it after the running thread). */
+static int
+install(Tracer *self, const unsigned long *skip, Py_ssize_t nskip)
 {
     ThreadState *ts = new_thread_state(self);
     if (ts == NULL)
         return -1;
     PyEval_SetProfile(callback, (PyObject *)ts);  /* holds its own reference */
     Py_DECREF(ts);
+    PyThreadState *me = PyThreadState_Get(), *t;
+    while ((t = next_to_hook(self, me, skip, nskip)) != NULL) {
+        ts = new_thread_state(self);
+        if (ts == NULL)
+            return -1;
+        int rc = _PyEval_SetProfile(t, callback, (PyObject *)ts);
+        Py_DECREF(ts);
+        if (rc < 0)
+            return -1;
+    }
     return 0;
 }
 
 static PyObject *
-Tracer_install(Tracer *self, PyObject *unused)
+Tracer_install(Tracer *self, PyObject *args)
 {
-    if (install(self) < 0)
+    PyObject *idents = NULL;
+    if (!PyArg_ParseTuple(args, "|O!", &PyTuple_Type, &idents))
+        return NULL;
+    Py_ssize_t nskip = idents ? PyTuple_GET_SIZE(idents) : 0;
+    unsigned long *skip = PyMem_Calloc(nskip ? nskip : 1, sizeof(unsigned long));
+    if (skip == NULL)
+        return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < nskip; i++) {
+        skip[i] = PyLong_AsUnsignedLong(PyTuple_GET_ITEM(idents, i));
+        if (skip[i] == (unsigned long)-1 && PyErr_Occurred()) {
+            PyMem_Free(skip);
+            return NULL;
+        }
+    }
+    int rc = install(self, skip, nskip);
+    PyMem_Free(skip);
+    if (rc < 0)
         return NULL;
     Py_RETURN_NONE;
 }
 
+/* Unhook the calling thread and every thread this tracer hooked (a callback running in
+ * one of them holds its state: see callback). */
 static PyObject *
 Tracer_uninstall(Tracer *self, PyObject *unused)
 {
@@ -1175,6 +1280,19 @@ Tracer_uninstall(Tracer *self, PyObject *unused)
     if (ts != NULL)
         trace_off(ts);
     PyEval_SetProfile(NULL, NULL);
+    PyThreadState *me = PyThreadState_Get(), *t;
+    while ((t = next_to_unhook(self, me)) != NULL) {
+#if UNHOOK_TRACE
+        if (t->c_tracefunc == trace_callback && owned_by(t->c_traceobj, self)) {
+            ((ThreadState *)t->c_traceobj)->tracing = 0;
+            if (_PyEval_SetTrace(t, NULL, NULL) < 0)
+                return NULL;
+        }
+#endif
+        if (t->c_profilefunc == callback && owned_by(t->c_profileobj, self) &&
+            _PyEval_SetProfile(t, NULL, NULL) < 0)
+            return NULL;
+    }
     Py_RETURN_NONE;
 }
 
@@ -1260,7 +1378,8 @@ Tracer_get_ring(Tracer *self, void *closure)
 }
 
 static PyMethodDef Tracer_methods[] = {
-    {"install", (PyCFunction)Tracer_install, METH_NOARGS, "Hook the current thread."},
+    {"install", (PyCFunction)Tracer_install, METH_VARARGS,
+     "Hook every thread but those whose idents are given (the agent's own)."},
     {"uninstall", (PyCFunction)Tracer_uninstall, METH_NOARGS, "Unhook the current thread."},
     {"thread_bootstrap", (PyCFunction)Tracer_thread_bootstrap, METH_VARARGS,
      "threading.setprofile() function that installs the hook in new threads."},

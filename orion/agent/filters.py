@@ -54,6 +54,10 @@ class CodeFilter:
         self.library = library_prefixes()
         self.orion = _norm(_ORION_DIR)
 
+    def is_orion(self, filename: str) -> bool:
+        """Whether `filename` is part of Orionis itself."""
+        return not filename.startswith("<") and _norm(filename).startswith(self.orion)
+
     def wanted(self, filename: str, module: str | None) -> bool:
         """Whether code from `filename` (in `module`) is traced."""
         if filename.startswith("<"):

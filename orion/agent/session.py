@@ -324,6 +324,19 @@ class Session:
                     name, "thread", threading.get_native_id(), self._spawner(thread))
         return lane
 
+    def own_threads(self) -> tuple[int, ...]:
+        """Idents of the agent's own threads (this session's flusher or sampler, a writer's
+        compressor, those of earlier sessions still ending): the threads whose outermost
+        frame runs Orionis code. The C hook leaves them alone; hooked, a compressor would
+        wait in classify() for the lock that close() holds while it waits for them."""
+        own = []
+        for ident, frame in sys._current_frames().items():
+            while frame.f_back is not None:
+                frame = frame.f_back
+            if self.filter.is_orion(frame.f_code.co_filename):
+                own.append(ident)
+        return tuple(own)
+
     def thread_starting(self, thread: threading.Thread) -> None:
         """Thread.start() was called: the caller's lane becomes the new thread's parent, so
         that exports link the thread to the call that started it. Only a lane that exists

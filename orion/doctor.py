@@ -120,7 +120,8 @@ def check_agent_hook() -> Check:
     if hook_kind() == "c":
         return Check("agent hook", OK, "C hook (orion.agent._hook) built")
     return Check("agent hook", WARN, "pure-Python hook only (sys.settrace: slower, and blind to "
-                 "threads already running when tracing starts)",
+                 "threads already running when tracing starts and to the exit status of "
+                 "untraced `python -m` tools)",
                  "reinstall with a C compiler present: pip install --force-reinstall -e .")
 
 

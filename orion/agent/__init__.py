@@ -24,6 +24,7 @@ from .config import AgentConfig
 _session = None
 _previous: dict[str, Any] = {}
 _hook_kind = "python"
+_run_module_wrapped = False
 _BOOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot")
 _FATAL_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGABRT", "SIGSEGV", "SIGBUS", "SIGFPE",
                   "SIGILL", "SIGUSR1", "SIGUSR2")
@@ -146,6 +147,8 @@ def _install(session) -> None:
         _hook_kind = "python"
         sys.settrace(session.trace)
         threading.settrace(session.trace)
+    if hook is not None:
+        _wrap_run_module(hook)
     _previous.setdefault("excepthook", sys.excepthook)
     _previous.setdefault("threading_excepthook", threading.excepthook)
     sys.excepthook = _excepthook
@@ -168,6 +171,34 @@ def _install_c_tracer(hook, session) -> None:
     _previous["c_tracer"] = tracer
     tracer.install(session.own_threads())
     threading.setprofile(tracer.thread_bootstrap)
+
+
+def _wrap_run_module(hook) -> None:
+    """`python -m pkg` whose __main__ is not traced (`-m unittest`, `-m pip`) exits through
+    a SystemExit that no hook sees, and the trace would say exit code 0. CPython looks up
+    runpy._run_module_as_main only after site processing, where the agent starts when
+    interpreter start starts it (sys.argv is then ["-m"]), so the compiled hook's wrapper
+    can stand in for it for the rest of the process. It is C, adding no traceback line; a
+    Python one would, so the pure-Python hook goes without (README: Python agent)."""
+    global _run_module_wrapped
+    if _run_module_wrapped or sys.argv[:1] != ["-m"]:
+        return
+    import runpy
+
+    runpy._run_module_as_main = hook.wrap_main(runpy._run_module_as_main, _module_exited)
+    _run_module_wrapped = True
+
+
+def _module_exited(exc) -> None:
+    """The `python -m` module ended with SystemExit `exc` (or its argument, not yet
+    normalized): its status is the process's, which close() writes."""
+    session = _session
+    if session is not None:
+        if not isinstance(exc, BaseException):
+            exc = SystemExit(*exc) if isinstance(exc, tuple) else SystemExit(exc)
+        from .session import _exit_status
+
+        session.exit_code = _exit_status(exc.code)
 
 
 def _uninstall() -> None:

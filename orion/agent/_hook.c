@@ -15,6 +15,8 @@
  * - Threads: install() hooks every thread of the interpreter, including those already
  *   running (threading.setprofile hooks later ones) but not the agent's own;
  *   uninstall() unhooks them all.
+ * - python -m: wrap_main's C function stands in for runpy._run_module_as_main, to learn
+ *   the exit status of a SystemExit raised in untraced code.
  *
  * Exceptions. The profile protocol has no exception event (a trace function, which has
  * one, makes CPython 3.11 check for a new line at every instruction: ~25% dearer here).
@@ -1433,8 +1435,57 @@ static PyTypeObject ThreadStateType = {
     .tp_doc = "One thread's traced frames and lane.",
 };
 
+/* -- python -m: the exit status ------------------------------------------------------- */
+
+/* runpy._run_module_as_main as wrap_main replaces it; `pair` is (the original, on_exit).
+ * A C function adds no frame, so a traceback printed for an uncaught exception is the one
+ * CPython prints without the agent. */
+static PyObject *
+run_module_as_main(PyObject *pair, PyObject *args, PyObject *kwargs)
+{
+    PyObject *result = PyObject_Call(PyTuple_GET_ITEM(pair, 0), args, kwargs);
+    if (result != NULL || !PyErr_ExceptionMatches(PyExc_SystemExit))
+        return result;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);  /* as it is: CPython normalizes it when it exits */
+    PyObject *r = PyObject_CallOneArg(PyTuple_GET_ITEM(pair, 1), value ? value : Py_None);
+    if (r == NULL)
+        PyErr_Clear();  /* the program's SystemExit goes on, whatever the agent did */
+    Py_XDECREF(r);
+    PyErr_Restore(type, value, tb);
+    return NULL;
+}
+
+static PyMethodDef run_module_def = {
+    "_run_module_as_main", (PyCFunction)(void (*)(void))run_module_as_main,
+    METH_VARARGS | METH_KEYWORDS,
+    "runpy._run_module_as_main, telling the Orionis agent the status a SystemExit ends it with."
+};
+
+static PyObject *
+wrap_main(PyObject *module, PyObject *args)
+{
+    PyObject *original, *on_exit;
+    if (!PyArg_ParseTuple(args, "OO:wrap_main", &original, &on_exit))
+        return NULL;
+    PyObject *pair = PyTuple_Pack(2, original, on_exit);
+    if (pair == NULL)
+        return NULL;
+    PyObject *wrapper = PyCFunction_NewEx(&run_module_def, pair, NULL);
+    Py_DECREF(pair);
+    return wrapper;
+}
+
+static PyMethodDef hook_functions[] = {
+    {"wrap_main", wrap_main, METH_VARARGS,
+     "wrap_main(original, on_exit): a C function calling runpy's `original` "
+     "_run_module_as_main that, when a SystemExit ends it, passes the exception (or its "
+     "argument, when not yet normalized) to on_exit, then re-raises it unchanged."},
+    {NULL}
+};
+
 static struct PyModuleDef hookmodule = {
-    PyModuleDef_HEAD_INIT, "_hook", "Orionis compiled trace hook.", -1, NULL
+    PyModuleDef_HEAD_INIT, "_hook", "Orionis compiled trace hook.", -1, hook_functions
 };
 
 #define INTERN(var, text) if ((var = PyUnicode_InternFromString(text)) == NULL) return NULL

@@ -311,6 +311,16 @@ class Trace(Definitions):
         """The summary's trace id, else the header's (None when neither has one)."""
         return self.summary.get("trace_id") or self.header.get("trace_id")
 
+    @property
+    def env(self) -> dict:
+        """The environment snapshot: the header's, with the distributions the summary took
+        when the program ended (a dev-mode header is written before it imports anything)."""
+        env = self.header.get("env")
+        env = dict(env) if isinstance(env, dict) else {}
+        if isinstance(self.summary.get("distributions"), dict):
+            env["distributions"] = self.summary["distributions"]
+        return env
+
     def define(self, d: dict) -> None:
         """Take in a decoded FUNCTION, LANE or MODULE record."""
         if d["type"] == "module":

@@ -37,7 +37,7 @@ import msgpack
 from ..format.writer import NO_VALUE, default_process, new_trace_id
 from ..spool import Spool, resolve_spool
 from .config import AgentConfig
-from .envsnap import snapshot
+from .envsnap import imported_distributions, snapshot
 from .filters import CodeFilter
 from .values import DEFAULT_SECRETS, MAX_TEXT, Capturer, redact_argv, scrub, secret_pattern
 
@@ -185,7 +185,11 @@ class Session:
 
     def _open_writer(self, mode: str, window: str | None, start_ns: int | None = None,
                      **options):
-        env = snapshot(Capturer(lambda s: 0, self.secrets, self.secret_values))
+        # Imported distributions: an error-mode trace is written after the failure, when
+        # they are known; a dev/safe trace begins before the program imports anything, so
+        # they go to its end record instead (see close).
+        env = snapshot(Capturer(lambda s: 0, self.secrets, self.secret_values),
+                       distributions=mode == "error")
         process = default_process()
         process["argv"] = redact_argv(process["argv"], self.secrets, self.secret_values)
         return self.spool.open_writer(
@@ -648,7 +652,8 @@ class Session:
                 t = self.now()
             writer.stack(t, lane.id, "signal", frames)
             writer.crash(t, lane.id, "signal", name, f"killed by {name}", {"signal": signum})
-            writer.close(status="crashed", exit_code=128 + signum)
+            extra = {} if self.ring is not None else {"distributions": imported_distributions()}
+            writer.close(status="crashed", exit_code=128 + signum, **extra)
             writer.sink.close()
             self.closed = True
             self._report(str(writer.path))
@@ -704,7 +709,7 @@ class Session:
             if exception is None and exit_code:
                 exception = {"type": "SystemExit", "message": str(exit_code), "function": None}
             self.writer.close(status="failed" if failed else "ok", exit_code=exit_code,
-                              exception=exception)
+                              exception=exception, distributions=imported_distributions())
             self.writer.sink.close()
             path = str(self.writer.path)
             self._report(path)

@@ -216,7 +216,7 @@ def command(spool: Spool, refs: tuple[str, ...], as_json: bool, depth: int | Non
     colour = wants_colour(out)
     lines = header_lines(trace, colour)
     if not no_env:
-        lines += env_lines(trace.header.get("env"), all_env)
+        lines += env_lines(trace.env, all_env)
     out.write("\n".join(lines) + "\n\n")
     options = TreeOptions(max_depth=depth, max_lines=None if show_all else DEFAULT_MAX_LINES,
                           colour=colour)

@@ -14,6 +14,14 @@ from orion.format.reader import TraceReader
 
 PROGRAMS = Path(__file__).parent / "programs"
 
+try:
+    from orion.agent import _hook  # noqa: F401
+    C_HOOK_BUILT = True
+except ImportError:
+    C_HOOK_BUILT = False
+# The hooks a test runs with (ORION_HOOK): the C one first, when it is built.
+HOOKS = ["c", "python"] if C_HOOK_BUILT else ["python"]
+
 
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()

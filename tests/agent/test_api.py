@@ -7,13 +7,8 @@ import pytest
 
 from orion.format.summary import read_summary
 
-from .agent_helpers import clean_env, python, records, run, traces
+from .agent_helpers import HOOKS, clean_env, python, records, run, traces
 
-try:
-    from orion.agent import _hook  # noqa: F401
-    HOOKS = ["c", "python"]
-except ImportError:
-    HOOKS = ["python"]
 
 PROGRAM = """\
 import sys

@@ -5,15 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from .agent_helpers import clean_env, python, records, run, traces
+from .agent_helpers import HOOKS, clean_env, python, records, run, traces
 
-try:
-    from orion.agent import _hook
-except ImportError:
-    _hook = None
-
-HOOKS = ["python", pytest.param("c", marks=pytest.mark.skipif(
-    _hook is None, reason="the C hook is not built"))]
 
 # Two comprehensions, two lambdas and two exec'd modules on one line each, and a thread
 # that fails first (its untraced threading frames get ids of their own in dev and safe).

@@ -9,12 +9,7 @@ import pytest
 
 from orion.format.summary import read_summary
 
-from .agent_helpers import PROGRAMS, clean_env, python, records, run, traces
-
-try:
-    from orion.agent import _hook  # noqa: F401
-except ImportError:
-    _hook = None
+from .agent_helpers import C_HOOK_BUILT, PROGRAMS, clean_env, python, records, run, traces
 
 
 def normalized(spool, hook: str, mode: str, program: str, *args: str, **env: str) -> list[str]:
@@ -33,7 +28,7 @@ def normalized(spool, hook: str, mode: str, program: str, *args: str, **env: str
     return out
 
 
-@pytest.mark.skipif(_hook is None, reason="the C hook is not built")
+@pytest.mark.skipif(not C_HOOK_BUILT, reason="the C hook is not built")
 @pytest.mark.parametrize("mode,program,args", [
     ("dev", "deep.py", ()), ("dev", "deep.py", ("5%",)), ("dev", "lanes.py", ()),
     ("dev", "values.py", ()), ("safe", "lanes.py", ()), ("safe", "values.py", ()),
@@ -46,7 +41,7 @@ def test_c_and_python_hooks_write_the_same_records(tmp_path, mode, program, args
     assert from_c == from_python
 
 
-@pytest.mark.skipif(_hook is None, reason="the C hook is not built")
+@pytest.mark.skipif(not C_HOOK_BUILT, reason="the C hook is not built")
 def test_c_and_python_rings_keep_the_same_window(tmp_path):
     program = tmp_path / "wraps.py"
     program.write_text("def f(i):\n    return i\n"
@@ -64,11 +59,11 @@ def test_hook_kind_reports_the_active_hook():
     script = ("import orion.agent as a; a.start(mode='error', propagate=False, hook='{}');"
               "print(a.hook_kind()); a.stop()")
     assert run([python(), "-c", script.format("python")]).stdout.strip() == "python"
-    expected = "c" if _hook is not None else "python"
+    expected = "c" if C_HOOK_BUILT else "python"
     assert run([python(), "-c", script.format("auto")]).stdout.strip() == expected
 
 
-@pytest.mark.skipif(_hook is None, reason="the C hook is not built")
+@pytest.mark.skipif(not C_HOOK_BUILT, reason="the C hook is not built")
 @pytest.mark.parametrize("mode", ["safe", "dev"])
 def test_threads_calling_at_once_keep_every_lane_in_order(spool, mode):
     result = run([python(), "-m", "orion.agent", "--mode", mode, "--sample", "off",
@@ -86,7 +81,7 @@ def test_threads_calling_at_once_keep_every_lane_in_order(spool, mode):
     assert summary["counts"]["returns"] == len(calls)
 
 
-@pytest.mark.skipif(_hook is None, reason="the C hook is not built")
+@pytest.mark.skipif(not C_HOOK_BUILT, reason="the C hook is not built")
 @pytest.mark.parametrize("mode", ["safe", "error"])
 def test_the_c_hooks_clock_keeps_time(tmp_path, mode):
     program = tmp_path / "sleeps.py"

@@ -12,13 +12,8 @@ import pytest
 
 from orion.format.summary import read_summary
 
-from .agent_helpers import clean_env, python, run, traces
+from .agent_helpers import HOOKS, clean_env, python, run, traces
 
-try:
-    from orion.agent import _hook  # noqa: F401
-    HOOKS = ["c", "python"]
-except ImportError:
-    HOOKS = ["python"]
 needs_c = pytest.mark.skipif("c" not in HOOKS, reason="the C hook is not built")
 
 ORION = [sys.executable, "-m", "orion"]

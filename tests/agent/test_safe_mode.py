@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from .agent_helpers import clean_env, python, raw_bytes, records, run, traces
+from .agent_helpers import HOOKS, clean_env, python, raw_bytes, records, run, traces
 
-try:
-    from orion.agent import _hook
-except ImportError:
-    _hook = None
-
-HOOKS = ["python", pytest.param("c", marks=pytest.mark.skipif(
-    _hook is None, reason="the C hook is not built"))]
 
 FAILS = """\
 import os, signal, sys

@@ -18,9 +18,10 @@ import queue
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, ContextManager, Iterable, Iterator
 
 from .errors import OrionError
 from .hooks import git
@@ -105,6 +106,16 @@ def _matches(patterns: list[str], rel: str) -> bool:
     return ignored
 
 
+# A `with progress(items, label) as each:` that shows a person the work on `items`
+# (orion.render.progress.progress in the CLI); the library itself shows nothing.
+Progress = Callable[[list, str], ContextManager[Iterator]]
+
+
+@contextmanager
+def no_progress(items: list, label: str) -> Iterator[Iterator]:
+    yield iter(items)
+
+
 # -- comparing two runs ----------------------------------------------------------------
 
 @dataclass
@@ -151,8 +162,10 @@ def first_divergence(old: TraceRow, new: TraceRow) -> str | None:
     return f"{_KIND_WORDS.get(first.kind, first.kind)} at {where}"
 
 
-def compare(previous: RunResult | None, current: RunResult) -> Change:
-    """New, fixed and still failing executions, and where those in both runs diverge.
+def compare(previous: RunResult | None, current: RunResult,
+            progress: Progress = no_progress) -> Change:
+    """New, fixed and still failing executions, and where those in both runs diverge
+    (diffing each pair of traces: `progress` shows that work to a person).
 
     In error mode only failures leave traces, so a test without a trace passed; in dev
     and safe modes every run leaves one, and its status says whether it failed.
@@ -160,16 +173,17 @@ def compare(previous: RunResult | None, current: RunResult) -> Change:
     before = {row.key(): row for row in previous.traces} if previous else {}
     after = {row.key(): row for row in current.traces}
     change = Change((previous.status if previous else None, current.status))
-    for key, row in after.items():
-        old = before.get(key)
-        if row.failed:
-            (change.still if old is not None and old.failed else change.new).append(row)
-        if old is not None:
-            text = first_divergence(old, row)
-            if text:
-                change.divergences[key] = text
-                if not row.failed and not old.failed:
-                    change.changed.append(row)
+    with progress(list(after.items()), "comparing with the previous run") as items:
+        for key, row in items:
+            old = before.get(key)
+            if row.failed:
+                (change.still if old is not None and old.failed else change.new).append(row)
+            if old is not None:
+                text = first_divergence(old, row)
+                if text:
+                    change.divergences[key] = text
+                    if not row.failed and not old.failed:
+                        change.changed.append(row)
     change.fixed = [row for key, row in before.items()
                     if row.failed and (key not in after or not after[key].failed)]
     return change
@@ -199,7 +213,8 @@ def describe(change: Change) -> list[str]:
 
 def watch(root: Path, command: list[str], spool: Spool, mode: str,
           report: Callable[[int, list[str], Change], None], debounce: float = DEBOUNCE_S,
-          max_runs: int | None = None, stop: threading.Event | None = None) -> int:
+          max_runs: int | None = None, stop: threading.Event | None = None,
+          progress: Progress = no_progress) -> int:
     """Run `command` now and after every relevant change; returns the last exit status.
 
     `report(run number, changed paths, change)` is called after each run. The loop ends
@@ -234,7 +249,7 @@ def watch(root: Path, command: list[str], spool: Spool, mode: str,
         while True:
             current = run_captured(command, spool, mode)
             runs += 1
-            report(runs, changed, compare(previous, current))
+            report(runs, changed, compare(previous, current, progress))
             previous = current
             if max_runs is not None and runs >= max_runs:
                 return current.status

@@ -10,6 +10,7 @@ import click
 from ..agent.launch import exit_like
 from ..options import mode_option, spool_option
 from ..project import project_root
+from ..render.progress import progress
 from ..spool import Spool
 from ..watching import Change, describe, watch
 
@@ -49,7 +50,8 @@ def command(mode: str, debounce: float, max_runs: int | None, root: str | None, 
 
     click.echo(f"orion watch: watching {where}; ^C stops", err=True)
     try:
-        status = watch(where, list(command), spool, mode, report, debounce, max_runs)
+        status = watch(where, list(command), spool, mode, report, debounce, max_runs,
+                       progress=progress)
     except KeyboardInterrupt:
         status = 130
     exit_like(status)

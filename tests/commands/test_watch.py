@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from orion.spool import Spool
@@ -155,3 +156,18 @@ def test_whole_run_traces_that_pass_are_not_failures():
     assert [row.test for row in change.new] == ["<module>"] and not change.fixed
     assert [row.test for row in compare(RunResult(1, [bad]), RunResult(0, [ok])).fixed] == [
         "<module>"]
+
+
+def test_comparing_runs_shows_its_work_to_a_person():
+    """Each pair of traces is diffed: `orion watch` hands compare its progress bar."""
+    seen = []
+
+    @contextmanager
+    def recording(items, label):
+        seen.append((label, len(items)))
+        yield iter(items)
+
+    change = compare(RunResult(1, [failure("t::a")]),
+                     RunResult(1, [failure("t::a"), failure("t::b")]), recording)
+    assert seen == [("comparing with the previous run", 2)]
+    assert [row.test for row in change.new] == ["t::b"]

@@ -159,8 +159,8 @@ def switch(on: bool, mode: str = "error", spool: str | None = None,
 
 
 def status(site_path: str | None = None) -> dict:
-    """Whether zero-config capture is on, and the mode and spool `orion start` set (a None
-    spool: each process resolves its own)."""
+    """Whether zero-config capture is on, and the mode, spool and ring `orion start` set (a
+    None spool: each process resolves its own)."""
     path = site_dir(site_path) / PTH_NAME
     try:
         text = path.read_text()

@@ -2,8 +2,9 @@
 
 As the OTLP/JSON mapping requires: trace and span ids are lowercase hex, enums are
 integers, 64-bit integers (times, int attributes) are strings. Calls become INTERNAL spans
-with `code.function.name`, `code.file.path` and `code.line.number`; a call that unwound
-has status ERROR; exceptions are span events named `exception`; the header becomes the
+with `code.function.name`, `code.file.path` and `code.line.number`; a call that unwound,
+or was open on the lane of a native crash, has status ERROR; exceptions and crashes are
+span events named `exception` (a crash's with `exception.stacktrace`, innermost first); the header becomes the
 resource (`service.name`, `process.*`, `host.*`, `telemetry.sdk.*`). Spans imported from
 OpenTelemetry keep their own ids, kind, status, attributes and resource, so that
 otlp -> .otrace -> otlp gives back what came in.
@@ -92,9 +93,10 @@ def span_events(span: Span, stream: SpanStream) -> list[dict]:
                 "value": record["attrs"]}
             events.append((record["t"], str(record["kind"]), attrs))
         elif record["type"] == "crash":
-            events.append((record["t"], "crash", {
-                "orion.crash.kind": record["kind"], "orion.crash.reason": record["reason"],
-                "orion.crash.message": record["message"]}))
+            events.append((record["t"], "exception", {
+                "exception.type": record["reason"], "exception.message": record["message"],
+                "exception.stacktrace": stream.stacktrace(span),
+                "orion.crash.kind": record["kind"]}))
     events.sort(key=lambda e: e[0])
     return [{"timeUnixNano": str(stream.start_ns + t), "name": name,
              "attributes": attributes(attrs)} for t, name, attrs in events]
@@ -142,6 +144,9 @@ def span_json(span: Span, stream: SpanStream) -> dict:
         raised = next((e for e in reversed(span.exceptions) if e["kind"] == "raised"), None)
         if raised is not None:
             status["message"] = f"{raised['exc_type']}: {raised['message']}"
+    elif span.crash is not None:
+        status = {"code": STATUS_ERROR,
+                  "message": f"{span.crash['reason']}: {span.crash['message']}"}
     else:
         status = {}
     out["status"] = status

@@ -9,6 +9,12 @@ Span ids: a call whose first event is an `otel.span` event (written by `orion im
 spans that came from OpenTelemetry or Jaeger) keeps the ids and attributes recorded there;
 every other call gets a span id derived from the trace and its call number, stable from
 one export to the next.
+
+Crashes: a native crash (signal, abort) ends the calls open on its lane without a return
+or unwind. Those calls are marked `crashed`, so every export counts them as failed (error
+status, an `exception` event on the innermost). A crash recorded with a stack snapshot but
+no open calls (an uninstrumented native program, or the Python agent's crash report) gets
+one zero-length span per stack frame, so that the crash still has a stack of failed spans.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from ..format.decode import MALFORMED, Decoder, malformed_record
 from ..format.errors import CorruptTrace
 from ..format.reader import TraceReader
 from ..model import (OPEN, OUTSIDE_LABEL, RESOURCE_META, RETURNED, SPAN_META, UNWOUND,
-                     Definitions, Function, read_native_functions)
+                     Definitions, Function, Module, crash_lines, read_native_functions)
 
 
 def span_id_seed(header: dict) -> str:
@@ -63,7 +69,8 @@ class Span:
     """
 
     __slots__ = ("index", "lane", "fn", "start", "end", "outcome", "parent", "depth",
-                 "span_id", "exceptions", "events", "meta", "child_ns", "line", "stack")
+                 "span_id", "exceptions", "events", "meta", "child_ns", "line", "stack",
+                 "crash")
 
     def __init__(self, index: int, lane: int, fn: Function | None, start: int,
                  parent: "Span | None", depth: int, span_id: str) -> None:
@@ -82,6 +89,7 @@ class Span:
         self.child_ns = 0
         self.line: int | None = None
         self.stack = 0  # its call path: a node of SpanStream.paths (0 is the empty path)
+        self.crash: dict | None = None  # the crash that ended it, while it was open
 
     @property
     def label(self) -> str:
@@ -97,7 +105,8 @@ class Span:
 
     @property
     def failed(self) -> bool:
-        return self.outcome == UNWOUND or bool(self.meta and self.meta.get("status_code") == 2)
+        return (self.outcome == UNWOUND or self.crash is not None
+                or bool(self.meta and self.meta.get("status_code") == 2))
 
     @property
     def parent_span_id(self) -> str | None:
@@ -138,6 +147,7 @@ class SpanStream(Definitions):
         self._open_by_id: dict[str, Span] = {}  # open imported spans, for their children
         self._id_seed = span_id_seed(self.header)
         self._native: dict[int, Function] | None = None  # read when first needed
+        self.modules: list[Module] = []  # loaded binaries, for native crash lines
 
     def __enter__(self) -> "SpanStream":
         return self
@@ -171,6 +181,7 @@ class SpanStream(Definitions):
         stacks: dict[int, list[Span]] = {}
         first_t: dict[int, int] = {}  # lane -> its first timestamp
         root_ns: dict[int, int] = {}  # lane -> time in its finished root calls
+        held: dict[int, list[dict]] = {}  # lane -> crash/stack records with no call open
         for rec in self.reader.records():
             code = rec[0]
             try:
@@ -212,18 +223,27 @@ class SpanStream(Definitions):
                     else:
                         d = decoder.record(rec)
                         if stack:
+                            if d["type"] == "crash":
+                                for span in stack:
+                                    span.crash = d
                             self._attach(stack[-1], d)
                         elif d["type"] == "event" and d["kind"] == RESOURCE_META:
                             attrs = d["attrs"] if isinstance(d["attrs"], dict) else {}
                             self.resources[attrs.get("index", len(self.resources))] = attrs
+                        elif d["type"] in ("crash", "stack"):
+                            yield from self._hold(held, lane_id, d)
                         else:
                             yield LaneItem(lane_id, d)
+                    if lane_id in held and code not in (C.CRASH, C.STACK):
+                        yield from (LaneItem(lane_id, r) for r in held.pop(lane_id))
                 elif code == C.STRING:
                     decoder.record(rec)
-                elif code == C.FUNCTION or code == C.LANE:
+                elif code == C.FUNCTION or code == C.LANE or code == C.MODULE:
                     self.define(decoder.record(rec))
             except MALFORMED as exc:
                 raise malformed_record(code, exc) from None
+        for lane_id, records in held.items():
+            yield from (LaneItem(lane_id, r) for r in records)
         for stack in stacks.values():
             while stack:  # calls still open when the trace ended
                 span = stack.pop()
@@ -248,6 +268,61 @@ class SpanStream(Definitions):
         span.stack = self.path(stack[-1].stack if stack else 0, fn.qualified)
         return span
 
+    def _hold(self, held: dict[int, list[dict]], lane_id: int, d: dict) -> Iterator[Span]:
+        """Keep a crash or stack recorded outside any call until its pair arrives (agents
+        write the two in either order); a crash with its stack snapshot becomes the
+        snapshot's frames as crashed spans, the records attached to the innermost."""
+        records = held.setdefault(lane_id, [])
+        records.append(d)
+        crash = next((r for r in records if r["type"] == "crash"), None)
+        snapshot = next((r for r in records if r["type"] == "stack" and r["frames"]), None)
+        if crash is None or snapshot is None:
+            return
+        del held[lane_id]
+        spans: list[Span] = []
+        for frame in snapshot["frames"]:
+            parent = spans[-1] if spans else None
+            fn = self.functions.get(frame["fn"]) or self.function(frame["fn"])
+            span = Span(self.calls, lane_id, fn, crash["t"], parent, len(spans),
+                        self.derived_span_id(self.calls))
+            self.calls += 1
+            span.stack = self.path(parent.stack if parent else 0, fn.qualified)
+            span.line = frame["line"]
+            span.crash = crash
+            spans.append(span)
+        spans[-1].events.extend(records)
+        yield from reversed(spans)
+
+    def stacktrace(self, span: Span) -> str:
+        """The crash that ended `span` as a stack trace, innermost frame first, one
+        `name (file:line)` a line: from the stack snapshot recorded with it, else from
+        the calls that were open."""
+        crash = span.crash or {}
+        snapshot = next((e for e in span.events if e["type"] == "stack" and e["frames"]
+                         and e["t"] == crash.get("t")), None)
+        if snapshot is not None:
+            functions = [self.functions.get(f["fn"]) or self.function(f["fn"])
+                         for f in snapshot["frames"]]
+            lines = [f["line"] for f in snapshot["frames"]]
+            if any(fn.addr is not None and line is None for fn, line in zip(functions, lines)):
+                found = crash_lines(crash.get("detail"), functions, self.modules)
+                lines = [line if line is not None else new for line, new in zip(lines, found)]
+            frames = list(zip(functions, lines))
+        else:
+            frames, node = [], span
+            while node is not None and node.lane == span.lane:
+                frames.append((node.fn, node.line))
+                node = node.parent
+            frames.reverse()
+        out = []
+        for fn, line in reversed(frames):
+            label = fn.label if fn is not None else OUTSIDE_LABEL
+            line = line if line is not None else (fn.line if fn is not None else None)
+            where = (fn.file or fn.module) if fn is not None else None
+            out.append(f"{label} ({where}:{line})" if where and line is not None
+                       else f"{label} ({where})" if where else label)
+        return "\n".join(out)
+
     def path(self, parent: int, label: str) -> int:
         """The trie node for `parent`'s path extended by `label`."""
         key = (parent, label)
@@ -267,8 +342,11 @@ class SpanStream(Definitions):
         return out
 
     def define(self, d: dict) -> None:
-        """Take in a FUNCTION or LANE record; a native function (an address) comes named,
-        as `orion show` names it."""
+        """Take in a FUNCTION, LANE or MODULE record; a native function (an address) comes
+        named, as `orion show` names it."""
+        if d["type"] == "module":
+            self.modules.append(Module(d["id"], d["path"], d["base"], d["build_id"]))
+            return
         if d["type"] == "function" and d["name"] is None and isinstance(d.get("addr"), int):
             if self._native is None:
                 self._native = read_native_functions(self.reader.path)

@@ -17,9 +17,9 @@ from ..errors import OrionError
 from ..format import constants as C
 from ..format.decode import MALFORMED, Decoder, malformed_record
 from ..format.reader import TraceReader
-from ..model import OUTSIDE_LABEL, Function
+from ..model import OUTSIDE_LABEL, Function, Module, crash_lines
 from ..render.jsonout import dumps
-from .spans import SPAN_META, derived_span_id, span_id_seed
+from .spans import SPAN_META, FunctionNames, derived_span_id, span_id_seed
 
 BATCH_ROWS = 16_384
 
@@ -110,6 +110,9 @@ def _batches(path: Path):
         columns: dict[str, list] = {name: [] for name in names}
         decoder = Decoder()
         functions: dict[int, Function] = {}
+        names = FunctionNames(path)
+        modules: list[Module] = []
+        crashes: dict[int, dict] = {}  # lane -> its latest crash, for its stack's lines
         lane_names: dict[int, str] = {}
         stacks: dict[int, list[_Open]] = {}
         first_t: dict[int, int] = {}
@@ -201,10 +204,14 @@ def _batches(path: Path):
                         row("event", t, lane, depth, fn, span, kind=d["kind"], data=d["attrs"])
                     elif d["type"] == "stack":
                         row("stack", t, lane, depth, fn, span, kind=d["reason"],
-                            data=d["frames"])
+                            data=_named_frames(d, functions, modules, crashes.get(lane)))
+                    if d["type"] == "crash":
+                        crashes[lane] = d
                 elif code == C.FUNCTION:
+                    functions[rec[1]] = names.function(decoder.record(rec))
+                elif code == C.MODULE:
                     d = decoder.record(rec)
-                    functions[d["id"]] = Function.from_record(d)
+                    modules.append(Module(d["id"], d["path"], d["base"], d["build_id"]))
                 elif code == C.LANE:
                     d = decoder.record(rec)
                     lane_names[d["id"]] = d["name"]
@@ -214,6 +221,24 @@ def _batches(path: Path):
                 raise malformed_record(code, exc, str(path)) from None
         if columns["seq"] or not seq:
             yield flush()
+
+
+def _named_frames(stack: dict, functions: dict[int, Function], modules: list[Module],
+                  crash: dict | None) -> list[dict]:
+    """A stack record's frames by function name, module, file and line (outermost
+    first), so that a dataset never refers to function ids it does not hold; native
+    frames without a line get the one their crash's return addresses give."""
+    fns = [functions.get(f["fn"]) or Function(f["fn"], f"<function {f['fn']}>")
+           for f in stack["frames"]]
+    lines = [f["line"] for f in stack["frames"]]
+    if crash is not None and crash["t"] == stack["t"] and any(
+            fn.addr is not None and line is None for fn, line in zip(fns, lines)):
+        found = crash_lines(crash["detail"], fns, modules)
+        lines = [line if line is not None else new for line, new in zip(lines, found)]
+    return [{"function": fn.label, "module": fn.module, "file": fn.file,
+             "line": line if line is not None else fn.line,
+             **({"locals": f["locals"]} if f["locals"] is not None else {})}
+            for fn, line, f in zip(fns, lines, stack["frames"])]
 
 
 def _adopt_meta(columns: dict[str, list], span: _Open, meta: dict) -> None:

@@ -58,6 +58,25 @@ def spans_at_least(items: Iterable[Any], min_duration_ns: int) -> Iterator["Span
             span.parent.events.extend(span.events)
 
 
+class FunctionNames:
+    """FUNCTION records as Functions, a native one (an address) named from its binary as
+    `orion show` names it: every export gives a C function the same name, file and line."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = path
+        self._native: dict[int, Function] | None = None  # read when first needed
+
+    def function(self, d: dict) -> Function:
+        """The Function a decoded FUNCTION record stands for."""
+        if d["name"] is None and isinstance(d.get("addr"), int):
+            if self._native is None:
+                self._native = read_native_functions(self.path)
+            fn = self._native.get(d["id"])
+            if fn is not None:
+                return fn
+        return Function.from_record(d)
+
+
 class Span:
     """One call, finished (or still open when the trace ended).
 
@@ -146,7 +165,7 @@ class SpanStream(Definitions):
         self._path_ids: dict[tuple[int, str], int] = {}
         self._open_by_id: dict[str, Span] = {}  # open imported spans, for their children
         self._id_seed = span_id_seed(self.header)
-        self._native: dict[int, Function] | None = None  # read when first needed
+        self.names = FunctionNames(self.reader.path)
         self.modules: list[Module] = []  # loaded binaries, for native crash lines
 
     def __enter__(self) -> "SpanStream":
@@ -347,13 +366,9 @@ class SpanStream(Definitions):
         if d["type"] == "module":
             self.modules.append(Module(d["id"], d["path"], d["base"], d["build_id"]))
             return
-        if d["type"] == "function" and d["name"] is None and isinstance(d.get("addr"), int):
-            if self._native is None:
-                self._native = read_native_functions(self.reader.path)
-            fn = self._native.get(d["id"])
-            if fn is not None:
-                self.functions[d["id"]] = fn
-                return
+        if d["type"] == "function":
+            self.functions[d["id"]] = self.names.function(d)
+            return
         super().define(d)
 
     def _attach(self, span: Span, d: dict) -> None:

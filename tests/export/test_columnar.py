@@ -3,6 +3,7 @@ read back with pyarrow against the schema documented in docs/interchange.md."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -106,3 +107,21 @@ def test_one_trace_into_a_dataset_directory(spool, tmp_path):
     assert CliRunner().invoke(cli, ["export", "@", "--format", "parquet", "-o",
                                     str(single)]).exit_code == 0
     assert pq.read_table(single).num_rows == 16
+
+
+def test_native_functions_are_named_with_file_and_line(c_crash, tmp_path):
+    """A C program's calls and its crash stack by name, file and line, as `show` names them:
+    no raw addresses, no function ids the dataset does not hold."""
+    spool, trace = c_crash
+    out = tmp_path / "crash.parquet"
+    result = CliRunner().invoke(cli, ["export", "--spool", str(spool), trace,
+                                      "--format", "parquet", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = pq.read_table(out).drop_columns(["time", "trace_start"]).to_pylist()
+    calls = [(r["function"], Path(r["file"]).name, r["line"]) for r in rows
+             if r["type"] == "call"]
+    assert calls == [("main", "crash.c", 5), ("middle", "crash.c", 4), ("fault", "crash.c", 3)]
+    stack = json.loads(next(r["data"] for r in rows if r["type"] == "stack"))
+    assert [(f["function"], Path(f["file"]).name, f["line"]) for f in stack] == [
+        ("main", "crash.c", 5), ("middle", "crash.c", 4), ("fault", "crash.c", 3)]
+    assert all("fn" not in frame for frame in stack)

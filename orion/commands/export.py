@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from ..errors import OrionError
-from ..export import FORMATS, export_to_file, export_trace, exported_path
+from ..export import (FORMATS, export_to_directory, export_to_file, export_trace,
+                      exported_path)
 from ..format.reader import read_trailer
 from ..ids import resolve_many
 from ..options import spool_option
@@ -82,22 +83,19 @@ def command(refs: tuple[str, ...], output: str | None, format_name: str,
                          + (" or --merge" if fmt.merger() else ""))
     into_directory = (len(paths) > 1 or target.is_dir() or output.endswith(("/", "\\"))
                       or (fmt.dataset and not output.endswith(fmt.suffix)))
-    if into_directory:
-        try:
-            target.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise OrionError(f"{output} is a file; several traces need a directory") from None
-        targets = [target / (exported_path(path, fmt) if isinstance(path, Path)
-                             else Path("merged" + fmt.suffix)) for path in paths]
-        for destination in targets:
-            destination.parent.mkdir(parents=True, exist_ok=True)
-    else:
-        targets = [target]
-    with progress(list(zip(paths, targets)), "exporting") as jobs:
-        for path, destination in jobs:
-            try:
-                export_to_file(path, fmt, destination, **options)
-            except OSError as exc:
-                raise OrionError(f"{destination}: cannot write ({exc.strerror or exc})") from None
+    try:
+        if into_directory:
+            if target.exists() and not target.is_dir():
+                raise OrionError(f"{output} is a file; several traces need a directory")
+            names = [exported_path(path, fmt) if isinstance(path, Path)
+                     else Path("merged" + fmt.suffix) for path in paths]
+            with progress(list(zip(paths, names)), "exporting") as jobs:
+                targets = export_to_directory(jobs, fmt, target, **options)
+        else:
+            export_to_file(paths[0], fmt, target, **options)
+            targets = [target]
+    except OSError as exc:
+        raise OrionError(f"{exc.filename or output}: cannot write "
+                         f"({exc.strerror or exc})") from None
     click.echo("\n".join(str(destination) for destination in targets))
     _note_incomplete(found)

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Iterable
 
 from ..format.reader import TraceReader
 from ..spool import TRACE_SUFFIX
@@ -92,6 +94,38 @@ def export_to_file(path: Path | list[Path], fmt: ExportFormat, target: Path,
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def export_to_directory(jobs: Iterable[tuple[Path | list[Path], Path]], fmt: ExportFormat,
+                        target: Path, **options: Any) -> list[Path]:
+    """Export each (source, relative name) of `jobs` to `target`/name, all or nothing.
+
+    Files are written into a hidden staging directory (inside `target` when it exists,
+    else next to where it will be) and moved into place only when every one is written,
+    so a failure (pyarrow missing, a corrupt trace, a full disk) leaves no file and no
+    directory behind. Returns the paths written.
+    """
+    existed = target.is_dir()
+    anchor = target if existed else next(p for p in target.parents if p.is_dir())
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=anchor))
+    names: list[Path] = []
+    try:
+        for source, name in jobs:
+            destination = staging / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with open(destination, "wb") as out:
+                export_trace(source, fmt, out, **options)
+            names.append(name)
+        if existed:
+            for name in names:
+                (target / name).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / name, target / name)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [target / name for name in names]
 
 
 def exported_name(path: Path, fmt: ExportFormat) -> str:

@@ -148,3 +148,41 @@ def test_progress_bar_only_on_a_terminal(spool, tmp_path):
     assert proc.returncode == 0
     assert b"exporting" in shown and b"6/6" in shown
     assert len(proc.stdout.splitlines()) == 6
+
+
+def without_pyarrow(tmp_path: Path) -> dict[str, str]:
+    """An environment where `import pyarrow` fails, as on a machine without it: a package
+    of that name that raises ImportError comes first on the path."""
+    shadow = tmp_path / "no-pyarrow"
+    (shadow / "pyarrow").mkdir(parents=True)
+    (shadow / "pyarrow" / "__init__.py").write_text("raise ImportError('no pyarrow here')\n")
+    return {"PYTHONPATH": os.pathsep.join([str(shadow), os.environ.get("PYTHONPATH", "")])}
+
+
+def test_parquet_without_pyarrow_leaves_no_directory(spool, tmp_path):
+    write_trace(spool)
+    target = tmp_path / "d"
+    result = run_orion("export", "@", "--format", "parquet", "-o", f"{target}/",
+                       env=without_pyarrow(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "need pyarrow" in result.stderr
+    assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["no-pyarrow", "spool"]
+
+
+def test_a_failed_export_into_a_directory_leaves_nothing(spool, tmp_path):
+    """The second trace is corrupt: the first, already written, is not left behind, in a
+    new directory or in an existing one."""
+    good = Path(write_trace(spool, start_ns=10**18))
+    bad = tmp_path / "bad.otrace"
+    bad.write_bytes(good.read_bytes()[:40] + b"\x00" * 64)
+    new = tmp_path / "new" / "nested"
+    result = orion("export", str(good), str(bad), "--format", "otlp", "-o", str(new))
+    assert result.exit_code == 2 and str(bad) in result.stderr
+    assert not (tmp_path / "new").exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "keep.txt").write_text("mine")
+    result = orion("export", str(good), str(bad), "--format", "otlp", "-o", str(existing))
+    assert result.exit_code == 2
+    assert [p.name for p in existing.iterdir()] == ["keep.txt"]

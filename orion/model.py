@@ -161,10 +161,12 @@ class Call:
     from the unwind; `error` is the exception the frame unwound with, when known.
     `children`, `exceptions` and `events` are empty tuples until something is added
     (most calls are leaves, and an empty list per leaf would cost memory for nothing).
+    `errors_below` says a call below it raised, caught or unwound an exception (so that
+    `orion show` never folds such a call into a run of uneventful ones).
     """
 
     __slots__ = ("fn", "start", "end", "outcome", "args", "value", "line", "locals",
-                 "error", "exceptions", "children", "events")
+                 "error", "exceptions", "children", "events", "errors_below")
 
     def __init__(self, fn: Function | None, start: int, args: dict | None) -> None:
         self.fn = fn
@@ -179,6 +181,12 @@ class Call:
         self.exceptions: list[Raised] | tuple = ()
         self.children: list[Call] | tuple = ()
         self.events: list[Event | Crash | Stack] | tuple = ()
+        self.errors_below = False
+
+    @property
+    def quiet(self) -> bool:
+        """It returned, and no exception was raised, caught or unwound in or below it."""
+        return self.outcome is RETURNED and not self.exceptions and not self.errors_below
 
     @property
     def label(self) -> str:
@@ -199,8 +207,11 @@ class Call:
 
     def to_json(self) -> dict:
         """This call without its children (callers nest them; trees may be very deep)."""
+        fn = self.fn
         out: dict[str, Any] = {
-            "fn": self.fn.id if self.fn is not None else None, "name": self.label,
+            "fn": fn.id if fn is not None else None, "name": self.label,
+            "file": fn.file if fn is not None else None,
+            "def_line": fn.line if fn is not None else None,
             "start": self.start, "end": self.end, "outcome": self.outcome,
         }
         if self.args is not None:
@@ -432,6 +443,9 @@ def _load(path: Path) -> Trace:
                         if len(rec) > 4:
                             call.locals = pairs(rec[4])
                         call.error = _error_of(call)
+                    if stack and (call.errors_below or call.exceptions
+                                  or call.outcome is UNWOUND):
+                        stack[-1].errors_below = True
                     continue
                 if code in C.TIMED_TYPES:
                     end_t = max(end_t, rec[1])
@@ -451,7 +465,38 @@ def _load(path: Path) -> Trace:
     resolve_native(trace.functions.values(), trace.modules.values())
     for crash in trace.crashes:
         _place_crash(crash, trace.modules.values())
+    _take_failure_locals(trace)
     return trace
+
+
+def _failure_stack(trace: Trace) -> Stack | None:
+    """The stack record a Python agent writes just before its crash record (error mode
+    keeps the failing frames' locals only there; their unwinds carry none)."""
+    crash = trace.crashes[0] if trace.crashes else None
+    if crash is None or crash.path or crash.stack is not None:
+        return None  # a native crash's stack, placed by _place_crash
+    lane = trace.lane(crash.lane)
+    return next((item for item in reversed(lane.events) if isinstance(item, Stack)
+                 and item.t == crash.t and item.reason != "sample"), None)
+
+
+def _take_failure_locals(trace: Trace) -> None:
+    """Give the calls of the failing path the locals (and lines) of the failure's stack
+    record where their unwinds had none, matching frames from the innermost up."""
+    stack = _failure_stack(trace)
+    if stack is None:
+        return
+    frames = iter(reversed(stack.frames))
+    for call in reversed(failing_path(trace)):
+        for fn, line, locals_ in frames:
+            if fn is call.fn:
+                if call.locals is None and locals_ is not None:
+                    call.locals = locals_
+                if call.line is None:
+                    call.line = line
+                break
+        else:
+            break
 
 
 def _add_timed(trace: Trace, d: dict) -> None:

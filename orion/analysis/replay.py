@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 from ..format.writer import NO_VALUE
 from ..model import OPEN, UNWOUND, Call, Crash, Event, Function, Lane, Raised, Stack, Trace
+from ..timeparse import format_duration_ns
 
 CALL = "call"
 RETURN = "return"
@@ -207,7 +208,12 @@ class Replay:
         return self._move(index, "")
 
     def at_time(self, t: int) -> int:
-        """The first event at or after `t` ns since the trace started (else the last)."""
+        """The first event at or after `t` ns since the trace started; past the last event
+        is an error (jumping to the end silently would hide a mistyped time)."""
+        last = len(self.steps) - 1
+        if t > self.steps[last].t:
+            raise ReplayError(f"no event at or after {format_duration_ns(t)}: the trace's "
+                              f"last event is #{last} at {format_duration_ns(self.steps[last].t)}")
         lo, hi = 0, len(self.steps)
         while lo < hi:
             mid = (lo + hi) // 2

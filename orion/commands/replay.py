@@ -166,7 +166,7 @@ class ReplayShell(cmd.Cmd):
         r = self.replay
         step = r.step
         call = step.call
-        where = self.style(f"[{r.pos}/{len(r.steps) - 1}]", dim=True)
+        where = self.style(f"[#{r.pos} of {len(r.steps)}]", dim=True)  # --json's index, events
         if step.kind == CALL:
             what = "→ " + self.style(call.label, bold=True) + f"({format_pairs(call.args)})"
         elif step.kind == RETURN:

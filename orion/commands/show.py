@@ -29,7 +29,7 @@ import click
 
 from ..errors import OrionError
 from ..ids import resolve_many
-from ..model import Lane, Trace, failing_path, load_trace
+from ..model import Call, Lane, Trace, failing_path, load_trace
 from ..options import json_option, spool_option
 from ..render.jsonout import dumps
 from ..render.table import STATUS_COLOURS, wants_colour
@@ -89,6 +89,7 @@ def header_lines(trace: Trace, colour: bool) -> list[str]:
         last = path[-1]
         where = f" (line {last.line})" if last.line is not None else ""
         lines.append(_field("failed at", path_text([c.label for c in path]) + where))
+        lines += [_field("", text) for text in path_places(path)]
     calls = sum(lane.calls for lane in trace.lanes.values())
     lines.append(_field("recorded", f"{calls} calls on {len(trace.lanes)} lane(s)"))
     if trace.complete:
@@ -125,6 +126,21 @@ def path_text(labels: list[str], keep: int = 4) -> str:
     if len(parts) > 2 * keep + 1:
         parts = parts[:keep] + [f"… {len(parts) - 2 * keep} more …"] + parts[-keep:]
     return " › ".join(parts)
+
+
+def path_places(path: list[Call], keep: int = 4) -> list[str]:
+    """`file:line  function` per frame of the failing path, innermost last, as a traceback
+    reads (long paths cut in the middle); a frame with no file keeps its name only."""
+    texts = []
+    for call in path:
+        fn = call.fn
+        line = call.line if call.line is not None else (fn.line if fn is not None else None)
+        place = f"{fn.file}:{line}" if fn is not None and fn.file and line is not None else (
+            fn.file if fn is not None and fn.file else "")
+        texts.append(f"{place}  {call.label}" if place else call.label)
+    if len(texts) > 2 * keep + 1:
+        texts = texts[:keep] + [f"… {len(texts) - 2 * keep} more frames …"] + texts[-keep:]
+    return texts
 
 
 def _env_text(value: Any) -> str:
@@ -170,6 +186,8 @@ def select_lanes(trace: Trace, wanted: tuple[str, ...]) -> list[Lane]:
 def iter_json(trace: Trace, lanes: list[Lane], max_depth: int | None) -> Iterator[str]:
     """The --json document as text chunks, so huge and deep trees never build in memory."""
     path = [{"fn": c.fn.id if c.fn is not None else None, "name": c.label,
+             "file": c.fn.file if c.fn is not None else None,
+             "def_line": c.fn.line if c.fn is not None else None,
              "line": c.line} for c in failing_path(trace)]
     yield (f'{{"summary": {dumps(trace.summary)}, "header": {dumps(trace.header)}, '
            f'"failing_path": {dumps(path)}, "lanes": [')

@@ -22,7 +22,7 @@ from .jsonout import dumps
 from .table import clip
 
 DEFAULT_MAX_LINES = 400
-COLLAPSE_MIN = 3  # a run of this many returned sibling calls to one function is folded
+COLLAPSE_MIN = 3  # a run of this many quiet sibling calls to one function is folded
 INDENT_LIMIT = 40  # deeper levels keep this much indentation and show their depth
 VALUE_WIDTH = 60
 ARGS_WIDTH = 120
@@ -84,6 +84,8 @@ def _fmt(value: Any, depth: int) -> str:
                             "frozenset": ("frozenset({", "})")}.get(kind_type,
                                                                      (f"{kind_type}([", "])"))
         parts = [_fmt(v, depth + 1) for v in items[:limit]]
+        if kind_type == "tuple" and len(items) == 1 and len(parts) == 1 and not cut:
+            closing = ",)"  # (7.0,): a 1-tuple, not a parenthesised value
         return _join(opening, closing, parts, len(items), cut)
     if "entries" in value:
         entries = value["entries"] if isinstance(value["entries"], list) else []
@@ -162,7 +164,8 @@ def _items(calls: Iterable[Call], exceptions: Iterable[Raised], events: Iterable
 
 
 def _fold(stream: Iterable[Any]) -> Iterator[Any]:
-    """Runs of COLLAPSE_MIN+ returned calls to one function: the first, then one _Run."""
+    """Runs of COLLAPSE_MIN+ quiet calls to one function: the first, then one _Run (a
+    call that raised, caught or unwound an exception, in or below it, is never folded)."""
     run: list[Call] = []
 
     def flush() -> Iterator[Any]:
@@ -174,7 +177,7 @@ def _fold(stream: Iterable[Any]) -> Iterator[Any]:
         run.clear()
 
     for item in stream:
-        if isinstance(item, Call) and item.outcome == RETURNED and item.fn is not None:
+        if isinstance(item, Call) and item.fn is not None and item.quiet:
             if run and run[0].fn is not item.fn:
                 yield from flush()
             run.append(item)

@@ -11,6 +11,7 @@ import pytest
 from ..analysis.test_replay import bad_rate_program
 from ..analysis.trees import write_tree
 from ..conftest import run_orion
+from .test_show import run_error_mode
 
 
 @pytest.fixture
@@ -54,7 +55,9 @@ def test_help_aliases_counts_and_unknown_commands(trace_path):
     assert "reverse-step [rs]" in out and "reverse_step" not in out and "EOF" not in out
     assert out.count("reverse-step [N] [rs]: the previous event") == 2  # by alias and name
     locations = [line for line in out.splitlines() if line.startswith("[")]
-    assert [line.split("/")[0] for line in locations] == ["[3", "[1"]
+    assert [line.split(" of ")[0] for line in locations] == ["[#3", "[#1"]
+    total = json.loads(run_orion("replay", "@", "--json").stdout)["events"]
+    assert all(line.split("]")[0].endswith(f" of {total}") for line in locations)
     assert "unknown command 'reverse-bogus'" in result.stderr
 
 
@@ -65,8 +68,12 @@ def test_json_state_at_a_point(trace_path):
     assert state["stack"][-1]["args"] == {"total": 100, "rate": 1.5}
     at = json.loads(run_orion("replay", "@", "--at", "0", "--json").stdout)
     assert at["index"] == 0 and at["event"] == {"kind": "call", "depth": 0, "function": "main"}
-    late = json.loads(run_orion("replay", "@", "--time", "1s", "--json").stdout)
-    assert late["index"] == late["events"] - 1
+    last = json.loads(run_orion("replay", "@", "--at", "-1", "--json").stdout)
+    late = run_orion("replay", "@", "--time", f"{last['t']}", "--json")
+    assert json.loads(late.stdout)["index"] == last["index"] == last["events"] - 1
+    past = run_orion("replay", "@", "--time", "99s", "--json")
+    assert past.returncode == 2 and past.stderr.startswith(
+        "orion: error: no event at or after 1m39s: the trace's last event is #")
     bad = run_orion("replay", "@", "--at", "500", "--json")
     assert bad.returncode == 2 and bad.stderr.startswith("orion: error: no event 500")
 
@@ -117,3 +124,18 @@ def test_a_real_terminal_session(spool, tmp_path):
         child.close()
     assert child.exitstatus == 0
     assert (tmp_path / "orionis" / "replay_history").is_file()
+
+
+def test_error_mode_locals_in_replay(spool, tmp_path):
+    run_error_mode(tmp_path)  # locals only in the failure's stack record
+    script = "goto -1\nreverse-step 6\nlocals\nprint pair\n"
+    result = run_orion("replay", "@", input=script)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-4:] == [
+        "locals of inner:", "  x = 7  (when it unwound at line 3)",
+        "  pair = (14.0,)  (when it unwound at line 3)", "pair = (14.0,)"]
+    state = json.loads(run_orion("replay", "@", "--at", "-5", "--json").stdout)
+    assert state["event"]["kind"] == "unwind" and state["event"]["function"] == "inner"
+    assert [(f["function"], f["locals"]) for f in state["stack"]][1:] == [
+        ("outer", {"a": 7, "total": 15, "i": 5}),
+        ("inner", {"x": 7, "pair": {"t": "tuple", "items": [14.0]}})]

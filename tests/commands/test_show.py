@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -215,3 +216,60 @@ def test_show_imported_otlp_spans(spool, tmp_path):
     [root] = lane["calls"]
     assert [e["kind"] for e in root["events"]] == ["otel.span", "cache.miss"]
     assert root["events"][0]["attrs"]["kind"] == 2
+
+
+ERROR_PROGRAM = '''\
+def inner(x):
+    pair = (x * 2.0,)
+    raise ValueError(f"bad {x}")
+
+
+def helper(n):
+    try:
+        inner(n)
+    except ValueError:
+        pass
+    return n
+
+
+def outer(a):
+    total = 0
+    for i in range(6):
+        total += helper(i)
+    return inner(a)
+
+
+outer(7)
+'''
+
+
+def run_error_mode(tmp_path) -> None:
+    """A real program failing under `orion run --mode error` (locals only in its stack
+    record; its caught exceptions raised by calls the old tree folded away)."""
+    program = tmp_path / "fails.py"
+    program.write_text(ERROR_PROGRAM)
+    result = run_orion("run", "--mode", "error", "--", sys.executable, str(program),
+                       env={"ORION_HOOK": "python"})  # what show reads, not which hook
+    assert result.returncode == 1, result.stderr
+
+
+def test_error_mode_locals_failing_files_and_caught_calls_in_show(spool, tmp_path):
+    run_error_mode(tmp_path)
+    out = show("@", "--no-env").output
+    program = str(tmp_path / "fails.py")
+    assert "mode error" in out
+    assert (f"failed at  <module> › outer › inner (line 3)\n           {program}:21  <module>\n"
+            f"           {program}:18  outer\n           {program}:3  inner\n") in out
+    assert "┆ a = 7\n" in out and "┆ total = 15\n" in out
+    assert "┆ x = 7\n" in out and "┆ pair = (14.0,)\n" in out
+    assert "×" not in out  # helper raised and caught: every call drawn, none folded
+    assert out.count("├─ helper()") == 6 and "ValueError: bad 5 (line 3)" in out
+    doc = json.loads(show("@", "--json").output)
+    assert [(f["name"], f["file"], f["line"]) for f in doc["failing_path"]] == [
+        ("<module>", program, 21), ("outer", program, 18), ("inner", program, 3)]
+    module = doc["lanes"][0]["calls"][0]
+    outer = module["calls"][0]
+    assert (outer["file"], outer["def_line"], outer["line"]) == (program, 14, 18)
+    assert outer["locals"]["total"] == 15 and outer["calls"][0]["file"] == program
+    inner = outer["calls"][-1]
+    assert inner["locals"] == {"x": 7, "pair": {"t": "tuple", "items": [14.0]}}

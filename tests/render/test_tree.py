@@ -19,7 +19,7 @@ from orion.render.tree import (TreeOptions, format_pairs, format_value, iter_cal
     ({"t": "list", "items": [1, 2]}, "[1, 2]"),
     ({"t": "list", "items": [1, 2, 3, 4, 5]}, "[1, 2, 3, …(+2 more)]"),
     ({"t": "list", "items": [1, 2], "cut": 90}, "[1, 2, …(+88 more)]"),
-    ({"t": "tuple", "items": [1]}, "(1)"),
+    ({"t": "tuple", "items": [1]}, "(1,)"), ({"t": "tuple", "items": [1, 2]}, "(1, 2)"),
     ({"t": "set", "items": ["a"]}, "{'a'}"),
     ({"t": "dict", "entries": [["a", 1], ["b", {"t": "list", "items": []}]]}, "{'a': 1, 'b': []}"),
     ({"t": "Point", "fields": {"x": 1, "y": 2}}, "Point(x=1, y=2)"),

@@ -183,6 +183,26 @@ pack_bytes(Buf *b, const char *data, Py_ssize_t n)
     return 0;
 }
 
+/* Whether UTF-8 `s` may hold a secret shape (values.py _SHAPES: a URL's password, a bearer,
+ * GitHub, AWS, Slack or JSON Web token): then Python captures it, which scrubs the shape. */
+static int
+may_hold_secret_shape(const char *s, Py_ssize_t n)
+{
+#define AT(i, lit) ((i) + (Py_ssize_t)sizeof lit - 1 <= n && !memcmp(s + (i), lit, sizeof lit - 1))
+    if (n < 7)
+        return 0;
+    for (Py_ssize_t i = 0; i + 3 <= n; i++) {
+        const char *p = s + i;
+        if (AT(i, "://") || AT(i, "AKIA") || AT(i, "ASIA") || AT(i, "eyJ") || AT(i, "github_pat_")
+            || (AT(i, "gh") && i + 4 <= n && strchr("pousr", p[2]) && p[3] == '_')
+            || (AT(i, "xox") && i + 5 <= n && strchr("abposr", p[3]) && p[4] == '-')
+            || (i + 7 <= n && (p[0] | 0x20) == 'b' && !PyOS_strnicmp(p + 1, "earer", 5)))
+            return 1;
+    }
+    return 0;
+#undef AT
+}
+
 /* Whether `obj` is a value the C side packs as itself, exactly as Capturer.value would:
  * None, bool, int64 int, finite float, str of at most 200 characters holding no secret. */
 static int
@@ -206,11 +226,13 @@ simple_value(PyObject *obj, PyObject *secret_values)
             return 0;
         }
     }
-    if (PyUnicode_AsUTF8AndSize(obj, NULL) == NULL) {  /* lone surrogates: Python packs */
+    Py_ssize_t size;
+    const char *text = PyUnicode_AsUTF8AndSize(obj, &size);
+    if (text == NULL) {  /* lone surrogates: Python packs */
         PyErr_Clear();
         return 0;
     }
-    return 1;
+    return !may_hold_secret_shape(text, size);
 }
 
 static int

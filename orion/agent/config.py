@@ -32,6 +32,7 @@ class AgentConfig:
     ring: int = DEFAULT_RING  # error mode: events kept in memory
     sampled: bool = False  # error mode: a sampled ring (stacks every ~1 ms), no call hook
     redact: list[str] | None = None  # None: the default secret-name list
+    env_allow: list[str] = field(default_factory=list)  # variables the snapshot records too
     service: str | None = None
     hook: str = "auto"  # auto | c | python
     report: str | None = None  # file that receives the path of every trace (and crash sidecar)
@@ -48,6 +49,7 @@ class AgentConfig:
             include_paths=_csv(env.get("ORION_INCLUDE_PATHS")),
             exclude_paths=_csv(env.get("ORION_EXCLUDE_PATHS")),
             redact=_csv(env["ORION_REDACT"]) if env.get("ORION_REDACT") else None,
+            env_allow=_csv(env.get("ORION_ENV_ALLOW")),
             service=env.get("ORION_SERVICE") or None,
             hook=env.get("ORION_HOOK") or "auto",
             report=env.get("ORION_REPORT") or None,
@@ -79,7 +81,8 @@ class AgentConfig:
         for key, values in (("ORION_INCLUDE", self.include_modules),
                             ("ORION_EXCLUDE", self.exclude_modules),
                             ("ORION_INCLUDE_PATHS", self.include_paths),
-                            ("ORION_EXCLUDE_PATHS", self.exclude_paths)):
+                            ("ORION_EXCLUDE_PATHS", self.exclude_paths),
+                           ("ORION_ENV_ALLOW", self.env_allow)):
             if values:
                 env[key] = ",".join(values)
         if self.redact is not None:

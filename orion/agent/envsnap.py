@@ -10,9 +10,9 @@ import os
 import platform
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
-from .values import Capturer
+from .values import SecretNames, scrub
 
 
 def git_commit(start: str) -> str | None:
@@ -72,14 +72,53 @@ def imported_distributions() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def snapshot(capturer: Capturer, distributions: bool = True) -> dict[str, Any]:
-    """Header `env`: runtime, platform, git commit, distributions, redacted variables."""
-    variables: dict[str, Any] = {}
+# The environment variables a snapshot records (spec section 4.1): a name, or a prefix
+# ending in `*`. Every other variable is only counted (`vars_omitted`), unless the user
+# allows it (ORION_ENV_ALLOW, `capture.env`). The native agent records the same COMMON ones.
+COMMON_VARIABLES = (
+    "PATH", "PWD", "LD_LIBRARY_PATH", "LD_PRELOAD",  # what ran, from where
+    "LANG", "LANGUAGE", "LC_*", "TZ",  # locale
+    "CI", "CONTINUOUS_INTEGRATION", "GITHUB_*", "RUNNER_*", "GITLAB_CI", "CI_*",  # CI
+    "BUILDKITE*", "CIRCLE*", "TRAVIS*", "JENKINS_URL", "BUILD_*", "TF_BUILD",
+    "CC", "CXX", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "MAKEFLAGS",  # build
+    "SOURCE_DATE_EPOCH",
+    "ORION_*",  # the agent's own configuration
+)
+PYTHON_VARIABLES = ("PYTHON*", "VIRTUAL_ENV", "CONDA_PREFIX", "CONDA_DEFAULT_ENV")
+
+
+def selected(name: str, patterns: Iterable[str]) -> bool:
+    """Whether `name` is one of `patterns` (names, or prefixes ending in `*`)."""
+    return any(name.startswith(p[:-1]) if p.endswith("*") else name == p for p in patterns)
+
+
+def variables(secrets: SecretNames, secret_values: list[str],
+              allowed: Iterable[str] = ()) -> tuple[dict[str, Any], int]:
+    """The selected environment variables, secrets redacted, and how many were left out."""
+    patterns = (*COMMON_VARIABLES, *PYTHON_VARIABLES, *allowed)
+    chosen: dict[str, Any] = {}
+    omitted = 0
     for key, value in sorted(os.environ.items()):
-        if capturer.is_secret(key) or (capturer.secret_values and capturer._leaks(value)):
-            variables[key] = {"t": "str", "redacted": True}
+        if not selected(key, patterns):
+            omitted += 1
+        elif secrets(key) or any(secret in value for secret in secret_values):
+            chosen[key] = {"t": "str", "redacted": True}
         else:
-            variables[key] = value if len(value) <= 1000 else value[:1000]
+            chosen[key] = scrub(value[:1000], ())
+    return chosen, omitted
+
+
+def command_line() -> list[str]:
+    """The command as the user typed it (`python3 -m pytest -q tests`): sys.argv has lost
+    the interpreter, `-m module` and `-c`, and while the agent starts from site it is
+    only `["-m"]` or `["-c"]`."""
+    return list(getattr(sys, "orig_argv", None) or sys.argv)
+
+
+def snapshot(secrets: SecretNames, secret_values: list[str], allowed: Iterable[str] = (),
+             distributions: bool = True) -> dict[str, Any]:
+    """Header `env`: runtime, platform, git commit, distributions, selected variables."""
+    chosen, omitted = variables(secrets, secret_values, allowed)
     impl = platform.python_implementation()
     env = {
         "os": platform.system(),
@@ -88,9 +127,12 @@ def snapshot(capturer: Capturer, distributions: bool = True) -> dict[str, Any]:
         "runtime": f"{impl} {platform.python_version()}",
         "python": {"implementation": impl, "version": platform.python_version(),
                    "executable": sys.executable},
-        "git": git_commit(os.getcwd()),
-        "vars": variables,
+        "vars": chosen,
+        "vars_omitted": omitted,
     }
+    commit = git_commit(os.getcwd())
+    if commit is not None:
+        env["git"] = commit
     if distributions:
         env["distributions"] = imported_distributions()
     return env

@@ -37,9 +37,10 @@ import msgpack
 from ..format.writer import NO_VALUE, default_process, new_trace_id
 from ..spool import Spool, resolve_spool
 from .config import AgentConfig
-from .envsnap import imported_distributions, snapshot
+from .envsnap import command_line, imported_distributions, snapshot
 from .filters import CodeFilter
-from .values import DEFAULT_SECRETS, MAX_TEXT, Capturer, redact_argv, scrub, secret_pattern
+from .values import (DEFAULT_SECRETS, MAX_TEXT, Capturer, SecretNames, add_secret_value,
+                     redact_argv, scrub)
 
 _RETURN_VALUE = dis.opmap["RETURN_VALUE"]
 _YIELD_VALUE = dis.opmap["YIELD_VALUE"]
@@ -122,11 +123,12 @@ class Session:
         self.t0 = _now()
         self.lock = threading.RLock()
         self.filter = CodeFilter(config)
-        self.secrets = secret_pattern(DEFAULT_SECRETS if config.redact is None else config.redact)
-        # longest first, so that scrub() hides all of a secret that holds a shorter one
-        self.secret_values = sorted((v for k, v in os.environ.items()
-                                     if self.secrets.search(k.replace("-", "_")) and len(v) >= 4),
-                                    key=len, reverse=True)
+        self.secrets = SecretNames(DEFAULT_SECRETS if config.redact is None else config.redact)
+        # scrubbed from free text: secret variables' values, then the values redacted
+        self.secret_values: list[str] = []
+        for key, value in os.environ.items():
+            if self.secrets(key):
+                add_secret_value(self.secret_values, value)
         self.fids: dict[Any, int] = {}  # code -> function id, -1 when not traced
         self.ops: dict[Any, bytes] = {}  # code -> co_code, to tell a return from an unwind
         self.functions: list[tuple] = []  # error mode: (name, module, file, line) by id
@@ -188,10 +190,10 @@ class Session:
         # Imported distributions: an error-mode trace is written after the failure, when
         # they are known; a dev/safe trace begins before the program imports anything, so
         # they go to its end record instead (see close).
-        env = snapshot(Capturer(lambda s: 0, self.secrets, self.secret_values),
+        env = snapshot(self.secrets, self.secret_values, self.config.env_allow,
                        distributions=mode == "error")
         process = default_process()
-        process["argv"] = redact_argv(process["argv"], self.secrets, self.secret_values)
+        process["argv"] = redact_argv(command_line(), self.secrets, self.secret_values)
         return self.spool.open_writer(
             language="python", agent="orion-python", agent_version=__version__, mode=mode,
             process=process,
@@ -567,6 +569,7 @@ class Session:
         lane = lane or self.thread_lane()
         self._resolve(exc)
         t = self.now()
+        self._learn_secret_locals(exc.__traceback__)
         info = {"type": _exc_type(exc), "message": self._message(exc)}
         with self.lock:
             if self.closed:
@@ -600,6 +603,17 @@ class Session:
             self._report(path)
             return path
 
+    def _learn_secret_locals(self, tb) -> None:
+        """The failing stack's secret-named locals join the values scrubbed from messages
+        before any message of the failure is written: `login failed for hunter2` raised
+        where `password = "hunter2"` must not repeat what the locals redact."""
+        while tb is not None:
+            if self._known(tb.tb_frame) >= 0:
+                for name, value in frame_locals(tb.tb_frame):
+                    if type(value) is str and self.secrets(name):
+                        add_secret_value(self.secret_values, value)
+            tb = tb.tb_next
+
     def _resolve(self, exc: BaseException | None) -> None:
         """The C hook may hold this thread's last unwind until it learns its exception."""
         packed = self.packed
@@ -624,7 +638,8 @@ class Session:
             elif code == C.UNWIND:
                 writer.unwind(t, event[2], event[3])
             else:
-                writer.exception(t, event[2], event[3], event[4], "raised", event[5])
+                writer.exception(t, event[2], event[3], scrub(event[4], self.secret_values),
+                                 "raised", event[5])
 
     def signal_crash(self, signum: int) -> str | None:
         """A fatal signal arrived: close the trace as crashed (error mode: write the ring)."""

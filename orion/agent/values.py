@@ -4,11 +4,14 @@ A value is written as itself when it is a small scalar, else as a node
 [kind, type_sid, ...] (see orion/format/constants.py). Limits keep a capture cheap and
 small whatever the program holds: strings and reprs to 200 characters, containers to 50
 items, depth 2. Names that look secret are replaced by a redacted node, and so is any
-string that contains the value of a secret environment variable.
+string that contains a secret value (a secret environment variable's, or one redacted
+before); secret-shaped words (a URL's password, well-known token formats) inside strings
+are replaced by <redacted>.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Callable, Iterable
 
@@ -19,36 +22,92 @@ MAX_ITEMS = 50
 MAX_DEPTH = 2
 INT64 = (-(1 << 63), (1 << 63) - 1)
 
-DEFAULT_SECRETS = ("password", "passwd", "pwd", "secret", "token", "api_key", "apikey",
-                   "auth", "authorization", "cookie", "session", "private_key", "privatekey",
-                   "credential", "credentials", "signature", "dsn")
+DEFAULT_SECRETS = ("password", "passwd", "passphrase", "pwd", "secret", "token", "api_key",
+                   "apikey", "access_key", "auth", "authorization", "cookie", "session",
+                   "private_key", "privatekey", "credential", "credentials", "signature", "dsn")
+# Names a word matches that hold no secret: the shell's working directories (`pwd`).
+NOT_SECRET = frozenset({"PWD", "OLDPWD"})
+# A secret value shorter than this is not hidden in free text: it would hide innocent words.
+MIN_SCRUBBED = 6
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SEPARATORS = re.compile(r"[\s_.-]+")
 
 
-def secret_pattern(words: Iterable[str]) -> re.Pattern:
-    """A case-insensitive matcher for names containing any of `words` (`-` counts as `_`)."""
-    words = [w.strip().lower().replace("-", "_") for w in words if w.strip()]
-    if not words:
-        return re.compile(r"(?!)")
-    return re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+def name_words(name: str) -> str:
+    """A name's words, lower-cased and joined by `_`: `authToken`, `AUTH-TOKEN` and
+    `auth.token` all give `auth_token`."""
+    return _SEPARATORS.sub("_", _CAMEL.sub("_", name)).strip("_").lower()
+
+
+class SecretNames:
+    """Which names look secret: those holding one of the words as whole words of their
+    own (`db_password`, `authToken`, `AUTH_HEADER`; not `author`), PWD and OLDPWD aside.
+    Answers are remembered: the same few names come back on every call."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        words = sorted({name_words(w) for w in words if w.strip()})
+        self._pattern = re.compile(r"(?:^|_)(?:%s)(?:_|$)" % "|".join(map(re.escape, words))
+                                   ) if words else None
+        self._known: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        known = self._known.get(name)
+        if known is None:
+            known = (self._pattern is not None and name not in NOT_SECRET
+                     and self._pattern.search(name_words(name)) is not None)
+            if len(self._known) < 100_000:
+                self._known[name] = known
+        return known
+
+
+def worth_scrubbing(value: str) -> bool:
+    """Whether a secret value is hidden wherever it appears in free text: at least
+    MIN_SCRUBBED characters, and not the path of an existing file or directory."""
+    return len(value) >= MIN_SCRUBBED and not ("/" in value and os.path.exists(value))
+
+
+def add_secret_value(values: list[str], value: str) -> None:
+    """Add `value` to `values`, kept longest first so that scrub() hides all of a secret
+    that holds a shorter one."""
+    if value in values or not worth_scrubbing(value):
+        return
+    at = next((i for i, known in enumerate(values) if len(known) < len(value)), len(values))
+    values.insert(at, value)
 
 
 REDACTED = "<redacted>"  # what replaces a secret inside free text
 _OPTION = re.compile(r"(--?)([A-Za-z][\w.-]*)(=.*)?", re.DOTALL)
+# Secrets recognised by their shape wherever they appear (spec section 7): a URL's
+# password, a bearer token, GitHub, AWS and Slack tokens, JSON Web Tokens.
+_SHAPES = re.compile(
+    r"(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+(?=@)"
+    r"|(?P<bearer>\b(?i:bearer)\s+)[\w.~+/=-]{8,}"
+    r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_\w{20,}|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"
+    r"|\bxox[abposr]-[A-Za-z0-9-]{10,}|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*")
+SHAPE_MIN = 7  # no shape fits in fewer characters (`a://:x@`)
 
 
 def scrub(text: str, secret_values: Iterable[str]) -> str:
-    """`text` with every secret value in it replaced by <redacted>: free text (an
-    exception message, a command-line word) has no redacted node of its own."""
+    """`text` with every secret value and every secret-shaped word in it replaced by
+    <redacted>: free text (an exception message, a command-line word) has no redacted
+    node of its own."""
     for secret in secret_values:
         if secret in text:
             text = text.replace(secret, REDACTED)
+    if len(text) >= SHAPE_MIN:
+        text = _SHAPES.sub(_hide_shape, text)
     return text
 
 
-def redact_argv(argv: Iterable[str], secrets: re.Pattern,
+def _hide_shape(found: re.Match) -> str:
+    return (found["url"] or found["bearer"] or "") + REDACTED
+
+
+def redact_argv(argv: Iterable[str], secrets: SecretNames,
                 secret_values: Iterable[str] = ()) -> list[str]:
     """A command line with the value of every option whose name looks secret redacted
-    (`--api-key=<redacted>`, or the word after `--password`), and secret values scrubbed."""
+    (`--api-key=<redacted>`, or the word after `--password`), and secrets scrubbed."""
     secret_values = tuple(secret_values)
     out: list[str] = []
     hide_next = False
@@ -58,7 +117,7 @@ def redact_argv(argv: Iterable[str], secrets: re.Pattern,
             hide_next = False
             continue
         option = _OPTION.fullmatch(arg)
-        if option and secrets.search(option[2].replace("-", "_")):
+        if option and secrets(option[2]):
             if option[3] is None:
                 hide_next = True
             else:
@@ -73,15 +132,14 @@ _SEQ_TYPES = (list, tuple, set, frozenset)
 class Capturer:
     """Turns objects into wire values, interning type names through `string`."""
 
-    def __init__(self, string: Callable[[str], int], secrets: re.Pattern,
-                 secret_values: Iterable[str] = ()) -> None:
+    def __init__(self, string: Callable[[str], int], secrets: SecretNames,
+                 secret_values: list[str] | None = None) -> None:
         self.string = string
-        self.secrets = secrets
-        self.secret_values = tuple(v for v in secret_values if len(v) >= 4)
+        self.is_secret = secrets
+        # Shared with the session, which scrubs them from messages: a value redacted here
+        # joins them, so that an exception message cannot repeat it.
+        self.secret_values = [] if secret_values is None else secret_values
         self._type_sids: dict[type, int] = {}
-
-    def is_secret(self, name: str) -> bool:
-        return self.secrets.search(name.replace("-", "_")) is not None
 
     def _tsid(self, tp: type) -> int:
         sid = self._type_sids.get(tp)
@@ -90,6 +148,8 @@ class Capturer:
         return sid
 
     def redacted(self, value: Any) -> list:
+        if type(value) is str:
+            add_secret_value(self.secret_values, value)
         return [C.V_REDACTED, self._tsid(type(value))]
 
     def pairs(self, items: Iterable[tuple[str, Any]]) -> list:
@@ -114,6 +174,8 @@ class Capturer:
         if tp is str:
             if self.secret_values and self._leaks(obj):
                 return [C.V_REDACTED, self._tsid(tp)]
+            if len(obj) >= SHAPE_MIN and _SHAPES.search(obj):
+                obj = _SHAPES.sub(_hide_shape, obj)
             if len(obj) <= MAX_TEXT:
                 return obj
             return [C.V_TEXT, self._tsid(tp), obj[:MAX_TEXT], len(obj)]
@@ -174,6 +236,8 @@ class Capturer:
             return [C.V_ERROR, self._tsid(tp), _describe(exc)]
         if self.secret_values and self._leaks(text):
             return [C.V_REDACTED, self._tsid(tp)]
+        if len(text) >= SHAPE_MIN and _SHAPES.search(text):
+            text = _SHAPES.sub(_hide_shape, text)
         if len(text) > MAX_TEXT:
             return [C.V_TEXT, self._tsid(tp), text[:MAX_TEXT], len(text)]
         return [C.V_TEXT, self._tsid(tp), text]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from orion.agent.values import DEFAULT_SECRETS, SecretNames, scrub
 from orion.format.summary import read_summary
 
-from .agent_helpers import clean_env, python, raw_bytes, records, run, traces
+from .agent_helpers import HOOKS, clean_env, python, raw_bytes, records, run, traces
 
 SECRET = "supersecretvalue123"
 FAILS = """\
@@ -37,7 +38,111 @@ def test_secret_values_and_options_are_scrubbed_from_messages_and_argv(tmp_path,
     assert [r["message"] for r in recs if r["type"] == "exception"] == ["boom <redacted>"]
     summary = read_summary(path)
     assert summary["exception"]["message"] == "boom <redacted>"
-    assert summary["command"][1:] == ["--api-key=<redacted>", "--password", "<redacted>",
+    assert summary["command"][2:] == ["--api-key=<redacted>", "--password", "<redacted>",
                                       "-auth-token", "<redacted>", "--verbose", "plain"]
     (header,) = [r for r in recs if r["type"] == "header"]
     assert header["process"]["argv"] == summary["command"]
+
+
+def test_secret_words_match_whole_words_of_a_name():
+    secret = SecretNames(DEFAULT_SECRETS)
+    for name in ("db_password", "authToken", "AUTH_HEADER", "api-key", "apiKey", "x.token",
+                 "AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "passphrase", "GITHUB_TOKEN"):
+        assert secret(name), name
+    for name in ("author", "PWD", "OLDPWD", "max_tokens", "TOKENIZERS_PARALLELISM", "path"):
+        assert not secret(name), name
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("postgres://user:pw@host/db", "postgres://user:<redacted>@host/db"),
+    ("redis://:s3cret@cache:6379", "redis://:<redacted>@cache:6379"),
+    ("see https://host:8080/a@b", "see https://host:8080/a@b"),
+    ("Authorization: Bearer abc.def-ghi", "Authorization: Bearer <redacted>"),
+    ("ghp_" + "a1" * 18 + " and github_pat_" + "B2_" * 8, "<redacted> and <redacted>"),
+    ("key AKIAIOSFODNN7EXAMPLE", "key <redacted>"),
+    ("xoxb-1234-5678-abcdefgh", "<redacted>"),
+    ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3In0.dozjgNryP4J3jVmN", "jwt <redacted>"),
+    ("a plain sentence, no secret", "a plain sentence, no secret"),
+])
+def test_secret_shapes_are_scrubbed_from_free_text(text, expected):
+    assert scrub(text, ()) == expected
+
+
+URL = "postgres://app:pg-pass-77@db.internal/app"
+GITHUB = "ghp_" + "Zq9" * 12
+SHAPES = f"""\
+import os, sys
+def connect(url, author, authToken):
+    raise ConnectionError("cannot reach " + url + " with Bearer " + authToken)
+def main():
+    settings = os.path.join(os.getcwd(), "settings.toml")
+    connect(os.environ["DB_URL"], "Jane Doe", os.environ["GITHUB_TOKEN"])
+main()
+"""
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+@pytest.mark.parametrize("mode", ["dev", "error"])
+def test_pwd_stays_and_secret_shapes_go(tmp_path, mode, hook):
+    """The working directory (PWD) is no secret: it stays in the command, the paths and the
+    snapshot; URL passwords and tokens are redacted in values, messages, argv and env."""
+    (tmp_path / "app.py").write_text(SHAPES)
+    spool = tmp_path / "spool"
+    done = run([python(), "-m", "orion", "run", "--mode", mode, "--spool", str(spool), "--",
+                python(), str(tmp_path / "app.py"), URL],
+               env=clean_env(PWD=str(tmp_path), OLDPWD=str(tmp_path.parent), DB_URL=URL,
+                             GITHUB_TOKEN=GITHUB, ORION_ENV_ALLOW="DB_URL,OLDPWD",
+                             ORION_HOOK=hook), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    (path,) = traces(spool)
+    data = raw_bytes(path)
+    assert b"pg-pass-77" not in data and GITHUB.encode() not in data
+    assert str(tmp_path).encode() in data
+    recs = records(path)
+    header = recs[0]
+    assert header["process"]["argv"][1:] == [str(tmp_path / "app.py"),
+                                             "postgres://app:<redacted>@db.internal/app"]
+    variables = header["env"]["vars"]
+    assert variables["PWD"] == str(tmp_path) and variables["OLDPWD"] == str(tmp_path.parent)
+    assert variables["DB_URL"] == "postgres://app:<redacted>@db.internal/app"
+    assert variables["GITHUB_TOKEN"] == {"t": "str", "redacted": True}
+    message = ("cannot reach postgres://app:<redacted>@db.internal/app with Bearer <redacted>")
+    (crash,) = [r for r in recs if r["type"] == "crash"]
+    assert crash["message"] == message
+    assert read_summary(path)["exception"]["message"] == message
+    frames = [r for r in recs if r["type"] == "stack"][-1]["frames"]
+    local = frames[-1]["locals"]
+    assert local["author"] == "Jane Doe" and local["authToken"] == {"t": "str", "redacted": True}
+    assert local["url"] == "postgres://app:<redacted>@db.internal/app"
+    assert frames[-2]["locals"]["settings"] == str(tmp_path / "settings.toml")
+
+
+LOGIN = """\
+def check(password):
+    return password == "right"
+
+def test_login():
+    password = "hunter2secret"
+    assert check(password), f"login failed for {password}"
+"""
+
+
+@pytest.mark.parametrize("mode", ["dev", "error"])
+def test_a_redacted_local_leaks_through_no_message(tmp_path, mode):
+    """The value of a secret-named local, redacted in the locals, is scrubbed from the
+    exception message and pytest's assertion text in every record of the trace."""
+    (tmp_path / "test_login.py").write_text(LOGIN)
+    spool = tmp_path / "spool"
+    done = run([python(), "-m", "orion", "run", "--mode", mode, "--spool", str(spool), "--",
+                python(), "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_login.py"],
+               cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "hunter2secret" in done.stdout  # pytest's own report is the program's: untouched
+    found = traces(spool)
+    assert found
+    for path in found:
+        assert b"hunter2secret" not in raw_bytes(path)
+    messages = [r["message"] for path in found for r in records(path)
+                if r["type"] in ("exception", "crash") and r.get("exc_type", r.get("reason"))
+                == "AssertionError"]
+    assert messages and all("login failed for <redacted>" in m for m in messages), messages

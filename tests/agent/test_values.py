@@ -1,13 +1,13 @@
 """Bounded, exception-safe value capture and redaction."""
 
-from orion.agent.values import DEFAULT_SECRETS, Capturer, secret_pattern
+from orion.agent.values import DEFAULT_SECRETS, Capturer, SecretNames
 from orion.format import constants as C
 
 
 def capturer(secret_values=()):
     strings: dict[str, int] = {}
-    return Capturer(lambda s: strings.setdefault(s, len(strings)), secret_pattern(DEFAULT_SECRETS),
-                    secret_values), strings
+    return Capturer(lambda s: strings.setdefault(s, len(strings)), SecretNames(DEFAULT_SECRETS),
+                    list(secret_values)), strings
 
 
 def test_limits_and_cut_marks():

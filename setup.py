@@ -1,10 +1,16 @@
-"""Only declares the optional C hook; pyproject.toml holds the metadata.
+"""Declares the optional C hook and builds the C/C++ agent; pyproject.toml holds the metadata.
 
-The agent falls back to its pure-Python hook when the extension cannot be built.
+Both are optional: without a compiler the Python agent falls back to its pure-Python hook,
+and the C/C++ agent is built on first use (orion/native/build.py) once a compiler exists.
 """
+
+import sys
+from pathlib import Path
 
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
+
+ROOT = Path(__file__).resolve().parent
 
 
 class OptionalBuildExt(build_ext):
@@ -13,12 +19,33 @@ class OptionalBuildExt(build_ext):
             super().run()
         except Exception as exc:  # no compiler: the pure-Python hook is used
             print(f"warning: orion.agent._hook not built ({exc}); using the Python hook")
+        self.build_native_agent()
 
     def build_extension(self, ext):
         try:
             super().build_extension(ext)
         except Exception as exc:
             print(f"warning: {ext.name} not built ({exc}); using the Python hook")
+
+    def native_agent_dir(self) -> Path:
+        """Where the package's orion/native/lib is: in the tree for editable installs."""
+        return (ROOT if self.inplace else Path(self.build_lib)) / "orion" / "native" / "lib"
+
+    def build_native_agent(self):
+        """liborion.so and liborion++.so as package data, found by orion.native.build."""
+        sys.path.insert(0, str(ROOT))
+        from orion.native.build import BuildError, compile_agent
+
+        try:
+            built = compile_agent(ROOT / "agents", self.native_agent_dir())
+        except BuildError as exc:
+            print(f"warning: {exc}; orion builds it on first use")
+        else:
+            print(f"built the C/C++ agent: {', '.join(built)}")
+
+    def get_outputs(self):
+        agent = self.native_agent_dir()
+        return super().get_outputs() + [str(p) for p in agent.glob("*") if p.is_file()]
 
 
 setup(

@@ -1,96 +1,19 @@
-"""Zero-config native tracing: build the agent libraries on first use and preload them.
+"""Zero-config native tracing: preload the agent libraries into the programs `orion` runs.
 
 `orion run -- ./prog` calls `prepare_env`: a program built with -finstrument-functions is
 then traced with no code change, and any other native program still gets crash capture
-(the preloaded library installs the signal handlers). The libraries are built once per
-source version into the user's cache directory, with make (or CMake when make is missing).
+(the preloaded library installs the signal handlers). Where the libraries come from (pip
+install, or a build on first use) is build.py's business.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import subprocess
 import sys
-from pathlib import Path
 from typing import Iterable
 
 from ..errors import OrionError
-
-AGENT_SOURCES_ENV = "ORION_AGENT_SRC"  # override where agents/c and agents/cpp live
-LIBRARY_NAMES = ("liborion.so", "liborion++.so")
-_SOURCE_SUFFIXES = {".c", ".h", ".cpp", ".hpp", ".in", ""}  # "" is the Makefile
-
-
-def agents_dir() -> Path:
-    """The agents/ source tree: next to the package in a checkout or editable install."""
-    override = os.environ.get(AGENT_SOURCES_ENV)
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "agents"
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "orionis" / "native"
-
-
-def _source_digest(agents: Path) -> str:
-    digest = hashlib.sha256()
-    for sub in ("c", "cpp"):
-        root = agents / sub
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and "build" not in path.relative_to(root).parts \
-                    and path.suffix in _SOURCE_SUFFIXES:
-                digest.update(str(path.relative_to(agents)).encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def build_agent(force: bool = False) -> Path:
-    """The directory holding liborion.so and liborion++.so, built now if needed."""
-    agents = agents_dir()
-    if not (agents / "cpp" / "Makefile").is_file():
-        raise OrionError(f"the C/C++ agent sources are not in {agents} "
-                         f"(set {AGENT_SOURCES_ENV} to the agents/ directory)")
-    out = cache_dir() / _source_digest(agents)
-    if not force and all((out / name).is_file() for name in LIBRARY_NAMES):
-        return out
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(str(out) + f".{os.getpid()}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    if shutil.which("make"):
-        command = ["make", "-s", "-C", str(agents / "cpp"), f"BUILD={staging}"]
-    elif shutil.which("cmake"):
-        command = None
-    else:
-        raise OrionError("building the C/C++ agent needs make or cmake, and a C/C++ "
-                         "compiler with zstd (Debian: apt-get install build-essential "
-                         "libzstd-dev pkg-config)")
-    try:
-        if command is not None:
-            _run(command)
-        else:
-            _run(["cmake", "-S", str(agents / "cpp"), "-B", str(staging),
-                  "-DCMAKE_BUILD_TYPE=Release", "-DBUILD_TESTING=OFF"])
-            _run(["cmake", "--build", str(staging)])
-            for name, sub in (("liborion.so", "c/liborion.so"), ("liborion++.so", "liborion++.so")):
-                if not (staging / name).exists():
-                    shutil.copy2(staging / sub, staging / name)
-        for name in LIBRARY_NAMES:
-            os.replace(staging / name, out / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return out
-
-
-def _run(command: list[str]) -> None:
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["(no output)"]
-        raise OrionError(f"building the C/C++ agent failed: {last[0]} "
-                         f"(Debian needs: apt-get install build-essential libzstd-dev pkg-config)")
+from .build import agent_libraries, agents_dir
 
 
 def prepare_env(mode: str, spool: str | os.PathLike | None = None,
@@ -100,9 +23,8 @@ def prepare_env(mode: str, spool: str | os.PathLike | None = None,
     The agent libraries go first in LD_PRELOAD (keeping what was there); settings pass as
     ORION_* variables, read by the agent at start-up.
     """
-    libs = build_agent()
+    preload = [str(path) for path in agent_libraries()]
     base = os.environ if environ is None else environ
-    preload = [str(libs / name) for name in LIBRARY_NAMES]
     kept = [p for p in base.get("LD_PRELOAD", "").replace(":", " ").split()
             if p and p not in preload]
     env = {"LD_PRELOAD": " ".join(preload + kept), "ORION_MODE": mode}
@@ -172,7 +94,3 @@ Or link the agent yourself (explicit ORION_TRACE() scopes, exceptions without pr
     LDLIBS  += -lorion                                          # C++: -lorion++ -lorion
   Install the agent: make -C {include / 'cpp'} install PREFIX=/usr/local
 """
-
-
-if __name__ == "__main__":  # `python -m orion.native.launch`: build and print the path
-    print(build_agent(force="--force" in sys.argv[1:]))

@@ -14,6 +14,6 @@ if(NOT TARGET orion::orion_static)
   set_target_properties(orion::orion_static PROPERTIES
     IMPORTED_LOCATION "${_orion_prefix}/lib/liborion.a"
     INTERFACE_INCLUDE_DIRECTORIES "${_orion_prefix}/include"
-    INTERFACE_LINK_LIBRARIES "zstd;Threads::Threads;${CMAKE_DL_LIBS}")
+    INTERFACE_LINK_LIBRARIES "Threads::Threads;${CMAKE_DL_LIBS}")
 endif()
 unset(_orion_prefix)

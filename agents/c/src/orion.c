@@ -32,11 +32,11 @@
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
-#include <zstd.h>
 #include <gnu/libc-version.h>
 
 #include "../include/orion.h"
 #include "buf.h"
+#include "compress.h"
 #include "elfsym.h"
 
 #define NOI __attribute__((no_instrument_function))
@@ -145,7 +145,7 @@ static struct {
     struct obuf buf;     /* the frame being built: raw msgpack */
     uint8_t *out;        /* compressed (or raw-block) frame */
     size_t out_cap;
-    ZSTD_CCtx *cctx;
+    struct orion_zstd *zstd; /* NULL: libzstd.so.1 absent, frames of raw blocks */
     uint64_t last_t, max_t, last_flush_t;
     uint32_t crc;
     uint64_t records, calls, returns, unwinds, exceptions, crashes, stacks, events;
@@ -870,12 +870,9 @@ static NOI uint32_t function_id_lookup(uintptr_t key) {
 
 static NOI void compress_and_write(void) {
     size_t n;
-    if (E.in_signal || !E.cctx) {
+    if (E.in_signal || !E.zstd ||
+        !(n = orion_zstd_compress(E.zstd, E.out, E.out_cap, E.buf.p, E.buf.len)))
         n = orion_raw_frame(E.out, E.out_cap, E.buf.p, E.buf.len);
-    } else {
-        n = ZSTD_compress2(E.cctx, E.out, E.out_cap, E.buf.p, E.buf.len);
-        if (ZSTD_isError(n)) n = orion_raw_frame(E.out, E.out_cap, E.buf.p, E.buf.len);
-    }
     if (n && E.fd >= 0) write_all(E.fd, E.out, n);
 }
 
@@ -2137,7 +2134,7 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
     T.command = (struct obuf){malloc(72 * 1024), 0, 72 * 1024, 0};
     T.header = (struct obuf){malloc(512 * 1024), 0, 512 * 1024, 0};
     E.buf = (struct obuf){map_zero(FRAME_CAP), 0, FRAME_CAP, 0};
-    E.out_cap = ZSTD_compressBound(FRAME_CAP) + orion_raw_frame_bound(FRAME_CAP);
+    E.out_cap = orion_zstd_bound(FRAME_CAP) + orion_raw_frame_bound(FRAME_CAP);
     E.out = map_zero(E.out_cap);
     E.fns = map_zero(FN_CAP * sizeof *E.fns);
     E.strs = map_zero(STR_CAP * sizeof *E.strs);
@@ -2149,12 +2146,7 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
     read_secret_values();
     pack_argv(&T.command);
     pack_header();
-    E.cctx = ZSTD_createCCtx();
-    if (E.cctx) {
-        ZSTD_CCtx_setParameter(E.cctx, ZSTD_c_compressionLevel, cfg.level);
-        ZSTD_CCtx_setParameter(E.cctx, ZSTD_c_checksumFlag, 1);
-        ZSTD_CCtx_setParameter(E.cctx, ZSTD_c_contentSizeFlag, 1);
-    }
+    E.zstd = orion_zstd_open(cfg.level);
     E.fd = -1;
     E.root_fid = -1;
     orion_crc32(0, "", 0);

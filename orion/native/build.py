@@ -1,0 +1,173 @@
+"""Building the C/C++ agent libraries (liborion.so, liborion++.so) with a compiler alone.
+
+`pip install` builds them into the package (setup.py calls `compile_agent`), so that
+`orion run` finds them ready. When that was not possible, or the agent sources changed
+since (a checkout or editable install), they are built on first use into the user's cache
+directory, once per source version, with a note on stderr. Nothing but a C compiler is
+needed: zstd is loaded at run time (agents/c/src/compress.c), and the C++ layer is built
+only where a C++ compiler exists.
+
+setup.py imports this module at build time: it needs nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from ..errors import OrionError
+
+AGENT_SOURCES_ENV = "ORION_AGENT_SRC"  # override where agents/c and agents/cpp live
+C_LIBRARY, CXX_LIBRARY = "liborion.so", "liborion++.so"
+STAMP = "SOURCES"  # next to prebuilt libraries: the digest of the sources they came from
+PREBUILT_DIR = Path(__file__).resolve().parent / "lib"
+_SOURCE_SUFFIXES = {".c", ".h", ".cpp", ".hpp"}
+
+
+class BuildError(OrionError):
+    """The agent cannot be built here; the message says why in one sentence."""
+
+
+def agents_dir() -> Path:
+    """The agents/ source tree: next to the package in a checkout or editable install."""
+    override = os.environ.get(AGENT_SOURCES_ENV)
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2] / "agents"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "orionis" / "native"
+
+
+def _sources(agents: Path, sub: str, suffixes: set[str]) -> list[Path]:
+    root = agents / sub
+    return sorted(p for p in (root / "src").iterdir() if p.suffix in suffixes) + \
+        sorted(p for p in (root / "include").iterdir() if p.suffix in suffixes)
+
+
+def _require_sources(agents: Path) -> None:
+    if not (agents / "c" / "src").is_dir():
+        raise BuildError(f"the C/C++ agent was not built at install time and its sources "
+                         f"are not in {agents} (set {AGENT_SOURCES_ENV} to an agents/ "
+                         f"directory)")
+
+
+def source_digest(agents: Path) -> str:
+    """What the libraries are built from: a build is reused while this stays the same."""
+    digest = hashlib.sha256()
+    for sub in ("c", "cpp"):
+        for path in _sources(agents, sub, _SOURCE_SUFFIXES):
+            digest.update(str(path.relative_to(agents)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def find_compiler(variable: str, candidates: tuple[str, ...]) -> str | None:
+    """$CC / $CXX when set (even when it does not exist: then the build says so), else the
+    first of `candidates` on PATH."""
+    chosen = os.environ.get(variable)
+    if chosen:
+        return chosen
+    return next((c for c in candidates if shutil.which(c)), None)
+
+
+def _run(command: list[str]) -> None:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True)
+    except OSError as exc:
+        raise BuildError(f"building the C/C++ agent failed: cannot run {command[0]}: "
+                         f"{exc.strerror}") from None
+    if result.returncode != 0:
+        lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+        first = next((line for line in lines if "error" in line), lines[0] if lines else
+                     f"{command[0]} exited with status {result.returncode}")
+        raise BuildError(f"building the C/C++ agent failed: {first.strip()}")
+
+
+def compile_agent(agents: Path, out: Path) -> list[str]:
+    """Build the libraries from `agents` into `out` (replaced whole, and stamped with the
+    sources' digest); returns the names built. liborion++.so is left out when there is
+    no C++ compiler."""
+    _require_sources(agents)
+    cc = find_compiler("CC", ("cc", "gcc", "clang"))
+    if cc is None:
+        raise BuildError("building the C/C++ agent needs a C compiler: none of cc, gcc, "
+                         "clang is on PATH (Debian: apt-get install gcc)")
+    cxx = find_compiler("CXX", ("c++", "g++", "clang++"))
+    staging = out.with_name(f"{out.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    c_dir, cpp_dir = agents / "c", agents / "cpp"
+    try:
+        _run([cc, "-O2", "-g", "-std=gnu11", "-fPIC", "-shared", "-Wl,-soname," + C_LIBRARY,
+              "-o", str(staging / C_LIBRARY), *map(str, _sources(agents, "c", {".c"})),
+              "-ldl", "-lpthread"])
+        built = [C_LIBRARY]
+        if cxx:
+            _run([cxx, "-O2", "-g", "-std=c++17", "-fPIC", "-shared",
+                  "-Wl,-soname," + CXX_LIBRARY, f"-I{c_dir / 'include'}",
+                  f"-I{cpp_dir / 'include'}", "-o", str(staging / CXX_LIBRARY),
+                  *map(str, _sources(agents, "cpp", {".cpp"})), f"-L{staging}", "-lorion",
+                  "-Wl,-rpath,$ORIGIN", "-ldl"])
+            built.append(CXX_LIBRARY)
+        (staging / STAMP).write_text(source_digest(agents) + "\n")
+        shutil.rmtree(out, ignore_errors=True)
+        try:
+            os.replace(staging, out)
+        except OSError:  # another process built the same sources at the same time
+            if not (out / C_LIBRARY).is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return built
+
+
+def _prebuilt_fits(agents: Path) -> bool:
+    """The libraries pip installed are there, and built from these sources (when the
+    sources are here at all: an installed wheel has none)."""
+    if not (PREBUILT_DIR / C_LIBRARY).is_file():
+        return False
+    if not (agents / "c" / "src").is_dir():
+        return True
+    try:
+        return (PREBUILT_DIR / STAMP).read_text().strip() == source_digest(agents)
+    except OSError:
+        return False
+
+
+def agent_libraries(force: bool = False) -> list[Path]:
+    """The agent libraries to preload (liborion.so first), built now if needed."""
+    agents = agents_dir()
+    if not force and _prebuilt_fits(agents):
+        return _libraries_in(PREBUILT_DIR)
+    _require_sources(agents)
+    out = cache_dir() / source_digest(agents)
+    if force or not (out / C_LIBRARY).is_file():
+        print(f"orion: building the C/C++ agent into {out} (first use; pip install builds "
+              f"it ahead when a compiler is there)", file=sys.stderr)
+        compile_agent(agents, out)
+    return _libraries_in(out)
+
+
+def _libraries_in(directory: Path) -> list[Path]:
+    return [directory / name for name in (C_LIBRARY, CXX_LIBRARY) if (directory / name).is_file()]
+
+
+def build_problem() -> str | None:
+    """None when the agent libraries are there or build now; else why not, in one sentence."""
+    try:
+        agent_libraries()
+    except BuildError as exc:
+        return str(exc)
+    return None
+
+
+if __name__ == "__main__":  # `python -m orion.native.build [--force]`: build, print paths
+    for library in agent_libraries(force="--force" in sys.argv[1:]):
+        print(library)

@@ -12,9 +12,10 @@ one export to the next.
 
 Crashes: a native crash (signal, abort) ends the calls open on its lane without a return
 or unwind. Those calls are marked `crashed`, so every export counts them as failed (error
-status, an `exception` event on the innermost). A crash recorded with a stack snapshot but
-no open calls (an uninstrumented native program, or the Python agent's crash report) gets
-one zero-length span per stack frame, so that the crash still has a stack of failed spans.
+status, an `exception` event on the innermost). A crash recorded with a stack snapshot on
+a lane that recorded no calls (an uninstrumented native program, or the Python agent's
+crash report) gets one zero-length span per stack frame, so that the crash still has a
+stack of failed spans.
 """
 
 from __future__ import annotations
@@ -200,7 +201,8 @@ class SpanStream(Definitions):
         stacks: dict[int, list[Span]] = {}
         first_t: dict[int, int] = {}  # lane -> its first timestamp
         root_ns: dict[int, int] = {}  # lane -> time in its finished root calls
-        held: dict[int, list[dict]] = {}  # lane -> crash/stack records with no call open
+        held: dict[int, list[dict]] = {}  # lane -> crash/stack records of a lane without calls
+        called: set[int] = set()  # lanes that recorded calls
         for rec in self.reader.records():
             code = rec[0]
             try:
@@ -216,6 +218,7 @@ class SpanStream(Definitions):
                         self.lane(lane_id)
                     if code == C.CALL:
                         stack.append(self._open(rec, stack, stacks))
+                        called.add(lane_id)
                     elif code == C.RETURN or code == C.UNWIND:
                         if stack:
                             span = stack.pop()
@@ -249,7 +252,7 @@ class SpanStream(Definitions):
                         elif d["type"] == "event" and d["kind"] == RESOURCE_META:
                             attrs = d["attrs"] if isinstance(d["attrs"], dict) else {}
                             self.resources[attrs.get("index", len(self.resources))] = attrs
-                        elif d["type"] in ("crash", "stack"):
+                        elif d["type"] in ("crash", "stack") and lane_id not in called:
                             yield from self._hold(held, lane_id, d)
                         else:
                             yield LaneItem(lane_id, d)

@@ -11,17 +11,22 @@ file's content, so importing the same file twice is noticed.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import heapq
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from .. import __version__
 from ..format.writer import TraceWriter
 from . import ImportFormatError
 
 _TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+_LOCATED_NAME = re.compile(r"^(?P<name>.+) \((?P<file>.+):(?P<line>\d+)\)$")
+_VIZ_EXCEPTION = re.compile(r"^Exception(?: - .*?)? = (?P<repr>.*)$", re.DOTALL)
+_CLASS_REPR = re.compile(r"^<class '(?P<type>[^']+)'>$")
+_CALL_REPR = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)\((?P<args>.*)\)$", re.DOTALL)
 SLICE_PHASES = ("X", "B", "E")
 INSTANT_PHASES = ("i", "I", "n", "R")
 
@@ -30,17 +35,48 @@ def _ns(value: Any) -> int:
     return round(float(value) * 1000)
 
 
-def _events(documents: list[Any]) -> tuple[list[dict], dict]:
+def _events(documents: list[Any]) -> tuple[list[dict], dict, dict | None]:
+    """The events, `otherData`, and VizTracer's `viztracer_metadata` (None if absent)."""
     events: list[dict] = []
     other: dict = {}
+    viztracer: dict | None = None
     for doc in documents:
         if isinstance(doc, dict):
             events.extend(doc.get("traceEvents") or [])
             if isinstance(doc.get("otherData"), dict):
                 other = doc["otherData"]
+            if isinstance(doc.get("viztracer_metadata"), dict):
+                viztracer = doc["viztracer_metadata"]
         elif isinstance(doc, list):
             events.extend(doc)
-    return [e for e in events if isinstance(e, dict)], other
+    return [e for e in events if isinstance(e, dict)], other, viztracer
+
+
+def split_location(name: str) -> tuple[str, str | None, int | None]:
+    """VizTracer names Python functions `name (file:line)`: (name, file, line)."""
+    match = _LOCATED_NAME.match(name)
+    if match is None:
+        return name, None, None
+    return match["name"], match["file"], int(match["line"])
+
+
+def viztracer_exception(name: str) -> tuple[str, str] | None:
+    """(type, message) of VizTracer's `--log_exception` instant, named
+    `Exception - <raised expression> = <repr of the exception>`; None for other instants."""
+    match = _VIZ_EXCEPTION.match(name)
+    if match is None:
+        return None
+    text = match["repr"]
+    if (klass := _CLASS_REPR.match(text)) is not None:
+        return klass["type"], ""
+    if (call := _CALL_REPR.match(text)) is None:
+        return "Exception", text
+    try:
+        args = ast.literal_eval(f"({call['args']},)") if call["args"] else ()
+    except (ValueError, SyntaxError, RecursionError, MemoryError):
+        return call["type"], call["args"]
+    message = str(args[0]) if len(args) == 1 else ", ".join(map(repr, args))
+    return call["type"], message
 
 
 class _Lane:
@@ -53,7 +89,7 @@ class _Lane:
 
 
 def convert_documents(documents: list[Any], directory: Path, source: Path) -> list[Path]:
-    events, other = _events(documents)
+    events, other, viztracer = _events(documents)
     lanes: dict[tuple, _Lane] = {}
     process_names: dict[Any, str] = {}
     last = None
@@ -98,10 +134,14 @@ def convert_documents(documents: list[Any], directory: Path, source: Path) -> li
     if not _TRACE_ID.match(trace_id):
         trace_id = hashlib.blake2b(source.read_bytes(), digest_size=16).hexdigest()
     start_ns = other.get("start_ns")
-    if isinstance(start_ns, int) and start_ns >= 0:
+    base = (viztracer or {}).get("baseTimeNanoseconds")
+    if isinstance(start_ns, int) and start_ns >= 0:  # written by orion export
         origin = min(origin, 0)
-    else:
-        start_ns = source.stat().st_mtime_ns
+    elif isinstance(base, int) and base > 0:  # VizTracer: wall clock = base + ts
+        start_ns = base
+    else:  # no clock of its own: the file was written when the trace ended
+        start_ns = max(source.stat().st_mtime_ns - last, -origin)
+    fatal = _viztracer_exceptions(lanes.values()) if viztracer is not None else None
     first_pid = next(iter(lanes.values())).pid
     pids = {lane.pid for lane in lanes.values()}
     if len(pids) > 1:  # several processes (`orion export --merge`): say whose each lane is
@@ -126,11 +166,13 @@ def convert_documents(documents: list[Any], directory: Path, source: Path) -> li
         for t, _, lane_id, kind, e in heapq.merge(*streams, key=lambda r: (r[0], r[1])):
             args = e.get("args") if isinstance(e.get("args"), dict) else {}
             if kind == "call":
-                line = args.get("line")
+                name, file, line = str(e.get("name") or "(unnamed)"), args.get("file"), \
+                    args.get("line")
+                if not file:
+                    name, file, line = split_location(name)
                 module = args.get("module") or (e.get("cat") if e.get("cat") != "call" else None)
-                fn = w.function(str(e.get("name") or "(unnamed)"),
-                                str(module) if module else None,
-                                str(args["file"]) if args.get("file") else None,
+                fn = w.function(name, str(module) if module else None,
+                                str(file) if file else None,
                                 line if isinstance(line, int) and line >= 0 else None)
                 w.call(t, lane_id, fn)
             elif kind == "end":
@@ -142,8 +184,38 @@ def convert_documents(documents: list[Any], directory: Path, source: Path) -> li
                     w.ret(t, lane_id)
             else:
                 _instant(w, t, lane_id, e, args)
-        w.close(status="failed" if failed else "ok")
+        if fatal is not None:
+            w.close(status="failed", exception={"type": fatal[0], "message": fatal[1]})
+        else:
+            w.close(status="failed" if failed else "ok")
     return [target]
+
+
+def _viztracer_exceptions(lanes: Iterable[_Lane]) -> tuple[str, str] | None:
+    """Make VizTracer's exception instants exceptions, and find the one that ended the
+    program: the last one on a lane after which the call it happened in (at its outermost)
+    started no other call. The calls it happened in then unwind rather than return (a
+    VizTracer trace does not say which calls raised). Returns its (type, message)."""
+    fatal = None
+    for lane in lanes:
+        last = None
+        for t, e in lane.instants:
+            found = viztracer_exception(str(e.get("name") or ""))
+            if found is not None:
+                e["cat"] = "exception"
+                e["args"] = {"type": found[0], "message": found[1], "kind": "raised"}
+                if last is None or t >= last[0]:
+                    last = (t, found)
+        if last is None:
+            continue
+        t, found = last
+        around = [s for s in lane.slices if s[0] <= t <= s[1]]
+        if not around or any(t < s[0] <= max(a[1] for a in around) for s in lane.slices):
+            continue
+        for enclosing in around:
+            enclosing[2]["args"] = {**(enclosing[2].get("args") or {}), "outcome": "unwound"}
+        fatal = found
+    return fatal
 
 
 def _lane_records(lane: _Lane, lane_id: int, origin: int):
@@ -161,9 +233,25 @@ def _lane_records(lane: _Lane, lane_id: int, origin: int):
     while stack:
         out.append((stack[-1][1], "end", stack.pop()[2]))
     instants = sorted(lane.instants, key=lambda i: i[0])
-    merged = heapq.merge(out, ((t, "instant", e) for t, e in instants), key=lambda r: r[0])
-    for order, (t, kind, e) in enumerate(merged):
+    for order, (t, kind, e) in enumerate(_with_instants(out, instants)):
         yield (t - origin, order, lane_id, kind, e)
+
+
+def _with_instants(slices: list[tuple], instants: list[tuple[int, dict]]):
+    """Calls and ends with the instants merged in by time; an instant at the very time a
+    call ends belongs to that call (an exception is recorded at the time its frame
+    unwinds), one at the time a call starts to the call that starts."""
+    pending = iter(instants)
+    upcoming = next(pending, None)
+    for t, kind, e in slices:
+        while upcoming is not None and (upcoming[0] < t or (upcoming[0] == t
+                                                             and kind == "end")):
+            yield upcoming[0], "instant", upcoming[1]
+            upcoming = next(pending, None)
+        yield t, kind, e
+    while upcoming is not None:
+        yield upcoming[0], "instant", upcoming[1]
+        upcoming = next(pending, None)
 
 
 def _instant(w: TraceWriter, t: int, lane: int, e: dict, args: dict) -> None:

@@ -4,19 +4,23 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
-from ..conftest import invoke
+from ..conftest import invoke, run_orion
 
 
-def otlp_spans(spool: Path, trace: str) -> dict[str, dict]:
+def otlp_span_list(spool: Path, trace: str) -> list[dict]:
     result = invoke("export", "--spool", str(spool), trace, "--format", "otlp")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    return {s["name"]: s for rs in doc["resourceSpans"] for ss in rs["scopeSpans"]
-            for s in ss["spans"]}
+    return [s for rs in doc["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]]
+
+
+def otlp_spans(spool: Path, trace: str) -> dict[str, dict]:
+    return {s["name"]: s for s in otlp_span_list(spool, trace)}
 
 
 def event_attributes(event: dict) -> dict:
@@ -67,3 +71,15 @@ def test_graph_counts_the_crash_as_errors(program, request):
     nodes = {n["label"]: n for n in json.loads(result.stdout)["nodes"]}
     assert nodes["fault"]["errors"] == 1 and nodes["middle"]["errors"] == 1
     assert nodes["fault"]["failing_traces"] == [trace]
+
+
+def test_an_uncaught_exception_exports_each_call_once(spool, tmp_path):
+    """The Python agent writes the failing stack again after the calls unwound: it must
+    not become spans a second time."""
+    program = tmp_path / "app.py"
+    program.write_text("def inner():\n    raise KeyError('k')\n\ndef outer():\n"
+                       "    inner()\n\nouter()\n")
+    assert run_orion("run", "--mode", "dev", "--", sys.executable, str(program)).returncode == 1
+    spans = otlp_span_list(spool.path, "@")
+    assert sorted(s["name"] for s in spans) == ["<module>", "inner", "outer"]
+    assert all(s["status"]["code"] == 2 for s in spans)

@@ -319,36 +319,67 @@ static NOI int list_matches(const char *list, const char *text) {
 /* secrets (spec section 7)                                                               */
 
 static const char *const DEFAULT_SECRETS[] = {
-    "password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "auth",
-    "authorization", "cookie", "session", "private_key", "privatekey", "credential",
-    "credentials", "signature", "dsn", NULL};
+    "password", "passwd", "passphrase", "pwd", "secret", "token", "api_key", "apikey",
+    "access_key", "auth", "authorization", "cookie", "session", "private_key", "privatekey",
+    "credential", "credentials", "signature", "dsn", NULL};
 
-static NOI int looks_secret(const char *name, size_t n) {
-    char lower[256];
-    if (n >= sizeof lower) n = sizeof lower - 1;
-    for (size_t i = 0; i < n; i++) {
+static NOI int is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+static NOI int is_lower_or_digit(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+/* A name's words, lower-cased and joined by `_`, into `out` (`authToken`, `AUTH-TOKEN` and
+ * `auth.token` all give `auth_token`), as orion/agent/values.py name_words. */
+static NOI void name_words(const char *name, size_t n, char *out, size_t cap) {
+    size_t w = 0;
+    for (size_t i = 0; i < n && w + 2 < cap; i++) {
         char c = name[i];
-        lower[i] = c == '-' ? '_' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        if (c == '_' || c == '-' || c == '.' || c == ' ' || c == '\t') {
+            if (w && out[w - 1] != '_') out[w++] = '_';
+            continue;
+        }
+        if (is_upper(c) && w && out[w - 1] != '_' &&
+            (is_lower_or_digit(name[i - 1]) ||
+             (is_upper(name[i - 1]) && i + 1 < n && name[i + 1] >= 'a' && name[i + 1] <= 'z')))
+            out[w++] = '_';
+        out[w++] = is_upper(c) ? (char)(c + 32) : c;
     }
-    lower[n] = 0;
+    while (w && out[w - 1] == '_') w--;
+    out[w] = 0;
+}
+
+/* Whether `words` holds `word` (both in name_words form) as whole words. */
+static NOI int has_words(const char *words, const char *word) {
+    size_t k = strlen(word);
+    if (!k) return 0;
+    for (const char *p = strstr(words, word); p; p = strstr(p + 1, word))
+        if ((p == words || p[-1] == '_') && (p[k] == 0 || p[k] == '_')) return 1;
+    return 0;
+}
+
+/* Whether a name looks secret: one of the words is a whole word of it (`db_password`,
+ * `authToken`, `AUTH_HEADER`; not `author`), PWD and OLDPWD (the shell's working
+ * directories) aside. */
+static NOI int looks_secret(const char *name, size_t n) {
+    if ((n == 3 && !memcmp(name, "PWD", 3)) || (n == 6 && !memcmp(name, "OLDPWD", 6))) return 0;
+    char words[256], word[256];
+    name_words(name, n, words, sizeof words);
     const char *custom = getenv("ORION_REDACT");
     if (custom && *custom) {
-        char words[1024];
-        size_t k = 0;
-        for (; custom[k] && k < sizeof words - 1; k++) {
-            char c = custom[k];
-            words[k] = c == '-' ? '_' : (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+        for (const char *p = custom;;) {
+            const char *end = strchr(p, ',');
+            name_words(p, end ? (size_t)(end - p) : strlen(p), word, sizeof word);
+            if (has_words(words, word)) return 1;
+            if (!end) return 0;
+            p = end + 1;
         }
-        words[k] = 0;
-        return list_matches(words, lower);
     }
     for (const char *const *w = DEFAULT_SECRETS; *w; w++)
-        if (strstr(lower, *w)) return 1;
+        if (has_words(words, *w)) return 1;
     return 0;
 }
 
 #define REDACTED "<redacted>"
 #define SECRET_MAX 64
+#define MIN_SCRUBBED 6 /* a shorter secret value would hide innocent words in free text */
 
 /* Values of the secret-looking environment variables (4 characters or more), longest
  * first so that a secret holding a shorter one is hidden whole. Read once at start, so
@@ -362,8 +393,10 @@ static NOI void read_secret_values(void) {
     nsecrets = 0;
     for (char **e = environ; e && *e && nsecrets < SECRET_MAX; e++) {
         const char *eq = strchr(*e, '=');
-        if (!eq || strlen(eq + 1) < 4 || !looks_secret(*e, (size_t)(eq - *e))) continue;
+        if (!eq || !looks_secret(*e, (size_t)(eq - *e))) continue;
         size_t n = strlen(eq + 1);
+        if (n < MIN_SCRUBBED || (strchr(eq + 1, '/') && access(eq + 1, F_OK) == 0))
+            continue; /* too short, or a path: not worth hiding in free text */
         int k = nsecrets++;
         for (; k > 0 && secret_lens[k - 1] < n; k--) {
             secret_values[k] = secret_values[k - 1];
@@ -382,8 +415,72 @@ static NOI int leaks_secret(const char *text, size_t n) {
     return 0;
 }
 
-/* `text` with every secret value in it replaced by <redacted>, into `out` (NUL-ended,
- * cut to fit); its length. Free text has no redacted node of its own. Signal-safe. */
+static NOI int word_char(char c) { return is_upper(c) || is_lower_or_digit(c) || c == '_'; }
+static NOI int token_char(char c) { return word_char(c) || (c && strchr(".~+/=-", c)); }
+static NOI int alnum_char(char c) { return is_upper(c) || is_lower_or_digit(c); }
+static NOI int slack_char(char c) { return alnum_char(c) || c == '-'; }
+static NOI int jwt_char(char c) { return word_char(c) || c == '-'; }
+static NOI int aws_char(char c) { return is_upper(c) || (c >= '0' && c <= '9'); }
+static NOI int blank_char(char c) { return c == ' ' || c == '\t'; }
+
+/* Whether `p` starts with lower-case `word` in any case. */
+static NOI int starts_nocase(const char *p, const char *word) {
+    for (; *word; p++, word++)
+        if ((*p | 0x20) != *word) return 0;
+    return 1;
+}
+
+/* How many characters from t[i] on satisfy `ok`. */
+static NOI size_t run_of(const char *t, size_t i, size_t n, int (*ok)(char)) {
+    size_t k = i;
+    while (k < n && ok(t[k])) k++;
+    return k - i;
+}
+
+/* The secret shape starting at t[i] (values.py _SHAPES: a URL's password, a bearer, GitHub,
+ * AWS, Slack or JSON Web token): its length, 0 when none; its first `*keep` characters
+ * stay (`://user:`, `Bearer `). Signal-safe. */
+static NOI size_t shape_at(const char *t, size_t i, size_t n, size_t *keep) {
+    const char *p = t + i;
+    size_t left = n - i, k;
+    *keep = 0;
+    if (left >= 3 && !memcmp(p, "://", 3) && i && alnum_char(t[i - 1])) {
+        size_t user = 3, pass;
+        while (user < left && p[user] && !strchr("/:@ \t\r\n", p[user])) user++;
+        if (user >= left || p[user] != ':') return 0;
+        for (pass = user + 1; pass < left && p[pass] && !strchr("/@ \t\r\n", p[pass]);) pass++;
+        if (pass == user + 1 || pass >= left || p[pass] != '@') return 0;
+        *keep = user + 1;
+        return pass;
+    }
+    if (i && word_char(t[i - 1])) return 0;
+    if (left > 7 && starts_nocase(p, "bearer") && (k = run_of(t, i + 6, n, blank_char))) {
+        size_t token = run_of(t, i + 6 + k, n, token_char);
+        if (token < 8) return 0;
+        *keep = 6 + k;
+        return 6 + k + token;
+    }
+    if (left > 4 && p[0] == 'g' && p[1] == 'h' && p[2] && strchr("pousr", p[2]) && p[3] == '_')
+        return (k = run_of(t, i + 4, n, alnum_char)) >= 20 ? 4 + k : 0;
+    if (left > 11 && !memcmp(p, "github_pat_", 11))
+        return (k = run_of(t, i + 11, n, word_char)) >= 20 ? 11 + k : 0;
+    if (left >= 20 && (!memcmp(p, "AKIA", 4) || !memcmp(p, "ASIA", 4)))
+        return run_of(t, i + 4, n, aws_char) == 16 ? 20 : 0;
+    if (left > 5 && !memcmp(p, "xox", 3) && p[3] && strchr("abposr", p[3]) && p[4] == '-')
+        return (k = run_of(t, i + 5, n, slack_char)) >= 10 ? 5 + k : 0;
+    if (left > 3 && !memcmp(p, "eyJ", 3)) {
+        size_t a = run_of(t, i + 3, n, jwt_char), at = 3 + a;
+        if (a < 8 || at + 4 > left || memcmp(p + at, ".eyJ", 4)) return 0;
+        size_t b = run_of(t, i + at + 4, n, jwt_char), bt = at + 4 + b;
+        if (b < 8 || bt >= left || p[bt] != '.') return 0;
+        return bt + 1 + run_of(t, i + bt + 1, n, jwt_char);
+    }
+    return 0;
+}
+
+/* `text` with every secret value and secret-shaped word in it replaced by <redacted>, into
+ * `out` (NUL-ended, cut to fit); its length. Free text has no redacted node of its own.
+ * Signal-safe. */
 static NOI size_t scrub(const char *text, size_t n, char *out, size_t cap) {
     size_t w = 0;
     for (size_t i = 0; i < n && w + 1 < cap;) {
@@ -391,15 +488,17 @@ static NOI size_t scrub(const char *text, size_t n, char *out, size_t cap) {
         for (int k = 0; k < nsecrets && hit < 0; k++)
             if (secret_lens[k] <= n - i && !memcmp(text + i, secret_values[k], secret_lens[k]))
                 hit = k;
-        if (hit < 0) {
+        size_t keep = 0, len = hit >= 0 ? secret_lens[hit] : shape_at(text, i, n, &keep);
+        if (!len) {
             out[w++] = text[i++];
             continue;
         }
         size_t r = sizeof REDACTED - 1;
-        if (w + r >= cap) break;
-        memcpy(out + w, REDACTED, r);
-        w += r;
-        i += secret_lens[hit];
+        if (w + keep + r >= cap) break;
+        memcpy(out + w, text + i, keep);
+        memcpy(out + w + keep, REDACTED, r);
+        w += keep + r;
+        i += len;
     }
     out[w] = 0;
     return w;
@@ -1369,11 +1468,8 @@ NOI void orion_exception(const char *type, const char *message) {
     x->type = strdup(type ? type : "?");
     const char *text = message ? message : "";
     size_t n = strnlen(text, MAX_TEXT);
-    if (!leaks_secret(text, n)) {
-        x->message = strndup(text, n);
-    } else if ((x->message = malloc(MAX_TEXT + 1))) { /* the message without the secrets */
+    if ((x->message = malloc(MAX_TEXT + 1))) /* the message without the secrets */
         scrub(text, n, x->message, MAX_TEXT + 1);
-    }
     if (cfg.mode == MODE_SAFE) { /* exceptions are never sampled away */ }
     push(th, K_EXC, (uint64_t)(uintptr_t)x);
 }
@@ -1883,6 +1979,40 @@ static NOI void pack_parent(struct obuf *b) {
     mp_str(b, "span_id"); mp_str(b, T.parent_span);
 }
 
+/* The environment variables the header records (spec 4.1): envsnap.py COMMON_VARIABLES,
+ * then the C runtime's own, and ORION_ENV_ALLOW's; a name, or a prefix ending in `*`. */
+static const char *const ENV_SELECTED[] = {
+    "PATH", "PWD", "LD_LIBRARY_PATH", "LD_PRELOAD",
+    "LANG", "LANGUAGE", "LC_*", "TZ",
+    "CI", "CONTINUOUS_INTEGRATION", "GITHUB_*", "RUNNER_*", "GITLAB_CI", "CI_*",
+    "BUILDKITE*", "CIRCLE*", "TRAVIS*", "JENKINS_URL", "BUILD_*", "TF_BUILD",
+    "CC", "CXX", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS", "MAKEFLAGS",
+    "SOURCE_DATE_EPOCH",
+    "ORION_*",
+    /* the C runtime's own */
+    "LD_*", "MALLOC_*", "GLIBC_TUNABLES", "ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS",
+    "LSAN_OPTIONS", NULL};
+
+static NOI int env_pattern_matches(const char *pattern, size_t plen, const char *name, size_t n) {
+    if (plen && pattern[plen - 1] == '*') return n >= plen - 1 && !memcmp(name, pattern, plen - 1);
+    return plen && n == plen && !memcmp(name, pattern, n);
+}
+
+static NOI int env_selected(const char *name, size_t n) {
+    for (const char *const *p = ENV_SELECTED; *p; p++)
+        if (env_pattern_matches(*p, strlen(*p), name, n)) return 1;
+    for (const char *p = getenv("ORION_ENV_ALLOW"); p && *p;) {
+        const char *end = strchr(p, ',');
+        size_t k = end ? (size_t)(end - p) : strlen(p);
+        while (k && *p == ' ') p++, k--;
+        while (k && p[k - 1] == ' ') k--;
+        if (env_pattern_matches(p, k, name, n)) return 1;
+        if (!end) break;
+        p = end + 1;
+    }
+    return 0;
+}
+
 static NOI void pack_header(void) {
     struct obuf *b = &T.header;
     extern char **environ;
@@ -1915,7 +2045,7 @@ static NOI void pack_header(void) {
     mp_str(b, "executable"); mp_str(b, exe);
     mp_str(b, "host"); mp_str(b, T.host);
     mp_str(b, "env");
-    mp_map(b, 6);
+    mp_map(b, 7);
     mp_str(b, "os"); mp_str(b, un.sysname);
     char platform[600];
     snprintf(platform, sizeof platform, "%s-%s-%s", un.sysname, un.release, un.machine);
@@ -1926,26 +2056,33 @@ static NOI void pack_header(void) {
     snprintf(runtime, sizeof runtime, "%s (glibc %s)", !strcmp(cfg.language, "cpp") ? "C++" : "C",
              gnu_get_libc_version());
     mp_str(b, "runtime"); mp_str(b, runtime);
-    mp_str(b, "vars");
-    uint32_t count = 0;
-    for (char **e = environ; e && *e; e++) count++;
-    if (count > 2000) count = 2000;
+    mp_str(b, "vars"); /* the selected variables; the others are only counted */
+    uint32_t count = 0, omitted = 0;
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (env_selected(*e, eq ? (size_t)(eq - *e) : strlen(*e)) && count < 2000) count++;
+        else omitted++;
+    }
     mp_map(b, count);
     uint32_t i = 0;
-    for (char **e = environ; e && *e && i < count; e++, i++) {
+    for (char **e = environ; e && *e && i < count; e++) {
         const char *eq = strchr(*e, '=');
         size_t klen = eq ? (size_t)(eq - *e) : strlen(*e);
         const char *value = eq ? eq + 1 : "";
+        if (!env_selected(*e, klen)) continue;
+        i++;
         mp_strn(b, *e, klen);
         if (looks_secret(*e, klen) || leaks_secret(value, strlen(value))) {
             mp_map(b, 2);
             mp_str(b, "t"); mp_str(b, "str");
             mp_str(b, "redacted"); mp_bool(b, 1);
         } else {
+            static char clean[1001];
             size_t vlen = strlen(value);
-            mp_strn(b, value, vlen > 1000 ? 1000 : vlen);
+            mp_strn(b, clean, scrub(value, vlen > 1000 ? 1000 : vlen, clean, sizeof clean));
         }
     }
+    mp_str(b, "vars_omitted"); mp_uint(b, omitted);
     mp_str(b, "records");
     mp_array(b, 13);
     for (int k = 0; k < 13; k++) {

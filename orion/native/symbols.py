@@ -13,6 +13,7 @@ import bisect
 import os
 import shutil
 import subprocess
+import zlib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -35,14 +36,23 @@ class _Binary:
         with open(path, "rb") as f:
             elf = ELFFile(f)
             self.build_id = _build_id(elf)
-            self._load_symbols(elf)
-            self._load_lines(elf)
+            elves = [elf]
+            debug_path = None
+            if elf.get_section_by_name(".symtab") is None or not _has_lines(elf):
+                debug_path = debug_file(path, elf, self.build_id)
+            with open(debug_path or os.devnull, "rb") as debug:
+                if debug_path:
+                    elves.append(ELFFile(debug))
+                self._load_symbols(elves)
+                with_lines = [p for p, e in zip((path, debug_path), elves) if _has_lines(e)]
+        self.lines = _Lines(with_lines[-1]) if with_lines else None
 
-    def _load_symbols(self, elf: Any) -> None:
+    def _load_symbols(self, elves: list[Any]) -> None:
         symbols: dict[int, tuple[int, str]] = {}
-        for section_name in (".dynsym", ".symtab"):  # .symtab wins: it has static functions
-            section = elf.get_section_by_name(section_name)
-            if section is None:
+        sections = [elf.get_section_by_name(name) for elf in elves
+                    for name in (".dynsym", ".symtab")]  # .symtab wins: it has static functions
+        for section in sections:
+            if section is None or section["sh_type"] == "SHT_NOBITS":
                 continue
             for sym in section.iter_symbols():
                 if sym["st_info"]["type"] not in ("STT_FUNC", "STT_GNU_IFUNC"):
@@ -52,24 +62,6 @@ class _Binary:
                 symbols[sym["st_value"]] = (sym["st_size"], sym.name)
         self.starts = sorted(symbols)
         self.symbols = [symbols[s] for s in self.starts]
-
-    def _load_lines(self, elf: Any) -> None:
-        rows: list[tuple[int, str, int]] = []
-        if elf.has_dwarf_info():
-            dwarf = elf.get_dwarf_info()
-            for cu in dwarf.iter_CUs():
-                program = dwarf.line_program_for_CU(cu)
-                if program is None:
-                    continue
-                files = _file_names(program, cu)
-                for entry in program.get_entries():
-                    state = entry.state
-                    if state is None or state.end_sequence:
-                        continue
-                    rows.append((state.address, files.get(state.file, "?"), state.line))
-        rows.sort(key=lambda r: r[0])
-        self.line_addrs = [r[0] for r in rows]
-        self.line_rows = rows
 
     def function_start(self, vaddr: int) -> int | None:
         """Where the function holding `vaddr` starts, if a symbol covers it."""
@@ -86,12 +78,59 @@ class _Binary:
             if vaddr < self.starts[i] + max(size, 1):
                 name = symbol
         file = line = None
-        j = bisect.bisect_right(self.line_addrs, vaddr) - 1
-        if j >= 0 and (name is None or self.line_addrs[j] >= self.starts[i]):
-            _, file, line = self.line_rows[j]
+        row = self.lines.row(vaddr) if self.lines is not None else None
+        if row is not None and (name is None or row[0] >= self.starts[i]):
+            _, file, line = row
         if name is None and file is None:
             return None
         return Location(name, file, line)
+
+
+class _Lines:
+    """The DWARF line table of one ELF file, read one compilation unit at a time where the
+    file indexes its units by address (.debug_aranges): a C library's debug file holds
+    thousands of units, and reading them all takes seconds."""
+
+    def __init__(self, path: str) -> None:
+        from elftools.elf.elffile import ELFFile
+
+        self.path = path
+        with open(path, "rb") as f:
+            self._aranges = ELFFile(f).get_dwarf_info().get_aranges()
+        self._tables: dict[int | None, tuple[list[int], list[tuple[int, str, int]]]] = {}
+
+    def row(self, vaddr: int) -> tuple[int, str, int] | None:
+        """(address, file, line) of the line-table row holding `vaddr`, or None."""
+        unit = None
+        if self._aranges is not None:
+            unit = self._aranges.cu_offset_at_addr(vaddr)
+            if unit is None:
+                return None
+        if unit not in self._tables:
+            self._tables[unit] = self._read(unit)
+        addrs, rows = self._tables[unit]
+        j = bisect.bisect_right(addrs, vaddr) - 1
+        return rows[j] if j >= 0 else None
+
+    def _read(self, unit: int | None) -> tuple[list[int], list[tuple[int, str, int]]]:
+        """The rows of the unit at offset `unit` (None: of every unit), by address."""
+        from elftools.elf.elffile import ELFFile
+
+        rows: list[tuple[int, str, int]] = []
+        with open(self.path, "rb") as f:
+            dwarf = ELFFile(f).get_dwarf_info()
+            for cu in dwarf.iter_CUs() if unit is None else [dwarf.get_CU_at(unit)]:
+                program = dwarf.line_program_for_CU(cu)
+                if program is None:
+                    continue
+                files = _file_names(program, cu)
+                for entry in program.get_entries():
+                    state = entry.state
+                    if state is None or state.end_sequence:
+                        continue
+                    rows.append((state.address, files.get(state.file, "?"), state.line))
+        rows.sort(key=lambda r: r[0])
+        return [r[0] for r in rows], rows
 
 
 def _build_id(elf: Any) -> str | None:
@@ -102,6 +141,49 @@ def _build_id(elf: Any) -> str | None:
             if note["n_type"] == "NT_GNU_BUILD_ID":
                 return note["n_desc"]
     return None
+
+
+def _has_lines(elf: Any) -> bool:
+    return elf.get_section_by_name(".debug_line") is not None
+
+
+DEBUG_ROOT = "/usr/lib/debug"
+
+
+def debug_file(path: str, elf: Any, build_id: str | None) -> str | None:
+    """The separate debug file of a stripped binary, where gdb looks for it: by build id
+    under /usr/lib/debug/.build-id/, else by the name and CRC in its `.gnu_debuglink`
+    section, next to the binary, in its .debug/ directory, or under /usr/lib/debug."""
+    if build_id:
+        by_id = os.path.join(DEBUG_ROOT, ".build-id", build_id[:2], build_id[2:] + ".debug")
+        if os.path.isfile(by_id):
+            return by_id
+    link = elf.get_section_by_name(".gnu_debuglink")
+    if link is None:
+        return None
+    data = link.data()
+    name, _, rest = data.partition(b"\0")
+    if not name or len(data) < 4:
+        return None
+    crc = int.from_bytes(data[-4:], "little" if elf.little_endian else "big")
+    directory = os.path.dirname(os.path.realpath(path))
+    name = os.fsdecode(name)
+    for candidate in (os.path.join(directory, name), os.path.join(directory, ".debug", name),
+                      os.path.join(DEBUG_ROOT, directory.lstrip("/"), name)):
+        if os.path.realpath(candidate) != os.path.realpath(path) and _crc32(candidate) == crc:
+            return candidate
+    return None
+
+
+def _crc32(path: str) -> int | None:
+    try:
+        with open(path, "rb") as f:
+            crc = 0
+            while chunk := f.read(1 << 20):
+                crc = zlib.crc32(chunk, crc)
+            return crc
+    except OSError:
+        return None
 
 
 def _file_names(program: Any, cu: Any) -> dict[int, str]:
@@ -196,9 +278,44 @@ class Symbolizer:
         return None
 
 
-def demangle(names: Iterable[str]) -> dict[str, str]:
-    """C++ names made readable with c++filt (binutils), when it is installed."""
-    mangled = sorted({n for n in names if n.startswith("_Z")})
+_ROOTS = {"_GLOBAL__sub_I_": "global constructors keyed to ",
+          "_GLOBAL__sub_D_": "global destructors keyed to "}
+
+
+def full_names() -> bool:
+    """Whether C++ names are shown whole, template arguments included (`orion --demangle
+    full`, or ORION_DEMANGLE=full), instead of shortened as uftrace shows them."""
+    return os.environ.get("ORION_DEMANGLE", "simple").lower() == "full"
+
+
+def demangle(names: Iterable[str], full: bool | None = None) -> dict[str, str]:
+    """C++ names made readable with c++filt (binutils), when it is installed, without
+    parameters; shortened (`std::vector::push_back`) unless `full` (default: full_names()).
+    The static constructors and destructors gcc and clang emit for a translation unit
+    (`_GLOBAL__sub_I_<key>`) read `global constructors keyed to <key>`, as c++filt shows
+    the older `_GLOBAL__I_` form."""
+    full = full_names() if full is None else full
+    names = set(names)
+    roots = {n: next(p for p in _ROOTS if n.startswith(p)) for n in names
+             if n.startswith(tuple(_ROOTS))}
+    keys = {n[len(prefix):] for n, prefix in roots.items()}
+    readable = _cxxfilt(n for n in names | keys if n.startswith("_Z"))
+    out = {}
+    for name in names:
+        prefix = roots.get(name)
+        if prefix is not None:
+            key = name[len(prefix):]
+            text = _ROOTS[prefix] + readable.get(key, key)
+        elif name in readable:
+            text = readable[name]
+        else:
+            continue
+        out[name] = text if full else short_name(text)
+    return out
+
+
+def _cxxfilt(mangled: Iterable[str]) -> dict[str, str]:
+    mangled = sorted(set(mangled))
     tool = shutil.which("c++filt")
     if not mangled or tool is None:
         return {}
@@ -208,6 +325,35 @@ def demangle(names: Iterable[str]) -> dict[str, str]:
     except (OSError, subprocess.SubprocessError):
         return {}
     return dict(zip(mangled, out)) if len(out) == len(mangled) else {}
+
+
+_OPERATOR_CHARS = set("<>=!+-*/%^&|~,[]()")
+
+
+def short_name(name: str) -> str:
+    """A demangled name without its template arguments, as uftrace shows it by default:
+    `std::vector<int, std::allocator<int> >::push_back<int>` -> `std::vector::push_back`.
+    The angle brackets of operators (`operator<<`, `operator->`) are kept."""
+    out: list[str] = []
+    depth = i = 0
+    while i < len(name):
+        if name.startswith("operator", i) and (i == 0 or not name[i - 1].isalnum()):
+            j = i + len("operator")
+            while j < len(name) and name[j] in _OPERATOR_CHARS:
+                j += 1
+            if depth == 0:
+                out.append(name[i:j])
+            i = j
+            continue
+        char = name[i]
+        if char == "<":
+            depth += 1
+        elif char == ">" and depth:
+            depth -= 1
+        elif depth == 0:
+            out.append(char)
+        i += 1
+    return "".join(out).strip()
 
 
 def resolve_functions(functions: Iterable[Any], modules: Iterable[Any]) -> int:

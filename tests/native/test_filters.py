@@ -231,8 +231,8 @@ def test_std_pattern_leaves_out_function_templates(tmp_path: Path, compiler: str
         return {functions[c["fn"]]["name"] for c in by_type(records, "call")}
 
     everything = names()
-    assert {"std::min<unsigned long>", "std::copy<int const*, int*>"} <= everything
-    assert any(n.startswith("std::vector<int") for n in everything)
+    assert {"std::min", "std::copy"} <= everything  # shown without template arguments
+    assert any(n.startswith("std::vector::") for n in everything)
     kept = names("--exclude-func", "std::*", "--exclude-func", "__gnu_cxx::*")
     assert {"main", "smallest", "duplicate"} <= kept
     assert not [n for n in kept if n.startswith(("std::", "__gnu_cxx::"))]

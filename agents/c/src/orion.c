@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -56,6 +57,7 @@
 #define MOD_CAP 512
 #define MAX_TEXT 4096
 #define UNWIND_MAX 128 /* frames of an uninstrumented stack kept at a crash */
+#define THROWN_MAX 8 /* C++ exceptions in flight at once on a thread, tracked */
 /* Shadow-stack and function-table keys for named scopes carry this bit (never set in a
  * user-space code address). */
 #define SITE_TAG ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
@@ -95,9 +97,16 @@ struct othread {
     uint8_t *wskip;
     _Atomic int dead;
     char name[32];
+    struct othread *parent; /* the traced thread that created this one, if any */
     uintptr_t *shadow; /* active calls, outermost first; SITE_TAG marks a named scope */
     uintptr_t *sites;  /* the return address of each active call (in its caller) */
     uint8_t *kept;     /* safe mode: was the call at this depth recorded */
+    /* C++ exceptions thrown on this thread (reported by liborion++) and maybe not caught
+     * yet: the depth each has unwound down to, and the C++ runtime's count of uncaught
+     * exceptions, which drops as handlers catch them. */
+    uint32_t thrown_depth[THROWN_MAX];
+    uint32_t nthrown;
+    const unsigned *uncaught;
     void *altstack;
     struct othread *next;
 };
@@ -195,6 +204,7 @@ static pthread_key_t thread_key;
 static _Atomic(struct othread *) threads;
 static _Atomic unsigned threads_created; /* numbers threads in creation order */
 static __thread unsigned tls_thread_no __attribute__((tls_model("initial-exec")));
+static __thread struct othread *tls_parent __attribute__((tls_model("initial-exec")));
 static struct othread signal_thread; /* the lane of a thread that never traced a call */
 static __thread struct othread *tls_thread __attribute__((tls_model("initial-exec")));
 static __thread int tls_busy __attribute__((tls_model("initial-exec")));
@@ -1002,8 +1012,63 @@ static NOI void timed(uint32_t code, uint32_t ncols, uint64_t t) {
     E.last_t = t;
 }
 
+/* A lane's name: `main` for the main thread; else the name the thread gave itself (`own`,
+ * when it differs from the process name, which threads inherit), else `thread N` by
+ * creation order, so that the same thread of two runs has the same lane name (which is
+ * how `orion diff` pairs lanes). Signal-safe. */
+static NOI void lane_name(char *out, size_t cap, int tid, unsigned no, const char *own) {
+    const char *text = tid == T.pid ? "main" : own[0] && strcmp(own, T.comm) ? own : NULL;
+    if (text) {
+        size_t n = strlen(text);
+        if (n > cap - 1) n = cap - 1;
+        memcpy(out, text, n);
+        out[n] = 0;
+        return;
+    }
+    char digits[12];
+    size_t n = 0;
+    do digits[n++] = (char)('0' + no % 10); while ((no /= 10) && n < sizeof digits);
+    static const char prefix[] = "thread ";
+    memcpy(out, prefix, sizeof prefix - 1);
+    size_t o = sizeof prefix - 1;
+    while (n && o + 1 < cap) out[o++] = digits[--n];
+    out[o] = 0;
+}
+
+/* The thread's name as the kernel has it now (a thread may name itself after its first
+ * traced call): from prctl for the calling thread (signal-safe), else from /proc outside
+ * a signal handler; "" when unknown (a thread that has exited). */
+static NOI void kernel_thread_name(const struct othread *th, char own[16]) {
+    own[0] = 0;
+    if (th->tid == (int)syscall(SYS_gettid)) {
+        prctl(PR_GET_NAME, own);
+        own[15] = 0;
+        return;
+    }
+    if (E.in_signal || atomic_load(&th->dead)) return;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/comm", th->tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    ssize_t n = read(fd, own, 15);
+    close(fd);
+    own[n > 0 ? n : 0] = 0;
+    char *newline = strchr(own, '\n');
+    if (newline) *newline = 0;
+}
+
+/* Name the lane after what the thread is called now; keep the name it had when the
+ * kernel's is unknown. */
+static NOI void refresh_thread_name(struct othread *th) {
+    char own[16];
+    kernel_thread_name(th, own);
+    if (own[0] || !th->name[0]) lane_name(th->name, sizeof th->name, th->tid, th->no, own);
+}
+
 static NOI void define_lane(struct othread *th) {
     if (th->lane >= 0) return;
+    if (th->parent) define_lane(th->parent); /* a parent is defined before its children */
+    refresh_thread_name(th);
     uint32_t name = intern(th->name);
     if (!E.thread_kind_sid_plus1) E.thread_kind_sid_plus1 = intern("thread") + 1;
     th->lane = (int)E.nlanes++;
@@ -1014,7 +1079,8 @@ static NOI void define_lane(struct othread *th) {
     mp_uint(&E.buf, name);
     mp_uint(&E.buf, E.thread_kind_sid_plus1 - 1);
     mp_uint(&E.buf, (uint64_t)th->tid);
-    mp_nil(&E.buf);
+    if (th->parent) mp_uint(&E.buf, (uint64_t)th->parent->lane);
+    else mp_nil(&E.buf);
 }
 
 static NOI uint64_t rel_time(uint64_t mono) {
@@ -1308,6 +1374,9 @@ static NOI void finish_file(const char *status, int exit_code, int have_code) {
 
 static NOI void thread_gone(void *p) {
     struct othread *th = p;
+    enc_lock(); /* a name given since the first call, for a lane not written yet */
+    if (th->lane < 0) refresh_thread_name(th);
+    enc_unlock();
     atomic_store(&th->dead, 1);
     tls_thread = th; /* keep hooks in later TLS destructors quiet (dead) */
 }
@@ -1346,16 +1415,10 @@ static NOI struct othread *thread_register(void) {
     th->mask = cap - 1;
     th->lane = -1;
     th->tid = (int)syscall(SYS_gettid);
-    /* Unnamed threads are named by creation order, not tid: the same thread of two runs
-     * then has the same lane name, which is how `orion diff` pairs lanes. */
-    if (th->tid == getpid()) {
-        snprintf(th->name, sizeof th->name, "main");
-    } else {
+    if (th->tid != getpid())
         th->no = tls_thread_no ? tls_thread_no : atomic_fetch_add(&threads_created, 1) + 1;
-        if (pthread_getname_np(pthread_self(), th->name, sizeof th->name) != 0 ||
-            !th->name[0] || !strcmp(th->name, T.comm)) /* unnamed: it inherits the comm */
-            snprintf(th->name, sizeof th->name, "thread %u", th->no);
-    }
+    th->parent = tls_parent;
+    refresh_thread_name(th);
     install_altstack(th);
     pthread_setspecific(thread_key, th);
     struct othread *head = atomic_load(&threads);
@@ -1420,10 +1483,28 @@ static HOT inline void enter(uintptr_t key, uintptr_t site, uint64_t kind) {
     push(th, kind, key & ~SITE_TAG);
 }
 
-static HOT inline void leave(struct othread *th) {
+static HOT inline void leave(struct othread *th, uint64_t kind) {
     uint32_t d = --th->depth;
     if (cfg.mode == MODE_SAFE && (d >= SHADOW_MAX || !th->kept[d])) return;
-    push(th, K_RETURN, 0);
+    push(th, kind, 0);
+}
+
+/* How the top frame ends while C++ exceptions may be in flight. g++ runs the exit hooks of
+ * the frames an exception leaves from its cleanups: an exit at or below the depth the
+ * newest uncaught exception has unwound to is one of them (an unwind, and the exception
+ * is now one frame lower); a deeper one is a call made meanwhile (a destructor's), and
+ * returns. */
+static NOI uint64_t exit_kind(struct othread *th) {
+    if (th->nthrown > *th->uncaught) th->nthrown = *th->uncaught; /* caught since */
+    if (!th->nthrown) return K_RETURN;
+    uint32_t *reached = &th->thrown_depth[(th->nthrown < THROWN_MAX ? th->nthrown : THROWN_MAX) - 1];
+    if (th->depth > *reached) return K_RETURN;
+    *reached = th->depth - 1;
+    return K_UNWIND;
+}
+
+static HOT inline void leave_top(struct othread *th) {
+    leave(th, unlikely(th->nthrown) ? exit_kind(th) : K_RETURN);
 }
 
 HOT void __cyg_profile_func_enter(void *fn, void *site) {
@@ -1443,12 +1524,9 @@ HOT void __cyg_profile_func_exit(void *fn, void *site) {
         uint32_t k = d;
         while (k > 0 && th->shadow[k - 1] != (uintptr_t)fn) k--;
         if (k == 0) return; /* not a call we saw */
-        while (th->depth > k) {
-            uint32_t top = --th->depth;
-            if (cfg.mode != MODE_SAFE || th->kept[top]) push(th, K_UNWIND, 0);
-        }
+        while (th->depth > k) leave(th, K_UNWIND);
     }
-    leave(th);
+    leave_top(th);
 }
 
 NOI void orion_scope_enter(const struct orion_site *site) {
@@ -1457,7 +1535,18 @@ NOI void orion_scope_enter(const struct orion_site *site) {
 
 NOI void orion_scope_exit(void) {
     struct othread *th = current();
-    if (th && th->depth) leave(th);
+    if (th && th->depth) leave_top(th);
+}
+
+/* liborion++ calls this as a C++ exception is thrown or rethrown from the top frame;
+ * `uncaught` is the C++ runtime's count of this thread's uncaught exceptions. */
+NOI void orion_cxx_throwing(const unsigned *uncaught) {
+    struct othread *th = current();
+    if (!th) return;
+    th->uncaught = uncaught;
+    if (th->nthrown > *uncaught) th->nthrown = *uncaught;
+    th->thrown_depth[th->nthrown < THROWN_MAX ? th->nthrown : THROWN_MAX - 1] = th->depth;
+    if (th->nthrown < THROWN_MAX) th->nthrown++;
 }
 
 NOI void orion_exception(const char *type, const char *message) {
@@ -1489,13 +1578,19 @@ struct thread_start {
     void *(*fn)(void *);
     void *arg;
     unsigned no;
+    struct othread *parent; /* the creating thread, when it is traced */
 };
 
 static NOI void *start_numbered(void *p) {
     struct thread_start start = *(struct thread_start *)p;
     free(p);
     tls_thread_no = start.no;
-    return start.fn(start.arg);
+    tls_parent = start.parent;
+    void *result = start.fn(start.arg);
+    /* Not a tail call: this frame is where unwinding a crash stops (agent code), not
+     * the C library's thread start beyond it. */
+    __asm__ volatile("" ::: "memory");
+    return result;
 }
 
 /* Interposed: a thread's number is taken by its creator, so it does not depend on which
@@ -1505,7 +1600,8 @@ NOI int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn
     struct thread_start *start =
         initialized && !atomic_load(&disabled) ? malloc(sizeof *start) : NULL;
     if (!start) return real_pthread_create()(thread, attr, fn, arg);
-    *start = (struct thread_start){fn, arg, atomic_fetch_add(&threads_created, 1) + 1};
+    *start = (struct thread_start){fn, arg, atomic_fetch_add(&threads_created, 1) + 1,
+                                   tls_thread};
     int rc = real_pthread_create()(thread, attr, start_numbered, start);
     if (rc != 0) free(start);
     return rc;
@@ -1600,8 +1696,11 @@ static NOI void write_crash(int from_signal, const char *kind, const char *reaso
     drain_all();
     struct othread *th = tls_thread;
     if (!th || atomic_load(&th->dead)) {
-        th = &signal_thread;
+        th = &signal_thread; /* a lane named like the thread, as if it had been traced */
         th->tid = (int)syscall(SYS_gettid);
+        th->no = tls_thread_no ? tls_thread_no : atomic_fetch_add(&threads_created, 1) + 1;
+        th->parent = tls_parent;
+        th->name[0] = 0;
     }
     define_lane(th);
     static char clean[MAX_TEXT + 1]; /* the message without secret values (a what()) */
@@ -1625,7 +1724,10 @@ static NOI void write_crash(int from_signal, const char *kind, const char *reaso
     }
     if (depth == 0 && from_signal && nunwound) {
         for (uint32_t i = nunwound; i-- > 0;) {
-            uint32_t fid = function_id(unwound[i]);
+            /* A caller's frame is looked up at its return address - 1, inside the call:
+             * after a call that does not return, the return address is the next
+             * function's first byte. */
+            uint32_t fid = function_id(i ? unwound[i] - 1 : unwound[i]);
             if (fid != UINT32_MAX) {
                 frames[nframes].fid = fid;
                 frames[nframes++].at = i ? unwound[i] : 0;
@@ -1676,6 +1778,29 @@ static NOI void write_crash(int from_signal, const char *kind, const char *reaso
     enc_unlock();
 }
 
+/* The text a failed assert() prints, kept for the crash record of the abort that follows.
+ * The interposed __assert_fail lives in a section of its own, so that unwinding at the
+ * crash steps over its frame; the C library's then prints and aborts as usual. */
+static char assert_text[MAX_TEXT + 1];
+static _Atomic int assert_taken;
+extern const char __start_orion_assert[], __stop_orion_assert[];
+typedef void (*assert_fail_fn)(const char *, const char *, unsigned, const char *);
+
+__attribute__((section("orion_assert"), noreturn)) NOI void
+__assert_fail(const char *assertion, const char *file, unsigned line, const char *function) {
+    if (!atomic_exchange(&assert_taken, 1))
+        snprintf(assert_text, sizeof assert_text, "%s:%u: %s%sAssertion `%s' failed.", file,
+                 line, function ? function : "", function ? ": " : "", assertion);
+    assert_fail_fn real = (assert_fail_fn)dlsym(RTLD_NEXT, "__assert_fail");
+    if (real) real(assertion, file, line, function);
+    abort();
+}
+
+static NOI int in_assert_hook(uintptr_t return_address) {
+    return return_address - 1 >= (uintptr_t)__start_orion_assert &&
+           return_address - 1 < (uintptr_t)__stop_orion_assert;
+}
+
 /* Unwind the interrupted stack from the signal handler (from the unwind tables: the
  * program needs no frame pointers), keeping the frames from the faulting pc outwards and
  * stopping at the agent's own frames (the wrapped main, a thread's start), beyond which
@@ -1688,6 +1813,7 @@ static NOI void unwind_crash(uintptr_t pc) {
     while (k < n && (uintptr_t)raw[k] != pc) k++; /* skip the handler's own frames */
     for (nunwound = 0; k < n && nunwound < UNWIND_MAX; k++) {
         uintptr_t a = (uintptr_t)raw[k];
+        if (in_assert_hook(a)) continue;
         if (a >= agent_lo && a < agent_hi) break;
         unwound[nunwound++] = a;
     }
@@ -1716,7 +1842,8 @@ static NOI void on_crash_signal(int sig, siginfo_t *info, void *ucontext) {
             n += orion_hex(message + n, (uintptr_t)info->si_addr);
             message[n] = 0;
         }
-        write_crash(1, "signal", name, message, sig, (uintptr_t)info->si_addr, pc);
+        const char *text = sig == SIGABRT && assert_text[0] ? assert_text : message;
+        write_crash(1, "signal", name, text, sig, (uintptr_t)info->si_addr, pc);
     }
     /* Re-raise with the previous action (the default, normally) so the exit status is
      * exactly what it would have been without us. */
@@ -2228,6 +2355,7 @@ static NOI void orion_atfork_child(void) {
         th->next = NULL;
         th->tid = (int)syscall(SYS_gettid);
         th->no = 0;
+        th->parent = NULL;
         th->lane = -1;
         th->last_t = 0;
         th->wdepth = 0;
@@ -2293,7 +2421,6 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
     pthread_key_create(&thread_key, thread_gone);
     pthread_atfork(orion_atfork_prepare, orion_atfork_parent, orion_atfork_child);
     signal_thread.lane = -1;
-    snprintf(signal_thread.name, sizeof signal_thread.name, "crash");
     real_exit = (exit_fn)dlsym(RTLD_NEXT, "exit");
     real__exit = (exit_fn)dlsym(RTLD_NEXT, "_exit");
     install_signal_handlers();

@@ -116,6 +116,9 @@ KNOWN_KEYS: dict[str, Key] = {key.name: key for key in (
     Key("capture.sample_rate", "float", None,
         "Fraction of runs recorded in safe mode (unset: every run under `orion run`, 1% "
         "under `orion start`).", minimum=0.0, maximum=1.0),
+    Key("capture.env", "list", [],
+        "Environment variables trace headers record besides the default selection (names, "
+        "or prefixes ending in *); the others are only counted."),
     Key("redact.names", "list", DEFAULT_REDACT_NAMES,
         "Names whose values are redacted in locals, arguments, headers and the environment."),
     Key("service.name", "str", None, "Service name recorded in every trace's header."),
@@ -123,7 +126,8 @@ KNOWN_KEYS: dict[str, Key] = {key.name: key for key in (
 
 # How a key set in a config file reaches the agents: the ORION_* variable they read.
 AGENT_VARIABLES = {"capture.mode": "ORION_MODE", "capture.sample_rate": "ORION_SAMPLE",
-                   "redact.names": "ORION_REDACT", "service.name": "ORION_SERVICE"}
+                   "redact.names": "ORION_REDACT", "service.name": "ORION_SERVICE",
+                   "capture.env": "ORION_ENV_ALLOW"}
 
 
 def key_for(name: str) -> Key | None:

@@ -54,7 +54,9 @@ def _common_dir(git: Path) -> Path:
 
 
 def imported_distributions() -> dict[str, str]:
-    """Versions of the installed distributions whose top-level packages are imported."""
+    """Versions of the distributions whose top-level packages are imported, the project's
+    own included: an editable install (whose files its metadata does not list) or a
+    package imported from the working directory without any (version `in-tree`)."""
     try:
         from importlib import metadata
 
@@ -62,6 +64,7 @@ def imported_distributions() -> dict[str, str]:
     except Exception:
         return {}
     found: dict[str, str] = {}
+    project: list[tuple[str, Path]] = []
     for name in {m.partition(".")[0] for m in list(sys.modules)}:
         for dist in mapping.get(name, ()):
             if dist not in found:
@@ -69,7 +72,54 @@ def imported_distributions() -> dict[str, str]:
                     found[dist] = metadata.version(dist)
                 except Exception:
                     continue
+        if name not in mapping:
+            where = _project_package(name)
+            if where is not None:
+                project.append((name, where))
+    if project:
+        editable = _editable_distributions(metadata)
+        for name, where in project:
+            owner = next((dist for dist, root in editable if root in where.parents), None)
+            if owner is not None:
+                found.setdefault(*owner)
+            else:
+                version = getattr(sys.modules[name], "__version__", None)
+                found.setdefault(name, version if isinstance(version, str) else "in-tree")
     return dict(sorted(found.items()))
+
+
+def _project_package(name: str) -> Path | None:
+    """Where package `name` was imported from, when that is inside the working directory
+    and outside any site-packages: the library under test. Test modules do not count."""
+    module = sys.modules.get(name)
+    file = getattr(module, "__file__", None)
+    if (not isinstance(file, str) or not hasattr(module, "__path__")
+            or name.startswith(("test", "conftest")) or name == "__main__"):
+        return None
+    try:
+        where = Path(file).resolve()
+        if Path.cwd().resolve() not in where.parents:
+            return None
+    except OSError:
+        return None
+    return None if any(p in ("site-packages", "dist-packages") for p in where.parts) else where
+
+
+def _editable_distributions(metadata) -> list[tuple[tuple[str, str], Path]]:
+    """((name, version), source directory) of every editable install (PEP 610)."""
+    import json
+    from urllib.parse import unquote
+
+    editable = []
+    for dist in metadata.distributions():
+        try:
+            url = json.loads(dist.read_text("direct_url.json") or "{}")
+            if url.get("dir_info", {}).get("editable") and url["url"].startswith("file://"):
+                root = Path(unquote(url["url"][len("file://"):])).resolve()
+                editable.append(((dist.metadata["Name"], dist.version), root))
+        except (ValueError, KeyError, TypeError, OSError):
+            continue
+    return editable
 
 
 # The environment variables a snapshot records (spec section 4.1): a name, or a prefix

@@ -126,7 +126,9 @@ class OrionGroup(click.Group):
         except (OrionError, TraceError) as exc:
             if debug_enabled():
                 raise
-            raise CommandError(str(exc)) from None
+            error = CommandError(str(exc))
+            error.exit_code = getattr(exc, "exit_code", CommandError.exit_code)
+            raise error from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt,
                 BrokenPipeError):
             raise

@@ -5,11 +5,10 @@ the installation that each come with the fix for what they find wrong.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from .query import Listed, TraceFilter, select
 from .spool import Entry, Spool
@@ -102,29 +101,6 @@ class Check:
         return {"check": self.name, "level": self.level, "detail": self.detail, "fix": self.fix}
 
 
-TOOLCHAINS: dict[str, tuple[tuple[str, ...], str]] = {
-    "python": (("python3",), "install Python 3.11+ (https://www.python.org/downloads/)"),
-    "c": (("gcc", "cc", "clang"), "install a C compiler (Debian: apt-get install gcc)"),
-    "cpp": (("g++", "c++", "clang++"), "install a C++ compiler (Debian: apt-get install g++)"),
-    "go": (("go",), "install Go (https://go.dev/dl/)"),
-    "rust": (("cargo",), "install Rust with rustup (https://rustup.rs)"),
-    "node": (("node",), "install Node.js (https://nodejs.org)"),
-    "java": (("java", "mvn"), "install a JDK and Maven (Debian: apt-get install "
-                              "default-jdk maven)"),
-}
-
-
-def check_agent_hook() -> Check:
-    from .agent import hook_kind
-
-    if hook_kind() == "c":
-        return Check("agent hook", OK, "C hook (orion.agent._hook) built")
-    return Check("agent hook", WARN, "pure-Python hook only (sys.settrace: slower, and blind to "
-                 "threads already running when tracing starts and to the exit status of "
-                 "untraced `python -m` tools)",
-                 "reinstall with a C compiler present: pip install --force-reinstall -e .")
-
-
 def check_spool(spool: Spool) -> Check:
     try:
         spool.path.mkdir(parents=True, exist_ok=True)
@@ -144,15 +120,6 @@ def check_zero_config() -> Check:
     return Check("zero-config hook", OK, f"{state['pth']}: capture {'on' if state['on'] else 'off'}")
 
 
-def check_pytest_plugin() -> Check:
-    from importlib.metadata import entry_points
-
-    if any(ep.name == "orion" for ep in entry_points(group="pytest11")):
-        return Check("pytest plugin", OK, "registered (pytest --orion)")
-    return Check("pytest plugin", FAIL, "the pytest11 entry point `orion` is missing",
-                 "reinstall the package: pip install -e .")
-
-
 def check_watchdog() -> Check:
     try:
         import watchdog  # noqa: F401
@@ -160,19 +127,6 @@ def check_watchdog() -> Check:
         return Check("watchdog", WARN, "not installed (needed by `orion watch`)",
                      "pip install watchdog")
     return Check("watchdog", OK, "installed (orion watch)")
-
-
-def check_toolchains(languages: list[str]) -> Iterator[Check]:
-    """Every toolchain; a missing one is a problem only for a language the project uses."""
-    for lang, (programs, fix) in TOOLCHAINS.items():
-        found = [p for p in programs if shutil.which(p)]
-        if found:
-            yield Check(f"toolchain {lang}", OK, ", ".join(shutil.which(p) for p in found))
-        elif lang in languages:
-            yield Check(f"toolchain {lang}", FAIL,
-                        f"none of {', '.join(programs)} found; this project uses {lang}", fix)
-        else:
-            yield Check(f"toolchain {lang}", OK, "not found (not used by this project)")
 
 
 def check_git_hooks(root: Path) -> Check:
@@ -193,9 +147,10 @@ def check_git_hooks(root: Path) -> Check:
 
 
 def run_checks(spool: Spool, root: Path) -> list[Check]:
-    from .project import detect_languages
+    """The installation's checks, then each runtime's (its agent, its toolchains)."""
+    from .runtimes import detect_languages, runtimes
 
-    languages = detect_languages(root)
-    return [check_agent_hook(), check_spool(spool), check_zero_config(),
-            check_pytest_plugin(), check_watchdog(), *check_toolchains(languages),
+    used = set(detect_languages(root))
+    return [check_spool(spool), check_zero_config(), check_watchdog(),
+            *(check for runtime in runtimes() for check in runtime.doctor_checks(used)),
             check_git_hooks(root)]

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import OrionError
-from .project import detect_languages, test_command
+from .runtimes import detect_languages, test_command
 from .spool import Spool
 
 HOOKS = ("pre-commit", "pre-push")

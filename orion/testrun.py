@@ -1,22 +1,20 @@
 """Running a command under capture and collecting what it recorded: `test`, `watch` and the
 git hooks share this.
 
-The traces of a run are those the Python agent reports plus any new file in the spool, so
-agents of other languages (which write straight into the spool) are counted too.
+The traces of a run are those its agents report plus any new file in the spool (an agent
+killed before it could report still leaves its incomplete trace there).
 """
 
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
-from .agent.config import AgentConfig
 from .config import agent_environ
-from .agent.launch import run_traced
 from .format.errors import TraceError
 from .format.summary import read_summary
+from .running import run_with_capture
+from .runtimes import Capture
 from .spool import Spool
 
 SHORT_ID = 12
@@ -89,37 +87,13 @@ def _fingerprint(summary: dict, path: str | os.PathLike) -> str | None:
         return None
 
 
-@contextmanager
-def _environ(extra: dict[str, str]) -> Iterator[None]:
-    """os.environ with `extra` set, as it was afterwards (run_traced starts from it)."""
-    saved = {key: os.environ.get(key) for key in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def run_captured(command: list[str], spool: Spool, mode: str = "error",
                  env: dict[str, str] | None = None) -> RunResult:
     """Run `command` with capture on for every runtime (the exit status is its own), with
     `env` added to its environment, and collect the traces it wrote."""
-    from .native.launch import native_env
-
-    before = {entry.trace_id for entry in spool.entries()}
-    config = AgentConfig.from_env(agent_environ(), mode=mode, spool=str(spool.path.resolve()))
-    # C/C++ programs: the native agent is preloaded, as `orion run` does.
-    with _environ({**native_env(mode, config.spool), **(env or {})}):
-        status, reported = run_traced(command, config)
-    paths = list(dict.fromkeys(reported))
-    known = {os.path.realpath(p) for p in paths}
-    for entry in reversed(spool.entries()):  # oldest first, like the agent's reports
-        if entry.trace_id not in before and os.path.realpath(entry.path) not in known:
-            paths.append(str(entry.path))
+    capture = Capture(mode=mode, spool=str(spool.path.resolve()),
+                      base={**agent_environ(), **(env or {})})
+    status, paths = run_with_capture(command, capture)
     return RunResult(status, [row_from(p) for p in paths])
 
 

@@ -1,5 +1,5 @@
-"""Running programs under the agent: the environment that starts it in any Python process,
-`orion run`'s child process, and the zero-config switch that `orion start`/`stop` flip.
+"""Starting the Python agent: the environment that starts it in any Python process, and the
+zero-config switch that `orion start`/`stop` flip.
 """
 
 from __future__ import annotations
@@ -7,19 +7,14 @@ from __future__ import annotations
 import ast
 import os
 import re
-import signal
 import site
-import subprocess
 import sys
 import sysconfig
-import tempfile
 from pathlib import Path
-from typing import NoReturn
 
 from ..errors import OrionError
 from . import _BOOT_DIR
 from .config import AgentConfig
-from .crashes import is_sidecar, recover
 
 PTH_NAME = "orionis-agent.pth"
 
@@ -33,60 +28,6 @@ def agent_env(config: AgentConfig, base: dict | None = None) -> dict[str, str]:
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != _BOOT_DIR]
     env["PYTHONPATH"] = os.pathsep.join([_BOOT_DIR, *paths])
     return env
-
-
-def run_traced(command: list[str], config: AgentConfig) -> tuple[int, list[str]]:
-    """Run `command` with tracing on; return its status as subprocess reports it (-N when
-    signal N killed it) and the traces written, including those of processes that died
-    before they could close them (a fault in C code, SIGKILL)."""
-    if not command:
-        raise OrionError("give the command to run after --, e.g. orion run -- python app.py")
-    fd, report = tempfile.mkstemp(prefix="orion-run-", suffix=".txt")
-    os.close(fd)
-    config.report = report
-    env = agent_env(config)
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the child gets ^C itself
-    try:
-        try:
-            status = subprocess.call(command, env=env)
-        except FileNotFoundError:
-            raise OrionError(f"command not found: {command[0]}") from None
-        except PermissionError:
-            raise OrionError(f"cannot execute {command[0]}") from None
-        with open(report) as f:
-            reported = [line.strip() for line in f if line.strip()]
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        os.unlink(report)
-    written = [path for path in reported if not is_sidecar(path)]
-    written += recover(path for path in reported if is_sidecar(path))
-    return status, list(dict.fromkeys(written))
-
-
-def shell_status(status: int) -> int:
-    """The status a shell shows for a child: 128+N when signal N killed it."""
-    return 128 - status if status < 0 else status
-
-
-def exit_like(status: int) -> NoReturn:
-    """End this process the way the child ended, so that whoever waits for us (a shell, a
-    CI runner, a test harness calling waitpid) cannot tell `orion run` from the program:
-    the same exit code, or death by the same signal (without a second core dump)."""
-    if status < 0:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        signum = -status
-        try:
-            import resource
-
-            resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
-        except (ImportError, ValueError, OSError):
-            pass
-        if signum not in (signal.SIGKILL, signal.SIGSTOP):  # these cannot be caught or blocked
-            signal.signal(signum, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
-        os.kill(os.getpid(), signum)
-    sys.exit(shell_status(status))
 
 
 def site_dir(explicit: str | None = None) -> Path:

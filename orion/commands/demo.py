@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
 
 import click
 
-from ..agent.config import AgentConfig
-from ..agent.launch import run_traced
+from ..running import run_with_capture
+from ..runtimes import Capture
 from ..options import spool_option
 from ..spool import Spool, user_data_dir
 
@@ -35,8 +36,8 @@ def command(ctx: click.Context, spool: Spool, no_show: bool) -> None:
     shutil.copyfile(EXAMPLE, program)
     argv = [sys.executable, str(program), "--coupon", "SAVE15%X"]
     click.echo(f"orion: recording {' '.join(argv[1:])}", err=True)
-    config = AgentConfig.from_env(mode="dev", spool=str(spool.path.resolve()))
-    _status, written = run_traced(argv, config)
+    capture = Capture(mode="dev", spool=str(spool.path.resolve()), base=dict(os.environ))
+    _status, written = run_with_capture(argv, capture)
     if not written:
         raise click.ClickException("the example ran but wrote no trace (see `orion doctor`)")
     click.echo(f"orion: wrote {written[-1]}", err=True)

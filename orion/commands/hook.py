@@ -10,7 +10,7 @@ import click
 
 from ..hooks import (HOOKS, default_command, install, repo_root, run_hook, tagged_traces,
                      uninstall)
-from ..agent.launch import shell_status
+from ..running import shell_status
 from ..errors import OrionError
 from ..options import spool_option
 from ..render.table import format_table

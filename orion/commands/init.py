@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from ..config import KNOWN_KEYS
-from ..project import apply_steps, detect_languages, next_steps, plan_init, project_root
+from ..project import apply_steps, next_steps, plan_init, project_root
+from ..runtimes import detect_languages
 
 
 @click.command("init")

@@ -1,16 +1,15 @@
-"""`orion run -- COMMAND...`: run a command with capture on: the Python agent for the
-Python processes it starts, the preloaded C agent for instrumented C/C++ programs."""
+"""`orion run -- COMMAND...`: run a command with capture on for every runtime (the Python
+agent in its Python processes, the preloaded native agent in its C/C++ programs, ...)."""
 
 from __future__ import annotations
 
-import os
-
 import click
 
-from ..agent.config import AgentConfig, parse_sample
-from ..agent.launch import exit_like, run_traced
+from ..agent.config import DEFAULT_SAMPLE, parse_sample
 from ..config import agent_environ
 from ..options import mode_option, spool_option
+from ..running import exit_like, run_with_capture
+from ..runtimes import Capture, recorded, runtimes
 from ..spool import Spool
 
 
@@ -31,7 +30,7 @@ from ..spool import Spool
               help="safe mode: fraction of runs recorded (0.01, 1%), or 'off' to record all "
                    "[default: capture.sample_rate or $ORION_SAMPLE, else off].")
 @spool_option
-@click.option("--verbose", "-v", is_flag=True, help="Say which hook (C or Python) is active.")
+@click.option("--verbose", "-v", is_flag=True, help="Say how each runtime records.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
             include_funcs: tuple[str, ...], exclude_funcs: tuple[str, ...], sample: str | None,
@@ -44,33 +43,44 @@ def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
     environ = agent_environ()
     if sample is None and mode == "safe" and "ORION_SAMPLE" not in environ:
         sample = "off"  # a run asked for by hand is recorded, unless a rate is configured
-    config = AgentConfig.from_env(
-        environ, mode=mode, include_modules=list(include) or None,
-        exclude_modules=list(exclude) or None, spool=str(spool.path.resolve()),
-        sample=parse_sample(sample) if sample else None)
-    from ..native.launch import native_env
-
-    # C/C++ programs: preload the agent
-    os.environ.update(native_env(mode, config.spool, include_funcs, exclude_funcs))
+    rate = parse_sample(sample) if sample else None
+    capture = Capture(mode=mode, spool=str(spool.path.resolve()), include=include,
+                      exclude=exclude, include_funcs=include_funcs, exclude_funcs=exclude_funcs,
+                      sample=rate, base=environ)
     if verbose:
-        from ..agent import hook_kind
-
-        click.echo(f"orion: {mode} mode, {hook_kind()} hook, spool {config.spool}", err=True)
-    status, written = run_traced(list(command), config)
-    from ..format.summary import read_summary
-
-    for path in written:
-        try:
-            summary = read_summary(path)
-            click.echo(f"orion: trace {summary['trace_id']} {summary.get('status')}", err=True)
-        except Exception:
-            click.echo(f"orion: trace {path}", err=True)
+        how = ", ".join(filter(None, (runtime.describe() for runtime in runtimes())))
+        click.echo(f"orion: {mode} mode, {how}, spool {capture.spool}", err=True)
+    status, written = run_with_capture(list(command), capture)
+    for line in _written_lines(written):
+        click.echo(line, err=True)
     if not written and mode == "error":
         click.echo("orion: no trace written (error mode: nothing failed)", err=True)
-    elif not written and mode == "safe" and config.sample < 1.0:
+    elif not written and mode == "safe" and _effective_rate(rate, environ) < 1.0:
         click.echo(f"orion: no trace written (safe mode: this run was not among the "
-                   f"{config.sample:.0%} sampled)", err=True)
+                   f"{_effective_rate(rate, environ):.0%} sampled)", err=True)
     elif not written:
-        click.echo("orion: no trace written: no agent ran in this command (Python programs "
-                   "and C/C++ built with -finstrument-functions are recorded)", err=True)
+        click.echo(f"orion: no trace written: no agent ran in this command ({recorded()} "
+                   f"are recorded)", err=True)
     exit_like(status)
+
+
+def _written_lines(paths: list[str]) -> list[str]:
+    """One line per trace written: its id and status (incomplete: the process was killed
+    before it could finish it; still readable)."""
+    from ..format.summary import read_summary
+
+    lines = []
+    for path in paths:
+        try:
+            summary = read_summary(path)
+            lines.append(f"orion: trace {summary['trace_id']} {summary.get('status')}")
+        except Exception:
+            lines.append(f"orion: trace {path}")
+    return lines
+
+
+def _effective_rate(rate: float | None, environ: dict[str, str]) -> float:
+    """The safe-mode rate the agents used: --sample, else the configured one."""
+    if rate is not None:
+        return rate
+    return parse_sample(environ["ORION_SAMPLE"]) if environ.get("ORION_SAMPLE") else DEFAULT_SAMPLE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..agent.config import parse_ring
-from ..agent.launch import switch
+from ..runtimes import runtimes
 from ..spool import resolve_spool
 
 
@@ -27,8 +27,10 @@ def command(mode: str, spool: str | None, ring: str, site_path: str | None) -> N
     """
     parse_ring(ring)  # refused here, not in every process it would start in
     spool_path = str(resolve_spool(spool).resolve()) if spool else None
-    path = switch(True, mode, spool_path, site_path, ring if mode == "error" else None)
+    changed = [runtime.switch(True, mode, spool_path, ring if mode == "error" else None,
+                              site_path) for runtime in runtimes()]
     where = spool_path or "the default spool"
     how = f"{mode} mode, {ring} ring" if mode == "error" else f"{mode} mode"
-    click.echo(f"orion: capture on ({how}) for new Python processes, into {where}", err=True)
-    click.echo(f"orion: hook {path}; `orion stop` turns it off", err=True)
+    for what in filter(None, changed):
+        click.echo(f"orion: capture on ({how}) for {what}, into {where}", err=True)
+    click.echo("orion: `orion stop` turns it off", err=True)

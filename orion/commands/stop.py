@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..agent.launch import switch
+from ..runtimes import runtimes
 
 
 @click.command()
@@ -12,6 +12,8 @@ from ..agent.launch import switch
               help="site-packages directory of the hook (default: the user site-packages).")
 def command(site_path: str | None) -> None:
     """Turn off capture for new Python processes (ORION_MODE still works per process)."""
-    path = switch(False, site_path=site_path)
-    click.echo(f"orion: capture off for new Python processes (hook {path} reads only "
-               f"ORION_MODE)", err=True)
+    for runtime in runtimes():
+        what = runtime.switch(False, "error", None, None, site_path)
+        if what:
+            click.echo(f"orion: capture off for {what}; ORION_MODE still turns it on for "
+                       f"one process", err=True)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..agent.launch import exit_like, shell_status
+from ..running import exit_like, shell_status
 from ..options import json_option, mode_option, spool_option
 from ..render.jsonout import dumps
 from ..render.table import format_table

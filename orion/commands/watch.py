@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..agent.launch import exit_like
+from ..running import exit_like
 from ..options import mode_option, spool_option
 from ..project import project_root
 from ..render.progress import progress

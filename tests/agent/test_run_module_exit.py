@@ -6,6 +6,7 @@ hook does not wrap it (a Python wrapper would add a line to every traceback)."""
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 
 import pytest
@@ -67,3 +68,18 @@ def test_python_m_uncaught_exception_prints_the_same_traceback(tmp_path, hook, t
     (path,) = traces(spool)
     summary = read_summary(path)
     assert summary["status"] == "failed" and summary["exit_code"] == 1
+
+
+def test_an_unhandled_keyboard_interrupt_still_ends_by_sigint(tmp_path):
+    """CPython ends such a program by SIGINT; closing the trace at exit (which imports
+    modules) made it forget that and exit with status 1."""
+    import signal
+
+    program = tmp_path / "interrupted.py"
+    program.write_text("raise KeyboardInterrupt\n")
+    plain = subprocess.run([sys.executable, str(program)], capture_output=True)
+    for mode in ("dev", "safe", "error"):
+        traced = subprocess.run([sys.executable, "-m", "orion.agent", "--mode", mode,
+                                 "--sample", "off", "--spool", str(tmp_path / "spool"),
+                                 str(program)], capture_output=True)
+        assert traced.returncode == plain.returncode == -signal.SIGINT, mode

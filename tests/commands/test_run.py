@@ -4,12 +4,15 @@ config files (`orion init` writes the project's), else the command's default."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
 import sys
 
 import pytest
 
 from orion.config import agent_environ
+from orion.format.summary import read_summary
 
 from ..agent.agent_helpers import raw_bytes
 from ..conftest import run_orion
@@ -101,3 +104,88 @@ def test_a_command_no_agent_records_says_so(home, spool):
     done = run_orion("run", "--", "sh", "-c", "echo hi")
     assert (done.returncode, done.stdout) == (0, "hi\n")
     assert "no trace written: no agent ran" in done.stderr and spool.entries() == []
+
+
+# -- signals and exit statuses ---------------------------------------------------------
+
+SIGINT_SELF = ("import os, signal, time\n"
+               "print(signal.getsignal(signal.SIGINT) is signal.default_int_handler, flush=True)\n"
+               "os.kill(os.getpid(), signal.SIGINT)\n"
+               "time.sleep(2)\n")
+
+
+def test_the_child_gets_sigint_s_default_disposition(home, spool):
+    """A program that raises SIGINT at itself dies of it, as without orion (under the old
+    SIG_IGN it was ignored and the program exited 0)."""
+    (home / "interrupt.py").write_text(SIGINT_SELF)
+    done = run_orion("run", "--", sys.executable, "interrupt.py")
+    assert done.stdout == "True\n"
+    assert done.returncode == -signal.SIGINT
+    plain = subprocess.run([sys.executable, "interrupt.py"], capture_output=True, text=True)
+    assert plain.returncode == done.returncode
+
+
+SLEEPER = ("import sys, time\n"
+           "def wait_for_signal():\n"
+           "    print('ready', flush=True)\n"
+           "    time.sleep(30)\n"
+           "wait_for_signal()\n")
+
+
+def start_sleeper(home, *orion_args: str, **popen) -> subprocess.Popen:
+    (home / "sleeper.py").write_text(SLEEPER)
+    child = subprocess.Popen([sys.executable, "-m", "orion", "run", *orion_args, "--",
+                              sys.executable, "sleeper.py"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, **popen)
+    assert child.stdout.readline() == "ready\n"
+    return child
+
+
+def test_ctrl_c_to_the_process_group_ends_child_and_orion_alike(home, spool):
+    """What a terminal does on Ctrl-C: SIGINT to the whole foreground group."""
+    child = start_sleeper(home, start_new_session=True)
+    os.killpg(child.pid, signal.SIGINT)
+    _out, err = child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGINT  # ended like the program (KeyboardInterrupt)
+    (trace,) = spool.entries()
+    assert f"orion: trace {trace.trace_id} failed" in err
+    assert "KeyboardInterrupt" in json.dumps(read_summary(trace.path))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGUSR1])
+def test_a_signal_sent_to_orion_alone_reaches_the_child(home, spool, signum):
+    """A CI runner's SIGTERM (or any signal) to `orion run` is passed on; the trace the
+    killed program left is named, not "no agent ran"."""
+    child = start_sleeper(home)
+    child.send_signal(signum)
+    _out, err = child.communicate(timeout=60)
+    assert child.returncode == -signum
+    (trace,) = spool.entries()
+    assert f"orion: trace {trace.trace_id}" in err
+    assert "no agent ran" not in err
+
+
+def test_a_killed_program_s_incomplete_trace_is_named(home, spool):
+    (home / "killed.py").write_text("import os, signal\n"
+                                    "def die():\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+                                    "die()\n")
+    done = run_orion("run", "--", sys.executable, "killed.py")
+    assert done.returncode == -signal.SIGKILL
+    traces = spool.entries()
+    assert traces and all(f"orion: trace {t.trace_id}" in done.stderr for t in traces)
+    assert "no agent ran" not in done.stderr
+
+
+@pytest.mark.parametrize("content, mode, status, words", [
+    (b"\x00\x01 not a program\n", 0o755, 126, "cannot execute binary file: Exec format error"),
+    (b"#!/bin/sh\necho hi\n", 0o644, 126, "Permission denied"),
+    (None, None, 127, "command not found"),
+])
+def test_a_command_that_cannot_run_exits_as_a_shell_would(home, spool, content, mode, status,
+                                                          words):
+    if content is not None:
+        (home / "prog").write_bytes(content)
+        (home / "prog").chmod(mode)
+    done = run_orion("run", "--", "./prog")
+    assert done.returncode == status
+    assert done.stderr == f"orion: error: ./prog: {words}\n"

@@ -139,7 +139,7 @@ def test_death_by_sigkill_is_passed_on(project, subcommand):
     assert shell.stdout.endswith(b"status 137\n")
 
 
-def test_a_missing_command_is_a_usage_error(project):
+def test_a_missing_command_exits_127_as_a_shell_would(project):
     result = orion("test", "--", "no-such-command-here", cwd=project, spool=project / "spool")
-    assert result.returncode == 2
-    assert b"command not found" in result.stderr
+    assert result.returncode == 127
+    assert result.stderr == b"orion: error: no-such-command-here: command not found\n"

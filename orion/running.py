@@ -1,0 +1,124 @@
+"""Running a command with capture on for every runtime, as `orion run`, `test`, `watch`, the
+git hooks and `demo` do: the child gets the environment the runtimes give it and the
+signal dispositions it would get from a shell, and afterwards we know which traces it wrote
+and can end this process the way the child ended.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from typing import NoReturn
+
+from .errors import OrionError
+from .runtimes import Capture, capture_environ, recover
+from .spool import Spool
+
+# Signals sent to `orion` alone (a CI runner's SIGTERM, `kill -USR1`) are passed on to the
+# child. SIGINT and SIGQUIT come from the terminal to the whole foreground process group,
+# the child included, so passing them on would deliver them twice: we only outlive them.
+_FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
+_OUTLIVED = (signal.SIGINT, signal.SIGQUIT)
+
+
+def run_with_capture(command: list[str], capture: Capture) -> tuple[int, list[str]]:
+    """Run `command` with capture on; return its status as subprocess reports it (-N when
+    signal N killed it) and the traces it wrote, including those of processes that died
+    before they could close them (a fault in C code, SIGKILL)."""
+    if not command:
+        raise OrionError("give the command to run after --, e.g. orion run -- python app.py")
+    spool = Spool(capture.spool)
+    before = {entry.path.name for entry in spool.entries()}
+    fd, report = tempfile.mkstemp(prefix="orion-run-", suffix=".txt")
+    os.close(fd)
+    capture.report = report
+    try:
+        status = _run_child(command, capture_environ(capture))
+        with open(report) as f:
+            reported = [line.strip() for line in f if line.strip()]
+    finally:
+        os.unlink(report)
+    written = recover(reported)
+    known = {os.path.realpath(path) for path in written}
+    for entry in reversed(spool.entries()):  # oldest first: a killed agent never reported
+        if entry.path.name not in before and os.path.realpath(entry.path) not in known:
+            written.append(str(entry.path))
+    return status, list(dict.fromkeys(written))
+
+
+def _run_child(command: list[str], env: dict[str, str]) -> int:
+    """Start the child with default signal dispositions (a handler, unlike SIG_IGN, is reset
+    by exec), pass on what is sent to us alone, and wait for it."""
+    child: subprocess.Popen | None = None
+    previous: dict[int, object] = {}
+
+    def forward(signum: int, frame) -> None:
+        if child is not None and child.returncode is None:
+            child.send_signal(signum)
+        chained = previous.get(signum)
+        if callable(chained):  # a caller's own handler (the git hooks unwind on SIGTERM)
+            chained(signum, frame)
+
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    for signum in _FORWARDED + _OUTLIVED if in_main_thread else ():
+        if signal.getsignal(signum) == signal.SIG_IGN:
+            continue  # ignored by whoever started us (`nohup`, `&`): the child inherits that
+        previous[signum] = signal.signal(
+            signum, forward if signum in _FORWARDED else lambda *_: None)
+    try:
+        try:
+            child = subprocess.Popen(command, env=env)
+        except OSError as exc:
+            raise _cannot_run(command[0], exc) from None
+        try:
+            return child.wait()
+        except BaseException:  # a handler of the caller's raised: the child goes too
+            child.kill()
+            child.wait()
+            raise
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _cannot_run(program: str, exc: OSError) -> OrionError:
+    """The shell's words and status for a command that cannot be started: 127 when it is
+    not found, 126 when it cannot be executed."""
+    if exc.errno == errno.ENOENT:
+        return OrionError(f"{program}: command not found", exit_code=127)
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    if exc.errno == errno.ENOEXEC:
+        reason = "cannot execute binary file: Exec format error"
+    return OrionError(f"{program}: {reason}", exit_code=126)
+
+
+def shell_status(status: int) -> int:
+    """The status a shell shows for a child: 128+N when signal N killed it."""
+    return 128 - status if status < 0 else status
+
+
+def exit_like(status: int) -> NoReturn:
+    """End this process the way the child ended, so that whoever waits for us (a shell, a
+    CI runner, a test harness calling waitpid) cannot tell `orion run` from the program:
+    the same exit code, or death by the same signal (without a second core dump)."""
+    if status < 0:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signum = -status
+        try:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_CORE,
+                               (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+        except (ImportError, ValueError, OSError):
+            pass
+        if signum not in (signal.SIGKILL, signal.SIGSTOP):  # these cannot be caught or blocked
+            signal.signal(signum, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+        os.kill(os.getpid(), signum)
+    sys.exit(shell_status(status))

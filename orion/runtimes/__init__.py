@@ -1,0 +1,169 @@
+"""The CLI's one home per language: each runtime module knows how to find its language in a
+project, what environment makes its processes record, how its tests run, and what `orion
+doctor` should check for it. Commands (`run`, `test`, `watch`, the git hooks, `start`,
+`init`, `doctor`) loop over `RUNTIMES` and never name a language.
+
+Adding a language is one new module here that defines a `Runtime` subclass instance named
+`RUNTIME`, and its module name in `_MODULES`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from ..doctor import Check
+
+# The order in which languages are listed (orion init, doctor) and tried (test command).
+_MODULES = ("python", "native", "go", "rust", "node", "java")
+
+
+@dataclass
+class Capture:
+    """What a command asks of every agent for the processes it starts."""
+
+    mode: str
+    spool: str  # absolute
+    include: tuple[str, ...] = ()  # modules / packages the runtime should trace as well
+    exclude: tuple[str, ...] = ()
+    include_funcs: tuple[str, ...] = ()  # function-name globs (runtimes that filter by name)
+    exclude_funcs: tuple[str, ...] = ()
+    sample: float | None = None  # safe mode's rate, None: what the environment says
+    report: str | None = None  # file every agent appends the paths of its traces to
+    base: dict[str, str] = field(default_factory=dict)  # the environment to start from
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    """The programs a language needs, any one of which will do, and how to install them."""
+
+    programs: tuple[str, ...]
+    install: str
+
+
+class Runtime:
+    """One language runtime (or family: C and C++ share the native agent).
+
+    The defaults suit a runtime whose agent is still to come: detected by marker files,
+    tested with its usual command, checked for its toolchain, and no environment of its own.
+    """
+
+    name: str = ""
+    languages: tuple[str, ...] = ()
+    title: dict[str, str] = {}  # language -> how people write it ("Node.js")
+    markers: dict[str, tuple[str, ...]] = {}  # language -> files at the root that name it
+    toolchains: dict[str, Toolchain] = {}
+    recorded: str = ""  # what `orion run` records of this runtime, for its messages
+
+    def detect(self, root: Path) -> set[str]:
+        """The languages of this runtime that the project at `root` uses."""
+        return {lang for lang, names in self.markers.items()
+                if any((root / name).is_file() for name in names)}
+
+    def test_command(self, root: Path, language: str) -> list[str] | None:
+        """How the project at `root` runs its `language` tests; None when there is no way."""
+        return None
+
+    def next_step(self, root: Path, language: str) -> str:
+        """What `orion init` suggests doing next for `language`."""
+        command = " ".join(self.test_command(root, language) or [])
+        return (f"`orion test -- {command}` once the {self.title.get(language, language)} "
+                f"agent is installed")
+
+    def apply(self, capture: Capture, env: dict[str, str]) -> None:
+        """Add to `env` what makes this runtime's processes record as `capture` says."""
+
+    def recover(self, reported: list[str]) -> tuple[list[str], list[str]]:
+        """Of the paths agents reported, (traces of this runtime's processes that died
+        before closing them, the reports this runtime consumed); none by default."""
+        return [], []
+
+    def describe(self) -> str | None:
+        """One phrase for `orion run --verbose`: how this runtime records, if it does."""
+        return None
+
+    def doctor_checks(self, used: set[str]) -> Iterator[Check]:
+        """Checks of this runtime's installation; a missing toolchain fails only for a
+        language the project uses."""
+        from ..doctor import FAIL, OK, Check
+
+        for lang, toolchain in self.toolchains.items():
+            found = [shutil.which(p) for p in toolchain.programs if shutil.which(p)]
+            if found:
+                yield Check(f"toolchain {lang}", OK, ", ".join(found))
+            elif lang in used:
+                yield Check(f"toolchain {lang}", FAIL,
+                            f"none of {', '.join(toolchain.programs)} found; this project "
+                            f"uses {lang}", toolchain.install)
+            else:
+                yield Check(f"toolchain {lang}", OK, "not found (not used by this project)")
+
+    def switch(self, on: bool, mode: str, spool: str | None, ring: str | None,
+               site: str | None) -> str | None:
+        """Zero-config capture for every new process of the user (`orion start`/`stop`);
+        returns what was changed, or None when this runtime has no such switch."""
+        return None
+
+
+@cache
+def runtimes() -> tuple[Runtime, ...]:
+    """Every runtime, in listing order (imported on first use: `orion --help` stays fast)."""
+    return tuple(importlib.import_module(f"{__name__}.{module}").RUNTIME for module in _MODULES)
+
+
+def languages() -> tuple[str, ...]:
+    """Every language a project can use, in listing order."""
+    return tuple(lang for runtime in runtimes() for lang in runtime.languages)
+
+
+def runtime_of(language: str) -> Runtime:
+    for runtime in runtimes():
+        if language in runtime.languages:
+            return runtime
+    raise KeyError(language)
+
+
+def detect_languages(root: Path) -> list[str]:
+    """The languages of the project at `root`, in listing order."""
+    found = set().union(*(runtime.detect(root) for runtime in runtimes()))
+    return [lang for lang in languages() if lang in found]
+
+
+def test_command(root: Path, language: str) -> list[str] | None:
+    """How the project at `root` runs its `language` tests; None when there is no known way."""
+    return runtime_of(language).test_command(root, language)
+
+
+def capture_environ(capture: Capture) -> dict[str, str]:
+    """The environment of a command run with capture on: `capture.base` plus what every
+    runtime adds for its own processes."""
+    env = dict(capture.base)
+    env.update({"ORION_MODE": capture.mode, "ORION_SPOOL": capture.spool})
+    if capture.report:
+        env["ORION_REPORT"] = capture.report
+    for runtime in runtimes():
+        runtime.apply(capture, env)
+    return env
+
+
+def recover(reported: list[str]) -> list[str]:
+    """The traces reported by a finished command's agents, with those each runtime rebuilds
+    for processes that died before closing their trace."""
+    consumed: set[str] = set()
+    written: list[str] = []
+    for runtime in runtimes():
+        traces, used = runtime.recover(reported)
+        written += traces
+        consumed.update(used)
+    return [path for path in reported if path not in consumed] + written
+
+
+def recorded() -> str:
+    """What `orion run` records, for the message of a run that recorded nothing."""
+    kinds = [runtime.recorded for runtime in runtimes() if runtime.recorded]
+    return ", ".join(kinds[:-1]) + (" and " if len(kinds) > 1 else "") + kinds[-1]

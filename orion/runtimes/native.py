@@ -1,0 +1,87 @@
+"""C and C++: programs built with -finstrument-functions record through the agent library,
+preloaded into every process of the command (which also gives any native program crash
+capture); names are resolved when the trace is read."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from . import Capture, Runtime, Toolchain
+
+if TYPE_CHECKING:
+    from ..doctor import Check
+
+# Build files that mean C or C++ only when sources of that language are there too.
+_BUILD_FILES = ("CMakeLists.txt", "Makefile", "makefile", "GNUmakefile", "meson.build")
+_SUFFIXES = {".c": "c", ".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp", ".c++": "cpp",
+             ".hpp": "cpp", ".hh": "cpp", ".hxx": "cpp"}
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".orion", "node_modules", "target", "build",
+                        "dist", "venv", ".venv", "__pycache__", ".tox", "vendor"})
+_SCAN_DEPTH = 3
+_SCAN_FILES = 5000
+
+
+def _native_sources(root: Path) -> set[str]:
+    """"c" and/or "cpp" when such source files are near the top of the tree (bounded walk)."""
+    found: set[str] = set()
+    seen = 0
+    for directory, dirs, files in os.walk(root):
+        depth = len(Path(directory).relative_to(root).parts)
+        dirs[:] = [] if depth >= _SCAN_DEPTH else sorted(d for d in dirs if d not in _SKIP_DIRS)
+        for name in files:
+            language = _SUFFIXES.get(os.path.splitext(name)[1].lower())
+            if language:
+                found.add(language)
+            seen += 1
+        if len(found) == 2 or seen > _SCAN_FILES:
+            break
+    return found
+
+
+class NativeRuntime(Runtime):
+    name = "native"
+    languages = ("c", "cpp")
+    title = {"c": "C", "cpp": "C++"}
+    toolchains = {
+        "c": Toolchain(("gcc", "cc", "clang"), "install a C compiler (Debian: apt-get install gcc)"),
+        "cpp": Toolchain(("g++", "c++", "clang++"),
+                         "install a C++ compiler (Debian: apt-get install g++)"),
+    }
+    recorded = "C/C++ built with -finstrument-functions"
+
+    def detect(self, root: Path) -> set[str]:
+        if any((root / name).is_file() for name in _BUILD_FILES):
+            return _native_sources(root)
+        return set()
+
+    def next_step(self, root: Path, language: str) -> str:
+        from ..native.launch import flags_text
+
+        return flags_text().rstrip("\n")
+
+    def apply(self, capture: Capture, env: dict[str, str]) -> None:
+        from ..native.launch import native_env
+
+        env.update(native_env(capture.mode, capture.spool, capture.include_funcs,
+                              capture.exclude_funcs))
+
+    def describe(self) -> str:
+        return "C/C++ agent preloaded"
+
+    def doctor_checks(self, used: set[str]) -> Iterator[Check]:
+        from ..doctor import FAIL, OK, WARN, Check
+        from ..native.build import agent_libraries, build_problem
+
+        problem = build_problem()
+        if problem:
+            level = FAIL if used & set(self.languages) else WARN
+            yield Check("native agent", level, problem,
+                        "install a C compiler (Debian: apt-get install gcc g++), or set CC")
+        else:
+            yield Check("native agent", OK, f"{agent_libraries()[0].parent}")
+        yield from super().doctor_checks(used)
+
+
+RUNTIME = NativeRuntime()

@@ -1,5 +1,5 @@
-// The C++ layer of liborion: exception capture (by interposing __cxa_throw) and
-// std::terminate capture. Built as liborion++.so on top of liborion.so.
+// The C++ layer of liborion: exception capture (by interposing __cxa_throw and
+// __cxa_rethrow) and std::terminate capture. Built as liborion++.so on top of liborion.so.
 #include <cxxabi.h>
 #include <dlfcn.h>
 
@@ -34,6 +34,18 @@ ORION_NOINSTR const char *what_of(void *object, const std::type_info *type) {
     return "";
 }
 
+// The C++ ABI's per-thread exception state (Itanium C++ ABI, 2.2.2; libstdc++ and
+// libc++abi alike): liborion reads the count of uncaught exceptions to tell the frames an
+// exception leaves from calls returning meanwhile.
+struct EhGlobals {
+    void *caught_exceptions;
+    unsigned int uncaught_exceptions;
+};
+
+ORION_NOINSTR const unsigned *uncaught_count() {
+    return &reinterpret_cast<EhGlobals *>(abi::__cxa_get_globals())->uncaught_exceptions;
+}
+
 [[noreturn]] ORION_NOINSTR void on_terminate() {
     std::string type = "std::terminate";
     std::string message = "terminate called without an active exception";
@@ -62,7 +74,10 @@ struct Init {
 
 extern "C" {
 
+void orion_cxx_throwing(const unsigned *uncaught);  // liborion: unwinding starts here
+
 typedef void (*throw_fn)(void *, std::type_info *, void (*)(void *));
+typedef void (*rethrow_fn)();
 
 // Every C++ throw goes through here: record it, then throw for real (noreturn, as
 // <cxxabi.h> declares it: clang refuses a [[noreturn]] added on this definition).
@@ -70,7 +85,16 @@ ORION_NOINSTR void __cxa_throw(void *object, std::type_info *type,
                                 void (*destructor)(void *)) {
     static throw_fn real = reinterpret_cast<throw_fn>(dlsym(RTLD_NEXT, "__cxa_throw"));
     orion_exception(demangled(type).c_str(), what_of(object, type));
+    orion_cxx_throwing(uncaught_count());
     real(object, type, destructor);
+    __builtin_unreachable();
+}
+
+// `throw;` sends the caught exception on from the handler's frame.
+ORION_NOINSTR void __cxa_rethrow() {
+    static rethrow_fn real = reinterpret_cast<rethrow_fn>(dlsym(RTLD_NEXT, "__cxa_rethrow"));
+    orion_cxx_throwing(uncaught_count());
+    real();
     __builtin_unreachable();
 }
 }

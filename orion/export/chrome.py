@@ -1,6 +1,9 @@
 """The `chrome` export: Chrome Trace Event JSON, for Perfetto UI and chrome://tracing.
 
 Calls are complete ("X") events on their lane's thread, so they nest as the calls did;
+their `args` are their function's module, file and line (the same for every call, so
+speedscope merges a function's calls into one frame), and each call's own span id and
+outcome are top-level keys (`span_id`, `outcome`, `unwound_at_line`) that viewers ignore;
 a lane started by another (a thread, a task) gets a flow arrow from the call that was
 running on the parent lane to the lane's first call; exceptions, crashes and events are
 instant events carrying their message. Times are microseconds (with nanosecond decimals)
@@ -156,15 +159,21 @@ def _flow(phase: str, flow: int, t: int, pid: int, tid: int) -> dict:
 
 
 def _span(items: JsonItems, span: Span, pid: int, offset: int, trace_index: int) -> None:
+    """A call as an X event. `args` holds only what is the same for every call of its
+    function (speedscope tells frames apart by name and args); what is the call's own
+    (span id, outcome) goes in top-level keys that viewers ignore."""
     fn = span.fn
-    args = {"outcome": span.outcome, "span_id": span.span_id}
-    if fn is not None:
-        args.update(module=fn.module, file=fn.file, line=fn.line)
+    event = {"name": span.label, "cat": (fn.module if fn and fn.module else "call"),
+             "ph": "X", "ts": _us(offset + span.start), "dur": _us(span.duration),
+             "pid": pid, "tid": span.lane, "span_id": span.span_id,
+             "outcome": span.outcome}
     if span.line is not None:
-        args["unwound_at_line"] = span.line
-    items.add({"name": span.label, "cat": (fn.module if fn and fn.module else "call"),
-               "ph": "X", "ts": _us(offset + span.start), "dur": _us(span.duration),
-               "pid": pid, "tid": span.lane, "args": args})
+        event["unwound_at_line"] = span.line
+    if span.failed:
+        event["cname"] = "terrible"  # chrome://tracing's reserved red
+    if fn is not None:
+        event["args"] = {"module": fn.module, "file": fn.file, "line": fn.line}
+    items.add(event)
     parent = span.parent
     if parent is not None and parent.lane != span.lane:
         t, flow = offset + span.start, flow_id(trace_index, span.index + 1)

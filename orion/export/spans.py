@@ -145,6 +145,16 @@ class LaneItem:
         self.record = record
 
 
+class Opened:
+    """A span beginning (`SpanStream.items(opens=True)`); the span is yielded again when
+    it ends."""
+
+    __slots__ = ("span",)
+
+    def __init__(self, span: Span) -> None:
+        self.span = span
+
+
 class SpanStream(Definitions):
     """Open with `with SpanStream(path) as stream:` and iterate `stream.items()` once.
 
@@ -167,6 +177,7 @@ class SpanStream(Definitions):
         self._open_by_id: dict[str, Span] = {}  # open imported spans, for their children
         self._id_seed = span_id_seed(self.header)
         self.names = FunctionNames(self.reader.path)
+        self._opens = False  # yield Opened items too (see items)
         self.modules: list[Module] = []  # loaded binaries, for native crash lines
 
     def __enter__(self) -> "SpanStream":
@@ -187,9 +198,11 @@ class SpanStream(Definitions):
     def derived_span_id(self, index: int) -> str:
         return derived_span_id(self._id_seed, index)
 
-    def items(self) -> Iterator[Span | LaneItem]:
+    def items(self, opens: bool = False) -> Iterator[Span | LaneItem | Opened]:
         """Spans as they end (then those still open, innermost first) and lane-level items,
-        in record order."""
+        in record order; with `opens`, also an `Opened` as each span begins, for writers
+        that replay calls in time order."""
+        self._opens = opens
         try:
             yield from self._items()
         except CorruptTrace as exc:
@@ -219,6 +232,8 @@ class SpanStream(Definitions):
                     if code == C.CALL:
                         stack.append(self._open(rec, stack, stacks))
                         called.add(lane_id)
+                        if self._opens:
+                            yield Opened(stack[-1])
                     elif code == C.RETURN or code == C.UNWIND:
                         if stack:
                             span = stack.pop()
@@ -290,7 +305,8 @@ class SpanStream(Definitions):
         span.stack = self.path(stack[-1].stack if stack else 0, fn.qualified)
         return span
 
-    def _hold(self, held: dict[int, list[dict]], lane_id: int, d: dict) -> Iterator[Span]:
+    def _hold(self, held: dict[int, list[dict]], lane_id: int, d: dict
+              ) -> Iterator[Span | Opened]:
         """Keep a crash or stack recorded outside any call until its pair arrives (agents
         write the two in either order); a crash with its stack snapshot becomes the
         snapshot's frames as crashed spans, the records attached to the innermost."""
@@ -313,6 +329,8 @@ class SpanStream(Definitions):
             span.crash = crash
             spans.append(span)
         spans[-1].events.extend(records)
+        if self._opens:
+            yield from map(Opened, spans)
         yield from reversed(spans)
 
     def stacktrace(self, span: Span) -> str:
@@ -367,7 +385,7 @@ class SpanStream(Definitions):
         """Take in a FUNCTION, LANE or MODULE record; a native function (an address) comes
         named, as `orion show` names it."""
         if d["type"] == "module":
-            self.modules.append(Module(d["id"], d["path"], d["base"], d["build_id"]))
+            self.modules.append(Module.from_record(d))
             return
         if d["type"] == "function":
             self.functions[d["id"]] = self.names.function(d)

@@ -176,9 +176,10 @@ def convert_documents(documents: list[Any], directory: Path, source: Path) -> li
                                 line if isinstance(line, int) and line >= 0 else None)
                 w.call(t, lane_id, fn)
             elif kind == "end":
-                if args.get("outcome") == "unwound":
-                    w.unwind(t, lane_id, args.get("unwound_at_line")
-                             if isinstance(args.get("unwound_at_line"), int) else None)
+                where = e if "outcome" in e else args  # top level; in args in older exports
+                if where.get("outcome") == "unwound":
+                    line = where.get("unwound_at_line")
+                    w.unwind(t, lane_id, line if isinstance(line, int) else None)
                     failed = True
                 else:
                     w.ret(t, lane_id)
@@ -213,7 +214,7 @@ def _viztracer_exceptions(lanes: Iterable[_Lane]) -> tuple[str, str] | None:
         if not around or any(t < s[0] <= max(a[1] for a in around) for s in lane.slices):
             continue
         for enclosing in around:
-            enclosing[2]["args"] = {**(enclosing[2].get("args") or {}), "outcome": "unwound"}
+            enclosing[2]["outcome"] = "unwound"
         fatal = found
     return fatal
 

@@ -135,19 +135,72 @@ def test_flame_graph_svg_widths_match_the_folded_totals(spool, tmp_path):
         int(line.rsplit(" ", 1)[1]) for line in folded.stdout.splitlines())
 
 
-def test_speedscope_export_matches_folded(spool):
-    write_rich_trace(spool)
+def replay_evented(profile: dict, frames: list[str]) -> tuple[Counter, list[tuple]]:
+    """Self time per stack, and (frame, open, close) per call, from an evented profile's
+    O/C events, checking they nest and run forward in time."""
+    stack: list[tuple[int, int]] = []
+    self_ns, calls, last = Counter(), [], profile["startValue"]
+    for event in profile["events"]:
+        assert event["at"] >= last
+        if stack:
+            self_ns[";".join(frames[f] for f, _ in stack)] += event["at"] - last
+        last = event["at"]
+        if event["type"] == "O":
+            stack.append((event["frame"], event["at"]))
+        else:
+            frame, opened = stack.pop()
+            assert frame == event["frame"]
+            calls.append((frames[frame], opened, event["at"]))
+    assert not stack and last <= profile["endValue"]
+    return self_ns, calls
+
+
+def test_speedscope_export_is_evented_per_lane(spool):
+    """Each call opens and closes its frame at its own times (the time-order view shows
+    calls when they ran), and the self times add up to the folded export's."""
+    from orion.model import load_trace
+    trace = load_trace(write_rich_trace(spool))
     doc = json.loads(orion("export", "@", "--format", "speedscope").stdout)
     frames = [f["name"] for f in doc["shared"]["frames"]]
-    weights = Counter()
+    assert {"name": "shop.db:save", "file": "shop/db.py", "line": 7} in doc["shared"]["frames"]
+    weights, calls = Counter(), []
     for profile in doc["profiles"]:
-        assert profile["unit"] == "nanoseconds"
-        for sample, weight in zip(profile["samples"], profile["weights"]):
-            weights[";".join(frames[i] for i in sample)] += weight
+        assert profile["type"] == "evented" and profile["unit"] == "nanoseconds"
+        lane_weights, lane_calls = replay_evented(profile, frames)
+        weights += lane_weights
+        calls += lane_calls
     folded = orion("export", "@", "--format", "folded").stdout
     assert weights == Counter({line.rsplit(" ", 1)[0]: int(line.rsplit(" ", 1)[1])
                                for line in folded.splitlines()})
+    expected, pending = [], [r for lane in trace.lanes.values() for r in lane.roots]
+    while pending:
+        call = pending.pop()
+        expected.append((f"{call.fn.module}:{call.fn.name}", call.start, call.end))
+        pending.extend(call.children)
+    assert sorted(calls) == sorted(expected)
     assert sorted(p["name"] for p in doc["profiles"]) == ["MainThread", "worker-1"]
+
+
+def test_speedscope_spills_a_large_trace_to_disk(spool):
+    """Past SPILL_EVENTS held events, lanes go to temporary files and come back in order."""
+    from orion.export.speedscope import SPILL_EVENTS
+    w = spool.open_writer(language="python")
+    lanes = [w.lane("MainThread"), w.lane("worker", parent=0)]
+    fns = [w.function(f"f{i}", "app", "app.py", i) for i in range(3)]
+    rounds = SPILL_EVENTS // 6 + 1  # 8 events a round over the two lanes
+    t = 0
+    for round_ in range(rounds):
+        for lane in lanes:
+            t += 10
+            w.call(t, lane, fns[round_ % 3])
+            w.call(t + 1, lane, fns[(round_ + 1) % 3])
+            w.ret(t + 2, lane)
+            w.ret(t + 3, lane)
+    w.close(status="ok")
+    doc = json.loads(orion("export", "@", "--format", "speedscope").stdout)
+    frames = [f["name"] for f in doc["shared"]["frames"]]
+    for profile in doc["profiles"]:
+        assert len(replay_evented(profile, frames)[1]) == 2 * rounds
 
 
 def test_flame_frames_name_the_module(spool):

@@ -155,3 +155,26 @@ def test_merged_traces_are_processes_linked_parent_to_child(spool, tmp_path):
                                                       + complete["spawn"]["dur"])
     refused = CliRunner().invoke(cli, ["export", "-", "--format", "otlp", "--merge"], input=ids)
     assert refused.exit_code == 2 and "--merge" in refused.stderr
+
+
+def test_calls_of_one_function_share_their_args(spool):
+    """speedscope names a frame by the event's name and args: a per-call value there
+    (the span id) made every call its own frame. The span id and outcome are top-level."""
+    w = spool.open_writer(language="python")
+    lane = w.lane("MainThread")
+    step = w.function("step", "app", "app.py", 3)
+    for t in range(0, 500, 100):
+        w.call(t, lane, step)
+        if t == 400:
+            w.exception(t + 5, lane, "KeyError", "k", line=4)
+            w.unwind(t + 10, lane, 4)
+        else:
+            w.ret(t + 10, lane)
+    w.close(status="failed")
+    calls = [e for e in chrome_events("@")["traceEvents"] if e["ph"] == "X"]
+    assert len(calls) == 5
+    assert {json.dumps(e["args"], sort_keys=True) for e in calls} == {
+        json.dumps({"module": "app", "file": "app.py", "line": 3}, sort_keys=True)}
+    assert len({e["span_id"] for e in calls}) == 5
+    assert [e["outcome"] for e in calls] == ["returned"] * 4 + ["unwound"]
+    assert calls[-1]["unwound_at_line"] == 4 and calls[-1]["cname"] == "terrible"

@@ -96,7 +96,7 @@ def run_command(hook: str, spool: Spool, cmd: tuple[str, ...]) -> None:
     result, info = run_hook(repo_root(), hook, list(cmd), spool)
     if result.traces:
         headers, rows = table_rows(result.traces)
-        click.echo("\n".join(format_table(headers, rows, max_widths={0: 60, 2: 60})), err=True)
+        click.echo("\n".join(format_table(headers, rows, max_widths={2: 60})), err=True)
     if result.status != 0:
         at = info.get("commit", "the first commit")[:12]
         click.echo(f"orion: {hook} refused: the tests failed (exit status {result.status}); "

@@ -37,7 +37,7 @@ def command(mode: str, output, as_json: bool, spool: Spool, command: tuple[str, 
                          "traces": [f.json() for f in result.traces]}, indent=2) + "\n")
     elif result.traces:
         headers, rows = table_rows(result.traces)
-        out.write("\n".join(format_table(headers, rows, max_widths={0: 60, 2: 60})) + "\n")
+        out.write("\n".join(format_table(headers, rows, max_widths={2: 60})) + "\n")
         out.write(f"orion: {len(rows)} trace(s) in {spool.path}; "
                   f"`orion show <TRACE>` shows one\n")
     else:

@@ -18,10 +18,24 @@ class PythonRuntime(Runtime):
     name = "python"
     languages = ("python",)
     title = {"python": "Python"}
-    markers = {"python": ("pyproject.toml", "setup.py", "setup.cfg")}
+    markers = {"python": ("pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tox.ini",
+                          "requirements.txt", "Pipfile")}
     toolchains = {"python": Toolchain(("python3",),
                                       "install Python 3.11+ (https://www.python.org/downloads/)")}
     recorded = "Python programs"
+
+    def detect(self, root: Path) -> set[str]:
+        """A marker file, or Python sources at the top or in tests/ (a project of scripts
+        with pytest tests and no packaging or pytest configuration is Python too)."""
+        if super().detect(root):
+            return {"python"}
+        for directory in (root, root / "tests", root / "test"):
+            try:
+                if any(path.suffix == ".py" for path in directory.iterdir()):
+                    return {"python"}
+            except OSError:
+                continue
+        return set()
 
     def test_command(self, root: Path, language: str) -> list[str] | None:
         return [sys.executable, "-m", "pytest", "-q"]

@@ -197,3 +197,11 @@ def test_commit_all_tests_the_working_tree_and_says_so(repo):
     assert refused.returncode != 0 and "git holds the index" in refused.stderr
     assert (root / "notes.txt").read_text() == "untracked\n"
     assert sh("git", "stash", "list").stdout == ""
+
+
+def test_a_project_of_bare_pytest_files_gets_pytest_as_its_hook_command(repo):
+    """No pyproject.toml, no pytest configuration: the test files say it is Python."""
+    root, spool, sh = repo
+    sh("git", "rm", "-q", "pyproject.toml")
+    out = orion(sh, "hook", "install", "pre-commit").stdout
+    assert "-m pytest" in (root / ".git" / "hooks" / "pre-commit").read_text(), out

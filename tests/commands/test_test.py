@@ -143,3 +143,17 @@ def test_a_missing_command_exits_127_as_a_shell_would(project):
     result = orion("test", "--", "no-such-command-here", cwd=project, spool=project / "spool")
     assert result.returncode == 127
     assert result.stderr == b"orion: error: no-such-command-here: command not found\n"
+
+
+def test_long_test_ids_are_shown_whole_in_the_summary(project):
+    """Cut to 60 characters, two parametrized cases looked identical."""
+    (project / "test_long_names.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.parametrize('case', ['a-very-long-parameter-value-number-one',\n"
+        "                                  'a-very-long-parameter-value-number-two'])\n"
+        "def test_a_function_with_a_rather_long_descriptive_name(case):\n"
+        "    assert case.endswith('three')\n")
+    result = orion("test", "--", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                   "test_long_names.py", cwd=project, spool=project / "spool")
+    for case in ("number-one", "number-two"):
+        assert f"[a-very-long-parameter-value-{case}]" in result.stderr.decode()

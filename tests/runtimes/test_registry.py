@@ -52,6 +52,9 @@ def test_commands_reach_languages_only_through_the_runtimes(path):
     ({"Makefile": "", "src/main.c": "", "src/util.hpp": ""}, ["c", "cpp"]),
     ({"Makefile": ""}, []),  # a build file alone names no language
     ({"build.gradle": ""}, ["java"]),
+    ({"test_app.py": ""}, ["python"]),  # scripts and pytest files, no packaging
+    ({"tests/test_app.py": "", "README.md": ""}, ["python"]),
+    ({"README.md": "", "docs/conf.py": ""}, []),
 ])
 def test_detection_goes_through_each_runtime(tmp_path, files, expected):
     for name, text in files.items():

@@ -1,15 +1,32 @@
-"""liborion against uftrace, same run, same binary: per-call overhead and bytes on disk.
+"""liborion against uftrace: the whole process as a user runs it, then the cost per call.
 
-One recursive fib, compiled once with -O2 -finstrument-functions, is run three ways:
-plain (glibc's empty __cyg_profile hooks: the baseline), under liborion (dev mode: every
-call and return, preloaded as `orion run` does), and under `uftrace record` (which traces
--finstrument-functions binaries through the same hooks). Each is timed wall-clock, end to
-end (start-up and the final flush included), several times; medians are reported. Two
-more liborion runs price the function filters: an exclude pattern that matches nothing
-(every call still recorded, through the hooks' filter lookup) and one that excludes fib
-(every call dropped in the hooks).
+One recursive fib is compiled three ways with gcc -O2 -g: with -finstrument-functions
+(what liborion traces; uftrace traces it through the same hooks), with -pg (uftrace's
+native mode: mcount at each entry, return addresses patched for the exits), and with
+neither (the program as it would run untraced). All three with -fno-optimize-sibling-calls:
+otherwise gcc turns one of the two recursive calls of the -pg and plain builds into a loop
+(the hooks of -finstrument-functions prevent that), and they would make half the calls.
 
-    python benchmarks/native/bench_uftrace.py [--n 27] [--runs 5] [--json]
+Whole process, first: wall clock from the command's start to its end, start-up and the
+final flush included, exactly as typed:
+
+    orion run --mode dev --spool S -- ./fib-finstrument N
+    uftrace record -d D ./fib-pg N
+    uftrace record -d D ./fib-finstrument N
+
+`orion run` pays for a Python interpreter and the CLI's imports before the program starts
+and reads the trace's end after; uftrace is a C program. At a small N that start-up is most
+of the figure; at a large one the per-call cost is.
+
+Per call: the agent alone, preloaded into the program as `orion run` does (no CLI), and
+uftrace's two modes, each minus the same binary run plain, divided by the calls. Two more
+liborion runs price the function filters (a pattern that matches nothing: every call kept
+through the filter lookup; `fib`: every call dropped in the hooks). Bytes per event are
+what each left on disk.
+
+Runs are interleaved (drifts in machine load hit every variant alike); medians are shown.
+
+    python benchmarks/native/bench_uftrace.py [--n 20,30] [--runs 5] [--json]
 """
 
 from __future__ import annotations
@@ -31,6 +48,8 @@ FIB = r"""
 __attribute__((noinline)) static long fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
 int main(int argc, char **argv) { printf("%ld\n", fib(argc > 1 ? atoi(argv[1]) : 27)); return 0; }
 """
+BUILDS = {"plain": [], "finstrument": ["-finstrument-functions"], "pg": ["-pg"]}
+PER_CALL_MIN = 1_000_000  # calls below which start-up swamps the per-call figure
 
 
 def fib_calls(n: int) -> int:
@@ -41,9 +60,9 @@ def fib_calls(n: int) -> int:
     return 2 * a - 1 + 1
 
 
-def timed(command: list[str], env: dict | None = None) -> float:
+def timed(command: list[str], env: dict | None = None, cwd: Path | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
+    subprocess.run(command, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
@@ -52,9 +71,110 @@ def dir_bytes(path: Path, pattern: str) -> int:
     return sum(p.stat().st_size for p in path.glob(pattern))
 
 
+def orion_command() -> list[str]:
+    """The `orion` console script next to this Python, as a user types it."""
+    script = Path(sys.executable).with_name("orion")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "orion"]
+
+
+def measure(work: Path, exes: dict[str, Path], n: int, runs: int,
+            preload: dict[str, str]) -> dict:
+    """Every variant `runs` times, interleaved; medians in seconds and bytes on disk."""
+    spool, data = work / "spool", work / "uftrace.data"
+    arg = str(n)
+    variants = {
+        "plain": ([str(exes["plain"]), arg], None, None),
+        "plain_finstrument": ([str(exes["finstrument"]), arg], None, None),
+        "plain_pg": ([str(exes["pg"]), arg], None, None),
+        "orion_run": ([*orion_command(), "run", "--mode", "dev", "--spool", str(spool), "--",
+                       str(exes["finstrument"]), arg], None, spool),
+        "uftrace_pg": (["uftrace", "record", "-d", str(data), str(exes["pg"]), arg], None, data),
+        "uftrace_finstrument": (["uftrace", "record", "-d", str(data),
+                                 str(exes["finstrument"]), arg], None, data),
+        "liborion": ([str(exes["finstrument"]), arg], preload, spool),
+        "liborion_filter_kept": ([str(exes["finstrument"]), arg],
+                                 dict(preload, ORION_EXCLUDE_FUNCS="nomatch_*"), None),
+        "liborion_filter_dropped": ([str(exes["finstrument"]), arg],
+                                    dict(preload, ORION_EXCLUDE_FUNCS="fib"), None),
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    size: dict[str, list[int]] = {name: [] for name, v in variants.items() if v[2]}
+    for _ in range(runs):
+        for name, (command, env, output) in variants.items():
+            shutil.rmtree(spool, ignore_errors=True)
+            shutil.rmtree(data, ignore_errors=True)
+            seconds[name].append(timed(command, env, cwd=work))  # -pg writes gmon.out here
+            if output is spool:
+                size[name].append(dir_bytes(spool, "*.otrace"))
+            elif output is data:
+                size[name].append(dir_bytes(data, "*.dat"))
+    return {"seconds": {k: statistics.median(v) for k, v in seconds.items()},
+            "bytes": {k: statistics.median(v) for k, v in size.items()}}
+
+
+def summarize(n: int, runs: int, measured: dict) -> dict:
+    s, size = measured["seconds"], measured["bytes"]
+    calls = fib_calls(n)
+    events = 2 * calls
+
+    def per_call(variant: str, baseline: str) -> float:
+        return round((s[variant] - s[baseline]) * 1e9 / calls, 1)
+
+    return {
+        "n": n, "calls": calls, "runs": runs,
+        "whole_process_s": {name: round(s[name], 4) for name in (
+            "orion_run", "uftrace_pg", "uftrace_finstrument", "liborion", "plain",
+            "plain_finstrument", "plain_pg")},
+        "orion_cli_s": round(s["orion_run"] - s["liborion"], 4),
+        "whole_ratio_orion_run_to_uftrace_pg": round(s["orion_run"] / s["uftrace_pg"], 2),
+        "whole_ratio_orion_run_to_uftrace_finstrument":
+            round(s["orion_run"] / s["uftrace_finstrument"], 2),
+        "ns_per_call": {
+            "liborion": per_call("liborion", "plain_finstrument"),
+            "uftrace_pg": per_call("uftrace_pg", "plain_pg"),
+            "uftrace_finstrument": per_call("uftrace_finstrument", "plain_finstrument"),
+            "liborion_filter_kept": per_call("liborion_filter_kept", "plain_finstrument"),
+            "liborion_filter_dropped": per_call("liborion_filter_dropped", "plain_finstrument"),
+        },
+        "bytes_per_event": {name: round(b / events, 3) for name, b in size.items()},
+    }
+
+
+def render(result: dict) -> str:
+    w = result["whole_process_s"]
+    c = result["ns_per_call"]
+    b = result["bytes_per_event"]
+    return "\n".join([
+        f"fib({result['n']}): {result['calls']:,} calls, medians of {result['runs']} runs",
+        "whole process (wall clock, start-up and final flush included):",
+        f"  orion run -- ./fib-finstrument          {w['orion_run']:.3f} s",
+        f"  uftrace record ./fib-pg                 {w['uftrace_pg']:.3f} s",
+        f"  uftrace record ./fib-finstrument        {w['uftrace_finstrument']:.3f} s",
+        f"  the agent preloaded, no CLI             {w['liborion']:.3f} s "
+        f"(orion run's CLI: {result['orion_cli_s']:.3f} s more)",
+        f"  plain (no instrumentation / -finstrument-functions / -pg)  "
+        f"{w['plain']:.3f} / {w['plain_finstrument']:.3f} / {w['plain_pg']:.3f} s",
+        f"  ratio orion run / uftrace -pg            "
+        f"{result['whole_ratio_orion_run_to_uftrace_pg']}",
+        f"  ratio orion run / uftrace -finstrument   "
+        f"{result['whole_ratio_orion_run_to_uftrace_finstrument']}",
+    ]) + "\n" + ("per call: start-up dominates at this size (see a larger --n)"
+                  if result["calls"] < PER_CALL_MIN else "\n".join([
+        "per call (minus the same binary run plain):",
+        f"  liborion preloaded (no CLI)              {c['liborion']} ns, "
+        f"{b['liborion']} bytes/event",
+        f"  uftrace -pg                              {c['uftrace_pg']} ns, "
+        f"{b['uftrace_pg']} bytes/event",
+        f"  uftrace -finstrument-functions           {c['uftrace_finstrument']} ns, "
+        f"{b['uftrace_finstrument']} bytes/event",
+        f"  liborion, filter kept all / dropped all  {c['liborion_filter_kept']} / "
+        f"{c['liborion_filter_dropped']} ns",
+    ]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=27)
+    parser.add_argument("--n", default="20,30", help="fib arguments, comma-separated")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -68,55 +188,21 @@ def main() -> int:
     try:
         src = work / "fib.c"
         src.write_text(FIB)
-        exe = work / "fib"
-        subprocess.run(["gcc", "-O2", "-g", "-finstrument-functions", str(src), "-o", str(exe)],
-                       check=True)
-        calls = fib_calls(args.n)
-        events = 2 * calls
-        native = dict(os.environ, **prepare_env("dev", work / "spool"))
-        native["LD_PRELOAD"] = native["LD_PRELOAD"].split()[0]  # C program: liborion only
-        plain, ours, theirs, our_bytes, their_bytes = [], [], [], [], []
-        filters = {"nomatch_*": [], "fib": []}
-        for run in range(args.runs):  # interleaved, so drifts in machine load hit all three
-            plain.append(timed([str(exe), str(args.n)]))
-            spool = work / "spool"
-            shutil.rmtree(spool, ignore_errors=True)
-            native["ORION_SPOOL"] = str(spool)
-            ours.append(timed([str(exe), str(args.n)], native))
-            our_bytes.append(dir_bytes(spool, "*.otrace"))
-            data = work / f"uftrace.data"
-            shutil.rmtree(data, ignore_errors=True)
-            theirs.append(timed(["uftrace", "record", "-d", str(data), str(exe), str(args.n)]))
-            their_bytes.append(dir_bytes(data, "*.dat"))
-            for pattern, times in filters.items():
-                times.append(timed([str(exe), str(args.n)],
-                                   dict(native, ORION_EXCLUDE_FUNCS=pattern)))
-        base = statistics.median(plain)
-        result = {
-            "n": args.n, "calls": calls, "events": events, "runs": args.runs,
-            "plain_s": round(base, 4),
-            "orion_s": round(statistics.median(ours), 4),
-            "uftrace_s": round(statistics.median(theirs), 4),
-            "orion_ns_per_call": round((statistics.median(ours) - base) * 1e9 / calls, 1),
-            "uftrace_ns_per_call": round((statistics.median(theirs) - base) * 1e9 / calls, 1),
-            "orion_filter_kept_ns_per_call":
-                round((statistics.median(filters["nomatch_*"]) - base) * 1e9 / calls, 1),
-            "orion_filter_dropped_ns_per_call":
-                round((statistics.median(filters["fib"]) - base) * 1e9 / calls, 1),
-            "orion_bytes_per_event": round(statistics.median(our_bytes) / events, 3),
-            "uftrace_bytes_per_event": round(statistics.median(their_bytes) / events, 3),
-        }
-        result["overhead_ratio"] = round(result["orion_ns_per_call"]
-                                         / max(result["uftrace_ns_per_call"], 1e-9), 3)
-        result["bytes_ratio"] = round(result["orion_bytes_per_event"]
-                                      / result["uftrace_bytes_per_event"], 4)
+        exes = {}
+        for name, flags in BUILDS.items():
+            exes[name] = work / f"fib-{name}"
+            subprocess.run(["gcc", "-O2", "-g", "-fno-optimize-sibling-calls", *flags,
+                            str(src), "-o", str(exes[name])], check=True)
+        preload = dict(os.environ, **prepare_env("dev", work / "spool"))
+        preload["LD_PRELOAD"] = preload["LD_PRELOAD"].split()[0]  # C program: liborion only
+        results = [summarize(n, args.runs, measure(work, exes, n, args.runs, preload))
+                   for n in map(int, args.n.split(","))]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(results, indent=2))
     else:
-        for key, value in result.items():
-            print(f"{key:34} {value}")
+        print("\n\n".join(render(result) for result in results))
     return 0
 
 

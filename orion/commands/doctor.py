@@ -21,8 +21,8 @@ _LABELS = {OK: ("ok", "green"), "warn": ("warn", "yellow"), FAIL: ("FAIL", "red"
 @spool_option
 @click.pass_context
 def command(ctx: click.Context, as_json: bool, spool: Spool) -> None:
-    """Check the agent hook, the spool, the zero-config hook, the pytest plugin, the
-    toolchains of every language and the git hooks.
+    """Check the spool, the zero-config hook, each language's agent and toolchain (the
+    Python hook and pytest plugin, that the C/C++ agent builds...) and the git hooks.
 
     Each problem comes with the line that fixes it. Exits 1 when a check fails (warnings
     alone exit 0).

@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 import os
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Protocol
 
 from .format import constants as C
 from .format.decode import MALFORMED, Decoder, malformed_record
@@ -162,11 +162,12 @@ class Call:
     `children`, `exceptions` and `events` are empty tuples until something is added
     (most calls are leaves, and an empty list per leaf would cost memory for nothing).
     `errors_below` says a call below it raised, caught or unwound an exception (so that
-    `orion show` never folds such a call into a run of uneventful ones).
+    `orion show` never folds such a call into a run of uneventful ones); `dropped` counts
+    the calls below it that a pruned load (`load_trace(prune=...)`) did not keep.
     """
 
     __slots__ = ("fn", "start", "end", "outcome", "args", "value", "line", "locals",
-                 "error", "exceptions", "children", "events", "errors_below")
+                 "error", "exceptions", "children", "events", "errors_below", "dropped")
 
     def __init__(self, fn: Function | None, start: int, args: dict | None) -> None:
         self.fn = fn
@@ -182,6 +183,7 @@ class Call:
         self.children: list[Call] | tuple = ()
         self.events: list[Event | Crash | Stack] | tuple = ()
         self.errors_below = False
+        self.dropped = 0
 
     @property
     def quiet(self) -> bool:
@@ -229,6 +231,53 @@ class Call:
         return out
 
 
+class Folded:
+    """Sibling calls to one function, all quiet, kept as one node: what `orion show` draws
+    as `name ×N more`. A pruned load puts them in the tree in place of the calls."""
+
+    __slots__ = ("fn", "label", "start", "count", "total", "below")
+    outcome = RETURNED  # every folded call returned
+    children = ()
+
+    def __init__(self, call: Call) -> None:
+        self.fn = call.fn
+        self.label = call.label
+        self.start = call.start
+        self.count = self.total = self.below = 0
+        self.add(call)
+
+    def add(self, call: Call) -> None:
+        self.count += 1
+        self.total += call.end - call.start
+        self.below += subtree_size(call)
+
+    @property
+    def t(self) -> int:
+        return self.start
+
+    @property
+    def dropped(self) -> int:
+        """The calls this node stands for beyond itself, for `subtree_size`."""
+        return self.count - 1 + self.below
+
+
+class Cut:
+    """Where a pruned load stopped keeping a caller's calls: it tells the drawing that more
+    follows (a `├─`, not a `└─`), and is never drawn itself (it lies past the line cap)."""
+
+    __slots__ = ("start",)
+    outcome = None
+    children = ()
+    dropped = -1  # not a call: takes itself back out of `subtree_size`'s count
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+
+    @property
+    def t(self) -> int:
+        return self.start
+
+
 class Lane:
     """A thread or task: its root calls, plus what happened while no call was open."""
 
@@ -257,13 +306,20 @@ class Lane:
 class Module:
     """A MODULE record: a loaded binary, for native addresses."""
 
-    __slots__ = ("id", "path", "base", "build_id")
+    __slots__ = ("id", "path", "base", "build_id", "size", "mtime")
 
-    def __init__(self, id: int, path: str | None, base: int | None, build_id: Any) -> None:
+    def __init__(self, id: int, path: str | None, base: int | None, build_id: Any,
+                 size: int | None = None, mtime: int | None = None) -> None:
         self.id = id
         self.path = path
         self.base = base
         self.build_id = build_id
+        self.size = size  # of the file when recorded, with its mtime (ns): a rebuild shows
+        self.mtime = mtime
+
+    @classmethod
+    def from_record(cls, d: dict) -> "Module":
+        return cls(d["id"], d["path"], d["base"], d["build_id"], d.get("size"), d.get("mtime"))
 
 
 class Definitions:
@@ -335,7 +391,7 @@ class Trace(Definitions):
     def define(self, d: dict) -> None:
         """Take in a decoded FUNCTION, LANE or MODULE record."""
         if d["type"] == "module":
-            self.modules[d["id"]] = Module(d["id"], d["path"], d["base"], d["build_id"])
+            self.modules[d["id"]] = Module.from_record(d)
         else:
             super().define(d)
 
@@ -351,12 +407,31 @@ class Trace(Definitions):
             yield from lane.stack
 
 
-def load_trace(path: str | os.PathLike) -> Trace:
-    """Read a whole trace into a call tree (TraceError when the file cannot be read)."""
+class Pruner(Protocol):
+    """What a pruned load keeps: `orion show` keeps only what it can draw, so that a trace
+    of millions of calls is read in bounded memory. The loader calls these in order."""
+
+    def opened(self, lane: Lane) -> bool:
+        """A call opens; keep it in the tree (attached to its caller)?"""
+
+    def closed(self, lane: Lane, call: Call, caller: Call | None) -> None:
+        """A call closed: leave it, attach it (if dropped at open), fold or drop it."""
+
+    def keep(self, lane: Lane, item: Raised | Event | Crash | Stack,
+             owner: Call | None) -> bool:
+        """An exception or event in `owner` (None: outside every call): keep it?"""
+
+    def ended(self, lane: Lane) -> None:
+        """The file ended with the calls of `lane.stack` still open."""
+
+
+def load_trace(path: str | os.PathLike, prune: Pruner | None = None) -> Trace:
+    """Read a whole trace into a call tree (TraceError when the file cannot be read);
+    with `prune`, only what it keeps (the crashes, lanes and counts are always whole)."""
     was_enabled = gc.isenabled()
     gc.disable()  # a large acyclic graph: the cycle collector would only rescan it
     try:
-        return _load(Path(path))
+        return _load(Path(path), prune)
     except TraceError as exc:
         exc.path = exc.path or str(path)
         raise
@@ -399,7 +474,7 @@ def _add(call: Call, slot: str, item: Any) -> None:
         setattr(call, slot, [item])
 
 
-def _load(path: Path) -> Trace:
+def _load(path: Path, prune: Pruner | None) -> Trace:
     trace = Trace(path)
     decoder = Decoder()
     lanes = trace.lanes
@@ -419,8 +494,11 @@ def _load(path: Path) -> Trace:
                     stack = lane.stack
                     if code == C.CALL:
                         fn = functions.get(rec[3]) or trace.function(rec[3])
-                        call = Call(fn, t, pairs(rec[4]) if len(rec) > 4 else None)
                         lane.calls += 1
+                        if prune is not None and not prune.opened(lane):
+                            stack.append(Call(fn, t, None))  # attached if it unwinds
+                            continue
+                        call = Call(fn, t, pairs(rec[4]) if len(rec) > 4 else None)
                         if stack:
                             parent = stack[-1]
                             if parent.children:
@@ -446,14 +524,19 @@ def _load(path: Path) -> Trace:
                     if stack and (call.errors_below or call.exceptions
                                   or call.outcome is UNWOUND):
                         stack[-1].errors_below = True
+                    if prune is not None:
+                        prune.closed(lane, call, stack[-1] if stack else None)
                     continue
                 if code in C.TIMED_TYPES:
                     end_t = max(end_t, rec[1])
-                    _add_timed(trace, decoder.record(rec))
+                    _add_timed(trace, decoder.record(rec), prune)
                 elif code < C.FIRST_EXTENSION and code not in (C.HEADER, C.END):
                     trace.define(decoder.record(rec))
             except MALFORMED as exc:
                 raise malformed_record(code, exc) from None
+        if prune is not None:
+            for lane in lanes.values():
+                prune.ended(lane)
         trace.complete = reader.complete
         trace.truncated = reader.truncated
         end_summary = reader.end_summary
@@ -499,13 +582,15 @@ def _take_failure_locals(trace: Trace) -> None:
             break
 
 
-def _add_timed(trace: Trace, d: dict) -> None:
+def _add_timed(trace: Trace, d: dict, prune: Pruner | None = None) -> None:
     """Exceptions, crashes, stacks and events go to the innermost open call of their lane."""
     lane = trace.lane(d["lane"])
     stack = lane.stack
     kind = d["type"]
     if kind == "exception":
         item = Raised(d["t"], d["kind"], d["exc_type"], d["message"], d["line"])
+        if prune is not None and not prune.keep(lane, item, stack[-1] if stack else None):
+            return
         if stack:
             _add(stack[-1], "exceptions", item)
         else:
@@ -526,6 +611,8 @@ def _add_timed(trace: Trace, d: dict) -> None:
     elif kind == "event":
         item = Event(d["t"], d["kind"], d["attrs"])
     else:
+        return
+    if prune is not None and not prune.keep(lane, item, stack[-1] if stack else None):
         return
     if stack:
         _add(stack[-1], "events", item)
@@ -609,7 +696,7 @@ def read_native_functions(path: str | os.PathLike) -> dict[int, Function]:
                     continue
                 d = decoder.record(rec)
                 if d["type"] == "module":
-                    modules.append(Module(d["id"], d["path"], d["base"], d["build_id"]))
+                    modules.append(Module.from_record(d))
                 elif d["type"] == "function" and d["name"] is None and isinstance(
                         d.get("addr"), int):
                     functions[d["id"]] = Function.from_record(d)
@@ -667,11 +754,11 @@ def propagating_child(call: Call) -> Call | None:
     return child
 
 
-def subtree_size(call: Call) -> int:
-    """How many calls lie below `call` (iteratively: trees may be very deep)."""
+def subtree_size(call: Call | Folded) -> int:
+    """How many calls lie below `call`, kept or not (iteratively: trees may be very deep)."""
     count, pending = 0, [call]
     while pending:
-        children = pending.pop().children
-        count += len(children)
-        pending.extend(children)
+        node = pending.pop()
+        count += len(node.children) + node.dropped
+        pending.extend(node.children)
     return count

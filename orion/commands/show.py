@@ -33,8 +33,8 @@ from ..model import Call, Lane, Trace, failing_path, load_trace
 from ..options import json_option, spool_option
 from ..render.jsonout import dumps
 from ..render.table import STATUS_COLOURS, wants_colour
-from ..render.tree import (DEFAULT_MAX_LINES, TreeOptions, format_pairs, format_value,
-                           iter_calls_json, render_tree)
+from ..render.tree import (DEFAULT_MAX_LINES, DrawnTree, TreeOptions, format_pairs,
+                           format_value, iter_calls_json, render_tree)
 from ..spool import Spool
 from ..timeparse import format_duration_ns, format_time_ns
 
@@ -224,7 +224,10 @@ def command(spool: Spool, refs: tuple[str, ...], as_json: bool, depth: int | Non
     if len(paths) > 1:
         raise OrionError(f"show takes one trace, got {len(paths)} "
                          f"(pick one, e.g. `orion list | head -1 | orion show -`)")
-    trace = load_trace(paths[0])
+    max_lines = None if show_all else DEFAULT_MAX_LINES
+    # The text form reads only what it draws (bounded memory on any trace); --json has
+    # every call.
+    trace = load_trace(paths[0], prune=None if as_json else DrawnTree(max_lines, depth))
     chosen = select_lanes(trace, lanes)
     out = sys.stdout
     if as_json:
@@ -236,8 +239,7 @@ def command(spool: Spool, refs: tuple[str, ...], as_json: bool, depth: int | Non
     if not no_env:
         lines += env_lines(trace.env, all_env)
     out.write("\n".join(lines) + "\n\n")
-    options = TreeOptions(max_depth=depth, max_lines=None if show_all else DEFAULT_MAX_LINES,
-                          colour=colour)
+    options = TreeOptions(max_depth=depth, max_lines=max_lines, colour=colour)
     for line in render_tree(chosen, options):
         out.write(line + "\n")
     if not chosen or not any(lane.roots or lane.events or lane.exceptions for lane in chosen):

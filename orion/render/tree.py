@@ -15,8 +15,8 @@ import click
 
 from ..format.writer import NO_VALUE
 from ..importers.otlp import SPAN_KINDS, STATUS_CODES, STATUS_ERROR
-from ..model import (OPEN, RETURNED, UNWOUND, Call, Crash, Event, Lane, Raised, Stack,
-                     propagating_child, subtree_size)
+from ..model import (OPEN, RETURNED, UNWOUND, Call, Crash, Cut, Event, Folded, Lane,
+                     Raised, Stack, propagating_child, subtree_size)
 from ..timeparse import format_duration_ns
 from .jsonout import dumps
 from .table import clip
@@ -127,16 +127,6 @@ def format_pairs(pairs: dict | None, sep: str = ", ") -> str:
 
 # -- text tree -----------------------------------------------------------------------
 
-class _Run:
-    """Sibling calls folded into one line (they all returned from the same function)."""
-
-    __slots__ = ("label", "calls")
-
-    def __init__(self, label: str, calls: list[Call]) -> None:
-        self.label = label
-        self.calls = calls
-
-
 def _when(item: Any) -> int:
     return item.start if isinstance(item, Call) else item.t
 
@@ -164,14 +154,17 @@ def _items(calls: Iterable[Call], exceptions: Iterable[Raised], events: Iterable
 
 
 def _fold(stream: Iterable[Any]) -> Iterator[Any]:
-    """Runs of COLLAPSE_MIN+ quiet calls to one function: the first, then one _Run (a
+    """Runs of COLLAPSE_MIN+ quiet calls to one function: the first, then one Folded (a
     call that raised, caught or unwound an exception, in or below it, is never folded)."""
     run: list[Call] = []
 
     def flush() -> Iterator[Any]:
         if len(run) >= COLLAPSE_MIN:
             yield run[0]
-            yield _Run(run[0].label, run[1:])
+            folded = Folded(run[1])
+            for call in run[2:]:
+                folded.add(call)
+            yield folded
         else:
             yield from run
         run.clear()
@@ -271,10 +264,9 @@ def _other_line(item: Any, style: Style) -> str:
     if isinstance(item, Event):
         attrs = format_pairs(item.attrs, " ") if isinstance(item.attrs, dict) else ""
         return style(f"• {item.kind} {clip(attrs, ARGS_WIDTH)}".rstrip(), fg="cyan")
-    if isinstance(item, _Run):
-        total = sum(c.end - c.start for c in item.calls)
-        return style(f"{item.label} ×{len(item.calls)} more  {format_duration_ns(total)} total",
-                     dim=True)
+    if isinstance(item, Folded):
+        return style(f"{item.label} ×{item.count} more  {format_duration_ns(item.total)} "
+                     "total", dim=True)
     return repr(item)
 
 
@@ -321,7 +313,7 @@ def render_tree(lanes: Iterable[Lane], options: TreeOptions) -> Iterator[str]:
                 accounted += item.fn is not None
                 expand = options.max_depth is None or depth < options.max_depth
                 hidden = 0
-                if not expand and item.children:
+                if not expand:
                     hidden = subtree_size(item)
                     accounted += hidden
                 yield prefix + connector + marker + call_line(item, style, hidden)
@@ -338,13 +330,202 @@ def render_tree(lanes: Iterable[Lane], options: TreeOptions) -> Iterator[str]:
                     stack.append((_items(item.children, item.exceptions, item.events, item,
                                          options.collapse), depth + 1, inner))
             else:
-                if isinstance(item, _Run):
-                    accounted += len(item.calls) + sum(subtree_size(c) for c in item.calls)
+                if isinstance(item, Folded):
+                    accounted += item.count + item.below
                 yield prefix + connector + marker + _other_line(item, style)
                 lines += 1
     if truncated:
         yield (f"… {total - accounted} more calls not shown (use --all)" if accounted < total
                else "… more lines not shown (use --all)")
+
+
+# -- reading only what is drawn -------------------------------------------------------
+
+class _Siblings:
+    """The calls under one caller as they close: the run of quiet calls to one function
+    that `_fold` would fold, and the last kept call that was dropped at open."""
+
+    __slots__ = ("fn", "count", "second", "second_cost", "folded", "hidden_tail",
+                 "hidden_raise", "cut")
+
+    def __init__(self) -> None:
+        self.reset()
+        self.hidden_tail: Call | None = None  # an unwound call kept past the budget
+        self.hidden_raise: Raised | None = None  # the raise kept past the budget
+        self.cut = False  # a Cut marks where calls or lines stopped being kept
+
+    def reset(self) -> None:
+        self.fn = None
+        self.count = 0
+        self.second: Call | None = None  # the run's second call, while it may be shown
+        self.second_cost = 0
+        self.folded: Folded | None = None
+
+
+class _Open:
+    """A call open on a lane: whether it is kept, and the lane's line count before it."""
+
+    __slots__ = ("shown", "mark", "siblings")
+
+    def __init__(self, shown: bool, mark: int) -> None:
+        self.shown = shown
+        self.mark = mark
+        self.siblings = _Siblings()
+
+
+class _LaneBudget:
+    __slots__ = ("lines", "open", "roots")
+
+    def __init__(self) -> None:
+        self.lines = 0  # lines the lane's tree draws before this point (an estimate from below)
+        self.open: list[_Open] = []
+        self.roots = _Siblings()
+
+
+class DrawnTree:
+    """A `Pruner` for `load_trace` that keeps what `render_tree` can draw within
+    `max_lines` lines a lane (None: no cap) and `max_depth`, folding runs of quiet calls
+    as they close, so that memory follows what is shown, not the trace's size.
+
+    What is not kept is counted (`Call.dropped`, `Folded`); unwound calls and the last
+    exception raised in a call are kept past the cap (the failing path needs them), one
+    unwound call per caller, and crashes and stack records are always kept. Lines are
+    counted where they start in the drawing: a call is kept while fewer than `max_lines`
+    lines come before it, so what is drawn is the same as from the whole tree.
+    """
+
+    def __init__(self, max_lines: int | None, max_depth: int | None = None) -> None:
+        self.max_lines = max_lines
+        self.max_depth = max_depth
+        self.lanes: dict[int, _LaneBudget] = {}
+
+    def _budget(self, lane: Lane) -> _LaneBudget:
+        budget = self.lanes.get(lane.id)
+        if budget is None:
+            budget = self.lanes[lane.id] = _LaneBudget()
+        return budget
+
+    def _drawn_here(self, budget: _LaneBudget) -> bool:
+        """Is what happens now in the innermost open call (or outside every call) drawn:
+        inside a drawn call above the depth limit, with fewer than max_lines lines before?"""
+        inside = not budget.open or (budget.open[-1].shown and (
+            self.max_depth is None or len(budget.open) < self.max_depth))
+        return inside and (self.max_lines is None or budget.lines < self.max_lines)
+
+    def opened(self, lane: Lane) -> bool:
+        budget = self._budget(lane)
+        shown = self._drawn_here(budget)
+        budget.open.append(_Open(shown, budget.lines))
+        if shown:
+            budget.lines += 1
+        return shown
+
+    def closed(self, lane: Lane, call: Call, caller: Call | None) -> None:
+        budget = self._budget(lane)
+        if len(budget.open) <= len(lane.stack):
+            return  # a frame from before a ring window: it holds the lane's roots
+        entry = budget.open.pop()
+        siblings = budget.open[-1].siblings if budget.open else budget.roots
+        kept = caller.children if caller is not None else lane.roots
+        if call.fn is not None and call.quiet:
+            if self._fold(budget, entry, siblings, call, kept):
+                return
+        else:
+            siblings.reset()
+        if entry.shown:
+            if call.outcome is UNWOUND:  # its locals are drawn, its own raise is not
+                budget.lines += len(call.locals or ()) - sum(
+                    1 for e in call.exceptions if e.kind == "raised" and e.same_as(call.error))
+            return
+        if call.outcome is not UNWOUND:
+            _mark_cut(siblings, lane, caller, call.start)
+            if caller is not None:
+                caller.dropped += 1 + subtree_size(call)
+        elif caller is None:
+            lane.roots.append(call)  # kept for the failing path, as every unwound root
+        else:  # kept for the failing path: the last unwound call of each caller
+            if kept and kept[-1] is siblings.hidden_tail:
+                caller.dropped += 1 + subtree_size(kept.pop())
+            if kept:
+                kept.append(call)
+            else:
+                caller.children = [call]
+            siblings.hidden_tail = call
+
+    def _fold(self, budget: _LaneBudget, entry: _Open, siblings: _Siblings, call: Call,
+              kept: list) -> bool:
+        """Count a quiet call into its siblings' run; True when it was folded away."""
+        if siblings.fn is not call.fn:
+            siblings.reset()
+            siblings.fn, siblings.count = call.fn, 1
+            return False
+        siblings.count += 1
+        cost = budget.lines - entry.mark  # its line and its subtree's, if drawn
+        if siblings.count == 2:
+            siblings.second = call if entry.shown else None
+            siblings.second_cost = cost
+            return False
+        if siblings.folded is None:
+            second = siblings.second
+            if second is None:
+                return False  # past the cap already: counted as dropped
+            if entry.shown:
+                kept.pop()
+            kept.pop()  # the second call
+            siblings.folded = Folded(second)
+            kept.append(siblings.folded)
+            budget.lines -= siblings.second_cost - 1
+        elif entry.shown:
+            kept.pop()
+        budget.lines -= cost
+        siblings.folded.add(call)
+        return True
+
+    def ended(self, lane: Lane) -> None:
+        """Count the open calls that were dropped at open into their callers."""
+        budget = self._budget(lane)
+        for depth in range(len(lane.stack) - 1, -1, -1):
+            if not budget.open[depth].shown:
+                call = lane.stack[depth]
+                caller = lane.stack[depth - 1] if depth else None
+                siblings = budget.open[depth - 1].siblings if depth else budget.roots
+                _mark_cut(siblings, lane, caller, call.start)
+                if caller is not None:
+                    caller.dropped += 1 + subtree_size(call)
+
+    def keep(self, lane: Lane, item: Raised | Event | Crash | Stack,
+             owner: Call | None) -> bool:
+        if isinstance(item, Event) and item.bookkeeping:
+            return True  # drawn through its call, not as a line
+        budget = self._budget(lane)
+        siblings = budget.open[-1].siblings if budget.open else budget.roots
+        siblings.reset()  # a line between calls ends a run of them
+        if self._drawn_here(budget):
+            budget.lines += 1
+            return True
+        if isinstance(item, Crash) or (isinstance(item, Stack) and item.reason != "sample"):
+            return True
+        if isinstance(item, Raised) and item.kind == "raised" and owner is not None:
+            if siblings.hidden_raise is not None and owner.exceptions \
+                    and owner.exceptions[-1] is siblings.hidden_raise:
+                owner.exceptions.pop()
+            siblings.hidden_raise = item
+            return True
+        _mark_cut(siblings, lane, owner, item.t)
+        return False
+
+
+def _mark_cut(siblings: _Siblings, lane: Lane, caller: Call | None, start: int) -> None:
+    """Put a Cut where a caller (None: the lane) first lost a call or line to the cap."""
+    if siblings.cut:
+        return
+    siblings.cut = True
+    if caller is None:
+        lane.roots.append(Cut(start))
+    elif caller.children:
+        caller.children.append(Cut(start))
+    else:
+        caller.children = [Cut(start)]
 
 
 # -- JSON tree -----------------------------------------------------------------------

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orion.format import TraceWriter
-from orion.model import load_trace
-from orion.render.tree import (TreeOptions, format_pairs, format_value, iter_calls_json,
-                               render_tree)
+from orion.model import failing_path, load_trace
+from orion.render.tree import (DrawnTree, TreeOptions, format_pairs, format_value,
+                               iter_calls_json, render_tree)
 
 
 @pytest.mark.parametrize("value, text", [
@@ -232,3 +234,49 @@ def test_imported_spans_show_kind_status_and_attributes_not_bookkeeping(tmp_path
         "   ├─ poll  [ok]  10ns",
         "   └─ • retry attempt=2",
     ]
+
+
+# One step of a random program on one of two lanes: open a call to one of three
+# functions, return, raise and unwind, catch, or log an event.
+STEPS = st.lists(st.tuples(st.integers(0, 1), st.sampled_from(
+    ["call f", "call f", "call g", "call h", "return", "return", "return", "unwind", "raise",
+     "catch", "event"])), max_size=120)
+
+
+def write_steps(path, steps) -> None:
+    with open(path, "wb") as sink:
+        w = TraceWriter(sink, language="python")
+        lanes = [w.lane("MainThread"), w.lane("worker")]
+        fns = {name: w.function(name, "app", "app.py", 1) for name in "fgh"}
+        depth = [0, 0]
+        for t, (lane, step) in enumerate(steps, start=1):
+            kind, _, name = step.partition(" ")
+            if kind == "call":
+                depth[lane] += 1
+                w.call(t * 10, lanes[lane], fns[name], w.encode_pairs({"t": t % 3}))
+            elif kind in ("return", "unwind") and depth[lane]:
+                depth[lane] -= 1
+                if kind == "return":
+                    w.ret(t * 10, lanes[lane], t % 2)
+                else:
+                    w.unwind(t * 10, lanes[lane], 3, w.encode_pairs({"x": t} if t % 2 else {}))
+            elif kind in ("raise", "catch"):
+                w.exception(t * 10, lanes[lane], "E", f"e{t % 2}",
+                            kind="raised" if kind == "raise" else "caught", line=2)
+            elif kind == "event":
+                w.event(t * 10, lanes[lane], "log", {"n": t})
+        w.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(STEPS, st.sampled_from([1, 3, 8, 25, None]), st.sampled_from([None, 1, 2]))
+def test_a_tree_read_for_drawing_draws_the_same_as_the_whole_tree(tmp_path_factory, steps,
+                                                                  max_lines, max_depth):
+    path = tmp_path_factory.mktemp("t") / "t.otrace"
+    write_steps(path, steps)
+    options = TreeOptions(max_lines=max_lines, max_depth=max_depth)
+    whole = load_trace(path)
+    drawn = load_trace(path, prune=DrawnTree(max_lines, max_depth))
+    assert list(render_tree(drawn.lanes.values(), options)) == list(
+        render_tree(whole.lanes.values(), options))
+    assert [c.label for c in failing_path(drawn)] == [c.label for c in failing_path(whole)]

@@ -17,7 +17,9 @@ from .jsonstream import JsonItems
 from .otlp import header_resource, span_events, span_json
 from .spans import Span, SpanStream, spans_at_least
 
-OTLP_KINDS = {2: "server", 3: "client", 4: "producer", 5: "consumer"}
+# OTLP span kind -> Jaeger's span.kind tag, as the OpenTelemetry Collector's Jaeger
+# translator writes it (an unspecified kind gets no tag).
+OTLP_KINDS = {1: "internal", 2: "server", 3: "client", 4: "producer", 5: "consumer"}
 
 
 def tag(key: str, value: Any) -> dict:

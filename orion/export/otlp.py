@@ -82,10 +82,14 @@ def header_resource(header: dict) -> dict:
 def span_events(span: Span, stream: SpanStream) -> list[dict]:
     """A call's exceptions and events as OTLP span events, in time order."""
     events = []
-    for record in span.exceptions:
+    kept = (span.meta or {}).get("exception_attributes")
+    kept = kept if isinstance(kept, list) and len(kept) == len(span.exceptions) else None
+    for number, record in enumerate(span.exceptions):
         attrs = {"exception.type": record["exc_type"], "exception.message": record["message"]}
         if record["kind"] == "caught":
             attrs["orion.exception.caught"] = True
+        if kept is not None and isinstance(kept[number], dict):
+            attrs.update(kept[number])  # an imported span's other exception attributes
         events.append((record["t"], "exception", attrs))
     for record in span.events:
         if record["type"] == "event":
@@ -118,6 +122,8 @@ def span_json(span: Span, stream: SpanStream) -> dict:
         out["parentSpanId"] = parent
     if meta.get("trace_state"):
         out["traceState"] = meta["trace_state"]
+    if meta.get("flags"):
+        out["flags"] = meta["flags"]
     out["name"] = meta.get("name") or span.label
     out["kind"] = meta.get("kind", KIND_INTERNAL)
     out["startTimeUnixNano"] = str(stream.start_ns + span.start)
@@ -169,8 +175,11 @@ class _Groups:
         if key == self.current:
             return
         resource = self.stream.resources.get(meta.get("resource"))
+        schema = ""
         if resource is not None:
             resource_attrs = resource.get("attributes") or {}
+            if resource.get("schema_url"):
+                schema = ',"schemaUrl":' + dumps(str(resource["schema_url"]))
             scopes = resource.get("scopes") or []
             index = meta.get("scope")
             scope = scopes[index] if isinstance(index, int) and 0 <= index < len(scopes) else {}
@@ -178,7 +187,7 @@ class _Groups:
             resource_attrs = header_resource(self.stream.header)
             scope = {"name": "orion"}
         opening = ('{"resource":{"attributes":' + dumps(attributes(resource_attrs))
-                   + '},"scopeSpans":[{"scope":' + dumps(scope) + ',"spans":[')
+                   + '}' + schema + ',"scopeSpans":[{"scope":' + dumps(scope) + ',"spans":[')
         self.items.restart(("]}]}," if self.current is not None else "") + opening)
         self.current = key
 

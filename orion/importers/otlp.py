@@ -110,7 +110,7 @@ def attributes(items: Any) -> dict:
 class _Span:
     __slots__ = ("span_id", "parent_id", "name", "kind", "start", "end", "attrs", "events",
                  "status_code", "status_message", "resource", "scope", "trace_state",
-                 "lane", "children")
+                 "flags", "lane", "children")
 
     def __init__(self, raw: dict, resource: int, scope: int) -> None:
         self.span_id = normalize_id(_get(raw, "spanId", "span_id"), 8)
@@ -130,6 +130,8 @@ class _Span:
         self.resource = resource
         self.scope = scope
         self.trace_state = _get(raw, "traceState", "trace_state") or ""
+        flags = raw.get("flags")
+        self.flags = flags if isinstance(flags, int) and not isinstance(flags, bool) else 0
         self.lane = 0
         self.children: list[_Span] = []
 
@@ -230,6 +232,11 @@ def _lane_records(root: _Span) -> Iterator[tuple]:
             yield enter(item[3])
 
 
+# What an exception record holds of an `exception` span event; the rest of its
+# attributes are kept in the span's otel.span event.
+EXCEPTION_RECORDED = ("exception.type", "exception.message", "orion.exception.caught")
+
+
 def _meta(span: _Span) -> dict:
     meta: dict[str, Any] = {"span_id": span.span_id, "parent_span_id": span.parent_id,
                             "kind": span.kind, "status_code": span.status_code,
@@ -239,6 +246,12 @@ def _meta(span: _Span) -> dict:
         meta["status_message"] = span.status_message
     if span.trace_state:
         meta["trace_state"] = span.trace_state
+    if span.flags:
+        meta["flags"] = span.flags
+    extra = [{k: v for k, v in attrs.items() if k not in EXCEPTION_RECORDED}
+             for _, name, attrs in span.events if name == "exception"]
+    if any(extra):  # exception.stacktrace, exception.escaped ...: the record has no place
+        meta["exception_attributes"] = extra
     return meta
 
 

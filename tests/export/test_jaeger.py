@@ -34,3 +34,14 @@ def test_jaeger_trace_shape(spool):
                       "exception.message": "disk full"}
     process_tags = {t["key"]: t["value"] for t in trace["processes"]["p1"]["tags"]}
     assert process_tags["host.name"] == "box" and process_tags["process.pid"] == 77
+
+
+def test_every_span_says_its_kind(spool):
+    """span.kind as the OpenTelemetry Collector's Jaeger translator writes it: calls are
+    `internal`, imported spans keep theirs."""
+    write_rich_trace(spool)
+    result = CliRunner().invoke(cli, ["export", "@", "--format", "jaeger"])
+    assert result.exit_code == 0, result.output
+    spans = json.loads(result.stdout)["data"][0]["spans"]
+    kinds = [[t["value"] for t in s["tags"] if t["key"] == "span.kind"] for s in spans]
+    assert kinds == [["internal"]] * len(spans)

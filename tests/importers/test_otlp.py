@@ -163,3 +163,30 @@ def test_json_written_by_protobuf_itself_imports(spool, tmp_path):
     assert exported["attributes"] == [{"key": "db.rows", "value": {"intValue": "3"}}]
     assert exported["events"][0]["timeUnixNano"] == "6000"
     assert (exported["startTimeUnixNano"], exported["endTimeUnixNano"]) == ("5000", "7500")
+
+
+def test_flags_and_exception_stacktrace_survive_the_round_trip(spool, tmp_path):
+    """What the call model has no place for comes back out: span flags (W3C trace flags,
+    the remote-parent bits), the exception event's other attributes, the resource's
+    schema URL."""
+    stack = 'Traceback (most recent call last):\n  File "cart.py", line 42, in cart\nKeyError'
+    root = otlp_span("00000000000000a1", "GET /cart", 1_000, 9_000, kind=2, flags=0x301,
+                     status={"code": 2},
+                     events=[{"timeUnixNano": "8000", "name": "exception", "attributes": [
+                         {"key": "exception.type", "value": {"stringValue": "KeyError"}},
+                         {"key": "exception.message", "value": {"stringValue": "'sku'"}},
+                         {"key": "exception.stacktrace", "value": {"stringValue": stack}},
+                         {"key": "exception.escaped", "value": {"boolValue": True}}]}])
+    child = otlp_span("00000000000000b2", "SELECT", 2_000, 3_000, "00000000000000a1", kind=3)
+    source = tmp_path / "trace.json"
+    doc = document([root, child])
+    doc["resourceSpans"][0]["schemaUrl"] = "https://opentelemetry.io/schemas/1.26.0"
+    source.write_text(json.dumps(doc))
+    assert orion("import", str(source)).exit_code == 0
+    exported = json.loads(orion("export", "@", "--format", "otlp").stdout)
+    assert exported["resourceSpans"][0]["schemaUrl"] == doc["resourceSpans"][0]["schemaUrl"]
+    spans = {s["name"]: s for s in spans_of(exported)}
+    assert spans["GET /cart"]["flags"] == 0x301 and "flags" not in spans["SELECT"]
+    [event] = spans["GET /cart"]["events"]
+    assert event["name"] == "exception" and event["attributes"] == root["events"][0][
+        "attributes"]

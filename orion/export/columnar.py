@@ -211,7 +211,7 @@ def _batches(path: Path):
                     functions[rec[1]] = names.function(decoder.record(rec))
                 elif code == C.MODULE:
                     d = decoder.record(rec)
-                    modules.append(Module(d["id"], d["path"], d["base"], d["build_id"]))
+                    modules.append(Module.from_record(d))
                 elif code == C.LANE:
                     d = decoder.record(rec)
                     lane_names[d["id"]] = d["name"]

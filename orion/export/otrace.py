@@ -71,7 +71,7 @@ def _rewrite(path: Path, out: BinaryIO, named: dict[int, Function]) -> None:
                 elif code == C.LANE:
                     writer.lane(d["name"], d["kind"], d["native_id"], d["parent"])
                 elif code == C.MODULE:
-                    modules.append(Module(d["id"], d["path"], d["base"], d["build_id"]))
+                    modules.append(Module.from_record(d))
                     writer.module(d["path"], d["base"], rec[4])
                 elif code == C.CALL:
                     writer.call(d["t"], d["lane"], d["fn"],

@@ -65,7 +65,7 @@ RECORD_TYPES: dict[int, tuple[str, tuple[str, ...], bool]] = {
     CRASH: ("crash", ("dt", "lane", "kind", "reason", "message", "detail"), True),
     STACK: ("stack", ("dt", "lane", "reason", "frames"), True),
     EVENT: ("event", ("dt", "lane", "kind", "attrs"), True),
-    MODULE: ("module", ("id", "path", "base", "build_id"), False),
+    MODULE: ("module", ("id", "path", "base", "build_id", "size?", "mtime?"), False),
     END: ("end", ("summary",), False),
 }
 TIMED_TYPES = frozenset(code for code, (_, _, timed) in RECORD_TYPES.items() if timed)

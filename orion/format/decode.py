@@ -143,8 +143,11 @@ class Decoder:
                     "attrs": rec[4]}
         if code == C.MODULE:
             build_id = rec[4].hex() if isinstance(rec[4], bytes) else rec[4]
-            return {"type": "module", "id": rec[1], "path": self.text(rec[2]),
-                    "base": rec[3], "build_id": build_id}
+            out = {"type": "module", "id": rec[1], "path": self.text(rec[2]),
+                   "base": rec[3], "build_id": build_id}
+            if len(rec) > 6:
+                out["size"], out["mtime"] = rec[5], rec[6]
+            return out
         if code == C.END:
             return {"type": "end", **rec[1], "type": "end"}
         return {"type": "unknown", "code": code, "fields": rec[1:]}

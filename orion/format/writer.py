@@ -172,10 +172,16 @@ class TraceWriter:
                     native_id, parent])
         return lid
 
-    def module(self, path: str | None, base: int, build_id: bytes | None = None) -> int:
+    def module(self, path: str | None, base: int, build_id: bytes | None = None,
+               size: int | None = None, mtime: int | None = None) -> int:
+        """A loaded binary; `size` and `mtime` (ns) of its file, given together, let readers
+        tell a rebuild that has no build id."""
         mid = self._modules
         self._modules += 1
-        self._emit([C.MODULE, mid, self._optional_string(path), base, build_id])
+        rec = [C.MODULE, mid, self._optional_string(path), base, build_id]
+        if size is not None and mtime is not None:
+            rec += [size, mtime]
+        self._emit(rec)
         return mid
 
     # -- events --------------------------------------------------------------------

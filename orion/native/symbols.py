@@ -1,10 +1,12 @@
 """Read-time symbolization of native traces: raw addresses to function names and file:line.
 
 The C and C++ agents record only addresses and a module map (path, load base, GNU build
-id); names come from the binaries' symbol tables (static functions included) and lines
-from their DWARF line programs, read here with pyelftools. A module whose file changed
-since the trace was recorded (another build id) is not used: a wrong name is worse than an
-address. Tables are cached per build id for the life of the process.
+id, file size and mtime); names come from the binaries' symbol tables (static functions
+included) and lines from their DWARF line programs, read here with pyelftools, from the
+binary or its separate debug file. A module whose file changed since the trace was
+recorded (another build id; without build ids, another size or mtime) is not used: a
+wrong name is worse than an address. Tables are cached per file for the life of the
+process.
 """
 
 from __future__ import annotations
@@ -212,20 +214,35 @@ def _text(value: Any) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def _binary(path: str, build_id: str | None) -> _Binary | None:
-    """The symbol tables of `path`, if it is still the binary the trace saw."""
+@dataclass(frozen=True, slots=True)
+class _Recorded:
+    """A MODULE record: what the trace saw of a binary."""
+    path: str
+    base: int
+    build_id: str | None
+    size: int | None
+    mtime: int | None
+
+
+def _binary(seen: _Recorded) -> _Binary | None:
+    """The symbol tables of the module's file, if it is still the binary the trace saw:
+    the same build id, or without one on either side the same size and mtime."""
     try:
-        stat = os.stat(path)
+        stat = os.stat(seen.path)
     except OSError:
         return None
-    key = (path, stat.st_mtime_ns, stat.st_size)
+    key = (seen.path, stat.st_mtime_ns, stat.st_size)
     if key not in _CACHE:
         try:
-            _CACHE[key] = _Binary(path)
+            _CACHE[key] = _Binary(seen.path)
         except Exception:  # not an ELF file, unreadable, unsupported DWARF: keep addresses
             _CACHE[key] = None
     binary = _CACHE[key]
-    if binary is None or (build_id and binary.build_id and binary.build_id != build_id):
+    if binary is None:
+        return None
+    if seen.build_id and binary.build_id:
+        return binary if binary.build_id == seen.build_id else None
+    if seen.size is not None and (seen.size, seen.mtime) != (stat.st_size, stat.st_mtime_ns):
         return None
     return binary
 
@@ -233,27 +250,32 @@ def _binary(path: str, build_id: str | None) -> _Binary | None:
 class Symbolizer:
     """Resolves absolute runtime addresses through a trace's module map."""
 
-    def __init__(self, modules: Iterable[tuple[str | None, int | None, Any]]) -> None:
-        """`modules`: (path, load base, build id as hex text or bytes) per MODULE record."""
-        self.modules = []
-        for path, base, build_id in modules:
+    def __init__(self, modules: Iterable[Any]) -> None:
+        """`modules`: decoded MODULE records, or objects with their fields as attributes
+        (`path`, `base`, `build_id` as hex text or bytes, optionally `size` and `mtime`)."""
+        self.modules: list[_Recorded] = []
+        for m in modules:
+            path, base, build_id = _get(m, "path"), _get(m, "base"), _get(m, "build_id")
             if not path or not isinstance(base, int):
                 continue
             if isinstance(build_id, (bytes, bytearray)):
                 build_id = build_id.hex()
-            self.modules.append((path, base, build_id))
+            size, mtime = _get(m, "size"), _get(m, "mtime")
+            known = isinstance(size, int) and isinstance(mtime, int)
+            self.modules.append(_Recorded(path, base, build_id, size if known else None,
+                                          mtime if known else None))
 
     def _binaries(self, addr: int, module: str | None) -> Iterable[tuple[_Binary, int]]:
         """The binaries that may hold `addr`, with their load bases, likeliest first."""
-        candidates = [m for m in self.modules if module is None or m[0] == module]
+        candidates = [m for m in self.modules if module is None or m.path == module]
         # The highest load base at or below the address is the module holding it; when
         # several fit (base 0 for non-PIE executables), try them from the nearest down.
-        for path, base, build_id in sorted(candidates, key=lambda m: m[1], reverse=True):
-            if base > addr:
+        for seen in sorted(candidates, key=lambda m: m.base, reverse=True):
+            if seen.base > addr:
                 continue
-            binary = _binary(path, build_id)
+            binary = _binary(seen)
             if binary is not None:
-                yield binary, base
+                yield binary, seen.base
 
     def locate(self, addr: int, module: str | None = None) -> Location | None:
         """Name, file and first line of the function containing `addr`, or None. `addr`
@@ -371,8 +393,7 @@ def resolve_functions(functions: Iterable[Any], modules: Iterable[Any]) -> int:
         import elftools  # noqa: F401  (optional at run time: without it, addresses stay)
     except ImportError:
         return 0
-    symbolizer = Symbolizer((_get(m, "path"), _get(m, "base"), _get(m, "build_id"))
-                            for m in modules)
+    symbolizer = Symbolizer(modules)
     found = [(f, symbolizer.locate(_get(f, "addr"), _get(f, "module"))) for f in functions]
     readable = demangle(loc.name for _, loc in found if loc is not None and loc.name)
     named = 0
@@ -400,8 +421,7 @@ def resolve_lines(points: Iterable[tuple[int | None, int | None]],
         import elftools  # noqa: F401
     except ImportError:
         return [None] * len(points)
-    symbolizer = Symbolizer((_get(m, "path"), _get(m, "base"), _get(m, "build_id"))
-                            for m in modules)
+    symbolizer = Symbolizer(modules)
     return [symbolizer.line_in(fn, addr) if isinstance(fn, int) and isinstance(addr, int)
             else None for fn, addr in points]
 

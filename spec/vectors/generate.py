@@ -190,7 +190,8 @@ def native(sink) -> None:
         "executable": "/srv/server", "host": "build-01"}, env={
         "os": "Linux 6.1.0 x86_64", "runtime": "glibc 2.36",
         "vars": {"PORT": "8080", "DB_PASSWORD": {"t": "str", "redacted": True}}})
-    w.module("/srv/server", 0x555555554000, bytes.fromhex("8f1c2d3e4b5a69788796a5b4c3d2e1f0"))
+    w.module("/srv/server", 0x555555554000, bytes.fromhex("8f1c2d3e4b5a69788796a5b4c3d2e1f0"),
+             size=18216, mtime=1_699_999_000_123_456_789)
     w.module("/lib/x86_64-linux-gnu/libc.so.6", 0x7FFFF7DC0000, None)
     lane = w.lane("main", "thread", native_id=777)
     main = w.function("main", "/srv/server", "server.c", 88, addr=0x555555555189)

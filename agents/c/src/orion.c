@@ -119,6 +119,7 @@ struct module {
     char path[PATH_MAX];
     uint8_t build_id[64];
     size_t build_id_len;
+    uint64_t size, mtime_ns; /* of the file when loaded: a rebuild without a build id shows */
 };
 
 struct fn_slot {
@@ -647,6 +648,11 @@ static NOI int add_module_cb(struct dl_phdr_info *info, size_t size, void *data)
     m->id = -1;
     m->excluded = module_excluded(m->path);
     read_build_id(m, info);
+    struct stat st;
+    if (stat(m->path, &st) == 0) {
+        m->size = (uint64_t)st.st_size;
+        m->mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
+    }
     E.nmods++;
     return 0;
 }
@@ -896,13 +902,17 @@ static NOI void define_module(struct module *m) {
     m->path_sid_plus1 = path + 1;
     m->id = (int)E.nmodules++;
     emit_begin();
-    mp_array(&E.buf, 5);
+    mp_array(&E.buf, m->size ? 7 : 5);
     mp_uint(&E.buf, R_MODULE);
     mp_uint(&E.buf, (uint64_t)m->id);
     mp_uint(&E.buf, path);
     mp_uint(&E.buf, m->base);
     if (m->build_id_len) mp_bin(&E.buf, m->build_id, m->build_id_len);
     else mp_nil(&E.buf);
+    if (m->size) {
+        mp_uint(&E.buf, m->size);
+        mp_uint(&E.buf, m->mtime_ns);
+    }
 }
 
 static NOI struct module *module_of(uintptr_t addr) {
@@ -2078,7 +2088,7 @@ static const struct { const char *name; const char *cols[7]; int timed; } RECORD
     {"crash", {"dt", "lane", "kind", "reason", "message", "detail"}, 1},
     {"stack", {"dt", "lane", "reason", "frames"}, 1},
     {"event", {"dt", "lane", "kind", "attrs"}, 1},
-    {"module", {"id", "path", "base", "build_id"}, 0},
+    {"module", {"id", "path", "base", "build_id", "size?", "mtime?"}, 0},
 };
 
 static NOI int language_of_executable(void) {

@@ -98,3 +98,15 @@ ORION_NOINSTR void __cxa_rethrow() {
     __builtin_unreachable();
 }
 }
+
+// std::rethrow_exception throws without __cxa_throw or __cxa_rethrow.
+namespace std {
+ORION_NOINSTR void rethrow_exception(exception_ptr thrown) {
+    using real_fn = void (*)(exception_ptr);
+    static real_fn real = reinterpret_cast<real_fn>(dlsym(
+        RTLD_NEXT, "_ZSt17rethrow_exceptionNSt15__exception_ptr13exception_ptrE"));
+    orion_cxx_throwing(uncaught_count());
+    real(thrown);
+    __builtin_unreachable();
+}
+}

@@ -19,6 +19,7 @@ from array import array
 from pathlib import Path
 from typing import BinaryIO
 
+from .. import __version__
 from ..analysis.flame import frame_name
 from ..model import OUTSIDE_LABEL
 from ..render.jsonout import dumps
@@ -96,7 +97,8 @@ def write(path: Path, out: BinaryIO) -> None:
                 held = 0
         out.write(('{"$schema":' + dumps(SCHEMA) + ',"name":'
                    + dumps(str(stream.header.get("trace_id") or path.stem))
-                   + ',"exporter":"orion","activeProfileIndex":0,"shared":{"frames":'
+                   + ',"exporter":"orion","version":' + dumps(__version__)
+                   + ',"activeProfileIndex":0,"shared":{"frames":'
                    + dumps([_frame_json(key) for key in frames]) + '},"profiles":[')
                   .encode("utf-8"))
         outside = frames.get((OUTSIDE_LABEL, None, None))

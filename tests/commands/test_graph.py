@@ -161,6 +161,8 @@ def test_speedscope_export_is_evented_per_lane(spool):
     from orion.model import load_trace
     trace = load_trace(write_rich_trace(spool))
     doc = json.loads(orion("export", "@", "--format", "speedscope").stdout)
+    assert doc["$schema"] == "https://www.speedscope.app/file-format-schema.json"
+    assert isinstance(doc["version"], str)  # required by speedscope's file format spec
     frames = [f["name"] for f in doc["shared"]["frames"]]
     assert {"name": "shop.db:save", "file": "shop/db.py", "line": 7} in doc["shared"]["frames"]
     weights, calls = Counter(), []

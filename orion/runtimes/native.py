@@ -80,7 +80,9 @@ class NativeRuntime(Runtime):
             yield Check("native agent", level, problem,
                         "install a C compiler (Debian: apt-get install gcc g++), or set CC")
         else:
-            yield Check("native agent", OK, f"{agent_libraries()[0].parent}")
+            libraries = agent_libraries()
+            yield Check("native agent", OK, f"{', '.join(p.name for p in libraries)} in "
+                                            f"{libraries[0].parent}")
         yield from super().doctor_checks(used)
 
 

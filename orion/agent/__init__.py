@@ -245,7 +245,7 @@ def _uninstall_faulthandler() -> None:
     sidecar = _previous.pop("faulthandler", None)
     if sidecar is not None:
         faulthandler.disable()
-        sidecar.close()
+        os.close(sidecar)
 
 
 def _excepthook(exc_type, exc, tb) -> None:

@@ -95,6 +95,9 @@ ticks(void)
 
 /* -- a growable byte buffer and msgpack encoding -------------------------------------- */
 
+/* The hook's own memory (record buffers, function table, stacks, ring) comes from the C
+ * library, not PyMem: tracemalloc traces PyMem blocks and blames each on the traced line
+ * running, so a program measuring its own allocations counted the agent's records. */
 typedef struct {
     char *data;
     Py_ssize_t len, cap;
@@ -108,7 +111,7 @@ buf_reserve(Buf *b, Py_ssize_t extra)
     Py_ssize_t cap = b->cap ? b->cap : 4096;
     while (cap < b->len + extra)
         cap *= 2;
-    char *data = PyMem_Realloc(b->data, cap);
+    char *data = realloc(b->data, cap);
     if (data == NULL) {
         PyErr_NoMemory();
         return -1;
@@ -194,8 +197,8 @@ may_hold_secret_shape(const char *s, Py_ssize_t n)
     for (Py_ssize_t i = 0; i + 3 <= n; i++) {
         const char *p = s + i;
         if (AT(i, "://") || AT(i, "AKIA") || AT(i, "ASIA") || AT(i, "eyJ") || AT(i, "github_pat_")
-            || (AT(i, "gh") && i + 4 <= n && strchr("pousr", p[2]) && p[3] == '_')
-            || (AT(i, "xox") && i + 5 <= n && strchr("abposr", p[3]) && p[4] == '-')
+            || (AT(i, "gh") && i + 4 <= n && p[2] && strchr("pousr", p[2]) && p[3] == '_')
+            || (AT(i, "xox") && i + 5 <= n && p[3] && strchr("abposr", p[3]) && p[4] == '-')
             || (i + 7 <= n && (p[0] | 0x20) == 'b' && !PyOS_strnicmp(p + 1, "earer", 5)))
             return 1;
     }
@@ -354,7 +357,7 @@ static void
 Ring_dealloc(Ring *self)
 {
     Py_XDECREF(Ring_clear(self, NULL));
-    PyMem_Free(self->entries);
+    free(self->entries);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -587,7 +590,7 @@ fn_info(Tracer *tr, int64_t fid, PyFrameObject *frame)
         Py_ssize_t n = tr->nfns ? tr->nfns : 64;
         while (n <= fid)
             n *= 2;
-        FnInfo **fns = PyMem_Realloc(tr->fns, n * sizeof(FnInfo *));
+        FnInfo **fns = realloc(tr->fns, n * sizeof(FnInfo *));
         if (fns == NULL) {
             PyErr_NoMemory();
             return NULL;
@@ -611,7 +614,7 @@ fn_info(Tracer *tr, int64_t fid, PyFrameObject *frame)
         return NULL;
     }
     Py_ssize_t nargs = PyTuple_GET_SIZE(names);
-    FnInfo *info = PyMem_Malloc(sizeof(FnInfo) + nargs * sizeof(int64_t));
+    FnInfo *info = malloc(sizeof(FnInfo) + nargs * sizeof(int64_t));
     if (info == NULL) {
         Py_DECREF(names);
         PyErr_NoMemory();
@@ -747,7 +750,7 @@ on_call(ThreadState *ts, PyFrameObject *frame, PyCodeObject *code, int64_t fid)
         return -1;
     if (ts->depth == ts->cap) {
         Py_ssize_t cap = ts->cap ? ts->cap * 2 : 64;
-        Slot *stack = PyMem_Realloc(ts->stack, cap * sizeof(Slot));
+        Slot *stack = realloc(ts->stack, cap * sizeof(Slot));
         if (stack == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -828,7 +831,7 @@ emit_raised(ThreadState *ts, int64_t lane, int line, PyObject *exc, int64_t t)
         Py_ssize_t n = tr->nlanes ? tr->nlanes : 16;
         while (n <= lane)
             n *= 2;
-        PyObject **last = PyMem_Realloc(tr->last_exc, n * sizeof(PyObject *));
+        PyObject **last = realloc(tr->last_exc, n * sizeof(PyObject *));
         if (last == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -1110,7 +1113,7 @@ Tracer_init(Tracer *self, PyObject *args, PyObject *kwds)
         Ring *r = PyObject_New(Ring, &RingType);
         if (r == NULL)
             return -1;
-        r->entries = PyMem_Calloc(ring, sizeof(Entry));
+        r->entries = calloc(ring, sizeof(Entry));
         r->cap = ring;
         r->head = r->count = 0;
         if (r->entries == NULL) {
@@ -1130,10 +1133,10 @@ free_fns(Tracer *self)
     for (Py_ssize_t i = 0; i < self->nfns; i++) {
         if (self->fns[i] != NULL) {
             Py_DECREF(self->fns[i]->names);
-            PyMem_Free(self->fns[i]);
+            free(self->fns[i]);
         }
     }
-    PyMem_Free(self->fns);
+    free(self->fns);
     self->fns = NULL;
     self->nfns = 0;
 }
@@ -1144,10 +1147,10 @@ Tracer_dealloc(Tracer *self)
     Py_XDECREF(self->session);
     Py_XDECREF(self->secret_values);
     Py_XDECREF(self->ring);
-    PyMem_Free(self->chunk.data);
+    free(self->chunk.data);
     for (Py_ssize_t i = 0; i < self->nlanes; i++)
         Py_XDECREF(self->last_exc[i]);
-    PyMem_Free(self->last_exc);
+    free(self->last_exc);
     free_fns(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -1278,18 +1281,18 @@ Tracer_install(Tracer *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "|O!", &PyTuple_Type, &idents))
         return NULL;
     Py_ssize_t nskip = idents ? PyTuple_GET_SIZE(idents) : 0;
-    unsigned long *skip = PyMem_Calloc(nskip ? nskip : 1, sizeof(unsigned long));
+    unsigned long *skip = calloc(nskip ? nskip : 1, sizeof(unsigned long));
     if (skip == NULL)
         return PyErr_NoMemory();
     for (Py_ssize_t i = 0; i < nskip; i++) {
         skip[i] = PyLong_AsUnsignedLong(PyTuple_GET_ITEM(idents, i));
         if (skip[i] == (unsigned long)-1 && PyErr_Occurred()) {
-            PyMem_Free(skip);
+            free(skip);
             return NULL;
         }
     }
     int rc = install(self, skip, nskip);
-    PyMem_Free(skip);
+    free(skip);
     if (rc < 0)
         return NULL;
     Py_RETURN_NONE;
@@ -1387,7 +1390,7 @@ static PyObject *
 Tracer_close(Tracer *self, PyObject *unused)
 {
     self->enabled = 0;
-    PyMem_Free(self->chunk.data);
+    free(self->chunk.data);
     self->chunk = (Buf){NULL, 0, 0};
     self->records = self->calls = self->returns = self->unwinds = 0;
     Py_RETURN_NONE;
@@ -1443,8 +1446,8 @@ ThreadState_dealloc(ThreadState *self)
     Py_XDECREF(self->p_frame);
     Py_XDECREF(self->p_locals);
     Py_XDECREF(self->top_exc);
-    PyMem_Free(self->stack);
-    PyMem_Free(self->scratch.data);
+    free(self->stack);
+    free(self->scratch.data);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

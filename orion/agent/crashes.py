@@ -25,18 +25,21 @@ _SIGNALS = {"Segmentation fault": "SIGSEGV", "Aborted": "SIGABRT", "Bus error": 
             "Floating point exception": "SIGFPE", "Illegal instruction": "SIGILL"}
 
 
-def open_sidecar(session):
-    """Open the sidecar file faulthandler will write to (None if the spool is unusable)."""
+def open_sidecar(session) -> int | None:
+    """Open the sidecar file faulthandler will write to (None if the spool is unusable).
+    A descriptor, not a file object: once something else (pytest) enables faulthandler,
+    the agent's file object would be left for the interpreter's teardown to collect, with
+    a ResourceWarning about an unclosed file."""
     try:
         session.spool.path.mkdir(parents=True, exist_ok=True)
         path = session.spool.path / f".{session.trace_id}.{os.getpid()}.fault"
-        handle = open(path, "w")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     except OSError:
         return None
     session.sidecar = path
     session.announce(str(path))
     sweep(session.spool, exclude=path)
-    return handle
+    return fd
 
 
 def _alive(pid: int) -> bool:

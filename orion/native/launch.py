@@ -8,6 +8,7 @@ install, or a build on first use) is build.py's business.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 from typing import Iterable
@@ -31,6 +32,21 @@ def prepare_env(mode: str, spool: str | os.PathLike | None = None,
     if spool is not None:
         env["ORION_SPOOL"] = str(spool)
     return env
+
+
+def zstd_problem(environ: dict[str, str] | None = None) -> str | None:
+    """None when the agent will compress its traces; else why it will write them as raw
+    zstd blocks (readable, several times larger). It loads what ORION_ZSTD_LIBRARY names,
+    else libzstd.so.1, as the agent does when a program starts."""
+    name = (os.environ if environ is None else environ).get("ORION_ZSTD_LIBRARY") \
+        or "libzstd.so.1"
+    if name == "none":
+        return "ORION_ZSTD_LIBRARY=none: C/C++ traces are written uncompressed"
+    try:
+        ctypes.CDLL(name).ZSTD_compress2
+    except (OSError, AttributeError) as exc:
+        return f"C/C++ traces are written uncompressed (several times larger): {exc}"
+    return None
 
 
 def filter_env(include_funcs: Iterable[str] = (),

@@ -73,6 +73,7 @@ class NativeRuntime(Runtime):
     def doctor_checks(self, used: set[str]) -> Iterator[Check]:
         from ..doctor import FAIL, OK, WARN, Check
         from ..native.build import agent_libraries, build_problem
+        from ..native.launch import zstd_problem
 
         problem = build_problem()
         if problem:
@@ -83,6 +84,11 @@ class NativeRuntime(Runtime):
             libraries = agent_libraries()
             yield Check("native agent", OK, f"{', '.join(p.name for p in libraries)} in "
                                             f"{libraries[0].parent}")
+        problem = zstd_problem()
+        yield Check("native compression", WARN if problem else OK,
+                    problem or "libzstd.so.1 loads",
+                    "install zstd's library (Debian: apt-get install libzstd1)" if problem
+                    else None)
         yield from super().doctor_checks(used)
 
 

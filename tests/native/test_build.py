@@ -85,6 +85,14 @@ def test_without_libzstd_frames_are_raw_blocks(tmp_path: Path, preload_env: dict
     assert sizes["none"] > 3 * sizes[""], sizes
 
 
+def test_doctor_warns_when_traces_would_be_uncompressed(tmp_path: Path) -> None:
+    env = dict(os.environ, ORION_ZSTD_LIBRARY=str(tmp_path / "libzstd.so.1"))
+    result = subprocess.run([sys.executable, "-m", "orion", "doctor"], capture_output=True,
+                            text=True, env=env, cwd=tmp_path)
+    line = next(line for line in result.stdout.splitlines() if "native compression" in line)
+    assert line.lower().startswith("warn") and "uncompressed" in line, result.stdout
+
+
 def test_install_builds_the_agent_and_run_uses_it(tmp_path: Path) -> None:
     """`setup.py build` (what pip install runs) puts the libraries in the package, and
     `orion run` from that package preloads them with no build and no note."""

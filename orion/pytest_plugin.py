@@ -1,10 +1,12 @@
 """pytest plugin (entry point `orion`): one trace per failing test.
 
 Active with `pytest --orion[=MODE]` or when capture is already on in the process (ORION_MODE,
-`orion start`). In error mode each failing setup, call or teardown writes a trace holding
-the recent calls and the failing stack with locals, named by the test's node id; passing
-tests write nothing. In dev and safe modes the process trace records everything, each
-test outcome is added to it as an event, and it ends with pytest's exit status.
+`orion start`). In every mode each failing setup, call or teardown writes a trace of its
+own, named by the test's node id, with the failing stack and the exception; passing tests
+write nothing. In error mode that trace also holds the test's recent calls. In dev and
+safe modes the process trace records every call, each test outcome is added to it as an
+event, and it ends with pytest's exit status; a failing test's trace names it
+(`process_trace` in its summary).
 """
 
 from __future__ import annotations
@@ -64,8 +66,6 @@ class _Recorder:
         test = {"id": item.nodeid, "outcome": report.outcome, "when": report.when}
         exc = call.excinfo.value if call.excinfo is not None else None
         if exc is None:
-            return
-        if session.ring is not None:
-            session.fail(exc, kind="test", name=item.nodeid, test=test)
-        else:
             session.event("test", test)
+            return
+        session.fail(exc, kind="test", name=item.nodeid, test=test)

@@ -165,8 +165,11 @@ _C_MODES = {"safe": 0, "dev": 1, "error": 2}  # orion/agent/_hook.c: calls, valu
 
 def _install_c_tracer(hook, session) -> None:
     """A C tracer for `session`, hooked into every thread, running already or new."""
+    adaptive = session.config.adaptive
+    policy = {} if adaptive is None or session.mode == "error" else dict(
+        zip(("full_calls", "value_every", "max_calls"), adaptive))
     tracer = hook.Tracer(session, session.t0, _C_MODES[session.mode], session.config.ring,
-                         tuple(session.secret_values))
+                         tuple(session.secret_values), **policy)
     session.attach(tracer)
     _previous["c_tracer"] = tracer
     tracer.install(session.own_threads())
@@ -250,12 +253,14 @@ def _uninstall_faulthandler() -> None:
 
 def _excepthook(exc_type, exc, tb) -> None:
     session = _session
-    if session is not None and not issubclass(exc_type, KeyboardInterrupt):
+    if session is not None:
+        # CPython ends by SIGINT after an unhandled KeyboardInterrupt: 130 to a shell
+        status = 128 + 2 if issubclass(exc_type, KeyboardInterrupt) else 1
         try:
             if exc.__traceback__ is None:
                 exc.__traceback__ = tb
-            session.fail(exc, kind="uncaught", exit_code=1)
-            session.exit_code = 1
+            session.fail(exc, kind="uncaught", exit_code=status)
+            session.exit_code = status
         except Exception:
             pass
     _previous.get("excepthook", sys.__excepthook__)(exc_type, exc, tb)
@@ -281,10 +286,35 @@ def _atexit() -> None:
     if tracer is not None:
         tracer.uninstall()
     _session = None
+    interrupted = _dying_of_keyboard_interrupt()
     try:
         session.close()
     except Exception:
         pass
+    if interrupted:
+        _exit_by_sigint()
+
+
+def _dying_of_keyboard_interrupt() -> bool:
+    """Is the interpreter exiting because of an unhandled KeyboardInterrupt? It then ends by
+    SIGINT (status 130 in a shell), unless anything imports a module meanwhile, as closing
+    the trace may: CPython forgets the interrupt then, and exits with status 1."""
+    last = getattr(sys, "last_type", None)
+    return isinstance(last, type) and issubclass(last, KeyboardInterrupt) \
+        and threading.current_thread() is threading.main_thread() and not hasattr(sys, "ps1")
+
+
+def _exit_by_sigint() -> None:
+    """End as CPython would after an unhandled KeyboardInterrupt: killed by SIGINT."""
+    import signal
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 def _install_signals() -> None:

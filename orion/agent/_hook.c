@@ -12,6 +12,11 @@
  *   when the chunk is full. Values that are not simple scalars, and the locals of unwound
  *   frames, are captured by Python, so records are those of the pure-Python hook.
  * - error: calls, returns and unwinds go into a fixed ring of C structs (Ring).
+ * - Adaptive capture (dev/safe; spec section 7.1): a function's first `full_calls` calls
+ *   are recorded with their values, then one call in `value_every`; the others are
+ *   recorded without arguments, return value or unwind locals. Past `max_calls` calls
+ *   in the trace no new call is recorded (exceptions still are, and the calls already
+ *   open still get their returns). The counts of both go into the summary (`capture`).
  * - Threads: install() hooks every thread of the interpreter, including those already
  *   running (threading.setprofile hooks later ones) but not the agent's own;
  *   uninstall() unhooks them all.
@@ -386,6 +391,7 @@ static PyTypeObject RingType = {
 /* -- the tracer (one per session) ------------------------------------------------------ */
 
 typedef struct {
+    int64_t calls;     /* calls seen so far (adaptive capture) */
     Py_ssize_t nargs;
     PyObject *names;   /* tuple of (name, secret) pairs from Session.arg_names */
     int64_t sids[];    /* interned name ids, -1 until the name is first written */
@@ -417,6 +423,10 @@ typedef struct {
     PyObject **last_exc;  /* by lane: the exception last recorded (a reference, dropped at
                            * a return once nothing else holds it: ids get reused) */
     Py_ssize_t nlanes;
+    /* adaptive capture: the policy (full_calls < 0: every call keeps its values; max_calls
+     * 0: no cap) and what it left out */
+    int64_t full_calls, value_every, max_calls;
+    int64_t recorded_calls, calls_without_values, calls_dropped;
 } Tracer;
 
 static void clock_recalibrate(Tracer *tr);
@@ -485,9 +495,13 @@ clock_recalibrate(Tracer *tr)
     tr->rate = rate * (1 + slew);
 }
 
+#define SLOT_RECORDED 1  /* its call record was written: its return or unwind is too */
+#define SLOT_VALUES 2    /* dev: its values are captured (adaptive capture) */
+
 typedef struct {
     PyFrameObject *frame;  /* identity only: the frame is alive while on the stack */
     int64_t lane;
+    int flags;             /* SLOT_* */
 } Slot;
 
 /* Per-thread state: the object PyEval_SetProfile passes back to the callback. */
@@ -504,6 +518,7 @@ typedef struct {
     PyObject *p_locals;  /* dev: its packed locals */
     int64_t p_lane, p_t;  /* the unwind's time: records keep it, however late written */
     int p_line;
+    int p_flags;  /* its slot's flags */
     PyFrameObject *top;  /* the thread's outermost traced frame while it runs (identity) */
     PyObject *top_exc;   /* the exception that last arrived in it */
 } ThreadState;
@@ -620,6 +635,7 @@ fn_info(Tracer *tr, int64_t fid, PyFrameObject *frame)
         PyErr_NoMemory();
         return NULL;
     }
+    info->calls = 0;
     info->nargs = nargs;
     info->names = names;
     for (Py_ssize_t i = 0; i < nargs; i++)
@@ -713,6 +729,16 @@ capture_args(ThreadState *ts, FnInfo *info, PyFrameObject *frame)
     return rc;
 }
 
+/* Adaptive capture: whether this call of a function keeps its values (it counts it). */
+static int
+wants_values(Tracer *tr, FnInfo *info)
+{
+    int64_t n = ++info->calls;
+    if (tr->full_calls < 0 || n <= tr->full_calls)
+        return 1;
+    return (n - tr->full_calls) % tr->value_every == 0;
+}
+
 static int
 lane_of(ThreadState *ts, PyCodeObject *code, int64_t *lane)
 {
@@ -758,34 +784,49 @@ on_call(ThreadState *ts, PyFrameObject *frame, PyCodeObject *code, int64_t fid)
         ts->stack = stack;
         ts->cap = cap;
     }
-    ts->stack[ts->depth].frame = frame;
-    ts->stack[ts->depth].lane = lane;
+    Slot *slot = &ts->stack[ts->depth];
+    slot->frame = frame;
+    slot->lane = lane;
+    slot->flags = SLOT_RECORDED | SLOT_VALUES;  /* the ring's calls are all kept */
     ts->depth++;
     if (tr->mode == MODE_RING) {
         ring_push(tr->ring, REC_CALL, tracer_now(tr), (int32_t)lane, fid, NULL);
         return 0;
     }
+    slot->flags = 0;
+    if (tr->max_calls > 0 && tr->recorded_calls >= tr->max_calls) {
+        tr->calls_dropped++;  /* past the cap: neither this call nor its return */
+        return 0;
+    }
     int args = 0;
     if (tr->mode == MODE_VALUES) {
-        int fresh = starts(code, frame);
-        if (fresh < 0)
+        FnInfo *info = fn_info(tr, fid, frame);
+        if (info == NULL && report() < 0)  /* still write the call, so that its return has one */
             return -1;
-        ts->scratch.len = 0;
-        FnInfo *info = fresh ? fn_info(tr, fid, frame) : NULL;
-        if (fresh && (info == NULL || capture_args(ts, info, frame) < 0)) {
-            if (report() < 0)  /* still write the call, so that its return has one */
+        if (info != NULL && wants_values(tr, info)) {
+            int fresh = starts(code, frame);
+            if (fresh < 0)
                 return -1;
-            fresh = 0;
-        }
-        if (!fresh) {
             ts->scratch.len = 0;
-            if (pack_array(&ts->scratch, 0) < 0)
-                return -1;
+            if (fresh && capture_args(ts, info, frame) < 0) {
+                if (report() < 0)
+                    return -1;
+                fresh = 0;
+            }
+            if (!fresh) {
+                ts->scratch.len = 0;
+                if (pack_array(&ts->scratch, 0) < 0)
+                    return -1;
+            }
+            args = 1;
+            slot->flags |= SLOT_VALUES;
         }
-        args = 1;
+        else
+            tr->calls_without_values++;
     }
     if (!tr->enabled)  /* closed while Python captured the arguments */
         return 0;
+    slot->flags |= SLOT_RECORDED;
     if (begin_record(tr, 4 + args, REC_CALL, tracer_now(tr)) < 0 ||
         pack_int(&tr->chunk, lane) < 0 || pack_int(&tr->chunk, fid) < 0 ||
         (args && pack_bytes(&tr->chunk, ts->scratch.data, ts->scratch.len) < 0))
@@ -793,6 +834,7 @@ on_call(ThreadState *ts, PyFrameObject *frame, PyCodeObject *code, int64_t fid)
     if (tr->root < 0)
         tr->root = fid;
     tr->calls++;
+    tr->recorded_calls++;
     return drain_if_full(tr);
 }
 
@@ -871,6 +913,7 @@ resolve(ThreadState *ts, PyObject *exc, PyObject *tb)
         return 0;
     PyObject *frame = ts->p_frame, *locals = ts->p_locals;
     ts->p_frame = ts->p_locals = NULL;
+    int recorded = ts->p_flags & SLOT_RECORDED;
     int rc = 0;
     if (ts->tracer->enabled) {
         if (exc != NULL) {
@@ -879,7 +922,7 @@ resolve(ThreadState *ts, PyObject *exc, PyObject *tb)
                 rc = emit_raised(ts, ts->p_lane, ts->p_line, exc, ts->p_t);
             Py_XDECREF(own);
         }
-        if (rc == 0 && ts->tracer->enabled)
+        if (rc == 0 && ts->tracer->enabled && recorded)
             rc = emit_unwind(ts, ts->p_lane, ts->p_line, locals, ts->p_t);
     }
     Py_DECREF(frame);
@@ -888,15 +931,16 @@ resolve(ThreadState *ts, PyObject *exc, PyObject *tb)
 }
 
 static int
-on_unwind(ThreadState *ts, PyFrameObject *frame, int64_t lane)
+on_unwind(ThreadState *ts, PyFrameObject *frame, Slot slot)
 {
+    int64_t lane = slot.lane;
     Tracer *tr = ts->tracer;
     if (resolve(ts, NULL, NULL) < 0)  /* an earlier exception no Python frame received */
         return -1;
     int line = PyFrame_GetLineNumber(frame);
     int64_t t = tracer_now(tr);
     PyObject *locals = NULL;
-    if (tr->mode == MODE_VALUES) {  /* the frame's locals, now: Python captures them */
+    if (tr->mode == MODE_VALUES && (slot.flags & SLOT_VALUES)) {  /* its locals, now */
         locals = PyObject_CallMethod(tr->session, "unwind_locals", "O", (PyObject *)frame);
         if (locals == NULL)
             return -1;
@@ -913,7 +957,7 @@ on_unwind(ThreadState *ts, PyFrameObject *frame, int64_t lane)
         trace_off(ts);
         int rc = exc ? emit_raised(ts, lane, line, exc, t) : 0;
         Py_XDECREF(exc);
-        if (rc == 0 && tr->enabled)
+        if (rc == 0 && tr->enabled && (slot.flags & SLOT_RECORDED))
             rc = emit_unwind(ts, lane, line, locals, t);
         Py_XDECREF(locals);
         return rc;
@@ -922,19 +966,21 @@ on_unwind(ThreadState *ts, PyFrameObject *frame, int64_t lane)
     ts->p_locals = locals;
     ts->p_lane = lane;
     ts->p_line = line;
+    ts->p_flags = slot.flags;
     ts->p_t = t;
     trace_on(ts);
     return 0;
 }
 
 static int
-on_return(ThreadState *ts, PyFrameObject *frame, PyObject *value, int64_t lane)
+on_return(ThreadState *ts, PyFrameObject *frame, PyObject *value, Slot slot)
 {
     Tracer *tr = ts->tracer;
+    int64_t lane = slot.lane;
     if (ts->p_frame != NULL && resolve(ts, NULL, NULL) < 0)
         return -1;
     if (value == NULL)  /* unwound by an exception */
-        return on_unwind(ts, frame, lane);
+        return on_unwind(ts, frame, slot);
     if (frame == ts->top) {
         ts->top = NULL;
         Py_CLEAR(ts->top_exc);
@@ -946,9 +992,11 @@ on_return(ThreadState *ts, PyFrameObject *frame, PyObject *value, int64_t lane)
         ring_push(tr->ring, REC_RETURN, tracer_now(tr), (int32_t)lane, 0, NULL);
         return 0;
     }
+    if (!(slot.flags & SLOT_RECORDED))
+        return 0;
     Buf *b = &ts->scratch;
     b->len = 0;
-    if (tr->mode == MODE_VALUES) {
+    if (tr->mode == MODE_VALUES && (slot.flags & SLOT_VALUES)) {
         if (simple_value(value, tr->secret_values) ? pack_simple(b, value) < 0
                                                    : pack_by_python(tr, b, value, 0) < 0) {
             if (report() < 0)  /* still write the return, without its value */
@@ -1043,7 +1091,7 @@ callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     int rc = 0;
     if (what == PyTrace_RETURN && ts->depth > 0 && ts->stack[ts->depth - 1].frame == frame) {
         ts->depth--;  /* the common return: the innermost traced frame, no lookup needed */
-        rc = on_return(ts, frame, arg, ts->stack[ts->depth].lane);
+        rc = on_return(ts, frame, arg, ts->stack[ts->depth]);
         back_to_top(ts, frame);
         goto done;
     }
@@ -1074,7 +1122,7 @@ callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
                 i--;
             if (i >= 0) {
                 ts->depth = i;
-                rc = on_return(ts, frame, arg, ts->stack[i].lane);
+                rc = on_return(ts, frame, arg, ts->stack[i]);
             }
         }
     }
@@ -1089,18 +1137,27 @@ done:
 static int
 Tracer_init(Tracer *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"session", "t0", "mode", "ring", "secret_values", NULL};
+    static char *kwlist[] = {"session", "t0", "mode", "ring", "secret_values", "full_calls",
+                             "value_every", "max_calls", NULL};
     PyObject *session, *secret_values;
-    long long t0;
+    long long t0, full_calls = -1, value_every = 1, max_calls = 0;
     int mode;
     Py_ssize_t ring = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OLinO!", kwlist, &session, &t0, &mode,
-                                     &ring, &PyTuple_Type, &secret_values))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OLinO!|$LLL", kwlist, &session, &t0, &mode,
+                                     &ring, &PyTuple_Type, &secret_values, &full_calls,
+                                     &value_every, &max_calls))
         return -1;
     if (mode < MODE_CALLS || mode > MODE_RING || (mode == MODE_RING && ring < 1)) {
         PyErr_SetString(PyExc_ValueError, "bad mode or ring size");
         return -1;
     }
+    if (value_every < 1 || max_calls < 0) {
+        PyErr_SetString(PyExc_ValueError, "value_every must be >= 1 and max_calls >= 0");
+        return -1;
+    }
+    self->full_calls = full_calls;
+    self->value_every = value_every;
+    self->max_calls = max_calls;
     Py_XSETREF(self->session, Py_NewRef(session));
     Py_XSETREF(self->secret_values, Py_NewRef(secret_values));
     self->t0 = t0;
@@ -1169,7 +1226,7 @@ new_thread_state(Tracer *self)
     ts->tracing = 0;
     ts->p_frame = ts->p_locals = NULL;
     ts->p_lane = ts->p_t = 0;
-    ts->p_line = 0;
+    ts->p_line = ts->p_flags = 0;
     ts->top = NULL;
     ts->top_exc = NULL;
     return ts;
@@ -1387,6 +1444,13 @@ Tracer_take(Tracer *self, PyObject *unused)
 }
 
 static PyObject *
+Tracer_capture(Tracer *self, PyObject *unused)
+{
+    return Py_BuildValue("{sLsL}", "calls_without_values", (long long)self->calls_without_values,
+                         "calls_dropped", (long long)self->calls_dropped);
+}
+
+static PyObject *
 Tracer_close(Tracer *self, PyObject *unused)
 {
     self->enabled = 0;
@@ -1416,6 +1480,8 @@ static PyMethodDef Tracer_methods[] = {
      "Nanoseconds since t0 on the hook's clock (Python's records use it too)."},
     {"take", (PyCFunction)Tracer_take, METH_NOARGS,
      "The records packed since the last take (None if none), for append_packed."},
+    {"capture", (PyCFunction)Tracer_capture, METH_NOARGS,
+     "What adaptive capture left out: calls recorded without values, calls not recorded."},
     {"close", (PyCFunction)Tracer_close, METH_NOARGS, "Stop recording (the session ended)."},
     {NULL}
 };
@@ -1435,8 +1501,9 @@ static PyTypeObject TracerType = {
     .tp_dealloc = (destructor)Tracer_dealloc,
     .tp_methods = Tracer_methods,
     .tp_getset = Tracer_getset,
-    .tp_doc = "Tracer(session, t0, mode, ring, secret_values): the C trace hook of one "
-              "session; mode 0 packs calls only, 1 also values, 2 fills a ring.",
+    .tp_doc = "Tracer(session, t0, mode, ring, secret_values, *, full_calls=-1, "
+              "value_every=1, max_calls=0): the C trace hook of one session; mode 0 packs "
+              "calls only, 1 also values, 2 fills a ring; the keywords set adaptive capture.",
 };
 
 static void

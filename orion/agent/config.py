@@ -14,6 +14,9 @@ from ..errors import OrionError
 MODES = ("dev", "safe", "error")
 DEFAULT_SAMPLE = 0.01
 DEFAULT_RING = 20_000
+# dev/safe adaptive capture (spec 7.1): a function's first FULL calls keep their values,
+# then one call in EVERY does; a trace records at most MAX calls.
+DEFAULT_ADAPTIVE = (10, 1000, 20_000_000)
 
 
 def _csv(value: str | None) -> list[str]:
@@ -31,6 +34,7 @@ class AgentConfig:
     sample: float = DEFAULT_SAMPLE  # safe mode: fraction of calls kept; 1.0 = no sampling
     ring: int = DEFAULT_RING  # error mode: events kept in memory
     sampled: bool = False  # error mode: a sampled ring (stacks every ~1 ms), no call hook
+    adaptive: tuple[int, int, int] | None = DEFAULT_ADAPTIVE  # (full, every, max); None: off
     redact: list[str] | None = None  # None: the default secret-name list
     env_allow: list[str] = field(default_factory=list)  # variables the snapshot records too
     service: str | None = None
@@ -59,6 +63,8 @@ class AgentConfig:
             config.sample = parse_sample(env["ORION_SAMPLE"])
         if env.get("ORION_RING"):
             config.ring, config.sampled = parse_ring(env["ORION_RING"])
+        if env.get("ORION_ADAPTIVE"):
+            config.adaptive = parse_adaptive(env["ORION_ADAPTIVE"])
         for key, value in overrides.items():
             if value is not None:
                 setattr(config, key, value)
@@ -77,7 +83,8 @@ class AgentConfig:
         """The variables that make a child process start with these settings."""
         env = {"ORION_MODE": self.mode, "ORION_SAMPLE": repr(self.sample),
                "ORION_RING": "sampled" if self.sampled else str(self.ring),
-               "ORION_HOOK": self.hook}
+               "ORION_HOOK": self.hook,
+               "ORION_ADAPTIVE": "/".join(map(str, self.adaptive)) if self.adaptive else "off"}
         for key, values in (("ORION_INCLUDE", self.include_modules),
                             ("ORION_EXCLUDE", self.exclude_modules),
                             ("ORION_INCLUDE_PATHS", self.include_paths),
@@ -114,6 +121,22 @@ def parse_ring(text: str) -> tuple[int, bool]:
         return int(text), False
     except ValueError:
         raise OrionError(f"bad ring {text!r}: give a number of events or 'sampled'") from None
+
+
+def parse_adaptive(text: str) -> tuple[int, int, int] | None:
+    """ORION_ADAPTIVE=FULL/EVERY/MAX (`10/1000/20000000`; MAX 0: no cap), or `off`."""
+    text = text.strip().lower()
+    if text in ("off", "none", "no"):
+        return None
+    try:
+        full, every, most = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise OrionError(f"bad adaptive capture {text!r}: give FULL/EVERY/MAX calls "
+                         f"(e.g. 10/1000/20000000) or 'off'") from None
+    if full < 0 or every < 1 or most < 0:
+        raise OrionError(f"bad adaptive capture {text!r}: FULL and MAX must be >= 0, "
+                         f"EVERY >= 1")
+    return full, every, most
 
 
 def parse_parent(text: str | None) -> dict | None:

@@ -58,6 +58,10 @@ WRITER_QUEUE = 4  # dev/safe: batches waiting for the writer's compression threa
 _CONTROL_FLOW = (StopIteration, StopAsyncIteration, GeneratorExit)
 _now = time.perf_counter_ns
 _SAMPLE = -1  # a sampled-ring entry: (_SAMPLE, t, lane, ((fid, line), ...) outermost first)
+# What adaptive capture (spec 7.1) decided for a call, as the C hook's SLOT_* flags.
+_RECORDED = 1  # its call record was written: its return or unwind is too
+_VALUES = 2  # its arguments, return value or unwind locals are captured (dev)
+_FULL = _RECORDED | _VALUES
 
 
 def _exc_type(exc: BaseException) -> str:
@@ -79,7 +83,7 @@ class Lane:
     the unwind alone, where this hook also writes the `exception` record.
     """
 
-    __slots__ = ("id", "session", "tracer", "last_exc", "inflight", "__weakref__")
+    __slots__ = ("id", "session", "tracer", "last_exc", "inflight", "partial", "__weakref__")
 
     def __init__(self, lane_id: int, session: "Session") -> None:
         self.id = lane_id
@@ -87,17 +91,19 @@ class Lane:
         self.tracer = self.local
         self.last_exc: BaseException | None = None  # a reference: ids get reused
         self.inflight: dict = {}
+        self.partial: dict = {}  # frame -> adaptive flags, for calls not captured in full
 
     def local(self, frame, event: str, arg: Any):
         if event == "return":
             session = self.session
             exc = self.inflight.pop(frame, None) if self.inflight else None
+            flags = self.partial.pop(frame, _FULL) if self.partial else _FULL
             if session.ops[frame.f_code][frame.f_lasti] in (_RETURN_VALUE, _YIELD_VALUE):
                 if self.last_exc is not None and sys.getrefcount(self.last_exc) == 2:
                     self.last_exc = None  # handled and gone: let it go (as the C hook)
-                session.on_return(self.id, arg)
+                session.on_return(self.id, arg, flags)
             else:
-                session.on_unwind(self, frame, exc)
+                session.on_unwind(self, frame, exc, flags)
         elif event == "exception":
             self.inflight[frame] = arg[1]
         return self.tracer
@@ -146,6 +152,9 @@ class Session:
         self.ring: deque | None = None
         self.capturer: Capturer | None = None
         self.values = self.mode == "dev"
+        # adaptive capture in the Python hook (the C hook keeps its own counts)
+        self.function_calls: dict[int, int] = {}
+        self.capture_counts = {"recorded": 0, "calls_without_values": 0, "calls_dropped": 0}
         self.packed = None  # the C hook, once attached: it packs records itself
         self.sampled = self.mode == "error" and config.sampled
         if self.sampled:
@@ -197,7 +206,7 @@ class Session:
         return self.spool.open_writer(
             language="python", agent="orion-python", agent_version=__version__, mode=mode,
             process=process,
-            trace_id=None if self.written else self.trace_id,
+            trace_id=None if self.written or self.writer is not None else self.trace_id,
             start_ns=start_ns or self.start_ns, env=env, service=self.config.service,
             parent=self.config.parent, window=window, **options)
 
@@ -416,15 +425,41 @@ class Session:
         if fid < 0 or self.closed:
             return None
         lane = self.lane_for(frame, code)
-        self.on_call(lane.id, frame, fid)
+        flags = self.on_call(lane.id, frame, fid)
+        if flags != _FULL:
+            lane.partial[frame] = flags
         return lane.tracer
 
-    def on_call(self, lane: int, frame, fid: int) -> None:
+    def adapt(self, fid: int) -> int:
+        """Adaptive capture (spec 7.1), as the C hook applies it: what to record of a call of
+        `fid` (_RECORDED, _VALUES), counting it."""
+        adaptive = self.config.adaptive
+        if adaptive is None:
+            return _FULL
+        full, every, most = adaptive
+        counts = self.capture_counts
+        if most and counts["recorded"] >= most:
+            counts["calls_dropped"] += 1
+            return 0
+        counts["recorded"] += 1
+        if not self.values:
+            return _RECORDED
+        calls = self.function_calls[fid] = self.function_calls.get(fid, 0) + 1
+        if calls <= full or (calls - full) % every == 0:
+            return _FULL
+        counts["calls_without_values"] += 1
+        return _RECORDED
+
+    def on_call(self, lane: int, frame, fid: int) -> int:
+        """Record a call; return what adaptive capture keeps of it."""
         if self.ring is not None:
             self.ring.append((C.CALL, self.now(), lane, fid))
-            return
+            return _FULL
+        flags = self.adapt(fid)
+        if not flags & _RECORDED:
+            return flags
         args = None
-        if self.values:
+        if flags & _VALUES:
             code = frame.f_code
             lasti = frame.f_lasti
             ops = self.ops[code]
@@ -436,6 +471,7 @@ class Session:
             if not self.closed:
                 self.writer.call(self.now(), lane, fid,
                                  None if args is None else self.capturer.pairs(args))
+        return flags
 
     @staticmethod
     def _arg_names(code) -> tuple[str, ...]:
@@ -473,14 +509,16 @@ class Session:
             capturer = self.capturer
             return _PACKER.pack(capturer.redacted(value) if secret else capturer.value(value))
 
-    def on_return(self, lane: int, value: Any) -> None:
+    def on_return(self, lane: int, value: Any, flags: int = _FULL) -> None:
         if self.ring is not None:
             self.ring.append((C.RETURN, self.now(), lane))
             return
+        if not flags & _RECORDED:
+            return
         with self.lock:
             if not self.closed:
-                self.writer.ret(self.now(), lane,
-                                self.capturer.value(value) if self.values else NO_VALUE)
+                self.writer.ret(self.now(), lane, self.capturer.value(value)
+                                if self.values and flags & _VALUES else NO_VALUE)
 
     def unwind_locals(self, frame) -> bytes:
         """For the C hook: the packed locals of a frame an exception unwinds (dev mode)."""
@@ -490,7 +528,8 @@ class Session:
             self._sync()
             return _PACKER.pack(self.capturer.pairs(frame_locals(frame)))
 
-    def on_unwind(self, lane: Lane, frame, exc: BaseException | None) -> None:
+    def on_unwind(self, lane: Lane, frame, exc: BaseException | None,
+                  flags: int = _FULL) -> None:
         line = frame.f_lineno
         if self.ring is not None:
             if lane.raised(exc):
@@ -501,10 +540,12 @@ class Session:
             if self.closed:
                 return
             self._sync()
-            local = self.capturer.pairs(frame_locals(frame)) if self.values else None
+            local = (self.capturer.pairs(frame_locals(frame))
+                     if self.values and flags & _VALUES else None)
             if lane.raised(exc):
                 self.on_exception(lane.id, line, exc)
-            self.writer.unwind(self.now(), lane.id, line, local)
+            if flags & _RECORDED:
+                self.writer.unwind(self.now(), lane.id, line, local)
 
     def on_exception(self, lane: int, line: int, exc: BaseException,
                      t: int | None = None) -> None:
@@ -532,9 +573,11 @@ class Session:
 
     # -- failures ----------------------------------------------------------------------
 
-    def _stack(self, writer, capturer: Capturer | None, tb) -> tuple[list, str | None]:
+    def _stack(self, writer, capturer: Capturer | None, tb,
+               own_ids: bool = True) -> tuple[list, str | None]:
         """Frames of a traceback, outermost first, with locals of the traced ones when
-        there is a `capturer` (none in safe mode)."""
+        there is a `capturer` (none in safe mode). `own_ids`: `writer` numbers functions as
+        this session does (the process trace, a ring's); else each is defined in it."""
         frames, traced = [], []
         innermost = None
         while tb is not None:
@@ -543,7 +586,7 @@ class Session:
             if fid >= 0:
                 innermost = frame.f_code.co_qualname
                 traced.append((len(frames), frame))
-            else:
+            if fid < 0 or not own_ids:
                 fid = self._function_id(writer, frame)
             frames.append([fid, tb.tb_lineno, None])
             tb = tb.tb_next
@@ -565,7 +608,10 @@ class Session:
     def fail(self, exc: BaseException, *, kind: str = "uncaught", lane: Lane | None = None,
              name: str | None = None, test: dict | None = None,
              exit_code: int | None = None) -> str | None:
-        """Record a failure; in error mode this writes its trace and returns the path."""
+        """Record a failure. Error mode writes its trace (the ring, then the failing stack)
+        and returns the path. Dev and safe record it in the process trace, and a failing
+        `test` also gets a trace of its own (its path is returned), so that every mode
+        gives one trace per failing test."""
         lane = lane or self.thread_lane()
         self._resolve(exc)
         t = self.now()
@@ -576,6 +622,9 @@ class Session:
                 return None
             if self.ring is None:
                 self._sync()
+                if test is not None:
+                    self.writer.event(t, lane.id, "test", test)
+                    return self._test_trace(exc, lane, kind, name, test, info)
                 frames, function = self._stack(self.writer, self.capturer, exc.__traceback__)
                 self.writer.stack(t, lane.id, kind, frames)
                 self.writer.crash(t, lane.id, kind, info["type"], info["message"],
@@ -592,16 +641,34 @@ class Session:
             # Read after the replay: the sampler thread may have added a sample since `t`.
             t = self.now() - writer.origin
             frames, function = self._stack(writer, capturer, exc.__traceback__)
-            writer.stack(t, lane.id, kind, frames)
-            writer.crash(t, lane.id, kind, info["type"], info["message"],
-                         {"thread": self.lanes[lane.id][0]})
             extra = {"test": test} if test is not None else {}
-            writer.close(status="failed", exit_code=exit_code,
-                         exception=dict(info, function=function), **extra)
-            writer.sink.close()
-            path = str(writer.path)
-            self._report(path)
-            return path
+            return self._close_failure(writer, t, lane, kind, frames, info, function,
+                                       exit_code=exit_code, **extra)
+
+    def _test_trace(self, exc: BaseException, lane: Lane, kind: str, name: str | None,
+                    test: dict, info: dict) -> str:
+        """Dev/safe: a failing test's own trace, holding its failing stack (with locals in
+        dev) and exception; its calls stay in the process trace, which the summary names
+        (`process_trace`). Lock held."""
+        writer = self._open_writer(self.mode, None, self.start_ns + self.now(), name=name)
+        for known in self.lanes:
+            writer.lane(*known)
+        capturer = self._capturer(writer) if self.values else None
+        frames, function = self._stack(writer, capturer, exc.__traceback__, own_ids=False)
+        return self._close_failure(writer, 0, lane, kind, frames, info, function, test=test,
+                                   process_trace=self.trace_id)
+
+    def _close_failure(self, writer, t: int, lane: Lane, kind: str, frames: list, info: dict,
+                       function: str | None, **summary) -> str:
+        """End a failure's own trace with its stack and crash records; return its path."""
+        writer.stack(t, lane.id, kind, frames)
+        writer.crash(t, lane.id, kind, info["type"], info["message"],
+                     {"thread": self.lanes[lane.id][0]})
+        writer.close(status="failed", exception=dict(info, function=function), **summary)
+        writer.sink.close()
+        path = str(writer.path)
+        self._report(path)
+        return path
 
     def _learn_secret_locals(self, tb) -> None:
         """The failing stack's secret-named locals join the values scrubbed from messages
@@ -707,6 +774,7 @@ class Session:
                 return None
             self._sync()
             self.closed = True
+            capture = self.capture_summary()
             if self.packed is not None:
                 self.packed.close()
                 self.packed = None  # the tracer refers to us: no cycle left behind
@@ -723,12 +791,28 @@ class Session:
             exception = self.failure
             if exception is None and exit_code:
                 exception = {"type": "SystemExit", "message": str(exit_code), "function": None}
+            extra = {"capture": capture} if capture is not None else {}
             self.writer.close(status="failed" if failed else "ok", exit_code=exit_code,
-                              exception=exception, distributions=imported_distributions())
+                              exception=exception, distributions=imported_distributions(),
+                              **extra)
             self.writer.sink.close()
             path = str(self.writer.path)
             self._report(path)
             return path
+
+    def capture_summary(self) -> dict | None:
+        """The summary's `capture`: the adaptive policy of a dev/safe trace and what it left
+        out (spec 7.1), so that a reader knows why a call has no values."""
+        adaptive = self.config.adaptive
+        if adaptive is None or self.ring is not None:
+            return None
+        full, every, most = adaptive
+        if self.packed is not None:
+            left_out = self.packed.capture()
+        else:
+            left_out = {key: self.capture_counts[key]
+                        for key in ("calls_without_values", "calls_dropped")}
+        return {"full_calls": full, "value_every": every, "max_calls": most, **left_out}
 
     def abandon(self) -> None:
         """Forget this session without writing (a fork child starts its own).

@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from orion.format.summary import read_summary
 from orion.spool import Spool
 
 TESTS = '''
@@ -83,7 +84,10 @@ def test_dev_mode_traces_the_whole_run_with_pytests_status(project):
     result = orion("test", "--mode", "dev", "--", sys.executable, "-m", "pytest", "-q",
                    "-p", "no:cacheprovider", "test_sample.py", cwd=project, spool=spool)
     assert result.returncode == 1
-    [entry] = Spool(spool).entries()
+    # the whole run, and the failing test's own trace (tests/agent/test_failing_tests_every_mode)
+    [entry, test] = sorted(Spool(spool).entries(),
+                           key=lambda e: "test" in read_summary(e.path))
+    assert read_summary(test.path)["test"]["id"] == "test_sample.py::test_key"
     shown = json.loads(orion("show", entry.trace_id, "--json", cwd=project,
                              spool=spool).stdout)
     assert (shown["summary"]["status"], shown["summary"]["exit_code"]) == ("failed", 1)

@@ -37,19 +37,31 @@ def crashed_trace(spool: Path) -> str:
     return rows[0]["trace_id"]
 
 
-@pytest.fixture(scope="session")
-def c_crash(tmp_path_factory) -> tuple[Path, str]:
-    """A C program built with -finstrument-functions that dereferences NULL two calls deep."""
+def c_program_crash(tmp_path_factory, name: str, *flags: str) -> tuple[Path, str]:
+    """C_CRASH built with `flags` and run under `orion run`: its spool and crashed trace."""
     if shutil.which("gcc") is None:
         pytest.skip("needs gcc")
-    work = tmp_path_factory.mktemp("ccrash")
+    work = tmp_path_factory.mktemp(name)
     (work / "crash.c").write_text(C_CRASH)
-    subprocess.run(["gcc", "-g", "-O0", "-finstrument-functions", "crash.c", "-o", "crash"],
-                   cwd=work, check=True)
+    subprocess.run(["gcc", "-g", "-O0", *flags, "crash.c", "-o", "crash"], cwd=work,
+                   check=True)
     spool = work / "spool"
     result = run_orion("run", "--mode", "dev", "--spool", str(spool), "--", str(work / "crash"))
     assert result.returncode in (139, -11), result.stderr  # -11: it died as the program did
     return spool, crashed_trace(spool)
+
+
+@pytest.fixture(scope="session")
+def c_crash(tmp_path_factory) -> tuple[Path, str]:
+    """A C program built with -finstrument-functions that dereferences NULL two calls deep."""
+    return c_program_crash(tmp_path_factory, "ccrash", "-finstrument-functions")
+
+
+@pytest.fixture(scope="session")
+def c_plain_crash(tmp_path_factory) -> tuple[Path, str]:
+    """The same program built without instrumentation: the agent records only the crash
+    and the stack it unwinds."""
+    return c_program_crash(tmp_path_factory, "cplaincrash")
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,7 @@ def event_attributes(event: dict) -> dict:
     return {a["key"]: next(iter(a["value"].values())) for a in event["attributes"]}
 
 
-@pytest.mark.parametrize("program", ["c_crash", "python_crash"])
+@pytest.mark.parametrize("program", ["c_crash", "c_plain_crash", "python_crash"])
 def test_otlp_crashing_stack_has_error_status_and_an_exception_event(program, request):
     spool, trace = request.getfixturevalue(program)
     spans = otlp_spans(spool, trace)
@@ -50,7 +50,7 @@ def test_otlp_crashing_stack_has_error_status_and_an_exception_event(program, re
     assert not any(e["name"] == "exception" for e in spans["middle"]["events"])
 
 
-@pytest.mark.parametrize("program", ["c_crash", "python_crash"])
+@pytest.mark.parametrize("program", ["c_crash", "c_plain_crash", "python_crash"])
 def test_jaeger_tags_the_crashing_stack_as_errors(program, request):
     spool, trace = request.getfixturevalue(program)
     result = invoke("export", "--spool", str(spool), trace, "--format", "jaeger")
@@ -63,7 +63,7 @@ def test_jaeger_tags_the_crashing_stack_as_errors(program, request):
         assert fields["event"] == "exception" and fields["exception.type"] == "SIGSEGV"
 
 
-@pytest.mark.parametrize("program", ["c_crash", "python_crash"])
+@pytest.mark.parametrize("program", ["c_crash", "c_plain_crash", "python_crash"])
 def test_graph_counts_the_crash_as_errors(program, request):
     spool, trace = request.getfixturevalue(program)
     result = invoke("graph", "--spool", str(spool), trace, "--json")

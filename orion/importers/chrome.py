@@ -211,7 +211,10 @@ def _viztracer_exceptions(lanes: Iterable[_Lane]) -> tuple[str, str] | None:
             continue
         t, found = last
         around = [s for s in lane.slices if s[0] <= t <= s[1]]
-        if not around or any(t < s[0] <= max(a[1] for a in around) for s in lane.slices):
+        if not around:
+            continue
+        outermost_end = max(s[1] for s in around)
+        if any(t < s[0] <= outermost_end for s in lane.slices):
             continue
         for enclosing in around:
             enclosing[2]["outcome"] = "unwound"

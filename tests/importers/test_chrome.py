@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -219,3 +220,18 @@ def test_python_exceptions_stay_in_the_raising_call_through_chrome(spool, tmp_pa
     assert raised(again) == raised(original) == [
         [("ValueError", "bad number 'x'")], [], [("ValueError", "bad number 'x'")],
         [("ValueError", "bad number 'oops'")]]
+
+
+def test_a_real_node_trace_starts_when_node_ran(spool, tmp_path):
+    """`node --trace-event-categories` writes timestamps on a monotonic clock (seconds
+    since boot): imported, the trace starts when the program ran, not hours ahead."""
+    if shutil.which("node") is None:
+        pytest.skip("needs node")
+    before = time.time_ns()
+    subprocess.run(["node", "--trace-event-categories", "node,v8",
+                    "--trace-event-file-pattern", "node-trace.json", "-e",
+                    "function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2) }; fib(20)"],
+                   cwd=tmp_path, check=True, timeout=60)
+    source = tmp_path / "node-trace.json"
+    trace = imported(spool, source)
+    assert before <= trace.header["start_ns"] <= source.stat().st_mtime_ns

@@ -17,9 +17,10 @@ from ..errors import OrionError
 from ..format import constants as C
 from ..format.decode import MALFORMED, Decoder, malformed_record
 from ..format.reader import TraceReader
-from ..model import OUTSIDE_LABEL, Function, Module, crash_lines
+from ..model import OUTSIDE_LABEL, Function, Module
 from ..render.jsonout import dumps
-from .spans import SPAN_META, FunctionNames, derived_span_id, span_id_seed
+from .spans import (SPAN_META, FunctionNames, derived_span_id, snapshot_frames,
+                    span_id_seed)
 
 BATCH_ROWS = 16_384
 
@@ -226,19 +227,15 @@ def _batches(path: Path):
 def _named_frames(stack: dict, functions: dict[int, Function], modules: list[Module],
                   crash: dict | None) -> list[dict]:
     """A stack record's frames by function name, module, file and line (outermost
-    first), so that a dataset never refers to function ids it does not hold; native
-    frames without a line get the one their crash's return addresses give."""
-    fns = [functions.get(f["fn"]) or Function(f["fn"], f"<function {f['fn']}>")
-           for f in stack["frames"]]
-    lines = [f["line"] for f in stack["frames"]]
-    if crash is not None and crash["t"] == stack["t"] and any(
-            fn.addr is not None and line is None for fn, line in zip(fns, lines)):
-        found = crash_lines(crash["detail"], fns, modules)
-        lines = [line if line is not None else new for line, new in zip(lines, found)]
+    first), so that a dataset never refers to function ids it does not hold."""
+    def function(fn_id: int) -> Function:
+        return functions.get(fn_id) or Function(fn_id, f"<function {fn_id}>")
+
     return [{"function": fn.label, "module": fn.module, "file": fn.file,
              "line": line if line is not None else fn.line,
-             **({"locals": f["locals"]} if f["locals"] is not None else {})}
-            for fn, line, f in zip(fns, lines, stack["frames"])]
+             **({"locals": frame["locals"]} if frame["locals"] is not None else {})}
+            for (fn, line), frame in zip(snapshot_frames(stack, function, modules, crash),
+                                         stack["frames"])]
 
 
 def _adopt_meta(columns: dict[str, list], span: _Open, meta: dict) -> None:

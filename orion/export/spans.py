@@ -11,7 +11,7 @@ every other call gets a span id derived from the trace and its call number, stab
 one export to the next.
 
 Crashes: a native crash (signal, abort) ends the calls open on its lane without a return
-or unwind. Those calls are marked `crashed`, so every export counts them as failed (error
+or unwind. Those calls keep the crash (`Span.crash`), so every export counts them as failed (error
 status, an `exception` event on the innermost). A crash recorded with a stack snapshot on
 a lane that recorded no calls (an uninstrumented native program, or the Python agent's
 crash report) gets one zero-length span per stack frame, so that the crash still has a
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..format import constants as C
 from ..format.decode import MALFORMED, Decoder, malformed_record
@@ -57,6 +57,20 @@ def spans_at_least(items: Iterable[Any], min_duration_ns: int) -> Iterator["Span
         elif span.parent is not None:
             span.parent.exceptions.extend(span.exceptions)
             span.parent.events.extend(span.events)
+
+
+def snapshot_frames(snapshot: dict, function: Callable[[int], Function],
+                    modules: list[Module], crash: dict | None) -> list[tuple[Function, Any]]:
+    """A STACK record's frames, outermost first, as (function, line); a native frame
+    recorded without its line gets the one its crash's return addresses give (the
+    crash at the snapshot's time, if `crash` is it)."""
+    functions = [function(frame["fn"]) for frame in snapshot["frames"]]
+    lines = [frame["line"] for frame in snapshot["frames"]]
+    if crash is not None and crash.get("t") == snapshot["t"] and any(
+            fn.addr is not None and line is None for fn, line in zip(functions, lines)):
+        found = crash_lines(crash.get("detail"), functions, modules)
+        lines = [line if line is not None else new for line, new in zip(lines, found)]
+    return list(zip(functions, lines))
 
 
 class FunctionNames:
@@ -341,13 +355,7 @@ class SpanStream(Definitions):
         snapshot = next((e for e in span.events if e["type"] == "stack" and e["frames"]
                          and e["t"] == crash.get("t")), None)
         if snapshot is not None:
-            functions = [self.functions.get(f["fn"]) or self.function(f["fn"])
-                         for f in snapshot["frames"]]
-            lines = [f["line"] for f in snapshot["frames"]]
-            if any(fn.addr is not None and line is None for fn, line in zip(functions, lines)):
-                found = crash_lines(crash.get("detail"), functions, self.modules)
-                lines = [line if line is not None else new for line, new in zip(lines, found)]
-            frames = list(zip(functions, lines))
+            frames = snapshot_frames(snapshot, self.function, self.modules, crash)
         else:
             frames, node = [], span
             while node is not None and node.lane == span.lane:

@@ -6,7 +6,11 @@ events become exceptions (category `exception`, or args with `type` and `message
 crashes (category `crash`) or events. Flow, counter, async and sample events have no
 place in a call tree and are skipped. A file that `orion export --format chrome` wrote
 keeps its trace id and start time (from `otherData`); for others the id is a hash of the
-file's content, so importing the same file twice is noticed.
+file's content, so importing the same file twice is noticed, and the start comes from the
+trace's own clock (VizTracer's `baseTimeNanoseconds`) or else is placed so that the trace
+ends at the file's modification time (most tools write timestamps on a monotonic clock).
+VizTracer's `name (file:line)` names are split and its `--log_exception` instants become
+exceptions (see docs/interchange.md for the rule that picks the fatal one).
 """
 
 from __future__ import annotations

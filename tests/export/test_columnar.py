@@ -109,15 +109,17 @@ def test_one_trace_into_a_dataset_directory(spool, tmp_path):
     assert pq.read_table(single).num_rows == 16
 
 
-def test_native_functions_are_named_with_file_and_line(c_crash, tmp_path):
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+def test_native_functions_are_named_with_file_and_line(c_crash, tmp_path, fmt):
     """A C program's calls and its crash stack by name, file and line, as `show` names them:
     no raw addresses, no function ids the dataset does not hold."""
     spool, trace = c_crash
-    out = tmp_path / "crash.parquet"
+    out = tmp_path / f"crash.{fmt}"
     result = CliRunner().invoke(cli, ["export", "--spool", str(spool), trace,
-                                      "--format", "parquet", "-o", str(out)])
+                                      "--format", fmt, "-o", str(out)])
     assert result.exit_code == 0, result.output
-    rows = pq.read_table(out).drop_columns(["time", "trace_start"]).to_pylist()
+    table = pq.read_table(out) if fmt == "parquet" else pa.ipc.open_file(out).read_all()
+    rows = table.drop_columns(["time", "trace_start"]).to_pylist()
     calls = [(r["function"], Path(r["file"]).name, r["line"]) for r in rows
              if r["type"] == "call"]
     assert calls == [("main", "crash.c", 5), ("middle", "crash.c", 4), ("fault", "crash.c", 3)]

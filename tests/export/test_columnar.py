@@ -17,6 +17,7 @@ from .sample import write_rich_trace
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 ds = pytest.importorskip("pyarrow.dataset")
+ipc = pytest.importorskip("pyarrow.ipc")
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "interchange.md"
 TYPES = {"string": pa.string(), "int64": pa.int64(), "int32": pa.int32(),
@@ -118,7 +119,7 @@ def test_native_functions_are_named_with_file_and_line(c_crash, tmp_path, fmt):
     result = CliRunner().invoke(cli, ["export", "--spool", str(spool), trace,
                                       "--format", fmt, "-o", str(out)])
     assert result.exit_code == 0, result.output
-    table = pq.read_table(out) if fmt == "parquet" else pa.ipc.open_file(out).read_all()
+    table = pq.read_table(out) if fmt == "parquet" else ipc.open_file(out).read_all()
     rows = table.drop_columns(["time", "trace_start"]).to_pylist()
     calls = [(r["function"], Path(r["file"]).name, r["line"]) for r in rows
              if r["type"] == "call"]

@@ -11,11 +11,13 @@ lanes. Nothing here reads files or prints: `Replay.state()` returns plain data.
 from __future__ import annotations
 
 import heapq
+from array import array
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from ..format.writer import NO_VALUE
-from ..model import OPEN, UNWOUND, Call, Crash, Event, Function, Lane, Raised, Stack, Trace
+from ..model import (OPEN, UNWOUND, Call, Crash, Event, Function, Lane, Raised, Stack, Trace,
+                     caller_line)
 from ..timeparse import format_duration_ns
 
 CALL = "call"
@@ -46,8 +48,9 @@ class Step:
         self.item = item
 
 
-def _lane_steps(lane: Lane, parents: dict[int, Call | None]) -> Iterator[Step]:
-    """A lane's steps in time order, walking its forest without recursion."""
+def _lane_steps(lane: Lane, index: int) -> Iterator[tuple[int, int, str, Any, int]]:
+    """A lane's steps in time order as (t, lane index, kind, call or item, depth), walking
+    its forest without recursion."""
 
     def items(calls, exceptions, events):
         if exceptions or events:
@@ -63,21 +66,94 @@ def _lane_steps(lane: Lane, parents: dict[int, Call | None]) -> Iterator[Step]:
         if item is None:
             stack.pop()
             if owner is not None and owner.end is not None:
-                yield Step(UNWIND if owner.outcome == UNWOUND else RETURN, owner.end, lane,
-                           owner, depth - 1)
+                yield (owner.end, index, UNWIND if owner.outcome == UNWOUND else RETURN, owner,
+                       depth - 1)
             continue
         if isinstance(item, Call):
-            parents[id(item)] = owner
-            yield Step(CALL, item.start, lane, item, depth)
+            yield item.start, index, CALL, item, depth
             stack.append((items(item.children, item.exceptions, item.events), item, depth + 1))
         elif isinstance(item, Raised):
-            yield Step(EXCEPTION, item.t, lane, owner, depth, item)
+            yield item.t, index, EXCEPTION, item, depth
         elif isinstance(item, Crash):
-            yield Step(CRASH, item.t, lane, owner, depth, item)
+            yield item.t, index, CRASH, item, depth
         elif isinstance(item, Stack):
-            yield Step(STACK, item.t, lane, owner, depth, item)
+            yield item.t, index, STACK, item, depth
         elif isinstance(item, Event):
-            yield Step(EVENT, item.t, lane, owner, depth, item)
+            yield item.t, index, EVENT, item, depth
+
+
+KINDS = (CALL, RETURN, UNWIND, EXCEPTION, EVENT, CRASH, STACK)
+KIND_CODES = {kind: code for code, kind in enumerate(KINDS)}
+CALL_CODE, RETURN_CODE, UNWIND_CODE, EXCEPTION_CODE, _, CRASH_CODE, _ = range(len(KINDS))
+
+
+class Steps:
+    """Every step of a trace in time order, in flat arrays (a few dozen bytes a step, so
+    that a trace of millions of calls can be replayed); `steps[i]` makes a Step.
+
+    `frame[i]` is the index of the call step of the frame step i belongs to (for a call
+    step, its caller's), -1 outside every call; `partner[i]` pairs a call step with its
+    return or unwind, -1 for a call still open when the trace ended.
+    """
+
+    def __init__(self, lanes: list[Lane]) -> None:
+        self.lanes = lanes
+        self.kinds = bytearray()
+        self.refs: list[Any] = []  # the call (call, return, unwind steps) or the item
+        self.depths = array("i")
+        self.lane_of = array("i")
+        self.frame = array("q")
+        self.partner = array("q")
+        open_calls: list[list[int]] = [[] for _ in lanes]
+        walks = [_lane_steps(lane, index) for index, lane in enumerate(lanes)]
+        for _, lane_index, kind, ref, depth in heapq.merge(*walks, key=lambda s: s[0]):
+            i = len(self.kinds)
+            stack = open_calls[lane_index]
+            enclosing = stack[-1] if stack else -1
+            partner = -1
+            if kind == CALL:
+                stack.append(i)
+            elif kind in (RETURN, UNWIND):
+                partner = stack.pop()
+                self.partner[partner] = i
+                enclosing = self.frame[partner]
+            self.kinds.append(KIND_CODES[kind])
+            self.refs.append(ref)
+            self.depths.append(depth)
+            self.lane_of.append(lane_index)
+            self.frame.append(enclosing)
+            self.partner.append(partner)
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    def call_index(self, i: int) -> int:
+        """The call step of the frame step i is in (-1: outside every call)."""
+        code = self.kinds[i]
+        if code == CALL_CODE:
+            return i
+        if code == RETURN_CODE or code == UNWIND_CODE:
+            return self.partner[i]
+        return self.frame[i]
+
+    def time(self, i: int) -> int:
+        code = self.kinds[i]
+        ref = self.refs[i]
+        if code == CALL_CODE:
+            return ref.start
+        if code == RETURN_CODE or code == UNWIND_CODE:
+            return ref.end
+        return ref.t
+
+    def __getitem__(self, i: int) -> Step:
+        if i < 0:
+            i += len(self)
+        code = self.kinds[i]
+        owner = self.call_index(i)
+        is_call = code <= UNWIND_CODE
+        return Step(KINDS[code], self.time(i), self.lanes[self.lane_of[i]],
+                    self.refs[owner] if owner >= 0 else None, self.depths[i],
+                    None if is_call else self.refs[i])
 
 
 @dataclass
@@ -106,23 +182,16 @@ class Replay:
 
     def __init__(self, trace: Trace) -> None:
         self.trace = trace
-        self.parents: dict[int, Call | None] = {}
-        per_lane = [list(_lane_steps(lane, self.parents)) for lane in trace.lanes.values()]
-        self.steps: list[Step] = list(heapq.merge(*per_lane, key=lambda s: s.t))
-        self.enter_at: dict[int, int] = {}
-        self.exit_at: dict[int, int] = {}
-        self.crash_at: dict[int, int] = {}  # lane id -> its first crash step
-        for index, step in enumerate(self.steps):
-            if step.kind == CALL:
-                self.enter_at[id(step.call)] = index
-            elif step.kind in (RETURN, UNWIND):
-                self.exit_at[id(step.call)] = index
-            elif step.kind == CRASH:
-                self.crash_at.setdefault(step.lane.id, index)
+        self.steps = Steps(list(trace.lanes.values()))
+        if not len(self.steps):
+            raise ReplayError("the trace recorded no events to replay")
+        self.crash_at: dict[int, int] = {}  # lane index -> its first crash step
+        crash = self.steps.kinds.find(CRASH_CODE)
+        while crash >= 0:
+            self.crash_at.setdefault(self.steps.lane_of[crash], crash)
+            crash = self.steps.kinds.find(CRASH_CODE, crash + 1)
         self.breakpoints: list[str] = []
         self.pos = 0
-        if not self.steps:
-            raise ReplayError("the trace recorded no events to replay")
 
     # -- where we are ----------------------------------------------------------------
 
@@ -131,15 +200,19 @@ class Replay:
         return self.steps[self.pos]
 
     def _move(self, index: int | None, why: str) -> int:
-        if index is None:
+        if index is None or index < 0:
             raise ReplayError(why)
         self.pos = index
         return index
 
-    def _scan(self, start: int, stop: int, direction: int, lane: Lane, depth: int) -> int | None:
+    def _same_lane(self, start: int, stop: int, direction: int,
+                   depth: int | None = None) -> int | None:
+        """The first step from `start` towards `stop` on the cursor's lane (at `depth`
+        or above, if given)."""
+        steps = self.steps
+        lane = steps.lane_of[self.pos]
         for index in range(start, stop, direction):
-            step = self.steps[index]
-            if step.lane is lane and step.depth <= depth:
+            if steps.lane_of[index] == lane and (depth is None or steps.depths[index] <= depth):
                 return index
         return None
 
@@ -147,55 +220,51 @@ class Replay:
 
     def forward(self) -> int:
         """`step`: the next event on this lane, into calls."""
-        here = self.step
-        found = next((i for i in range(self.pos + 1, len(self.steps))
-                      if self.steps[i].lane is here.lane), None)
+        found = self._same_lane(self.pos + 1, len(self.steps), 1)
         return self._move(found, "at the last event of this lane")
 
     def over(self) -> int:
         """`next`: the next event on this lane at this depth or above (over calls)."""
-        here = self.step
-        if here.kind == CALL and id(here.call) in self.exit_at:
-            return self._move(self.exit_at[id(here.call)], "")
-        found = self._scan(self.pos + 1, len(self.steps), 1, here.lane, here.depth)
+        steps = self.steps
+        if steps.kinds[self.pos] == CALL_CODE and steps.partner[self.pos] >= 0:
+            return self._move(steps.partner[self.pos], "")
+        found = self._same_lane(self.pos + 1, len(steps), 1, steps.depths[self.pos])
         return self._move(found, "at the last event of this lane at this depth")
 
     def out(self) -> int:
         """`finish`: the return of the current frame (of its caller if already there)."""
-        frame = self.step.call
-        if frame is not None and self.exit_at.get(id(frame), -1) <= self.pos:
-            frame = self.parents.get(id(frame))
-        if frame is None:
+        steps = self.steps
+        frame = steps.call_index(self.pos)
+        if frame >= 0 and steps.partner[frame] <= self.pos:
+            frame = steps.frame[frame]
+        if frame < 0:
             raise ReplayError("no enclosing call to finish")
-        found = self.exit_at.get(id(frame))
-        return self._move(found, f"{frame.label} was still running when the trace ended")
+        return self._move(steps.partner[frame],
+                          f"{steps.refs[frame].label} was still running when the trace ended")
 
     # -- backward ----------------------------------------------------------------------
 
     def backward(self) -> int:
         """`reverse-step`: the previous event on this lane."""
-        here = self.step
-        found = next((i for i in range(self.pos - 1, -1, -1)
-                      if self.steps[i].lane is here.lane), None)
+        found = self._same_lane(self.pos - 1, -1, -1)
         return self._move(found, "at the first event of this lane")
 
     def back_over(self) -> int:
         """`reverse-next`: the previous event on this lane at this depth or above."""
-        here = self.step
-        if here.kind in (RETURN, UNWIND):
-            return self._move(self.enter_at[id(here.call)], "")
-        found = self._scan(self.pos - 1, -1, -1, here.lane, here.depth)
+        steps = self.steps
+        if steps.kinds[self.pos] in (RETURN_CODE, UNWIND_CODE):
+            return self._move(steps.partner[self.pos], "")
+        found = self._same_lane(self.pos - 1, -1, -1, steps.depths[self.pos])
         return self._move(found, "at the first event of this lane at this depth")
 
     def back_out(self) -> int:
         """`reverse-finish`: where the current frame was called (its caller's call if
         already there)."""
-        frame = self.step.call
-        if frame is not None and self.enter_at.get(id(frame), self.pos) >= self.pos:
-            frame = self.parents.get(id(frame))
-        if frame is None:
-            raise ReplayError("no enclosing call to go back to")
-        return self._move(self.enter_at[id(frame)], "")
+        steps = self.steps
+        frame = steps.call_index(self.pos)
+        if frame >= self.pos:
+            frame = steps.frame[frame]
+        return self._move(frame, "no enclosing call to go back to")
 
     # -- jumps -------------------------------------------------------------------------
 
@@ -210,43 +279,45 @@ class Replay:
     def at_time(self, t: int) -> int:
         """The first event at or after `t` ns since the trace started; past the last event
         is an error (jumping to the end silently would hide a mistyped time)."""
-        last = len(self.steps) - 1
-        if t > self.steps[last].t:
+        steps = self.steps
+        last = len(steps) - 1
+        if t > steps.time(last):
             raise ReplayError(f"no event at or after {format_duration_ns(t)}: the trace's "
-                              f"last event is #{last} at {format_duration_ns(self.steps[last].t)}")
-        lo, hi = 0, len(self.steps)
+                              f"last event is #{last} at {format_duration_ns(steps.time(last))}")
+        lo, hi = 0, len(steps)
         while lo < hi:
             mid = (lo + hi) // 2
-            if self.steps[mid].t < t:
+            if steps.time(mid) < t:
                 lo = mid + 1
             else:
                 hi = mid
-        return self._move(min(lo, len(self.steps) - 1), "")
+        return self._move(lo, "")
 
     def first_exception(self) -> int:
         """The first exception raised (else the first unwind, else the first crash)."""
-        for wanted in ((EXCEPTION, "raised"), (UNWIND, None), (CRASH, None)):
-            for index, step in enumerate(self.steps):
-                if step.kind == wanted[0] and (wanted[1] is None or step.item.kind == wanted[1]):
-                    return self._move(index, "")
+        steps = self.steps
+        index = steps.kinds.find(EXCEPTION_CODE)
+        while index >= 0 and steps.refs[index].kind != "raised":
+            index = steps.kinds.find(EXCEPTION_CODE, index + 1)
+        for found in (index, steps.kinds.find(UNWIND_CODE), steps.kinds.find(CRASH_CODE)):
+            if found >= 0:
+                return self._move(found, "")
         raise ReplayError("no exception was recorded in this trace")
 
-    def _breaks(self, step: Step) -> bool:
-        return step.kind == CALL and any(function_matches(step.call.fn, p)
-                                         for p in self.breakpoints)
+    def _breaks(self, index: int) -> bool:
+        return self.steps.kinds[index] == CALL_CODE and any(
+            function_matches(self.steps.refs[index].fn, p) for p in self.breakpoints)
 
     def resume(self) -> int:
         """`continue`: the next call of a breakpoint's function (else the last event)."""
-        found = next((i for i in range(self.pos + 1, len(self.steps))
-                      if self._breaks(self.steps[i])), None)
+        found = next((i for i in range(self.pos + 1, len(self.steps)) if self._breaks(i)), None)
         if found is None and self.pos == len(self.steps) - 1:
             raise ReplayError("at the end of the trace")
         return self._move(found if found is not None else len(self.steps) - 1, "")
 
     def reverse_resume(self) -> int:
         """`reverse-continue`: the previous call of a breakpoint's function (else event 0)."""
-        found = next((i for i in range(self.pos - 1, -1, -1) if self._breaks(self.steps[i])),
-                     None)
+        found = next((i for i in range(self.pos - 1, -1, -1) if self._breaks(i)), None)
         if found is None and self.pos == 0:
             raise ReplayError("at the start of the trace")
         return self._move(found if found is not None else 0, "")
@@ -257,30 +328,32 @@ class Replay:
             raise ReplayError(f"no function named {pattern!r} in this trace")
         if pattern not in self.breakpoints:
             self.breakpoints.append(pattern)
-        return sum(1 for s in self.steps
-                   if s.kind == CALL and function_matches(s.call.fn, pattern))
+        steps = self.steps
+        return sum(1 for i in range(len(steps)) if steps.kinds[i] == CALL_CODE
+                   and function_matches(steps.refs[i].fn, pattern))
 
     # -- state -------------------------------------------------------------------------
 
     def frames(self) -> list[Frame]:
         """The call stack at the cursor, outermost first."""
+        steps = self.steps
         step = self.step
+        crash_at = self.crash_at.get(steps.lane_of[self.pos], len(steps))
         frames: list[Frame] = []
-        call = step.call
-        innermost = True
-        while call is not None:
+        index, child = steps.call_index(self.pos), None
+        while index >= 0:
+            call = steps.refs[index]
             line = None
-            if innermost and step.kind == EXCEPTION:
+            if child is not None:  # where it made the call that is open below it
+                line = caller_line(call, child, self.trace.modules.values())
+            elif step.kind == EXCEPTION:
                 line = step.item.line
-            elif call.outcome == UNWOUND and (not innermost or step.kind == UNWIND
-                                               or self.pos > self.enter_at.get(id(call), 0)):
+            elif call.outcome == UNWOUND and (step.kind == UNWIND or self.pos > index):
                 line = call.line
-            elif call.outcome == OPEN and self.pos >= self.crash_at.get(step.lane.id,
-                                                                         len(self.steps)):
+            elif call.outcome == OPEN and self.pos >= crash_at:
                 line = call.line  # where it was when the process crashed
-            frames.append(Frame(call, line, innermost and step.kind in (RETURN, UNWIND)))
-            innermost = False
-            call = self.parents.get(id(call))
+            frames.append(Frame(call, line, child is None and step.kind in (RETURN, UNWIND)))
+            index, child = steps.frame[index], call
         frames.reverse()
         return frames
 

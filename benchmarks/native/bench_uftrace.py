@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -60,11 +61,17 @@ def fib_calls(n: int) -> int:
     return 2 * a - 1 + 1
 
 
-def timed(command: list[str], env: dict | None = None, cwd: Path | None = None) -> float:
+def timed(command: list[str], env: dict | None = None,
+          cwd: Path | None = None) -> tuple[float, float]:
+    """Wall-clock seconds, and CPU seconds of every process the command waited for (less
+    swayed by other work on a shared machine)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def dir_bytes(path: Path, pattern: str) -> int:
@@ -79,7 +86,8 @@ def orion_command() -> list[str]:
 
 def measure(work: Path, exes: dict[str, Path], n: int, runs: int,
             preload: dict[str, str]) -> dict:
-    """Every variant `runs` times, interleaved; medians in seconds and bytes on disk."""
+    """Every variant `runs` times, interleaved; medians of wall and CPU seconds, and of
+    bytes on disk."""
     spool, data = work / "spool", work / "uftrace.data"
     arg = str(n)
     variants = {
@@ -98,37 +106,45 @@ def measure(work: Path, exes: dict[str, Path], n: int, runs: int,
                                     dict(preload, ORION_EXCLUDE_FUNCS="fib"), None),
     }
     seconds: dict[str, list[float]] = {name: [] for name in variants}
+    cpu: dict[str, list[float]] = {name: [] for name in variants}
     size: dict[str, list[int]] = {name: [] for name, v in variants.items() if v[2]}
     for _ in range(runs):
         for name, (command, env, output) in variants.items():
             shutil.rmtree(spool, ignore_errors=True)
             shutil.rmtree(data, ignore_errors=True)
-            seconds[name].append(timed(command, env, cwd=work))  # -pg writes gmon.out here
+            wall, used = timed(command, env, cwd=work)  # -pg writes gmon.out here
+            seconds[name].append(wall)
+            cpu[name].append(used)
             if output is spool:
                 size[name].append(dir_bytes(spool, "*.otrace"))
             elif output is data:
                 size[name].append(dir_bytes(data, "*.dat"))
     return {"seconds": {k: statistics.median(v) for k, v in seconds.items()},
+            "cpu": {k: statistics.median(v) for k, v in cpu.items()},
             "bytes": {k: statistics.median(v) for k, v in size.items()}}
 
 
 def summarize(n: int, runs: int, measured: dict) -> dict:
-    s, size = measured["seconds"], measured["bytes"]
+    s, c, size = measured["seconds"], measured["cpu"], measured["bytes"]
     calls = fib_calls(n)
     events = 2 * calls
+    whole = ("orion_run", "uftrace_pg", "uftrace_finstrument", "liborion", "plain",
+             "plain_finstrument", "plain_pg")
 
-    def per_call(variant: str, baseline: str) -> float:
-        return round((s[variant] - s[baseline]) * 1e9 / calls, 1)
+    def per_call(variant: str, baseline: str, times: dict = s) -> float:
+        return round((times[variant] - times[baseline]) * 1e9 / calls, 1)
 
     return {
         "n": n, "calls": calls, "runs": runs,
-        "whole_process_s": {name: round(s[name], 4) for name in (
-            "orion_run", "uftrace_pg", "uftrace_finstrument", "liborion", "plain",
-            "plain_finstrument", "plain_pg")},
+        "whole_process_s": {name: round(s[name], 4) for name in whole},
+        "whole_process_cpu_s": {name: round(c[name], 4) for name in whole},
         "orion_cli_s": round(s["orion_run"] - s["liborion"], 4),
         "whole_ratio_orion_run_to_uftrace_pg": round(s["orion_run"] / s["uftrace_pg"], 2),
         "whole_ratio_orion_run_to_uftrace_finstrument":
             round(s["orion_run"] / s["uftrace_finstrument"], 2),
+        "whole_cpu_ratio_orion_run_to_uftrace_pg": round(c["orion_run"] / c["uftrace_pg"], 2),
+        "whole_cpu_ratio_orion_run_to_uftrace_finstrument":
+            round(c["orion_run"] / c["uftrace_finstrument"], 2),
         "ns_per_call": {
             "liborion": per_call("liborion", "plain_finstrument"),
             "uftrace_pg": per_call("uftrace_pg", "plain_pg"),
@@ -136,40 +152,49 @@ def summarize(n: int, runs: int, measured: dict) -> dict:
             "liborion_filter_kept": per_call("liborion_filter_kept", "plain_finstrument"),
             "liborion_filter_dropped": per_call("liborion_filter_dropped", "plain_finstrument"),
         },
+        "cpu_ns_per_call": {
+            "liborion": per_call("liborion", "plain_finstrument", c),
+            "uftrace_pg": per_call("uftrace_pg", "plain_pg", c),
+            "uftrace_finstrument": per_call("uftrace_finstrument", "plain_finstrument", c),
+        },
         "bytes_per_event": {name: round(b / events, 3) for name, b in size.items()},
     }
 
 
 def render(result: dict) -> str:
-    w = result["whole_process_s"]
-    c = result["ns_per_call"]
-    b = result["bytes_per_event"]
-    return "\n".join([
+    w, u = result["whole_process_s"], result["whole_process_cpu_s"]
+    c, cu, b = result["ns_per_call"], result["cpu_ns_per_call"], result["bytes_per_event"]
+    lines = [
         f"fib({result['n']}): {result['calls']:,} calls, medians of {result['runs']} runs",
-        "whole process (wall clock, start-up and final flush included):",
-        f"  orion run -- ./fib-finstrument          {w['orion_run']:.3f} s",
-        f"  uftrace record ./fib-pg                 {w['uftrace_pg']:.3f} s",
-        f"  uftrace record ./fib-finstrument        {w['uftrace_finstrument']:.3f} s",
-        f"  the agent preloaded, no CLI             {w['liborion']:.3f} s "
-        f"(orion run's CLI: {result['orion_cli_s']:.3f} s more)",
-        f"  plain (no instrumentation / -finstrument-functions / -pg)  "
-        f"{w['plain']:.3f} / {w['plain_finstrument']:.3f} / {w['plain_pg']:.3f} s",
-        f"  ratio orion run / uftrace -pg            "
-        f"{result['whole_ratio_orion_run_to_uftrace_pg']}",
-        f"  ratio orion run / uftrace -finstrument   "
-        f"{result['whole_ratio_orion_run_to_uftrace_finstrument']}",
-    ]) + "\n" + ("per call: start-up dominates at this size (see a larger --n)"
-                  if result["calls"] < PER_CALL_MIN else "\n".join([
-        "per call (minus the same binary run plain):",
-        f"  liborion preloaded (no CLI)              {c['liborion']} ns, "
-        f"{b['liborion']} bytes/event",
-        f"  uftrace -pg                              {c['uftrace_pg']} ns, "
-        f"{b['uftrace_pg']} bytes/event",
-        f"  uftrace -finstrument-functions           {c['uftrace_finstrument']} ns, "
-        f"{b['uftrace_finstrument']} bytes/event",
-        f"  liborion, filter kept all / dropped all  {c['liborion_filter_kept']} / "
-        f"{c['liborion_filter_dropped']} ns",
-    ]))
+        "whole process, start-up and final flush included     wall s   CPU s",
+    ]
+    for label, key in (("orion run -- ./fib-finstrument", "orion_run"),
+                       ("uftrace record ./fib-pg", "uftrace_pg"),
+                       ("uftrace record ./fib-finstrument", "uftrace_finstrument"),
+                       ("the agent preloaded, no CLI", "liborion"),
+                       ("plain, no instrumentation", "plain"),
+                       ("plain -finstrument-functions", "plain_finstrument"),
+                       ("plain -pg", "plain_pg")):
+        lines.append(f"  {label:50} {w[key]:7.3f} {u[key]:7.3f}")
+    lines += [
+        f"  ratio orion run / uftrace -pg                      "
+        f"{result['whole_ratio_orion_run_to_uftrace_pg']:7} "
+        f"{result['whole_cpu_ratio_orion_run_to_uftrace_pg']:7}",
+        f"  ratio orion run / uftrace -finstrument-functions   "
+        f"{result['whole_ratio_orion_run_to_uftrace_finstrument']:7} "
+        f"{result['whole_cpu_ratio_orion_run_to_uftrace_finstrument']:7}",
+    ]
+    if result["calls"] < PER_CALL_MIN:
+        lines.append("per call: start-up dominates at this size (see a larger --n)")
+        return "\n".join(lines)
+    lines.append("per call, minus the same binary run plain      wall ns  CPU ns  bytes/event")
+    for label, key in (("liborion preloaded (no CLI)", "liborion"),
+                       ("uftrace -pg", "uftrace_pg"),
+                       ("uftrace -finstrument-functions", "uftrace_finstrument")):
+        lines.append(f"  {label:44} {c[key]:7} {cu[key]:7}  {b[key]}")
+    lines.append(f"  liborion, filter kept all / dropped all      {c['liborion_filter_kept']} / "
+                 f"{c['liborion_filter_dropped']}")
+    return "\n".join(lines)
 
 
 def main() -> int:

@@ -3,10 +3,10 @@
 Calls are complete ("X") events on their lane's thread, so they nest as the calls did;
 their `args` are their function's module, file and line (the same for every call, so
 speedscope merges a function's calls into one frame), and each call's own span id and
-outcome are top-level keys (`span_id`, `outcome`, `unwound_at_line`) that viewers ignore;
-a lane started by another (a thread, a task) gets a flow arrow from the call that was
-running on the parent lane to the lane's first call; exceptions, crashes and events are
-instant events carrying their message. Times are microseconds (with nanosecond decimals)
+outcome are top-level keys (`span_id`, `outcome`, `unwound_at_line`) that viewers ignore
+and `orion import` reads. A lane started by another (a thread, a task) gets a flow arrow
+from the call that was running on the parent lane to the lane's first call; exceptions,
+crashes and events are instant events carrying their message. Times are microseconds (with nanosecond decimals)
 since the trace started; `otherData` holds the trace's id and absolute start.
 
 Several traces can share one file (`orion export --merge`): each is a process, on one

@@ -180,9 +180,8 @@ def convert_documents(documents: list[Any], directory: Path, source: Path) -> li
                                 line if isinstance(line, int) and line >= 0 else None)
                 w.call(t, lane_id, fn)
             elif kind == "end":
-                where = e if "outcome" in e else args  # top level; in args in older exports
-                if where.get("outcome") == "unwound":
-                    line = where.get("unwound_at_line")
+                if e.get("outcome") == "unwound":  # as orion's chrome export writes it
+                    line = e.get("unwound_at_line")
                     w.unwind(t, lane_id, line if isinstance(line, int) else None)
                     failed = True
                 else:

@@ -169,7 +169,7 @@ def _install_c_tracer(hook, session) -> None:
     policy = {} if adaptive is None or session.mode == "error" else dict(
         zip(("full_calls", "value_every", "max_calls"), adaptive))
     tracer = hook.Tracer(session, session.t0, _C_MODES[session.mode], session.config.ring,
-                         tuple(session.secret_values), **policy)
+                         session.secret_values, **policy)
     session.attach(tracer)
     _previous["c_tracer"] = tracer
     tracer.install(session.own_threads())

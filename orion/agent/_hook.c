@@ -227,8 +227,8 @@ simple_value(PyObject *obj, PyObject *secret_values)
         return isfinite(PyFloat_AS_DOUBLE(obj));
     if (!PyUnicode_CheckExact(obj) || PyUnicode_GET_LENGTH(obj) > MAX_TEXT)
         return 0;
-    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(secret_values); i++) {
-        int found = PyUnicode_Contains(obj, PyTuple_GET_ITEM(secret_values, i));
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(secret_values); i++) {
+        int found = PyUnicode_Contains(obj, PyList_GET_ITEM(secret_values, i));
         if (found != 0) {
             PyErr_Clear();
             return 0;
@@ -400,7 +400,8 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     PyObject *session;
-    PyObject *secret_values;  /* tuple of str: strings containing one are captured by Python */
+    PyObject *secret_values;  /* the session's list of str, which grows as values are
+                               * redacted: strings containing one are captured by Python */
     Ring *ring;               /* error mode */
     int64_t t0;
     /* the clock: the TSC scaled to ns (a third of clock_gettime's cost here), kept on
@@ -1144,7 +1145,7 @@ Tracer_init(Tracer *self, PyObject *args, PyObject *kwds)
     int mode;
     Py_ssize_t ring = 0;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "OLinO!|$LLL", kwlist, &session, &t0, &mode,
-                                     &ring, &PyTuple_Type, &secret_values, &full_calls,
+                                     &ring, &PyList_Type, &secret_values, &full_calls,
                                      &value_every, &max_calls))
         return -1;
     if (mode < MODE_CALLS || mode > MODE_RING || (mode == MODE_RING && ring < 1)) {

@@ -146,3 +146,29 @@ def test_a_redacted_local_leaks_through_no_message(tmp_path, mode):
                 if r["type"] in ("exception", "crash") and r.get("exc_type", r.get("reason"))
                 == "AssertionError"]
     assert messages and all("login failed for <redacted>" in m for m in messages), messages
+
+
+PASSES_ON = """\
+def check(candidate):
+    return candidate == "right"
+
+def login(user, password):
+    return check(password)
+
+login("ada", "hunter2secret")
+"""
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_a_redacted_value_is_redacted_wherever_it_goes_next(tmp_path, hook):
+    """Once an argument named `password` is redacted, its value passed on under another
+    name (`candidate`) is redacted too, by the C hook as by the Python one."""
+    (tmp_path / "app.py").write_text(PASSES_ON)
+    spool = tmp_path / "spool"
+    done = run([python(), "-m", "orion.agent", "--mode", "dev", "--spool", str(spool),
+                str(tmp_path / "app.py")], env=clean_env(ORION_HOOK=hook))
+    assert done.returncode == 0, done.stderr
+    (path,) = traces(spool)
+    assert b"hunter2secret" not in raw_bytes(path)
+    calls = [r for r in records(path) if r["type"] == "call" and r.get("args")]
+    assert {"t": "str", "redacted": True} in [r["args"].get("candidate") for r in calls]

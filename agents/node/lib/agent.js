@@ -1,0 +1,385 @@
+'use strict';
+// One traced process (or worker thread): the functions instrumented modules define, the
+// lanes their calls run on, and where the events go. `dev` and `safe` write a trace as
+// the program runs (opened at the first event, so a process that runs none of the
+// project's code, such as npm itself, leaves no file); `error` keeps a ring of recent
+// calls and writes a trace only when something fails: an uncaught exception, an unhandled
+// rejection, a failing test.
+//
+// Lanes: a thread's synchronous calls nest on its lane; each async function call runs on
+// a lane of its own (kind "task") whose parent is its caller's lane, so that an `await`
+// resumes inside the async function's span and a promise chain reads as one story.
+// `current` is the lane of the code running now: an async function takes it at its start
+// and at each resumption, and gives it back when it suspends or ends.
+
+const crypto = require('crypto');
+const fs = require('fs');
+const path = require('path');
+const { performance } = require('perf_hooks');
+const { TraceWriter, T, wideInt } = require('./writer');
+const { Capturer, typeName, safeString } = require('./values');
+const { environment, processInfo } = require('./config');
+const { scrub } = require('./secrets');
+
+const VERSION = require('../package.json').version;
+const STACK_FRAMES = 200;
+
+class Lane {
+  constructor(name, kind, nativeId, parent) {
+    this.name = name;
+    this.kind = kind;
+    this.nativeId = nativeId;
+    this.parent = parent;
+    this.top = null; // the innermost open frame
+  }
+}
+
+class Frame {
+  constructor(fn, lane, args, caller, resumer) {
+    this.fn = fn;
+    this.lane = lane;
+    this.args = args;
+    this.caller = caller; // the frame that called this one (of the caller's lane for a task)
+    this.resumer = resumer; // async: the lane to give back when suspending, else null
+    this.done = false;
+    this.test = null;
+  }
+}
+
+class Agent {
+  constructor(config, { threadName = 'main', threadId = process.pid } = {}) {
+    this.config = config;
+    this.mode = config.mode;
+    this.values = config.mode === 'dev';
+    this.traceId = crypto.randomBytes(16).toString('hex');
+    this.spanId = crypto.randomBytes(8).toString('hex');
+    this.t0 = performance.now();
+    this.startNs = BigInt(Math.round((performance.timeOrigin + this.t0) * 1000)) * 1000n;
+    this.mainLane = new Lane(threadName, 'thread', threadId, null);
+    this.current = this.mainLane;
+    this.none = [];
+    this.writer = null;
+    this.capturer = null;
+    this.ring = config.mode === 'error' ? new Array(config.ring) : null;
+    this.ringNext = 0;
+    this.unwinding = null; // the innermost frame of the exception unwinding now
+    this.lastUnwound = null;
+    this.failingStacks = new WeakMap(); // error -> the innermost frame it unwound
+    this.root = null;
+    this.failure = null;
+    this.written = [];
+    this.closed = false;
+    this.testResource = null;
+    this.header = { process: processInfo(config), env: environment(config) }; // before we set ORION_PARENT
+  }
+
+  now() {
+    return Math.round((performance.now() - this.t0) * 1e6);
+  }
+
+  /** The functions of one instrumented module, in the order its code refers to them. */
+  define(file, table) {
+    const module = file.replace(/\.[cm]?[jt]sx?$/, '');
+    return table.map(([name, line, params]) => ({ name, module, file, line, params }));
+  }
+
+  // -- the calls of instrumented code ----------------------------------------------
+
+  enter(fn, args, isAsync) {
+    if (fn === undefined || this.closed) return null;
+    const caller = this.current.top;
+    let lane = this.current;
+    let resumer = null;
+    if (isAsync === 1) {
+      resumer = lane;
+      lane = new Lane(fn.name, 'task', null, lane);
+      this.current = lane;
+    }
+    const frame = new Frame(fn, lane, args, caller, resumer);
+    lane.top = frame;
+    if (caller === null && this.testResource !== null) frame.test = this.testResource();
+    const t = this.now();
+    if (this.ring !== null) {
+      this.remember(T.CALL, t, lane, fn);
+    } else {
+      const w = this.open();
+      if (this.root === null) this.root = fn.name;
+      const fields = [w.laneId(lane), w.functionId(fn)];
+      if (this.values) fields.push(this.capturer.pairs(fn.params, args));
+      w.timed(T.CALL, t, fields);
+    }
+    return frame;
+  }
+
+  ret(frame, value) {
+    if (frame !== null && !frame.done) this.close(frame, T.RETURN, value, true);
+    return value;
+  }
+
+  /** The end of a function's try/finally: without a return first, an exception unwinds it. */
+  leave(frame) {
+    if (frame === null || frame.done) return;
+    if (this.lastUnwound === null || this.lastUnwound.caller !== frame) this.unwinding = frame;
+    this.lastUnwound = frame;
+    this.close(frame, T.UNWIND, undefined, false);
+    if (frame.test !== null && frame.caller === null) this.testEnded(frame, this.unwinding);
+  }
+
+  /** A catch clause of `frame`'s function runs: its lane is current again, and the
+   *  exception that unwound the frames since the last one caught is known. */
+  caught(frame, error) {
+    if (frame === null) return;
+    this.current = frame.lane;
+    frame.lane.top = frame;
+    this.failingStack(error);
+    this.exception(frame.lane, 1, error);
+  }
+
+  /** The innermost frame `error` unwound, if it unwound any (remembered from now on). */
+  failingStack(error) {
+    const isObject = error !== null && (typeof error === 'object' || typeof error === 'function');
+    let innermost = isObject ? this.failingStacks.get(error) : undefined;
+    if (innermost === undefined) {
+      innermost = this.unwinding;
+      if (isObject && innermost !== null) this.failingStacks.set(error, innermost);
+    }
+    this.unwinding = null;
+    this.lastUnwound = null;
+    return innermost;
+  }
+
+  /** An async function is about to suspend at an `await`: its caller (or the event loop)
+   *  carries on. */
+  pause(frame, value) {
+    if (frame !== null && frame.resumer !== null) this.current = frame.resumer;
+    return value;
+  }
+
+  /** An async function resumes after an `await` (or in a catch or finally block). */
+  resume(frame, value) {
+    if (frame !== null) {
+      this.current = frame.lane;
+      if (frame.resumer !== null) frame.resumer = this.mainLane;
+    }
+    return value;
+  }
+
+  close(frame, type, value, isReturn) {
+    frame.done = true;
+    const lane = frame.lane;
+    lane.top = frame.caller !== null && frame.caller.lane === lane ? frame.caller : null;
+    if (frame.resumer !== null) this.current = frame.resumer;
+    else this.current = lane;
+    const t = this.now();
+    if (this.ring !== null) {
+      this.remember(type, t, lane, null);
+      return;
+    }
+    const w = this.writer;
+    if (w === null) return;
+    const fields = [w.laneId(lane)];
+    if (this.values) {
+      if (isReturn) fields.push(this.capturer.value(value));
+      else fields.push(null, this.capturer.pairs(frame.fn.params, frame.args));
+    } else if (!isReturn) {
+      fields.push(null);
+    }
+    w.timed(type, t, fields);
+  }
+
+  exception(lane, kind, error) {
+    const t = this.now();
+    const [type, message] = describe(error, this.config.secretValues);
+    if (this.ring !== null) {
+      this.remember(T.EXCEPTION, t, lane, [kind, type, message]);
+      return;
+    }
+    const w = this.open();
+    w.timed(T.EXCEPTION, t, [w.laneId(lane), kind, w.sid(type), message, null]);
+  }
+
+  remember(type, t, lane, detail) {
+    this.ring[this.ringNext % this.ring.length] = [type, t, lane, detail];
+    this.ringNext++;
+  }
+
+  // -- traces --------------------------------------------------------------------
+
+  /** The dev/safe trace, opened at its first event. */
+  open() {
+    if (this.writer === null) {
+      this.writer = this.newWriter({});
+      this.capturer = new Capturer((text) => this.writer.sid(text), this.config.isSecret, this.config.secretValues);
+    }
+    return this.writer;
+  }
+
+  newWriter(extra) {
+    const startNs = extra.startNs || this.startNs;
+    const traceId = extra.traceId || this.traceId;
+    fs.mkdirSync(this.config.spool, { recursive: true });
+    const file = path.join(this.config.spool, traceFilename(startNs, traceId));
+    const meta = { trace_id: traceId, agent: { language: 'node', name: 'orionis-trace', version: VERSION },
+      mode: this.mode, start_ns: startNs, process: this.header.process, env: this.header.env };
+    if (this.config.service) meta.service = this.config.service;
+    if (extra.name) meta.name = extra.name;
+    if (this.config.parent) meta.parent = this.config.parent;
+    if (extra.window) meta.window = extra.window;
+    return new TraceWriter(file, meta);
+  }
+
+  /** The summary of a trace, as spec section 4.7 lists it (counts and checksum are the
+   *  writer's). */
+  summary(writer, status, exception, exitCode, extra = {}) {
+    const header = this.header.process;
+    const out = { trace_id: extra.traceId || this.traceId, start_ns: extra.startNs || this.startNs,
+      status, language: 'node', mode: this.mode, duration_ns: 0, command: header.argv,
+      host: header.host, pid: header.pid, root: extra.root !== undefined ? extra.root : this.root,
+      exception, exit_code: exitCode };
+    if (this.config.service) out.service = this.config.service;
+    if (this.config.parent) out.parent = this.config.parent;
+    if (extra.name) { out.name = extra.name; }
+    if (extra.test) out.test = extra.test;
+    return out;
+  }
+
+  finish(writer, summary) {
+    writer.close(summary);
+    this.written.push(writer.path);
+    if (this.config.report) {
+      try {
+        fs.appendFileSync(this.config.report, `${writer.path}\n`);
+      } catch { /* the report is a courtesy; the trace is in the spool */ }
+    }
+  }
+
+  /** The process is dying of `error` (kind `uncaught` or `unhandled_rejection`). */
+  crashed(error, kind) {
+    if (this.closed || this.failure !== null) return;
+    const [type, message] = describe(error, this.config.secretValues);
+    const innermost = this.failingStack(error);
+    const lane = innermost !== null ? innermost.lane : this.current;
+    this.failure = { type, message, kind };
+    const detail = { stack: scrub(stackText(error), this.config.secretValues) };
+    if (this.ring !== null) {
+      const w = this.ringTrace({}, -Infinity);
+      this.writeFailure(w, lane, kind, type, message, detail, innermost);
+      this.finish(w, this.summary(w, 'failed', this.failure, 1, { root: this.ringRoot }));
+    } else {
+      const w = this.open();
+      this.writeFailure(w, lane, kind, type, message, detail, innermost);
+    }
+  }
+
+  writeFailure(w, lane, kind, type, message, detail, innermost) {
+    const t = this.now();
+    const laneId = w.laneId(lane);
+    w.timed(T.CRASH, t, [laneId, kind, type, message, detail]);
+    this.writeStack(w, laneId, t, 'uncaught', innermost);
+  }
+
+  /** An error-mode trace holding the ring (from `since` on): opened when something failed. */
+  ringTrace(extra, since, until = Infinity) {
+    const w = this.newWriter({ ...extra, window: 'ring' });
+    const size = this.ring.length;
+    const first = Math.max(0, this.ringNext - size);
+    this.ringRoot = null;
+    for (let i = first; i < this.ringNext; i++) {
+      const [type, t, lane, detail] = this.ring[i % size];
+      if (t < since || t > until) continue;
+      const laneId = w.laneId(lane);
+      if (type === T.CALL) {
+        if (this.ringRoot === null) this.ringRoot = detail.name;
+        w.timed(T.CALL, t, [laneId, w.functionId(detail)]);
+      } else if (type === T.RETURN) {
+        w.timed(T.RETURN, t, [laneId]);
+      } else if (type === T.UNWIND) {
+        w.timed(T.UNWIND, t, [laneId, null]);
+      } else if (type === T.EXCEPTION) {
+        w.timed(T.EXCEPTION, t, [laneId, detail[0], w.sid(detail[1]), detail[2], null]);
+      }
+    }
+    return w;
+  }
+
+  /** A test's function (`frame`, the root of its stack) was unwound: once the runner has
+   *  recorded the failure on the test, a trace named after it is written (error mode) or
+   *  an event marks it (dev, safe). */
+  testEnded(frame, innermost) {
+    const test = frame.test;
+    const t = this.now();
+    setImmediate(() => {
+      const failure = test.resource.error;
+      if (!failure) return;
+      const error = failure.cause !== undefined ? failure.cause : failure;
+      this.failingStacks.set(error, innermost);
+      this.testFailed(frame, test, error, innermost, t);
+    });
+  }
+
+  testFailed(frame, test, error, innermost, t) {
+    const [type, message] = describe(error, this.config.secretValues);
+    const info = { id: test.id, outcome: 'failed', file: test.file };
+    if (this.ring === null) {
+      if (this.closed) return;
+      const w = this.open();
+      w.timed(T.EVENT, this.now(), [w.laneId(frame.lane), w.sid('test'), info]);
+      return;
+    }
+    const traceId = crypto.randomBytes(16).toString('hex');
+    const startNs = this.startNs + BigInt(Math.max(0, Math.round(test.start)));
+    const extra = { traceId, startNs, name: test.id };
+    const w = this.ringTrace(extra, test.start, t);
+    const laneId = w.laneId(innermost.lane);
+    w.timed(T.EXCEPTION, t, [laneId, 0, w.sid(type), message, null]);
+    this.writeStack(w, laneId, t, 'exception', innermost);
+    w.timed(T.EVENT, t, [w.laneId(frame.lane), w.sid('test'), info]);
+    this.finish(w, this.summary(w, 'failed', { type, message }, null, { ...extra, root: this.ringRoot, test: info }));
+  }
+
+  writeStack(w, laneId, t, reason, innermost) {
+    const frames = [];
+    for (let f = innermost; f !== null && frames.length < STACK_FRAMES; f = f.caller) frames.push(f);
+    if (frames.length === 0) return;
+    const capturer = new Capturer((text) => w.sid(text), this.config.isSecret, this.config.secretValues);
+    const records = frames.reverse().map((f) => [w.functionId(f.fn), null, capturer.pairs(f.fn.params, f.args)]);
+    w.timed(T.STACK, t, [laneId, reason, records]);
+  }
+
+  /** The process exits with `code`: the dev/safe trace gets its end record. */
+  exit(code) {
+    if (this.closed) return;
+    this.closed = true;
+    const w = this.writer;
+    if (w === null) return;
+    const status = this.failure !== null ? 'failed' : code === 0 ? 'ok' : 'failed';
+    this.finish(w, this.summary(w, status, this.failure, code));
+  }
+}
+
+/** The type and (scrubbed) message of a thrown value. */
+function describe(error, secretValues) {
+  if (error !== null && typeof error === 'object') {
+    const type = (typeof error.name === 'string' && error.name) || typeName(error);
+    return [type, scrub(safeString(error.message), secretValues)];
+  }
+  return [typeof error, scrub(safeString(error), secretValues)];
+}
+
+function stackText(error) {
+  try {
+    return error !== null && typeof error === 'object' && typeof error.stack === 'string' ? error.stack : safeString(error);
+  } catch {
+    return '';
+  }
+}
+
+/** <UTC start, YYYYmmddTHHMMSSffffff>Z-<trace id>.otrace (spec section 8). */
+function traceFilename(startNs, traceId) {
+  const ms = Number(startNs / 1000000n);
+  const micros = Number((startNs / 1000n) % 1000000n);
+  const stamp = new Date(ms).toISOString().replace(/[-:]/g, '').slice(0, 15);
+  return `${stamp}${String(micros).padStart(6, '0')}Z-${traceId}.otrace`;
+}
+
+module.exports = { Agent, traceFilename, wideInt };

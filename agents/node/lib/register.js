@@ -1,0 +1,72 @@
+'use strict';
+// The zero-code entry point: `orion run` puts `--require <this file>` in NODE_OPTIONS, so
+// it runs first in every Node process and worker thread the command starts. It makes the
+// project's own CommonJS modules (Module.prototype._compile) and ES modules (a
+// module.register load hook) instrumented as they load, and records the process's end:
+// its exit, an uncaught exception or unhandled rejection (through
+// uncaughtExceptionMonitor, so Node's own report and exit status are unchanged).
+
+const Module = require('module');
+const path = require('path');
+const { isMainThread, parentPort, threadId } = require('worker_threads');
+const { readConfig } = require('./config');
+const { Agent } = require('./agent');
+const { shouldInstrument } = require('./scope');
+
+function start() {
+  if (globalThis.__orion !== undefined || process.env.ORION_DISABLE === '1') return;
+  if (!isMainThread && parentPort === null) return; // Node's module loader thread, not the program's
+  process.setSourceMapsEnabled(true); // stack traces give the lines and columns as written
+  const config = readConfig();
+  const agent = new Agent(config, isMainThread ? {} : { threadName: `worker ${threadId}`, threadId });
+  globalThis.__orion = agent;
+  if (config.parent === null || isMainThread) {
+    process.env.ORION_PARENT = `${agent.traceId}-${agent.spanId}`;
+  }
+  hookCommonJs(config);
+  hookEsModules(config);
+  watchTests(agent);
+  process.on('uncaughtExceptionMonitor', (error, origin) => {
+    if (origin === 'uncaughtException' && process.listenerCount('uncaughtException') > 0) return;
+    agent.crashed(error, origin === 'unhandledRejection' ? 'unhandled_rejection' : 'uncaught');
+  });
+  process.on('exit', (code) => agent.exit(code));
+  if (config.mode !== 'error') {
+    setInterval(() => { if (agent.writer !== null && !agent.closed) agent.writer.flush(); }, 250).unref();
+  }
+}
+
+function hookCommonJs(config) {
+  const { instrument } = require('./instrument');
+  const compile = Module.prototype._compile;
+  Module.prototype._compile = function compileInstrumented(content, filename, ...rest) {
+    if (typeof content === 'string' && shouldInstrument(filename, config)) {
+      const rewritten = instrument(content, path.relative(config.root, filename), 'script', filename);
+      if (rewritten !== null) content = rewritten;
+    }
+    return compile.call(this, content, filename, ...rest);
+  };
+}
+
+function hookEsModules(config) {
+  if (typeof Module.register !== 'function') return;
+  const data = { root: config.root, include: config.include, exclude: config.exclude };
+  Module.register('./esm-hooks.mjs', require('url').pathToFileURL(__filename), { data });
+}
+
+/** Under `node --test`, a test's function that throws or rejects makes a trace named after
+ *  the test: the runner runs each test function inside its Test (an AsyncResource). */
+function watchTests(agent) {
+  const hooks = require('async_hooks');
+  agent.testResource = () => {
+    const resource = hooks.executionAsyncResource();
+    const kind = resource && resource.constructor && resource.constructor.name;
+    if (kind !== 'Test' && kind !== 'Suite') return null;
+    const names = [];
+    for (let t = resource; t && t.parent; t = t.parent) names.unshift(t.name);
+    const file = process.argv[1] ? path.relative(agent.config.root, process.argv[1]) : null;
+    return { id: names.join(' > '), file, start: agent.now(), resource };
+  };
+}
+
+start();

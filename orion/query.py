@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from .format import constants as C
-from .format.errors import TraceError
+from .format.errors import OutOfMemory, TraceError
 from .format.reader import TraceReader
 from .format.summary import read_summary
 from .spool import Entry
@@ -70,6 +71,8 @@ def function_names(path: Path) -> Iterator[str]:
                     strings[rec[1]] = rec[2]
                 elif rec[0] == C.FUNCTION and rec[2] in strings:
                     yield strings[rec[2]]
+    except OutOfMemory:
+        raise  # not a trace without names: an error naming the file
     except (TraceError, OSError):
         return
 
@@ -85,18 +88,34 @@ def select(entries: Iterable[Entry], trace_filter: TraceFilter, limit: int | Non
     """Summaries of the entries that pass the filter, in the entries' order.
 
     A file that cannot be read is passed to `on_error(entry, error)` and skipped, so one
-    bad file never hides the rest of the spool.
+    bad file never hides the rest of the spool. Running out of memory is no property of
+    the file: OutOfMemory naming it is raised instead, never a shorter result.
     """
     selected: list[Listed] = []
     for entry in entries:
         if limit is not None and len(selected) >= limit:
             break
         try:
-            summary = read_summary(entry.path)
+            with memory_named(entry.path):
+                summary = read_summary(entry.path)
+        except OutOfMemory:
+            raise
         except (TraceError, OSError) as exc:
             if on_error is not None and entry.path.exists():  # a vanished file is no error
                 on_error(entry, exc)
             continue
-        if trace_filter.matches(summary, entry.path):
+        with memory_named(entry.path):
+            matched = trace_filter.matches(summary, entry.path)
+        if matched:
             selected.append(Listed(entry, summary))
     return selected
+
+
+@contextmanager
+def memory_named(path: Path) -> Iterator[None]:
+    """A MemoryError while reading `path` becomes OutOfMemory naming it: a TraceError, so
+    a command reports it in one line, and no reason to call the file corrupt."""
+    try:
+        yield
+    except MemoryError:
+        raise OutOfMemory(str(path)) from None

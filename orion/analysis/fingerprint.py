@@ -282,6 +282,19 @@ def from_summary(summary: dict) -> Fingerprints | None:
     return Fingerprints(structural, failure)
 
 
+# Fingerprinting loads the whole trace (~120 to 250 bytes a record): commands that show
+# fingerprints in passing (list, test) leave out bigger traces, so their memory stays
+# bounded whatever the spool holds; `orion fingerprint` still computes them.
+IN_PASSING_MAX_RECORDS = 2_000_000
+
+
+def record_count(summary: dict, size: int) -> int:
+    """How many records a trace holds: its summary's count, else its size in bytes (no
+    record takes less than a byte compressed), as an upper bound."""
+    records = (summary.get("counts") or {}).get("records")
+    return records if isinstance(records, int) and records >= 0 else size
+
+
 class FingerprintCache:
     """Fingerprints of spool files, computed once and kept in `<spool>/.cache/` (hidden,
     so never listed), keyed by trace id and the file's size and mtime."""
@@ -297,8 +310,10 @@ class FingerprintCache:
         except (OSError, ValueError):
             pass
 
-    def get(self, trace_id: str, path: Path, summary: dict) -> Fingerprints:
-        """Fingerprints from the summary, the cache, or (once) by reading the trace."""
+    def get(self, trace_id: str, path: Path, summary: dict,
+            max_records: int | None = None) -> Fingerprints | None:
+        """Fingerprints from the summary, the cache, or (once) by reading the trace; None
+        when that would load more than `max_records` records (see `record_count`)."""
         known = from_summary(summary)
         if known is not None:
             return known
@@ -307,6 +322,8 @@ class FingerprintCache:
         if isinstance(cached, list) and len(cached) == 4 and cached[:2] == [stat.st_size,
                                                                          stat.st_mtime_ns]:
             return Fingerprints(cached[2], cached[3])
+        if max_records is not None and record_count(summary, stat.st_size) > max_records:
+            return None
         found = fingerprints(load_trace(path))
         self.entries[trace_id] = [stat.st_size, stat.st_mtime_ns, found.structural, found.failure]
         self.dirty = True

@@ -3,6 +3,9 @@
 Fingerprints (the FINGERPRINT column, `--fingerprint X`, `--group-by fingerprint`) come
 from the summary when the agent wrote them, else are computed once per file and kept in
 the spool's hidden `.cache/`; a plain `orion list | ...` into a pipe never computes them.
+Computing one loads the whole trace, so a trace of more than IN_PASSING_MAX_RECORDS
+records gets none here (`-`, null in JSON; `orion fingerprint ID` computes it): listing
+reads only trailers and summaries of big traces, and its memory stays bounded.
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ import sys
 
 import click
 
-from ..analysis.fingerprint import FingerprintCache, Fingerprints
-from ..format.errors import TraceError
+from ..analysis.fingerprint import IN_PASSING_MAX_RECORDS, FingerprintCache, Fingerprints
+from ..format.errors import OutOfMemory, TraceError
 from ..options import filter_options, output_format_option, spool_option
-from ..query import Listed, TraceFilter, select
+from ..query import Listed, TraceFilter, memory_named, select
 from ..render.jsonout import write_json, write_jsonl
 from ..render.table import colour_status, format_table, wants_colour
 from ..spool import Spool
@@ -22,13 +25,17 @@ from ..timeparse import format_duration_ns, format_time_ns
 
 SHORT_ID = 12
 SHORT_FINGERPRINT = 15  # "f1:" + 12 hex digits
+UNKNOWN = "-"  # the fingerprint of a trace too big to fingerprint here
 
 
-def listed_json(item: Listed, found: Fingerprints | None = None) -> dict:
-    out = {"id": item.entry.trace_id, "path": str(item.entry.path), **item.summary}
-    if found is not None:
-        out["fingerprints"] = found.to_json()
-    return out
+def listed_json(item: Listed, found: Fingerprints | None) -> dict:
+    """A trace as `list --json` gives it; `fingerprints` is null when not computed."""
+    return {"id": item.entry.trace_id, "path": str(item.entry.path), **item.summary,
+            "fingerprints": found.to_json() if found is not None else None}
+
+
+def primary(found: Fingerprints | None) -> str:
+    return found.primary if found is not None else UNKNOWN
 
 
 def _exception_text(summary: dict) -> str:
@@ -38,7 +45,7 @@ def _exception_text(summary: dict) -> str:
 
 
 def table_lines(items: list[Listed], colour: bool,
-                found: list[Fingerprints] | None = None) -> list[str]:
+                found: list[Fingerprints | None] | None = None) -> list[str]:
     headers = ["ID", "STARTED", "LANG", "STATUS", "DURATION", "CALLS", "ENTRY", "EXCEPTION"]
     if found is not None:
         headers.insert(6, "FINGERPRINT")
@@ -56,8 +63,7 @@ def table_lines(items: list[Listed], colour: bool,
             _exception_text(s),
         ]
         if found is not None:
-            fp = found[index]
-            row.insert(6, fp.primary[:SHORT_FINGERPRINT])
+            row.insert(6, primary(found[index])[:SHORT_FINGERPRINT])
         rows.append(row)
     entry_col = len(headers) - 2
     lines = format_table(headers, rows, max_widths={entry_col: 40, entry_col + 1: 60})
@@ -65,11 +71,12 @@ def table_lines(items: list[Listed], colour: bool,
                          for line, item in zip(lines[1:], items)]
 
 
-def group_rows(items: list[Listed], found: list[Fingerprints]) -> list[dict]:
-    """Traces per fingerprint, biggest group first (ties: the most recent first)."""
+def group_rows(items: list[Listed], found: list[Fingerprints | None]) -> list[dict]:
+    """Traces per fingerprint, biggest group first (ties: the most recent first); the
+    traces too big to fingerprint here form the group `-`."""
     groups: dict[str, dict] = {}
     for item, fp in zip(items, found):
-        key = fp.primary
+        key = primary(fp)
         group = groups.setdefault(key, {"fingerprint": key, "count": 0, "ids": [],
                                         "statuses": {}, "example": item.summary})
         group["count"] += 1
@@ -120,20 +127,24 @@ def command(ctx: click.Context, spool: Spool, trace_filter: TraceFilter,
 
     need_fingerprints = fingerprint is not None or group_by is not None or output_format != "ids"
     items = select(spool.entries(), trace_filter, None if fingerprint else limit, on_error=warn)
-    found: list[Fingerprints] | None = None
+    found: list[Fingerprints | None] | None = None
     if need_fingerprints:
         cache = FingerprintCache(spool.path)
         found = []
         kept = []
         for item in items:
             try:
-                fp = cache.get(item.entry.trace_id, item.entry.path, item.summary)
+                with memory_named(item.entry.path):
+                    fp = cache.get(item.entry.trace_id, item.entry.path, item.summary,
+                                   max_records=IN_PASSING_MAX_RECORDS)
+            except OutOfMemory:
+                raise  # an error naming the file, never a row left out
             except (TraceError, OSError) as exc:  # one bad file never hides the rest
                 if not item.entry.path.exists():
                     continue
                 warn(item.entry, exc)
                 continue
-            if fingerprint is None or fp.matches(fingerprint):
+            if fingerprint is None or (fp is not None and fp.matches(fingerprint)):
                 kept.append(item)
                 found.append(fp)
             if limit is not None and len(kept) >= limit:

@@ -25,3 +25,12 @@ class CorruptTrace(TraceError):
 
 class UnsupportedVersion(TraceError):
     """A file written by a newer major version of the format."""
+
+
+class OutOfMemory(TraceError):
+    """Reading the file needed more memory than the process could get: the trace may be
+    fine, so this is never reported as corruption (nor its trace skipped silently)."""
+
+    def __init__(self, path: str | None = None) -> None:
+        super().__init__("ran out of memory reading it (no sign of a bad file: retry with "
+                         "more memory)", path)

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import msgpack
 
 from . import constants as C
-from .errors import CorruptTrace, NotATrace, TraceError, UnsupportedVersion
+from .errors import CorruptTrace, NotATrace, OutOfMemory, TraceError, UnsupportedVersion
 from .frames import FrameDecompressor, iter_frames
 
 _TIMED = C.TIMED_TYPES
@@ -201,10 +201,9 @@ class TraceReader:
             exc.path = str(self.path)
             raise
         except MemoryError:
-            # Container lengths are capped, but nesting can still multiply them: a file is
-            # never a reason for an anonymous crash.
-            raise CorruptTrace("its records do not fit in memory (too many nested "
-                               "containers)", str(self.path)) from None
+            # Container lengths are capped, but nesting can still multiply them, and the
+            # caller may hold much of the memory: either way, not a corrupt file.
+            raise OutOfMemory(str(self.path)) from None
 
     def _records(self, stop_after_header: bool) -> Iterator[list]:
         buf = self._buf

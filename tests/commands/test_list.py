@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -131,3 +135,57 @@ def test_spool_as_a_global_option(spool, tmp_path):
     assert invoke("--spool", str(elsewhere), "list").exit_code == 1  # empty there
     own = invoke("--spool", str(elsewhere), "list", "--spool", str(spool.path), "-f", "ids")
     assert len(own.stdout.split()) == 1  # the command's own --spool wins
+
+
+BIG_PROGRAM = """
+import sys
+
+def step(i):
+    return i + 1
+
+total = 0
+for i in range(int(sys.argv[1])):
+    total += step(i)
+"""
+
+
+def list_with_memory_cap(spool, megabytes: int) -> subprocess.CompletedProcess:
+    """`orion list -f table` in a process that cannot have more than `megabytes`."""
+    code = ("import resource, sys\n"
+            f"resource.setrlimit(resource.RLIMIT_AS, ({megabytes << 20}, {megabytes << 20}))\n"
+            "from orion.cli import main\n"
+            f"sys.exit(main(['list', '--spool', {str(spool)!r}, '-f', 'table']))\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+
+
+def dev_trace(tmp_path, calls: int) -> Path:
+    """A real dev-mode trace of `calls` calls (two records each)."""
+    program = tmp_path / "loop.py"
+    program.write_text(BIG_PROGRAM)
+    spool = tmp_path / "spool"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORION_")}
+    subprocess.run([sys.executable, "-m", "orion.agent", "--mode", "dev", "--spool",
+                    str(spool), str(program), str(calls)], env=env, check=True, timeout=120)
+    return spool
+
+
+def test_a_big_trace_is_listed_in_bounded_memory(tmp_path):
+    """6 M records: fingerprinting it would load the whole trace (~700 MB); the table
+    lists it from its summary, without a fingerprint, within 512 MB."""
+    spool = dev_trace(tmp_path, 3_000_000)
+    result = list_with_memory_cap(spool, 512)
+    assert result.returncode == 0, result.stderr
+    header, row = result.stdout.splitlines()
+    assert row.split()[6:9] == ["3000001", "-", "<module>"]  # CALLS, FINGERPRINT, ENTRY
+
+
+def test_running_out_of_memory_is_an_error_naming_the_file(tmp_path):
+    """Not `no traces match`, not a corrupt file: a trace small enough to fingerprint in
+    list, in a process given too little memory for it."""
+    spool = dev_trace(tmp_path, 900_000)
+    result = list_with_memory_cap(spool, 150)
+    assert result.returncode == 2
+    (path,) = spool.glob("*.otrace")
+    assert result.stderr == (f"orion: error: {path}: ran out of memory reading it (no sign of "
+                             f"a bad file: retry with more memory)\n")

@@ -10,6 +10,7 @@ import zstandard
 
 from orion.format import CorruptTrace, TraceReader
 from orion.format import reader as reader_module
+from orion.format.errors import OutOfMemory
 from orion.format.constants import MAX_CONTAINER_LEN
 from orion.format.writer import prelude_bytes
 
@@ -74,7 +75,8 @@ def test_maps_are_bounded_too(tmp_path):
 
 
 def test_running_out_of_memory_names_the_file(tmp_path, monkeypatch):
-    """Nesting can still multiply capped containers: a MemoryError is a TraceError."""
+    """Nesting can still multiply capped containers, and the caller may hold the memory: a
+    MemoryError is a TraceError naming the file, never called corruption."""
     path = write(tmp_path, "nested", header_payload(), msgpack.packb([1, 0, "x"]))
 
     class Exhausted:
@@ -85,9 +87,10 @@ def test_running_out_of_memory_names_the_file(tmp_path, monkeypatch):
             raise MemoryError
 
     monkeypatch.setattr(reader_module, "_unpacker", lambda size: Exhausted())
-    with pytest.raises(CorruptTrace) as info:
+    with pytest.raises(OutOfMemory) as info:
         read_all(path)
-    assert str(path) in str(info.value) and "memory" in str(info.value)
+    assert not isinstance(info.value, CorruptTrace)
+    assert str(path) in str(info.value) and "ran out of memory" in str(info.value)
 
 
 @pytest.mark.parametrize("tail", [b"\x92\x01", b"\x93\x01\x02", b"\xa5ab", b"\xcd\x01",

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 from .config import AgentConfig
+from .own_memory import hide_agent_allocations
 
 _session = None
 _previous: dict[str, Any] = {}
@@ -158,6 +159,7 @@ def _install(session) -> None:
         _install_signals()
     _install_faulthandler(session)
     _install_thread_start()
+    hide_agent_allocations()
 
 
 _C_MODES = {"safe": 0, "dev": 1, "error": 2}  # orion/agent/_hook.c: calls, values, ring

@@ -29,6 +29,9 @@ DEFAULT_SECRETS = ("password", "passwd", "passphrase", "pwd", "secret", "token",
 NOT_SECRET = frozenset({"PWD", "OLDPWD"})
 # A secret value shorter than this is not hidden in free text: it would hide innocent words.
 MIN_SCRUBBED = 6
+# Secret values kept for scrubbing (as the native agent's): every captured string is checked
+# against each, so a program redacting ever new values must not make capture slower and slower.
+MAX_SECRET_VALUES = 64
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[\s_.-]+")
@@ -70,7 +73,7 @@ def worth_scrubbing(value: str) -> bool:
 def add_secret_value(values: list[str], value: str) -> None:
     """Add `value` to `values`, kept longest first so that scrub() hides all of a secret
     that holds a shorter one."""
-    if value in values or not worth_scrubbing(value):
+    if len(values) >= MAX_SECRET_VALUES or value in values or not worth_scrubbing(value):
         return
     at = next((i for i, known in enumerate(values) if len(known) < len(value)), len(values))
     values.insert(at, value)

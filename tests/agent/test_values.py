@@ -1,6 +1,6 @@
 """Bounded, exception-safe value capture and redaction."""
 
-from orion.agent.values import DEFAULT_SECRETS, Capturer, SecretNames
+from orion.agent.values import DEFAULT_SECRETS, MAX_SECRET_VALUES, Capturer, SecretNames
 from orion.format import constants as C
 
 
@@ -36,3 +36,12 @@ def test_secret_names_and_values_are_redacted():
     assert flat[1][0] == C.V_REDACTED and flat[3] == "ada" and flat[5][0] == C.V_REDACTED
     mapping = cap.value({"api_key": "k", "n": 1})
     assert mapping[2][1][0] == C.V_REDACTED and mapping[2][3] == 1
+
+
+def test_redacted_values_join_the_scrubbed_ones_up_to_a_bound():
+    cap, _ = capturer(secret_values=["env-secret-value"])
+    cap.pairs([("password", "hunter2secret"), ("token", "short"), ("secret", "/")])
+    assert cap.secret_values == ["env-secret-value", "hunter2secret"]  # long ones only
+    assert cap.value("said hunter2secret")[0] == C.V_REDACTED
+    cap.pairs([("token", f"token-number-{i}") for i in range(200)])
+    assert len(cap.secret_values) == MAX_SECRET_VALUES

@@ -167,7 +167,8 @@ class Call:
     """
 
     __slots__ = ("fn", "start", "end", "outcome", "args", "value", "line", "locals",
-                 "error", "exceptions", "children", "events", "errors_below", "dropped")
+                 "error", "exceptions", "children", "events", "errors_below", "dropped",
+                 "site")
 
     def __init__(self, fn: Function | None, start: int, args: dict | None) -> None:
         self.fn = fn
@@ -184,6 +185,7 @@ class Call:
         self.events: list[Event | Crash | Stack] | tuple = ()
         self.errors_below = False
         self.dropped = 0
+        self.site: int | None = None  # native: the call's return address, in its caller
 
     @property
     def quiet(self) -> bool:
@@ -499,6 +501,8 @@ def _load(path: Path, prune: Pruner | None) -> Trace:
                             stack.append(Call(fn, t, None))  # attached if it unwinds
                             continue
                         call = Call(fn, t, pairs(rec[4]) if len(rec) > 4 else None)
+                        if len(rec) > 5 and isinstance(fn.addr, int):
+                            call.site = fn.addr + rec[5]
                         if stack:
                             parent = stack[-1]
                             if parent.children:
@@ -658,6 +662,23 @@ def crash_lines(detail: Any, functions: list[Function], modules: Iterable[Module
     if addrs:
         addrs[-1] = detail.get("pc")
     return resolve_lines(zip((fn.addr for fn in functions), addrs), modules)
+
+
+def caller_line(parent: Call, child: Call, modules: Iterable[Module]) -> int | None:
+    """The line `parent` was at while its call `child` ran: from the call site native
+    agents record, else, when `parent` ended through that call (an exception that unwound
+    both, a crash with both open), the line it ended at; None when the trace cannot tell."""
+    from .native.symbols import resolve_lines
+
+    fn = parent.fn
+    if child.site is not None and fn is not None and isinstance(fn.addr, int):
+        line = resolve_lines([(fn.addr, child.site - 1)], modules)[0]
+        if line is not None:
+            return line
+    if parent.line is not None and parent.children and parent.children[-1] is child \
+            and child.outcome in (UNWOUND, OPEN):
+        return parent.line
+    return None
 
 
 def _place_crash(crash: Crash, modules: Iterable[Module]) -> None:

@@ -58,7 +58,7 @@ RECORD_TYPES: dict[int, tuple[str, tuple[str, ...], bool]] = {
     STRING: ("string", ("id", "text"), False),
     FUNCTION: ("function", ("id", "name", "module", "file", "line", "addr?"), False),
     LANE: ("lane", ("id", "name", "kind", "native_id", "parent"), False),
-    CALL: ("call", ("dt", "lane", "fn", "args?"), True),
+    CALL: ("call", ("dt", "lane", "fn", "args?", "site?"), True),
     RETURN: ("return", ("dt", "lane", "value?"), True),
     EXCEPTION: ("exception", ("dt", "lane", "kind", "exc_type", "message", "line"), True),
     UNWIND: ("unwind", ("dt", "lane", "line", "locals?"), True),

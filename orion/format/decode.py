@@ -102,6 +102,8 @@ class Decoder:
             out = {"type": "call", "t": rec[1], "lane": rec[2], "fn": rec[3]}
             if len(rec) > 4:
                 out["args"] = self.pairs(rec[4])
+            if len(rec) > 5:
+                out["site"] = rec[5]
             return out
         if code == C.RETURN:
             out = {"type": "return", "t": rec[1], "lane": rec[2]}

@@ -186,12 +186,15 @@ class TraceWriter:
 
     # -- events --------------------------------------------------------------------
 
-    def call(self, t: int, lane: int, fn: int, args: list | None = None) -> None:
-        """`args` is flat wire form: [name sid, value, name sid, value, ...]."""
+    def call(self, t: int, lane: int, fn: int, args: list | None = None,
+             site: int | None = None) -> None:
+        """`args` is flat wire form: [name sid, value, name sid, value, ...]; `site` (native)
+        the call's return address minus the function's address."""
         if self._root is None:
             self._root = self._function_names[fn]
         self._counts["calls"] += 1
-        self._emit_timed(C.CALL, t, [lane, fn] if args is None else [lane, fn, args])
+        columns = [lane, fn] if args is None and site is None else [lane, fn, args]
+        self._emit_timed(C.CALL, t, columns if site is None else columns + [site])
 
     def ret(self, t: int, lane: int, value: Any = NO_VALUE) -> None:
         self._counts["returns"] += 1

@@ -198,8 +198,8 @@ def native(sink) -> None:
     anon = w.function(None, None, None, None, addr=0x5555555552A0)
     memcpy = w.function(None, None, None, None, addr=0x7FFFF7F1B8C0)
     w.call(500, lane, main)
-    w.call(800, lane, anon)
-    w.call(900, lane, memcpy)
+    w.call(800, lane, anon, site=0x555555555201 - 0x5555555552A0)  # returns into main
+    w.call(900, lane, memcpy, site=0x5555555552D3 - 0x7FFFF7F1B8C0)
     w.stack(1_000, lane, "signal", [[main, 97, None], [anon, None, None], [memcpy, None, None]])
     w.crash(1_000, lane, "signal", "SIGSEGV", "segmentation fault",
             {"signal": 11, "address": 0x10})

@@ -84,6 +84,7 @@ struct exc_payload {
 
 struct othread {
     struct entry *ring;
+    uintptr_t *ring_sites; /* beside each call entry: its return address, in the caller */
     uint64_t mask;
     _Atomic uint64_t w; /* entries written (owner) */
     _Atomic uint64_t r; /* entries consumed (writer) */
@@ -1138,7 +1139,10 @@ static NOI void set_root(uint32_t fid, uintptr_t key, const struct othread *th) 
     }
 }
 
-static NOI void encode_entry(struct othread *th, const struct entry *e) {
+/* `site`: for a call, the return address in its caller (0: unknown), which readers turn
+ * into the line the caller was at during the call; written as its distance from the
+ * function's address (small: callers and callees are mostly near each other). */
+static NOI void encode_entry(struct othread *th, const struct entry *e, uintptr_t site) {
     uint32_t kind = (uint32_t)(e->tk & 7);
     uint64_t t = tick_time(e->tk >> 3);
     if (t < th->last_t) t = th->last_t; /* the ratio was refined since: keep lanes monotonic */
@@ -1154,9 +1158,14 @@ static NOI void encode_entry(struct othread *th, const struct entry *e) {
         if (fid == UINT32_MAX) return; /* excluded by module: its return goes too */
         set_root(fid, key, th);
         E.calls++;
-        timed(R_CALL, 3, t);
+        site = kind == K_CALL ? site : 0; /* a scope's key is no code address */
+        timed(R_CALL, site ? 5 : 3, t);
         mp_uint(&E.buf, (uint64_t)th->lane);
         mp_uint(&E.buf, fid);
+        if (site) {
+            mp_nil(&E.buf); /* no arguments captured */
+            mp_int(&E.buf, (int64_t)(site - key));
+        }
         break;
     }
     case K_RETURN:
@@ -1242,7 +1251,8 @@ static NOI void drain_all(void) {
         if (cfg.mode == MODE_ERROR && w - r > th->mask + 1) r = w - (th->mask + 1);
         if (r == w) continue;
         define_lane(th);
-        for (; r < w; r++) encode_entry(th, &th->ring[r & th->mask]);
+        for (; r < w; r++)
+            encode_entry(th, &th->ring[r & th->mask], th->ring_sites[r & th->mask]);
         atomic_store_explicit(&th->r, w, memory_order_release);
     }
 }
@@ -1413,12 +1423,14 @@ static NOI struct othread *thread_register(void) {
     uint64_t cap = cfg.mode == MODE_ERROR ? cfg.ring_entries : DEV_RING;
     if (th) {
         th->ring = map_zero(cap * sizeof(struct entry));
+        th->ring_sites = map_zero(cap * sizeof *th->ring_sites);
         th->shadow = calloc(SHADOW_MAX, sizeof *th->shadow);
         th->sites = calloc(SHADOW_MAX, sizeof *th->sites);
         th->kept = calloc(SHADOW_MAX, 1);
         th->wskip = calloc(SHADOW_MAX, 1);
     }
-    if (!th || !th->ring || !th->shadow || !th->sites || !th->kept || !th->wskip) {
+    if (!th || !th->ring || !th->ring_sites || !th->shadow || !th->sites || !th->kept ||
+        !th->wskip) {
         tls_busy = 0;
         return NULL;
     }
@@ -1490,6 +1502,8 @@ static HOT inline void enter(uintptr_t key, uintptr_t site, uint64_t kind) {
         th->kept[d] = (uint8_t)keep;
         if (!keep) return;
     }
+    /* the slot push() fills: only this thread moves w */
+    th->ring_sites[atomic_load_explicit(&th->w, memory_order_relaxed) & th->mask] = site;
     push(th, kind, key & ~SITE_TAG);
 }
 
@@ -2081,7 +2095,7 @@ static const struct { const char *name; const char *cols[7]; int timed; } RECORD
     {"string", {"id", "text"}, 0},
     {"function", {"id", "name", "module", "file", "line", "addr?"}, 0},
     {"lane", {"id", "name", "kind", "native_id", "parent"}, 0},
-    {"call", {"dt", "lane", "fn", "args?"}, 1},
+    {"call", {"dt", "lane", "fn", "args?", "site?"}, 1},
     {"return", {"dt", "lane", "value?"}, 1},
     {"exception", {"dt", "lane", "kind", "exc_type", "message", "line"}, 1},
     {"unwind", {"dt", "lane", "line", "locals?"}, 1},
@@ -2375,6 +2389,7 @@ static NOI void orion_atfork_child(void) {
         for (uint32_t d = 0; d < depth; d++) {
             if (cfg.mode == MODE_SAFE && !th->kept[d]) continue;
             uintptr_t key = th->shadow[d];
+            th->ring_sites[atomic_load(&th->w) & th->mask] = th->sites[d];
             push(th, key & SITE_TAG ? K_SCOPE : K_CALL, key & ~SITE_TAG);
         }
     }

@@ -1,10 +1,101 @@
-"""Go: detected by go.mod; its agent (build-time instrumentation) is still to come."""
+"""Go: detected by go.mod. Go has no run-time hook, so its processes record when they are
+built under `orion run` / `orion test`: GOFLAGS gives every `go build`, `go run` and `go
+test` an overlay of the module's sources rewritten by the agent's instrumenting tool, and a
+module file that requires the agent (agents/go); the user's files are never written."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
-from . import Runtime, Toolchain
+from ..errors import OrionError
+from . import Capture, Runtime, Toolchain
+
+if TYPE_CHECKING:
+    from ..doctor import Check
+
+_TOOL = "orion-go-instrument"
+_BUILD_TIMEOUT = 600  # a cold build fetches the agent's dependencies from the module proxy
+
+
+class GoAgentError(OrionError):
+    """The Go agent cannot be built or cannot instrument a module."""
+
+
+def agent_dir() -> Path:
+    """The agent's Go module (agents/go in a checkout or editable install)."""
+    from ..native.build import agents_dir
+
+    return agents_dir() / "go"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "orionis" / "go"
+
+
+def module_root(start: Path) -> Path | None:
+    """The directory of the go.mod that governs `start`, if any."""
+    for directory in (start, *start.parents):
+        if (directory / "go.mod").is_file():
+            return directory
+    return None
+
+
+def _sources_digest(agent: Path) -> str:
+    """A digest of the agent's sources: a changed agent gets a tool of its own."""
+    digest = hashlib.sha256()
+    for path in sorted(agent.rglob("*")):
+        if path.is_file() and (path.suffix in (".go", ".s") or path.name in ("go.mod", "go.sum")):
+            digest.update(str(path.relative_to(agent)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def instrumenting_tool() -> Path:
+    """The instrumenting tool, built into the cache on first use (and again when the agent's
+    sources change)."""
+    agent = agent_dir()
+    if not (agent / "go.mod").is_file():
+        raise GoAgentError(f"the Go agent's sources are not in {agent} (set "
+                           f"ORION_AGENT_SOURCES to an agents/ directory)")
+    go = shutil.which("go")
+    if go is None:
+        raise GoAgentError("the go command is not on PATH; install Go (https://go.dev/dl/)")
+    tool = cache_dir() / "bin" / f"{_TOOL}-{_sources_digest(agent)}"
+    if tool.is_file():
+        return tool
+    tool.parent.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("GOFLAGS", "GOWORK")}
+    env["CGO_ENABLED"] = "0"
+    partial = tool.with_name(tool.name + f".{os.getpid()}.tmp")
+    try:
+        done = subprocess.run([go, "build", "-o", str(partial), f"./cmd/{_TOOL}"], cwd=agent,
+                              env=env, capture_output=True, text=True, timeout=_BUILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise GoAgentError(f"building the Go agent took over {_BUILD_TIMEOUT} s") from None
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["go build failed"])[-1]
+        raise GoAgentError(f"the Go agent does not build: {last}")
+    partial.replace(tool)
+    return tool
+
+
+def instrument(root: Path) -> str:
+    """Instrument the module at `root` into the cache; the GOFLAGS that build it so."""
+    tool = instrumenting_tool()
+    out = cache_dir() / "builds" / hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    out.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([str(tool), "-root", str(root), "-out", str(out),
+                           "-agent", str(agent_dir())],
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise GoAgentError((done.stderr.strip() or "orion-go-instrument failed").splitlines()[-1])
+    return done.stdout.strip()
 
 
 class GoRuntime(Runtime):
@@ -13,9 +104,61 @@ class GoRuntime(Runtime):
     title = {"go": "Go"}
     markers = {"go": ("go.mod",)}
     toolchains = {"go": Toolchain(("go",), "install Go (https://go.dev/dl/)")}
+    recorded = "Go built by go build/run/test under orion"
 
     def test_command(self, root: Path, language: str) -> list[str]:
         return ["go", "test", "./..."]
+
+    def next_step(self, root: Path, language: str) -> str:
+        return ("Go: `orion run -- go run .` records the program's calls, goroutines and "
+                "panics; `orion test -- go test ./...` writes a trace per failing test "
+                "(see docs/go.md)")
+
+    def apply(self, capture: Capture, env: dict[str, str]) -> None:
+        """Give the go command of the module around the working directory an instrumented
+        build; a module that cannot be instrumented runs as it is, with a one-line note."""
+        root = module_root(Path.cwd())
+        if root is None or shutil.which("go") is None:
+            return
+        try:
+            flags = instrument(root)
+        except (GoAgentError, OSError, subprocess.TimeoutExpired) as exc:
+            sys.stderr.write(f"orion: Go code in {root} is not instrumented: {exc}\n")
+            return
+        env["GOFLAGS"] = f"{env.get('GOFLAGS', '')} {flags}".strip()
+
+    def recover(self, reported: list[str]) -> tuple[list[str], list[str]]:
+        """The crash output files Go agents report (debug.SetCrashOutput) are theirs; a
+        program that ended normally removed its own, an empty one is dropped."""
+        sidecars = [path for path in reported if path.endswith(".crash")]
+        for path in sidecars:
+            if os.path.isfile(path) and os.path.getsize(path) == 0:
+                os.unlink(path)
+        return [], sidecars
+
+    def describe(self) -> str:
+        return "Go module instrumented through GOFLAGS (-overlay, -modfile)"
+
+    def doctor_checks(self, used: set[str]) -> Iterator[Check]:
+        from ..doctor import FAIL, OK, WARN, Check
+
+        yield from super().doctor_checks(used)
+        if shutil.which("go") is None:
+            return
+        try:
+            tool = instrumenting_tool()
+        except GoAgentError as exc:
+            yield Check("go agent", FAIL if "go" in used else WARN, str(exc),
+                        "check that the module proxy is reachable (go env GOPROXY)")
+        else:
+            yield Check("go agent", OK, str(tool))
+
+    def switch(self, on: bool, mode: str, spool: str | None, ring: str | None,
+               site: str | None) -> None:
+        if on and shutil.which("go"):
+            sys.stderr.write("orion: Go is not covered by `orion start`: a Go binary records "
+                             "only when built under `orion run -- go build|run|test ...`\n")
+        return None
 
 
 RUNTIME = GoRuntime()

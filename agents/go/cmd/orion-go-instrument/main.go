@@ -1,0 +1,32 @@
+// Command orion-go-instrument prepares an instrumented build of a Go module: it writes an
+// overlay of rewritten sources and a module file into a cache directory and prints the
+// GOFLAGS that make `go build`, `go run` and `go test` use them. `orion run` and `orion
+// test` call it; the user's files are never modified.
+//
+//	orion-go-instrument -root DIR -out DIR -agent DIR
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/orionis-trace/orion-go/internal/instrument"
+)
+
+func main() {
+	root := flag.String("root", ".", "the directory of the module's go.mod")
+	out := flag.String("out", "", "the cache directory to write the overlay into")
+	agent := flag.String("agent", "", "the directory of the agent module (agents/go)")
+	flag.Parse()
+	if *out == "" || *agent == "" {
+		fmt.Fprintln(os.Stderr, "orion-go-instrument: -out and -agent are required")
+		os.Exit(2)
+	}
+	build, err := instrument.Module(*root, *out, *agent)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "orion-go-instrument: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Println(build.Flags())
+}

@@ -1,0 +1,40 @@
+//go:build go1.23
+
+package orion
+
+import (
+	"os"
+	"path/filepath"
+	"runtime/debug"
+)
+
+// A fatal runtime error (concurrent map writes, out of memory) ends the process without
+// running any Go code; the runtime writes its report to the crash output as well as to
+// stderr, and `orion run` turns it into the end of the trace.
+
+func crashSidecar(t *trace) string {
+	return filepath.Join(cfg.spool, "."+t.fileName()+".crash")
+}
+
+func watchCrashes(t *trace) {
+	if cfg.report == "" || t != procTrace {
+		return
+	}
+	os.MkdirAll(cfg.spool, 0o755)
+	f, err := os.OpenFile(crashSidecar(t), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return
+	}
+	if debug.SetCrashOutput(f, debug.CrashOptions{}) == nil {
+		report(f.Name())
+	}
+	f.Close()
+}
+
+func unwatchCrashes(t *trace) {
+	if cfg.report == "" || t != procTrace {
+		return
+	}
+	debug.SetCrashOutput(nil, debug.CrashOptions{})
+	os.Remove(crashSidecar(t))
+}

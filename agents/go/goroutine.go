@@ -1,0 +1,157 @@
+package orion
+
+import (
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// Goroutines are lanes (spec 4.4). Telling which goroutine runs must be cheap, so the
+// offsets of the runtime's g.goid and g._panic are found once, at start-up, by looking
+// at goroutines whose ids and panics we know; where that fails we fall back to parsing
+// runtime.Stack, which is slow but always right.
+
+var layout struct {
+	goidOffset  uintptr // 0: unknown
+	panicOffset uintptr // 0: unknown
+	panicArg    uintptr // offset of the panic value in runtime._panic
+	panicKnown  bool
+}
+
+const gScanWords = 64
+
+// stackGoid reads the id of the running goroutine and of its creator from runtime.Stack
+// ("goroutine 7 [running]:" ... "created by main.f in goroutine 1").
+func stackGoid() (goid, parent uint64) {
+	buf := make([]byte, 64<<10)
+	text := string(buf[:runtime.Stack(buf, false)])
+	if rest, ok := strings.CutPrefix(text, "goroutine "); ok {
+		end := strings.IndexByte(rest, ' ')
+		if end > 0 {
+			goid, _ = strconv.ParseUint(rest[:end], 10, 64)
+		}
+	}
+	if i := strings.LastIndex(text, " in goroutine "); i >= 0 {
+		rest := text[i+len(" in goroutine "):]
+		end := strings.IndexAny(rest, "\n ")
+		if end < 0 {
+			end = len(rest)
+		}
+		parent, _ = strconv.ParseUint(rest[:end], 10, 64)
+	}
+	return goid, parent
+}
+
+func gWord(g uintptr, offset uintptr) uintptr {
+	return *(*uintptr)(unsafe.Pointer(g + offset))
+}
+
+// currentGoid is the running goroutine's id.
+func currentGoid() uint64 {
+	if layout.goidOffset != 0 {
+		if g := getg(); g != 0 {
+			return *(*uint64)(unsafe.Pointer(g + layout.goidOffset))
+		}
+	}
+	goid, _ := stackGoid()
+	return goid
+}
+
+// calibrate finds g.goid by its value in three goroutines, and g._panic and the panic
+// value's place in runtime._panic by panicking with a known value.
+func calibrate() {
+	if getg() == 0 {
+		return
+	}
+	type sample struct {
+		g    uintptr
+		goid uint64
+	}
+	var samples []sample
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i := 0; i < 3; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			goid, _ := stackGoid()
+			mu.Lock()
+			samples = append(samples, sample{getg(), goid})
+			mu.Unlock()
+		}()
+		wg.Wait()
+	}
+	for off := uintptr(8); off < gScanWords*8; off += 8 {
+		all := true
+		for _, s := range samples {
+			if *(*uint64)(unsafe.Pointer(s.g + off)) != s.goid {
+				all = false
+				break
+			}
+		}
+		if all {
+			layout.goidOffset = off
+			break
+		}
+	}
+	calibratePanic()
+}
+
+var panicSentinel int
+
+func calibratePanic() {
+	quiet := make(map[uintptr]bool)
+	g := getg()
+	for off := uintptr(0); off < 16*8; off += 8 {
+		if gWord(g, off) == 0 {
+			quiet[off] = true
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() { recover() }()
+		defer func() {
+			g := getg()
+			for off := uintptr(0); off < 16*8; off += 8 {
+				p := gWord(g, off)
+				if !quiet[off] || p == 0 {
+					continue
+				}
+				for arg := uintptr(0); arg < 8*8; arg += 8 {
+					if *(*uintptr)(unsafe.Pointer(p + arg + 8)) == uintptr(unsafe.Pointer(&panicSentinel)) {
+						layout.panicOffset, layout.panicArg, layout.panicKnown = off, arg, true
+						return
+					}
+				}
+			}
+		}()
+		panic(&panicSentinel)
+	}()
+	<-done
+}
+
+// panicking reports whether the running goroutine is panicking, with the panic value.
+// Called from a deferred function: a panic is what runs it when the g says so.
+func panicking() (bool, any) {
+	if layout.panicKnown {
+		p := gWord(getg(), layout.panicOffset)
+		if p == 0 {
+			return false, nil
+		}
+		return true, *(*any)(unsafe.Pointer(p + layout.panicArg))
+	}
+	pcs := make([]uintptr, 8)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	for {
+		f, more := frames.Next()
+		if f.Function == "runtime.gopanic" {
+			return true, nil
+		}
+		if !more {
+			return false, nil
+		}
+	}
+}

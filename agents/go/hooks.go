@@ -1,0 +1,387 @@
+package orion
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// The hooks instrumented code calls: a function's prologue calls Enter (or EnterArgs when
+// Values is true) and defers a call to its Frame's Exit, which tells it whether to hand
+// over its return values (Returned) or, when a panic unwinds it, its arguments (Unwound).
+
+// lane is a goroutine as recorded in one trace.
+type lane struct {
+	goid   uint64
+	parent *lane
+	tr     *trace
+	fns    []int // the registered functions open on this goroutine, innermost last
+	panic  *panicState
+}
+
+// panicState follows a panic from the frame that raised it outwards.
+type panicState struct {
+	value   any
+	typ     string
+	message string
+	frames  []stackFrame // innermost first, from where it was raised
+	next    int          // the next frame an unwinding instrumented function matches
+}
+
+const laneSlots = 4096
+
+var (
+	off        bool
+	procTrace  *trace
+	testBinary bool
+	laneCache  [laneSlots]atomic.Pointer[lane]
+	lanesMu    sync.Mutex
+	lanes      = map[uint64]*lane{}
+)
+
+func init() {
+	cfg = readSettings()
+	if cfg.disabled {
+		off = true
+		return
+	}
+	secrets = newRedactor()
+	readProcess()
+	calibrate()
+	Values = cfg.mode == modeDev
+	testBinary = strings.HasSuffix(os.Args[0], ".test")
+	procTrace = newTrace("")
+	if testBinary && procTrace.ring == nil { // a test binary's own trace: only on a failure
+		procTrace.ring = make([]event, cfg.ring)
+	}
+	if cfg.report != "" {
+		watchCrashes(procTrace)
+	}
+}
+
+// currentLane is the running goroutine's lane, created on its first event (its parent the
+// lane of the goroutine that started it, in that goroutine's trace).
+func currentLane() *lane {
+	goid := currentGoid()
+	slot := &laneCache[goid%laneSlots]
+	if l := slot.Load(); l != nil && l.goid == goid {
+		return l
+	}
+	lanesMu.Lock()
+	defer lanesMu.Unlock()
+	l := lanes[goid]
+	if l == nil {
+		_, parentGoid := stackGoid()
+		parent := lanes[parentGoid]
+		l = &lane{goid: goid, parent: parent, tr: procTrace}
+		if parent != nil && !parent.tr.isClosed() {
+			l.tr = parent.tr
+		}
+		lanes[goid] = l
+	}
+	slot.Store(l)
+	return l
+}
+
+// rebind gives the running goroutine a fresh lane in trace `t` (a test starting).
+func rebind(t *trace) *lane {
+	l := currentLane()
+	fresh := &lane{goid: l.goid, tr: t}
+	lanesMu.Lock()
+	lanes[l.goid] = fresh
+	laneCache[l.goid%laneSlots].Store(fresh)
+	lanesMu.Unlock()
+	return fresh
+}
+
+func (t *trace) isClosed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closed
+}
+
+// Fn describes an instrumented function to Register.
+type Fn struct {
+	Name      string
+	Line, End int
+}
+
+// Register is called once per instrumented file (a package-level variable at its end):
+// it makes the file's functions known and returns the index of the first.
+func Register(module, file string, fns ...Fn) int {
+	registry.Lock()
+	defer registry.Unlock()
+	base := len(registry.fns)
+	for _, f := range fns {
+		registry.fns = append(registry.fns, fnInfo{f.Name, module, file, f.Line, f.End})
+	}
+	return base
+}
+
+// Frame is an instrumented function's activation.
+type Frame struct {
+	l  *lane
+	fn int
+}
+
+// Enter records a call without its arguments.
+func Enter(fn int) Frame {
+	if off {
+		return Frame{}
+	}
+	l := currentLane()
+	l.fns = append(l.fns, fn)
+	l.tr.add(event{kind: evCall, fn: fn, t: l.tr.now(), lane: l})
+	return Frame{l: l, fn: fn}
+}
+
+// EnterArgs records a call with its arguments, as alternating names and values.
+func EnterArgs(fn int, namesAndValues ...any) Frame {
+	if off {
+		return Frame{}
+	}
+	l := currentLane()
+	l.fns = append(l.fns, fn)
+	if namesAndValues == nil {
+		namesAndValues = []any{}
+	}
+	l.tr.add(event{kind: evCall, fn: fn, t: l.tr.now(), lane: l, values: namesAndValues, hasValue: true})
+	return Frame{l: l, fn: fn}
+}
+
+// What Exit asks of the instrumented function's deferred code.
+const (
+	exitDone   = 0 // nothing
+	exitValues = 1 // call Returned with the return values
+	exitLocals = 2 // call Unwound with the arguments
+)
+
+// Exit ends the frame: a return, or an unwind when a panic runs the deferred call.
+func (f Frame) Exit() int {
+	if f.l == nil {
+		return exitDone
+	}
+	if isPanicking, value := panicking(); isPanicking {
+		f.raised(value)
+		if cfg.mode == modeSafe {
+			f.unwound(nil, false)
+			return exitDone
+		}
+		return exitLocals
+	}
+	if p := f.l.panic; p != nil { // recovered here, or below by code we do not see
+		f.l.panic = nil
+		f.l.tr.add(event{kind: evCaught, t: f.l.tr.now(), lane: f.l, text: [2]string{p.typ, p.message}})
+	}
+	if Values {
+		return exitValues
+	}
+	f.returned(nil, false)
+	return exitDone
+}
+
+// Returned records the return with its values.
+func (f Frame) Returned(values ...any) { f.returned(values, true) }
+
+// Unwound records that a panic left the frame, with its arguments as they are now.
+func (f Frame) Unwound(namesAndValues ...any) { f.unwound(namesAndValues, true) }
+
+func (f Frame) pop() {
+	if n := len(f.l.fns); n > 0 {
+		f.l.fns = f.l.fns[:n-1]
+	}
+}
+
+func (f Frame) returned(values []any, hasValue bool) {
+	f.pop()
+	if hasValue && values == nil {
+		hasValue = false // a function without results returns no value
+	}
+	f.l.tr.add(event{kind: evReturn, t: f.l.tr.now(), lane: f.l, values: values, hasValue: hasValue})
+}
+
+// raised starts following a panic at the innermost instrumented frame it reaches.
+func (f Frame) raised(value any) {
+	if f.l.panic != nil {
+		return
+	}
+	p := &panicState{value: value, typ: "panic", message: "(unknown)"}
+	if value != nil {
+		p.typ = reflect.TypeOf(value).String()
+		p.message = secrets.scrub(panicText(value))
+	}
+	p.frames = panicFrames()
+	f.l.panic = p
+	line := 0
+	if len(p.frames) > 0 {
+		line = p.frames[0].line
+	}
+	f.l.tr.add(event{kind: evRaised, t: f.l.tr.now(), lane: f.l, line: line, text: [2]string{p.typ, p.message}})
+}
+
+// panicText is the panic value as the runtime prints it after "panic: ".
+func panicText(value any) (text string) {
+	defer func() {
+		if recover() != nil {
+			text = fmt.Sprintf("(%T)", value)
+		}
+	}()
+	switch v := value.(type) {
+	case error:
+		return v.Error()
+	case fmt.Stringer:
+		return v.String()
+	}
+	return fmt.Sprint(value)
+}
+
+// panicFrames: the panicking goroutine's stack from where the panic was raised, outwards
+// (the runtime's own frames of the panic left out).
+func panicFrames() []stackFrame {
+	pcs := make([]uintptr, 256)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
+	var out []stackFrame
+	seenPanic := false
+	for {
+		fr, more := frames.Next()
+		switch {
+		case !seenPanic:
+			seenPanic = fr.Function == "runtime.gopanic"
+		case strings.HasPrefix(fr.Function, "runtime.") && len(out) == 0:
+		case fr.Function == "runtime.goexit" || fr.Function == "runtime.main":
+		default:
+			out = append(out, stackFrame{fn: registeredAt(fr.File, fr.Line), external: fr, line: fr.Line})
+		}
+		if !more {
+			return out
+		}
+	}
+}
+
+// registeredAt is the innermost registered function whose body holds file:line, or -1.
+func registeredAt(file string, line int) int {
+	registry.RLock()
+	defer registry.RUnlock()
+	best, span := -1, 0
+	for i, f := range registry.fns {
+		if f.file == file && f.line <= line && line <= f.end && (best < 0 || f.end-f.line < span) {
+			best, span = i, f.end-f.line
+		}
+	}
+	return best
+}
+
+func (f Frame) unwound(locals []any, hasValue bool) {
+	l, p := f.l, f.l.panic
+	line := 0
+	if p != nil {
+		for i := p.next; i < len(p.frames); i++ {
+			if p.frames[i].fn == f.fn {
+				line = p.frames[i].line
+				if hasValue {
+					p.frames[i].locals = locals
+				}
+				p.next = i + 1
+				break
+			}
+		}
+	}
+	f.pop()
+	l.tr.add(event{kind: evUnwind, t: l.tr.now(), lane: l, line: line, values: locals, hasValue: hasValue})
+	if len(l.fns) == 0 && p != nil && p.next > 0 && onlyRuntimeBelow(p.frames[p.next-1:]) {
+		code := 2
+		l.tr.finish(p.failure(l, "crashed", "panic", &code), nil)
+	}
+}
+
+// onlyRuntimeBelow: nothing but the runtime's goroutine start is left below the outermost
+// instrumented frame, so no code can recover the panic: it is fatal.
+func onlyRuntimeBelow(frames []stackFrame) bool {
+	return len(frames) <= 1
+}
+
+func (p *panicState) failure(l *lane, status, kind string, exitCode *int) *failure {
+	frames := make([]stackFrame, len(p.frames))
+	for i, fr := range p.frames { // outermost first
+		frames[len(frames)-1-i] = fr
+	}
+	goid := fmt.Sprint(l.goid)
+	return &failure{status: status, kind: kind, typ: p.typ, message: p.message, exitCode: exitCode,
+		lane: l, frames: frames, crash: kind == "panic",
+		detail: (&ordered{}).set("recovered", false).set("goroutine", goid)}
+}
+
+// MainDone is deferred first in main.main: the process trace ends when main returns
+// (a panic leaving main ends it through the unwind instead).
+func MainDone() {
+	if off {
+		return
+	}
+	if isPanicking, _ := panicking(); isPanicking {
+		return
+	}
+	code := 0
+	procTrace.finish(nil, &code)
+}
+
+// ExitVia wraps os.Exit (the instrumenting tool rewrites `os.Exit(code)` into
+// `orion.ExitVia(os.Exit)(code)`): the trace ends before the process does.
+func ExitVia(exit func(int)) func(int) {
+	return func(code int) {
+		endProcess(code, fmt.Sprintf("exit status %d", code))
+		exit(code)
+	}
+}
+
+// FatalVia wraps log.Fatal and log.Fatalln: they print, then exit with status 1.
+func FatalVia(fatal func(...any)) func(...any) {
+	return func(v ...any) {
+		endProcess(1, strings.TrimSuffix(fmt.Sprintln(v...), "\n"))
+		fatal(v...)
+	}
+}
+
+// FatalfVia wraps log.Fatalf.
+func FatalfVia(fatal func(string, ...any)) func(string, ...any) {
+	return func(format string, v ...any) {
+		endProcess(1, fmt.Sprintf(format, v...))
+		fatal(format, v...)
+	}
+}
+
+func endProcess(code int, message string) {
+	if off {
+		return
+	}
+	if code == 0 {
+		procTrace.finish(nil, &code)
+		return
+	}
+	l := currentLane()
+	frames := callerFrames(3)
+	l.tr.finish(&failure{status: "failed", kind: "exit", typ: "exit", message: secrets.scrub(message),
+		exitCode: &code, lane: l, frames: frames}, nil)
+	if l.tr != procTrace {
+		procTrace.finish(nil, &code)
+	}
+}
+
+// callerFrames: the running goroutine's stack above `skip` frames, outermost first.
+func callerFrames(skip int) []stackFrame {
+	pcs := make([]uintptr, 256)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(skip, pcs)])
+	var out []stackFrame
+	for {
+		fr, more := frames.Next()
+		if fr.Function != "runtime.goexit" && fr.Function != "runtime.main" {
+			out = append([]stackFrame{{fn: registeredAt(fr.File, fr.Line), external: fr, line: fr.Line}}, out...)
+		}
+		if !more {
+			return out
+		}
+	}
+}

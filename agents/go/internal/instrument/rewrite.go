@@ -1,0 +1,295 @@
+// Package instrument rewrites the Go sources of a module so that their functions record
+// through the agent, keeping every line where it was written: statements are added on the
+// lines of the opening braces, the import on the package clause's line and the table of
+// functions after the last line.
+package instrument
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// AgentPath is the import path of the agent's runtime package.
+const AgentPath = "github.com/orionis-trace/orion-go"
+
+type edit struct {
+	at, drop int
+	text     string
+}
+
+type function struct {
+	name      string
+	line, end int
+}
+
+// fileRewriter holds what one file's rewrite needs.
+type fileRewriter struct {
+	fset    *token.FileSet
+	file    *ast.File
+	src     []byte
+	table   string // the file's own function table variable
+	isTest  bool
+	edits   []edit
+	funcs   []function
+	imports map[string]string // import path -> local name
+}
+
+// Rewrite returns the instrumented source of the file at `path` (module: the package's
+// import path as the runtime names it), or nil when there is nothing to instrument.
+func Rewrite(path string, src []byte, module string) ([]byte, error) {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, path, src, parser.ParseComments|parser.SkipObjectResolution)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(path))
+	r := &fileRewriter{fset: fset, file: file, src: src, table: "__orion_fns_" + hex.EncodeToString(sum[:6]),
+		isTest: strings.HasSuffix(path, "_test.go"), imports: map[string]string{}}
+	for _, spec := range file.Imports {
+		importPath, _ := strconv.Unquote(spec.Path.Value)
+		if importPath == "C" {
+			return nil, nil // cgo files cannot be given to the compiler through an overlay
+		}
+		name := filepath.Base(importPath)
+		if spec.Name != nil {
+			name = spec.Name.Name
+		}
+		r.imports[importPath] = name
+	}
+	for _, decl := range file.Decls {
+		if fn, ok := decl.(*ast.FuncDecl); ok && fn.Body != nil && !hasDirective(fn.Doc) {
+			r.instrument(fn.Type, fn.Body, r.declName(fn), fn.Recv, fn)
+			r.closures(fn.Body, r.declName(fn))
+		} else if !ok {
+			r.closures(decl, "init")
+		}
+	}
+	r.exits()
+	if len(r.edits) == 0 {
+		return nil, nil
+	}
+	r.edits = append(r.edits, edit{at: r.offset(file.Name.End()),
+		text: fmt.Sprintf("; import __orion %q", AgentPath)})
+	r.edits = append(r.edits, edit{at: len(src), text: r.tableText(path, module)})
+	return r.apply(), nil
+}
+
+func hasDirective(doc *ast.CommentGroup) bool {
+	if doc == nil {
+		return false
+	}
+	for _, c := range doc.List {
+		if strings.HasPrefix(c.Text, "//go:") {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *fileRewriter) offset(p token.Pos) int { return r.fset.Position(p).Offset }
+func (r *fileRewriter) line(p token.Pos) int   { return r.fset.Position(p).Line }
+
+// declName is the function's name as the runtime writes it: `f`, `T.M`, `(*T).M`.
+func (r *fileRewriter) declName(fn *ast.FuncDecl) string {
+	if fn.Recv == nil || len(fn.Recv.List) == 0 {
+		return fn.Name.Name
+	}
+	t := fn.Recv.List[0].Type
+	pointer := false
+	if star, ok := t.(*ast.StarExpr); ok {
+		pointer, t = true, star.X
+	}
+	switch x := t.(type) {
+	case *ast.IndexExpr:
+		t = x.X
+	case *ast.IndexListExpr:
+		t = x.X
+	}
+	name := fmt.Sprint(t)
+	if ident, ok := t.(*ast.Ident); ok {
+		name = ident.Name
+	}
+	if pointer {
+		return "(*" + name + ")." + fn.Name.Name
+	}
+	return name + "." + fn.Name.Name
+}
+
+// closures instruments the function literals under `node`, named after their enclosing
+// function as the compiler names them (outer.func1, outer.func2, ...).
+func (r *fileRewriter) closures(node ast.Node, outer string) {
+	n := 0
+	ast.Inspect(node, func(x ast.Node) bool {
+		lit, ok := x.(*ast.FuncLit)
+		if !ok {
+			return true
+		}
+		n++
+		name := fmt.Sprintf("%s.func%d", outer, n)
+		r.instrument(lit.Type, lit.Body, name, nil, nil)
+		r.closures(lit.Body, name)
+		return false
+	})
+}
+
+// instrument adds the prologue to one function and names its results.
+func (r *fileRewriter) instrument(typ *ast.FuncType, body *ast.BlockStmt, name string,
+	recv *ast.FieldList, decl *ast.FuncDecl) {
+	if name == "_" || strings.HasSuffix(name, "._") {
+		return
+	}
+	index := len(r.funcs)
+	r.funcs = append(r.funcs, function{name, r.line(typ.Func), r.line(body.Rbrace)})
+	if typ.Func == token.NoPos { // a literal's type has its position at "func" too
+		r.funcs[index].line = r.line(body.Lbrace)
+	}
+	var args []string
+	for _, list := range []*ast.FieldList{recv, typ.Params} {
+		if list == nil {
+			continue
+		}
+		for _, field := range list.List {
+			for _, ident := range field.Names {
+				if ident.Name != "_" {
+					args = append(args, strconv.Quote(ident.Name), ident.Name)
+				}
+			}
+		}
+	}
+	results := r.nameResults(typ.Results)
+	id := fmt.Sprintf("%s+%d", r.table, index)
+	var pro strings.Builder
+	if decl != nil && decl.Recv == nil && r.file.Name.Name == "main" && decl.Name.Name == "main" && !r.isTest {
+		pro.WriteString("defer __orion.MainDone(); ")
+	}
+	if t := r.testingParam(decl); t != "" {
+		fmt.Fprintf(&pro, "defer __orion.TestStart(%s).End(); ", t)
+	}
+	fmt.Fprintf(&pro, "var __orion_f __orion.Frame; if __orion.Values { __orion_f = __orion.EnterArgs(%s", id)
+	for _, a := range args {
+		pro.WriteString(", " + a)
+	}
+	fmt.Fprintf(&pro, ") } else { __orion_f = __orion.Enter(%s) }; defer func() { switch __orion_f.Exit() { case 1: __orion_f.Returned(%s); case 2: __orion_f.Unwound(%s) } }(); ",
+		id, strings.Join(results, ", "), strings.Join(args, ", "))
+	r.edits = append(r.edits, edit{at: r.offset(body.Lbrace) + 1, text: pro.String()})
+}
+
+// nameResults gives unnamed (and blank) results names, so that the deferred code can read
+// them, and returns the names.
+func (r *fileRewriter) nameResults(results *ast.FieldList) []string {
+	if results == nil || len(results.List) == 0 {
+		return nil
+	}
+	var names []string
+	k := 0
+	next := func() string {
+		k++
+		return fmt.Sprintf("__orion_r%d", k-1)
+	}
+	if results.Opening == token.NoPos { // `func f() int`
+		name := next()
+		r.edits = append(r.edits, edit{at: r.offset(results.List[0].Type.Pos()), text: "(" + name + " "},
+			edit{at: r.offset(results.List[0].Type.End()), text: ")"})
+		return []string{name}
+	}
+	for _, field := range results.List {
+		if len(field.Names) == 0 {
+			name := next()
+			r.edits = append(r.edits, edit{at: r.offset(field.Type.Pos()), text: name + " "})
+			names = append(names, name)
+			continue
+		}
+		for _, ident := range field.Names {
+			name := ident.Name
+			if name == "_" {
+				name = next()
+				r.edits = append(r.edits, edit{at: r.offset(ident.Pos()), drop: 1, text: name})
+			}
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// testingParam is the name of a test function's *testing.T parameter, "" for others.
+func (r *fileRewriter) testingParam(decl *ast.FuncDecl) string {
+	testing, ok := r.imports["testing"]
+	if !r.isTest || !ok || decl == nil || decl.Recv != nil || !strings.HasPrefix(decl.Name.Name, "Test") ||
+		len(decl.Type.Params.List) != 1 || len(decl.Type.Params.List[0].Names) != 1 {
+		return ""
+	}
+	star, ok := decl.Type.Params.List[0].Type.(*ast.StarExpr)
+	if !ok {
+		return ""
+	}
+	sel, ok := star.X.(*ast.SelectorExpr)
+	if !ok || sel.Sel.Name != "T" {
+		return ""
+	}
+	if pkg, ok := sel.X.(*ast.Ident); !ok || pkg.Name != testing {
+		return ""
+	}
+	name := decl.Type.Params.List[0].Names[0].Name
+	if name == "_" {
+		return ""
+	}
+	return name
+}
+
+// exits wraps os.Exit and log.Fatal* so that the trace ends before the process.
+func (r *fileRewriter) exits() {
+	wrappers := map[[2]string]string{
+		{"os", "Exit"}: "ExitVia", {"log", "Fatal"}: "FatalVia", {"log", "Fatalln"}: "FatalVia",
+		{"log", "Fatalf"}: "FatalfVia",
+	}
+	ast.Inspect(r.file, func(x ast.Node) bool {
+		call, ok := x.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		sel, ok := call.Fun.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		pkg, ok := sel.X.(*ast.Ident)
+		if !ok {
+			return true
+		}
+		for key, wrapper := range wrappers {
+			if name, imported := r.imports[key[0]]; imported && pkg.Name == name && sel.Sel.Name == key[1] {
+				r.edits = append(r.edits, edit{at: r.offset(sel.Pos()), text: "__orion." + wrapper + "("},
+					edit{at: r.offset(sel.End()), text: ")"})
+			}
+		}
+		return true
+	})
+}
+
+func (r *fileRewriter) tableText(path, module string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nvar %s = __orion.Register(%q, %q", r.table, module, path)
+	for _, f := range r.funcs {
+		fmt.Fprintf(&b, ", __orion.Fn{Name: %q, Line: %d, End: %d}", f.name, f.line, f.end)
+	}
+	b.WriteString(")\n")
+	return b.String()
+}
+
+// apply makes the edits, last first so that offsets stay right.
+func (r *fileRewriter) apply() []byte {
+	sort.SliceStable(r.edits, func(i, j int) bool { return r.edits[i].at > r.edits[j].at })
+	out := append([]byte{}, r.src...)
+	for _, e := range r.edits {
+		out = append(out[:e.at], append([]byte(e.text), bytes.Clone(out[e.at+e.drop:])...)...)
+	}
+	return out
+}

@@ -1,0 +1,130 @@
+package orion
+
+import (
+	"os"
+	"sort"
+	"strings"
+)
+
+// Secrets (spec section 7): names that look secret are redacted wherever a value is
+// captured, and the values of secret environment variables are scrubbed from free text.
+
+var defaultSecretWords = []string{
+	"password", "passwd", "passphrase", "pwd", "secret", "token", "api_key", "apikey",
+	"access_key", "auth", "authorization", "cookie", "session", "private_key", "privatekey",
+	"credential", "credentials", "signature", "dsn",
+}
+
+const redactedText = "<redacted>"
+
+// minScrubbed: a shorter secret value would hide innocent words in free text.
+const minScrubbed = 6
+
+type redactor struct {
+	words  []string // in nameWords form
+	values []string // secret environment values, longest first
+}
+
+func newRedactor() *redactor {
+	r := &redactor{}
+	if custom := os.Getenv("ORION_REDACT"); custom != "" {
+		for _, w := range strings.Split(custom, ",") {
+			if w = nameWords(w); w != "" {
+				r.words = append(r.words, w)
+			}
+		}
+	} else {
+		r.words = defaultSecretWords
+	}
+	for _, kv := range os.Environ() {
+		name, value, _ := strings.Cut(kv, "=")
+		if r.looksSecret(name) && len(value) >= minScrubbed && !pathExists(value) {
+			r.values = append(r.values, value)
+		}
+	}
+	sort.Slice(r.values, func(i, j int) bool { return len(r.values[i]) > len(r.values[j]) })
+	return r
+}
+
+func pathExists(s string) bool {
+	_, err := os.Stat(s)
+	return err == nil
+}
+
+// nameWords lower-cases a name and joins its words with `_`: `authToken`, `AUTH-TOKEN` and
+// `auth.token` all give `auth_token` (as orion/agent/values.py name_words).
+func nameWords(name string) string {
+	out := make([]byte, 0, len(name)+4)
+	isUpper := func(c byte) bool { return c >= 'A' && c <= 'Z' }
+	isLowerOrDigit := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c == '_' || c == '-' || c == '.' || c == ' ' || c == '\t' {
+			if len(out) > 0 && out[len(out)-1] != '_' {
+				out = append(out, '_')
+			}
+			continue
+		}
+		if isUpper(c) && len(out) > 0 && out[len(out)-1] != '_' &&
+			(isLowerOrDigit(name[i-1]) ||
+				(isUpper(name[i-1]) && i+1 < len(name) && name[i+1] >= 'a' && name[i+1] <= 'z')) {
+			out = append(out, '_')
+		}
+		if isUpper(c) {
+			c += 'a' - 'A'
+		}
+		out = append(out, c)
+	}
+	return strings.TrimRight(string(out), "_")
+}
+
+// looksSecret: one of the secret words is a whole word of the name (`db_password`,
+// `authToken`; not `author`), the shell's PWD and OLDPWD aside.
+func (r *redactor) looksSecret(name string) bool {
+	if name == "PWD" || name == "OLDPWD" {
+		return false
+	}
+	words := "_" + nameWords(name) + "_"
+	for _, w := range r.words {
+		if strings.Contains(words, "_"+w+"_") {
+			return true
+		}
+	}
+	return false
+}
+
+// scrub replaces the values of secret environment variables in free text.
+func (r *redactor) scrub(text string) string {
+	for _, v := range r.values {
+		if strings.Contains(text, v) {
+			text = strings.ReplaceAll(text, v, redactedText)
+		}
+	}
+	return text
+}
+
+// scrubArgv redacts the value of an option whose name looks secret (`--api-key=<redacted>`,
+// or the word after `--password`) and scrubs secret values from every word.
+func (r *redactor) scrubArgv(argv []string) []string {
+	out := make([]string, 0, len(argv))
+	hideNext := false
+	for _, arg := range argv {
+		if hideNext {
+			out = append(out, redactedText)
+			hideNext = false
+			continue
+		}
+		if strings.HasPrefix(arg, "-") {
+			name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+			if name != "" && r.looksSecret(name) {
+				if !hasValue {
+					hideNext = true
+				} else {
+					arg = arg[:len(arg)-len(value)] + redactedText
+				}
+			}
+		}
+		out = append(out, r.scrub(arg))
+	}
+	return out
+}

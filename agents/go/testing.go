@@ -1,0 +1,83 @@
+package orion
+
+import (
+	"reflect"
+	"strings"
+)
+
+// `go test`: every test function gets a trace of its own (the instrumenting tool adds
+// `defer orion.TestStart(t).End()` to it). Error mode writes the trace only when the test
+// fails; dev and safe modes write every test's.
+
+// TB is what the agent needs of a *testing.T.
+type TB interface {
+	Name() string
+	Failed() bool
+}
+
+// Test is a running test's trace.
+type Test struct {
+	tb TB
+	tr *trace
+	l  *lane
+}
+
+// TestStart begins the trace of the test `tb`, on the running goroutine.
+func TestStart(tb TB) *Test {
+	if off {
+		return nil
+	}
+	t := newTrace(tb.Name())
+	return &Test{tb: tb, tr: t, l: rebind(t)}
+}
+
+// End finishes the test's trace (deferred): failed when the test failed or panicked.
+func (x *Test) End() {
+	if x == nil {
+		return
+	}
+	isPanicking, _ := panicking()
+	failed := isPanicking || x.tb.Failed()
+	x.tr.test = (&ordered{}).set("id", x.tb.Name()).set("outcome", map[bool]string{true: "failed", false: "passed"}[failed])
+	if !failed {
+		x.tr.finish(nil, nil)
+		return
+	}
+	f := &failure{status: "failed", kind: "test", typ: "test failed", lane: x.l}
+	if p := x.l.panic; p != nil && isPanicking {
+		f = p.failure(x.l, "failed", "panic", nil)
+	} else {
+		f.frames = callerFrames(3)
+	}
+	f.message = firstRunes(secrets.scrub(failureOutput(x.tb, f.message)), 4000)
+	x.tr.finish(f, nil)
+}
+
+// failureOutput is what the test logged (t.Error, t.Fatal ...) before it ended, read from
+// the testing package's buffer where it has one; else `fallback`.
+func failureOutput(tb TB, fallback string) (text string) {
+	defer func() {
+		if recover() != nil {
+			text = fallback
+		}
+	}()
+	v := reflect.ValueOf(tb)
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return fallback
+	}
+	output := v.FieldByName("output")
+	if !output.IsValid() || output.Kind() != reflect.Slice {
+		return fallback
+	}
+	logged := strings.TrimSpace(string(output.Bytes()))
+	if logged == "" {
+		return fallback
+	}
+	if fallback != "" {
+		return fallback + "\n" + logged
+	}
+	return logged
+}

@@ -1,0 +1,116 @@
+package orion
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// The file side of a trace (spec sections 1-3, 10): the prelude, one zstd frame per flushed
+// batch of records, the end record and the trailer. Callers hold the trace's lock.
+
+const (
+	frameTarget  = 256 << 10
+	flushEveryNs = 200_000_000
+)
+
+var (
+	preludeMagic = []byte{0x5A, 0x2A, 0x4D, 0x18}
+	encoder, _   = zstd.NewWriter(nil, zstd.WithEncoderCRC(true), zstd.WithEncoderConcurrency(1),
+		zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithZeroFrames(true))
+)
+
+type fileWriter struct {
+	path, tmpPath string
+	file          *os.File
+	buf           []byte // the records of the frame being filled
+	frameT        int64  // the time of the frame's last timed record
+	flushedT      int64  // the time of the last flush
+	crc           uint32 // of every record flushed so far
+	records       uint64
+	packed        []byte
+}
+
+func (w *fileWriter) open(spool, name string, header []byte) error {
+	if err := os.MkdirAll(spool, 0o755); err != nil {
+		return err
+	}
+	w.path = filepath.Join(spool, name)
+	w.tmpPath = filepath.Join(spool, "."+name+".tmp")
+	f, err := os.OpenFile(w.tmpPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	w.file = f
+	prelude := append(append([]byte{}, preludeMagic...), 16, 0, 0, 0)
+	prelude = append(prelude, "\x89OTRACE\n"...)
+	prelude = append(prelude, 1, 0, 0, 0, 0, 0, 0, 0)
+	if _, err := f.Write(prelude); err != nil {
+		return err
+	}
+	w.buf = append(w.buf[:0], header...)
+	w.records++
+	w.flush()
+	return os.Rename(w.tmpPath, w.path)
+}
+
+// timed starts a timed record: its array header, type code, dt and lane.
+func (w *fileWriter) timed(code, columns int, t int64, lane uint64) {
+	w.records++
+	w.buf = mpArray(w.buf, columns)
+	w.buf = mpUint(w.buf, uint64(code))
+	w.buf = mpInt(w.buf, t-w.frameT)
+	w.frameT = t
+	w.buf = mpUint(w.buf, lane)
+}
+
+// untimed starts a definition record.
+func (w *fileWriter) untimed(code, columns int) {
+	w.records++
+	w.buf = mpArray(w.buf, columns)
+	w.buf = mpUint(w.buf, uint64(code))
+}
+
+// maybeFlush ends the frame when it is full or has waited long enough.
+func (w *fileWriter) maybeFlush(t int64) {
+	if len(w.buf) >= frameTarget || (t-w.flushedT > flushEveryNs && len(w.buf) > 0) {
+		w.flush()
+		w.flushedT = t
+	}
+}
+
+func (w *fileWriter) flush() {
+	if len(w.buf) == 0 || w.file == nil {
+		return
+	}
+	w.crc = crc32.Update(w.crc, crc32.IEEETable, w.buf)
+	w.packed = encoder.EncodeAll(w.buf, w.packed[:0])
+	w.file.Write(w.packed)
+	w.buf = w.buf[:0]
+	w.frameT = 0
+}
+
+// finish writes the end record (summary built by the caller, given the checksum and the
+// record count) and the trailer, and closes the file.
+func (w *fileWriter) finish(summary func(checksum uint32, records uint64) []byte) {
+	if w.file == nil {
+		return
+	}
+	checksum := crc32.Update(w.crc, crc32.IEEETable, w.buf)
+	packed := summary(checksum, w.records)
+	w.buf = mpArray(w.buf, 2)
+	w.buf = mpUint(w.buf, 15)
+	w.buf = append(w.buf, packed...)
+	w.flush()
+	trailer := append([]byte{}, preludeMagic...)
+	trailer = binary.LittleEndian.AppendUint32(trailer, uint32(len(packed)+12))
+	trailer = append(trailer, packed...)
+	trailer = binary.LittleEndian.AppendUint32(trailer, uint32(len(packed)))
+	trailer = append(trailer, "\x89OTREND\n"...)
+	w.file.Write(trailer)
+	w.file.Close()
+	w.file = nil
+}

@@ -104,7 +104,8 @@ def test_threads_and_tasks_are_lanes_and_nested(spool):
 
 
 def test_secrets_never_reach_the_file(spool):
-    env = clean_env(MY_API_TOKEN="tok-5f3a9c1e77", DATABASE_PASSWORD="pw-a81c4e")
+    env = clean_env(MY_API_TOKEN="tok-5f3a9c1e77", DATABASE_PASSWORD="pw-a81c4e",
+                    ORION_ENV_ALLOW="MY_API_TOKEN,DATABASE_*")  # in the snapshot's selection
     run([python(), "-m", "orion.agent", "--mode", "dev", "--spool", str(spool), DEEP], env=env)
     (path,) = traces(spool)
     body = raw_bytes(path)

@@ -145,12 +145,17 @@ class OrionGroup(click.Group):
 @click.version_option(__version__, "--version", "-V", prog_name="orion")
 @click.option("--spool", metavar="DIR", default=None,
               help="Spool directory for every command (a command's own --spool wins).")
-def cli(spool: str | None) -> None:
+@click.option("--full-names", is_flag=True,
+              help="Show C++ names whole, template arguments included (default: shortened "
+                   "as uftrace shows them, std::vector::push_back); as ORION_DEMANGLE=full.")
+def cli(spool: str | None, full_names: bool) -> None:
     """Orionis: record what programs did, then list, show, replay and compare it.
 
     Traces are .otrace files in a spool directory; every command reads them by id,
     unique id prefix, path, '@' (newest) or '@~N', or '-' (ids on standard input).
     """
+    if full_names:  # read where native names are resolved (orion.native.symbols)
+        os.environ["ORION_DEMANGLE"] = "full"
 
 
 def main(argv: list[str] | None = None) -> int:

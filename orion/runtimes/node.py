@@ -1,10 +1,79 @@
-"""Node.js: detected by package.json; its agent (a NODE_OPTIONS loader) is still to come."""
+"""Node.js: detected by package.json. Every Node process a command starts loads the agent
+(agents/node, an npm package) through NODE_OPTIONS=--require, which instruments the
+project's own modules as they load. The agent's npm dependencies are installed on first
+use into the user's cache (`npm ci` from its package-lock.json)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
-from . import Runtime, Toolchain
+from ..errors import OrionError
+from . import Capture, Runtime, Toolchain
+
+if TYPE_CHECKING:
+    from ..doctor import Check
+
+AGENT_SOURCE = Path(__file__).resolve().parents[2] / "agents" / "node"
+_AGENT_FILES = ("package.json", "package-lock.json")
+_INSTALL_TIMEOUT = 300
+
+
+def agent_source() -> Path:
+    """The agent's npm package: ORION_NODE_AGENT, else the checkout's agents/node."""
+    return Path(os.environ.get("ORION_NODE_AGENT") or AGENT_SOURCE)
+
+
+def _digest(source: Path) -> str:
+    """What the installed agent depends on: its files, so an edit gives a fresh install."""
+    h = hashlib.sha256()
+    for path in sorted([source / name for name in _AGENT_FILES] + list((source / "lib").glob("*"))):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def agent_dir() -> Path:
+    """A ready agent: the source itself when its dependencies are installed there (a
+    developer's checkout), else a copy in the cache with `npm ci` run once."""
+    source = agent_source()
+    if not (source / "lib" / "register.js").is_file():
+        raise OrionError(f"the Node.js agent is not at {source} (set ORION_NODE_AGENT)")
+    if (source / "node_modules").is_dir():
+        return source
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    target = base / "orionis" / "node-agent" / _digest(source)
+    if (target / "node_modules").is_dir():
+        return target
+    npm = shutil.which("npm")
+    if npm is None:
+        raise OrionError("the Node.js agent needs npm to install its dependencies once")
+    staging = target.with_name(target.name + f".tmp{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging, ignore=shutil.ignore_patterns("node_modules", "test"))
+    done = subprocess.run([npm, "ci", "--omit=dev", "--no-audit", "--no-fund"], cwd=staging,
+                          capture_output=True, text=True, timeout=_INSTALL_TIMEOUT)
+    if done.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        last = (done.stderr.strip().splitlines() or ["npm ci failed"])[-1]
+        raise OrionError(f"installing the Node.js agent's dependencies failed: {last}")
+    try:
+        staging.rename(target)
+    except OSError:  # another process installed it meanwhile
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def node_options(existing: str, register: Path) -> str:
+    """NODE_OPTIONS with the agent required first (once)."""
+    option = f"--require {shlex.quote(str(register))}"
+    if option in existing:
+        return existing
+    return f"{option} {existing}".strip()
 
 
 class NodeRuntime(Runtime):
@@ -13,9 +82,41 @@ class NodeRuntime(Runtime):
     title = {"node": "Node.js"}
     markers = {"node": ("package.json",)}
     toolchains = {"node": Toolchain(("node",), "install Node.js (https://nodejs.org)")}
+    recorded = "Node.js"
 
     def test_command(self, root: Path, language: str) -> list[str]:
         return ["npm", "test"]
+
+    def next_step(self, root: Path, language: str) -> str:
+        return ("`orion test -- npm test` records each failing test; `orion run -- node app.js` "
+                "a whole run (see docs/node.md)")
+
+    def apply(self, capture: Capture, env: dict[str, str]) -> None:
+        if shutil.which("node", path=env.get("PATH")) is None:
+            return  # nothing here could load the agent
+        register = agent_dir() / "lib" / "register.js"
+        env["NODE_OPTIONS"] = node_options(env.get("NODE_OPTIONS", ""), register)
+        if capture.include:
+            env["ORION_NODE_INCLUDE"] = ",".join(capture.include)
+        if capture.exclude:
+            env["ORION_NODE_EXCLUDE"] = ",".join(capture.exclude)
+
+    def describe(self) -> str:
+        return "Node.js agent loaded through NODE_OPTIONS"
+
+    def doctor_checks(self, used: set[str]) -> Iterator[Check]:
+        from ..doctor import FAIL, OK, WARN, Check
+
+        yield from super().doctor_checks(used)
+        if shutil.which("node") is None:
+            return
+        try:
+            where = agent_dir()
+        except (OrionError, OSError, subprocess.SubprocessError) as exc:
+            level = FAIL if "node" in used else WARN
+            yield Check("node agent", level, str(exc), "install npm, or set ORION_NODE_AGENT")
+            return
+        yield Check("node agent", OK, str(where))
 
 
 RUNTIME = NodeRuntime()

@@ -1,0 +1,77 @@
+// A sample program for the Go agent's tests: goroutines, a panic several calls deep,
+// secrets, and the ways a Go program ends (chosen by the first argument).
+package main
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"sync"
+)
+
+type Account struct {
+	Owner    string
+	Balance  int
+	Password string
+}
+
+func divide(a, b int) int {
+	return a / b
+}
+
+func average(values []int) int {
+	total := 0
+	for _, v := range values {
+		total += v
+	}
+	return divide(total, len(values))
+}
+
+func worker(id int, wg *sync.WaitGroup, results chan<- int) {
+	defer wg.Done()
+	results <- average([]int{id, id * 2})
+}
+
+func login(user string, password string) (bool, error) {
+	token := os.Getenv("SAMPLE_API_TOKEN")
+	return user == "ada" && password != "" && token != "", nil
+}
+
+func report(account Account) string {
+	return fmt.Sprintf("%s has %d", account.Owner, account.Balance)
+}
+
+func run(how string) {
+	switch how {
+	case "panic":
+		fmt.Println("average:", average(nil))
+	case "recover":
+		defer func() { fmt.Println("recovered:", recover()) }()
+		average([]int{})
+	case "fatal":
+		log.Fatalf("cannot go on: %s", "no config")
+	case "exit":
+		os.Exit(3)
+	}
+}
+
+func main() {
+	var wg sync.WaitGroup
+	results := make(chan int, 3)
+	for i := 1; i <= 3; i++ {
+		wg.Add(1)
+		go worker(i, &wg, results)
+	}
+	wg.Wait()
+	close(results)
+	sum := 0
+	for r := range results {
+		sum += r
+	}
+	fmt.Println("workers:", sum)
+	ok, _ := login("ada", "hunter2-is-secret")
+	fmt.Println("login:", ok, report(Account{Owner: "ada", Balance: 3, Password: "p4ssw0rd-field"}))
+	if len(os.Args) > 1 {
+		run(os.Args[1])
+	}
+}

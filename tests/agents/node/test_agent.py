@@ -1,0 +1,135 @@
+"""The Node.js agent end to end: `orion run` and `orion test` on the sample project record
+call trees with arguments, async chains, crashes and failing tests, while the program's
+exit status, standard output and sources stay what they are without orion."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+from ...vector_shapes import assert_matches_vectors
+from .conftest import orion, plain, records, traces, validate
+
+AGENT = Path(__file__).resolve().parents[3] / "agents" / "node"
+
+
+def _functions(recs: list[dict]) -> dict[int, str]:
+    return {r["id"]: r["name"] for r in recs if r["type"] == "function"}
+
+
+def _calls(recs: list[dict]) -> list[tuple[str, dict]]:
+    names = _functions(recs)
+    return [(names[r["fn"]], r.get("args") or {}) for r in recs if r["type"] == "call"]
+
+
+def _sources(project: Path) -> dict[str, str]:
+    return {str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(project.rglob("*")) if p.is_file() and ".orion" not in p.parts}
+
+
+def test_run_records_commonjs_and_es_modules(project: Path, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    before = _sources(project)
+    done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "node", "app.mjs", cwd=project)
+    bare = plain("node", "app.mjs", cwd=project)
+    assert (done.returncode, done.stdout) == (bare.returncode, bare.stdout) == (0, bare.stdout)
+    assert _sources(project) == before
+    [path] = traces(spool)
+    validate([path], project)
+    assert_matches_vectors(path)
+    recs = records(path)
+    calls = _calls(recs)
+    names = [name for name, _ in calls]
+    for expected in ("Cart.constructor", "Cart.put", "Cart.total", "add", "checkout", "handler",
+                     "loadUser", "fetchRow", "query"):
+        assert expected in names, (expected, names)
+    puts = [args for name, args in calls if name == "Cart.put"]
+    assert puts == [{"name": "tea", "price": 3}, {"name": "cake", "price": 4}]
+    assert dict(calls)["checkout"]["password"] == {"t": "string", "redacted": True}
+    returns = [r for r in recs if r["type"] == "return" and r.get("value") == 7]
+    assert returns, "checkout and total return 7"
+    lanes = {r["id"]: r for r in recs if r["type"] == "lane"}
+    assert any(lane["kind"] == "task" and lane["name"] == "query" and lane["parent"] is not None
+               for lane in lanes.values())
+    assert recs[-1]["type"] == "end" and recs[-1]["status"] == "ok"
+
+
+def test_rejection_several_awaits_deep(project: Path, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    done = orion("run", "--spool", str(spool), "--", "node", "app.mjs", "reject", cwd=project)
+    bare = plain("node", "app.mjs", "reject", cwd=project)
+    assert done.returncode == bare.returncode == 1
+    assert done.stdout == bare.stdout
+    assert "RangeError: no users row -2" in done.stderr
+    [path] = traces(spool)
+    validate([path], project)
+    assert_matches_vectors(path)
+    recs = records(path)
+    names = _functions(recs)
+    [crash] = [r for r in recs if r["type"] == "crash"]
+    assert (crash["kind"], crash["reason"], crash["message"]) == (
+        "unhandled_rejection", "RangeError", "no users row -2")
+    [stack] = [r for r in recs if r["type"] == "stack"]
+    frames = [(names[f["fn"]], f["locals"]) for f in stack["frames"]]
+    assert frames == [("handler", {"id": -2}), ("loadUser", {"id": -2}),
+                      ("fetchRow", {"key": -2}), ("query", {"table": "users", "key": -2})]
+    assert recs[-1]["status"] == "failed" and recs[-1]["exit_code"] == 1
+
+
+def test_uncaught_exception_from_a_timer(project: Path, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "node", "app.mjs", "timer",
+                 cwd=project)
+    bare = plain("node", "app.mjs", "timer", cwd=project)
+    assert (done.returncode, done.stdout) == (bare.returncode, bare.stdout)
+    assert done.returncode == 1
+    # Node's own report: the same throwing line, caret and message as without orion
+    assert bare.stderr.splitlines()[1:4] == done.stderr.splitlines()[1:4]
+    [path] = traces(spool)
+    validate([path], project)
+    assert_matches_vectors(path)
+    recs = records(path)
+    [crash] = [r for r in recs if r["type"] == "crash"]
+    assert (crash["kind"], crash["reason"]) == ("uncaught", "TypeError")
+    names = _functions(recs)
+    [stack] = [r for r in recs if r["type"] == "stack"]
+    assert [names[f["fn"]] for f in stack["frames"]] == ["tick", "explode"]
+
+
+def test_one_trace_per_failing_node_test(project: Path, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    done = orion("test", "--json", "--spool", str(spool), "--", "npm", "test", cwd=project)
+    bare = plain("npm", "test", cwd=project)
+    assert done.returncode == bare.returncode == 1
+    import json
+
+    report = json.loads(done.stderr[done.stderr.index("{"):])
+    tests = sorted(t["test"] for t in report["traces"])
+    assert tests == ["async > rejects", "totals wrongly"]
+    validate(traces(spool), project)
+    for path in traces(spool):
+        assert_matches_vectors(path)
+        recs = records(path)
+        assert recs[0]["window"] == "ring" and recs[-1]["test"]["outcome"] == "failed"
+        assert any(r["type"] == "stack" for r in recs)
+
+
+def test_secrets_never_reach_the_file(project: Path, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    secret = "s3cr3t-token-value-42"
+    done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "node", "app.mjs", "secret",
+                 cwd=project, env={"APP_API_TOKEN": secret})
+    assert done.returncode == 0
+    [path] = traces(spool)
+    raw = subprocess.run(["zstd", "-dc", str(path)], capture_output=True).stdout
+    assert secret.encode() not in raw and b"hunter2-long" not in raw
+    header = records(path)[0]
+    assert header["env"]["vars"].get("APP_API_TOKEN", {"redacted": True}) == {
+        "t": "str", "redacted": True} or "APP_API_TOKEN" not in header["env"]["vars"]
+
+
+def test_agent_npm_suite() -> None:
+    """The agent's own `node --test` suite (writer, values, instrumentation)."""
+    done = subprocess.run(["npm", "test"], cwd=AGENT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

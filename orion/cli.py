@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "graph": ("graph", "Draw call, module and service graphs, and flame graphs."),
     "replay": ("replay", "Step through a trace forwards and backwards, like a debugger."),
     "diff": ("diff", "Compare two traces by structure: where they diverge and what differs."),
+    "serve": ("serve", "Serve a read-only web view of the spool: list, timeline, replay, diff."),
     "fingerprint": ("fingerprint", "Structural and failure fingerprints of traces."),
     "run": ("run", "Run a command with capture on (Python, C, C++); print its traces."),
     "start": ("start", "Turn on capture for every new Python process of this user."),

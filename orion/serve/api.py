@@ -1,0 +1,428 @@
+"""The JSON routes of `orion serve`, as plain functions of a request path and its query.
+
+Everything here is computed by the library the CLI uses (query, replay, diff, callgraph,
+flame); this module only chooses what to compute for a route and shapes the answer. It
+knows nothing of HTTP beyond the status code an error deserves.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import threading
+from array import array
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+from ..analysis.callgraph import KINDS, build_graph
+from ..analysis.diff import diff_traces, result_json
+from ..analysis.fingerprint import FingerprintCache, Fingerprints
+from ..analysis.flame import fold_lanes
+from ..analysis.replay import CALL_CODE, ReplayError
+from ..errors import OrionError
+from ..format.constants import STATUSES
+from ..format.errors import TraceError
+from ..format.reader import TraceReader
+from ..format.summary import read_summary
+from ..model import failing_path, load_trace
+from ..query import FAILED_STATUSES, Listed, TraceFilter
+from ..render.graphviz import to_dot
+from ..render.jsonout import dumps
+from ..spool import Entry
+from ..timeparse import parse_when_ns
+from .catalog import Catalog, Loaded, NotFound
+
+PAGE_SIZE = 500  # traces per /api/traces answer unless ?limit= says otherwise
+MAX_PAGE = 10_000
+FINGERPRINT_MAX_RECORDS = 200_000  # bigger traces are listed without fingerprints here
+DIFF_MAX_RECORDS = 2_000_000  # both traces are loaded whole to be diffed
+TIMELINE_DEPTH = 4  # calls this deep or shallower are drawn on the timeline
+TIMELINE_MAX = 4_000  # spans per timeline answer: the longest ones in the window
+FLAME_MAX_NODES = 3_000
+MOVES = ("forward", "backward", "over", "back_over", "out", "back_out")
+HEADER_KEYS = ("format", "version", "trace_id", "agent", "mode", "start_ns", "process", "env")
+
+
+class ApiError(Exception):
+    """An answer other than 200: its status and a one-line message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def listed_json(item: Listed, found: Fingerprints | None) -> dict:
+    """A trace as `orion list --json` gives it."""
+    return {"id": item.entry.trace_id, "path": str(item.entry.path), **item.summary,
+            "fingerprints": found.to_json() if found is not None else None}
+
+
+class Listing:
+    """Every trace's summary, kept between requests and refreshed when a watched
+    directory changes (or `changed()` is called by the watcher); fingerprints are
+    computed in the background and appear in later answers."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.generation = 0
+        self._built_for: tuple | None = None
+        self._items: list[Listed] = []
+        self._summaries: dict[Path, tuple[int, int, dict]] = {}
+        self._fingerprints: dict[str, Fingerprints | None] = {}
+        self._answers: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+        self._fingerprinting: threading.Thread | None = None
+
+    def changed(self) -> None:
+        self.generation += 1
+
+    def _stamp(self) -> tuple:
+        times = []
+        for directory in self.catalog.watched_directories():
+            try:
+                times.append(directory.stat().st_mtime_ns)
+            except OSError:
+                times.append(None)
+        return (self.generation, *times)
+
+    def items(self) -> list[Listed]:
+        """The summaries of every trace, newest first (rebuilt only when something changed)."""
+        with self._lock:
+            stamp = self._stamp()
+            if stamp != self._built_for:
+                self._rebuild()
+                self._built_for = stamp
+                self._answers.clear()
+            return self._items
+
+    def _rebuild(self) -> None:
+        items, summaries = [], {}
+        for entry in self.catalog.entries():
+            try:
+                stat = entry.path.stat()
+                known = self._summaries.get(entry.path)
+                if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns) \
+                        and known[2].get("status") != "incomplete":
+                    summary = known[2]
+                else:
+                    summary = read_summary(entry.path)
+            except (TraceError, OSError):
+                continue  # unreadable or vanished: `orion list` warns, a page skips it
+            summaries[entry.path] = (stat.st_size, stat.st_mtime_ns, summary)
+            items.append(Listed(entry, summary))
+        self._items, self._summaries = items, summaries
+        if any(item.entry.trace_id not in self._fingerprints for item in items) and not (
+                self._fingerprinting and self._fingerprinting.is_alive()):
+            self._fingerprinting = threading.Thread(target=self._fingerprint, args=(items,),
+                                                    daemon=True, name="orion-fingerprints")
+            self._fingerprinting.start()
+
+    def _fingerprint(self, items: list[Listed]) -> None:
+        cache = FingerprintCache(self.catalog.spool.path)
+        for item in items:
+            if item.entry.trace_id in self._fingerprints:
+                continue
+            try:
+                self._fingerprints[item.entry.trace_id] = cache.get(
+                    item.entry.trace_id, item.entry.path, item.summary,
+                    max_records=FINGERPRINT_MAX_RECORDS)
+            except (TraceError, OSError, MemoryError):
+                self._fingerprints[item.entry.trace_id] = None
+        try:
+            cache.save()
+        except OSError:
+            pass  # a read-only spool: fingerprints are recomputed next time
+        self.changed()
+
+    def answer(self, query: dict[str, str]) -> bytes:
+        """The JSON bytes of /api/traces for `query`, cached until something changes."""
+        items = self.items()
+        key = json.dumps(sorted(query.items()))
+        cached = self._answers.get(key)
+        if cached is not None:
+            return cached
+        trace_filter = trace_filter_of(query)
+        prefix = query.get("fingerprint") or None
+        offset = _int(query, "offset", 0, 0, 1 << 40)
+        limit = _int(query, "limit", PAGE_SIZE, 1, MAX_PAGE)
+        page, skipped = [], 0
+        for item in items:
+            if not trace_filter.matches(item.summary, item.entry.path if trace_filter.grep
+                                        else None):
+                continue
+            found = self._fingerprints.get(item.entry.trace_id)
+            if prefix is not None and (found is None or not found.matches(prefix)):
+                continue
+            if skipped < offset:
+                skipped += 1
+                continue
+            page.append(listed_json(item, found))
+            if len(page) >= limit:
+                break
+        body = dumps(page).encode("utf-8")
+        if len(self._answers) > 64:
+            self._answers.clear()
+        self._answers[key] = body
+        return body
+
+
+def _int(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    text = query.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ApiError(400, f"{name}={text[:40]!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ApiError(400, f"{name}={value} is out of range ({low} to {high})")
+    return value
+
+
+def trace_filter_of(query: dict[str, str]) -> TraceFilter:
+    """`orion list`'s filters from a query string: status, failed, lang, since, until, grep."""
+    statuses = frozenset(s for s in (query.get("status") or "").split(",") if s) or None
+    if statuses and statuses - set(STATUSES):
+        raise ApiError(400, f"unknown status {','.join(sorted(statuses - set(STATUSES)))!r}")
+    if query.get("failed") in ("1", "true"):
+        statuses = (statuses or FAILED_STATUSES) & FAILED_STATUSES
+    languages = frozenset(s for s in (query.get("lang") or "").split(",") if s) or None
+    try:
+        grep = re.compile(query["grep"], re.IGNORECASE) if query.get("grep") else None
+        since = parse_when_ns(query["since"]) if query.get("since") else None
+        until = parse_when_ns(query["until"]) if query.get("until") else None
+    except re.error as exc:
+        raise ApiError(400, f"grep is not a valid regular expression ({exc})") from None
+    except OrionError as exc:
+        raise ApiError(400, str(exc)) from None
+    return TraceFilter(statuses=statuses, languages=languages, since_ns=since,
+                       until_ns=until, grep=grep)
+
+
+class Api:
+    """Answers every /api/ route from a catalog of traces."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.listing = Listing(catalog)
+        self._timelines: dict[str, dict] = {}
+
+    def route(self, parts: list[str], query: dict[str, str]) -> Any:
+        """The answer to GET /api/<parts...>: JSON-ready data, or bytes already encoded."""
+        if parts == ["traces"]:
+            return self.listing.answer(query)
+        if parts == ["diff"]:
+            return self.diff(query)
+        if len(parts) in (2, 3) and parts[0] == "trace":
+            entry = self._find(parts[1])
+            view = parts[2] if len(parts) == 3 else "summary"
+            handler: Callable | None = {
+                "summary": self.trace, "replay": self.replay_info, "state": self.state,
+                "timeline": self.timeline, "graph": self.graph, "flame": self.flame,
+            }.get(view)
+            if handler is not None:
+                return handler(entry, query)
+        raise ApiError(404, "no such route")
+
+    def _find(self, ref: str) -> Entry:
+        try:
+            return self.catalog.find(ref)
+        except NotFound as exc:
+            raise ApiError(404, str(exc)) from None
+
+    def _loaded(self, entry: Entry) -> Loaded:
+        try:
+            return self.catalog.loaded(entry)
+        except ReplayError as exc:
+            raise ApiError(422, str(exc)) from None
+        except (TraceError, OSError) as exc:
+            raise ApiError(422, f"cannot read the trace: {exc}") from None
+        except MemoryError:
+            raise ApiError(507, "the trace is too big to load in this server's memory") from None
+
+    # -- one trace ---------------------------------------------------------------------
+
+    def trace(self, entry: Entry, query: dict[str, str]) -> dict:
+        """What a page shows first, read without loading the trace: summary and header."""
+        try:
+            summary = read_summary(entry.path)
+            with TraceReader(entry.path) as reader:
+                header = {k: reader.header.get(k) for k in HEADER_KEYS}
+        except (TraceError, OSError) as exc:
+            raise ApiError(422, f"cannot read the trace: {exc}") from None
+        return {"id": entry.trace_id, "path": str(entry.path), "summary": summary,
+                "header": header}
+
+    def replay_info(self, entry: Entry, query: dict[str, str]) -> dict:
+        """What needs the loaded trace: lanes, event count, failing path, first exception."""
+        loaded = self._loaded(entry)
+        replay = loaded.replay
+        with loaded.lock:
+            try:
+                exception_index = replay.first_exception()
+            except ReplayError:
+                exception_index = None
+        trace = replay.trace
+        steps = replay.steps
+        return {"id": entry.trace_id, "events": len(steps),
+                "end_t": steps.time(len(steps) - 1),
+                "lanes": [lane.to_json() for lane in trace.lanes.values()],
+                "failing_path": [call.to_json() for call in failing_path(trace)],
+                "exception_index": exception_index}
+
+    def state(self, entry: Entry, query: dict[str, str]) -> dict:
+        """`orion replay --json` at ?at=N, ?time=NS or ?exception=1, then ?move=MOVE."""
+        loaded = self._loaded(entry)
+        replay = loaded.replay
+        move = query.get("move")
+        if move is not None and move not in MOVES:
+            raise ApiError(400, f"move={move[:40]!r}: choose from {', '.join(MOVES)}")
+        with loaded.lock:
+            try:
+                if query.get("exception") in ("1", "true"):
+                    replay.first_exception()
+                elif query.get("time"):
+                    replay.at_time(_int(query, "time", 0, 0, 1 << 62))
+                else:
+                    replay.goto(_int(query, "at", 0, -(1 << 40), 1 << 40))
+                moved = None
+                if move is not None:
+                    try:
+                        getattr(replay, move)()
+                    except ReplayError as exc:
+                        moved = str(exc)  # stay where we are and say why
+                out = replay.state()
+            except ReplayError as exc:
+                raise ApiError(400, str(exc)) from None
+        out["move_error"] = moved
+        return out
+
+    def timeline(self, entry: Entry, query: dict[str, str]) -> dict:
+        """Calls to draw per lane between ?start= and ?end= (ns since the trace began):
+        those at most TIMELINE_DEPTH deep, the longest TIMELINE_MAX of them if more."""
+        loaded = self._loaded(entry)
+        steps = loaded.replay.steps
+        shallow = self._timelines.get(entry.trace_id)
+        if shallow is None:
+            shallow = array("q", (i for i, (k, d) in enumerate(zip(steps.kinds, steps.depths))
+                                  if k == CALL_CODE and d < TIMELINE_DEPTH))
+            self._timelines = {entry.trace_id: shallow}  # one trace's worth at a time
+        last_t = steps.time(len(steps) - 1)
+        start = _int(query, "start", 0, 0, 1 << 62)
+        end = _int(query, "end", last_t, 0, 1 << 62)
+        spans = []
+        for i in shallow:
+            call = steps.refs[i]
+            call_end = call.end if call.end is not None else last_t
+            if call.start <= end and call_end >= start:
+                spans.append((call_end - call.start, i, call, call_end))
+        if len(spans) > TIMELINE_MAX:
+            spans.sort(key=lambda s: -s[0])
+            del spans[TIMELINE_MAX:]
+        lanes = steps.lanes
+        return {"start": start, "end": end, "end_t": last_t, "truncated": len(spans) >= TIMELINE_MAX,
+                "spans": [{"index": i, "lane": lanes[steps.lane_of[i]].id,
+                           "depth": steps.depths[i], "start": call.start, "end": call_end,
+                           "function": call.label, "outcome": call.outcome}
+                          for _, i, call, call_end in sorted(spans, key=lambda s: s[1])]}
+
+    # -- graphs --------------------------------------------------------------------------
+
+    def graph(self, entry: Entry, query: dict[str, str]) -> dict:
+        """The call (or module, service) graph with a position for every node."""
+        kind = query.get("kind") or "function"
+        if kind not in KINDS:
+            raise ApiError(400, f"kind={kind[:40]!r}: choose from {', '.join(KINDS)}")
+        try:
+            graph = build_graph([entry.path], kind)
+        except (TraceError, OSError) as exc:
+            raise ApiError(422, f"cannot read the trace: {exc}") from None
+        out = graph.to_json()
+        out["layout"], out["layout_engine"] = layout(graph)
+        return out
+
+    def flame(self, entry: Entry, query: dict[str, str]) -> dict:
+        """Self time per call path as a tree {name, value (total ns), children}."""
+        try:
+            lanes = fold_lanes(entry.path)
+        except (TraceError, OSError) as exc:
+            raise ApiError(422, f"cannot read the trace: {exc}") from None
+        total: Counter = Counter()
+        for _, stacks in lanes:
+            total.update(stacks)
+        return flame_tree(total)
+
+    # -- two traces ----------------------------------------------------------------------
+
+    def diff(self, query: dict[str, str]) -> dict:
+        """`orion diff --json` of ?a=ID and ?b=ID."""
+        if not query.get("a") or not query.get("b"):
+            raise ApiError(400, "give two traces: ?a=ID&b=ID")
+        entries = [self._find(query["a"]), self._find(query["b"])]
+        traces = []
+        for entry in entries:
+            try:
+                records = (read_summary(entry.path).get("counts") or {}).get("records") or 0
+                if records > DIFF_MAX_RECORDS:
+                    raise ApiError(413, f"{entry.trace_id[:12]} has {records} records: too "
+                                        f"big to diff here (use `orion diff`)")
+                traces.append(load_trace(entry.path))
+            except (TraceError, OSError) as exc:
+                raise ApiError(422, f"cannot read the trace: {exc}") from None
+        return result_json(diff_traces(*traces))
+
+
+def flame_tree(stacks: Counter) -> dict:
+    """Folded stacks as a tree whose values are total (not self) times; at most
+    FLAME_MAX_NODES nodes, the heaviest paths first."""
+    root: dict = {"name": "all", "value": 0, "children": {}}
+    nodes = 1
+    for stack, weight in sorted(stacks.items(), key=lambda kv: -kv[1]):
+        if weight <= 0:
+            continue
+        root["value"] += weight
+        node = root
+        for name in stack:
+            child = node["children"].get(name)
+            if child is None:
+                if nodes >= FLAME_MAX_NODES:
+                    break
+                child = node["children"][name] = {"name": name, "value": 0, "children": {}}
+                nodes += 1
+            child["value"] += weight
+            node = child
+
+    def listed(node: dict) -> dict:
+        return {"name": node["name"], "value": node["value"],
+                "children": sorted((listed(c) for c in node["children"].values()),
+                                   key=lambda c: -c["value"])}
+
+    return listed(root)
+
+
+def layout(graph) -> tuple[dict[str, list[float]], str]:
+    """Node positions: Graphviz's `dot` when installed, else layers by call depth."""
+    if shutil.which("dot") and graph.nodes:
+        try:
+            done = subprocess.run(["dot", "-Tjson"], input=to_dot(graph), capture_output=True,
+                                  text=True, timeout=20, check=True)
+            positions = {}
+            for obj in json.loads(done.stdout).get("objects", []):
+                if "pos" in obj and obj.get("name") in graph.nodes:
+                    x, y = (float(v) for v in obj["pos"].split(","))
+                    positions[obj["name"]] = [x, -y]
+            if len(positions) == len(graph.nodes):
+                return positions, "dot"
+        except (OSError, subprocess.SubprocessError, ValueError):
+            pass
+    layers: dict[int, int] = {}
+    positions = {}
+    for node in sorted(graph.nodes.values(), key=lambda n: (n.min_depth or 0, n.id)):
+        depth = node.min_depth or 0
+        row = layers.get(depth, 0)
+        layers[depth] = row + 1
+        positions[node.id] = [depth * 220.0, row * 70.0]
+    return positions, "layers"

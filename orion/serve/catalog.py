@@ -1,0 +1,104 @@
+"""The traces a server may show, found by id only, and the few it keeps loaded.
+
+A web request names a trace by its id (or a unique prefix of it); the id is looked up
+among the spool's entries and the given paths, and never joined into a path, so no request
+can reach a file outside them. Loading a trace for replay is the expensive part: the
+catalog keeps the last few replays in memory (LRU), and loads each at most once at a time.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..analysis.replay import Replay
+from ..format.reader import TraceReader
+from ..model import load_trace
+from ..spool import TRACE_SUFFIX, Entry, Spool
+
+TRACE_REF = re.compile(r"^[0-9a-f]{1,32}$")
+KEPT_REPLAYS = 2
+
+
+class NotFound(Exception):
+    """No trace (or several) answers to a reference: a 404."""
+
+
+def _entry_of_file(path: Path) -> Entry | None:
+    """An Entry for a trace file outside a spool (its id read from the header)."""
+    try:
+        with TraceReader(path) as reader:
+            trace_id = reader.header.get("trace_id")
+    except Exception:  # noqa: BLE001 - an unreadable given file is simply not listed
+        return None
+    if not isinstance(trace_id, str) or not TRACE_REF.match(trace_id):
+        return None
+    return Entry(path, trace_id, "")
+
+
+@dataclass
+class Loaded:
+    """A trace loaded for replay; `lock` serialises moves of its shared cursor."""
+
+    replay: Replay
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Catalog:
+    """The spool plus the given `.otrace` files and directories, newest first."""
+
+    def __init__(self, spool: Spool, paths: list[Path] = ()) -> None:
+        self.spool = spool
+        self.directories = [Spool(p) for p in paths if p.is_dir()]
+        self.files = [e for p in paths if p.is_file() and p.name.endswith(TRACE_SUFFIX)
+                      for e in [_entry_of_file(p)] if e is not None]
+        self._replays: OrderedDict[str, Loaded] = OrderedDict()
+        self._loading: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def watched_directories(self) -> list[Path]:
+        return [self.spool.path, *(d.path for d in self.directories)]
+
+    def entries(self) -> list[Entry]:
+        found: list[Entry] = []
+        for spool in (self.spool, *self.directories):
+            found.extend(spool.entries())
+        found.extend(self.files)
+        seen: set[str] = set()
+        unique = [e for e in found if not (e.trace_id in seen or seen.add(e.trace_id))]
+        if self.directories or self.files:
+            unique.sort(key=lambda e: (e.stamp, e.trace_id), reverse=True)
+        return unique
+
+    def find(self, ref: str) -> Entry:
+        """The one trace whose id is `ref` or starts with it; NotFound otherwise."""
+        ref = ref.lower()
+        if not TRACE_REF.match(ref):
+            raise NotFound(f"{ref[:40]!r} is not a trace id")
+        matches = [e for e in self.entries() if e.trace_id.startswith(ref)]
+        if len(matches) != 1:
+            raise NotFound(f"no trace with id {ref!r}" if not matches
+                           else f"ambiguous id {ref!r}: matches {len(matches)} traces")
+        return matches[0]
+
+    def loaded(self, entry: Entry) -> Loaded:
+        """The trace loaded for replay, once, shared by every request (LRU of a few)."""
+        with self._lock:
+            if entry.trace_id in self._replays:
+                self._replays.move_to_end(entry.trace_id)
+                return self._replays[entry.trace_id]
+            loading = self._loading.setdefault(entry.trace_id, threading.Lock())
+        with loading:
+            with self._lock:
+                if entry.trace_id in self._replays:
+                    return self._replays[entry.trace_id]
+            loaded = Loaded(Replay(load_trace(entry.path)))
+            with self._lock:
+                self._replays[entry.trace_id] = loaded
+                while len(self._replays) > KEPT_REPLAYS:
+                    self._replays.popitem(last=False)
+                self._loading.pop(entry.trace_id, None)
+        return loaded

@@ -1,8 +1,10 @@
-"""The environment snapshot: which installed distributions the program imported."""
+"""The environment snapshot and the header: the variables recorded, the command, the
+distributions the program imported (the library under test among them)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -97,3 +99,25 @@ def test_the_library_under_test_is_among_the_distributions(tmp_path):
     assert distributions["mylib"] == "1.2.3" and distributions["plainlib"] == "in-tree"
     assert "pytest" in distributions
     assert not any(name.startswith("test") for name in distributions)
+
+
+def test_an_editable_install_is_named_by_its_distribution(tmp_path):
+    """An editable install whose metadata lists only its .pth file (hatchling's, flit's):
+    found through direct_url.json, under its distribution's name and version."""
+    project = tmp_path / "project"
+    (project / "src" / "fakelib").mkdir(parents=True)
+    (project / "src" / "fakelib" / "__init__.py").write_text("")
+    (project / "app.py").write_text("import fakelib\n")
+    info = tmp_path / "site" / "fake_lib-2.5.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-lib\nVersion: 2.5\n")
+    (info / "RECORD").write_text("_fake_lib.pth,,\nfake_lib-2.5.dist-info/METADATA,,\n")
+    (info / "direct_url.json").write_text(json.dumps(
+        {"url": project.as_uri(), "dir_info": {"editable": True}}))
+    spool = tmp_path / "spool"
+    done = orion_run(project, spool, sys.executable, "app.py",
+                     PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), str(project / "src")]))
+    assert done.returncode == 0, done.stderr
+    (path,) = traces(spool)
+    distributions = load_trace(path).summary["distributions"]
+    assert distributions.get("fake-lib") == "2.5" and "fakelib" not in distributions

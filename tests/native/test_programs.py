@@ -122,7 +122,7 @@ def test_abort_and_exit_status_through_orion_run(tmp_path: Path, compiler: str) 
     end = by_type(decoded(traces[0]), "end")[0]
     assert end["status"] == "failed" and end["exit_code"] == 3
     clean = compile_program(tmp_path, compiler, THREADS, name="clean")
-    status, traces = run_traced(clean, spool=tmp_path / "clean", mode="error")
+    status, traces = run_traced(clean, spool=tmp_path / "clean-spool", mode="error")
     assert status == 0 and traces == []
 
 

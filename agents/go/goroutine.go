@@ -133,6 +133,14 @@ func calibratePanic() {
 	<-done
 }
 
+// currentPanic identifies the panic the running goroutine is in (0: none, or unknown).
+func currentPanic() uintptr {
+	if !layout.panicKnown {
+		return 0
+	}
+	return gWord(getg(), layout.panicOffset)
+}
+
 // panicking reports whether the running goroutine is panicking, with the panic value.
 // Called from a deferred function: a panic is what runs it when the g says so.
 func panicking() (bool, any) {

@@ -3,6 +3,7 @@ package orion
 import (
 	"fmt"
 	"os"
+	"path"
 	"reflect"
 	"runtime"
 	"strings"
@@ -124,8 +125,9 @@ func Register(module, file string, fns ...Fn) int {
 
 // Frame is an instrumented function's activation.
 type Frame struct {
-	l  *lane
-	fn int
+	l        *lane
+	fn       int
+	inFlight uintptr // the panic already running when the function was called (a deferred call)
 }
 
 // Enter records a call without its arguments.
@@ -136,7 +138,7 @@ func Enter(fn int) Frame {
 	l := currentLane()
 	l.fns = append(l.fns, fn)
 	l.tr.add(event{kind: evCall, fn: fn, t: l.tr.now(), lane: l})
-	return Frame{l: l, fn: fn}
+	return Frame{l: l, fn: fn, inFlight: currentPanic()}
 }
 
 // EnterArgs records a call with its arguments, as alternating names and values.
@@ -150,7 +152,7 @@ func EnterArgs(fn int, namesAndValues ...any) Frame {
 		namesAndValues = []any{}
 	}
 	l.tr.add(event{kind: evCall, fn: fn, t: l.tr.now(), lane: l, values: namesAndValues, hasValue: true})
-	return Frame{l: l, fn: fn}
+	return Frame{l: l, fn: fn, inFlight: currentPanic()}
 }
 
 // What Exit asks of the instrumented function's deferred code.
@@ -165,7 +167,7 @@ func (f Frame) Exit() int {
 	if f.l == nil {
 		return exitDone
 	}
-	if isPanicking, value := panicking(); isPanicking {
+	if isPanicking, value := panicking(); isPanicking && (f.inFlight == 0 || f.inFlight != currentPanic()) {
 		f.raised(value)
 		if cfg.mode == modeSafe {
 			f.unwound(nil, false)
@@ -252,7 +254,7 @@ func panicFrames() []stackFrame {
 		case !seenPanic:
 			seenPanic = fr.Function == "runtime.gopanic"
 		case strings.HasPrefix(fr.Function, "runtime.") && len(out) == 0:
-		case fr.Function == "runtime.goexit" || fr.Function == "runtime.main":
+		case bookkeeping(fr):
 		default:
 			out = append(out, stackFrame{fn: registeredAt(fr.File, fr.Line), external: fr, line: fr.Line})
 		}
@@ -370,6 +372,19 @@ func endProcess(code int, message string) {
 	}
 }
 
+// bookkeeping: frames a stack leaves out, the goroutine's start and the agent's own.
+func bookkeeping(fr runtime.Frame) bool {
+	return fr.Function == "runtime.goexit" || fr.Function == "runtime.main" ||
+		path.Dir(fr.File) == agentSources
+}
+
+// agentSources is the directory of the agent's files (its functions can be inlined into the
+// program's, so their names do not tell).
+var agentSources = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return path.Dir(file)
+}()
+
 // callerFrames: the running goroutine's stack above `skip` frames, outermost first.
 func callerFrames(skip int) []stackFrame {
 	pcs := make([]uintptr, 256)
@@ -377,7 +392,7 @@ func callerFrames(skip int) []stackFrame {
 	var out []stackFrame
 	for {
 		fr, more := frames.Next()
-		if fr.Function != "runtime.goexit" && fr.Function != "runtime.main" {
+		if !bookkeeping(fr) {
 			out = append([]stackFrame{{fn: registeredAt(fr.File, fr.Line), external: fr, line: fr.Line}}, out...)
 		}
 		if !more {

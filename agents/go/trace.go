@@ -436,13 +436,9 @@ func (t *trace) writeFailure(now int64, f *failure) {
 			}
 			frames[i] = b
 		}
-		reason := "panic"
-		if f.kind == "test" {
-			reason = "test"
-		}
 		t.n.stacks++
 		t.w.timed(9, 5, now, lane)
-		t.w.buf = mpStr(t.w.buf, reason)
+		t.w.buf = mpStr(t.w.buf, f.kind)
 		t.w.buf = mpArray(t.w.buf, len(frames))
 		for _, b := range frames {
 			t.w.buf = append(t.w.buf, b...)

@@ -1,0 +1,24 @@
+"""The agent's own Go test suite, pure Go (CGO_ENABLED=0), and the doctor's Go checks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from orion.runtimes.go import agent_dir
+
+from .conftest import GO, BUILD_TIMEOUT, orion, plain_env
+
+
+def test_the_agent_module_passes_its_go_tests_without_cgo() -> None:
+    done = subprocess.run([GO, "test", "./..."], cwd=agent_dir(), capture_output=True,
+                          text=True, env=plain_env(CGO_ENABLED="0"), timeout=BUILD_TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_doctor_checks_the_go_toolchain_and_agent(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module example.com/x\n\ngo 1.22\n")
+    done = orion("doctor", "--json", cwd=tmp_path)
+    levels = {check["check"]: check["level"] for check in json.loads(done.stdout)}
+    assert levels["toolchain go"] == levels["go agent"] == "ok", done.stdout

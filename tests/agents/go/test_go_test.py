@@ -1,0 +1,49 @@
+"""`orion test -- go test ./...`: one trace per failing test, named as `go test -json`
+names the test, with its failure output or its panic; the exit status is go test's."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from ...vector_shapes import assert_matches_vectors
+from .conftest import GO, SAMPLE, BUILD_TIMEOUT, by_type, decoded, line_of, orion, plain_env
+
+
+def test_each_failing_test_gets_a_trace(tmp_path: Path) -> None:
+    module = tmp_path / "sample"
+    shutil.copytree(SAMPLE, module)
+    plain = subprocess.run([GO, "test", "-json", "./..."], cwd=module, env=plain_env(),
+                           capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+    failed_by_go = {event["Test"] for event in map(json.loads, plain.stdout.splitlines())
+                    if event.get("Action") == "fail" and event.get("Test")}
+    assert failed_by_go == {"TestAverageFails", "TestDividePanics"}
+    spool = tmp_path / "spool"
+    done = orion("test", "--json", "--output", str(tmp_path / "summary.json"),
+                 "--spool", str(spool), "--", "go", "test", "./...", cwd=module)
+    assert done.returncode == plain.returncode == 1
+    assert "--- FAIL: TestAverageFails" in done.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    rows = {row["test"]: row for row in summary["traces"]}
+    assert set(rows) == failed_by_go
+    assert rows["TestAverageFails"]["outcome"] == "failed"
+    assert "main_test.go:14: average = 1, want 2" in rows["TestAverageFails"]["exception"]
+    assert rows["TestDividePanics"]["exception"] == (
+        "runtime.errorString: runtime error: integer divide by zero")
+    for row in rows.values():
+        assert orion("validate", row["path"], cwd=tmp_path).returncode == 0
+        assert_matches_vectors(Path(row["path"]))
+    records = decoded(Path(rows["TestDividePanics"]["path"]))
+    [stack] = by_type(records, "stack")
+    fns = {f["id"]: f["name"] for f in by_type(records, "function")}
+    assert [(fns[f["fn"]], f["line"]) for f in stack["frames"]][-2:] == [
+        ("TestDividePanics", line_of("divide(1, 0)", "main_test.go")),
+        ("divide", line_of("return a / b"))]
+    records = decoded(Path(rows["TestAverageFails"]["path"]))
+    assert records[0]["name"] == "TestAverageFails"
+    calls = [fns_name for fns_name in (
+        {f["id"]: f["name"] for f in by_type(records, "function")}[c["fn"]]
+        for c in by_type(records, "call"))]
+    assert calls[:3] == ["TestAverageFails", "average", "divide"]

@@ -83,6 +83,22 @@ def test_threads_named_by_themselves_nest_under_their_creator(tmp_path: Path,
     assert show.returncode == 0, show.stderr
     shown = {lane["name"]: lane["parent"] for lane in json.loads(show.stdout)["lanes"]}
     assert shown["grandchild"] == found["thread 3"]["id"]
+    # exports nest a thread's calls under the call that was running in its creator
+    otlp = tmp_path / "otlp.json"
+    assert orion("export", str(trace), "--format", "otlp", "-o", str(otlp)).returncode == 0
+    spans = [span for resource in json.loads(otlp.read_text())["resourceSpans"]
+             for scope in resource["scopeSpans"] for span in scope["spans"]]
+    names = {span["spanId"]: span["name"] for span in spans}
+    thread_of = {span["spanId"]: attribute(span, "thread.name") for span in spans}
+    parents = {(thread_of[s["spanId"]], s["name"]): names.get(s.get("parentSpanId", ""))
+               for s in spans if s["name"] in ("worker", "spawner")}
+    assert parents == {("fetcher", "worker"): "main", ("parser", "worker"): "main",
+                       ("thread 3", "spawner"): "main", ("grandchild", "worker"): "spawner"}
+
+
+def attribute(span: dict, key: str) -> str | None:
+    return next((a["value"].get("stringValue") for a in span.get("attributes", ())
+                 if a["key"] == key), None)
 
 
 @pytest.mark.parametrize("name", ["loader", None], ids=["named", "unnamed"])

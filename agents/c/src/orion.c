@@ -1239,9 +1239,23 @@ static NOI void define_lanes_in_order(void) {
     for (unsigned i = 0; i < n; i++) define_lane(pending[i]);
 }
 
-/* Encode every entry published by every thread since the last drain. In error mode the
- * ring holds only the most recent entries: read those. */
+/* Encode every entry published by every thread since the last drain, the threads' entries
+ * merged in time order (each ring is in order already): a reader streaming the file then
+ * sees a thread's first calls while its creator's call is still open (exports nest them),
+ * and frames restart their clock less often. In error mode the ring holds only the most
+ * recent entries: read those. */
+struct pending {
+    struct othread *th;
+    uint64_t r, w; /* the entries to encode */
+};
+
+static NOI uint64_t next_tick(const struct pending *p) {
+    return p->th->ring[p->r & p->th->mask].tk >> 3;
+}
+
 static NOI void drain_all(void) {
+    static struct pending lanes[1024]; /* static: this runs in the crash handler too */
+    unsigned n = 0;
     calibrate();
     define_lanes_in_order();
     for (struct othread *th = atomic_load(&threads); th; th = th->next) {
@@ -1251,9 +1265,30 @@ static NOI void drain_all(void) {
         if (cfg.mode == MODE_ERROR && w - r > th->mask + 1) r = w - (th->mask + 1);
         if (r == w) continue;
         define_lane(th);
-        for (; r < w; r++)
-            encode_entry(th, &th->ring[r & th->mask], th->ring_sites[r & th->mask]);
-        atomic_store_explicit(&th->r, w, memory_order_release);
+        if (n == sizeof lanes / sizeof *lanes) { /* more threads than that: in thread order */
+            for (; r < w; r++)
+                encode_entry(th, &th->ring[r & th->mask], th->ring_sites[r & th->mask]);
+            atomic_store_explicit(&th->r, w, memory_order_release);
+            continue;
+        }
+        lanes[n++] = (struct pending){th, r, w};
+    }
+    while (n) {
+        /* the thread with the oldest next entry runs until another one's is older */
+        unsigned oldest = 0;
+        for (unsigned i = 1; i < n; i++)
+            if (next_tick(&lanes[i]) < next_tick(&lanes[oldest])) oldest = i;
+        uint64_t then = UINT64_MAX;
+        for (unsigned i = 0; i < n; i++)
+            if (i != oldest && next_tick(&lanes[i]) < then) then = next_tick(&lanes[i]);
+        struct pending *p = &lanes[oldest];
+        struct othread *th = p->th;
+        do encode_entry(th, &th->ring[p->r & th->mask], th->ring_sites[p->r & th->mask]);
+        while (++p->r < p->w && next_tick(p) <= then);
+        if (p->r == p->w) {
+            atomic_store_explicit(&th->r, p->w, memory_order_release);
+            *p = lanes[--n];
+        }
     }
 }
 

@@ -1,0 +1,232 @@
+"""Every JSON route of `orion serve`, against the CLI's own JSON where there is one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from orion.serve.catalog import Catalog
+from tests.conftest import invoke
+from tests.serve.conftest import get, start_server
+
+
+def cli_json(*args: str):
+    result = invoke(*args)
+    assert result.exit_code in (0, 1), result.stderr
+    return json.loads(result.stdout)
+
+
+def without_volatile(listed: list[dict]) -> list[dict]:
+    """Fingerprints are filled in by the server in the background: compare the rest."""
+    return [{k: v for k, v in item.items() if k != "fingerprints"} for item in listed]
+
+
+def test_traces_has_the_shape_of_list_json(served, monkeypatch):
+    monkeypatch.setenv("ORION_SPOOL", str(served.spool.path))
+    answer = served.get("/api/traces")
+    assert answer.status == 200
+    assert answer.headers["content-type"].startswith("application/json")
+    expected = cli_json("list", "--json")
+    assert without_volatile(answer.json()) == without_volatile(expected)
+    assert set(answer.json()[0]) == set(expected[0])
+
+
+@pytest.mark.parametrize("query, expect", [
+    ("status=failed", {"failed", "hostile"}),
+    ("failed=1", {"failed", "hostile"}),
+    ("status=ok", {"ok"}),
+    ("grep=parse_percent", {"failed"}),
+    ("lang=c", set()),
+    ("grep=ValueError&limit=1", {"hostile"}),  # newest first
+    ("grep=ValueError&limit=1&offset=1", {"failed"}),
+])
+def test_traces_filters(served, query, expect):
+    names = {served.failed_id: "failed", served.ok_id: "ok", served.hostile_id: "hostile"}
+    answer = served.get("/api/traces?" + query)
+    assert answer.status == 200
+    assert {names[t["id"]] for t in answer.json()} == expect
+
+
+@pytest.mark.parametrize("query", ["status=bogus", "grep=(", "limit=0", "limit=x",
+                                   "since=yesterdayish"])
+def test_bad_filters_are_400_with_a_json_error(served, query):
+    answer = served.get("/api/traces?" + query)
+    assert answer.status == 400
+    assert answer.json()["error"]
+
+
+def test_trace_summary_and_header_by_id_or_prefix(served):
+    for ref in (served.failed_id, served.failed_id[:10]):
+        answer = served.get(f"/api/trace/{ref}")
+        assert answer.status == 200
+        data = answer.json()
+        assert data["id"] == served.failed_id
+        assert data["summary"]["exception"]["type"] == "ValueError"
+        assert data["header"]["env"]["vars"]["SHOP_API_TOKEN"] == {"t": "str", "redacted": True}
+
+
+def test_replay_info_lanes_and_failing_path(served):
+    data = served.get(f"/api/trace/{served.failed_id}/replay").json()
+    assert data["lanes"][0]["name"] == "MainThread"
+    assert [c["name"] for c in data["failing_path"]] == [
+        "main", "process_order", "compute_total", "apply_discount", "parse_percentage"]
+    assert data["exception_index"] == 7
+
+
+@pytest.mark.parametrize("query, cli", [
+    ("exception=1", ["--exception"]), ("at=3", ["--at", "3"]), ("at=-1", ["--at", "-1"]),
+    ("time=52000", ["--time", "52000"])])
+def test_state_is_replay_json(served, monkeypatch, query, cli):
+    monkeypatch.setenv("ORION_SPOOL", str(served.spool.path))
+    answer = served.get(f"/api/trace/{served.failed_id}/state?{query}")
+    assert answer.status == 200
+    data = answer.json()
+    assert data.pop("move_error") is None
+    assert data == cli_json("replay", served.failed_id, "--json", *cli)
+
+
+def test_state_moves_like_the_replay_commands(served):
+    base = f"/api/trace/{served.failed_id}/state?exception=1"
+    out = served.get(base + "&move=back_out").json()
+    assert out["event"] == {"kind": "call", "depth": 4, "function": "parse_percentage"}
+    out = served.get(base + "&move=out").json()
+    assert out["event"]["kind"] == "unwind" and out["event"]["function"] == "parse_percentage"
+    first = served.get(f"/api/trace/{served.failed_id}/state?at=0&move=backward").json()
+    assert first["index"] == 0 and "first event" in first["move_error"]
+    assert served.get(base + "&move=teleport").status == 400
+
+
+def test_state_bad_positions_are_400(served):
+    for query in ("at=999", "at=x", "time=99999999"):
+        answer = served.get(f"/api/trace/{served.failed_id}/state?{query}")
+        assert answer.status == 400, query
+        assert answer.json()["error"]
+
+
+def test_timeline_windows_the_calls(served):
+    whole = served.get(f"/api/trace/{served.failed_id}/timeline").json()
+    assert [s["function"] for s in whole["spans"]][:3] == ["main", "load_cart", "process_order"]
+    assert all(s["depth"] < 4 for s in whole["spans"])
+    late = served.get(f"/api/trace/{served.failed_id}/timeline?start=50000&end=63000").json()
+    assert "load_cart" not in {s["function"] for s in late["spans"]}
+
+
+def test_graph_and_flame(served, monkeypatch):
+    monkeypatch.setenv("ORION_SPOOL", str(served.spool.path))
+    graph = served.get(f"/api/trace/{served.failed_id}/graph").json()
+    expected = cli_json("graph", served.failed_id, "--json")
+    assert {n["id"] for n in graph["nodes"]} == {n["id"] for n in expected["nodes"]}
+    assert set(graph["layout"]) == {n["id"] for n in graph["nodes"]}
+    modules = served.get(f"/api/trace/{served.failed_id}/graph?kind=module").json()
+    assert [n["id"] for n in modules["nodes"]] == ["checkout"]
+    assert served.get(f"/api/trace/{served.failed_id}/graph?kind=planet").status == 400
+    flame = served.get(f"/api/trace/{served.failed_id}/flame").json()
+    assert flame["value"] == 61_000
+    assert flame["children"][0]["name"] == "checkout:main"
+
+
+def test_diff_is_diff_json(served, monkeypatch):
+    monkeypatch.setenv("ORION_SPOOL", str(served.spool.path))
+    answer = served.get(f"/api/diff?a={served.failed_id}&b={served.ok_id[:8]}")
+    assert answer.status == 200
+    assert answer.json() == cli_json("diff", served.failed_id, served.ok_id, "--json")
+    assert served.get(f"/api/diff?a={served.failed_id}").status == 400
+
+
+@pytest.mark.parametrize("ref", ["0123456789abcdef", "zzz", "@", "%40~1", "x" * 300])
+def test_unknown_ids_are_404_with_a_json_error(served, ref):
+    for route in ("", "/state", "/graph", "/flame", "/timeline", "/replay"):
+        answer = served.get(f"/api/trace/{ref}{route}")
+        assert answer.status == 404, (ref, route)
+        assert answer.headers["content-type"].startswith("application/json")
+        assert "error" in answer.json()
+
+
+def test_ambiguous_prefix_is_404(served):
+    from collections import Counter
+
+    from tests.conftest import write_trace
+
+    for _ in range(16):  # 19 traces: two ids surely share their first hex digit
+        write_trace(served.spool)
+    first = Counter(e.trace_id[0] for e in served.spool.entries()).most_common(1)[0][0]
+    answer = served.get(f"/api/trace/{first}")
+    assert answer.status == 404
+    assert "ambiguous" in answer.json()["error"]
+
+
+@pytest.mark.parametrize("path", [
+    "/../../../etc/passwd", "/static/../../../etc/passwd", "/static/..%2f..%2fserver.py",
+    "/static/%2e%2e/server.py", "/api/trace/..%2F..%2F..%2Fetc%2Fpasswd",
+    "/api/trace/%2Fetc%2Fpasswd", "/api/trace//etc/passwd", "/trace/../../etc/passwd",
+    "/static//etc/passwd", "/static/app.js/..", "/api/diff?a=/etc/passwd&b=..",
+])
+def test_traversal_is_refused(served, path):
+    answer = served.get(path)
+    assert 400 <= answer.status < 500, path
+    assert b"root:" not in answer.body
+    assert b"import" not in answer.body
+
+
+def test_a_trace_path_is_no_id(served):
+    """Ids are looked up: the path of a trace file, even inside the spool, names nothing."""
+    path = next(served.spool.path.iterdir())
+    answer = served.get("/api/trace/" + str(path).replace("/", "%2F"))
+    assert answer.status == 404
+
+
+def test_read_only_and_security_headers(served):
+    for method in ("POST", "PUT", "DELETE"):
+        assert served.get("/api/traces", method=method).status == 405
+    for path in ("/", "/api/traces", "/static/app.js", f"/trace/{served.failed_id}"):
+        answer = served.get(path)
+        assert answer.status == 200, path
+        csp = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert answer.headers["x-content-type-options"] == "nosniff"
+    page = served.get("/").body.decode()
+    assert "<script>" not in page and "onclick" not in page  # no inline script at all
+
+
+def test_loopback_refuses_other_host_names(served):
+    """DNS rebinding: a page of another site resolving to 127.0.0.1 gets nothing."""
+    assert served.get("/api/traces", headers={"Host": "evil.example"}).status == 403
+    assert served.get("/api/traces", headers={"Host": "localhost:1"}).status == 200
+
+
+def test_token_is_required_off_loopback(served):
+    server = start_server(Catalog(served.spool), host="0.0.0.0", token="s3cret-token")
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        assert get(base, "/api/traces").status == 403
+        assert get(base, "/").status == 403
+        assert get(base, "/api/traces?token=wrong").status == 403
+        assert get(base, "/api/traces", headers={"Authorization": "Bearer nope"}).status == 403
+        first = get(base, "/?token=s3cret-token")
+        assert first.status == 200
+        cookie = first.headers["set-cookie"].split(";")[0]
+        assert "HttpOnly" in first.headers["set-cookie"]
+        assert get(base, "/api/traces", headers={"Cookie": cookie}).status == 200
+        assert get(base, "/api/traces",
+                   headers={"Authorization": "Bearer s3cret-token"}).status == 200
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_given_paths_are_served_and_nothing_else(served, tmp_path):
+    from orion.spool import Spool
+    from tests.conftest import write_trace
+
+    elsewhere = Spool(tmp_path / "elsewhere")
+    outside = write_trace(elsewhere, root="outside_main")
+    server = start_server(Catalog(Spool(tmp_path / "empty"), [tmp_path / "elsewhere" / outside.split("/")[-1]]))
+    try:
+        listed = get(server.url, "/api/traces").json()
+        assert [t["root"] for t in listed] == ["outside_main"]
+        assert get(server.url, f"/api/trace/{listed[0]['id']}/state?at=0").status == 200
+        assert get(server.url, f"/api/trace/{served.failed_id}").status == 404
+    finally:
+        server.shutdown()
+        server.server_close()

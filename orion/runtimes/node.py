@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -37,9 +36,10 @@ def _digest(source: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def agent_dir() -> Path:
+def agent_dir(install: bool = True) -> Path | None:
     """A ready agent: the source itself when its dependencies are installed there (a
-    developer's checkout), else a copy in the cache with `npm ci` run once."""
+    developer's checkout), else a copy in the cache with `npm ci` run once (only when
+    `install`: None when it is not there yet)."""
     source = agent_source()
     if not (source / "lib" / "register.js").is_file():
         raise OrionError(f"the Node.js agent is not at {source} (set ORION_NODE_AGENT)")
@@ -49,6 +49,8 @@ def agent_dir() -> Path:
     target = base / "orionis" / "node-agent" / _digest(source)
     if (target / "node_modules").is_dir():
         return target
+    if not install:
+        return None
     npm = shutil.which("npm")
     if npm is None:
         raise OrionError("the Node.js agent needs npm to install its dependencies once")
@@ -69,8 +71,11 @@ def agent_dir() -> Path:
 
 
 def node_options(existing: str, register: Path) -> str:
-    """NODE_OPTIONS with the agent required first (once)."""
-    option = f"--require {shlex.quote(str(register))}"
+    """NODE_OPTIONS with the agent required first (once); Node reads double quotes there."""
+    path = str(register)
+    if any(c.isspace() or c in '"\\' for c in path):
+        path = '"' + path.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    option = f"--require {path}"
     if option in existing:
         return existing
     return f"{option} {existing}".strip()
@@ -94,7 +99,15 @@ class NodeRuntime(Runtime):
     def apply(self, capture: Capture, env: dict[str, str]) -> None:
         if shutil.which("node", path=env.get("PATH")) is None:
             return  # nothing here could load the agent
-        register = agent_dir() / "lib" / "register.js"
+        # The agent's dependencies are installed on first use in a Node project only, so
+        # that other commands never wait for npm; a missing agent is doctor's to report.
+        try:
+            where = agent_dir(install=bool(self.detect(Path.cwd())))
+        except (OrionError, OSError, subprocess.SubprocessError):
+            return
+        if where is None:
+            return
+        register = where / "lib" / "register.js"
         env["NODE_OPTIONS"] = node_options(env.get("NODE_OPTIONS", ""), register)
         if capture.include:
             env["ORION_NODE_INCLUDE"] = ",".join(capture.include)

@@ -83,7 +83,7 @@ class TraceWriter {
       stacks: 0, events: 0, functions: 0, lanes: 0 };
     this.closed = false;
     fs.writeSync(this.fd, prelude());
-    this.batch.push([T.HEADER, { format: 'otrace', version: VERSION, ...meta, records: RECORD_TYPES }]);
+    this.batch.push([T.HEADER, { format: 'otrace', version: VERSION, records: RECORD_TYPES, ...meta }]);
     this.counts.records++;
     this.flush();
   }

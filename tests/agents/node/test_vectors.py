@@ -12,7 +12,7 @@ import pytest
 from ...vector_shapes import VECTORS, assert_plain_zstd_reads_the_header
 from .conftest import records, validate
 
-WRITE_VECTOR = Path(__file__).resolve().parents[3] / "agents" / "node" / "test" / "write-vector.js"
+WRITE_VECTOR = Path(__file__).resolve().parents[3] / "agents" / "node" / "tools" / "write-vector.js"
 # truncated is a file cut inside a frame, native holds module records: neither is
 # something this agent writes.
 WRITTEN = ["normal", "exception", "multithread", "values", "ring"]

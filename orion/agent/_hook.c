@@ -192,20 +192,45 @@ pack_bytes(Buf *b, const char *data, Py_ssize_t n)
 }
 
 /* Whether UTF-8 `s` may hold a secret shape (values.py _SHAPES: a URL's password, a bearer,
- * GitHub, AWS, Slack or JSON Web token): then Python captures it, which scrubs the shape. */
+ * GitHub, AWS, Slack or JSON Web token): then Python captures it, which scrubs the shape.
+ * One test per byte for most bytes: it runs on every string the hook packs itself. */
 static int
 may_hold_secret_shape(const char *s, Py_ssize_t n)
 {
-#define AT(i, lit) ((i) + (Py_ssize_t)sizeof lit - 1 <= n && !memcmp(s + (i), lit, sizeof lit - 1))
+#define AT(lit) (i + (Py_ssize_t)sizeof lit - 1 <= n && !memcmp(p, lit, sizeof lit - 1))
     if (n < 7)
         return 0;
     for (Py_ssize_t i = 0; i + 3 <= n; i++) {
         const char *p = s + i;
-        if (AT(i, "://") || AT(i, "AKIA") || AT(i, "ASIA") || AT(i, "eyJ") || AT(i, "github_pat_")
-            || (AT(i, "gh") && i + 4 <= n && p[2] && strchr("pousr", p[2]) && p[3] == '_')
-            || (AT(i, "xox") && i + 5 <= n && p[3] && strchr("abposr", p[3]) && p[4] == '-')
-            || (i + 7 <= n && (p[0] | 0x20) == 'b' && !PyOS_strnicmp(p + 1, "earer", 5)))
-            return 1;
+        switch (*p) {
+        case ':':
+            if (AT("://"))
+                return 1;
+            break;
+        case 'A':
+            if (AT("AKIA") || AT("ASIA"))
+                return 1;
+            break;
+        case 'e':
+            if (AT("eyJ"))
+                return 1;
+            break;
+        case 'g':
+            if ((i + 4 <= n && p[1] == 'h' && p[2] && strchr("pousr", p[2]) && p[3] == '_')
+                || AT("github_pat_"))
+                return 1;
+            break;
+        case 'x':
+            if (i + 5 <= n && p[1] == 'o' && p[2] == 'x' && p[3] && strchr("abposr", p[3])
+                && p[4] == '-')
+                return 1;
+            break;
+        case 'b':
+        case 'B':
+            if (i + 7 <= n && !PyOS_strnicmp(p + 1, "earer", 5))
+                return 1;
+            break;
+        }
     }
     return 0;
 #undef AT

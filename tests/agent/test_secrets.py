@@ -172,3 +172,33 @@ def test_a_redacted_value_is_redacted_wherever_it_goes_next(tmp_path, hook):
     assert b"hunter2secret" not in raw_bytes(path)
     calls = [r for r in records(path) if r["type"] == "call" and r.get("args")]
     assert {"t": "str", "redacted": True} in [r["args"].get("candidate") for r in calls]
+
+
+SHAPED = {  # innocent names, secret-shaped values
+    "url": "redis://:cache-pass-91@cache:6379/0",
+    "header": "Bearer abc.def-ghi_jkl",
+    "github": "ghs_" + "Q7" * 15,
+    "aws": "AKIA" + "Z" * 12 + "7777",
+    "slack": "xoxp-1234-5678-abcdef",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3In0.c2lnbmF0dXJl",
+}
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_secret_shaped_arguments_are_scrubbed_by_either_hook(tmp_path, hook):
+    """The C hook packs short strings itself: one that may hold a shape goes to Python."""
+    (tmp_path / "app.py").write_text(
+        "def use(value):\n    return len(value)\n"
+        f"for value in {list(SHAPED.values())!r}:\n    use(value)\n")
+    spool = tmp_path / "spool"
+    done = run([python(), "-m", "orion.agent", "--mode", "dev", "--spool", str(spool),
+                str(tmp_path / "app.py")], env=clean_env(ORION_HOOK=hook))
+    assert done.returncode == 0, done.stderr
+    (path,) = traces(spool)
+    data = raw_bytes(path)
+    for value in SHAPED.values():
+        secret = value.rsplit(":", 1)[0].rsplit("@", 1)[0][-8:]
+        assert value.encode() not in data and secret.encode() not in data, value
+    args = [r["args"]["value"] for r in records(path) if r["type"] == "call" and r.get("args")]
+    assert "redis://:<redacted>@cache:6379/0" in args and "Bearer <redacted>" in args
+    assert args.count("<redacted>") == 4

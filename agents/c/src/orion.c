@@ -393,9 +393,10 @@ static NOI int looks_secret(const char *name, size_t n) {
 #define SECRET_MAX 64
 #define MIN_SCRUBBED 6 /* a shorter secret value would hide innocent words in free text */
 
-/* Values of the secret-looking environment variables (4 characters or more), longest
- * first so that a secret holding a shorter one is hidden whole. Read once at start, so
- * that scrubbing needs no allocation and may run in a crash handler. */
+/* Values of the secret-looking environment variables (MIN_SCRUBBED characters or more, and
+ * not an existing path), longest first so that a secret holding a shorter one is hidden
+ * whole. Read once at start, so that scrubbing needs no allocation and may run in a crash
+ * handler. */
 static const char *secret_values[SECRET_MAX];
 static size_t secret_lens[SECRET_MAX];
 static int nsecrets;

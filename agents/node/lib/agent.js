@@ -16,7 +16,7 @@ const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 const { performance } = require('perf_hooks');
-const { TraceWriter, T, wideInt } = require('./writer');
+const T = require('./records');
 const { Capturer, typeName, safeString } = require('./values');
 const { environment, processInfo } = require('./config');
 const { scrub } = require('./secrets');
@@ -225,6 +225,7 @@ class Agent {
     if (extra.name) meta.name = extra.name;
     if (this.config.parent) meta.parent = this.config.parent;
     if (extra.window) meta.window = extra.window;
+    const { TraceWriter } = require('./writer'); // loaded with the first trace written
     return new TraceWriter(file, meta);
   }
 
@@ -382,4 +383,4 @@ function traceFilename(startNs, traceId) {
   return `${stamp}${String(micros).padStart(6, '0')}Z-${traceId}.otrace`;
 }
 
-module.exports = { Agent, traceFilename, wideInt };
+module.exports = { Agent, traceFilename };

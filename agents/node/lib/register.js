@@ -9,13 +9,16 @@
 const Module = require('module');
 const path = require('path');
 const { isMainThread, parentPort, threadId } = require('worker_threads');
-const { readConfig } = require('./config');
-const { Agent } = require('./agent');
-const { shouldInstrument } = require('./scope');
+
+// Package managers run none of the project's code themselves: no ES module hooks there
+// (Node starts a loader thread for them), only the cheap CommonJS one.
+const PACKAGE_MANAGERS = /(?:^|[/\\])(?:npm-cli|npx-cli|yarn|yarn\.js|pnpm|pnpm\.cjs|corepack)(?:\.c?js)?$/;
 
 function start() {
   if (globalThis.__orion !== undefined || process.env.ORION_DISABLE === '1') return;
   if (!isMainThread && parentPort === null) return; // Node's module loader thread, not the program's
+  const { readConfig } = require('./config');
+  const { Agent } = require('./agent');
   process.setSourceMapsEnabled(true); // stack traces give the lines and columns as written
   const config = readConfig();
   const agent = new Agent(config, isMainThread ? {} : { threadName: `worker ${threadId}`, threadId });
@@ -24,7 +27,7 @@ function start() {
     process.env.ORION_PARENT = `${agent.traceId}-${agent.spanId}`;
   }
   hookCommonJs(config);
-  hookEsModules(config);
+  if (!PACKAGE_MANAGERS.test(process.argv[1] || '')) hookEsModules(config);
   watchTests(agent);
   process.on('uncaughtExceptionMonitor', (error, origin) => {
     if (origin === 'uncaughtException' && process.listenerCount('uncaughtException') > 0) return;
@@ -37,10 +40,12 @@ function start() {
 }
 
 function hookCommonJs(config) {
-  const { instrument } = require('./instrument');
+  const { shouldInstrument } = require('./scope');
+  let instrument = null; // acorn and magic-string load with the first module instrumented
   const compile = Module.prototype._compile;
   Module.prototype._compile = function compileInstrumented(content, filename, ...rest) {
     if (typeof content === 'string' && shouldInstrument(filename, config)) {
+      if (instrument === null) ({ instrument } = require('./instrument'));
       const rewritten = instrument(content, path.relative(config.root, filename), 'script', filename);
       if (rewritten !== null) content = rewritten;
     }

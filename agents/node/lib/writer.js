@@ -13,10 +13,10 @@ const zlib = require('zlib');
 const { Packr } = require('msgpackr');
 const { frameCompressor } = require('./zstd');
 
+const T = require('./records');
+
 const VERSION = [1, 0];
 const BATCH_RECORDS = 8192;
-const T = { HEADER: 0, STRING: 1, FUNCTION: 2, LANE: 3, CALL: 4, RETURN: 5, EXCEPTION: 6,
-  UNWIND: 7, CRASH: 8, STACK: 9, EVENT: 10, END: 15 };
 const RECORD_TYPES = [
   [0, 'header', ['meta'], false], [1, 'string', ['id', 'text'], false],
   [2, 'function', ['id', 'name', 'module', 'file', 'line', 'addr?'], false],

@@ -66,6 +66,15 @@ function valueText(v, depth = 0) {
   return JSON.stringify(v);
 }
 
+// A call as one line: name(arguments) → value, or ✖ the error it ended with.
+function callText(c) {
+  const args = Object.entries(c.args || {}).map(([k, v]) => k + "=" + valueText(v)).join(", ");
+  let end = "";
+  if (c.error) end = "  ✖ " + [c.error.type, c.error.message].filter(Boolean).join(": ");
+  else if ("value" in c) end = "  → " + valueText(c.value);
+  return (c.function || c.name || "?") + "(" + args + ")" + end;
+}
+
 function valueCell(v) {
   const cell = el("td", v && v.redacted ? "value redacted" : "value", valueText(v));
   return cell;
@@ -424,8 +433,8 @@ async function loadGraph() {
   const minX = Math.min(...xs, 0) - 100, minY = Math.min(...ys, 0) - 40;
   const maxX = Math.max(...xs, 0) + 100, maxY = Math.max(...ys, 0) + 40;
   box.setAttribute("viewBox", [minX, minY, maxX - minX, maxY - minY].join(" "));
-  box.setAttribute("width", Math.max(400, maxX - minX));
-  box.setAttribute("height", Math.max(200, maxY - minY));
+  box.setAttribute("width", "100%");  // scaled to fit the pane, proportions kept
+  box.setAttribute("height", Math.min(600, Math.max(200, maxY - minY)));
   for (const e of g.edges) {
     if (!pos[e.from] || !pos[e.to]) continue;
     const line = svg("line", { x1: pos[e.from][0], y1: pos[e.from][1], x2: pos[e.to][0],
@@ -530,7 +539,8 @@ async function loadDiff() {
     const sides = el("div", "sides");
     for (const stack of [fd.a_stack, fd.b_stack]) {
       const col = el("ol", "side stack");
-      for (const f of stack || []) col.append(el("li", null, (f.function || f.name) + (f.line ? ":" + f.line : "")));
+      for (const f of stack || []) col.append(el("li", null, callText(f) + (f.line ? "  :" + f.line : "")));
+      if (!(stack || []).length) col.append(el("li", "muted", "(no such call)"));
       sides.append(col);
     }
     block.append(sides);
@@ -541,9 +551,9 @@ async function loadDiff() {
   table.append(head);
   for (const x of d.differences) {
     const row = el("tr", "diff-" + x.kind);
-    row.append(el("td", null, x.kind + " · " + (x.function || "") + (x.detail ? " · " + x.detail : "")),
-      el("td", "value", x.a === null || x.a === undefined ? "" : valueText(x.a)),
-      el("td", "value", x.b === null || x.b === undefined ? "" : valueText(x.b)));
+    const detail = x.detail && typeof x.detail === "object" ? JSON.stringify(x.detail) : x.detail;
+    row.append(el("td", null, x.kind + " · " + (x.path || []).join(" › ") + (detail ? " · " + detail : "")),
+      el("td", "value", x.a ? callText(x.a) : ""), el("td", "value", x.b ? callText(x.b) : ""));
     table.append(row);
   }
   box.append(table);

@@ -1,0 +1,175 @@
+"""The page in a real headless Chromium (Debian's chromium, driven by Playwright).
+
+Screenshots are saved under the test's tmp dir (and copied to docs/images/ when
+ORION_SCREENSHOTS=DIR is set, which is how docs/serve.md's pictures are made).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_trace
+from tests.serve.conftest import HOSTILE
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+if not os.path.exists(CHROMIUM):
+    pytest.skip("chromium is not installed (scripts/test installs it)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, served, tmp_path):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda msg: msg.type == "error" and problems.append(msg.text))
+    page.problems = problems
+    yield page
+    context.close()
+
+
+def shoot(page, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    keep = os.environ.get("ORION_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / path.name)
+    return path
+
+
+def at_event(page, index: int) -> None:
+    """Wait until the position line says the cursor is at event `index`."""
+    playwright_api.expect(page.locator("#position")).to_have_text(re.compile(rf"^#{index} "))
+
+
+def open_failing(page, served):
+    page.goto(served.url)
+    page.locator(f"#trace-list li[data-id='{served.failed_id}']").click()
+    page.wait_for_selector("#stack li.frame")
+
+
+def test_list_then_failing_trace_then_slider_back(page, served, tmp_path):
+    page.goto(served.url)
+    items = page.locator("#trace-list li")
+    items.first.wait_for()
+    assert items.count() == 3
+    shoot(page, tmp_path, "list")
+    open_failing(page, served)
+    # Opens at the exception: the failing frame, highlighted, with its argument.
+    assert page.locator("#position").inner_text().startswith("#7 ")
+    frames = page.locator("#stack li.frame")
+    assert frames.last.locator(".fn").inner_text() == "parse_percentage"
+    assert frames.locator(".failing").count() == 0  # classes are on the li itself
+    assert page.locator("#stack li.frame.failing").count() == 5
+    assert '"15%X"' in page.locator("#values").inner_text()
+    shoot(page, tmp_path, "trace-at-exception")
+    # Drag the slider to the left end, then a little right: load_cart's call.
+    slider = page.locator("#slider")
+    box = slider.bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.1, y, steps=5)
+    page.mouse.up()
+    at_event(page, 1)
+    assert page.locator("#stack li.frame").last.locator(".fn").inner_text() == "load_cart"
+    assert '"cart.json"' in page.locator("#values").inner_text()
+    assert "at=1" in page.url
+    shoot(page, tmp_path, "slider-back")
+    # The keyboard: step forward into the return of load_cart, then to the exception.
+    page.locator("#slider").focus()
+    page.keyboard.press("ArrowRight")
+    at_event(page, 2)
+    assert "return value" in page.locator("#values").inner_text()
+    page.keyboard.press("e")
+    at_event(page, 7)
+    page.keyboard.press("Shift+ArrowUp")  # reverse-finish: where parse_percentage was called
+    at_event(page, 6)
+    assert not page.problems
+
+
+def test_deep_link_opens_at_the_position(page, served):
+    page.goto(f"{served.url}trace/{served.failed_id}?at=4")
+    at_event(page, 4)
+    assert page.locator("#stack li.frame").last.locator(".fn").inner_text() == "compute_total"
+    assert not page.problems
+
+
+def test_diff_tab(page, served, tmp_path):
+    open_failing(page, served)
+    page.locator("#tabs button[data-tab=diff]").click()
+    page.locator("#diff-other").select_option(served.ok_id)
+    page.wait_for_selector("#first-divergence")
+    text = page.locator("#diff").inner_text()
+    assert "first divergence" in text
+    assert served.ok_id[:12] in text
+    assert page.locator(".diff-table tr").count() > 1
+    assert "tab=diff" in page.url
+    shoot(page, tmp_path, "diff")
+    assert not page.problems
+
+
+def test_graph_and_flame_tabs(page, served, tmp_path):
+    open_failing(page, served)
+    page.locator("#tabs button[data-tab=graph]").click()
+    page.wait_for_selector("#graph g.node")
+    assert page.locator("#graph g.node").count() == 6
+    assert page.locator("#graph g.node.error").count() == 5  # load_cart returned
+    page.locator("#graph g.node", has_text="process_order").click()
+    detail = page.locator("#graph-node").inner_text()
+    assert "process_order" in detail and "calls checkout:compute_total" in detail
+    shoot(page, tmp_path, "graph")
+    page.locator("#tabs button[data-tab=flame]").click()
+    page.wait_for_selector(".flame-bar")
+    assert "checkout:parse_percentage" in page.locator("#flame").inner_text()
+    shoot(page, tmp_path, "flame")
+    page.locator("#tabs button[data-tab=env]").click()
+    assert "‹redacted›" in page.locator("#env").inner_text()
+    assert not page.problems
+
+
+def test_a_new_trace_appears_without_reload(page, served, tmp_path):
+    page.goto(served.url)
+    page.locator("#trace-list li").first.wait_for()
+    page.wait_for_selector("#live-state.on")
+    page.evaluate("window.sameDocument = true")
+    path = write_trace(served.spool, root="fresh_run", exception=("KeyError", "'id'"),
+                       status="failed")
+    new_id = path.rsplit("-", 1)[1].split(".")[0]
+    page.wait_for_selector(f"#trace-list li.fresh[data-id='{new_id}']", timeout=15_000)
+    assert page.evaluate("window.sameDocument") is True  # no reload happened
+    assert "fresh_run" in page.locator("#trace-list li").first.inner_text()
+    shoot(page, tmp_path, "live")
+    assert not page.problems
+
+
+def test_hostile_strings_stay_text(page, served, tmp_path):
+    page.goto(f"{served.url}trace/{served.hostile_id}")
+    page.wait_for_selector("#stack li.frame")
+    assert HOSTILE in page.locator("#summary").inner_text()
+    assert json.dumps(HOSTILE) in page.locator("#values").inner_text()  # shown quoted
+    assert HOSTILE in page.locator("#trace-list").inner_text()
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("#main img, #list-pane img, #main script").count() == 0
+    shoot(page, tmp_path, "hostile")

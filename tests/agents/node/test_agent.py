@@ -133,3 +133,45 @@ def test_agent_npm_suite() -> None:
     """The agent's own `node --test` suite (writer, values, instrumentation)."""
     done = subprocess.run(["npm", "test"], cwd=AGENT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+
+def test_worker_threads_and_child_processes_record_with_their_parent(project: Path,
+                                                                     tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "node", "workers.js",
+                 cwd=project)
+    assert (done.returncode, done.stdout) == (0, "worker 125 child hi child\n")
+    paths = traces(spool)
+    validate(paths, project)
+    by_function = {}
+    for path in paths:
+        assert_matches_vectors(path)
+        recs = records(path)
+        for name in _functions(recs).values():
+            by_function[name] = recs
+    main = by_function["spawnChild"]
+    assert main[0].get("parent") is None
+    for name, lane_name in (("cube", "worker"), ("greet", "main")):
+        recs = by_function[name]
+        assert recs[0]["parent"]["trace_id"] == main[0]["trace_id"]
+        assert [r["name"] for r in recs if r["type"] == "lane"][0].startswith(lane_name)
+
+
+def test_safe_mode_records_calls_without_values(project: Path, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    done = orion("run", "--mode", "safe", "--spool", str(spool), "--", "node", "app.mjs",
+                 cwd=project)
+    assert done.returncode == 0
+    [path] = traces(spool)
+    validate([path], project)
+    assert_matches_vectors(path)
+    recs = records(path)
+    calls = [r for r in recs if r["type"] == "call"]
+    assert calls and not any("args" in r for r in calls)
+    assert not any("value" in r for r in recs if r["type"] == "return")
+
+
+def test_error_mode_writes_nothing_when_nothing_fails(project: Path, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    done = orion("run", "--spool", str(spool), "--", "node", "app.mjs", cwd=project)
+    assert done.returncode == 0 and not traces(spool)

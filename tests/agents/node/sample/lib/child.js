@@ -1,0 +1,2 @@
+function greet(who) { return `hi ${who}`; }
+console.log(greet('child'));

@@ -8,6 +8,8 @@ import hashlib
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from ...vector_shapes import assert_matches_vectors
 from .conftest import orion, plain, records, traces, validate
 
@@ -55,9 +57,11 @@ def test_run_records_commonjs_and_es_modules(project: Path, tmp_path: Path) -> N
     assert recs[-1]["type"] == "end" and recs[-1]["status"] == "ok"
 
 
-def test_rejection_several_awaits_deep(project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["dev", "error"])
+def test_rejection_several_awaits_deep(project: Path, tmp_path: Path, mode: str) -> None:
     spool = tmp_path / "spool"
-    done = orion("run", "--spool", str(spool), "--", "node", "app.mjs", "reject", cwd=project)
+    done = orion("run", "--mode", mode, "--spool", str(spool), "--", "node", "app.mjs", "reject",
+                 cwd=project)
     bare = plain("node", "app.mjs", "reject", cwd=project)
     assert done.returncode == bare.returncode == 1
     assert done.stdout == bare.stdout
@@ -75,6 +79,7 @@ def test_rejection_several_awaits_deep(project: Path, tmp_path: Path) -> None:
     assert frames == [("handler", {"id": -2}), ("loadUser", {"id": -2}),
                       ("fetchRow", {"key": -2}), ("query", {"table": "users", "key": -2})]
     assert recs[-1]["status"] == "failed" and recs[-1]["exit_code"] == 1
+    assert (recs[0].get("window") == "ring") == (mode == "error")
 
 
 def test_uncaught_exception_from_a_timer(project: Path, tmp_path: Path) -> None:
@@ -173,5 +178,6 @@ def test_safe_mode_records_calls_without_values(project: Path, tmp_path: Path) -
 
 def test_error_mode_writes_nothing_when_nothing_fails(project: Path, tmp_path: Path) -> None:
     spool = tmp_path / "spool"
-    done = orion("run", "--spool", str(spool), "--", "node", "app.mjs", cwd=project)
+    done = orion("run", "--mode", "error", "--spool", str(spool), "--", "node", "app.mjs",
+                 cwd=project)
     assert done.returncode == 0 and not traces(spool)

@@ -56,6 +56,10 @@ def test_templates_are_shortened_unless_asked(tmp_path: Path, compiler: str) -> 
     if compiler == "g++":  # clang++ does not instrument the global constructor
         assert "global constructors keyed to shop::setup" in text
         assert "_GLOBAL__" not in text
+        # the first call is the summary's root, which `orion list` shows
+        listed = subprocess.run([sys.executable, "-m", "orion", "list", "--json", "--spool",
+                                 str(trace.parent)], capture_output=True, text=True)
+        assert json.loads(listed.stdout)[0]["root"] == "global constructors keyed to shop::setup"
 
 
 STATIC = r"""

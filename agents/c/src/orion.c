@@ -1107,6 +1107,30 @@ static NOI uint64_t tick_time(uint64_t tick) {
 #endif
 }
 
+/* The summary's root from a symbol: C++ names demangled without parameters (not in a
+ * signal handler: demangling allocates), a translation unit's static initialisation
+ * (`_GLOBAL__sub_I_<key>`, the first call of many C++ programs) as c++filt writes the
+ * older form, `global constructors keyed to <key>`, as `orion show` does. */
+static NOI void readable_root(const char *name) {
+    static const struct { const char *prefix, *text; } roots[] = {
+        {"_GLOBAL__sub_I_", "global constructors keyed to "},
+        {"_GLOBAL__sub_D_", "global destructors keyed to "}};
+    const char *lead = "";
+    for (size_t i = 0; i < sizeof roots / sizeof *roots; i++)
+        if (!strncmp(name, roots[i].prefix, strlen(roots[i].prefix))) {
+            lead = roots[i].text;
+            name += strlen(roots[i].prefix);
+            break;
+        }
+    char *readable = NULL;
+    int status = -1;
+    if (!E.in_signal && demangler && name[0] == '_' && name[1] == 'Z')
+        readable = demangler(name, NULL, NULL, &status);
+    if (readable && status == 0) strip_params(readable);
+    snprintf(E.root, sizeof E.root, "%s%s", lead, readable && status == 0 ? readable : name);
+    free(readable);
+}
+
 static NOI void set_root(uint32_t fid, uintptr_t key, const struct othread *th) {
     int on_main = th->tid == T.pid;
     if (E.root_on_main || (E.root_fid >= 0 && !on_main)) return;
@@ -1124,13 +1148,7 @@ static NOI void set_root(uint32_t fid, uintptr_t key, const struct othread *th) 
     const char *name = NULL;
     if (m && orion_elf_open(&elf, m->path)) {
         name = orion_elf_function_at(&elf, key - m->base);
-        char *readable = NULL;
-        int status = -1;
-        if (name && !E.in_signal && demangler && name[0] == '_' && name[1] == 'Z')
-            readable = demangler(name, NULL, NULL, &status);
-        if (readable && status == 0) strip_params(readable);
-        if (name) snprintf(E.root, sizeof E.root, "%s", readable && status == 0 ? readable : name);
-        free(readable);
+        if (name) readable_root(name);
         orion_elf_close(&elf);
     }
     if (!name) {

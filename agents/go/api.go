@@ -51,7 +51,7 @@ func Event(kind string, attrs map[string]any) {
 			o.set(k, "?")
 		}
 	}
-	l.tr.add(event{kind: evEvent, t: l.tr.now(), lane: l, text: [2]string{kind}, attrs: o})
+	l.tr.add(event{kind: evEvent, tick: ticks(), lane: l, extra: &eventExtra{text: [2]string{kind}, attrs: o}})
 }
 
 // TraceID is the id of the trace the running goroutine records into ("" when off).

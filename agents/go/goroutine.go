@@ -4,7 +4,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"unsafe"
 )
 
@@ -59,44 +58,43 @@ func currentGoid() uint64 {
 	return goid
 }
 
-// calibrate finds g.goid by its value in three goroutines, and g._panic and the panic
-// value's place in runtime._panic by panicking with a known value.
+// calibrate finds g.goid as the offset that holds the goroutine's id in several live
+// goroutines, and g._panic and the panic value's place in runtime._panic by panicking
+// with a known value.
 func calibrate() {
 	if getg() == 0 {
 		return
 	}
-	type sample struct {
-		g    uintptr
-		goid uint64
-	}
-	var samples []sample
-	var wg sync.WaitGroup
-	var mu sync.Mutex
+	candidates := goidOffsets()
 	for i := 0; i < 3; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			goid, _ := stackGoid()
-			mu.Lock()
-			samples = append(samples, sample{getg(), goid})
-			mu.Unlock()
-		}()
-		wg.Wait()
-	}
-	for off := uintptr(8); off < gScanWords*8; off += 8 {
-		all := true
-		for _, s := range samples {
-			if *(*uint64)(unsafe.Pointer(s.g + off)) != s.goid {
-				all = false
-				break
+		done := make(chan map[uintptr]bool)
+		go func() { done <- goidOffsets() }()
+		mine := <-done
+		for off := range candidates {
+			if !mine[off] {
+				delete(candidates, off)
 			}
 		}
-		if all {
+	}
+	if len(candidates) == 1 {
+		for off := range candidates {
 			layout.goidOffset = off
-			break
 		}
 	}
 	calibratePanic()
+}
+
+// goidOffsets: where the running goroutine's g holds its id.
+func goidOffsets() map[uintptr]bool {
+	goid, _ := stackGoid()
+	g := getg()
+	found := map[uintptr]bool{}
+	for off := uintptr(8); off < gScanWords*8; off += 8 {
+		if *(*uint64)(unsafe.Pointer(g + off)) == goid {
+			found[off] = true
+		}
+	}
+	return found
 }
 
 var panicSentinel int

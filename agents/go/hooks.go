@@ -17,11 +17,14 @@ import (
 
 // lane is a goroutine as recorded in one trace.
 type lane struct {
-	goid   uint64
-	parent *lane
-	tr     *trace
-	fns    []int // the registered functions open on this goroutine, innermost last
-	panic  *panicState
+	goid    uint64
+	parent  *lane
+	tr      *trace
+	fns     []int  // the registered functions open on this goroutine, innermost last
+	lastT   int64  // the time of its last event in its trace
+	id      uint64 // its id in its trace, once defined there
+	defined bool
+	panic   *panicState
 }
 
 // panicState follows a panic from the frame that raised it outwards.
@@ -53,6 +56,7 @@ func init() {
 	secrets = newRedactor()
 	readProcess()
 	calibrate()
+	startClock()
 	Values = cfg.mode == modeDev
 	testBinary = strings.HasSuffix(os.Args[0], ".test")
 	procTrace = newTrace("")
@@ -137,7 +141,7 @@ func Enter(fn int) Frame {
 	}
 	l := currentLane()
 	l.fns = append(l.fns, fn)
-	l.tr.add(event{kind: evCall, fn: fn, t: l.tr.now(), lane: l})
+	l.tr.add(event{kind: evCall, fn: int32(fn), tick: ticks(), lane: l})
 	return Frame{l: l, fn: fn, inFlight: currentPanic()}
 }
 
@@ -151,7 +155,7 @@ func EnterArgs(fn int, namesAndValues ...any) Frame {
 	if namesAndValues == nil {
 		namesAndValues = []any{}
 	}
-	l.tr.add(event{kind: evCall, fn: fn, t: l.tr.now(), lane: l, values: namesAndValues, hasValue: true})
+	l.tr.add(event{kind: evCall, fn: int32(fn), tick: ticks(), lane: l, extra: &eventExtra{values: namesAndValues, hasValue: true}})
 	return Frame{l: l, fn: fn, inFlight: currentPanic()}
 }
 
@@ -177,7 +181,7 @@ func (f Frame) Exit() int {
 	}
 	if p := f.l.panic; p != nil { // recovered here, or below by code we do not see
 		f.l.panic = nil
-		f.l.tr.add(event{kind: evCaught, t: f.l.tr.now(), lane: f.l, text: [2]string{p.typ, p.message}})
+		f.l.tr.add(event{kind: evCaught, tick: ticks(), lane: f.l, extra: &eventExtra{text: [2]string{p.typ, p.message}}})
 	}
 	if Values {
 		return exitValues
@@ -203,7 +207,11 @@ func (f Frame) returned(values []any, hasValue bool) {
 	if hasValue && values == nil {
 		hasValue = false // a function without results returns no value
 	}
-	f.l.tr.add(event{kind: evReturn, t: f.l.tr.now(), lane: f.l, values: values, hasValue: hasValue})
+	ev := event{kind: evReturn, tick: ticks(), lane: f.l}
+	if hasValue {
+		ev.extra = &eventExtra{values: values, hasValue: true}
+	}
+	f.l.tr.add(ev)
 }
 
 // raised starts following a panic at the innermost instrumented frame it reaches.
@@ -222,7 +230,7 @@ func (f Frame) raised(value any) {
 	if len(p.frames) > 0 {
 		line = p.frames[0].line
 	}
-	f.l.tr.add(event{kind: evRaised, t: f.l.tr.now(), lane: f.l, line: line, text: [2]string{p.typ, p.message}})
+	f.l.tr.add(event{kind: evRaised, tick: ticks(), lane: f.l, line: int32(line), extra: &eventExtra{text: [2]string{p.typ, p.message}}})
 }
 
 // panicText is the panic value as the runtime prints it after "panic: ".
@@ -293,7 +301,7 @@ func (f Frame) unwound(locals []any, hasValue bool) {
 		}
 	}
 	f.pop()
-	l.tr.add(event{kind: evUnwind, t: l.tr.now(), lane: l, line: line, values: locals, hasValue: hasValue})
+	l.tr.add(event{kind: evUnwind, tick: ticks(), lane: l, line: int32(line), extra: &eventExtra{values: locals, hasValue: hasValue}})
 	if len(l.fns) == 0 && p != nil && p.next > 0 && onlyRuntimeBelow(p.frames[p.next-1:]) {
 		code := 2
 		l.tr.finish(p.failure(l, "crashed", "panic", &code), nil)

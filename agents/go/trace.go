@@ -43,16 +43,22 @@ const (
 // event is a record kept in an error-mode ring until the trace is written (in dev and safe
 // modes it is encoded at once).
 type event struct {
-	kind     eventKind
+	tick  uint64
+	lane  *lane
+	fn    int32
+	line  int32
+	kind  eventKind
+	extra *eventExtra // nil for a call or return without values: the hot path's events
+}
+
+type eventExtra struct {
 	hasValue bool
-	fn       int
-	line     int
-	t        int64
-	lane     *lane
 	values   []any // arguments or locals (names and values), or the return value(s)
 	text     [2]string
 	attrs    *ordered
 }
+
+func (ev *event) hasValue() bool { return ev.extra != nil && ev.extra.hasValue }
 
 type counts struct {
 	calls, returns, unwinds, exceptions, crashes, stacks, events uint64
@@ -62,7 +68,7 @@ type trace struct {
 	mu      sync.Mutex
 	id      string
 	startNs int64
-	origin  time.Time
+	tick0   uint64
 	name    string
 	test    *ordered
 	ring    []event
@@ -72,9 +78,10 @@ type trace struct {
 	opened  bool
 	closed  bool
 	strings map[string]uint64
-	fnIDs   map[int]uint64
+	fnIDs   []int32 // registry index -> id in this file, -1: not yet defined
+	nfns    int
 	extIDs  map[string]uint64
-	laneIDs map[*lane]uint64
+	nlanes  int
 	n       counts
 	root    string
 	maxT    int64
@@ -95,9 +102,8 @@ func newTrace(name string) *trace {
 	var raw [16]byte
 	rand.Read(raw[:])
 	now := time.Now()
-	t := &trace{id: hex.EncodeToString(raw[:]), startNs: now.UnixNano(), origin: now, name: name,
-		strings: map[string]uint64{}, fnIDs: map[int]uint64{}, extIDs: map[string]uint64{},
-		laneIDs: map[*lane]uint64{}}
+	t := &trace{id: hex.EncodeToString(raw[:]), startNs: now.UnixNano(), tick0: ticks(), name: name,
+		strings: map[string]uint64{}, extIDs: map[string]uint64{}}
 	t.values = valueEncoder{intern: t.intern, secrets: secrets}
 	if cfg.mode == modeError {
 		t.ring = make([]event, cfg.ring)
@@ -105,7 +111,24 @@ func newTrace(name string) *trace {
 	return t
 }
 
-func (t *trace) now() int64 { return int64(time.Since(t.origin)) }
+// now is the trace's time of a failure being written on `l`, never before the lane's
+// last event.
+func (t *trace) now(l *lane) int64 {
+	return t.timeOn(l, ticks())
+}
+
+// timeOn converts a tick to the trace's time, keeping the lane's times in order.
+func (t *trace) timeOn(l *lane, tick uint64) int64 {
+	ns := ticksToNs(tick, t.tick0)
+	if ns < l.lastT {
+		ns = l.lastT
+	}
+	l.lastT = ns
+	if ns > t.maxT {
+		t.maxT = ns
+	}
+	return ns
+}
 
 // add records an event: encoded at once, or kept in the ring.
 func (t *trace) add(ev event) {
@@ -114,19 +137,15 @@ func (t *trace) add(ev event) {
 		t.mu.Unlock()
 		return
 	}
-	if ev.t > t.maxT {
-		t.maxT = ev.t
-	}
 	if ev.kind == evCall && t.root == "" {
-		t.root = functionName(ev.fn)
+		t.root = functionName(int(ev.fn))
 	}
 	if t.ring != nil {
 		t.ring[t.ringAt] = ev
 		t.ringAt = (t.ringAt + 1) % len(t.ring)
 		t.ringN = min(t.ringN+1, len(t.ring))
 	} else if t.ensureOpen() {
-		t.encode(&ev)
-		t.w.maybeFlush(ev.t)
+		t.w.maybeFlush(t.encode(&ev))
 	}
 	t.mu.Unlock()
 }
@@ -179,14 +198,17 @@ func (t *trace) sidOrNil(s string) {
 
 // function gives a registered function its id in this file, defining it on first use.
 func (t *trace) function(fn int) uint64 {
-	if id, ok := t.fnIDs[fn]; ok {
-		return id
+	if fn < len(t.fnIDs) && t.fnIDs[fn] >= 0 {
+		return uint64(t.fnIDs[fn])
 	}
 	registry.RLock()
 	info := registry.fns[fn]
 	registry.RUnlock()
 	id := t.defineFunction(info.name, info.module, info.file, info.line)
-	t.fnIDs[fn] = id
+	for len(t.fnIDs) <= fn {
+		t.fnIDs = append(t.fnIDs, -1)
+	}
+	t.fnIDs[fn] = int32(id)
 	return id
 }
 
@@ -216,7 +238,8 @@ func splitFuncName(full string) (module, name string) {
 
 func (t *trace) defineFunction(name, module, file string, line int) uint64 {
 	nameID, moduleID, fileID := t.intern(name), t.intern(module), t.intern(file)
-	id := uint64(len(t.fnIDs) + len(t.extIDs))
+	id := uint64(t.nfns)
+	t.nfns++
 	t.w.untimed(2, 6)
 	t.w.buf = mpUint(t.w.buf, id)
 	t.w.buf = mpUint(t.w.buf, nameID)
@@ -232,16 +255,17 @@ func (t *trace) defineFunction(name, module, file string, line int) uint64 {
 
 // laneID defines a lane (its parent first) on first use.
 func (t *trace) laneID(l *lane) uint64 {
-	if id, ok := t.laneIDs[l]; ok {
-		return id
+	if l.defined {
+		return l.id
 	}
 	parent := -1
 	if l.parent != nil && l.parent.tr == t {
 		parent = int(t.laneID(l.parent))
 	}
 	name, kind := t.intern(fmt.Sprintf("goroutine %d", l.goid)), t.intern("goroutine")
-	id := uint64(len(t.laneIDs))
-	t.laneIDs[l] = id
+	id := uint64(t.nlanes)
+	t.nlanes++
+	l.id, l.defined = id, true
 	t.w.untimed(3, 6)
 	t.w.buf = mpUint(t.w.buf, id)
 	t.w.buf = mpUint(t.w.buf, name)
@@ -255,62 +279,65 @@ func (t *trace) laneID(l *lane) uint64 {
 	return id
 }
 
-func (t *trace) encode(ev *event) {
+// encode writes one event; returns its time.
+func (t *trace) encode(ev *event) int64 {
 	lane := t.laneID(ev.lane)
+	now := t.timeOn(ev.lane, ev.tick)
 	switch ev.kind {
 	case evCall:
-		fn := t.function(ev.fn)
+		fn := t.function(int(ev.fn))
 		t.n.calls++
-		if ev.hasValue {
+		if ev.hasValue() {
 			var args []byte
-			args = t.values.pairs(args, ev.values)
-			t.w.timed(4, 5, ev.t, lane)
+			args = t.values.pairs(args, ev.extra.values)
+			t.w.timed(4, 5, now, lane)
 			t.w.buf = mpUint(t.w.buf, fn)
 			t.w.buf = append(t.w.buf, args...)
 		} else {
-			t.w.timed(4, 4, ev.t, lane)
+			t.w.timed(4, 4, now, lane)
 			t.w.buf = mpUint(t.w.buf, fn)
 		}
 	case evReturn:
 		t.n.returns++
-		if !ev.hasValue {
-			t.w.timed(5, 3, ev.t, lane)
-			return
+		if !ev.hasValue() {
+			t.w.timed(5, 3, now, lane)
+			return now
 		}
 		var value []byte
-		if len(ev.values) == 1 {
-			value = t.values.value(value, ev.values[0])
+		if len(ev.extra.values) == 1 {
+			value = t.values.value(value, ev.extra.values[0])
 		} else {
-			value = t.results(value, ev.values)
+			value = t.results(value, ev.extra.values)
 		}
-		t.w.timed(5, 4, ev.t, lane)
+		t.w.timed(5, 4, now, lane)
 		t.w.buf = append(t.w.buf, value...)
 	case evUnwind:
 		t.n.unwinds++
-		if !ev.hasValue {
-			t.w.timed(7, 4, ev.t, lane)
-			t.lineOrNil(ev.line)
-			return
+		if !ev.hasValue() {
+			t.w.timed(7, 4, now, lane)
+			t.lineOrNil(int(ev.line))
+			return now
 		}
-		locals := t.values.pairs(nil, ev.values)
-		t.w.timed(7, 5, ev.t, lane)
-		t.lineOrNil(ev.line)
+		locals := t.values.pairs(nil, ev.extra.values)
+		t.w.timed(7, 5, now, lane)
+		t.lineOrNil(int(ev.line))
 		t.w.buf = append(t.w.buf, locals...)
 	case evRaised, evCaught:
 		t.n.exceptions++
-		typ := t.intern(ev.text[0])
-		t.w.timed(6, 7, ev.t, lane)
+		typ := t.intern(ev.extra.text[0])
+		t.w.timed(6, 7, now, lane)
 		t.w.buf = mpUint(t.w.buf, uint64(ev.kind-evRaised))
 		t.w.buf = mpUint(t.w.buf, typ)
-		t.w.buf = mpStr(t.w.buf, ev.text[1])
-		t.lineOrNil(ev.line)
+		t.w.buf = mpStr(t.w.buf, ev.extra.text[1])
+		t.lineOrNil(int(ev.line))
 	case evEvent:
 		t.n.events++
-		kind := t.intern(ev.text[0])
-		t.w.timed(10, 5, ev.t, lane)
+		kind := t.intern(ev.extra.text[0])
+		t.w.timed(10, 5, now, lane)
 		t.w.buf = mpUint(t.w.buf, kind)
-		t.w.buf = mpAny(t.w.buf, ev.attrs)
+		t.w.buf = mpAny(t.w.buf, ev.extra.attrs)
 	}
+	return now
 }
 
 // results: several return values, captured as one sequence.
@@ -375,10 +402,6 @@ func (t *trace) finish(f *failure, exitCode *int) {
 		return
 	}
 	status := "ok"
-	now := t.now()
-	if now > t.maxT {
-		t.maxT = now
-	}
 	if f != nil {
 		status = f.status
 		if f.exitCode != nil {
@@ -389,7 +412,7 @@ func (t *trace) finish(f *failure, exitCode *int) {
 			t.exc.set("kind", f.kind)
 		}
 		if f.lane != nil {
-			t.writeFailure(now, f)
+			t.writeFailure(t.now(f.lane), f)
 		}
 	}
 	t.w.finish(func(checksum uint32, records uint64) []byte {
@@ -406,8 +429,7 @@ func (t *trace) replayRing() {
 	}
 	for i := 0; i < t.ringN; i++ {
 		ev := &t.ring[(start+i)%len(t.ring)]
-		t.encode(ev)
-		t.w.maybeFlush(ev.t)
+		t.w.maybeFlush(t.encode(ev))
 	}
 	t.ring = nil
 }
@@ -481,7 +503,7 @@ func (t *trace) summary(status string, exitCode *int, checksum uint32, records u
 	n := (&ordered{}).set("records", records).set("calls", t.n.calls).set("returns", t.n.returns)
 	n.set("unwinds", t.n.unwinds).set("exceptions", t.n.exceptions).set("crashes", t.n.crashes)
 	n.set("stacks", t.n.stacks).set("events", t.n.events)
-	n.set("functions", uint64(len(t.fnIDs)+len(t.extIDs))).set("lanes", uint64(len(t.laneIDs)))
+	n.set("functions", uint64(t.nfns)).set("lanes", uint64(t.nlanes))
 	s.set("counts", n).set("checksum", uint64(checksum)).set("agent", "orion-go "+agentVersion)
 	if cfg.service != "" {
 		s.set("service", cfg.service)

@@ -12,7 +12,6 @@ import re
 import shutil
 import subprocess
 import threading
-from array import array
 from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
@@ -21,7 +20,7 @@ from ..analysis.callgraph import KINDS, build_graph
 from ..analysis.diff import diff_traces, result_json
 from ..analysis.fingerprint import FingerprintCache, Fingerprints
 from ..analysis.flame import fold_lanes
-from ..analysis.replay import CALL_CODE, ReplayError
+from ..analysis.replay import ReplayError
 from ..errors import OrionError
 from ..format.constants import STATUSES
 from ..format.errors import TraceError
@@ -34,13 +33,12 @@ from ..render.jsonout import dumps
 from ..spool import Entry
 from ..timeparse import parse_when_ns
 from .catalog import Catalog, Loaded, NotFound
+from .timeline import Timeline
 
 PAGE_SIZE = 500  # traces per /api/traces answer unless ?limit= says otherwise
 MAX_PAGE = 10_000
 FINGERPRINT_MAX_RECORDS = 200_000  # bigger traces are listed without fingerprints here
 DIFF_MAX_RECORDS = 2_000_000  # both traces are loaded whole to be diffed
-TIMELINE_DEPTH = 4  # calls this deep or shallower are drawn on the timeline
-TIMELINE_MAX = 4_000  # spans per timeline answer: the longest ones in the window
 FLAME_MAX_NODES = 3_000
 MOVES = ("forward", "backward", "over", "back_over", "out", "back_out")
 HEADER_KEYS = ("format", "version", "trace_id", "agent", "mode", "start_ns", "process", "env")
@@ -61,57 +59,57 @@ def listed_json(item: Listed, found: Fingerprints | None) -> dict:
 
 
 class Listing:
-    """Every trace's summary, kept between requests and refreshed when a watched
-    directory changes (or `changed()` is called by the watcher); fingerprints are
-    computed in the background and appear in later answers."""
+    """Every trace's summary, kept between requests. A new, renamed or deleted file
+    changes its directory's mtime: then the names are listed again, and only new files
+    (and incomplete ones, which may still grow) are read. A file the watcher reports as
+    written (`changed(path)`) is read again. Fingerprints are computed in the background
+    and appear in later answers."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self.generation = 0
-        self._built_for: tuple | None = None
+        self._built_for: list | None = None
+        self._changed: set[Path] = set()
         self._items: list[Listed] = []
-        self._summaries: dict[Path, tuple[int, int, dict]] = {}
+        self._summaries: dict[Path, dict] = {}
         self._fingerprints: dict[str, Fingerprints | None] = {}
         self._answers: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._fingerprinting: threading.Thread | None = None
 
-    def changed(self) -> None:
-        self.generation += 1
+    def changed(self, path: Path) -> None:
+        """The watcher saw `path` written: read its summary again at the next request."""
+        self._changed.add(path)
 
-    def _stamp(self) -> tuple:
+    def _directory_times(self) -> list:
         times = []
         for directory in self.catalog.watched_directories():
             try:
                 times.append(directory.stat().st_mtime_ns)
             except OSError:
                 times.append(None)
-        return (self.generation, *times)
+        return times
 
     def items(self) -> list[Listed]:
-        """The summaries of every trace, newest first (rebuilt only when something changed)."""
+        """The summaries of every trace, newest first."""
         with self._lock:
-            stamp = self._stamp()
-            if stamp != self._built_for:
-                self._rebuild()
-                self._built_for = stamp
+            times = self._directory_times()
+            changed, self._changed = self._changed, set()
+            if times != self._built_for or changed:
+                self._rebuild(changed)
+                self._built_for = times
                 self._answers.clear()
             return self._items
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, changed: set[Path]) -> None:
         items, summaries = [], {}
         for entry in self.catalog.entries():
-            try:
-                stat = entry.path.stat()
-                known = self._summaries.get(entry.path)
-                if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns) \
-                        and known[2].get("status") != "incomplete":
-                    summary = known[2]
-                else:
+            summary = self._summaries.get(entry.path)
+            if summary is None or entry.path in changed or summary.get("status") == "incomplete":
+                try:
                     summary = read_summary(entry.path)
-            except (TraceError, OSError):
-                continue  # unreadable or vanished: `orion list` warns, a page skips it
-            summaries[entry.path] = (stat.st_size, stat.st_mtime_ns, summary)
+                except (TraceError, OSError):
+                    continue  # unreadable or vanished: `orion list` warns, a page skips it
+            summaries[entry.path] = summary
             items.append(Listed(entry, summary))
         self._items, self._summaries = items, summaries
         if any(item.entry.trace_id not in self._fingerprints for item in items) and not (
@@ -135,7 +133,8 @@ class Listing:
             cache.save()
         except OSError:
             pass  # a read-only spool: fingerprints are recomputed next time
-        self.changed()
+        with self._lock:
+            self._answers.clear()
 
     def answer(self, query: dict[str, str]) -> bytes:
         """The JSON bytes of /api/traces for `query`, cached until something changes."""
@@ -208,7 +207,6 @@ class Api:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.listing = Listing(catalog)
-        self._timelines: dict[str, dict] = {}
 
     def route(self, parts: list[str], query: dict[str, str]) -> Any:
         """The answer to GET /api/<parts...>: JSON-ready data, or bytes already encoded."""
@@ -301,33 +299,25 @@ class Api:
         return out
 
     def timeline(self, entry: Entry, query: dict[str, str]) -> dict:
-        """Calls to draw per lane between ?start= and ?end= (ns since the trace began):
-        those at most TIMELINE_DEPTH deep, the longest TIMELINE_MAX of them if more."""
+        """Calls to draw per lane between ?start= and ?end= (ns since the trace began)."""
         loaded = self._loaded(entry)
-        steps = loaded.replay.steps
-        shallow = self._timelines.get(entry.trace_id)
-        if shallow is None:
-            shallow = array("q", (i for i, (k, d) in enumerate(zip(steps.kinds, steps.depths))
-                                  if k == CALL_CODE and d < TIMELINE_DEPTH))
-            self._timelines = {entry.trace_id: shallow}  # one trace's worth at a time
-        last_t = steps.time(len(steps) - 1)
+        with loaded.lock:
+            if loaded.timeline is None:
+                loaded.timeline = Timeline(loaded.replay.steps)
+        timeline = loaded.timeline
         start = _int(query, "start", 0, 0, 1 << 62)
-        end = _int(query, "end", last_t, 0, 1 << 62)
+        end = _int(query, "end", timeline.end_t, 0, 1 << 62)
+        chosen, sampled = timeline.window(start, end)
+        steps = loaded.replay.steps
         spans = []
-        for i in shallow:
+        for i in chosen:
             call = steps.refs[i]
-            call_end = call.end if call.end is not None else last_t
-            if call.start <= end and call_end >= start:
-                spans.append((call_end - call.start, i, call, call_end))
-        if len(spans) > TIMELINE_MAX:
-            spans.sort(key=lambda s: -s[0])
-            del spans[TIMELINE_MAX:]
-        lanes = steps.lanes
-        return {"start": start, "end": end, "end_t": last_t, "truncated": len(spans) >= TIMELINE_MAX,
-                "spans": [{"index": i, "lane": lanes[steps.lane_of[i]].id,
-                           "depth": steps.depths[i], "start": call.start, "end": call_end,
-                           "function": call.label, "outcome": call.outcome}
-                          for _, i, call, call_end in sorted(spans, key=lambda s: s[1])]}
+            spans.append({"index": i, "lane": steps.lanes[steps.lane_of[i]].id,
+                          "depth": steps.depths[i], "start": call.start,
+                          "end": call.end if call.end is not None else timeline.end_t,
+                          "function": call.label, "outcome": call.outcome})
+        return {"start": start, "end": end, "end_t": timeline.end_t, "sampled": sampled,
+                "spans": spans}
 
     # -- graphs --------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from ..analysis.replay import Replay
 from ..format.reader import TraceReader
 from ..model import load_trace
 from ..spool import TRACE_SUFFIX, Entry, Spool
+from .timeline import Timeline
 
 TRACE_REF = re.compile(r"^[0-9a-f]{1,32}$")
 KEPT_REPLAYS = 2
@@ -45,6 +46,7 @@ class Loaded:
 
     replay: Replay
     lock: threading.Lock = field(default_factory=threading.Lock)
+    timeline: Timeline | None = None  # made on the first timeline request
 
 
 class Catalog:

@@ -32,6 +32,7 @@ STATIC = {"app.js": "text/javascript; charset=utf-8", "app.css": "text/css; char
 PAGE = "index.html"
 TOKEN_COOKIE = "orion_token"
 HEARTBEAT_SECONDS = 15
+WRITES = frozenset({"created", "moved", "modified", "closed", "deleted"})
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
@@ -68,10 +69,12 @@ class Live:
 
         class Handler(FileSystemEventHandler):
             def on_any_event(self, event) -> None:
+                if event.event_type not in WRITES:
+                    return  # opened and read by us or anyone: nothing new to show
                 for name in (getattr(event, "dest_path", ""), event.src_path):
-                    name = Path(str(name)).name
-                    if name.endswith(TRACE_SUFFIX) and not name.startswith("."):
-                        live.publish({"kind": event.event_type, "id": _trace_id(name)})
+                    path = Path(str(name))
+                    if path.name.endswith(TRACE_SUFFIX) and not path.name.startswith("."):
+                        live.publish(path, event.event_type)
                         return
 
         self.observer = Observer()
@@ -85,8 +88,9 @@ class Live:
         if self.observer is not None:
             self.observer.stop()
 
-    def publish(self, message: dict) -> None:
-        self.on_change()
+    def publish(self, path: Path, kind: str) -> None:
+        self.on_change(path)
+        message = {"kind": kind, "id": _trace_id(path.name)}
         with self.lock:
             for client in self.clients:
                 client.put(message)
@@ -109,6 +113,7 @@ def _trace_id(name: str) -> str | None:
 
 class OrionServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # a page opens several connections; 5 made clients wait 1-3 s
 
     def __init__(self, address: tuple[str, int], catalog: Catalog,
                  token: str | None = None) -> None:
@@ -131,6 +136,9 @@ class OrionServer(ThreadingHTTPServer):
 
     def serve(self) -> None:
         self.live.start()
+        # Read every summary now, so the first page (often opened seconds later) is quick.
+        threading.Thread(target=self.api.listing.items, daemon=True,
+                         name="orion-listing").start()
         try:
             self.serve_forever(poll_interval=0.2)
         finally:

@@ -362,7 +362,7 @@ function drawTimeline() {
   box.append(cursor);
   const w = view.window || [0, view.replay.end_t];
   $("timeline-info").textContent = "showing " + duration(w[0]) + " – " + duration(w[1]) +
-    (view.timeline.truncated ? " (the longest calls only: zoom in for more)" : "") +
+    (view.timeline.sampled ? " (a sample of the calls: zoom in for all)" : "") +
     " · wheel to zoom, drag to pan, click a call to go there";
   drawCursor();
 }

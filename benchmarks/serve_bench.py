@@ -1,0 +1,174 @@
+"""`orion serve`: time to first render of a 1,000,000-event trace and of a 10,000-trace
+list (headless chromium), /api/traces latency under 50 concurrent clients, and the server
+process's memory. Targets: first render < 2 s; p99 list latency < 200 ms.
+
+Run by hand: python benchmarks/serve_bench.py [--events 1000000] [--traces 10000]
+(needs Debian's chromium and Playwright, as scripts/test installs them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from orion.spool import Spool  # noqa: E402
+from tests.sample_traces import write_large_trace  # noqa: E402
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def start_server(spool: Spool) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen([sys.executable, "-m", "orion", "serve", "--port", "0",
+                                "--spool", str(spool.path)], stderr=subprocess.PIPE, text=True)
+    url = re.search(r"(http://\S+)", process.stderr.readline()).group(1)
+    return process, url
+
+
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(current, peak) resident memory of a process, in MB."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
+                  .splitlines() if ":" in line)
+    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+
+
+def fetch(url: str, path: str) -> tuple[float, bytes]:
+    host, port = url.split("//")[1].rstrip("/").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=120)
+    start = time.perf_counter()
+    conn.request("GET", path)
+    body = conn.getresponse().read()
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed, body
+
+
+def first_render(url: str, path: str, selectors: list[str]) -> list[float]:
+    """Seconds from navigation until each selector is visible, in headless chromium."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(300_000)
+        start = time.perf_counter()
+        page.goto(url.rstrip("/") + path)
+        times = []
+        for selector in selectors:
+            page.wait_for_selector(selector)
+            times.append(time.perf_counter() - start)
+        browser.close()
+    return times
+
+
+def bench_big_trace(events: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        spool = Spool(Path(tmp) / "spool")
+        start = time.perf_counter()
+        path = write_large_trace(spool, events // 2)  # a call and its return: two events
+        print(f"wrote {Path(path).stat().st_size / 1e6:.1f} MB in {time.perf_counter() - start:.1f} s")
+        trace_id = Path(path).stem.rsplit("-", 1)[1]
+        process, url = start_server(spool)
+        try:
+            summary, _ = fetch(url, f"/api/trace/{trace_id}")
+            print(f"1M trace: /api/trace/ID (summary, header): {summary * 1000:.0f} ms")
+            replay, body = fetch(url, f"/api/trace/{trace_id}/replay")
+            count = re.search(rb'"events": (\d+)', body).group(1).decode()
+            print(f"1M trace: /replay (loads it; {count} events): {replay:.2f} s; server memory "
+                  f"now / peak: {memory_mb(process.pid)[0]:.0f} / {memory_mb(process.pid)[1]:.0f} MB")
+            for route in ("state?exception=1", "state?at=500000&move=out", "timeline",
+                          "timeline?start=1000000&end=1100000"):
+                took, _ = fetch(url, f"/api/trace/{trace_id}/{route}")
+                print(f"1M trace, loaded: /{route}: {took * 1000:.0f} ms")
+            process.terminate()
+            process.wait()
+            process, url = start_server(spool)  # a cold server for the browser figures
+            summary_at, stack_at = first_render(url, f"/trace/{trace_id}",
+                                                ["#summary .badge", "#stack li.frame"])
+            print(f"1M trace in chromium: first render (summary) {summary_at:.2f} s; stack and "
+                  f"values at the exception {stack_at:.2f} s; server peak "
+                  f"{memory_mb(process.pid)[1]:.0f} MB")
+        finally:
+            process.terminate()
+            process.wait()
+
+
+def write_many(spool: Spool, traces: int) -> None:
+    for i in range(traces):
+        w = spool.open_writer(language="python")
+        lane = w.lane("MainThread")
+        fn = w.function("main", "app", "app.py", 1)
+        w.call(1, lane, fn)
+        if i % 10 == 0:
+            w.exception(2, lane, "ValueError", "boom")
+            w.unwind(3, lane, 2)
+            w.close(status="failed")
+        else:
+            w.ret(3, lane)
+            w.close()
+
+
+def bench_list(traces: int, clients: int, requests: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        spool = Spool(Path(tmp) / "spool")
+        write_many(spool, traces)
+        process, url = start_server(spool)
+        try:
+            (rendered,) = first_render(url, "/", ["#trace-list li"])
+            print(f"{traces:,}-trace list in chromium, cold server: first render {rendered:.2f} s")
+            for query in ("/api/traces", "/api/traces?status=failed&limit=100"):
+                latencies: list[float] = []
+                lock = threading.Lock()
+
+                def client() -> None:
+                    for _ in range(requests):
+                        took, _ = fetch(url, query)
+                        with lock:
+                            latencies.append(took)
+
+                threads = [threading.Thread(target=client) for _ in range(clients)]
+                start = time.perf_counter()
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                wall = time.perf_counter() - start
+                latencies.sort()
+                p99 = latencies[int(len(latencies) * 0.99) - 1]
+                print(f"{query}: {len(latencies)} requests from {clients} concurrent clients in "
+                      f"{wall:.1f} s: p50 {statistics.median(latencies) * 1000:.0f} ms, "
+                      f"p99 {p99 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms")
+            print(f"server memory now / peak: {memory_mb(process.pid)[0]:.0f} / "
+                  f"{memory_mb(process.pid)[1]:.0f} MB")
+        finally:
+            process.terminate()
+            process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("which", nargs="?", choices=["big", "list", "all"], default="all")
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--traces", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=10, help="per client")
+    args = parser.parse_args()
+    if args.which in ("list", "all"):
+        bench_list(args.traces, args.clients, args.requests)
+    if args.which in ("big", "all"):
+        bench_big_trace(args.events)
+
+
+if __name__ == "__main__":
+    main()

@@ -60,7 +60,10 @@ class Agent {
     this.none = [];
     this.writer = null;
     this.capturer = null;
-    this.ring = config.mode === 'error' ? new Array(config.ring) : null;
+    // error mode: the ring of recent events, as parallel arrays (no allocation per event)
+    this.ring = config.mode === 'error' ? { type: new Uint8Array(config.ring), time: new Float64Array(config.ring),
+      lane: new Array(config.ring).fill(null), detail: new Array(config.ring).fill(null) } : null;
+    this.ringSize = config.ring;
     this.ringNext = 0;
     this.unwinding = null; // the innermost frame of the exception unwinding now
     this.lastUnwound = null;
@@ -104,9 +107,8 @@ class Agent {
     } else {
       const w = this.open();
       if (this.root === null) this.root = fn.name;
-      const fields = [w.laneId(lane), w.functionId(fn)];
-      if (this.values) fields.push(this.capturer.pairs(fn.params, args));
-      w.timed(T.CALL, t, fields);
+      w.timed(t, this.values ? [T.CALL, 0, w.laneId(lane), w.functionId(fn), this.capturer.pairs(fn.params, args)]
+        : [T.CALL, 0, w.laneId(lane), w.functionId(fn)]);
     }
     return frame;
   }
@@ -177,14 +179,13 @@ class Agent {
     }
     const w = this.writer;
     if (w === null) return;
-    const fields = [w.laneId(lane)];
-    if (this.values) {
-      if (isReturn) fields.push(this.capturer.value(value));
-      else fields.push(null, this.capturer.pairs(frame.fn.params, frame.args));
-    } else if (!isReturn) {
-      fields.push(null);
+    const laneId = w.laneId(lane);
+    if (isReturn) {
+      w.timed(t, this.values ? [T.RETURN, 0, laneId, this.capturer.value(value)] : [T.RETURN, 0, laneId]);
+    } else {
+      w.timed(t, this.values ? [T.UNWIND, 0, laneId, null, this.capturer.pairs(frame.fn.params, frame.args)]
+        : [T.UNWIND, 0, laneId, null]);
     }
-    w.timed(type, t, fields);
   }
 
   exception(lane, kind, error) {
@@ -195,11 +196,16 @@ class Agent {
       return;
     }
     const w = this.open();
-    w.timed(T.EXCEPTION, t, [w.laneId(lane), kind, w.sid(type), message, null]);
+    w.timed(t, [T.EXCEPTION, 0, w.laneId(lane), kind, w.sid(type), message, null]);
   }
 
   remember(type, t, lane, detail) {
-    this.ring[this.ringNext % this.ring.length] = [type, t, lane, detail];
+    const ring = this.ring;
+    const at = this.ringNext % this.ringSize;
+    ring.type[at] = type;
+    ring.time[at] = t;
+    ring.lane[at] = lane;
+    ring.detail[at] = detail;
     this.ringNext++;
   }
 
@@ -275,29 +281,30 @@ class Agent {
   writeFailure(w, lane, kind, type, message, detail, innermost) {
     const t = this.now();
     const laneId = w.laneId(lane);
-    w.timed(T.CRASH, t, [laneId, kind, type, message, detail]);
+    w.timed(t, [T.CRASH, 0, laneId, kind, type, message, detail]);
     this.writeStack(w, laneId, t, 'uncaught', innermost);
   }
 
   /** An error-mode trace holding the ring (from `since` on): opened when something failed. */
   ringTrace(extra, since, until = Infinity) {
     const w = this.newWriter({ ...extra, window: 'ring' });
-    const size = this.ring.length;
+    const { ring, ringSize: size } = this;
     const first = Math.max(0, this.ringNext - size);
     this.ringRoot = null;
     for (let i = first; i < this.ringNext; i++) {
-      const [type, t, lane, detail] = this.ring[i % size];
+      const at = i % size;
+      const type = ring.type[at], t = ring.time[at], lane = ring.lane[at], detail = ring.detail[at];
       if (t < since || t > until) continue;
       const laneId = w.laneId(lane);
       if (type === T.CALL) {
         if (this.ringRoot === null) this.ringRoot = detail.name;
-        w.timed(T.CALL, t, [laneId, w.functionId(detail)]);
+        w.timed(t, [T.CALL, 0, laneId, w.functionId(detail)]);
       } else if (type === T.RETURN) {
-        w.timed(T.RETURN, t, [laneId]);
+        w.timed(t, [T.RETURN, 0, laneId]);
       } else if (type === T.UNWIND) {
-        w.timed(T.UNWIND, t, [laneId, null]);
+        w.timed(t, [T.UNWIND, 0, laneId, null]);
       } else if (type === T.EXCEPTION) {
-        w.timed(T.EXCEPTION, t, [laneId, detail[0], w.sid(detail[1]), detail[2], null]);
+        w.timed(t, [T.EXCEPTION, 0, laneId, detail[0], w.sid(detail[1]), detail[2], null]);
       }
     }
     return w;
@@ -324,7 +331,7 @@ class Agent {
     if (this.ring === null) {
       if (this.closed) return;
       const w = this.open();
-      w.timed(T.EVENT, this.now(), [w.laneId(frame.lane), w.sid('test'), info]);
+      w.timed(this.now(), [T.EVENT, 0, w.laneId(frame.lane), w.sid('test'), info]);
       return;
     }
     const traceId = crypto.randomBytes(16).toString('hex');
@@ -332,9 +339,9 @@ class Agent {
     const extra = { traceId, startNs, name: test.id };
     const w = this.ringTrace(extra, test.start, t);
     const laneId = w.laneId(innermost.lane);
-    w.timed(T.EXCEPTION, t, [laneId, 0, w.sid(type), message, null]);
+    w.timed(t, [T.EXCEPTION, 0, laneId, 0, w.sid(type), message, null]);
     this.writeStack(w, laneId, t, 'exception', innermost);
-    w.timed(T.EVENT, t, [w.laneId(frame.lane), w.sid('test'), info]);
+    w.timed(t, [T.EVENT, 0, w.laneId(frame.lane), w.sid('test'), info]);
     this.finish(w, this.summary(w, 'failed', { type, message }, null, { ...extra, root: this.ringRoot, test: info }));
   }
 
@@ -344,7 +351,7 @@ class Agent {
     if (frames.length === 0) return;
     const capturer = new Capturer((text) => w.sid(text), this.config.isSecret, this.config.secretValues);
     const records = frames.reverse().map((f) => [w.functionId(f.fn), null, capturer.pairs(f.fn.params, f.args)]);
-    w.timed(T.STACK, t, [laneId, reason, records]);
+    w.timed(t, [T.STACK, 0, laneId, reason, records]);
   }
 
   /** The process exits with `code`: the dev/safe trace gets its end record. */

@@ -103,12 +103,11 @@ class Capturer {
     const keys = Object.keys(value);
     if (depth >= MAX_DEPTH) return [ELIDED, type, keys.length];
     const fields = [];
-    for (const key of keys.slice(0, MAX_ITEMS)) {
-      const property = Object.getOwnPropertyDescriptor(value, key);
-      const field = property === undefined ? null
-        : 'value' in property ? this.named(key, property.value, depth + 1)
-          : [TEXT, this.sid('accessor'), '[Getter]'];
-      fields.push(this.sid(key), field);
+    const shown = keys.length > MAX_ITEMS ? MAX_ITEMS : keys.length;
+    for (let i = 0; i < shown; i++) {
+      // Own properties are data in all but rare objects (getters live on prototypes); a
+      // getter that throws makes the whole value an error node.
+      fields.push(this.sid(keys[i]), this.named(keys[i], value[keys[i]], depth + 1));
     }
     return keys.length > MAX_ITEMS ? [OBJECT, type, fields, keys.length] : [OBJECT, type, fields];
   }

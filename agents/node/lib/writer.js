@@ -81,6 +81,7 @@ class TraceWriter {
     this.checksum = 0;
     this.counts = { records: 0, calls: 0, returns: 0, unwinds: 0, exceptions: 0, crashes: 0,
       stacks: 0, events: 0, functions: 0, lanes: 0 };
+    this.timedCounts = new Array(16).fill(0); // by record type
     this.closed = false;
     fs.writeSync(this.fd, prelude());
     this.batch.push([T.HEADER, { format: 'otrace', version: VERSION, records: RECORD_TYPES, ...meta }]);
@@ -131,14 +132,14 @@ class TraceWriter {
     return id;
   }
 
-  /** Appends a timed record: `fields` are its columns after dt (lane id first). */
-  timed(type, t, fields) {
-    const dt = t - this.frameTime;
+  /** Appends a timed record at time `t`: `record` is [type, any, lane id, ...columns];
+   *  its second slot gets the delta from the frame's previous timed record. */
+  timed(t, record) {
+    record[1] = wideInt(t - this.frameTime);
     this.frameTime = t;
     if (t > this.lastTime) this.lastTime = t;
-    this.batch.push([type, wideInt(dt), ...fields]);
-    this.counts.records++;
-    this.counts[COUNTED[type]]++;
+    this.batch.push(record);
+    this.timedCounts[record[0]]++;
     if (this.batch.length >= BATCH_RECORDS) this.flush();
   }
 
@@ -156,8 +157,11 @@ class TraceWriter {
   close(summary) {
     if (this.closed) return;
     this.flush();
+    const counts = { ...this.counts };
+    for (const [type, name] of Object.entries(COUNTED)) counts[name] = this.timedCounts[type];
+    counts.records += this.timedCounts.reduce((a, b) => a + b, 0);
     const full = { ...summary, duration_ns: wideInt(Math.max(summary.duration_ns || 0, this.lastTime)),
-      counts: { ...this.counts }, checksum: this.checksum >>> 0 };
+      counts, checksum: this.checksum >>> 0 };
     const end = this.compress(packRecords([[T.END, full]]));
     const trailer = Buffer.concat([packr.pack(full), Buffer.alloc(4), Buffer.from('\x89OTREND\n', 'latin1')]);
     trailer.writeUInt32LE(trailer.length - 12, trailer.length - 12);

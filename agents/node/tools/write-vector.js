@@ -51,14 +51,14 @@ function main([vectorPath, out]) {
       case 'lane': lanes[r.id] = { name: r.name, kind: r.kind, nativeId: r.native_id,
         parent: r.parent === null ? null : lanes[r.parent] };
         w.laneId(lanes[r.id]); break;
-      case 'call': w.timed(T.CALL, r.t, [r.lane, r.fn, ...('args' in r ? [pairs(r.args, w)] : [])]); break;
-      case 'return': w.timed(T.RETURN, r.t, [r.lane, ...('value' in r ? [wire(r.value, w)] : [])]); break;
-      case 'exception': w.timed(T.EXCEPTION, r.t, [r.lane, KINDS[r.kind], w.sid(r.exc_type), r.message, r.line]); break;
-      case 'unwind': w.timed(T.UNWIND, r.t, [r.lane, r.line, ...('locals' in r ? [pairs(r.locals, w)] : [])]); break;
-      case 'crash': w.timed(T.CRASH, r.t, [r.lane, r.kind, r.reason, r.message, r.detail]); break;
-      case 'stack': w.timed(T.STACK, r.t, [r.lane, r.reason,
+      case 'call': w.timed(r.t, [T.CALL, 0, r.lane, r.fn, ...('args' in r ? [pairs(r.args, w)] : [])]); break;
+      case 'return': w.timed(r.t, [T.RETURN, 0, r.lane, ...('value' in r ? [wire(r.value, w)] : [])]); break;
+      case 'exception': w.timed(r.t, [T.EXCEPTION, 0, r.lane, KINDS[r.kind], w.sid(r.exc_type), r.message, r.line]); break;
+      case 'unwind': w.timed(r.t, [T.UNWIND, 0, r.lane, r.line, ...('locals' in r ? [pairs(r.locals, w)] : [])]); break;
+      case 'crash': w.timed(r.t, [T.CRASH, 0, r.lane, r.kind, r.reason, r.message, r.detail]); break;
+      case 'stack': w.timed(r.t, [T.STACK, 0, r.lane, r.reason,
         r.frames.map((f) => [f.fn, f.line, pairs(f.locals, w)])]); break;
-      case 'event': w.timed(T.EVENT, r.t, [r.lane, w.sid(r.kind), r.attrs]); break;
+      case 'event': w.timed(r.t, [T.EVENT, 0, r.lane, w.sid(r.kind), r.attrs]); break;
       case 'end': {
         const { type: _, counts, checksum, ...summary } = r;
         w.close(summary);

@@ -16,7 +16,8 @@ from ..testrun import table_rows, run_captured
 
 @click.command("test", context_settings={"ignore_unknown_options": True,
                                          "allow_interspersed_args": False})
-@mode_option("error", "error: a trace per failing test; dev/safe: trace the whole run.")
+@mode_option("error", "A trace per failing test in every mode; dev/safe also trace the "
+                     "whole run (its calls, with adaptive capture).")
 @click.option("--output", "-o", type=click.File("w"), default=None, metavar="FILE",
               help="Write the summary to FILE instead of standard error.")
 @json_option

@@ -85,3 +85,24 @@ test('a trace starts with the prelude and is named after its start and id', () =
   assert.strictEqual(bytes.subarray(bytes.length - 8).toString('latin1'), '\x89OTREND\n');
   fs.rmSync(dir, { recursive: true });
 });
+
+test('the manual API records a call with its arguments', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orion-node-'));
+  const { execFileSync } = require('child_process');
+  const script = `const orion = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'index.js'))});
+    const add = orion.trace(function add(a, b) { return a + b; });
+    console.log(orion.span('block', () => add(2, 3)));`;
+  const out = execFileSync(process.execPath, ['-e', script], {
+    cwd: dir, env: { ...process.env, ORION_MODE: 'dev', ORION_SPOOL: dir, NODE_OPTIONS: '' }, encoding: 'utf8' });
+  assert.strictEqual(out, '5\n');
+  const traces = fs.readdirSync(dir).filter((f) => f.endsWith('.otrace'));
+  assert.strictEqual(traces.length, 1);
+  const plain = execFileSync('zstd', ['-dc', path.join(dir, traces[0])]);
+  const records = require('msgpackr').unpackMultiple(plain);
+  const names = records.filter((r) => r[0] === 2).map((r) => records.find((s) => s[0] === 1 && s[1] === r[2])[2]);
+  assert.deepStrictEqual(names, ['block', 'add']);
+  const calls = records.filter((r) => r[0] === 4);
+  assert.strictEqual(calls.length, 2);
+  assert.deepStrictEqual(calls[1][4].filter((_, i) => i % 2 === 1), [2, 3]);
+  fs.rmSync(dir, { recursive: true });
+});

@@ -1,0 +1,3 @@
+module example.com/orionbench
+
+go 1.22

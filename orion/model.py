@@ -482,6 +482,7 @@ def _load(path: Path, prune: Pruner | None) -> Trace:
     lanes = trace.lanes
     functions = trace.functions
     pairs, value = decoder.pairs, decoder.value
+    sites: dict[int, int] = {}  # function id -> its last call's site (native)
     end_t = 0
     with TraceReader(path) as reader:
         trace.header = reader.header
@@ -497,12 +498,15 @@ def _load(path: Path, prune: Pruner | None) -> Trace:
                     if code == C.CALL:
                         fn = functions.get(rec[3]) or trace.function(rec[3])
                         lane.calls += 1
+                        if len(rec) > 5:  # absent: the site of the function's last call
+                            sites[rec[3]] = rec[5]
                         if prune is not None and not prune.opened(lane):
                             stack.append(Call(fn, t, None))  # attached if it unwinds
                             continue
                         call = Call(fn, t, pairs(rec[4]) if len(rec) > 4 else None)
-                        if len(rec) > 5 and isinstance(fn.addr, int):
-                            call.site = fn.addr + rec[5]
+                        site = sites.get(rec[3])
+                        if site is not None and isinstance(fn.addr, int):
+                            call.site = fn.addr + site
                         if stack:
                             parent = stack[-1]
                             if parent.children:

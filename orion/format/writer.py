@@ -189,7 +189,8 @@ class TraceWriter:
     def call(self, t: int, lane: int, fn: int, args: list | None = None,
              site: int | None = None) -> None:
         """`args` is flat wire form: [name sid, value, name sid, value, ...]; `site` (native)
-        the call's return address minus the function's address."""
+        the call's return address minus the function's address, which a call from the same
+        site as the function's previous one leaves out (spec 4.6)."""
         if self._root is None:
             self._root = self._function_names[fn]
         self._counts["calls"] += 1

@@ -53,3 +53,30 @@ def test_where_gives_the_call_lines(tmp_path: Path, compiler: str) -> None:
     text = subprocess.run([sys.executable, "-m", "orion", "replay", "--at", "2", str(trace)],
                           input="where\n", capture_output=True, text=True).stdout
     assert "checkout()  at prog.c:7" in text and "main()  at prog.c:12" in text
+
+
+LOOP = r"""
+int step(int x) { return x + 1; }
+int run(int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = step(v);                 /* line 6: one call site, three calls */
+    return v;
+}
+int main(void) { return run(3) - 3; }  /* line 9 */
+"""
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_calls_from_one_site_all_have_its_line(tmp_path: Path, compiler: str) -> None:
+    exe = compile_program(tmp_path, compiler, LOOP)
+    status, (trace,) = run_traced(exe, spool=tmp_path / "spool")
+    assert status == 0
+    # the agent writes the site of the first step() call only; the others repeat it
+    listed = orion("cat", "-t", "call", str(trace)).stdout
+    calls = [json.loads(line) for line in listed.splitlines()]
+    assert len(calls) == 5 and "site" not in calls[3] and "site" not in calls[4]
+    for at in (2, 4, 6):  # the call of each step()
+        result = orion("replay", "--at", str(at), "--json", str(trace))
+        stack = [(f["function"], f["line"]) for f in json.loads(result.stdout)["stack"]]
+        assert stack == [("main", 9), ("run", 6), ("step", None)], at

@@ -165,6 +165,7 @@ static struct {
     int root_on_main; /* the root is the main thread's first call (other lanes may drain first) */
     char root[128];
     struct fn_slot *fns;
+    uintptr_t *last_site; /* by function id: the call site its last call was written with */
     struct str_slot *strs;
     char *arena;
     size_t arena_len;
@@ -1160,7 +1161,8 @@ static NOI void set_root(uint32_t fid, uintptr_t key, const struct othread *th) 
 
 /* `site`: for a call, the return address in its caller (0: unknown), which readers turn
  * into the line the caller was at during the call; written as its distance from the
- * function's address (small: callers and callees are mostly near each other). */
+ * function's address (small: callers and callees are mostly near each other), and only
+ * when it differs from the site of the function's previous call (a loop's calls omit it). */
 static NOI void encode_entry(struct othread *th, const struct entry *e, uintptr_t site) {
     uint32_t kind = (uint32_t)(e->tk & 7);
     uint64_t t = tick_time(e->tk >> 3);
@@ -1178,6 +1180,10 @@ static NOI void encode_entry(struct othread *th, const struct entry *e, uintptr_
         set_root(fid, key, th);
         E.calls++;
         site = kind == K_CALL ? site : 0; /* a scope's key is no code address */
+        if (fid < FN_CAP) {
+            if (site == E.last_site[fid]) site = 0;
+            else E.last_site[fid] = site;
+        }
         timed(R_CALL, site ? 5 : 3, t);
         mp_uint(&E.buf, (uint64_t)th->lane);
         mp_uint(&E.buf, fid);
@@ -2412,6 +2418,7 @@ static NOI void orion_atfork_child(void) {
     E.have_exc = 0;
     E.thread_kind_sid_plus1 = 0;
     rezero(E.fns, FN_CAP * sizeof *E.fns);
+    rezero(E.last_site, FN_CAP * sizeof *E.last_site);
     rezero(E.strs, STR_CAP * sizeof *E.strs);
     E.arena_len = 0;
     for (int i = 0; i < E.nmods; i++) {
@@ -2481,9 +2488,11 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
     E.out_cap = orion_zstd_bound(FRAME_CAP) + orion_raw_frame_bound(FRAME_CAP);
     E.out = map_zero(E.out_cap);
     E.fns = map_zero(FN_CAP * sizeof *E.fns);
+    E.last_site = map_zero(FN_CAP * sizeof *E.last_site);
     E.strs = map_zero(STR_CAP * sizeof *E.strs);
     E.arena = map_zero(STR_ARENA);
-    if (!T.command.p || !T.header.p || !E.buf.p || !E.out || !E.fns || !E.strs || !E.arena) {
+    if (!T.command.p || !T.header.p || !E.buf.p || !E.out || !E.fns || !E.last_site ||
+        !E.strs || !E.arena) {
         tls_busy = 0;
         return;
     }

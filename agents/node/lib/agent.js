@@ -43,6 +43,8 @@ class Frame {
     this.resumer = resumer; // async: the lane to give back when suspending, else null
     this.done = false;
     this.test = null;
+    this.recorded = true; // its call record was written (dev, safe: not past the cap)
+    this.values = false; // its values are captured (dev: adaptive capture, spec 7.1)
   }
 }
 
@@ -51,6 +53,10 @@ class Agent {
     this.config = config;
     this.mode = config.mode;
     this.values = config.mode === 'dev';
+    this.adaptive = config.adaptive || { full: Infinity, every: 1, max: 0 };
+    this.recordedCalls = 0;
+    this.callsWithoutValues = 0;
+    this.callsDropped = 0;
     this.traceId = crypto.randomBytes(16).toString('hex');
     this.spanId = crypto.randomBytes(8).toString('hex');
     this.t0 = performance.now();
@@ -83,7 +89,7 @@ class Agent {
   /** The functions of one instrumented module, in the order its code refers to them. */
   define(file, table) {
     const module = file.replace(/\.[cm]?[jt]sx?$/, '');
-    return table.map(([name, line, params]) => ({ name, module, file, line, params }));
+    return table.map(([name, line, params]) => ({ name, module, file, line, params, calls: 0 }));
   }
 
   // -- the calls of instrumented code ----------------------------------------------
@@ -104,11 +110,21 @@ class Agent {
     const t = this.now();
     if (this.ring !== null) {
       this.remember(T.CALL, t, lane, fn);
+    } else if (this.adaptive.max > 0 && this.recordedCalls >= this.adaptive.max) {
+      frame.recorded = false;
+      this.callsDropped++;
     } else {
       const w = this.open();
       if (this.root === null) this.root = fn.name;
-      w.timed(t, this.values ? [T.CALL, 0, w.laneId(lane), w.functionId(fn), this.capturer.pairs(fn.params, args)]
-        : [T.CALL, 0, w.laneId(lane), w.functionId(fn)]);
+      this.recordedCalls++;
+      const calls = ++fn.calls;
+      if (this.values && (calls <= this.adaptive.full || calls % this.adaptive.every === 0)) {
+        frame.values = true;
+        w.timed(t, [T.CALL, 0, w.laneId(lane), w.functionId(fn), this.capturer.pairs(fn.params, args)]);
+      } else {
+        if (this.values) this.callsWithoutValues++;
+        w.timed(t, [T.CALL, 0, w.laneId(lane), w.functionId(fn)]);
+      }
     }
     return frame;
   }
@@ -178,12 +194,12 @@ class Agent {
       return;
     }
     const w = this.writer;
-    if (w === null) return;
+    if (w === null || !frame.recorded) return;
     const laneId = w.laneId(lane);
     if (isReturn) {
-      w.timed(t, this.values ? [T.RETURN, 0, laneId, this.capturer.value(value)] : [T.RETURN, 0, laneId]);
+      w.timed(t, frame.values ? [T.RETURN, 0, laneId, this.capturer.value(value)] : [T.RETURN, 0, laneId]);
     } else {
-      w.timed(t, this.values ? [T.UNWIND, 0, laneId, null, this.capturer.pairs(frame.fn.params, frame.args)]
+      w.timed(t, frame.values ? [T.UNWIND, 0, laneId, null, this.capturer.pairs(frame.fn.params, frame.args)]
         : [T.UNWIND, 0, laneId, null]);
     }
   }
@@ -247,6 +263,11 @@ class Agent {
     if (this.config.parent) out.parent = this.config.parent;
     if (extra.name) { out.name = extra.name; }
     if (extra.test) out.test = extra.test;
+    if (this.ring === null && extra.traceId === undefined && this.config.adaptive !== null) {
+      const { full, every, max } = this.adaptive;
+      out.capture = { full_calls: full, value_every: every, max_calls: max,
+        calls_without_values: this.callsWithoutValues, calls_dropped: this.callsDropped };
+    }
     return out;
   }
 

@@ -26,6 +26,7 @@ function readConfig(env = process.env) {
     ring: Number.isFinite(ring) && ring >= 16 ? ring : 20000,
     include: (env.ORION_NODE_INCLUDE || '').split(',').map((s) => s.trim()).filter(Boolean),
     exclude: (env.ORION_NODE_EXCLUDE || '').split(',').map((s) => s.trim()).filter(Boolean),
+    adaptive: parseAdaptive(env.ORION_ADAPTIVE),
     root: process.cwd(),
     isSecret,
     secretValues: secretValues(env, isSecret),
@@ -44,6 +45,16 @@ function resolveSpool(env) {
   }
   const data = env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
   return path.join(data, 'orionis', 'spool');
+}
+
+/** ORION_ADAPTIVE=FULL/EVERY/MAX (spec 7.1, default 10/1000/20000000; `off` records every
+ *  value of every call: null): a function's first FULL calls with values, then one in EVERY;
+ *  at most MAX calls a trace (0: no cap). */
+function parseAdaptive(text) {
+  if (text === 'off') return null;
+  const match = /^(\d+)\/(\d+)\/(\d+)$/.exec(text || '');
+  if (!match || Number(match[2]) < 1) return { full: 10, every: 1000, max: 20000000 };
+  return { full: Number(match[1]), every: Number(match[2]), max: Number(match[3]) };
 }
 
 /** ORION_PARENT=<trace id>-<span id>, as the other agents pass it to their children. */

@@ -181,3 +181,33 @@ def test_error_mode_writes_nothing_when_nothing_fails(project: Path, tmp_path: P
     done = orion("run", "--mode", "error", "--spool", str(spool), "--", "node", "app.mjs",
                  cwd=project)
     assert done.returncode == 0 and not traces(spool)
+
+
+def test_dev_mode_captures_values_adaptively(project: Path, tmp_path: Path) -> None:
+    """A function's first FULL calls have values, then one in EVERY; at most MAX calls
+    (spec 7.1). cart.total's callback runs once per item: 12 items, ORION_ADAPTIVE=2/5/0."""
+    (project / "many.js").write_text(
+        "const { Cart } = require('./cart');\n"
+        "const cart = new Cart('x');\n"
+        "for (let i = 0; i < 12; i++) cart.put(`item${i}`, i);\n"
+        "console.log(cart.total());\n")
+    spool = tmp_path / "spool"
+    done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "node", "many.js",
+                 cwd=project, env={"ORION_ADAPTIVE": "2/5/0"})
+    assert (done.returncode, done.stdout) == (0, "66\n")
+    [path] = traces(spool)
+    validate([path], project)
+    recs = records(path)
+    names = _functions(recs)
+    puts = [r for r in recs if r["type"] == "call" and names[r["fn"]] == "Cart.put"]
+    assert [("args" in r) for r in puts] == [True, True, False, False, True] + [False] * 4 + [
+        True, False, False]
+    assert recs[-1]["capture"] == {"full_calls": 2, "value_every": 5, "max_calls": 0,
+                                   "calls_without_values": 24, "calls_dropped": 0}
+    capped = orion("run", "--mode", "dev", "--spool", str(tmp_path / "capped"), "--", "node",
+                   "many.js", cwd=project, env={"ORION_ADAPTIVE": "2/5/10"})
+    assert capped.returncode == 0
+    [path] = traces(tmp_path / "capped")
+    validate([path], project)
+    end = records(path)[-1]
+    assert end["counts"]["calls"] == 10 and end["capture"]["calls_dropped"] > 0

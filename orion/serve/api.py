@@ -62,8 +62,9 @@ class Listing:
     """Every trace's summary, kept between requests. A new, renamed or deleted file
     changes its directory's mtime: then the names are listed again, and only new files
     (and incomplete ones, which may still grow) are read. A file the watcher reports as
-    written (`changed(path)`) is read again. Fingerprints are computed in the background
-    and appear in later answers."""
+    written (`changed(path)`) is read again. While one request rebuilds the list, the
+    others are answered from the previous one rather than kept waiting. Fingerprints are
+    computed in the background and appear in later answers."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
@@ -72,7 +73,8 @@ class Listing:
         self._items: list[Listed] = []
         self._summaries: dict[Path, dict] = {}
         self._fingerprints: dict[str, Fingerprints | None] = {}
-        self._answers: dict[str, bytes] = {}
+        self._answers: dict[tuple[int, str], bytes] = {}  # (version, query) -> body
+        self._version = 0  # of the items and fingerprints the answers were made from
         self._lock = threading.Lock()
         self._fingerprinting: threading.Thread | None = None
 
@@ -89,16 +91,24 @@ class Listing:
                 times.append(None)
         return times
 
-    def items(self) -> list[Listed]:
-        """The summaries of every trace, newest first."""
-        with self._lock:
+    def items(self) -> tuple[int, list[Listed]]:
+        """The summaries of every trace, newest first, and their version."""
+        if not self._lock.acquire(blocking=self._built_for is None):
+            return self._version, self._items  # being rebuilt by another request
+        try:
             times = self._directory_times()
             changed, self._changed = self._changed, set()
             if times != self._built_for or changed:
                 self._rebuild(changed)
                 self._built_for = times
-                self._answers.clear()
-            return self._items
+                self._new_version()
+            return self._version, self._items
+        finally:
+            self._lock.release()
+
+    def _new_version(self) -> None:
+        self._version += 1
+        self._answers = {}
 
     def _rebuild(self, changed: set[Path]) -> None:
         items, summaries = [], {}
@@ -134,12 +144,12 @@ class Listing:
         except OSError:
             pass  # a read-only spool: fingerprints are recomputed next time
         with self._lock:
-            self._answers.clear()
+            self._new_version()
 
     def answer(self, query: dict[str, str]) -> bytes:
         """The JSON bytes of /api/traces for `query`, cached until something changes."""
-        items = self.items()
-        key = json.dumps(sorted(query.items()))
+        version, items = self.items()
+        key = (version, json.dumps(sorted(query.items())))
         cached = self._answers.get(key)
         if cached is not None:
             return cached

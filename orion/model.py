@@ -655,9 +655,12 @@ def crash_lines(detail: Any, functions: list[Function], modules: Iterable[Module
                 ) -> list[int | None]:
     """The line each native frame of a crash stack (outermost first) was executing: the
     innermost at the faulting pc, the others at their callee's return address minus one
-    (inside the call instruction), both from the crash detail (`pc`, `returns`)."""
+    (inside the call instruction), both from the crash detail (`pc`, `returns`). An
+    innermost frame that crashed in code it called (the C library's abort) is placed by
+    the first return address into it among those unwound below it (`unwound`)."""
     from .native.symbols import resolve_lines
 
+    modules = list(modules)
     detail = detail if isinstance(detail, dict) else {}
     returns = detail.get("returns")
     if not isinstance(returns, list) or len(returns) != len(functions):
@@ -665,7 +668,14 @@ def crash_lines(detail: Any, functions: list[Function], modules: Iterable[Module
     addrs = [r - 1 if isinstance(r, int) and r > 0 else None for r in returns]
     if addrs:
         addrs[-1] = detail.get("pc")
-    return resolve_lines(zip((fn.addr for fn in functions), addrs), modules)
+    lines = resolve_lines(zip((fn.addr for fn in functions), addrs), modules)
+    unwound = detail.get("unwound")
+    if lines and lines[-1] is None and isinstance(unwound, list):
+        innermost = functions[-1].addr
+        found = resolve_lines(((innermost, r - 1) for r in unwound
+                               if isinstance(r, int) and r > 0), modules)
+        lines[-1] = next((line for line in found if line is not None), None)
+    return lines
 
 
 def caller_line(parent: Call, child: Call, modules: Iterable[Module]) -> int | None:

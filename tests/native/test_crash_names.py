@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import COMPILERS, assert_valid, orion, run_traced
+from .conftest import COMPILERS, assert_valid, compile_program, orion, run_traced
 
 PROGRAM = r"""
 #include <assert.h>
@@ -62,6 +62,18 @@ def test_abort_after_a_no_return_call_names_the_caller(tmp_path: Path, compiler:
     assert "innocent" not in names
     assert path[:3] == [("main", 21), ("check", 12), ("die", 8)]
     assert names[3] == "abort"  # the C library's, from its dynamic symbols
+
+
+@pytest.mark.parametrize("compiler", COMPILERS)
+def test_instrumented_frame_that_called_abort_has_its_line(tmp_path: Path,
+                                                          compiler: str) -> None:
+    exe = compile_program(tmp_path, compiler, PROGRAM)
+    status, (trace,) = run_traced(exe, spool=tmp_path / "spool")
+    assert status == -signal.SIGABRT
+    show = orion("show", "--json", str(trace))
+    path = [(frame["name"], frame["line"]) for frame in json.loads(show.stdout)["failing_path"]]
+    # the traced calls, the innermost on the line of its call into the C library
+    assert path == [("main", 21), ("check", 12), ("die", 8)]
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)

@@ -1833,11 +1833,19 @@ static NOI void write_crash(int from_signal, const char *kind, const char *reaso
     mp_str(&E.buf, kind);
     mp_str(&E.buf, reason);
     mp_str(&E.buf, message);
-    mp_map(&E.buf, sig ? 4 : 1);
+    /* A traced thread that crashed in untraced code (the C library's abort): where its
+     * innermost traced call was is among the return addresses the handler unwound. */
+    int below = depth > 0 && from_signal && nunwound > 1;
+    mp_map(&E.buf, (sig ? 4 : 1) + below);
     if (sig) {
         mp_str(&E.buf, "signal"); mp_uint(&E.buf, (uint64_t)sig);
         mp_str(&E.buf, "address"); mp_uint(&E.buf, addr);
         mp_str(&E.buf, "pc"); mp_uint(&E.buf, pc);
+    }
+    if (below) {
+        mp_str(&E.buf, "unwound");
+        mp_array(&E.buf, nunwound - 1);
+        for (uint32_t i = 1; i < nunwound; i++) mp_uint(&E.buf, unwound[i]);
     }
     mp_str(&E.buf, "returns");
     mp_array(&E.buf, nframes);
@@ -1913,8 +1921,7 @@ static NOI void on_crash_signal(int sig, siginfo_t *info, void *ucontext) {
         pc = (uintptr_t)((ucontext_t *)ucontext)->uc_mcontext.pc;
 #endif
         (void)ucontext;
-        struct othread *th = tls_thread;
-        if (pc && (!th || !th->depth)) unwind_crash(pc); /* no shadow stack to read */
+        if (pc) unwind_crash(pc); /* the stack, or below the shadow stack's innermost call */
         char message[96] = "killed by ";
         size_t n = strlen(message);
         const char *name = sig_name(sig);

@@ -20,7 +20,8 @@ const (
 var (
 	preludeMagic = []byte{0x5A, 0x2A, 0x4D, 0x18}
 	encoder, _   = zstd.NewWriter(nil, zstd.WithEncoderCRC(true), zstd.WithEncoderConcurrency(1),
-		zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithZeroFrames(true))
+		zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithZeroFrames(true),
+		zstd.WithSingleSegment(true)) // single segment: even a frame under 256 bytes declares its size (spec 3)
 )
 
 type fileWriter struct {

@@ -3,7 +3,8 @@
 A web request names a trace by its id (or a unique prefix of it); the id is looked up
 among the spool's entries and the given paths, and never joined into a path, so no request
 can reach a file outside them. Loading a trace for replay is the expensive part: the
-catalog keeps the last few replays in memory (LRU), and loads each at most once at a time.
+catalog keeps the last few replays in memory (LRU, up to KEPT_RECORDS records in all), and
+loads each at most once at a time.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ..spool import TRACE_SUFFIX, Entry, Spool
 from .timeline import Timeline
 
 TRACE_REF = re.compile(r"^[0-9a-f]{1,32}$")
-KEPT_REPLAYS = 2
+KEPT_RECORDS = 3_000_000  # loaded traces kept while their records add up to at most this
 
 
 class NotFound(Exception):
@@ -45,6 +46,7 @@ class Loaded:
     """A trace loaded for replay; `lock` serialises moves of its shared cursor."""
 
     replay: Replay
+    records: int
     lock: threading.Lock = field(default_factory=threading.Lock)
     timeline: Timeline | None = None  # made on the first timeline request
 
@@ -87,7 +89,7 @@ class Catalog:
         return matches[0]
 
     def loaded(self, entry: Entry) -> Loaded:
-        """The trace loaded for replay, once, shared by every request (LRU of a few)."""
+        """The trace loaded for replay, once, shared by every request."""
         with self._lock:
             if entry.trace_id in self._replays:
                 self._replays.move_to_end(entry.trace_id)
@@ -97,10 +99,13 @@ class Catalog:
             with self._lock:
                 if entry.trace_id in self._replays:
                     return self._replays[entry.trace_id]
-            loaded = Loaded(Replay(load_trace(entry.path)))
+            trace = load_trace(entry.path)
+            records = (trace.summary.get("counts") or {}).get("records") or 0
+            loaded = Loaded(Replay(trace), records)
             with self._lock:
                 self._replays[entry.trace_id] = loaded
-                while len(self._replays) > KEPT_REPLAYS:
+                while len(self._replays) > 1 and sum(
+                        kept.records for kept in self._replays.values()) > KEPT_RECORDS:
                     self._replays.popitem(last=False)
                 self._loading.pop(entry.trace_id, None)
         return loaded

@@ -1,0 +1,32 @@
+"""The catalog: ids looked up among the spool and the given paths; loaded traces bounded."""
+
+from __future__ import annotations
+
+import pytest
+
+from orion.serve import catalog as catalog_module
+from orion.serve.catalog import Catalog, NotFound
+from orion.spool import Spool
+from tests.conftest import write_trace
+from tests.sample_traces import write_demo_trace
+
+
+def test_loaded_traces_are_kept_within_a_record_budget(tmp_path, monkeypatch):
+    spool = Spool(tmp_path / "spool")
+    write_demo_trace(spool)  # 45 records
+    write_trace(spool)  # 23 records
+    catalog = Catalog(spool)
+    demo, small = sorted(catalog.entries(), key=lambda e: e.path.stat().st_size, reverse=True)
+    first = catalog.loaded(demo)
+    assert catalog.loaded(demo) is first  # loaded once, shared
+    monkeypatch.setattr(catalog_module, "KEPT_RECORDS", 50)
+    catalog.loaded(small)  # 45 + 23 > 50: the older one goes
+    assert catalog.loaded(demo) is not first
+
+
+@pytest.mark.parametrize("ref", ["", "..", "/etc/passwd", "g" * 4, "a" * 33, "@", "@~1"])
+def test_only_hex_ids_are_looked_up(tmp_path, ref):
+    spool = Spool(tmp_path / "spool")
+    write_trace(spool)
+    with pytest.raises(NotFound):
+        Catalog(spool).find(ref)

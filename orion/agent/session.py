@@ -71,7 +71,7 @@ def _exc_type(exc: BaseException) -> str:
 
 
 class Lane:
-    """A thread or an asyncio task; its bound `tracer` is the settrace local function.
+    """A thread or an asyncio task; its bound `tracers` are the settrace local functions.
 
     The records are those of the C hook, which is a profile function and so learns of an
     exception only when it unwinds a frame: an `exception` record is written at the first
@@ -83,21 +83,28 @@ class Lane:
     the unwind alone, where this hook also writes the `exception` record.
     """
 
-    __slots__ = ("id", "session", "tracer", "last_exc", "inflight", "partial", "__weakref__")
+    __slots__ = ("id", "session", "tracers", "last_exc", "inflight", "__weakref__")
 
     def __init__(self, lane_id: int, session: "Session") -> None:
         self.id = lane_id
         self.session = session
-        self.tracer = self.local
         self.last_exc: BaseException | None = None  # a reference: ids get reused
         self.inflight: dict = {}
-        self.partial: dict = {}  # frame -> adaptive flags, for calls not captured in full
+        # the local function of a frame, by what adaptive capture keeps of its call: the
+        # frame's f_trace then carries that to its return (the C hook keeps it in a slot)
+        self.tracers = {_FULL: self.local, _RECORDED: self.local_without_values,
+                        0: self.local_unrecorded}
 
-    def local(self, frame, event: str, arg: Any):
+    def local_without_values(self, frame, event: str, arg: Any):
+        return self.local(frame, event, arg, _RECORDED)
+
+    def local_unrecorded(self, frame, event: str, arg: Any):
+        return self.local(frame, event, arg, 0)
+
+    def local(self, frame, event: str, arg: Any, flags: int = _FULL):
         if event == "return":
             session = self.session
             exc = self.inflight.pop(frame, None) if self.inflight else None
-            flags = self.partial.pop(frame, _FULL) if self.partial else _FULL
             if session.ops[frame.f_code][frame.f_lasti] in (_RETURN_VALUE, _YIELD_VALUE):
                 if self.last_exc is not None and sys.getrefcount(self.last_exc) == 2:
                     self.last_exc = None  # handled and gone: let it go (as the C hook)
@@ -106,7 +113,7 @@ class Lane:
                 session.on_unwind(self, frame, exc, flags)
         elif event == "exception":
             self.inflight[frame] = arg[1]
-        return self.tracer
+        return self.tracers[flags]
 
     def raised(self, exc: BaseException | None) -> bool:
         """Whether `exc`, unwinding a frame, gets an `exception` record (the C hook's rule)."""
@@ -425,10 +432,7 @@ class Session:
         if fid < 0 or self.closed:
             return None
         lane = self.lane_for(frame, code)
-        flags = self.on_call(lane.id, frame, fid)
-        if flags != _FULL:
-            lane.partial[frame] = flags
-        return lane.tracer
+        return lane.tracers[self.on_call(lane.id, frame, fid)]
 
     def adapt(self, fid: int) -> int:
         """Adaptive capture (spec 7.1), as the C hook applies it: what to record of a call of

@@ -12,6 +12,7 @@ process.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 import shutil
 import subprocess
@@ -33,20 +34,19 @@ class _Binary:
     """Symbols and line table of one ELF file, addressed by link-time virtual address."""
 
     def __init__(self, path: str) -> None:
+        """Reads `path`, and its separate debug file when it lacks symbols or lines."""
         from elftools.elf.elffile import ELFFile
 
-        with open(path, "rb") as f:
-            elf = ELFFile(f)
+        with contextlib.ExitStack() as files:
+            elf = ELFFile(files.enter_context(open(path, "rb")))
             self.build_id = _build_id(elf)
-            elves = [elf]
-            debug_path = None
+            found = [(path, elf)]
             if elf.get_section_by_name(".symtab") is None or not _has_lines(elf):
                 debug_path = debug_file(path, elf, self.build_id)
-            with open(debug_path or os.devnull, "rb") as debug:
                 if debug_path:
-                    elves.append(ELFFile(debug))
-                self._load_symbols(elves)
-                with_lines = [p for p, e in zip((path, debug_path), elves) if _has_lines(e)]
+                    found.append((debug_path, ELFFile(files.enter_context(open(debug_path, "rb")))))
+            self._load_symbols([e for _, e in found])
+            with_lines = [p for p, e in found if _has_lines(e)]
         self.lines = _Lines(with_lines[-1]) if with_lines else None
 
     def _load_symbols(self, elves: list[Any]) -> None:

@@ -55,3 +55,42 @@ def write_demo_trace(spool: Spool) -> str:
     w.close(status="failed", exit_code=1,
             exception={"type": "ValueError", "message": message, "function": "parse_percentage"})
     return str(writer.path)
+
+
+def write_large_trace(spool: Spool, calls: int) -> str:
+    """A dev-mode trace of about `calls` calls, shaped like a real program: `main` runs
+    `handle(i)` in a loop, each handle calls `parse` and `store` with arguments and return
+    values, every 1000th parse raises a caught ValueError, and the last handle fails
+    three calls deep (`validate` raises KeyError, uncaught) with locals on every frame."""
+    w = spool.open_writer(language="python", agent="orion-large", mode="dev")
+    lane = w.lane("MainThread", "thread")
+    main = w.function("main", "app", "app.py", 1)
+    handle = w.function("handle", "app", "app.py", 10)
+    parse = w.function("parse", "app", "app.py", 20)
+    store = w.function("store", "app", "app.py", 30)
+    validate = w.function("validate", "app", "app.py", 40)
+    t = 0
+    w.call(t, lane, main, w.encode_pairs({}))
+    for i in range(max(calls - 4, 3) // 3):
+        w.call(t + 1, lane, handle, w.encode_pairs({"i": i}))
+        w.call(t + 2, lane, parse, w.encode_pairs({"text": f"row {i}"}))
+        if i % 1000 == 999:
+            w.exception(t + 3, lane, "ValueError", f"bad row {i}", line=22)
+            w.unwind(t + 4, lane, 22, w.encode_pairs({"text": f"row {i}"}))
+            w.exception(t + 5, lane, "ValueError", f"bad row {i}", kind="caught", line=12)
+        else:
+            w.ret(t + 4, lane, i)
+        w.call(t + 6, lane, store, w.encode_pairs({"value": i}))
+        w.ret(t + 7, lane, None)
+        w.ret(t + 8, lane, True)
+        t += 10
+    w.call(t + 1, lane, handle, w.encode_pairs({"i": -1}))
+    w.call(t + 2, lane, validate, w.encode_pairs({"row": "last"}))
+    w.exception(t + 3, lane, "KeyError", "'id'", line=42)
+    w.unwind(t + 4, lane, 42, w.encode_pairs({"row": "last", "fields": {"t": "tuple",
+                                                                       "items": [7.0]}}))
+    w.unwind(t + 5, lane, 14, w.encode_pairs({"i": -1}))
+    w.unwind(t + 6, lane, 5, w.encode_pairs({"handled": calls}))
+    w.crash(t + 7, lane, "uncaught", "KeyError", "'id'")
+    w.close(status="failed", exit_code=1, exception={"type": "KeyError", "message": "'id'"})
+    return str(w.path)

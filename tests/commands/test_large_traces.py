@@ -1,0 +1,72 @@
+"""Commands on a trace of a million calls, each in a real subprocess under an address-space
+limit: they must print what they print without holding the whole trace."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orion.spool import Spool
+from ..sample_traces import write_large_trace
+
+MB = 1024 * 1024
+CALLS = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def big_trace(tmp_path_factory) -> str:
+    return write_large_trace(Spool(tmp_path_factory.mktemp("spool")), CALLS)
+
+
+def run_limited(limit: int, *args: str, input: str | None = None
+                ) -> subprocess.CompletedProcess:
+    """`orion ARGS` in a subprocess that cannot map more than `limit` bytes."""
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return subprocess.run([sys.executable, "-m", "orion", *args], input=input,
+                          capture_output=True, text=True, timeout=120, preexec_fn=cap)
+
+
+def test_show_prints_the_failing_path_of_a_million_calls_in_256_mb(big_trace):
+    # Building the whole tree took ~500 MB for this trace; what show draws needs ~30.
+    result = run_limited(256 * MB, "show", big_trace, "--no-env")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"recorded   {CALLS - 1} calls on 1 lane(s)" in out
+    assert "failed at  main › handle › validate (line 42)\n" in out
+    assert "           app.py:14  handle\n           app.py:42  validate\n" in out
+    # A handle whose parse raised (caught) is drawn, never folded into a run.
+    assert "├─ handle(i=999)  → True" in out and "! caught ValueError: bad row 999" in out
+    assert "│  ├─ handle ×998 more" in out
+    assert out.splitlines()[-1].endswith("more calls not shown (use --all)")
+    assert len(out.splitlines()) < 430
+
+
+def test_replay_steps_back_from_the_end_of_a_million_calls_in_768_mb(big_trace):
+    # Replay holds the whole tree (~550 MB here) and its steps in flat arrays; a Step
+    # object and three dict entries per call took it to ~1 GB.
+    script = "goto -1\nreverse-step 3\nlocals\nwhere\n"
+    result = run_limited(768 * MB, "replay", big_trace, input=script)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    caught = (CALLS - 4) // 3 // 1000  # parse raises every 1000th handle
+    events = 2 * (CALLS - 1) + 2 * caught + 2  # calls and returns, raised and caught, crash
+    assert lines[0].startswith(f"[#{events - 1} of {events}] ✗ crash (uncaught): KeyError")
+    assert lines[1].startswith(f"[#{events - 4} of {events}] ← validate")
+    assert lines[2:] == ["locals of validate:", "  row = 'last'  (argument)",
+                         "  fields = (7.0,)  (when it unwound at line 42)",
+                         "#0 validate(row='last')  at app.py:42",
+                         "#1 handle(i=-1)  at app.py:14", "#2 main()  at app.py:5"]
+
+
+def test_list_reads_a_million_calls_in_1_gb(big_trace):
+    result = run_limited(1024 * MB, "list", "--spool", str(Path(big_trace).parent), "--json")
+    assert result.returncode == 0, result.stderr
+    [row] = json.loads(result.stdout)
+    assert row["status"] == "failed" and row["counts"]["calls"] == CALLS - 1

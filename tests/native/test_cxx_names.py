@@ -92,3 +92,17 @@ def test_stripped_binary_is_named_through_its_debug_link(tmp_path: Path, compile
                             capture_output=True, text=True)
     path = json.loads(result.stdout)["failing_path"]
     assert [(f["name"], f["line"]) for f in path] == [("main", 5), ("work", 4), ("helper", 3)]
+
+
+@pytest.mark.parametrize("compiler", CXX_COMPILERS)
+def test_a_shown_name_works_as_a_filter(tmp_path: Path, compiler: str) -> None:
+    """A name copied from `orion show` (templates shortened) selects the function."""
+    exe = compile_program(tmp_path, compiler, PROGRAM)
+    spool = tmp_path / "spool"
+    result = subprocess.run([sys.executable, "-m", "orion", "run", "--spool", str(spool),
+                             "--include-func", "shop::Box::get", "--", str(exe)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    (trace,) = spool.glob("*.otrace")
+    calls = [line.strip() for line in show(trace).splitlines() if "()" in line]
+    assert [c.split("()")[0].lstrip("└─├│ ") for c in calls] == ["shop::Box::get"]

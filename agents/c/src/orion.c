@@ -11,6 +11,7 @@
  * write(2) only: no allocation, no stdio, no locks it could wait on forever.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
@@ -747,7 +748,33 @@ static NOI const char *skip_return_type(const char *s) {
     return start;
 }
 
-#define NAME_FORMS 5
+/* The form `orion show` gives a C++ name by default: without template arguments, as
+ * uftrace shows it ("std::vector::push_back"), keeping the brackets of operator<,
+ * operator<< and the like. In place. */
+static NOI void strip_templates(char *s) {
+    char *out = s;
+    int depth = 0;
+    for (char *p = s; *p;) {
+        if (!strncmp(p, "operator", 8) && (p == s || !isalnum((unsigned char)p[-1]))) {
+            char *q = p + 8;
+            while (*q && strchr("<>=!+-*/%^&|~,[]()", *q)) q++;
+            if (depth == 0) {
+                memmove(out, p, (size_t)(q - p));
+                out += q - p;
+            }
+            p = q;
+            continue;
+        }
+        if (*p == '<') depth++;
+        else if (*p == '>' && depth) depth--;
+        else if (depth == 0) *out++ = *p;
+        p++;
+    }
+    while (out > s && out[-1] == ' ') out--;
+    *out = 0;
+}
+
+#define NAME_FORMS 6
 
 static NOI int any_match(const struct patterns *p, const char *const names[NAME_FORMS]) {
     for (int i = 0; i < p->n; i++)
@@ -805,24 +832,27 @@ struct collect {
 
 static NOI void collect_function(void *ctx, const char *name, uintptr_t addr, size_t size) {
     struct collect *c = ctx;
-    char *readable = NULL, *bare = NULL;
+    char *readable = NULL, *bare = NULL, *shown = NULL;
     if (demangler && name[0] == '_' && name[1] == 'Z') {
         int status = -1;
         readable = demangler(name, NULL, NULL, &status);
         if (status != 0) { free(readable); readable = NULL; }
         if (readable && (bare = strdup(readable))) strip_params(bare);
     }
-    /* the symbol; demangled, with and without parameters; the same without a return type */
+    /* the symbol; demangled, with and without parameters; the same without a return type;
+     * as `orion show` gives it (no template arguments either) */
     const char *no_ret = readable ? skip_return_type(readable) : NULL;
     const char *bare_no_ret = bare ? skip_return_type(bare) : NULL;
+    if (bare_no_ret && (shown = strdup(bare_no_ret))) strip_templates(shown);
     const char *const names[NAME_FORMS] = {name, readable, bare,
                                            no_ret != readable ? no_ret : NULL,
-                                           bare_no_ret != bare ? bare_no_ret : NULL};
+                                           bare_no_ret != bare ? bare_no_ret : NULL, shown};
     uintptr_t lo = c->base + addr, hi = lo + (size ? size : 1);
     if (any_match(&include_funcs, names)) add_range(&c->m->inc, lo, hi);
     if (any_match(&exclude_funcs, names)) add_range(&c->m->exc, lo, hi);
     free(readable);
     free(bare);
+    free(shown);
 }
 
 /* dl_iterate_phdr callback: describe each module not seen yet (under fmods_lock). */

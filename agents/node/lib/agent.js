@@ -215,6 +215,18 @@ class Agent {
     w.timed(t, [T.EXCEPTION, 0, w.laneId(lane), kind, w.sid(type), message, null]);
   }
 
+  /** A span-like happening (an HTTP request): an event record on the current lane. */
+  event(kind, attrs) {
+    if (this.closed) return;
+    const t = this.now();
+    if (this.ring !== null) {
+      this.remember(T.EVENT, t, this.current, [kind, attrs]);
+      return;
+    }
+    const w = this.open();
+    w.timed(t, [T.EVENT, 0, w.laneId(this.current), w.sid(kind), attrs]);
+  }
+
   remember(type, t, lane, detail) {
     const ring = this.ring;
     const at = this.ringNext % this.ringSize;
@@ -326,6 +338,8 @@ class Agent {
         w.timed(t, [T.UNWIND, 0, laneId, null]);
       } else if (type === T.EXCEPTION) {
         w.timed(t, [T.EXCEPTION, 0, laneId, detail[0], w.sid(detail[1]), detail[2], null]);
+      } else if (type === T.EVENT) {
+        w.timed(t, [T.EVENT, 0, laneId, w.sid(detail[0]), detail[1]]);
       }
     }
     return w;

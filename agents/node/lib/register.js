@@ -29,6 +29,7 @@ function start() {
   hookCommonJs(config);
   if (!PACKAGE_MANAGERS.test(process.argv[1] || '')) hookEsModules(config);
   if (process.env.NODE_TEST_CONTEXT !== undefined || process.execArgv.includes('--test')) watchTests(agent);
+  require('./http').watchHttp(agent);
   process.on('uncaughtExceptionMonitor', (error, origin) => {
     if (origin === 'uncaughtException' && process.listenerCount('uncaughtException') > 0) return;
     agent.crashed(error, origin === 'unhandledRejection' ? 'unhandled_rejection' : 'uncaught');

@@ -211,3 +211,23 @@ def test_dev_mode_captures_values_adaptively(project: Path, tmp_path: Path) -> N
     validate([path], project)
     end = records(path)[-1]
     assert end["counts"]["calls"] == 10 and end["capture"]["calls_dropped"] > 0
+
+
+def test_http_requests_are_events_and_carry_traceparent(project: Path, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "node", "http.js",
+                 cwd=project)
+    assert (done.returncode, done.stdout) == (0, "/via-http traceparent /via-fetch traceparent\n")
+    assert plain("node", "http.js", cwd=project).stdout == "/via-http none /via-fetch none\n"
+    [path] = traces(spool)
+    validate([path], project)
+    assert_matches_vectors(path)
+    recs = records(path)
+    trace_id = recs[0]["trace_id"]
+    events = [(r["kind"], r["attrs"]) for r in recs if r["type"] == "event"]
+    served = [attrs for kind, attrs in events if kind == "http.server"]
+    sent = [attrs for kind, attrs in events if kind == "http.client"]
+    assert [a["url"] for a in served] == ["/via-http", "/via-fetch"]
+    assert len(sent) == 2
+    for attrs in served + sent:
+        assert attrs["traceparent"].startswith(f"00-{trace_id}-")

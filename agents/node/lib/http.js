@@ -1,0 +1,54 @@
+'use strict';
+// W3C traceparent at HTTP boundaries: each request a node:http server receives and each
+// request node:http/https or fetch (undici) sends is recorded as an event, and requests
+// sent get a `traceparent` naming this trace (spec 8: in 1.0 the span id names the
+// process) unless they carry one already. Servers and fetch are seen through Node's
+// diagnostics channels; http/https requests through their `request` and `get` (Node 20's
+// client channel fires after http.get has already sent the headers).
+
+const diagnostics = require('diagnostics_channel');
+
+function watchHttp(agent) {
+  const traceparent = `00-${agent.traceId}-${agent.spanId}-01`;
+  diagnostics.subscribe('http.server.request.start', ({ request }) => {
+    agent.event('http.server', { method: request.method, url: request.url,
+      traceparent: headerText(request.headers.traceparent) });
+  });
+  for (const module of [require('http'), require('https')]) {
+    const send = module.request;
+    module.request = function request(...args) {
+      const outgoing = Reflect.apply(send, this, args);
+      if (!outgoing.headersSent && !outgoing.getHeader('traceparent')) outgoing.setHeader('traceparent', traceparent);
+      agent.event('http.client', { method: outgoing.method, host: outgoing.host || null, path: outgoing.path,
+        traceparent: headerText(outgoing.getHeader('traceparent')) });
+      return outgoing;
+    };
+    module.get = function get(...args) {
+      const outgoing = module.request(...args);
+      outgoing.end();
+      return outgoing;
+    };
+  }
+  diagnostics.subscribe('undici:request:create', ({ request }) => {
+    const sent = findHeader(request.headers, 'traceparent');
+    if (sent === null) request.addHeader('traceparent', traceparent);
+    agent.event('http.client', { method: request.method, host: request.origin ? String(request.origin) : null,
+      path: request.path, traceparent: sent === null ? traceparent : sent });
+  });
+}
+
+function headerText(value) {
+  return value === undefined ? null : String(value);
+}
+
+/** A header of undici's request: a flat [name, value, ...] array or a "name: value\r\n" string. */
+function findHeader(headers, name) {
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) return String(headers[i + 1]);
+    return null;
+  }
+  const match = new RegExp(`(?:^|\\r\\n)${name}:\\s*([^\\r\\n]*)`, 'i').exec(String(headers || ''));
+  return match ? match[1] : null;
+}
+
+module.exports = { watchHttp };

@@ -77,7 +77,8 @@ def bench_big_trace(events: int) -> None:
         spool = Spool(Path(tmp) / "spool")
         start = time.perf_counter()
         path = write_large_trace(spool, events // 2)  # a call and its return: two events
-        print(f"wrote {Path(path).stat().st_size / 1e6:.1f} MB in {time.perf_counter() - start:.1f} s")
+        took = time.perf_counter() - start
+        print(f"wrote {Path(path).stat().st_size / 1e6:.1f} MB in {took:.1f} s")
         trace_id = Path(path).stem.rsplit("-", 1)[1]
         process, url = start_server(spool)
         try:
@@ -85,8 +86,9 @@ def bench_big_trace(events: int) -> None:
             print(f"1M trace: /api/trace/ID (summary, header): {summary * 1000:.0f} ms")
             replay, body = fetch(url, f"/api/trace/{trace_id}/replay")
             count = re.search(rb'"events": (\d+)', body).group(1).decode()
+            now, peak = memory_mb(process.pid)
             print(f"1M trace: /replay (loads it; {count} events): {replay:.2f} s; server memory "
-                  f"now / peak: {memory_mb(process.pid)[0]:.0f} / {memory_mb(process.pid)[1]:.0f} MB")
+                  f"now / peak: {now:.0f} / {peak:.0f} MB")
             for route in ("state?exception=1", "state?at=500000&move=out", "timeline",
                           "timeline?start=1000000&end=1100000"):
                 took, _ = fetch(url, f"/api/trace/{trace_id}/{route}")

@@ -7,13 +7,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .format import constants as C
 from .format.errors import OutOfMemory, TraceError
 from .format.reader import TraceReader
 from .format.summary import read_summary
 from .spool import Entry
+
+if TYPE_CHECKING:
+    from .analysis.fingerprint import Fingerprints
 
 FAILED_STATUSES = frozenset({"failed", "crashed", "incomplete"})
 
@@ -81,6 +84,13 @@ def function_names(path: Path) -> Iterator[str]:
 class Listed:
     entry: Entry
     summary: dict
+
+
+def listed_json(item: Listed, found: "Fingerprints | None") -> dict:
+    """A trace as `orion list --json` (and `orion serve`'s /api/traces) give it;
+    `fingerprints` is null when not computed."""
+    return {"id": item.entry.trace_id, "path": str(item.entry.path), **item.summary,
+            "fingerprints": found.to_json() if found is not None else None}
 
 
 def select(entries: Iterable[Entry], trace_filter: TraceFilter, limit: int | None = None,

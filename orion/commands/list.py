@@ -17,7 +17,7 @@ import click
 from ..analysis.fingerprint import IN_PASSING_MAX_RECORDS, FingerprintCache, Fingerprints
 from ..format.errors import OutOfMemory, TraceError
 from ..options import filter_options, output_format_option, spool_option
-from ..query import Listed, TraceFilter, memory_named, select
+from ..query import Listed, TraceFilter, listed_json, memory_named, select
 from ..render.jsonout import write_json, write_jsonl
 from ..render.table import colour_status, format_table, wants_colour
 from ..spool import Spool
@@ -26,12 +26,6 @@ from ..timeparse import format_duration_ns, format_time_ns
 SHORT_ID = 12
 SHORT_FINGERPRINT = 15  # "f1:" + 12 hex digits
 UNKNOWN = "-"  # the fingerprint of a trace too big to fingerprint here
-
-
-def listed_json(item: Listed, found: Fingerprints | None) -> dict:
-    """A trace as `list --json` gives it; `fingerprints` is null when not computed."""
-    return {"id": item.entry.trace_id, "path": str(item.entry.path), **item.summary,
-            "fingerprints": found.to_json() if found is not None else None}
 
 
 def primary(found: Fingerprints | None) -> str:

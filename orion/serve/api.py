@@ -27,7 +27,7 @@ from ..format.errors import TraceError
 from ..format.reader import TraceReader
 from ..format.summary import read_summary
 from ..model import failing_path, load_trace
-from ..query import FAILED_STATUSES, Listed, TraceFilter
+from ..query import FAILED_STATUSES, Listed, TraceFilter, listed_json
 from ..render.graphviz import to_dot
 from ..render.jsonout import dumps
 from ..spool import Entry
@@ -50,12 +50,6 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-
-
-def listed_json(item: Listed, found: Fingerprints | None) -> dict:
-    """A trace as `orion list --json` gives it."""
-    return {"id": item.entry.trace_id, "path": str(item.entry.path), **item.summary,
-            "fingerprints": found.to_json() if found is not None else None}
 
 
 class Listing:

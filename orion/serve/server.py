@@ -16,7 +16,6 @@ import json
 import queue
 import secrets
 import threading
-from http import HTTPStatus
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources

@@ -37,14 +37,14 @@ def test_counts_failures_and_disk_use(spool, monkeypatch):
     assert "traces: 3 total, 1 failed, 1 incomplete" in result.output
     failed_id = failed.split("-")[-1][:12]
     assert failed_id in result.output and "checkout KeyError" in result.output
-    assert "serve: no serve command yet" in result.output
+    assert "serve: not running" in result.output  # tests/serve/test_command.py: running
 
     data = json.loads(status("--json").output)
     assert (data["total"], data["failed"], data["incomplete"]) == (3, 1, 1)
     total = sum(p.stat().st_size for p in spool.path.glob("*.otrace"))
     assert data["bytes"] == total
     assert [f["status"] for f in data["newest_failures"]] == ["incomplete", "failed"]
-    assert data["serve"] is None
+    assert data["serve"] == []
 
 
 def test_says_how_capture_is_on(spool, monkeypatch):

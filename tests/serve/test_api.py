@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from orion.serve.catalog import Catalog
-from tests.conftest import invoke
+from orion.spool import Spool
+from tests.conftest import invoke, write_trace
 from tests.serve.conftest import get, start_server
 
 
@@ -144,10 +147,6 @@ def test_unknown_ids_are_404_with_a_json_error(served, ref):
 
 
 def test_ambiguous_prefix_is_404(served):
-    from collections import Counter
-
-    from tests.conftest import write_trace
-
     for _ in range(16):  # 19 traces: two ids surely share their first hex digit
         write_trace(served.spool)
     first = Counter(e.trace_id[0] for e in served.spool.entries()).most_common(1)[0][0]
@@ -216,12 +215,9 @@ def test_token_is_required_off_loopback(served):
 
 
 def test_given_paths_are_served_and_nothing_else(served, tmp_path):
-    from orion.spool import Spool
-    from tests.conftest import write_trace
-
     elsewhere = Spool(tmp_path / "elsewhere")
     outside = write_trace(elsewhere, root="outside_main")
-    server = start_server(Catalog(Spool(tmp_path / "empty"), [tmp_path / "elsewhere" / outside.split("/")[-1]]))
+    server = start_server(Catalog(Spool(tmp_path / "empty"), [Path(outside)]))
     try:
         listed = get(server.url, "/api/traces").json()
         assert [t["root"] for t in listed] == ["outside_main"]

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator, Protocol
 
 from .format import constants as C
 from .format.decode import MALFORMED, Decoder, malformed_record
-from .format.errors import TraceError
+from .format.errors import OutOfMemory, TraceError
 from .format.reader import TraceReader
 from .format.summary import scan_summary
 from .format.writer import NO_VALUE
@@ -437,6 +437,8 @@ def load_trace(path: str | os.PathLike, prune: Pruner | None = None) -> Trace:
     except TraceError as exc:
         exc.path = exc.path or str(path)
         raise
+    except MemoryError:  # the tree outgrew memory: say so, not that the file is bad
+        raise OutOfMemory(str(path)) from None
     finally:
         if was_enabled:
             gc.enable()

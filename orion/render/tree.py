@@ -342,8 +342,8 @@ def render_tree(lanes: Iterable[Lane], options: TreeOptions) -> Iterator[str]:
 # -- reading only what is drawn -------------------------------------------------------
 
 class _Siblings:
-    """The calls under one caller as they close: the run of quiet calls to one function
-    that `_fold` would fold, and the last kept call that was dropped at open."""
+    """The calls under one drawn caller as they close: the run of quiet calls to one
+    function that `_fold` would fold, and what was kept past the line cap."""
 
     __slots__ = ("fn", "count", "second", "second_cost", "folded", "hidden_tail",
                  "hidden_raise", "cut")
@@ -363,14 +363,23 @@ class _Siblings:
 
 
 class _Open:
-    """A call open on a lane: whether it is kept, and the lane's line count before it."""
+    """A call open on a lane: whether it is drawn, and the lane's line count before it."""
 
-    __slots__ = ("shown", "mark", "siblings")
+    __slots__ = ("shown", "mark", "_siblings")
 
     def __init__(self, shown: bool, mark: int) -> None:
         self.shown = shown
         self.mark = mark
-        self.siblings = _Siblings()
+        self._siblings: _Siblings | None = None
+
+    @property
+    def siblings(self) -> _Siblings:
+        if self._siblings is None:
+            self._siblings = _Siblings()  # most calls are leaves: made on first use
+        return self._siblings
+
+
+_UNDRAWN = _Open(False, 0)  # every call not drawn: nothing below it is drawn either
 
 
 class _LaneBudget:
@@ -413,19 +422,25 @@ class DrawnTree:
         return inside and (self.max_lines is None or budget.lines < self.max_lines)
 
     def opened(self, lane: Lane) -> bool:
-        budget = self._budget(lane)
-        shown = self._drawn_here(budget)
-        budget.open.append(_Open(shown, budget.lines))
-        if shown:
-            budget.lines += 1
-        return shown
+        budget = self.lanes.get(lane.id) or self._budget(lane)
+        if budget.open and budget.open[-1] is _UNDRAWN or not self._drawn_here(budget):
+            budget.open.append(_UNDRAWN)
+            return False
+        budget.open.append(_Open(True, budget.lines))
+        budget.lines += 1
+        return True
 
     def closed(self, lane: Lane, call: Call, caller: Call | None) -> None:
-        budget = self._budget(lane)
-        if len(budget.open) <= len(lane.stack):
+        budget = self.lanes.get(lane.id) or self._budget(lane)
+        opened = budget.open
+        if len(opened) <= len(lane.stack):
             return  # a frame from before a ring window: it holds the lane's roots
-        entry = budget.open.pop()
-        siblings = budget.open[-1].siblings if budget.open else budget.roots
+        entry = opened.pop()
+        above = opened[-1] if opened else None
+        if above is _UNDRAWN:
+            _keep_unwound(call, caller)
+            return
+        siblings = above.siblings if above is not None else budget.roots
         kept = caller.children if caller is not None else lane.roots
         if call.fn is not None and call.quiet:
             if self._fold(budget, entry, siblings, call, kept):
@@ -440,12 +455,12 @@ class DrawnTree:
         if call.outcome is not UNWOUND:
             _mark_cut(siblings, lane, caller, call.start)
             if caller is not None:
-                caller.dropped += 1 + subtree_size(call)
+                caller.dropped += 1 + _size(call)
         elif caller is None:
             lane.roots.append(call)  # kept for the failing path, as every unwound root
         else:  # kept for the failing path: the last unwound call of each caller
             if kept and kept[-1] is siblings.hidden_tail:
-                caller.dropped += 1 + subtree_size(kept.pop())
+                caller.dropped += 1 + _size(kept.pop())
             if kept:
                 kept.append(call)
             else:
@@ -460,7 +475,7 @@ class DrawnTree:
             siblings.fn, siblings.count = call.fn, 1
             return False
         siblings.count += 1
-        cost = budget.lines - entry.mark  # its line and its subtree's, if drawn
+        cost = budget.lines - entry.mark if entry.shown else 0  # its lines and its subtree's
         if siblings.count == 2:
             siblings.second = call if entry.shown else None
             siblings.second_cost = cost
@@ -488,35 +503,60 @@ class DrawnTree:
             if not budget.open[depth].shown:
                 call = lane.stack[depth]
                 caller = lane.stack[depth - 1] if depth else None
-                siblings = budget.open[depth - 1].siblings if depth else budget.roots
-                _mark_cut(siblings, lane, caller, call.start)
+                if depth == 0 or budget.open[depth - 1].shown:
+                    siblings = budget.open[depth - 1].siblings if depth else budget.roots
+                    _mark_cut(siblings, lane, caller, call.start)
                 if caller is not None:
-                    caller.dropped += 1 + subtree_size(call)
+                    caller.dropped += 1 + _size(call)
 
     def keep(self, lane: Lane, item: Raised | Event | Crash | Stack,
              owner: Call | None) -> bool:
         if isinstance(item, Event) and item.bookkeeping:
             return True  # drawn through its call, not as a line
         budget = self._budget(lane)
-        siblings = budget.open[-1].siblings if budget.open else budget.roots
+        always = isinstance(item, Crash) or (isinstance(item, Stack)
+                                             and item.reason != "sample")
+        raised = isinstance(item, Raised) and item.kind == "raised" and owner is not None
+        above = budget.open[-1] if budget.open else None
+        if above is not None and not above.shown:
+            if raised:
+                owner.exceptions = ()  # the last raise is all the failing path needs
+            return always or raised
+        siblings = above.siblings if above is not None else budget.roots
         siblings.reset()  # a line between calls ends a run of them
         if self._drawn_here(budget):
             budget.lines += 1
             return True
-        if isinstance(item, Crash) or (isinstance(item, Stack) and item.reason != "sample"):
-            return True
-        if isinstance(item, Raised) and item.kind == "raised" and owner is not None:
+        if raised:
             if siblings.hidden_raise is not None and owner.exceptions \
                     and owner.exceptions[-1] is siblings.hidden_raise:
                 owner.exceptions.pop()
             siblings.hidden_raise = item
             return True
         _mark_cut(siblings, lane, owner, item.t)
-        return False
+        return always
+
+
+def _size(call: Call) -> int:
+    return subtree_size(call) if call.children else call.dropped
+
+
+def _keep_unwound(call: Call, caller: Call) -> None:
+    """Under a call that is not drawn: keep only its last unwound call, count the rest."""
+    if call.outcome is not UNWOUND:
+        caller.dropped += 1 + (subtree_size(call) if call.children else call.dropped)
+        return
+    kept = caller.children
+    if kept and kept[-1].outcome is UNWOUND:
+        caller.dropped += 1 + _size(kept.pop())
+    if kept:
+        kept.append(call)
+    else:
+        caller.children = [call]
 
 
 def _mark_cut(siblings: _Siblings, lane: Lane, caller: Call | None, start: int) -> None:
-    """Put a Cut where a caller (None: the lane) first lost a call or line to the cap."""
+    """Put a Cut where a drawn caller (None: the lane) first lost a call or a line."""
     if siblings.cut:
         return
     siblings.cut = True

@@ -70,3 +70,12 @@ def test_list_reads_a_million_calls_in_1_gb(big_trace):
     assert result.returncode == 0, result.stderr
     [row] = json.loads(result.stdout)
     assert row["status"] == "failed" and row["counts"]["calls"] == CALLS - 1
+
+
+def test_running_out_of_memory_is_one_line_naming_the_file_not_corruption(big_trace):
+    # --json gives every call, so it holds the whole tree: 200 MB is not enough.
+    result = run_limited(200 * MB, "show", big_trace, "--json")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"orion: error: {big_trace}: ran out of memory reading it (no sign of a bad file: "
+        "retry with more memory)")

@@ -275,6 +275,7 @@ class Agent {
     if (this.config.parent) out.parent = this.config.parent;
     if (extra.name) { out.name = extra.name; }
     if (extra.test) out.test = extra.test;
+    if (extra.processTrace) out.process_trace = extra.processTrace;
     if (this.ring === null && extra.traceId === undefined && this.config.adaptive !== null) {
       const { full, every, max } = this.adaptive;
       out.capture = { full_calls: full, value_every: every, max_calls: max,
@@ -318,16 +319,19 @@ class Agent {
     this.writeStack(w, laneId, t, 'uncaught', innermost);
   }
 
-  /** An error-mode trace holding the ring (from `since` on): opened when something failed. */
+  /** An error-mode trace holding the ring's events from `since` to `until`: opened when
+   *  something failed. A test's trace (finite `since`) counts its time from `since`. */
   ringTrace(extra, since, until = Infinity) {
+    const origin = Number.isFinite(since) ? since : 0;
     const w = this.newWriter({ ...extra, window: 'ring' });
     const { ring, ringSize: size } = this;
     const first = Math.max(0, this.ringNext - size);
     this.ringRoot = null;
     for (let i = first; i < this.ringNext; i++) {
       const at = i % size;
-      const type = ring.type[at], t = ring.time[at], lane = ring.lane[at], detail = ring.detail[at];
-      if (t < since || t > until) continue;
+      const type = ring.type[at], lane = ring.lane[at], detail = ring.detail[at];
+      if (ring.time[at] < since || ring.time[at] > until) continue;
+      const t = ring.time[at] - origin; // from the trace's start
       const laneId = w.laneId(lane);
       if (type === T.CALL) {
         if (this.ringRoot === null) this.ringRoot = detail.name;
@@ -360,24 +364,33 @@ class Agent {
     });
   }
 
+  /** The trace of a failed test (spec 7.1): in error mode the ring since the test began,
+   *  in dev and safe mode (whose calls are in the process's trace, named as
+   *  `process_trace`) the failure alone; then the exception, the failing stack with its
+   *  arguments, and the test's event. Its clock starts with the test. */
   testFailed(frame, test, error, innermost, t) {
     const [type, message] = describe(error, this.config.secretValues);
     const info = { id: test.id, outcome: 'failed', file: test.file };
-    if (this.ring === null) {
+    const begin = Math.round(test.start);
+    const extra = { traceId: crypto.randomBytes(16).toString('hex'), startNs: this.startNs + BigInt(begin),
+      name: test.id, test: info };
+    let w;
+    if (this.ring !== null) {
+      w = this.ringTrace(extra, begin, t);
+      extra.root = this.ringRoot;
+    } else {
       if (this.closed) return;
-      const w = this.open();
-      w.timed(this.now(), [T.EVENT, 0, w.laneId(frame.lane), w.sid('test'), info]);
-      return;
+      const main = this.open();
+      main.timed(t, [T.EVENT, 0, main.laneId(frame.lane), main.sid('test'), info]);
+      extra.processTrace = this.traceId;
+      extra.root = frame.fn.name;
+      w = this.newWriter(extra);
     }
-    const traceId = crypto.randomBytes(16).toString('hex');
-    const startNs = this.startNs + BigInt(Math.max(0, Math.round(test.start)));
-    const extra = { traceId, startNs, name: test.id };
-    const w = this.ringTrace(extra, test.start, t);
     const laneId = w.laneId(innermost.lane);
-    w.timed(t, [T.EXCEPTION, 0, laneId, 0, w.sid(type), message, null]);
-    this.writeStack(w, laneId, t, 'exception', innermost);
-    w.timed(t, [T.EVENT, 0, w.laneId(frame.lane), w.sid('test'), info]);
-    this.finish(w, this.summary(w, 'failed', { type, message }, null, { ...extra, root: this.ringRoot, test: info }));
+    w.timed(t - begin, [T.EXCEPTION, 0, laneId, 0, w.sid(type), message, null]);
+    this.writeStack(w, laneId, t - begin, 'exception', innermost);
+    w.timed(t - begin, [T.EVENT, 0, w.laneId(frame.lane), w.sid('test'), info]);
+    this.finish(w, this.summary(w, 'failed', { type, message }, null, extra));
   }
 
   writeStack(w, laneId, t, reason, innermost) {

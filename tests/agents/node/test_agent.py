@@ -231,3 +231,24 @@ def test_http_requests_are_events_and_carry_traceparent(project: Path, tmp_path:
     assert len(sent) == 2
     for attrs in served + sent:
         assert attrs["traceparent"].startswith(f"00-{trace_id}-")
+
+
+def test_dev_mode_failing_tests_get_traces_naming_the_process_trace(project: Path,
+                                                                   tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    done = orion("test", "--mode", "dev", "--json", "--spool", str(spool), "--", "node", "--test",
+                 cwd=project)
+    assert done.returncode == 1
+    paths = traces(spool)
+    validate(paths, project)
+    summaries = {}
+    for path in paths:
+        assert_matches_vectors(path)
+        recs = records(path)
+        summaries[recs[0]["trace_id"]] = recs[-1]
+    failed = {s["name"]: s for s in summaries.values() if s.get("test")}
+    assert sorted(failed) == ["async > rejects", "totals wrongly"]
+    for summary in failed.values():
+        process = summaries[summary["process_trace"]]
+        assert process["counts"]["calls"] > 0
+        assert summary["exception"]["type"] == "AssertionError"

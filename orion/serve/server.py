@@ -255,6 +255,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         self.end_headers()
         self.close_connection = True
+        if self.command == "HEAD":
+            return
         live = self.server.live
         client = live.subscribe()
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -226,3 +227,22 @@ def test_given_paths_are_served_and_nothing_else(served, tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_fingerprint_groups_filter_the_list(served, monkeypatch):
+    monkeypatch.setenv("ORION_SPOOL", str(served.spool.path))
+    expected = {t["id"]: t["fingerprints"] for t in cli_json("list", "--json")}
+    for _ in range(100):  # computed in the background after the first listing
+        listed = served.get("/api/traces").json()
+        if all(t["fingerprints"] for t in listed):
+            break
+        time.sleep(0.1)
+    assert {t["id"]: t["fingerprints"] for t in listed} == expected
+    failure = expected[served.failed_id]["failure"]
+    grouped = served.get(f"/api/traces?fingerprint={failure[:10]}").json()
+    assert [t["id"] for t in grouped] == [served.failed_id]
+
+
+def test_head_of_live_ends(served):
+    answer = served.get("/api/live", method="HEAD")
+    assert answer.status == 200 and answer.headers["content-type"] == "text/event-stream"

@@ -335,17 +335,22 @@ function drawTimeline() {
   const box = $("timeline");
   box.replaceChildren();
   const lanes = view.replay.lanes;
-  const rows = new Map(lanes.map((l, i) => [l.id, i]));
-  const laneHeight = LANE_H + 4 * DEPTH_H;
-  box.setAttribute("height", lanes.length * laneHeight + 10);
-  lanes.forEach((lane, i) => {
-    const label = svg("text", { x: 4, y: i * laneHeight + 14, class: "lane" });
+  // Each lane as tall as its deepest call in view needs.
+  const depth = new Map(lanes.map((l) => [l.id, 0]));
+  for (const s of view.timeline.spans) depth.set(s.lane, Math.max(depth.get(s.lane), s.depth));
+  const top = new Map();
+  let height = 0;
+  for (const lane of lanes) {
+    top.set(lane.id, height);
+    const label = svg("text", { x: 4, y: height + 14, class: "lane" });
     label.textContent = lane.name || "lane " + lane.id;
     box.append(label);
-  });
+    height += Math.max(LANE_H, (depth.get(lane.id) + 1) * DEPTH_H) + 6;
+  }
+  box.setAttribute("height", height + 4);
   for (const s of view.timeline.spans) {
     const x1 = Math.max(LEFT, xOf(s.start)), x2 = Math.max(x1 + 1, xOf(s.end));
-    const y = rows.get(s.lane) * laneHeight + s.depth * DEPTH_H + 2;
+    const y = top.get(s.lane) + s.depth * DEPTH_H + 2;
     const rect = svg("rect", { x: x1, y, width: x2 - x1, height: DEPTH_H - 2,
       class: "span " + (s.outcome || "") });
     const title = svg("title"); title.textContent = s.function + " · " + duration(s.end - s.start);
@@ -358,7 +363,7 @@ function drawTimeline() {
       box.append(text);
     }
   }
-  const cursor = svg("line", { id: "cursor", y1: 0, y2: lanes.length * laneHeight + 10 });
+  const cursor = svg("line", { id: "cursor", y1: 0, y2: height + 4 });
   box.append(cursor);
   const w = view.window || [0, view.replay.end_t];
   $("timeline-info").textContent = "showing " + duration(w[0]) + " – " + duration(w[1]) +

@@ -15,6 +15,7 @@ import ipaddress
 import json
 import queue
 import secrets
+import socket
 import threading
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -124,7 +125,7 @@ class OrionServer(ThreadingHTTPServer):
         self.live = Live(catalog.watched_directories(), self.api.listing.changed)
         self.stopping = threading.Event()
         if ":" in address[0]:
-            self.address_family = __import__("socket").AF_INET6
+            self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
 
     @property

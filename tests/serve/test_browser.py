@@ -109,6 +109,22 @@ def test_list_then_failing_trace_then_slider_back(page, served, tmp_path):
     assert not page.problems
 
 
+def test_timeline_zooms_and_clicks_go_to_a_call(page, served):
+    open_failing(page, served)
+    info = page.locator("#timeline-info")
+    playwright_api.expect(info).to_contain_text("showing 0 ns – 63.0 µs")
+    box = page.locator("#timeline").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.9, box["y"] + 20)
+    for _ in range(3):
+        page.mouse.wheel(0, -100)  # zoom in around the pointer
+    playwright_api.expect(info).not_to_contain_text("showing 0 ns – 63.0 µs")
+    page.locator("#timeline rect.span").filter(
+        has=page.locator("title", has_text="compute_total")).click()
+    at_event(page, 4)
+    assert page.locator("#stack li.frame").last.locator(".fn").inner_text() == "compute_total"
+    assert not page.problems
+
+
 def test_deep_link_opens_at_the_position(page, served):
     page.goto(f"{served.url}trace/{served.failed_id}?at=4")
     at_event(page, 4)

@@ -38,7 +38,7 @@ from .timeline import Timeline
 PAGE_SIZE = 500  # traces per /api/traces answer unless ?limit= says otherwise
 MAX_PAGE = 10_000
 FINGERPRINT_MAX_RECORDS = 200_000  # bigger traces are listed without fingerprints here
-DIFF_MAX_RECORDS = 2_000_000  # both traces are loaded whole to be diffed
+DIFF_MAX_RECORDS = 1_000_000  # both traces are loaded whole to be diffed
 FLAME_MAX_NODES = 3_000
 MOVES = ("forward", "backward", "over", "back_over", "out", "back_out")
 HEADER_KEYS = ("format", "version", "trace_id", "agent", "mode", "start_ns", "process", "env")
@@ -331,7 +331,8 @@ class Api:
         if kind not in KINDS:
             raise ApiError(400, f"kind={kind[:40]!r}: choose from {', '.join(KINDS)}")
         try:
-            graph = build_graph([entry.path], kind)
+            with self.catalog.heavy:
+                graph = build_graph([entry.path], kind)
         except (TraceError, OSError) as exc:
             raise ApiError(422, f"cannot read the trace: {exc}") from None
         out = graph.to_json()
@@ -341,7 +342,8 @@ class Api:
     def flame(self, entry: Entry, query: dict[str, str]) -> dict:
         """Self time per call path as a tree {name, value (total ns), children}."""
         try:
-            lanes = fold_lanes(entry.path)
+            with self.catalog.heavy:
+                lanes = fold_lanes(entry.path)
         except (TraceError, OSError) as exc:
             raise ApiError(422, f"cannot read the trace: {exc}") from None
         total: Counter = Counter()
@@ -356,17 +358,16 @@ class Api:
         if not query.get("a") or not query.get("b"):
             raise ApiError(400, "give two traces: ?a=ID&b=ID")
         entries = [self._find(query["a"]), self._find(query["b"])]
-        traces = []
-        for entry in entries:
-            try:
+        try:
+            for entry in entries:
                 records = (read_summary(entry.path).get("counts") or {}).get("records") or 0
                 if records > DIFF_MAX_RECORDS:
                     raise ApiError(413, f"{entry.trace_id[:12]} has {records} records: too "
                                         f"big to diff here (use `orion diff`)")
-                traces.append(load_trace(entry.path))
-            except (TraceError, OSError) as exc:
-                raise ApiError(422, f"cannot read the trace: {exc}") from None
-        return result_json(diff_traces(*traces))
+            with self.catalog.heavy:
+                return result_json(diff_traces(*(load_trace(e.path) for e in entries)))
+        except (TraceError, OSError) as exc:
+            raise ApiError(422, f"cannot read the trace: {exc}") from None
 
 
 def flame_tree(stacks: Counter) -> dict:

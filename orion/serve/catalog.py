@@ -22,6 +22,7 @@ from ..spool import TRACE_SUFFIX, Entry, Spool
 from .timeline import Timeline
 
 TRACE_REF = re.compile(r"^[0-9a-f]{1,32}$")
+HEAVY_AT_ONCE = 2
 KEPT_RECORDS = 3_000_000  # loaded traces kept while their records add up to at most this
 
 
@@ -62,6 +63,8 @@ class Catalog:
         self._replays: OrderedDict[str, Loaded] = OrderedDict()
         self._loading: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
+        # Loads, diffs and graphs take memory in proportion to a trace: a few at a time.
+        self.heavy = threading.BoundedSemaphore(HEAVY_AT_ONCE)
 
     def watched_directories(self) -> list[Path]:
         return [self.spool.path, *(d.path for d in self.directories)]
@@ -99,9 +102,10 @@ class Catalog:
             with self._lock:
                 if entry.trace_id in self._replays:
                     return self._replays[entry.trace_id]
-            trace = load_trace(entry.path)
-            records = (trace.summary.get("counts") or {}).get("records") or 0
-            loaded = Loaded(Replay(trace), records)
+            with self.heavy:
+                trace = load_trace(entry.path)
+                records = (trace.summary.get("counts") or {}).get("records") or 0
+                loaded = Loaded(Replay(trace), records)
             with self._lock:
                 self._replays[entry.trace_id] = loaded
                 while len(self._replays) > 1 and sum(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from orion.serve import api as serve_api
 from orion.serve.catalog import Catalog
 from orion.spool import Spool
 from tests.conftest import invoke, write_trace
@@ -246,3 +247,10 @@ def test_fingerprint_groups_filter_the_list(served, monkeypatch):
 def test_head_of_live_ends(served):
     answer = served.get("/api/live", method="HEAD")
     assert answer.status == 200 and answer.headers["content-type"] == "text/event-stream"
+
+
+def test_a_diff_too_big_for_the_server_is_413(served, monkeypatch):
+    monkeypatch.setattr(serve_api, "DIFF_MAX_RECORDS", 30)  # the demo trace has 45 records
+    answer = served.get(f"/api/diff?a={served.failed_id}&b={served.ok_id}")
+    assert answer.status == 413
+    assert "orion diff" in answer.json()["error"]

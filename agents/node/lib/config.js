@@ -5,7 +5,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { secretNames, configuredWords, secretValues, redactArgv, scrub, REDACTED } = require('./secrets');
+const { secretNames, configuredWords, secretValues, redactArgv, scrub } = require('./secrets');
 
 const COMMON_VARIABLES = ['PATH', 'PWD', 'LANG', 'LANGUAGE', 'LC_*', 'TZ', 'CI', 'CONTINUOUS_INTEGRATION',
   'GITHUB_*', 'RUNNER_*', 'GITLAB_CI', 'CI_*', 'BUILDKITE*', 'CIRCLE*', 'TRAVIS*', 'JENKINS_URL',
@@ -101,4 +101,4 @@ function isAgent(arg) {
   return arg.includes(path.join(__dirname, 'register.js'));
 }
 
-module.exports = { readConfig, environment, processInfo, REDACTED };
+module.exports = { readConfig, environment, processInfo };

@@ -135,4 +135,4 @@ function safeString(value) {
   }
 }
 
-module.exports = { Capturer, typeName, safeString, MAX_TEXT };
+module.exports = { Capturer, typeName, safeString };

@@ -179,4 +179,4 @@ class TraceWriter {
   }
 }
 
-module.exports = { TraceWriter, T, wideInt, RECORD_TYPES };
+module.exports = { TraceWriter, T };

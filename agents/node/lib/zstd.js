@@ -73,4 +73,4 @@ function rawFrame(data) {
   return out;
 }
 
-module.exports = { frameCompressor, pickCompressor, rawFrame };
+module.exports = { frameCompressor, rawFrame };

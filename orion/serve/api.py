@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..analysis.callgraph import KINDS, build_graph
-from ..analysis.diff import diff_traces, result_json
+from ..analysis.diff import DiffOptions, diff_traces, result_json
 from ..analysis.fingerprint import FingerprintCache, Fingerprints
 from ..analysis.flame import fold_lanes
 from ..analysis.replay import ReplayError
@@ -28,6 +28,7 @@ from ..format.reader import TraceReader
 from ..format.summary import read_summary
 from ..model import failing_path, load_trace
 from ..query import FAILED_STATUSES, Listed, TraceFilter, listed_json
+from ..render.diff import render_side_by_side
 from ..render.graphviz import to_dot
 from ..render.jsonout import dumps
 from ..spool import Entry
@@ -39,6 +40,7 @@ PAGE_SIZE = 500  # traces per /api/traces answer unless ?limit= says otherwise
 MAX_PAGE = 10_000
 FINGERPRINT_MAX_RECORDS = 200_000  # bigger traces are listed without fingerprints here
 DIFF_MAX_RECORDS = 1_000_000  # both traces are loaded whole to be diffed
+SIDE_BY_SIDE_WIDTH = 200  # characters of `orion diff -y`'s text in the diff view
 FLAME_MAX_NODES = 3_000
 MOVES = ("forward", "backward", "over", "back_over", "out", "back_out")
 HEADER_KEYS = ("format", "version", "trace_id", "agent", "mode", "start_ns", "process", "env")
@@ -354,7 +356,8 @@ class Api:
     # -- two traces ----------------------------------------------------------------------
 
     def diff(self, query: dict[str, str]) -> dict:
-        """`orion diff --json` of ?a=ID and ?b=ID."""
+        """`orion diff --json` of ?a=ID and ?b=ID, plus `side_by_side`: the lines of
+        `orion diff -y` (plain text)."""
         if not query.get("a") or not query.get("b"):
             raise ApiError(400, "give two traces: ?a=ID&b=ID")
         entries = [self._find(query["a"]), self._find(query["b"])]
@@ -365,9 +368,14 @@ class Api:
                     raise ApiError(413, f"{entry.trace_id[:12]} has {records} records: too "
                                         f"big to diff here (use `orion diff`)")
             with self.catalog.heavy:
-                return result_json(diff_traces(*(load_trace(e.path) for e in entries)))
+                options = DiffOptions()
+                result = diff_traces(*(load_trace(e.path) for e in entries), options)
         except (TraceError, OSError) as exc:
             raise ApiError(422, f"cannot read the trace: {exc}") from None
+        out = result_json(result)
+        out["side_by_side"] = list(render_side_by_side(result, options, colour=False,
+                                                       width=SIDE_BY_SIDE_WIDTH))
+        return out
 
 
 def flame_tree(stacks: Counter) -> dict:

@@ -12,7 +12,7 @@ import pytest
 from orion.serve import api as serve_api
 from orion.serve.catalog import Catalog
 from orion.spool import Spool
-from tests.conftest import invoke, write_trace
+from tests.conftest import invoke, run_orion, write_trace
 from tests.serve.conftest import get, start_server
 
 
@@ -135,7 +135,12 @@ def test_diff_is_diff_json(served, monkeypatch):
     monkeypatch.setenv("ORION_SPOOL", str(served.spool.path))
     answer = served.get(f"/api/diff?a={served.failed_id}&b={served.ok_id[:8]}")
     assert answer.status == 200
-    assert answer.json() == cli_json("diff", served.failed_id, served.ok_id, "--json")
+    data = answer.json()
+    side_by_side = data.pop("side_by_side")
+    assert data == cli_json("diff", served.failed_id, served.ok_id, "--json")
+    printed = run_orion("diff", "-y", served.failed_id, served.ok_id,
+                        env={"COLUMNS": str(serve_api.SIDE_BY_SIDE_WIDTH)})
+    assert side_by_side == printed.stdout.splitlines()
     assert served.get(f"/api/diff?a={served.failed_id}").status == 400
 
 

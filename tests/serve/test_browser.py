@@ -141,6 +141,7 @@ def test_diff_tab(page, served, tmp_path):
     assert "first divergence" in text
     assert served.ok_id[:12] in text
     assert page.locator(".diff-table tr").count() > 1
+    assert "call only in A" in page.locator("pre.side-by-side").inner_text()  # orion diff -y
     assert "tab=diff" in page.url
     shoot(page, tmp_path, "diff")
     assert not page.problems

@@ -551,6 +551,9 @@ async function loadDiff() {
     block.append(sides);
     box.append(block);
   }
+  const text = el("pre", "side-by-side", (d.side_by_side || []).join("\n"));
+  text.title = "orion diff -y";
+  box.append(text);
   const table = el("table", "diff-table");
   const head = el("tr"); head.append(el("th", null, "difference"), el("th", null, "A"), el("th", null, "B"));
   table.append(head);

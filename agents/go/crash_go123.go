@@ -3,6 +3,7 @@
 package orion
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -25,6 +26,10 @@ func watchCrashes(t *trace) {
 	if err != nil {
 		return
 	}
+	// The first line says whose report follows, for `orion run` to make a trace of it.
+	about, _ := json.Marshal(map[string]any{"trace_id": t.id, "pid": process.pid,
+		"argv": process.argv, "host": process.host, "mode": modeNames[cfg.mode]})
+	f.Write(append(about, '\n'))
 	if debug.SetCrashOutput(f, debug.CrashOptions{}) == nil {
 		report(f.Name())
 	}

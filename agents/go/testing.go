@@ -46,6 +46,7 @@ func (x *Test) End() {
 	f := &failure{status: "failed", kind: "test", typ: "test failed", lane: x.l}
 	if p := x.l.panic; p != nil && isPanicking {
 		f = p.failure(x.l, "failed", "panic", nil)
+		unwatchCrashes(procTrace) // the test binary dies of it: this trace tells it already
 	} else {
 		f.frames = callerFrames(3)
 	}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -98,6 +99,61 @@ def instrument(root: Path) -> str:
     return done.stdout.strip()
 
 
+_GOROUTINE = re.compile(r"^goroutine (\d+) \[")
+_CALL = re.compile(r"^(?P<name>\S.*)\(.*\)$")
+_AT = re.compile(r"^\t(?P<file>.+):(?P<line>\d+)(?: \+0x[0-9a-f]+)?$")
+
+
+def crash_trace(sidecar: Path) -> str | None:
+    """The trace of a Go program that the runtime ended (`fatal error: ...`, or a panic no
+    instrumented frame saw): its report as the runtime wrote it to the crash output, the
+    failing goroutine's stack, and the process's own trace as parent. None when the
+    program ended otherwise (the agent emptied or removed the file)."""
+    import json
+
+    from ..spool import Spool
+
+    try:
+        about_line, _, report = sidecar.read_text(errors="replace").partition("\n")
+        sidecar.unlink()
+        about = json.loads(about_line)
+    except (OSError, ValueError):
+        return None
+    if not report.strip() or not isinstance(about, dict):
+        return None
+    first = report.strip().splitlines()[0]
+    what, _, message = first.partition(": ")
+    if what not in ("panic", "fatal error"):  # the runtime's fatal() prints its first line
+        what, message = "fatal error", "the Go runtime ended the program (see its stderr)"
+    goroutine = next((int(m.group(1)) for line in report.splitlines()
+                      if (m := _GOROUTINE.match(line))), 1)
+    writer = Spool(sidecar.parent).open_writer(
+        language="go", agent="orion-go", mode=str(about.get("mode") or "error"),
+        process={"pid": about.get("pid"), "argv": about.get("argv"), "cwd": None,
+                 "executable": None, "host": about.get("host")},
+        env={"crash_output": report[:20000]},
+        parent={"trace_id": str(about.get("trace_id")),
+                "span_id": f"{int(about.get('pid') or 1):016x}"})  # the process (spec 8)
+    lane = writer.lane(f"goroutine {goroutine}", "goroutine", None, None)
+    frames: list[list] = []
+    lines = report.split(f"goroutine {goroutine} [", 1)[-1].splitlines()[1:]
+    for call, at in zip(lines, lines[1:]):
+        if not call.strip():
+            break
+        named, placed = _CALL.match(call), _AT.match(at)
+        if named and placed:
+            module, _, name = named["name"].rpartition("/")[2].partition(".")
+            fid = writer.function(name or named["name"], module or None, placed["file"], None)
+            frames.append([fid, int(placed["line"]), None])
+    frames.reverse()  # the runtime prints the innermost frame first
+    kind = "panic" if what == "panic" else "abort"
+    writer.stack(0, lane, kind, frames)
+    writer.crash(0, lane, kind, what, message, {"goroutine": goroutine})
+    writer.close(status="crashed", exit_code=2)
+    writer.sink.close()
+    return str(writer.path)
+
+
 class GoRuntime(Runtime):
     name = "go"
     languages = ("go",)
@@ -128,13 +184,10 @@ class GoRuntime(Runtime):
         env["GOFLAGS"] = f"{env.get('GOFLAGS', '')} {flags}".strip()
 
     def recover(self, reported: list[str]) -> tuple[list[str], list[str]]:
-        """The crash output files Go agents report (debug.SetCrashOutput) are theirs; a
-        program that ended normally removed its own, an empty one is dropped."""
+        """The crash output files Go agents report (debug.SetCrashOutput) are theirs: one
+        that holds a fatal runtime error's report becomes a crashed trace."""
         sidecars = [path for path in reported if path.endswith(".crash")]
-        for path in sidecars:
-            if os.path.isfile(path) and os.path.getsize(path) == 0:
-                os.unlink(path)
-        return [], sidecars
+        return [trace for path in sidecars if (trace := crash_trace(Path(path)))], sidecars
 
     def describe(self) -> str:
         return "Go module instrumented through GOFLAGS (-overlay, -modfile)"

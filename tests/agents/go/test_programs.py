@@ -144,3 +144,31 @@ def test_the_users_files_and_a_plain_build_stay_untouched(built: Built, tmp_path
     done = subprocess.run([str(built.plain)], capture_output=True, text=True, cwd=built.module,
                           env=plain_env(ORION_SPOOL=str(spool), ORION_MODE="dev"))
     assert done.returncode == 0 and not spool.exists()
+
+
+def test_a_fatal_runtime_error_leaves_a_crashed_trace(built: Built, tmp_path: Path) -> None:
+    plain = subprocess.run([str(built.plain), "deadlock"], capture_output=True, text=True,
+                           env=plain_env())
+    done, traces = run_traced(built, "deadlock", spool=tmp_path / "spool")
+    assert done.returncode == plain.returncode == 2
+    assert done.stderr.splitlines()[0] == plain.stderr.splitlines()[0] == (
+        "fatal error: all goroutines are asleep - deadlock!")
+    assert not list((tmp_path / "spool").glob(".*"))  # the crash output file is consumed
+    summaries = {}
+    for trace in traces:
+        records = decoded(trace)
+        summaries[records[0]["trace_id"]] = (records, trace)
+    [(crashed, path)] = [(r, p) for r, p in summaries.values() if by_type(r, "crash")]
+    [(process, _)] = [(r, p) for r, p in summaries.values() if not by_type(r, "crash")]
+    assert crashed[0]["parent"]["trace_id"] == process[0]["trace_id"]
+    assert not by_type(process, "end")  # the dev trace ends where the runtime stopped it
+    [crash] = by_type(crashed, "crash")
+    assert (crash["kind"], crash["reason"]) == ("abort", "fatal error")
+    fns = functions(crashed)
+    [stack] = by_type(crashed, "stack")
+    assert [(fns[f["fn"]]["name"], f["line"]) for f in stack["frames"]] == [
+        ("main", line_of("run(os.Args[1])")), ("run", line_of("wait(make(chan int))")),
+        ("wait", line_of("return <-never"))]
+    assert by_type(crashed, "end")[0]["status"] == "crashed"
+    assert orion("validate", str(path), cwd=tmp_path).returncode == 0
+    assert_matches_vectors(path)

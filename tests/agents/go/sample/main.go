@@ -41,6 +41,11 @@ func report(account Account) string {
 	return fmt.Sprintf("%s has %d", account.Owner, account.Balance)
 }
 
+// wait blocks for good when nothing will ever send: the runtime's fatal deadlock error.
+func wait(never chan int) int {
+	return <-never
+}
+
 func run(how string) {
 	switch how {
 	case "panic":
@@ -52,6 +57,8 @@ func run(how string) {
 		log.Fatalf("cannot go on: %s", "no config")
 	case "exit":
 		os.Exit(3)
+	case "deadlock":
+		wait(make(chan int))
 	}
 }
 

@@ -27,19 +27,22 @@ from orion.spool import Spool  # noqa: E402
 from tests.sample_traces import write_large_trace  # noqa: E402
 
 
-def measure(args: list[str], checkout: Path, stdin: str | None = None) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of `python -m orion ARGS` run from `checkout`'s code."""
+def measure(args: list[str], checkout: Path, stdin: str | None = None
+            ) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system: less swayed by a busy machine) and peak
+    RSS (MB) of `python -m orion ARGS` run from `checkout`'s code."""
     env = dict(os.environ, PYTHONPATH=str(checkout))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "orion", *args], input=stdin, env=env,
                             cwd=checkout, capture_output=True, text=True)
     took = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
         raise SystemExit(f"orion {' '.join(args)} failed: {result.stderr.strip()}")
     # ru_maxrss of children is the largest so far: measure the smaller command first.
-    return took, max(peak, before) / 1024
+    return took, usage.ru_utime + usage.ru_stime - cpu, max(usage.ru_maxrss, before) / 1024
 
 
 def main() -> int:
@@ -54,11 +57,13 @@ def main() -> int:
         path = str(Path(write_large_trace(Spool(tmp), options.calls)).resolve())
         print(f"trace: {options.calls:,} calls, {os.path.getsize(path) / 1e6:.1f} MB "
               f"(written in {time.perf_counter() - start:.1f} s)")
-        took, rss = measure(["show", path, "--no-env"], options.checkout)
-        print(f"orion show:   {took:.2f} s, peak RSS {rss:.0f} MB")
+        took, cpu, rss = measure(["show", path, "--no-env"], options.checkout)
+        print(f"orion show:   {took:.2f} s ({cpu:.2f} s CPU), peak RSS {rss:.0f} MB")
         if options.replay:
-            took, rss = measure(["replay", path], options.checkout, stdin="goto -1\nwhere\n")
-            print(f"orion replay: {took:.2f} s, peak RSS {rss:.0f} MB (to the last event)")
+            took, cpu, rss = measure(["replay", path], options.checkout,
+                                     stdin="goto -1\nwhere\n")
+            print(f"orion replay: {took:.2f} s ({cpu:.2f} s CPU), peak RSS {rss:.0f} MB "
+                  "(to the last event)")
     return 0
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from orion.serve.catalog import Catalog
 from tests.conftest import write_trace
-from tests.serve.conftest import HOSTILE
+from tests.serve.conftest import HOSTILE, start_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -190,3 +191,20 @@ def test_hostile_strings_stay_text(page, served, tmp_path):
     assert page.evaluate("window.pwned") is None
     assert page.locator("#main img, #list-pane img, #main script").count() == 0
     shoot(page, tmp_path, "hostile")
+
+
+def test_off_loopback_the_token_link_opens_the_page(browser, served):
+    server = start_server(Catalog(served.spool), host="0.0.0.0", token="t0ken-for-test")
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        assert page.goto(base).status == 403
+        page.goto(base + "?token=t0ken-for-test")  # sets the cookie the page's requests use
+        page.locator("#trace-list li").first.wait_for()
+        assert page.locator("#trace-list li").count() == 3
+        page.wait_for_selector("#live-state.on")  # the event stream is let in too
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()

@@ -30,6 +30,9 @@ class Location:
     line: int | None
 
 
+_BINDING_RANK = {"STB_GLOBAL": 2, "STB_WEAK": 1}  # else local: 0
+
+
 class _Binary:
     """Symbols and line table of one ELF file, addressed by link-time virtual address."""
 
@@ -50,9 +53,12 @@ class _Binary:
         self.lines = _Lines(with_lines[-1]) if with_lines else None
 
     def _load_symbols(self, elves: list[Any]) -> None:
+        """Function symbols of every table (.symtab adds static functions); of several
+        names for one address (aliases: raise and gsignal) the global one is kept."""
         symbols: dict[int, tuple[int, str]] = {}
+        ranks: dict[int, int] = {}
         sections = [elf.get_section_by_name(name) for elf in elves
-                    for name in (".dynsym", ".symtab")]  # .symtab wins: it has static functions
+                    for name in (".dynsym", ".symtab")]
         for section in sections:
             if section is None or section["sh_type"] == "SHT_NOBITS":
                 continue
@@ -61,7 +67,11 @@ class _Binary:
                     continue
                 if not sym.name or sym["st_shndx"] == "SHN_UNDEF" or not sym["st_value"]:
                     continue
-                symbols[sym["st_value"]] = (sym["st_size"], sym.name)
+                addr = sym["st_value"]
+                rank = _BINDING_RANK.get(sym["st_info"]["bind"], 0)
+                if rank > ranks.get(addr, -1):
+                    symbols[addr] = (sym["st_size"], sym.name)
+                    ranks[addr] = rank
         self.starts = sorted(symbols)
         self.symbols = [symbols[s] for s in self.starts]
 

@@ -62,6 +62,7 @@ def test_abort_after_a_no_return_call_names_the_caller(tmp_path: Path, compiler:
     assert "innocent" not in names
     assert path[:3] == [("main", 21), ("check", 12), ("die", 8)]
     assert names[3] == "abort"  # the C library's, from its dynamic symbols
+    assert "raise" in names and "gsignal" not in names  # an alias: its global name
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)

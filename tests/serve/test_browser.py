@@ -208,3 +208,14 @@ def test_off_loopback_the_token_link_opens_the_page(browser, served):
         context.close()
         server.shutdown()
         server.server_close()
+
+
+def test_a_long_list_comes_a_page_at_a_time(page, served):
+    for _ in range(500):
+        write_trace(served.spool)
+    page.goto(served.url)
+    page.locator("#more").wait_for()
+    assert page.locator("#trace-list li").count() == 500
+    page.locator("#more").click()
+    playwright_api.expect(page.locator("#trace-list li")).to_have_count(503)
+    assert page.locator("#more").count() == 0

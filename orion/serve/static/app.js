@@ -5,8 +5,10 @@
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 
+const PAGE = 500;  // traces asked for at a time; "more" asks for another page
+
 const view = {
-  traces: [], seen: new Set(), fresh: new Set(),
+  traces: [], seen: new Set(), fresh: new Set(), limit: PAGE,
   id: null, trace: null, replay: null, state: null, selectedFrame: null,
   tab: "trace", window: null, failing: new Set(),
 };
@@ -88,6 +90,7 @@ function listQuery() {
     ["lang", $("filter-lang").value], ["since", $("filter-since").value],
     ["fingerprint", $("filter-fingerprint").value.trim()]];
   for (const [k, v] of pairs) if (v) q.set(k, v);
+  q.set("limit", view.limit);
   return q.toString();
 }
 
@@ -136,6 +139,12 @@ function renderList() {
     item.append(bottom);
     item.addEventListener("click", () => openTrace(t.id, null));
     list.append(item);
+  }
+  if (view.traces.length >= view.limit) {
+    const more = el("button", "more", "more…");
+    more.id = "more";
+    more.addEventListener("click", () => { view.limit += PAGE; loadList(); });
+    list.append(more);
   }
 }
 
@@ -595,9 +604,11 @@ function route() {
 
 function init() {
   let timer = null;
-  const relist = () => { clearTimeout(timer); timer = setTimeout(loadList, 200); };
+  const relist = () => { clearTimeout(timer); view.limit = PAGE; timer = setTimeout(loadList, 200); };
   for (const id of ["search", "filter-fingerprint"]) $(id).addEventListener("input", relist);
-  for (const id of ["filter-status", "filter-lang", "filter-since"]) $(id).addEventListener("change", loadList);
+  for (const id of ["filter-status", "filter-lang", "filter-since"]) {
+    $(id).addEventListener("change", () => { view.limit = PAGE; loadList(); });
+  }
   for (const button of document.querySelectorAll("#tabs button")) {
     button.addEventListener("click", () => showTab(button.dataset.tab));
   }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -248,8 +249,7 @@ def run_error_mode(tmp_path) -> None:
     record; its caught exceptions raised by calls the old tree folded away)."""
     program = tmp_path / "fails.py"
     program.write_text(ERROR_PROGRAM)
-    result = run_orion("run", "--mode", "error", "--", sys.executable, str(program),
-                       env={"ORION_HOOK": "python"})  # what show reads, not which hook
+    result = run_orion("run", "--mode", "error", "--", sys.executable, str(program))
     assert result.returncode == 1, result.stderr
 
 
@@ -273,3 +273,23 @@ def test_error_mode_locals_failing_files_and_caught_calls_in_show(spool, tmp_pat
     assert outer["locals"]["total"] == 15 and outer["calls"][0]["file"] == program
     inner = outer["calls"][-1]
     assert inner["locals"] == {"x": 7, "pair": {"t": "tuple", "items": [14.0]}}
+
+
+def test_error_mode_locals_of_a_failing_test_under_orion_test(spool, tmp_path):
+    (tmp_path / "test_calc.py").write_text(
+        "def total(prices, rate):\n"
+        "    factor = (rate,)\n"
+        "    return sum(prices) * factor[0] / undefined_name\n"
+        "\n"
+        "def test_total():\n"
+        "    items = [1.5, 2.5]\n"
+        "    assert total(items, 2.0) == 8.0\n")
+    result = subprocess.run([sys.executable, "-m", "orion", "test", "--mode", "error", "--",
+                             sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                             "test_calc.py"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)
+    assert "test_calc.py::test_total  failed" in result.stderr, result.stdout + result.stderr
+    out = show("@", "--no-env").output
+    assert "mode error" in out and f"{tmp_path / 'test_calc.py'}:3  total\n" in out
+    assert "┆ items = [1.5, 2.5]\n" in out
+    assert "┆ prices = [1.5, 2.5]\n" in out and "┆ factor = (2.0,)\n" in out

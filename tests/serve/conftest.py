@@ -61,7 +61,10 @@ def write_hostile_trace(spool: Spool) -> str:
     w = spool.open_writer(language="python", agent="hostile", mode="dev")
     lane = w.lane("MainThread")
     fn = w.function("render", "web", "web.py", 1)
+    named = w.function(HOSTILE, HOSTILE, HOSTILE, 5)  # names are captured strings too
     w.call(100, lane, fn, w.encode_pairs({"html": HOSTILE}))
+    w.call(110, lane, named, w.encode_pairs({HOSTILE: HOSTILE}))
+    w.ret(120, lane, HOSTILE)
     w.exception(150, lane, "ValueError", HOSTILE, line=2)
     w.unwind(200, lane, 2, w.encode_pairs({"html": HOSTILE}))
     w.close(status="failed", exception={"type": "ValueError", "message": HOSTILE})

@@ -188,9 +188,20 @@ def test_hostile_strings_stay_text(page, served, tmp_path):
     assert HOSTILE in page.locator("#summary").inner_text()
     assert json.dumps(HOSTILE) in page.locator("#values").inner_text()  # shown quoted
     assert HOSTILE in page.locator("#trace-list").inner_text()
+    page.keyboard.press("ArrowLeft")  # back to the return of the call named in HTML
+    at_event(page, 2)
+    assert json.dumps(HOSTILE) in page.locator("#values").inner_text()  # its return value
+    assert HOSTILE in page.locator("#stack").inner_text()
+    assert HOSTILE in page.locator("#timeline").text_content()
+    for tab, selector in (("graph", "#graph g.node"), ("flame", ".flame-bar"),
+                          ("env", "#env table")):
+        page.locator(f"#tabs button[data-tab={tab}]").click()
+        page.wait_for_selector(selector)
+    assert HOSTILE in page.locator("#flame").inner_text()
     assert page.evaluate("window.pwned") is None
     assert page.locator("#main img, #list-pane img, #main script").count() == 0
     shoot(page, tmp_path, "hostile")
+    assert not page.problems
 
 
 def test_off_loopback_the_token_link_opens_the_page(browser, served):

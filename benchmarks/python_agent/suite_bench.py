@@ -6,7 +6,8 @@
 
 The package's sdist is fetched with `pip download --no-binary :all:` into a temporary
 directory (its tests are in the sdist) and its suite run from there, so the library under
-test is the program's own code, as it is for its maintainers. Plain and traced runs are
+test is the program's own code, as it is for its maintainers (a `src/` layout is put on
+PYTHONPATH, so its tests import the sdist's library, not an installed one). Plain and traced runs are
 interleaved, so that a slow spell of the shared machine hits both alike. The whole
 process is timed (interpreter start, `orion run`'s own start-up and the trace's closing
 included), wall clock and CPU (user + system of the whole process tree, steadier than
@@ -69,6 +70,8 @@ def main() -> None:
         env["ORION_ADAPTIVE"] = args.adaptive
     with tempfile.TemporaryDirectory() as tmp:
         source = fetch(args.package, Path(tmp) / "sdist")
+        if (source / "src").is_dir():
+            env["PYTHONPATH"] = str(source / "src")
         pytest = [PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
         plain, traced, sizes = [], [], []
         for run in range(args.runs):
@@ -83,7 +86,9 @@ def main() -> None:
                   f"{traced[-1][2]}   {sizes[-1] / 1e6:.1f} MB", flush=True)
         from orion.format.summary import read_summary
 
-        (last,) = (Path(tmp) / f"spool{args.runs - 1}").glob("*.otrace")
+        # the run's trace: the biggest (each failing test has a small one of its own)
+        last = max((Path(tmp) / f"spool{args.runs - 1}").glob("*.otrace"),
+                   key=lambda path: path.stat().st_size)
         summary = read_summary(last)
     print(f"\n{args.package}, medians of {args.runs}:")
     for column, what in ((0, "wall"), (1, "CPU")):

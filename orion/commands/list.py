@@ -138,6 +138,11 @@ def command(ctx: click.Context, spool: Spool, trace_filter: TraceFilter,
                     continue
                 warn(item.entry, exc)
                 continue
+            if fp is None and fingerprint is not None:  # left out: say so, never silently
+                short = item.entry.trace_id[:SHORT_ID]
+                click.echo(f"orion: note: {short} has more than {IN_PASSING_MAX_RECORDS:,} "
+                           f"records and no fingerprint here (`orion fingerprint {short}` "
+                           f"computes it)", err=True)
             if fingerprint is None or (fp is not None and fp.matches(fingerprint)):
                 kept.append(item)
                 found.append(fp)

@@ -149,12 +149,13 @@ for i in range(int(sys.argv[1])):
 """
 
 
-def list_with_memory_cap(spool, megabytes: int) -> subprocess.CompletedProcess:
+def list_with_memory_cap(spool, megabytes: int, *options: str) -> subprocess.CompletedProcess:
     """`orion list -f table` in a process that cannot have more than `megabytes`."""
+    argv = ["list", "--spool", str(spool), "-f", "table", *options]
     code = ("import resource, sys\n"
             f"resource.setrlimit(resource.RLIMIT_AS, ({megabytes << 20}, {megabytes << 20}))\n"
             "from orion.cli import main\n"
-            f"sys.exit(main(['list', '--spool', {str(spool)!r}, '-f', 'table']))\n")
+            f"sys.exit(main({argv!r}))\n")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
 
@@ -178,6 +179,11 @@ def test_a_big_trace_is_listed_in_bounded_memory(tmp_path):
     assert result.returncode == 0, result.stderr
     header, row = result.stdout.splitlines()
     assert row.split()[6:9] == ["3000001", "-", "<module>"]  # CALLS, FINGERPRINT, ENTRY
+    filtered = list_with_memory_cap(spool, 512, "--fingerprint", "s1:")
+    assert filtered.returncode == 1  # no fingerprint to match, and a note says why
+    short = row.split()[0]
+    assert filtered.stderr.startswith(f"orion: note: {short} has more than 2,000,000 records "
+                                      f"and no fingerprint here (`orion fingerprint {short}`")
 
 
 def test_running_out_of_memory_is_an_error_naming_the_file(tmp_path):

@@ -1,5 +1,5 @@
 module github.com/orionis-trace/orion-go
 
-go 1.22
+go 1.21
 
-require github.com/klauspost/compress v1.18.0
+require github.com/klauspost/compress v1.17.11

@@ -95,7 +95,8 @@ def instrument(root: Path) -> str:
                            "-agent", str(agent_dir())],
                           capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
-        raise GoAgentError((done.stderr.strip() or "orion-go-instrument failed").splitlines()[-1])
+        last = (done.stderr.strip() or f"{_TOOL} failed").splitlines()[-1]
+        raise GoAgentError(last.removeprefix(f"{_TOOL}: "))
     return done.stdout.strip()
 
 
@@ -166,7 +167,7 @@ class GoRuntime(Runtime):
         return ["go", "test", "./..."]
 
     def next_step(self, root: Path, language: str) -> str:
-        return ("Go: `orion run -- go run .` records the program's calls, goroutines and "
+        return ("`orion run -- go run .` records the program's calls, goroutines and "
                 "panics; `orion test -- go test ./...` writes a trace per failing test "
                 "(see docs/go.md)")
 

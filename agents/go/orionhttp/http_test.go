@@ -10,7 +10,7 @@ import (
 func TestTraceparentTravelsFromClientToServer(t *testing.T) {
 	var received string
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/items/", func(w http.ResponseWriter, r *http.Request) {
 		received = r.Header.Get("traceparent")
 		w.WriteHeader(http.StatusTeapot)
 	})

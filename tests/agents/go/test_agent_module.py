@@ -22,3 +22,13 @@ def test_doctor_checks_the_go_toolchain_and_agent(tmp_path: Path) -> None:
     done = orion("doctor", "--json", cwd=tmp_path)
     levels = {check["check"]: check["level"] for check in json.loads(done.stdout)}
     assert levels["toolchain go"] == levels["go agent"] == "ok", done.stdout
+
+
+def test_a_module_too_old_for_the_agent_runs_as_it_is_with_a_note(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module example.com/old\n\ngo 1.20\n")
+    (tmp_path / "main.go").write_text('package main\n\nfunc main() { println("old") }\n')
+    done = orion("run", "--spool", str(tmp_path / "spool"), "--", "go", "run", ".",
+                 cwd=tmp_path)
+    assert done.returncode == 0 and "old" in done.stderr
+    assert (f"orion: Go code in {tmp_path} is not instrumented: go.mod says go 1.20; the "
+            f"agent needs go 1.21 or later there") in done.stderr

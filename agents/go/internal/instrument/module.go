@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -117,6 +118,9 @@ func writeModFile(target string, goMod []byte, root, agent string) error {
 	if err != nil {
 		return err
 	}
+	if mine, needed := goLine(goMod), goLine(agentMod); olderGo(mine, needed) {
+		return fmt.Errorf("go.mod says go %s; the agent needs go %s or later there", mine, needed)
+	}
 	var b bytes.Buffer
 	b.Write(goMod)
 	fmt.Fprintf(&b, "\nrequire %s v0.0.0\n\nreplace %s => %s\n", AgentPath, AgentPath, agent)
@@ -131,6 +135,30 @@ func writeModFile(target string, goMod []byte, root, agent string) error {
 	sums, _ := os.ReadFile(filepath.Join(root, "go.sum"))
 	agentSums, _ := os.ReadFile(filepath.Join(agent, "go.sum"))
 	return os.WriteFile(strings.TrimSuffix(target, ".mod")+".sum", append(sums, agentSums...), 0o644)
+}
+
+// goLine is the version of a go.mod's `go` line (1.16 without one, as the go command
+// reads it).
+func goLine(goMod []byte) string {
+	for _, line := range strings.Split(string(goMod), "\n") {
+		if fields := strings.Fields(line); len(fields) == 2 && fields[0] == "go" {
+			return fields[1]
+		}
+	}
+	return "1.16"
+}
+
+// olderGo compares Go versions (1.21, 1.22.3) number by number.
+func olderGo(a, b string) bool {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		x, _ := strconv.Atoi(as[i])
+		y, _ := strconv.Atoi(bs[i])
+		if x != y {
+			return x < y
+		}
+	}
+	return len(as) < len(bs)
 }
 
 // requirements lists the `require` lines of a go.mod (module, version).

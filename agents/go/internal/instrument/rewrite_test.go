@@ -66,3 +66,14 @@ func TestCgoFilesAreLeftAlone(t *testing.T) {
 		t.Errorf("a cgo file was rewritten: %v %s", err, out)
 	}
 }
+
+func TestOlderGoLines(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		older bool
+	}{{"1.20", "1.21", true}, {"1.21", "1.21", false}, {"1.21.3", "1.21", false}, {"1.9", "1.21", true}, {"1.22", "1.21", false}} {
+		if olderGo(c.a, c.b) != c.older {
+			t.Errorf("olderGo(%s, %s) != %v", c.a, c.b, c.older)
+		}
+	}
+}

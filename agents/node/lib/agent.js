@@ -360,15 +360,24 @@ class Agent {
       if (!failure) return;
       const error = failure.cause !== undefined ? failure.cause : failure;
       this.failingStacks.set(error, innermost);
-      this.testFailed(frame, test, error, innermost, t);
+      this.testFailed(test, error, innermost, frame.lane, t);
     });
+  }
+
+  /** A test runner other than node:test (Mocha) reports `test` ({id, file, start}) failed
+   *  with `error`, which the frames it unwound (if any of ours) tell the stack of. */
+  runnerTestFailed(test, error) {
+    const innermost = this.failingStack(error);
+    let root = innermost;
+    while (root !== null && root.caller !== null) root = root.caller;
+    this.testFailed(test, error, innermost, root !== null ? root.lane : this.current, this.now());
   }
 
   /** The trace of a failed test (spec 7.1): in error mode the ring since the test began,
    *  in dev and safe mode (whose calls are in the process's trace, named as
    *  `process_trace`) the failure alone; then the exception, the failing stack with its
-   *  arguments, and the test's event. Its clock starts with the test. */
-  testFailed(frame, test, error, innermost, t) {
+   *  arguments, and the test's event on `lane`. Its clock starts with the test. */
+  testFailed(test, error, innermost, lane, t) {
     const [type, message] = describe(error, this.config.secretValues);
     const info = { id: test.id, outcome: 'failed', file: test.file };
     const begin = Math.round(test.start);
@@ -381,16 +390,37 @@ class Agent {
     } else {
       if (this.closed) return;
       const main = this.open();
-      main.timed(t, [T.EVENT, 0, main.laneId(frame.lane), main.sid('test'), info]);
+      main.timed(t, [T.EVENT, 0, main.laneId(lane), main.sid('test'), info]);
       extra.processTrace = this.traceId;
-      extra.root = frame.fn.name;
       w = this.newWriter(extra);
     }
-    const laneId = w.laneId(innermost.lane);
+    const failingLane = innermost !== null ? innermost.lane : lane;
+    const laneId = w.laneId(failingLane);
     w.timed(t - begin, [T.EXCEPTION, 0, laneId, 0, w.sid(type), message, null]);
-    this.writeStack(w, laneId, t - begin, 'exception', innermost);
-    w.timed(t - begin, [T.EVENT, 0, w.laneId(frame.lane), w.sid('test'), info]);
+    if (innermost !== null) this.writeStack(w, laneId, t - begin, 'exception', innermost);
+    w.timed(t - begin, [T.EVENT, 0, w.laneId(lane), w.sid('test'), info]);
     this.finish(w, this.summary(w, 'failed', { type, message }, null, extra));
+  }
+
+  /** Mocha's Runner (mocha/lib/runner.js, reporting to us once loaded): each failing test
+   *  is recorded as its trace, named by its full title. */
+  watchMocha(Runner) {
+    if (Runner.orionWatched) return;
+    Runner.orionWatched = true;
+    const agent = this;
+    const { fail, run } = Runner.prototype;
+    Runner.prototype.run = function runWatched(...args) {
+      this.on('test', (test) => { test.orionStart = agent.now(); });
+      return Reflect.apply(run, this, args);
+    };
+    Runner.prototype.fail = function failWatched(test, error, ...rest) {
+      if (!(test.isPending && test.isPending()) && typeof test.fullTitle === 'function') {
+        const file = test.file ? path.relative(agent.config.root, test.file) : null;
+        const start = test.orionStart !== undefined ? test.orionStart : agent.now();
+        agent.runnerTestFailed({ id: test.fullTitle(), file, start }, error);
+      }
+      return Reflect.apply(fail, this, [test, error, ...rest]);
+    };
   }
 
   writeStack(w, laneId, t, reason, innermost) {

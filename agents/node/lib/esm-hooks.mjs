@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const { instrument } = require('./instrument.js');
-const { shouldInstrument } = require('./scope.js');
+const { shouldInstrument, runnerTail } = require('./scope.js');
 
 let config = null;
 
@@ -20,8 +20,9 @@ export async function load(url, context, nextLoad) {
   const result = await nextLoad(url, context);
   if (config === null || result.format !== 'module' || !url.startsWith('file:')) return result;
   const filename = fileURLToPath(url);
-  if (!shouldInstrument(filename, config)) return result;
   const source = typeof result.source === 'string' ? result.source : Buffer.from(result.source).toString('utf8');
+  if (runnerTail(filename) !== null) return { ...result, source: source + runnerTail(filename) };
+  if (!shouldInstrument(filename, config)) return result;
   const rewritten = instrument(source, path.relative(config.root, filename), 'module', url);
   return rewritten === null ? result : { ...result, source: rewritten };
 }

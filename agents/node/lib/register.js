@@ -27,6 +27,7 @@ function start() {
     process.env.ORION_PARENT = `${agent.traceId}-${agent.spanId}`;
   }
   hookCommonJs(config);
+  hookRequiredRunners(agent);
   if (!PACKAGE_MANAGERS.test(process.argv[1] || '')) hookEsModules(config);
   if (process.env.NODE_TEST_CONTEXT !== undefined || process.execArgv.includes('--test')) watchTests(agent);
   require('./http').watchHttp(agent);
@@ -41,7 +42,7 @@ function start() {
 }
 
 function hookCommonJs(config) {
-  const { shouldInstrument } = require('./scope');
+  const { shouldInstrument, runnerTail } = require('./scope');
   let instrument = null; // acorn and magic-string load with the first module instrumented
   const compile = Module.prototype._compile;
   Module.prototype._compile = function compileInstrumented(content, filename, ...rest) {
@@ -49,8 +50,25 @@ function hookCommonJs(config) {
       if (instrument === null) ({ instrument } = require('./instrument'));
       const rewritten = instrument(content, path.relative(config.root, filename), 'script', filename);
       if (rewritten !== null) content = rewritten;
+    } else if (typeof content === 'string' && runnerTail(filename) !== null) {
+      content += runnerTail(filename);
     }
     return compile.call(this, content, filename, ...rest);
+  };
+}
+
+/** Mocha 12 requires its runner, an ES module, from CommonJS (require(esm)), which neither
+ *  hook sees: its Runner is taken from what require returns. */
+function hookRequiredRunners(agent) {
+  const load = Module._load;
+  const mocha = `${path.sep}mocha${path.sep}`;
+  Module._load = function loadWatched(request, parent, ...rest) {
+    const exports = Reflect.apply(load, this, [request, parent, ...rest]);
+    if (request.endsWith('runner.js') && parent && typeof parent.filename === 'string'
+        && parent.filename.includes(mocha) && exports && typeof exports.Runner === 'function') {
+      agent.watchMocha(exports.Runner);
+    }
+    return exports;
   };
 }
 

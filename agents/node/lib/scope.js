@@ -15,4 +15,15 @@ function shouldInstrument(filename, config) {
   return filename.startsWith(config.root + path.sep) && !filename.includes(`${path.sep}node_modules${path.sep}`);
 }
 
-module.exports = { shouldInstrument };
+// Test runners the agent reports failures from: their module, and the tail that hands the
+// runner's class to the agent once the module has run (CommonJS or ES module alike).
+const RUNNERS = [{ path: `${path.sep}mocha${path.sep}lib${path.sep}runner.js`,
+  tail: '\n;globalThis.__orion?.watchMocha?.(Runner);' }];
+
+/** The text to append to a test runner's module, or null for any other file. */
+function runnerTail(filename) {
+  const runner = RUNNERS.find((r) => filename.endsWith(r.path));
+  return runner === undefined ? null : runner.tail;
+}
+
+module.exports = { shouldInstrument, runnerTail };

@@ -5,6 +5,7 @@ exit status, standard output and sources stay what they are without orion."""
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 from pathlib import Path
 
@@ -23,6 +24,11 @@ def _functions(recs: list[dict]) -> dict[int, str]:
 def _calls(recs: list[dict]) -> list[tuple[str, dict]]:
     names = _functions(recs)
     return [(names[r["fn"]], r.get("args") or {}) for r in recs if r["type"] == "call"]
+
+
+def _without_timings(text: str) -> list[str]:
+    """A test runner's report without the lines that give durations."""
+    return [line for line in text.splitlines() if "ms)" not in line and "passing (" not in line]
 
 
 def _sources(project: Path) -> dict[str, str]:
@@ -107,8 +113,6 @@ def test_one_trace_per_failing_node_test(project: Path, tmp_path: Path) -> None:
     done = orion("test", "--json", "--spool", str(spool), "--", "npm", "test", cwd=project)
     bare = plain("npm", "test", cwd=project)
     assert done.returncode == bare.returncode == 1
-    import json
-
     report = json.loads(done.stderr[done.stderr.index("{"):])
     tests = sorted(t["test"] for t in report["traces"])
     assert tests == ["async > rejects", "totals wrongly"]
@@ -252,3 +256,35 @@ def test_dev_mode_failing_tests_get_traces_naming_the_process_trace(project: Pat
         process = summaries[summary["process_trace"]]
         assert process["counts"]["calls"] > 0
         assert summary["exception"]["type"] == "AssertionError"
+
+
+def test_one_trace_per_failing_mocha_test(project: Path, tmp_path: Path) -> None:
+    """Mocha from the npm registry (its runner is an ES module it requires from CommonJS)."""
+    install = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--save-dev", "mocha@12"],
+                             cwd=project, capture_output=True, text=True, timeout=240)
+    assert install.returncode == 0, install.stderr[-2000:]
+    (project / "spec").mkdir()
+    (project / "spec" / "cart.spec.js").write_text(
+        "const assert = require('node:assert');\n"
+        "const { Cart, checkout } = require('../cart');\n"
+        "describe('checkout', () => {\n"
+        "  it('totals', () => { const c = new Cart('a'); c.put('x', 2); assert.strictEqual(checkout(c, 'hunter2-long'), 2); });\n"
+        "  it('refuses a bad password', () => { checkout(new Cart('b'), 'nope'); });\n"
+        "});\n")
+    command = ["npx", "mocha", "spec/"]
+    spool = tmp_path / "spool"
+    done = orion("test", "--json", "--spool", str(spool), "--", *command, cwd=project)
+    bare = plain(*command, cwd=project)
+    assert done.returncode == bare.returncode == 1
+    assert _without_timings(done.stdout) == _without_timings(bare.stdout)
+
+    report = json.loads(done.stderr[done.stderr.index("{"):])
+    assert [t["test"] for t in report["traces"]] == ["checkout refuses a bad password"]
+    [path] = traces(spool)
+    validate([path], project)
+    assert_matches_vectors(path)
+    recs = records(path)
+    names = _functions(recs)
+    [stack] = [r for r in recs if r["type"] == "stack"]
+    assert [names[f["fn"]] for f in stack["frames"]] == ["<anonymous>", "checkout"]
+    assert stack["frames"][1]["locals"]["password"] == {"t": "string", "redacted": True}

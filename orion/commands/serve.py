@@ -35,6 +35,7 @@ def command(paths: tuple[Path, ...], host: str, port: int, token: str | None,
     Binds to 127.0.0.1; on any other address every request must carry the token
     (open the printed URL once). Stop it with Ctrl-C.
     """
+    from ..serve import registry
     from ..serve.catalog import Catalog
     from ..serve.server import OrionServer, is_loopback, new_token
 
@@ -49,9 +50,11 @@ def command(paths: tuple[Path, ...], host: str, port: int, token: str | None,
     click.echo(f"orion serve: {url} (spool {spool.path}); Ctrl-C to stop", err=True)
     if open_browser:
         webbrowser.open(url)
+    registry.register(server.url, spool.path)
     try:
         server.serve()
     except KeyboardInterrupt:
         pass
     finally:
+        registry.unregister()
         server.server_close()

@@ -11,6 +11,7 @@ from ..options import json_option, spool_option
 from ..render.jsonout import write_json
 from ..render.progress import progress
 from ..render.table import format_bytes
+from ..serve.registry import url_of
 from ..spool import Spool
 from ..timeparse import format_time_ns
 
@@ -20,11 +21,11 @@ from ..timeparse import format_time_ns
 @spool_option
 def command(as_json: bool, spool: Spool) -> None:
     """Show whether capture is on and how, the spool (traces total, failed, incomplete,
-    disk used), the newest failures, and whether `orion serve` is running."""
+    disk used), the newest failures, and whether `orion serve` is running, and where."""
     state = capture_state()
     with progress(spool.entries(), "reading summaries") as items:
         stats = spool_stats(spool, items)
-    serving = serve_processes()
+    serving = serve_processes() or []
     failures = [{"id": f.entry.trace_id, "status": f.summary.get("status"),
                  "start_ns": f.summary.get("start_ns"),
                  "name": f.summary.get("name") or f.summary.get("root"),
@@ -34,7 +35,8 @@ def command(as_json: bool, spool: Spool) -> None:
         write_json({"capture": state, "spool": stats.path, "total": stats.total,
                     "failed": stats.failed, "incomplete": stats.incomplete,
                     "bytes": stats.bytes, "newest_failures": failures,
-                    "serve": serving}, sys.stdout)
+                    "serve": [{"pid": pid, "url": url_of(pid)} for pid in serving]},
+                   sys.stdout)
         return
     click.echo(f"capture: {'on' if state['on'] else 'off'} ({state['how']})")
     click.echo(f"spool: {stats.path}")
@@ -46,8 +48,7 @@ def command(as_json: bool, spool: Spool) -> None:
             what = " ".join(x for x in (f["name"], f["exception"]) if x)
             click.echo(f"  {f['id'][:12]}  {format_time_ns(f['start_ns'])}  "
                        f"{f['status']}  {what}")
-    if serving is None:
-        click.echo("serve: no serve command yet")
-    else:
-        click.echo("serve: " + (f"running (pid {', '.join(map(str, serving))})" if serving
-                                else "not running"))
+    for pid in serving:
+        click.echo(f"serve: running at {url_of(pid) or 'an unknown address'} (pid {pid})")
+    if not serving:
+        click.echo("serve: not running")

@@ -17,8 +17,9 @@ from tests.serve.conftest import get
 
 
 @pytest.fixture
-def serve_process(spool):
+def serve_process(spool, tmp_path, monkeypatch):
     """Start `orion serve ARGS...` and return (process, printed URL)."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # where it says its address
     started = []
 
     def start(*args: str):
@@ -33,20 +34,24 @@ def serve_process(spool):
 
     yield start
     for process in started:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=10)
 
 
-def test_serves_the_spool_and_status_sees_it(serve_process, spool):
+def test_serves_the_spool_and_status_sees_it(serve_process, spool, tmp_path):
     write_trace(spool, root="main")
     process, url = serve_process()
     assert url.startswith("http://127.0.0.1:")
     answer = get(url, "/api/traces")
     assert answer.status == 200 and answer.json()[0]["root"] == "main"
     status = run_orion("status", "--json", env={"ORION_SPOOL": str(spool.path)})
-    assert process.pid in json.loads(status.stdout)["serve"]
-    assert f"running (pid {process.pid}" in run_orion(
+    assert {"pid": process.pid, "url": url} in json.loads(status.stdout)["serve"]
+    assert f"serve: running at {url} (pid {process.pid})" in run_orion(
         "status", env={"ORION_SPOOL": str(spool.path)}).stdout
+    process.send_signal(signal.SIGINT)  # stopped: it no longer says where it was
+    process.wait(timeout=10)
+    assert not list((tmp_path / "data" / "orionis" / "serve").iterdir())
 
 
 def test_beyond_loopback_a_token_is_made_and_printed(serve_process, spool):

@@ -140,6 +140,9 @@ func Enter(fn int) Frame {
 		return Frame{}
 	}
 	l := currentLane()
+	if l.panic != nil && len(l.fns) == 0 {
+		l.panic = nil // recovered below the goroutine's instrumented calls (net/http does)
+	}
 	l.fns = append(l.fns, fn)
 	l.tr.add(event{kind: evCall, fn: int32(fn), tick: ticks(), lane: l})
 	return Frame{l: l, fn: fn, inFlight: currentPanic()}
@@ -151,6 +154,9 @@ func EnterArgs(fn int, namesAndValues ...any) Frame {
 		return Frame{}
 	}
 	l := currentLane()
+	if l.panic != nil && len(l.fns) == 0 {
+		l.panic = nil
+	}
 	l.fns = append(l.fns, fn)
 	if namesAndValues == nil {
 		namesAndValues = []any{}

@@ -1,0 +1,55 @@
+package orion
+
+import "testing"
+
+// freshTrace makes the process trace a new error-mode one (a ring to look into).
+func freshTrace() {
+	cfg.mode, cfg.ring = modeError, 100
+	procTrace = newTrace("")
+	lanesMu.Lock()
+	lanes = map[uint64]*lane{}
+	lanesMu.Unlock()
+	for i := range laneCache {
+		laneCache[i].Store(nil)
+	}
+}
+
+func ringKinds() []eventKind {
+	var kinds []eventKind
+	for _, ev := range procTrace.ring[:procTrace.ringN] {
+		kinds = append(kinds, ev.kind)
+	}
+	return kinds
+}
+
+// instrumented is what the rewrite makes of a function that may panic.
+func instrumented(fn int, fail bool) {
+	f := Enter(fn)
+	defer func() {
+		if f.Exit() == exitLocals {
+			f.Unwound("fail", fail)
+		}
+	}()
+	if fail {
+		panic("boom")
+	}
+}
+
+func TestAPanicRecoveredBelowTheInstrumentedCallsIsForgotten(t *testing.T) {
+	freshTrace()
+	fn := Register("m", "f.go", Fn{Name: "f", Line: 1, End: 2})
+	done := make(chan struct{})
+	go func() { // as net/http serves requests: it recovers a handler's panic, then goes on
+		defer close(done)
+		func() {
+			defer func() { recover() }()
+			instrumented(fn, true)
+		}()
+		instrumented(fn, false)
+	}()
+	<-done
+	want := []eventKind{evCall, evRaised, evUnwind, evCall, evReturn}
+	if got := ringKinds(); len(got) != len(want) || got[3] != evCall || got[4] != evReturn {
+		t.Errorf("events %v, want %v (no caught)", got, want)
+	}
+}

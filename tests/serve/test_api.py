@@ -259,3 +259,16 @@ def test_a_diff_too_big_for_the_server_is_413(served, monkeypatch):
     answer = served.get(f"/api/diff?a={served.failed_id}&b={served.ok_id}")
     assert answer.status == 413
     assert "orion diff" in answer.json()["error"]
+
+
+def test_a_corrupt_trace_is_skipped_in_the_list_and_422_when_opened(served):
+    good = next(served.spool.path.glob(f"*{served.ok_id}.otrace"))
+    bad_id = "f" * 32
+    bad = good.with_name(good.name.replace(served.ok_id, bad_id))
+    bad.write_bytes(good.read_bytes()[:40] + b"\xff" * 200)
+    listed = served.get("/api/traces")
+    assert listed.status == 200 and bad_id not in {t["id"] for t in listed.json()}
+    for route in ("", "/replay", "/state?at=0", "/graph", "/flame"):
+        answer = served.get(f"/api/trace/{bad_id}{route}")
+        assert answer.status == 422, route
+        assert answer.json()["error"].startswith("cannot read the trace")

@@ -123,11 +123,14 @@ class NodeRuntime(Runtime):
         yield from super().doctor_checks(used)
         if shutil.which("node") is None:
             return
-        try:
-            where = agent_dir()
+        try:  # installed now only for a project that uses Node.js
+            where = agent_dir(install="node" in used)
         except (OrionError, OSError, subprocess.SubprocessError) as exc:
             level = FAIL if "node" in used else WARN
             yield Check("node agent", level, str(exc), "install npm, or set ORION_NODE_AGENT")
+            return
+        if where is None:
+            yield Check("node agent", OK, "installed on the first `orion run` in a Node.js project")
             return
         yield Check("node agent", OK, str(where))
 

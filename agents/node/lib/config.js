@@ -26,6 +26,7 @@ function readConfig(env = process.env) {
     ring: Number.isFinite(ring) && ring >= 16 ? ring : 20000,
     include: (env.ORION_NODE_INCLUDE || '').split(',').map((s) => s.trim()).filter(Boolean),
     exclude: (env.ORION_NODE_EXCLUDE || '').split(',').map((s) => s.trim()).filter(Boolean),
+    sample: parseSample(env.ORION_SAMPLE),
     adaptive: parseAdaptive(env.ORION_ADAPTIVE),
     root: process.cwd(),
     isSecret,
@@ -45,6 +46,16 @@ function resolveSpool(env) {
   }
   const data = env.XDG_DATA_HOME || path.join(os.homedir(), '.local', 'share');
   return path.join(data, 'orionis', 'spool');
+}
+
+/** ORION_SAMPLE: the fraction of processes safe mode records (`0.01`, `1%`, `off` for
+ *  all), 1% when unset, as the other agents read it. */
+function parseSample(text) {
+  const value = (text || '').trim().toLowerCase();
+  if (value === '') return 0.01;
+  if (['off', 'none', 'all', 'no'].includes(value)) return 1;
+  const fraction = value.endsWith('%') ? Number.parseFloat(value) / 100 : Number.parseFloat(value);
+  return Number.isFinite(fraction) ? fraction : 0.01;
 }
 
 /** ORION_ADAPTIVE=FULL/EVERY/MAX (spec 7.1, default 10/1000/20000000; `off` records every

@@ -21,6 +21,7 @@ function start() {
   const { Agent } = require('./agent');
   process.setSourceMapsEnabled(true); // stack traces give the lines and columns as written
   const config = readConfig();
+  if (config.mode === 'safe' && Math.random() >= config.sample) return; // not among the sampled
   const agent = new Agent(config, isMainThread ? {} : { threadName: `worker ${threadId}`, threadId });
   globalThis.__orion = agent;
   if (config.parent === null || isMainThread) {

@@ -178,6 +178,9 @@ def test_safe_mode_records_calls_without_values(project: Path, tmp_path: Path) -
     calls = [r for r in recs if r["type"] == "call"]
     assert calls and not any("args" in r for r in calls)
     assert not any("value" in r for r in recs if r["type"] == "return")
+    unsampled = orion("run", "--mode", "safe", "--sample", "0", "--spool", str(tmp_path / "none"),
+                      "--", "node", "app.mjs", cwd=project)
+    assert unsampled.returncode == 0 and not traces(tmp_path / "none")
 
 
 def test_error_mode_writes_nothing_when_nothing_fails(project: Path, tmp_path: Path) -> None:

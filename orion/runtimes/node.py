@@ -6,6 +6,7 @@ use into the user's cache (`npm ci` from its package-lock.json)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -70,6 +71,13 @@ def agent_dir(install: bool = True) -> Path | None:
     return target
 
 
+def start_settings() -> Path:
+    """Where `orion start` leaves the mode and spool for Node processes that load the agent
+    through the user's own NODE_OPTIONS (the agent reads it when ORION_MODE is unset)."""
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "orionis" / "node-start.json"
+
+
 def node_options(existing: str, register: Path) -> str:
     """NODE_OPTIONS with the agent required first (once); Node reads double quotes there."""
     path = str(register)
@@ -116,6 +124,26 @@ class NodeRuntime(Runtime):
 
     def describe(self) -> str:
         return "Node.js agent loaded through NODE_OPTIONS"
+
+    def switch(self, on: bool, mode: str, spool: str | None, ring: str | None,
+               site: str | None) -> str | None:
+        """Node has no per-user start-up file: `orion start` records the settings and says
+        what to put in NODE_OPTIONS; `orion stop` removes them."""
+        settings = start_settings()
+        if not on:
+            if not settings.exists():
+                return None
+            settings.unlink()
+            return "Node.js processes (take the agent's --require out of NODE_OPTIONS too)"
+        try:
+            where = agent_dir()
+        except (OrionError, OSError, subprocess.SubprocessError):
+            return None
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text(json.dumps({"mode": mode, "spool": spool, "ring": ring}) + "\n")
+        option = node_options("", where / "lib" / "register.js")
+        return (f"Node.js processes once NODE_OPTIONS has the agent (Node has no per-user "
+                f"start-up file: add  export NODE_OPTIONS='{option}'  to your shell profile)")
 
     def doctor_checks(self, used: set[str]) -> Iterator[Check]:
         from ..doctor import FAIL, OK, WARN, Check

@@ -14,6 +14,7 @@ const NODE_VARIABLES = ['NODE_*', 'npm_lifecycle_event', 'npm_package_name', 'np
   'npm_config_user_agent'];
 
 function readConfig(env = process.env) {
+  if (env.ORION_MODE === undefined) env = { ...env, ...startSettings(env) };
   const mode = ['dev', 'safe'].includes(env.ORION_MODE) ? env.ORION_MODE : 'error';
   const isSecret = secretNames(configuredWords(env));
   const ring = Number.parseInt(env.ORION_RING || '', 10);
@@ -32,6 +33,21 @@ function readConfig(env = process.env) {
     isSecret,
     secretValues: secretValues(env, isSecret),
   };
+}
+
+/** What `orion start` set for processes that load the agent through the user's own
+ *  NODE_OPTIONS (no ORION_MODE in their environment), as ORION_* variables. */
+function startSettings(env) {
+  const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
+  try {
+    const { mode, spool, ring } = JSON.parse(fs.readFileSync(path.join(base, 'orionis', 'node-start.json'), 'utf8'));
+    const settings = { ORION_MODE: mode };
+    if (spool) settings.ORION_SPOOL = spool;
+    if (/^\d+$/.test(ring || '')) settings.ORION_RING = ring;
+    return settings;
+  } catch {
+    return {};
+  }
 }
 
 /** ORION_SPOOL, else the nearest .orion/ upwards, else the user's data directory. */

@@ -3,7 +3,9 @@ init` in a Node project."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 from .conftest import orion, traces, validate
@@ -36,3 +38,24 @@ def test_init_names_the_next_step(project: Path) -> None:
     done = orion("init", cwd=project)
     assert done.returncode == 0
     assert "next (node): `orion test -- npm test`" in done.stdout
+
+
+def test_start_says_how_and_node_processes_follow_its_settings(project: Path,
+                                                               tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    started = orion("start", "--mode", "dev", "--spool", str(spool), "--site",
+                    str(tmp_path / "site"), cwd=project, env=env)
+    assert started.returncode == 0, started.stderr
+    option = started.stderr.split("export NODE_OPTIONS='")[1].split("'")[0]
+    assert option.startswith("--require ") and option.endswith("register.js")
+    user = {**env, "NODE_OPTIONS": option}
+    done = subprocess.run(["node", "app.mjs"], cwd=project, capture_output=True, text=True,
+                          env={**{k: v for k, v in os.environ.items() if not k.startswith("ORION_")},
+                               **user}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    [path] = traces(spool)
+    validate([path], project)
+    stopped = orion("stop", "--site", str(tmp_path / "site"), cwd=project, env=env)
+    assert stopped.returncode == 0 and "Node.js" in stopped.stderr
+    assert not (tmp_path / "config" / "orionis" / "node-start.json").exists()

@@ -62,7 +62,8 @@ def measure(exe: Path, args: list[str], runs: int, mode: str | None, spool: Path
         summary = read_summary(traces[-1])
         counts = summary["counts"]
         result["calls"] = counts["calls"]
-        result["bytes_per_event"] = traces[-1].stat().st_size / (counts["calls"] + counts["returns"])
+        events = counts["calls"] + counts["returns"]
+        result["bytes_per_event"] = traces[-1].stat().st_size / events
     return result
 
 

@@ -20,7 +20,9 @@ GO = shutil.which("go")
 SAMPLE = Path(__file__).resolve().parent / "sample"
 BUILD_TIMEOUT = 300
 
-pytestmark = pytest.mark.skipif(GO is None, reason="the go toolchain is not installed")
+# Every test module here sets `pytestmark = requires_go` (a conftest's own pytestmark
+# applies to no test).
+requires_go = pytest.mark.skipif(GO is None, reason="the go toolchain is not installed")
 
 
 def plain_env(**extra: str) -> dict[str, str]:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from orion.runtimes.go import agent_dir
 
-from .conftest import GO, BUILD_TIMEOUT, orion, plain_env
+from .conftest import BUILD_TIMEOUT, GO, orion, plain_env, requires_go
+
+pytestmark = requires_go
 
 
 def test_the_agent_module_passes_its_go_tests_without_cgo() -> None:

@@ -9,7 +9,10 @@ import subprocess
 from pathlib import Path
 
 from ...vector_shapes import assert_matches_vectors
-from .conftest import GO, SAMPLE, BUILD_TIMEOUT, by_type, decoded, line_of, orion, plain_env
+from .conftest import (BUILD_TIMEOUT, GO, SAMPLE, by_type, decoded, line_of, orion, plain_env,
+                       requires_go)
+
+pytestmark = requires_go
 
 
 def test_each_failing_test_gets_a_trace(tmp_path: Path) -> None:

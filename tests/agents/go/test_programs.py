@@ -8,7 +8,10 @@ import subprocess
 from pathlib import Path
 
 from ...vector_shapes import assert_matches_vectors
-from .conftest import Built, by_type, decoded, line_of, orion, plain_env, run_traced, stack_lines
+from .conftest import (Built, by_type, decoded, line_of, orion, plain_env, requires_go, run_traced,
+                       stack_lines)
+
+pytestmark = requires_go
 
 
 def functions(records: list[dict]) -> dict[int, dict]:
@@ -137,7 +140,8 @@ def test_secrets_never_reach_the_file(built: Built, tmp_path: Path) -> None:
 
 
 def test_the_users_files_and_a_plain_build_stay_untouched(built: Built, tmp_path: Path) -> None:
-    sources = {p.name: p.read_bytes() for p in built.module.iterdir() if p.suffix in (".go", ".mod")}
+    sources = {p.name: p.read_bytes() for p in built.module.iterdir()
+               if p.suffix in (".go", ".mod")}
     assert not (built.module / "go.sum").exists()
     assert sources["main.go"] == (Path(__file__).parent / "sample" / "main.go").read_bytes()
     spool = tmp_path / "spool"

@@ -14,7 +14,9 @@ from orion.format.reader import TraceReader
 from orion.runtimes.go import agent_dir
 
 from ...vector_shapes import VECTORS, assert_plain_zstd_reads_the_header
-from .conftest import BUILD_TIMEOUT, GO, orion, plain_env
+from .conftest import BUILD_TIMEOUT, GO, orion, plain_env, requires_go
+
+pytestmark = requires_go
 
 
 @pytest.fixture(scope="module")

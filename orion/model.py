@@ -265,15 +265,21 @@ class Folded:
 
 class Cut:
     """Where a pruned load stopped keeping a caller's calls: it tells the drawing that more
-    follows (a `├─`, not a `└─`), and is never drawn itself (it lies past the line cap)."""
+    follows (a `├─`, not a `└─`), is never drawn itself (it lies past the line cap), and
+    counts the `calls` it stands for (with their callees)."""
 
-    __slots__ = ("start",)
+    __slots__ = ("start", "calls")
     outcome = None
     children = ()
-    dropped = -1  # not a call: takes itself back out of `subtree_size`'s count
 
     def __init__(self, start: int) -> None:
         self.start = start
+        self.calls = 0
+
+    @property
+    def dropped(self) -> int:
+        """For `subtree_size`, which counts each child once: the Cut is not a call."""
+        return self.calls - 1
 
     @property
     def t(self) -> int:

@@ -286,7 +286,7 @@ def render_tree(lanes: Iterable[Lane], options: TreeOptions) -> Iterator[str]:
     cap = options.max_lines
     truncated = False
     for lane in lanes:
-        if cap is not None and lines >= cap:
+        if truncated or cap is not None and lines >= cap:
             truncated = True
             break
         yield style(lane_heading(lane), fg="cyan", bold=True)
@@ -299,10 +299,10 @@ def render_tree(lanes: Iterable[Lane], options: TreeOptions) -> Iterator[str]:
             if entry is None:
                 stack.pop()
                 continue
-            if cap is not None and lines >= cap:
-                truncated = True
-                break
             item, last = entry
+            if cap is not None and lines >= cap or isinstance(item, Cut):
+                truncated = True  # a Cut: the rest was not kept (a pruned load's estimate
+                break  # of the lines before it was short, after a ring window's frames)
             connector = "└─ " if last else "├─ "
             inner = prefix + ("   " if last else "│  ")
             marker = ""
@@ -346,13 +346,14 @@ class _Siblings:
     function that `_fold` would fold, and what was kept past the line cap."""
 
     __slots__ = ("fn", "count", "second", "second_cost", "folded", "hidden_tail",
-                 "hidden_raise", "cut")
+                 "hidden_exceptions", "cut")
 
     def __init__(self) -> None:
         self.reset()
         self.hidden_tail: Call | None = None  # an unwound call kept past the budget
-        self.hidden_raise: Raised | None = None  # the raise kept past the budget
-        self.cut = False  # a Cut marks where calls or lines stopped being kept
+        # The last exception raised and the last caught, kept past the budget
+        self.hidden_exceptions: dict[str, Raised] = {}
+        self.cut: Cut | None = None  # where calls or lines stopped being kept
 
     def reset(self) -> None:
         self.fn = None
@@ -434,7 +435,8 @@ class DrawnTree:
         budget = self.lanes.get(lane.id) or self._budget(lane)
         opened = budget.open
         if len(opened) <= len(lane.stack):
-            return  # a frame from before a ring window: it holds the lane's roots
+            budget.roots = _Siblings()  # a frame from before a ring window took the roots
+            return
         entry = opened.pop()
         above = opened[-1] if opened else None
         if above is _UNDRAWN:
@@ -453,9 +455,7 @@ class DrawnTree:
                     1 for e in call.exceptions if e.kind == "raised" and e.same_as(call.error))
             return
         if call.outcome is not UNWOUND:
-            _mark_cut(siblings, lane, caller, call.start)
-            if caller is not None:
-                caller.dropped += 1 + _size(call)
+            _cut(siblings, lane, caller, call.start).calls += 1 + _size(call)
         elif caller is None:
             lane.roots.append(call)  # kept for the failing path, as every unwound root
         else:  # kept for the failing path: the last unwound call of each caller
@@ -505,8 +505,8 @@ class DrawnTree:
                 caller = lane.stack[depth - 1] if depth else None
                 if depth == 0 or budget.open[depth - 1].shown:
                     siblings = budget.open[depth - 1].siblings if depth else budget.roots
-                    _mark_cut(siblings, lane, caller, call.start)
-                if caller is not None:
+                    _cut(siblings, lane, caller, call.start).calls += 1 + _size(call)
+                else:
                     caller.dropped += 1 + _size(call)
 
     def keep(self, lane: Lane, item: Raised | Event | Crash | Stack,
@@ -516,24 +516,27 @@ class DrawnTree:
         budget = self._budget(lane)
         always = isinstance(item, Crash) or (isinstance(item, Stack)
                                              and item.reason != "sample")
-        raised = isinstance(item, Raised) and item.kind == "raised" and owner is not None
+        exception = isinstance(item, Raised)
         above = budget.open[-1] if budget.open else None
         if above is not None and not above.shown:
-            if raised:
-                owner.exceptions = ()  # the last raise is all the failing path needs
-            return always or raised
+            if exception:  # the last raised and caught are all the failing path needs
+                owner.exceptions = [e for e in owner.exceptions if e.kind != item.kind]
+            return always or exception
         siblings = above.siblings if above is not None else budget.roots
         siblings.reset()  # a line between calls ends a run of them
         if self._drawn_here(budget):
             budget.lines += 1
             return True
-        if raised:
-            if siblings.hidden_raise is not None and owner.exceptions \
-                    and owner.exceptions[-1] is siblings.hidden_raise:
-                owner.exceptions.pop()
-            siblings.hidden_raise = item
+        if exception:  # kept past the cap, the last of each kind: the failing path's error
+            exceptions = owner.exceptions if owner is not None else lane.exceptions
+            previous = siblings.hidden_exceptions.get(item.kind)
+            for index in (-1, -2):
+                if len(exceptions) >= -index and exceptions[index] is previous:
+                    del exceptions[index]
+                    break
+            siblings.hidden_exceptions[item.kind] = item
             return True
-        _mark_cut(siblings, lane, owner, item.t)
+        _cut(siblings, lane, owner, item.t)
         return always
 
 
@@ -555,17 +558,17 @@ def _keep_unwound(call: Call, caller: Call) -> None:
         caller.children = [call]
 
 
-def _mark_cut(siblings: _Siblings, lane: Lane, caller: Call | None, start: int) -> None:
-    """Put a Cut where a drawn caller (None: the lane) first lost a call or a line."""
-    if siblings.cut:
-        return
-    siblings.cut = True
-    if caller is None:
-        lane.roots.append(Cut(start))
-    elif caller.children:
-        caller.children.append(Cut(start))
-    else:
-        caller.children = [Cut(start)]
+def _cut(siblings: _Siblings, lane: Lane, caller: Call | None, start: int) -> Cut:
+    """The Cut where a drawn caller (None: the lane) first lost a call or a line."""
+    if siblings.cut is None:
+        siblings.cut = Cut(start)
+        if caller is None:
+            lane.roots.append(siblings.cut)
+        elif caller.children:
+            caller.children.append(siblings.cut)
+        else:
+            caller.children = [siblings.cut]
+    return siblings.cut
 
 
 # -- JSON tree -----------------------------------------------------------------------

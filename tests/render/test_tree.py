@@ -248,14 +248,11 @@ def write_steps(path, steps) -> None:
         w = TraceWriter(sink, language="python")
         lanes = [w.lane("MainThread"), w.lane("worker")]
         fns = {name: w.function(name, "app", "app.py", 1) for name in "fgh"}
-        depth = [0, 0]
         for t, (lane, step) in enumerate(steps, start=1):
             kind, _, name = step.partition(" ")
             if kind == "call":
-                depth[lane] += 1
                 w.call(t * 10, lanes[lane], fns[name], w.encode_pairs({"t": t % 3}))
-            elif kind in ("return", "unwind") and depth[lane]:
-                depth[lane] -= 1
+            elif kind in ("return", "unwind"):  # with no call open: as a ring window starts
                 if kind == "return":
                     w.ret(t * 10, lanes[lane], t % 2)
                 else:
@@ -277,6 +274,12 @@ def test_a_tree_read_for_drawing_draws_the_same_as_the_whole_tree(tmp_path_facto
     options = TreeOptions(max_lines=max_lines, max_depth=max_depth)
     whole = load_trace(path)
     drawn = load_trace(path, prune=DrawnTree(max_lines, max_depth))
-    assert list(render_tree(drawn.lanes.values(), options)) == list(
-        render_tree(whole.lanes.values(), options))
+    lines = list(render_tree(drawn.lanes.values(), options))
+    expected = list(render_tree(whole.lanes.values(), options))
+    if any(root.fn is None for lane in whole.lanes.values() for root in lane.roots):
+        # Frames from before a ring window adopt what came before them, one level deeper:
+        # the drawing may stop early (at a Cut), but what it draws is the whole tree's.
+        assert lines[:-1] == expected[:len(lines) - 1]
+    else:
+        assert lines == expected
     assert [c.label for c in failing_path(drawn)] == [c.label for c in failing_path(whole)]

@@ -53,3 +53,20 @@ func TestAPanicRecoveredBelowTheInstrumentedCallsIsForgotten(t *testing.T) {
 		t.Errorf("events %v, want %v (no caught)", got, want)
 	}
 }
+
+func TestSpanAndEventAreRecorded(t *testing.T) {
+	freshTrace()
+	end := Span("load config")
+	Event("cache.miss", map[string]any{"key": "k1", "size": 3})
+	end()
+	kinds := ringKinds()
+	if len(kinds) != 3 || kinds[0] != evCall || kinds[1] != evEvent || kinds[2] != evReturn {
+		t.Fatalf("events %v", kinds)
+	}
+	if name := functionName(int(procTrace.ring[0].fn)); name != "load config" {
+		t.Errorf("the span's function is %q", name)
+	}
+	if procTrace.ring[1].extra.attrs.get("key") != "k1" {
+		t.Errorf("the event's attributes: %+v", procTrace.ring[1].extra.attrs)
+	}
+}

@@ -63,6 +63,7 @@ class Agent {
     this.startNs = BigInt(Math.round((performance.timeOrigin + this.t0) * 1000)) * 1000n;
     this.mainLane = new Lane(threadName, 'thread', threadId, null);
     this.current = this.mainLane;
+    this.openLanes = new Set(); // lanes with calls in progress
     this.none = [];
     this.writer = null;
     this.capturer = null;
@@ -105,6 +106,7 @@ class Agent {
       this.current = lane;
     }
     const frame = new Frame(fn, lane, args, caller, resumer);
+    if (lane.top === null) this.openLanes.add(lane);
     lane.top = frame;
     if (caller === null && this.testResource !== null) frame.test = this.testResource();
     const t = this.now();
@@ -148,7 +150,9 @@ class Agent {
   caught(frame, error) {
     if (frame === null) return;
     this.current = frame.lane;
+    if (frame.lane.top === null) this.openLanes.add(frame.lane);
     frame.lane.top = frame;
+    if (error === this.none) return; // `catch {` or a destructuring catch: nothing to name
     this.failingStack(error);
     this.exception(frame.lane, 1, error);
   }
@@ -186,6 +190,7 @@ class Agent {
     frame.done = true;
     const lane = frame.lane;
     lane.top = frame.caller !== null && frame.caller.lane === lane ? frame.caller : null;
+    if (lane.top === null) this.openLanes.delete(lane);
     if (frame.resumer !== null) this.current = frame.resumer;
     else this.current = lane;
     const t = this.now();
@@ -432,6 +437,18 @@ class Agent {
     w.timed(t, [T.STACK, 0, laneId, reason, records]);
   }
 
+  /** The calls still in progress when the process exits are left by that exit: each is
+   *  closed by an unwind, innermost first, so that an `ok` trace nests whole (spec 6.2). */
+  leaveOpenCalls(w) {
+    const t = this.now();
+    for (const lane of this.openLanes) {
+      const laneId = w.laneId(lane);
+      for (let frame = lane.top; frame !== null && frame.lane === lane; frame = frame.caller) {
+        if (frame.recorded) w.timed(t, [T.UNWIND, 0, laneId, null]);
+      }
+    }
+  }
+
   /** The process exits with `code`: the dev/safe trace gets its end record. */
   exit(code) {
     if (this.closed) return;
@@ -439,6 +456,7 @@ class Agent {
     const w = this.writer;
     if (w === null) return;
     const status = this.failure !== null ? 'failed' : code === 0 ? 'ok' : 'failed';
+    if (status === 'ok') this.leaveOpenCalls(w); // process.exit() from inside calls
     this.finish(w, this.summary(w, status, this.failure, code));
   }
 }

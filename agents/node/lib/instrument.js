@@ -8,7 +8,7 @@
 //                             ;__orion.ret(__o,undefined)}finally{__orion.leave(__o)}}
 //   return X              ->  return __orion.ret(__o,X)
 //   await X (async)       ->  __orion.resume(__o,await __orion.pause(__o,X))
-//   catch (e) {           ->  catch (e) {__orion.caught(__o,e);
+//   catch (e) {           ->  catch (e) {__orion.caught(__o,e);  (__orion.none: a pattern or no binding)
 //   x => X                ->  x => {const __o=...;try{return __orion.ret(__o,X)}finally{...}}
 //
 // A frame left without a return is unwound by an exception. There is no catch-and-rethrow:
@@ -107,7 +107,7 @@ function rewriteBody(fn, out) {
       out.prependRight(node.argument.end, ')');
       out.prependRight(node.end, ')');
     } else if (node.type === 'CatchClause') {
-      const error = node.param && node.param.type === 'Identifier' ? node.param.name : 'undefined';
+      const error = node.param && node.param.type === 'Identifier' ? node.param.name : '__orion.none';
       out.appendLeft(node.body.start + 1, `__orion.caught(__o,${error});`);
     } else if (node.type === 'TryStatement' && node.finalizer && fn.async) {
       out.appendLeft(node.finalizer.start + 1, '__orion.resume(__o);');

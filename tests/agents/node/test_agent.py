@@ -291,3 +291,17 @@ def test_one_trace_per_failing_mocha_test(project: Path, tmp_path: Path) -> None
     [stack] = [r for r in recs if r["type"] == "stack"]
     assert [names[f["fn"]] for f in stack["frames"]] == ["<anonymous>", "checkout"]
     assert stack["frames"][1]["locals"]["password"] == {"t": "string", "redacted": True}
+
+
+def test_exit_from_inside_calls_leaves_an_ok_trace_that_nests(project: Path, tmp_path: Path) -> None:
+    spool = tmp_path / "spool"
+    done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "node", "app.mjs", "exit",
+                 cwd=project)
+    assert done.returncode == 0
+    [path] = traces(spool)
+    validate([path], project)
+    recs = records(path)
+    names = _functions(recs)
+    assert recs[-1]["status"] == "ok"
+    assert [names[r["fn"]] for r in recs if r["type"] == "call"][-2:] == ["leave", "quit"]
+    assert [r["type"] for r in recs][-3:] == ["unwind", "unwind", "end"]

@@ -3,6 +3,8 @@ import { loadUser } from './lib/users.mjs';
 
 const { Cart, checkout } = createRequire(import.meta.url)('./cart.js');
 
+function quit(code) { process.exit(code); }
+
 function explode(why) { throw new TypeError(`boom: ${why}`); }
 
 async function handler(id) {
@@ -18,4 +20,5 @@ console.log('user', JSON.stringify(await handler(1)));
 const scenario = process.argv[2];
 if (scenario === 'reject') handler(-2);
 if (scenario === 'timer') setTimeout(function tick() { explode('late'); }, 5);
+if (scenario === 'exit') (function leave() { quit(0); })();
 if (scenario === 'secret') console.log('token length', String(process.env.APP_API_TOKEN).length);

@@ -55,19 +55,19 @@ class ApiError(Exception):
 
 
 class Listing:
-    """Every trace's summary, kept between requests. A new, renamed or deleted file
-    changes its directory's mtime: then the names are listed again, and only new files
-    (and incomplete ones, which may still grow) are read. A file the watcher reports as
-    written (`changed(path)`) is read again. While one request rebuilds the list, the
+    """Every trace's summary, kept between requests and read again only for a file whose
+    size or mtime changed. The list is checked when a watched directory's mtime changes
+    (a trace added, renamed or deleted) or the watcher reports a trace written
+    (`changed()`: an incomplete trace growing). While one request rebuilds the list, the
     others are answered from the previous one rather than kept waiting. Fingerprints are
     computed in the background and appear in later answers."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self._built_for: list | None = None
-        self._changed: set[Path] = set()
+        self._stale = False
         self._items: list[Listed] = []
-        self._summaries: dict[Path, dict] = {}
+        self._summaries: dict[Path, tuple[int, int, dict]] = {}  # size, mtime, summary
         self._fingerprints: dict[str, Fingerprints | None] = {}
         self._answers: dict[tuple[int, str], bytes] = {}  # (version, query) -> body
         self._version = 0  # of the items and fingerprints the answers were made from
@@ -75,8 +75,8 @@ class Listing:
         self._fingerprinting: threading.Thread | None = None
 
     def changed(self, path: Path) -> None:
-        """The watcher saw `path` written: read its summary again at the next request."""
-        self._changed.add(path)
+        """The watcher saw `path` written: check the list at the next request."""
+        self._stale = True
 
     def _directory_times(self) -> list:
         times = []
@@ -93,9 +93,9 @@ class Listing:
             return self._version, self._items  # being rebuilt by another request
         try:
             times = self._directory_times()
-            changed, self._changed = self._changed, set()
-            if times != self._built_for or changed:
-                self._rebuild(changed)
+            if times != self._built_for or self._stale:
+                self._stale = False
+                self._rebuild()
                 self._built_for = times
                 self._new_version()
             return self._version, self._items
@@ -106,16 +106,19 @@ class Listing:
         self._version += 1
         self._answers = {}
 
-    def _rebuild(self, changed: set[Path]) -> None:
+    def _rebuild(self) -> None:
         items, summaries = [], {}
         for entry in self.catalog.entries():
-            summary = self._summaries.get(entry.path)
-            if summary is None or entry.path in changed or summary.get("status") == "incomplete":
-                try:
+            try:
+                stat = entry.path.stat()
+                known = self._summaries.get(entry.path)
+                if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
+                    summary = known[2]
+                else:
                     summary = read_summary(entry.path)
-                except (TraceError, OSError):
-                    continue  # unreadable or vanished: `orion list` warns, a page skips it
-            summaries[entry.path] = summary
+            except (TraceError, OSError):
+                continue  # unreadable or vanished: `orion list` warns, a page skips it
+            summaries[entry.path] = (stat.st_size, stat.st_mtime_ns, summary)
             items.append(Listed(entry, summary))
         self._items, self._summaries = items, summaries
         if any(item.entry.trace_id not in self._fingerprints for item in items) and not (

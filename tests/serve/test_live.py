@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import time
 from urllib.parse import urlsplit
 
 from tests.conftest import write_trace
@@ -45,3 +46,27 @@ def test_a_new_trace_is_announced(served):
     assert {"id": new_id} in [{"id": x["id"]} for x in found[1:]]
     listed = served.get("/api/traces").json()
     assert listed[0]["id"] == new_id  # the cached list was refreshed
+
+
+def test_a_growing_trace_is_listed_as_it_grows(served):
+    """An incomplete trace being written: the list follows it without any new file."""
+    w = served.spool.open_writer(language="python")
+    lane = w.lane("MainThread")
+    fn = w.function("main", "app", "app.py", 1)
+    w.call(1, lane, fn)
+    w.flush()
+    trace_id = w.path.stem.rsplit("-", 1)[1]
+
+    def calls() -> int | None:
+        listed = {t["id"]: t for t in served.get("/api/traces").json()}
+        return listed[trace_id]["counts"]["calls"] if trace_id in listed else None
+
+    assert calls() == 1
+    for t in range(2, 5):
+        w.call(t, lane, fn)
+    w.flush()
+    deadline = time.monotonic() + 10
+    while calls() != 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert calls() == 4
+    w.close()

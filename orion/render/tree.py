@@ -397,11 +397,12 @@ class DrawnTree:
     `max_lines` lines a lane (None: no cap) and `max_depth`, folding runs of quiet calls
     as they close, so that memory follows what is shown, not the trace's size.
 
-    What is not kept is counted (`Call.dropped`, `Folded`); unwound calls and the last
-    exception raised in a call are kept past the cap (the failing path needs them), one
-    unwound call per caller, and crashes and stack records are always kept. Lines are
+    What is not kept is counted (`Call.dropped`, `Folded`, `Cut`); past the cap a caller
+    still keeps its last unwound call and its last exception raised and caught (the
+    failing path needs them), and crashes and stack records are always kept. Lines are
     counted where they start in the drawing: a call is kept while fewer than `max_lines`
-    lines come before it, so what is drawn is the same as from the whole tree.
+    lines come before it, so what is drawn is the same as from the whole tree (after a
+    ring window's frames, which adopt what came before them, it may stop earlier).
     """
 
     def __init__(self, max_lines: int | None, max_depth: int | None = None) -> None:

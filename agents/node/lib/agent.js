@@ -64,6 +64,7 @@ class Agent {
     this.mainLane = new Lane(threadName, 'thread', threadId, null);
     this.current = this.mainLane;
     this.openLanes = new Set(); // lanes with calls in progress
+    this.capturing = false; // values are being captured: calls are not recorded
     this.none = [];
     this.writer = null;
     this.capturer = null;
@@ -96,7 +97,7 @@ class Agent {
   // -- the calls of instrumented code ----------------------------------------------
 
   enter(fn, args, isAsync) {
-    if (fn === undefined || this.closed) return null;
+    if (fn === undefined || this.closed || this.capturing) return null;
     const caller = this.current.top;
     let lane = this.current;
     let resumer = null;
@@ -122,7 +123,7 @@ class Agent {
       const calls = ++fn.calls;
       if (this.values && (calls <= this.adaptive.full || calls % this.adaptive.every === 0)) {
         frame.values = true;
-        w.timed(t, [T.CALL, 0, w.laneId(lane), w.functionId(fn), this.capturer.pairs(fn.params, args)]);
+        w.timed(t, [T.CALL, 0, w.laneId(lane), w.functionId(fn), this.capture(fn.params, args)]);
       } else {
         if (this.values) this.callsWithoutValues++;
         w.timed(t, [T.CALL, 0, w.laneId(lane), w.functionId(fn)]);
@@ -143,6 +144,18 @@ class Agent {
     this.lastUnwound = frame;
     this.close(frame, T.UNWIND, undefined, false);
     if (frame.test !== null && frame.caller === null) this.testEnded(frame, this.unwinding);
+  }
+
+  /** Captured values of `names` and `values` (flat pairs), or of the one `values` when
+   *  `names` is null. Capturing can run the program's code (a getter, a Proxy trap): calls
+   *  made meanwhile are not recorded, or their records would come before this one's. */
+  capture(names, values) {
+    this.capturing = true;
+    try {
+      return names === null ? this.capturer.value(values) : this.capturer.pairs(names, values);
+    } finally {
+      this.capturing = false;
+    }
   }
 
   /** A catch clause of `frame`'s function runs: its lane is current again, and the
@@ -202,9 +215,9 @@ class Agent {
     if (w === null || !frame.recorded) return;
     const laneId = w.laneId(lane);
     if (isReturn) {
-      w.timed(t, frame.values ? [T.RETURN, 0, laneId, this.capturer.value(value)] : [T.RETURN, 0, laneId]);
+      w.timed(t, frame.values ? [T.RETURN, 0, laneId, this.capture(null, value)] : [T.RETURN, 0, laneId]);
     } else {
-      w.timed(t, frame.values ? [T.UNWIND, 0, laneId, null, this.capturer.pairs(frame.fn.params, frame.args)]
+      w.timed(t, frame.values ? [T.UNWIND, 0, laneId, null, this.capture(frame.fn.params, frame.args)]
         : [T.UNWIND, 0, laneId, null]);
     }
   }
@@ -395,7 +408,7 @@ class Agent {
     } else {
       if (this.closed) return;
       const main = this.open();
-      main.timed(t, [T.EVENT, 0, main.laneId(lane), main.sid('test'), info]);
+      main.timed(this.now(), [T.EVENT, 0, main.laneId(lane), main.sid('test'), info]);
       extra.processTrace = this.traceId;
       w = this.newWriter(extra);
     }
@@ -433,8 +446,13 @@ class Agent {
     for (let f = innermost; f !== null && frames.length < STACK_FRAMES; f = f.caller) frames.push(f);
     if (frames.length === 0) return;
     const capturer = new Capturer((text) => w.sid(text), this.config.isSecret, this.config.secretValues);
-    const records = frames.reverse().map((f) => [w.functionId(f.fn), null, capturer.pairs(f.fn.params, f.args)]);
-    w.timed(t, [T.STACK, 0, laneId, reason, records]);
+    this.capturing = true; // see capture()
+    try {
+      const records = frames.reverse().map((f) => [w.functionId(f.fn), null, capturer.pairs(f.fn.params, f.args)]);
+      w.timed(t, [T.STACK, 0, laneId, reason, records]);
+    } finally {
+      this.capturing = false;
+    }
   }
 
   /** The calls still in progress when the process exits are left by that exit: each is

@@ -40,7 +40,7 @@ function instrument(source, file, sourceType, location = file) {
   });
   if (functions.length === 0 || source.includes('__orion_fns=__orion.define(')) return null;
   const table = JSON.stringify(functions);
-  const prologue = `var __orion_fns=__orion.define(${JSON.stringify(file)},${table});`;
+  const prologue = `;var __orion_fns=__orion.define(${JSON.stringify(file)},${table});`; // ';': a directive may lack its own
   out.appendLeft(prologueOffset(ast, source), prologue);
   const map = out.generateMap({ hires: true, source: location, includeContent: true });
   const inline = Buffer.from(map.toString()).toString('base64');
@@ -81,7 +81,7 @@ function rewriteFunction(node, parent, ancestors, out, functions, source) {
   for (const param of node.params) boundNames(param, names);
   functions.push([functionName(node, parent, ancestors), node.loc.start.line, names]);
   const args = `[${names.join(',')}]`;
-  const enter = `const __o=__orion.enter((__orion_fns||__orion.none)[${index}],${args}${node.async ? ',1' : ''});try{`;
+  const enter = `;const __o=__orion.enter((__orion_fns||__orion.none)[${index}],${args}${node.async ? ',1' : ''});try{`;
   const tail = 'finally{__orion.leave(__o)}';
   if (node.body.type === 'BlockStatement') {
     const body = node.body;

@@ -27,13 +27,21 @@ test('instrumenting keeps every line where it was', () => {
   const out = instrument(source, 'a.js', 'script');
   const lines = out.split('\n');
   assert.strictEqual(lines.length, source.split('\n').length + 1); // + the source map comment
-  assert.match(lines[0], /^'use strict';var __orion_fns=/); // the directive stays first
+  assert.match(lines[0], /^'use strict';;var __orion_fns=/); // the directive stays first
   assert.match(lines.at(-1), /^\/\/# sourceMappingURL=data:application\/json;base64,/);
   const table = JSON.parse(/__orion\.define\("a\.js",(.*?)\);/.exec(lines[0])[1]);
   assert.deepStrictEqual(table.map(([name, line]) => [name, line]),
     [['add', 2], ['load', 3], ['Cart.total', 6], ['<anonymous>', 6]]);
   assert.deepStrictEqual(table[1][2], ['id', 'rest']);
   assert.ok(!lines[6].includes('__orion'), 'generators are left alone');
+});
+
+test('directives without semicolons stay directives', () => {
+  const source = "'use strict'\nfunction f() { 'use strict'\n return 1 }\nmodule.exports = f";
+  const out = instrument(source, 'a.js', 'script');
+  assert.match(out, /^'use strict';var __orion_fns=/);
+  assert.match(out, /\{ 'use strict';const __o=/);
+  new Function(out); // parses
 });
 
 test('a module that does not parse runs as written', () => {

@@ -305,3 +305,25 @@ def test_exit_from_inside_calls_leaves_an_ok_trace_that_nests(project: Path, tmp
     assert recs[-1]["status"] == "ok"
     assert [names[r["fn"]] for r in recs if r["type"] == "call"][-2:] == ["leave", "quit"]
     assert [r["type"] for r in recs][-3:] == ["unwind", "unwind", "end"]
+
+
+def test_a_getter_run_while_capturing_is_not_recorded_inside_the_call(project: Path,
+                                                                     tmp_path: Path) -> None:
+    """Capturing an argument runs its getter, an instrumented function: its records would
+    come before the call being captured, and time would go back on the lane."""
+    (project / "getter.js").write_text(
+        "function helper() { return 1; }\n"
+        "function show(obj) { return 2; }\n"
+        "const o = {};\n"
+        "Object.defineProperty(o, 'x', { get() { return helper(); }, enumerable: true });\n"
+        "console.log(show(o), helper());\n")
+    spool = tmp_path / "spool"
+    done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "node", "getter.js",
+                 cwd=project)
+    assert (done.returncode, done.stdout) == (0, "2 1\n")
+    [path] = traces(spool)
+    validate([path], project)
+    names = _functions(records(path))
+    calls = [(names[r["fn"]], r.get("args")) for r in records(path) if r["type"] == "call"]
+    assert calls[0] == ("show", {"obj": {"t": "Object", "fields": {"x": 1}}})
+    assert [name for name, _ in calls] == ["show", "helper"]

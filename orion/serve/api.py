@@ -72,6 +72,7 @@ class Listing:
         self._answers: dict[tuple[int, str], bytes] = {}  # (version, query) -> body
         self._version = 0  # of the items and fingerprints the answers were made from
         self._lock = threading.Lock()
+        self._answering = threading.Lock()
         self._fingerprinting: threading.Thread | None = None
 
     def changed(self, path: Path) -> None:
@@ -152,6 +153,15 @@ class Listing:
         cached = self._answers.get(key)
         if cached is not None:
             return cached
+        with self._answering:  # fifty requests for the same new answer compute it once
+            cached = self._answers.get(key)
+            if cached is None:
+                cached = self._answers[key] = self._answer(items, query)
+                if len(self._answers) > 64:
+                    self._answers = {key: cached}
+            return cached
+
+    def _answer(self, items: list[Listed], query: dict[str, str]) -> bytes:
         trace_filter = trace_filter_of(query)
         prefix = query.get("fingerprint") or None
         offset = _int(query, "offset", 0, 0, 1 << 40)
@@ -170,11 +180,7 @@ class Listing:
             page.append(listed_json(item, found))
             if len(page) >= limit:
                 break
-        body = dumps(page).encode("utf-8")
-        if len(self._answers) > 64:
-            self._answers.clear()
-        self._answers[key] = body
-        return body
+        return dumps(page).encode("utf-8")
 
 
 def _int(query: dict[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -61,7 +61,7 @@ func init() {
 	testBinary = strings.HasSuffix(os.Args[0], ".test")
 	procTrace = newTrace("")
 	if testBinary && procTrace.ring == nil { // a test binary's own trace: only on a failure
-		procTrace.ring = make([]event, cfg.ring)
+		procTrace.ring = newRing()
 	}
 	if cfg.report != "" {
 		watchCrashes(procTrace)
@@ -80,6 +80,9 @@ func currentLane() *lane {
 	defer lanesMu.Unlock()
 	l := lanes[goid]
 	if l == nil {
+		if len(lanes) >= maxLanes {
+			forgetIdleLanes()
+		}
 		_, parentGoid := stackGoid()
 		parent := lanes[parentGoid]
 		l = &lane{goid: goid, parent: parent, tr: procTrace}
@@ -90,6 +93,19 @@ func currentLane() *lane {
 	}
 	slot.Store(l)
 	return l
+}
+
+// maxLanes bounds the goroutines remembered: a server starts one per request.
+const maxLanes = 10000
+
+// forgetIdleLanes drops the lanes with no instrumented call open (most belong to
+// goroutines that ended); one that calls again gets a new lane. Lock held.
+func forgetIdleLanes() {
+	for goid, l := range lanes {
+		if len(l.fns) == 0 {
+			delete(lanes, goid)
+		}
+	}
 }
 
 // rebind gives the running goroutine a fresh lane in trace `t` (a test starting).

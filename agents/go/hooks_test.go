@@ -70,3 +70,40 @@ func TestSpanAndEventAreRecorded(t *testing.T) {
 		t.Errorf("the event's attributes: %+v", procTrace.ring[1].extra.attrs)
 	}
 }
+
+func TestLanesOfEndedGoroutinesAreForgotten(t *testing.T) {
+	freshTrace()
+	fn := Register("m", "f.go", Fn{Name: "f", Line: 1, End: 2})
+	for i := 0; i < maxLanes+100; i++ {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			instrumented(fn, false)
+		}()
+		<-done
+	}
+	lanesMu.Lock()
+	defer lanesMu.Unlock()
+	if len(lanes) > maxLanes {
+		t.Errorf("%d lanes remembered", len(lanes))
+	}
+}
+
+func TestTheRingKeepsTheLatestEvents(t *testing.T) {
+	freshTrace()
+	cfg.ring = 16
+	defer func() { cfg.ring = 100 }()
+	fn := Register("m", "f.go", Fn{Name: "f", Line: 1, End: 2})
+	for i := 0; i < 15; i++ { // 30 events into 16 places
+		instrumented(fn, false)
+	}
+	if len(procTrace.ring) != 16 || procTrace.ringN != 16 {
+		t.Fatalf("the ring holds %d events", len(procTrace.ring))
+	}
+	oldest := procTrace.ring[procTrace.ringAt].tick
+	for _, ev := range procTrace.ring {
+		if ev.tick < oldest {
+			t.Errorf("the ring's oldest event is not where replay starts")
+		}
+	}
+}

@@ -106,7 +106,7 @@ func newTrace(name string) *trace {
 		strings: map[string]uint64{}, extIDs: map[string]uint64{}}
 	t.values = valueEncoder{intern: t.intern, secrets: secrets}
 	if cfg.mode == modeError {
-		t.ring = make([]event, cfg.ring)
+		t.ring = newRing()
 	}
 	return t
 }
@@ -141,14 +141,21 @@ func (t *trace) add(ev event) {
 		t.root = functionName(int(ev.fn))
 	}
 	if t.ring != nil {
-		t.ring[t.ringAt] = ev
-		t.ringAt = (t.ringAt + 1) % len(t.ring)
-		t.ringN = min(t.ringN+1, len(t.ring))
+		if len(t.ring) < cfg.ring { // grows to its size: a test's trace seldom fills it
+			t.ring = append(t.ring, ev)
+		} else {
+			t.ring[t.ringAt] = ev
+			t.ringAt = (t.ringAt + 1) % len(t.ring)
+		}
+		t.ringN = len(t.ring)
 	} else if t.ensureOpen() {
 		t.w.maybeFlush(t.encode(&ev))
 	}
 	t.mu.Unlock()
 }
+
+// newRing is an empty error-mode ring.
+func newRing() []event { return make([]event, 0, min(cfg.ring, 1024)) }
 
 func functionName(fn int) string {
 	registry.RLock()

@@ -99,7 +99,7 @@ function rewriteBody(fn, out) {
   walk(fn.body, fn, (node) => {
     if (node !== fn.body && FUNCTION_TYPES.has(node.type)) return false;
     if (node.type === 'ReturnStatement' && node.argument) {
-      out.appendLeft(node.argument.start, '__orion.ret(__o,');
+      out.appendLeft(node.argument.start, ' __orion.ret(__o,'); // ' ': `return(x)` has none
       out.prependRight(node.argument.end, ')');
     } else if (node.type === 'AwaitExpression' && fn.async) {
       out.appendLeft(node.start, '__orion.resume(__o,');

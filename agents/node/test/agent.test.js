@@ -44,6 +44,15 @@ test('directives without semicolons stay directives', () => {
   new Function(out); // parses
 });
 
+test('a return glued to its value stays a return', () => {
+  const out = instrument('function f(a){return(a+1)}\nfunction g(a){return[a]}\nmodule.exports={f,g}', 'a.js', 'script');
+  const exported = {};
+  new Function('module', '__orion', out)({ exports: exported, set exports(v) { Object.assign(exported, v); } },
+    { define: () => [], none: [], enter: () => null, ret: (o, v) => v, leave() {} });
+  assert.strictEqual(exported.f(1), 2);
+  assert.deepStrictEqual(exported.g(3), [3]);
+});
+
 test('a module that does not parse runs as written', () => {
   assert.strictEqual(instrument('function (', 'bad.js', 'script'), null);
 });

@@ -75,8 +75,8 @@ class Listing:
         self._answering = threading.Lock()
         self._fingerprinting: threading.Thread | None = None
 
-    def changed(self, path: Path) -> None:
-        """The watcher saw `path` written: check the list at the next request."""
+    def changed(self) -> None:
+        """The watcher saw a trace written: check the list at the next request."""
         self._stale = True
 
     def _directory_times(self) -> list:

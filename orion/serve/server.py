@@ -89,7 +89,7 @@ class Live:
             self.observer.stop()
 
     def publish(self, path: Path, kind: str) -> None:
-        self.on_change(path)
+        self.on_change()
         message = {"kind": kind, "id": _trace_id(path.name)}
         with self.lock:
             for client in self.clients:

@@ -2,6 +2,7 @@ package orion
 
 import (
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -93,14 +94,45 @@ func (r *redactor) looksSecret(name string) bool {
 	return false
 }
 
-// scrub replaces the values of secret environment variables in free text.
+// secretShapes are words that are secrets whatever their name (as orion/agent/values.py
+// _SHAPES): a URL's password, a bearer, GitHub, AWS, Slack or JSON Web token. The first
+// group of a match stays (`https://user:`, `Bearer `), and so does a URL's final `@`.
+var secretShapes = regexp.MustCompile(
+	`([A-Za-z0-9]://[^/\s:@]*:)[^/\s@]+@` +
+		`|\b((?i:bearer)\s+)[\w.~+/=-]{8,}` +
+		`|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_\w{20,}|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b` +
+		`|\bxox[abposr]-[A-Za-z0-9-]{10,}|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*`)
+
+// mayHoldShape: most strings hold none of what every shape holds, and skip the regular
+// expression, which costs far more than these checks.
+func mayHoldShape(text string) bool {
+	return len(text) >= 7 && (strings.Contains(text, "://") || strings.Contains(text, "eyJ") ||
+		strings.Contains(text, "AKIA") || strings.Contains(text, "ASIA") ||
+		strings.Contains(text, "xox") || strings.Contains(text, "earer") ||
+		strings.Contains(text, "EARER") || (strings.Contains(text, "_") && strings.Contains(text, "gh")))
+}
+
+// scrub replaces the values of secret environment variables and secret-shaped words in
+// free text.
 func (r *redactor) scrub(text string) string {
 	for _, v := range r.values {
 		if strings.Contains(text, v) {
 			text = strings.ReplaceAll(text, v, redactedText)
 		}
 	}
-	return text
+	if !mayHoldShape(text) {
+		return text
+	}
+	return secretShapes.ReplaceAllStringFunc(text, func(word string) string {
+		m := secretShapes.FindStringSubmatch(word)
+		switch {
+		case m[1] != "":
+			return m[1] + redactedText + "@"
+		case m[2] != "":
+			return m[2] + redactedText
+		}
+		return redactedText
+	})
 }
 
 // scrubArgv redacts the value of an option whose name looks secret (`--api-key=<redacted>`,

@@ -26,3 +26,19 @@ func TestArgvSecretsAreRedacted(t *testing.T) {
 		t.Errorf("scrubArgv = %q, want %q", got, want)
 	}
 }
+
+func TestSecretShapesAreScrubbed(t *testing.T) {
+	r := &redactor{words: defaultSecretWords}
+	for text, want := range map[string]string{
+		"postgres://app:hunter2@db:5432/x":              "postgres://app:<redacted>@db:5432/x",
+		"Authorization: Bearer abcdefgh12345":           "Authorization: Bearer <redacted>",
+		"key AKIAABCDEFGHIJKLMNOP here":                 "key <redacted> here",
+		"token ghp_abcdefghijklmnopqrstuvwxyz0123":      "token <redacted>",
+		"jwt eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.sig-abc": "jwt <redacted>",
+		"plain words and a path /usr/lib":               "plain words and a path /usr/lib",
+	} {
+		if got := r.scrub(text); got != want {
+			t.Errorf("scrub(%q) = %q, want %q", text, got, want)
+		}
+	}
+}

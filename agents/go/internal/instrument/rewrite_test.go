@@ -69,7 +69,7 @@ func TestCgoFilesAreLeftAlone(t *testing.T) {
 
 func TestOlderGoLines(t *testing.T) {
 	for _, c := range []struct {
-		a, b string
+		a, b  string
 		older bool
 	}{{"1.20", "1.21", true}, {"1.21", "1.21", false}, {"1.21.3", "1.21", false}, {"1.9", "1.21", true}, {"1.22", "1.21", false}} {
 		if olderGo(c.a, c.b) != c.older {

@@ -142,7 +142,7 @@ function functionName(node, parent, ancestors) {
     const name = parent.kind === 'constructor' ? 'constructor' : key(parent.key);
     return `${owner}${parent.kind === 'get' || parent.kind === 'set' ? `${parent.kind} ` : ''}${name}`;
   }
-  if (parent.type === 'Property') return key(parent.key);
+  if (parent.type === 'Property') return `${parent.kind === 'init' ? '' : `${parent.kind} `}${key(parent.key)}`;
   if (parent.type === 'VariableDeclarator' && parent.id.type === 'Identifier') return parent.id.name;
   if (parent.type === 'AssignmentExpression') {
     const left = parent.left;

@@ -123,3 +123,27 @@ test('the manual API records a call with its arguments', () => {
   assert.deepStrictEqual(calls[1][4].filter((_, i) => i % 2 === 1), [2, 3]);
   fs.rmSync(dir, { recursive: true });
 });
+
+test('instrumented code computes what the code as written does', async () => {
+  const file = path.join(__dirname, 'fixtures', 'features.js');
+  const source = fs.readFileSync(file, 'utf8');
+  const load = (text) => {
+    const module = { exports: {} };
+    new Function('module', 'require', text)(module, require);
+    return module.exports;
+  };
+  const written = await load(source)();
+  const recorded = [];
+  globalThis.__orion = { none: [], define: (f, table) => table.map(([name]) => name),
+    enter: (name) => { recorded.push(name); return {}; }, ret: (o, v) => v, leave() {}, caught() {},
+    pause: (o, v) => v, resume: (o, v) => v };
+  try {
+    assert.strictEqual(await load(instrument(source, 'features.js', 'script'))(), written);
+  } finally {
+    delete globalThis.__orion;
+  }
+  for (const name of ['Derived.constructor', 'Derived.reveal', 'Derived.#hidden', 'Derived.get double',
+    'Derived.arrow', 'Derived.later', 'defaults', 'labeled', 'get v', 'set v', 'm', 'catchPattern', 'returnGlued']) {
+    assert.ok(recorded.includes(name), name);
+  }
+});

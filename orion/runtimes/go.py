@@ -86,14 +86,16 @@ def instrumenting_tool() -> Path:
     return tool
 
 
-def instrument(root: Path) -> str:
-    """Instrument the module at `root` into the cache; the GOFLAGS that build it so."""
+def instrument(root: Path, include: tuple[str, ...] = ()) -> str:
+    """Instrument the module at `root` (and the packages of its dependencies `include`
+    names) into the cache; the GOFLAGS that build it so."""
     tool = instrumenting_tool()
     out = cache_dir() / "builds" / hashlib.sha256(str(root).encode()).hexdigest()[:16]
     out.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([str(tool), "-root", str(root), "-out", str(out),
-                           "-agent", str(agent_dir())],
-                          capture_output=True, text=True, timeout=120)
+    command = [str(tool), "-root", str(root), "-out", str(out), "-agent", str(agent_dir())]
+    if include:
+        command += ["-include", ",".join(include)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         last = (done.stderr.strip() or f"{_TOOL} failed").splitlines()[-1]
         raise GoAgentError(last.removeprefix(f"{_TOOL}: "))
@@ -178,7 +180,7 @@ class GoRuntime(Runtime):
         if root is None or shutil.which("go") is None:
             return
         try:
-            flags = instrument(root)
+            flags = instrument(root, capture.include)
         except (GoAgentError, OSError, subprocess.TimeoutExpired) as exc:
             sys.stderr.write(f"orion: Go code in {root} is not instrumented: {exc}\n")
             return

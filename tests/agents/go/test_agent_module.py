@@ -8,7 +8,7 @@ from pathlib import Path
 
 from orion.runtimes.go import agent_dir
 
-from .conftest import BUILD_TIMEOUT, GO, orion, plain_env, requires_go
+from .conftest import BUILD_TIMEOUT, GO, decoded, orion, plain_env, requires_go
 
 pytestmark = requires_go
 
@@ -34,3 +34,27 @@ def test_a_module_too_old_for_the_agent_runs_as_it_is_with_a_note(tmp_path: Path
     assert done.returncode == 0 and "old" in done.stderr
     assert (f"orion: Go code in {tmp_path} is not instrumented: go.mod says go 1.20; the "
             f"agent needs go 1.21 or later there") in done.stderr
+
+
+def test_include_instruments_a_dependency(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "go.mod").write_text("module example.com/lib\n\ngo 1.21\n")
+    (tmp_path / "lib" / "lib.go").write_text(
+        "package lib\n\nfunc Double(n int) int {\n\treturn 2 * n\n}\n")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "go.mod").write_text("module example.com/app\n\ngo 1.21\n\n"
+                                "require example.com/lib v0.0.0\n\n"
+                                "replace example.com/lib => ../lib\n")
+    (app / "main.go").write_text('package main\n\nimport "example.com/lib"\n\n'
+                                 'func main() { println(lib.Double(21)) }\n')
+    names = {}
+    for include in ((), ("--include", "example.com/lib")):
+        spool = tmp_path / f"spool{len(include)}"
+        done = orion("run", "--mode", "dev", "--spool", str(spool), *include, "--", "go", "run",
+                     ".", cwd=app)
+        assert done.returncode == 0 and "42" in done.stderr, done.stderr
+        [trace] = spool.glob("*.otrace")
+        names[include] = {r["name"] for r in decoded(trace) if r["type"] == "function"}
+    assert names[()] == {"main"}
+    assert names[("--include", "example.com/lib")] == {"main", "Double"}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -29,9 +30,10 @@ func (b Build) Flags() string {
 	return fmt.Sprintf("-modfile=%s -overlay=%s", b.ModFile, b.Overlay)
 }
 
-// Module instruments the module whose go.mod is in `root` into `out`; `agent` is the
-// directory of the agent's own module.
-func Module(root, out, agent string) (Build, error) {
+// Module instruments the module whose go.mod is in `root` into `out`, and the packages of
+// its dependencies that `include` names (import paths, each with the packages under it);
+// `agent` is the directory of the agent's own module.
+func Module(root, out, agent string, include []string) (Build, error) {
 	root, err := filepath.Abs(root)
 	if err != nil {
 		return Build{}, err
@@ -67,23 +69,18 @@ func Module(root, out, agent string) (Build, error) {
 		if !strings.HasSuffix(p, ".go") {
 			return nil
 		}
-		src, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
 		rel, _ := filepath.Rel(root, filepath.Dir(p))
-		module := path.Join(modulePath, filepath.ToSlash(rel))
-		rewritten, err := Rewrite(p, src, module)
-		if err != nil || rewritten == nil {
-			return nil // the compiler reports what does not parse, on the user's own file
-		}
-		sum := sha256.Sum256([]byte(p))
-		target := filepath.Join(files, hex.EncodeToString(sum[:8])+"_"+filepath.Base(p))
-		replace[p] = target
-		return os.WriteFile(target, rewritten, 0o644)
+		return rewriteInto(files, replace, p, path.Join(modulePath, filepath.ToSlash(rel)))
 	})
 	if err != nil {
 		return Build{}, err
+	}
+	if len(include) > 0 {
+		if err := dependencies(root, include, func(p, module string) error {
+			return rewriteInto(files, replace, p, module)
+		}); err != nil {
+			return Build{}, err
+		}
 	}
 	b := Build{Overlay: filepath.Join(out, "overlay.json"), ModFile: filepath.Join(out, "go.mod"), Files: len(replace)}
 	overlay, _ := json.MarshalIndent(map[string]any{"Replace": replace}, "", " ")
@@ -94,6 +91,61 @@ func Module(root, out, agent string) (Build, error) {
 		return Build{}, err
 	}
 	return b, nil
+}
+
+// rewriteInto writes the instrumented copy of the file `p` (of package `module`) into
+// `files` and maps it in `replace`.
+func rewriteInto(files string, replace map[string]string, p, module string) error {
+	src, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	rewritten, err := Rewrite(p, src, module)
+	if err != nil || rewritten == nil {
+		return nil // the compiler reports what does not parse, on the original file
+	}
+	sum := sha256.Sum256([]byte(p))
+	target := filepath.Join(files, hex.EncodeToString(sum[:8])+"_"+filepath.Base(p))
+	replace[p] = target
+	return os.WriteFile(target, rewritten, 0o644)
+}
+
+// dependencies calls `each` for every Go file of the non-standard packages the module's
+// packages import that `include` names (`go list -deps`).
+func dependencies(root string, include []string, each func(file, module string) error) error {
+	cmd := exec.Command("go", "list", "-deps", "-f",
+		"{{if not .Standard}}{{.ImportPath}}\t{{.Dir}}\t{{join .GoFiles \"\\t\"}}{{end}}", "./...")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOFLAGS=")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("go list: %s", strings.TrimSpace(stderr.String()))
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		fields := strings.Split(line, "\t")
+		if len(fields) < 3 || !includes(include, fields[0]) {
+			continue
+		}
+		for _, name := range fields[2:] {
+			if err := each(filepath.Join(fields[1], name), fields[0]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// includes: the import path is one of the patterns or under one.
+func includes(patterns []string, importPath string) bool {
+	for _, p := range patterns {
+		p = strings.TrimSuffix(p, "/...")
+		if importPath == p || strings.HasPrefix(importPath, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func exists(p string) bool {

@@ -58,3 +58,14 @@ def test_include_instruments_a_dependency(tmp_path: Path) -> None:
         names[include] = {r["name"] for r in decoded(trace) if r["type"] == "function"}
     assert names[()] == {"main"}
     assert names[("--include", "example.com/lib")] == {"main", "Double"}
+
+
+def test_orion_start_says_plainly_that_it_cannot_cover_go(capsys) -> None:
+    from orion.runtimes.go import RUNTIME
+
+    assert RUNTIME.switch(True, "error", None, None, None) is None
+    assert capsys.readouterr().err == (
+        "orion: Go is not covered by `orion start`: a Go binary records only when built "
+        "under `orion run -- go build|run|test ...`\n")
+    RUNTIME.switch(False, "error", None, None, None)
+    assert capsys.readouterr().err == ""

@@ -12,8 +12,10 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Build is what `go build`/`go run`/`go test` need to compile a module instrumented:
@@ -46,14 +48,19 @@ func Module(root, out, agent string, include []string) (Build, error) {
 	if modulePath == "" {
 		return Build{}, fmt.Errorf("%s: no module line", filepath.Join(root, "go.mod"))
 	}
-	files := filepath.Join(out, "files")
-	if err := os.RemoveAll(files); err != nil {
+	if err := os.MkdirAll(out, 0o755); err != nil {
 		return Build{}, err
 	}
-	if err := os.MkdirAll(files, 0o755); err != nil {
+	staging, err := os.MkdirTemp(out, ".staging-")
+	if err != nil {
 		return Build{}, err
 	}
-	replace := map[string]string{}
+	defer os.RemoveAll(staging)
+	files := filepath.Join(staging, "files")
+	if err := os.Mkdir(files, 0o755); err != nil {
+		return Build{}, err
+	}
+	replace := map[string]string{} // source file -> its copy's name in files/
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -82,19 +89,83 @@ func Module(root, out, agent string, include []string) (Build, error) {
 			return Build{}, err
 		}
 	}
-	b := Build{Overlay: filepath.Join(out, "overlay.json"), ModFile: filepath.Join(out, "go.mod"), Files: len(replace)}
-	overlay, _ := json.MarshalIndent(map[string]any{"Replace": replace}, "", " ")
-	if err := os.WriteFile(b.Overlay, overlay, 0o644); err != nil {
+	if err := writeModFile(filepath.Join(staging, "go.mod"), goMod, root, agent); err != nil {
 		return Build{}, err
 	}
-	if err := writeModFile(b.ModFile, goMod, root, agent); err != nil {
+	return publish(out, staging, replace)
+}
+
+// publish moves a finished build into place under a name made of its contents, so that
+// builds running at the same time never see each other's half-written files (the go
+// command's cache keys hold the contents, not the place), and keeps the newest few.
+func publish(out, staging string, replace map[string]string) (Build, error) {
+	digest := sha256.New()
+	sources := make([]string, 0, len(replace))
+	for source := range replace {
+		sources = append(sources, source)
+	}
+	sort.Strings(sources)
+	for _, source := range sources {
+		content, err := os.ReadFile(filepath.Join(staging, "files", replace[source]))
+		if err != nil {
+			return Build{}, err
+		}
+		fmt.Fprintf(digest, "%s\x00%d\x00", source, len(content))
+		digest.Write(content)
+	}
+	for _, name := range []string{"go.mod", "go.sum"} {
+		content, _ := os.ReadFile(filepath.Join(staging, name))
+		fmt.Fprintf(digest, "%s\x00%d\x00", name, len(content))
+		digest.Write(content)
+	}
+	final := filepath.Join(out, hex.EncodeToString(digest.Sum(nil)[:8]))
+	overlay := map[string]string{}
+	for source, name := range replace {
+		overlay[source] = filepath.Join(final, "files", name)
+	}
+	text, _ := json.MarshalIndent(map[string]any{"Replace": overlay}, "", " ")
+	if err := os.WriteFile(filepath.Join(staging, "overlay.json"), text, 0o644); err != nil {
 		return Build{}, err
 	}
-	return b, nil
+	if err := os.Rename(staging, final); err != nil && !exists(filepath.Join(final, "overlay.json")) {
+		return Build{}, err
+	}
+	now := time.Now()
+	os.Chtimes(final, now, now)
+	pruneBuilds(out, final)
+	return Build{Overlay: filepath.Join(final, "overlay.json"), ModFile: filepath.Join(final, "go.mod"),
+		Files: len(replace)}, nil
+}
+
+// keptBuilds: older builds of the module go, beyond these (a build still running uses
+// one of the newest).
+const keptBuilds = 4
+
+func pruneBuilds(out, current string) {
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return
+	}
+	type build struct {
+		path string
+		at   time.Time
+	}
+	var builds []build
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			builds = append(builds, build{filepath.Join(out, e.Name()), info.ModTime()})
+		}
+	}
+	sort.Slice(builds, func(i, j int) bool { return builds[i].at.After(builds[j].at) })
+	for i, b := range builds {
+		if i >= keptBuilds && b.path != current {
+			os.RemoveAll(b.path)
+		}
+	}
 }
 
 // rewriteInto writes the instrumented copy of the file `p` (of package `module`) into
-// `files` and maps it in `replace`.
+// `files` and records its name in `replace`.
 func rewriteInto(files string, replace map[string]string, p, module string) error {
 	src, err := os.ReadFile(p)
 	if err != nil {
@@ -105,9 +176,9 @@ func rewriteInto(files string, replace map[string]string, p, module string) erro
 		return nil // the compiler reports what does not parse, on the original file
 	}
 	sum := sha256.Sum256([]byte(p))
-	target := filepath.Join(files, hex.EncodeToString(sum[:8])+"_"+filepath.Base(p))
-	replace[p] = target
-	return os.WriteFile(target, rewritten, 0o644)
+	name := hex.EncodeToString(sum[:8]) + "_" + filepath.Base(p)
+	replace[p] = name
+	return os.WriteFile(filepath.Join(files, name), rewritten, 0o644)
 }
 
 // dependencies calls `each` for every Go file of the non-standard packages the module's

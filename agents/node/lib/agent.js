@@ -81,6 +81,7 @@ class Agent {
     this.written = [];
     this.closed = false;
     this.testResource = null;
+    this.failingLocals = null; // the locals an uncaught exception's frames had (register.js)
     this.header = { process: processInfo(config), env: environment(config) }; // before we set ORION_PARENT
   }
 
@@ -334,7 +335,7 @@ class Agent {
     const t = this.now();
     const laneId = w.laneId(lane);
     w.timed(t, [T.CRASH, 0, laneId, kind, type, message, detail]);
-    this.writeStack(w, laneId, t, 'uncaught', innermost);
+    this.writeStack(w, laneId, t, 'uncaught', innermost, this.failingLocals ? this.failingLocals() : null);
   }
 
   /** An error-mode trace holding the ring's events from `since` to `until`: opened when
@@ -441,19 +442,35 @@ class Agent {
     };
   }
 
-  writeStack(w, laneId, t, reason, innermost) {
+  /** The stack record of the frames from `innermost` out: each with its arguments and,
+   *  where the inspector read them (`inspected`, innermost first: {name, line, locals}),
+   *  its other locals and its line. */
+  writeStack(w, laneId, t, reason, innermost, inspected = null) {
     const frames = [];
     for (let f = innermost; f !== null && frames.length < STACK_FRAMES; f = f.caller) frames.push(f);
     if (frames.length === 0) return;
+    const seen = matchInspected(frames, inspected || []);
     const capturer = new Capturer((text) => w.sid(text), this.config.isSecret, this.config.secretValues);
     this.capturing = true; // see capture()
     try {
-      const records = frames.reverse().map((f) => [w.functionId(f.fn), null, capturer.pairs(f.fn.params, f.args)]);
-      w.timed(t, [T.STACK, 0, laneId, reason, records]);
+      const records = frames.map((f, i) => {
+        const pairs = capturer.pairs(f.fn.params, f.args);
+        const found = seen[i];
+        if (found === undefined) return [w.functionId(f.fn), null, pairs];
+        for (const [name, value] of found.locals) {
+          if (f.fn.params.includes(name)) continue;
+          const picture = value !== null && typeof value === 'object' ? [0, w.sid(value.type), String(value.text).slice(0, 200)]
+            : capturer.value(value);
+          pairs.push(w.sid(name), this.config.isSecret(name) ? [4, w.sid(typeof value)] : picture);
+        }
+        return [w.functionId(f.fn), found.line, pairs];
+      });
+      w.timed(t, [T.STACK, 0, laneId, reason, records.reverse()]);
     } finally {
       this.capturing = false;
     }
   }
+
 
   /** The calls still in progress when the process exits are left by that exit: each is
    *  closed by an unwind, innermost first, so that an `ok` trace nests whole (spec 6.2). */
@@ -477,6 +494,24 @@ class Agent {
     if (status === 'ok') this.leaveOpenCalls(w); // process.exit() from inside calls
     this.finish(w, this.summary(w, status, this.failure, code));
   }
+}
+
+/** Which inspected frame (innermost first) is which of our frames (innermost first): the
+ *  same function name (V8 names a method `total`, we `Cart.total`), in order. */
+function matchInspected(frames, inspected) {
+  const matched = [];
+  let next = 0;
+  frames.forEach((frame, i) => {
+    for (let j = next; j < inspected.length; j++) {
+      const name = inspected[j].name;
+      if (name && (frame.fn.name === name || frame.fn.name.endsWith(`.${name}`))) {
+        matched[i] = inspected[j];
+        next = j + 1;
+        break;
+      }
+    }
+  });
+  return matched;
 }
 
 /** The type and (scrubbed) message of a thrown value. */

@@ -17,6 +17,7 @@ const PACKAGE_MANAGERS = /(?:^|[/\\])(?:npm-cli|npx-cli|yarn|yarn\.js|pnpm|pnpm\
 function start() {
   if (globalThis.__orion !== undefined || process.env.ORION_DISABLE === '1') return;
   if (!isMainThread && parentPort === null) return; // Node's module loader thread, not the program's
+  if (!isMainThread && require('worker_threads').workerData?.orionLocals) return; // our own worker
   const { readConfig } = require('./config');
   const { Agent } = require('./agent');
   process.setSourceMapsEnabled(true); // stack traces give the lines and columns as written
@@ -32,6 +33,9 @@ function start() {
   if (!PACKAGE_MANAGERS.test(process.argv[1] || '')) hookEsModules(config);
   if (process.env.NODE_TEST_CONTEXT !== undefined || process.execArgv.includes('--test')) watchTests(agent);
   require('./http').watchHttp(agent);
+  if (isMainThread && process.env.ORION_NODE_LOCALS !== '0' && !PACKAGE_MANAGERS.test(process.argv[1] || '')) {
+    watchLocals(agent, config);
+  }
   process.on('uncaughtExceptionMonitor', (error, origin) => {
     if (origin === 'uncaughtException' && process.listenerCount('uncaughtException') > 0) return;
     agent.crashed(error, origin === 'unhandledRejection' ? 'unhandled_rejection' : 'uncaught');
@@ -40,6 +44,29 @@ function start() {
   if (config.mode !== 'error') {
     setInterval(() => { if (agent.writer !== null && !agent.closed) agent.writer.flush(); }, 250).unref();
   }
+}
+
+/** The locals of the frames an uncaught exception leaves, read by locals-worker.js. */
+function watchLocals(agent, config) {
+  const { Worker, MessageChannel, receiveMessageOnPort } = require('worker_threads');
+  const { port1, port2 } = new MessageChannel();
+  const { pathToFileURL } = require('url');
+  const files = [config.root + path.sep, pathToFileURL(config.root).href + '/'];
+  try {
+    const worker = new Worker(path.join(__dirname, 'locals-worker.js'), {
+      workerData: { orionLocals: true, port: port2, files, maxFrames: 20 }, transferList: [port2],
+      stdout: false, stderr: false });
+    worker.unref();
+    worker.on('error', () => {}); // no locals then; the program is not disturbed
+  } catch {
+    return;
+  }
+  port1.unref();
+  agent.failingLocals = () => {
+    let last = null;
+    for (let message = receiveMessageOnPort(port1); message; message = receiveMessageOnPort(port1)) last = message.message;
+    return last;
+  };
 }
 
 function hookCommonJs(config) {

@@ -106,6 +106,13 @@ def test_uncaught_exception_from_a_timer(project: Path, tmp_path: Path) -> None:
     names = _functions(recs)
     [stack] = [r for r in recs if r["type"] == "stack"]
     assert [names[f["fn"]] for f in stack["frames"]] == ["tick", "explode"]
+    # the locals beyond the arguments, read through the inspector, secrets redacted
+    explode = stack["frames"][1]
+    assert explode["line"] == 10
+    assert explode["locals"] == {"why": "late", "password": {"t": "string", "redacted": True},
+                                 "loud": "LATE"}
+    raw = subprocess.run(["zstd", "-dc", str(path)], capture_output=True).stdout
+    assert b"hunter2-long" not in raw
 
 
 def test_one_trace_per_failing_node_test(project: Path, tmp_path: Path) -> None:

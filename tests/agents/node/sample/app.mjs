@@ -5,7 +5,10 @@ const { Cart, checkout } = createRequire(import.meta.url)('./cart.js');
 
 function quit(code) { process.exit(code); }
 
-function explode(why) { throw new TypeError(`boom: ${why}`); }
+function explode(why) {
+  const password = 'hunter2-long', loud = why.toUpperCase();
+  throw new TypeError(`boom: ${loud}`);
+}
 
 async function handler(id) {
   const user = await loadUser(id);

@@ -1,6 +1,9 @@
 package orion
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // freshTrace makes the process trace a new error-mode one (a ring to look into).
 func freshTrace() {
@@ -105,5 +108,36 @@ func TestTheRingKeepsTheLatestEvents(t *testing.T) {
 		if ev.tick < oldest {
 			t.Errorf("the ring's oldest event is not where replay starts")
 		}
+	}
+}
+
+// described has a String method that is itself instrumented, as a user's type is.
+type described struct{ fn int }
+
+func (d described) String() string {
+	f := Enter(d.fn)
+	defer f.Exit()
+	return "described"
+}
+
+func TestCapturingAValueWhoseMethodIsInstrumentedDoesNotDeadlock(t *testing.T) {
+	freshTrace()
+	cfg.mode, cfg.spool, Values = modeDev, t.TempDir(), true
+	procTrace = newTrace("")
+	defer func() { cfg.mode, Values = modeError, false }()
+	fn := Register("m", "f.go", Fn{Name: "f", Line: 1, End: 2}, Fn{Name: "String", Line: 3, End: 4})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f := EnterArgs(fn, "value", described{fn + 1})
+		if f.Exit() == exitValues {
+			f.Returned(described{fn + 1})
+		}
+		procTrace.finish(nil, nil)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("recording a value whose String method is instrumented deadlocked")
 	}
 }

@@ -120,11 +120,7 @@ func rebind(t *trace) *lane {
 	return fresh
 }
 
-func (t *trace) isClosed() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.closed
-}
+func (t *trace) isClosed() bool { return t.closed.Load() }
 
 // Fn describes an instrumented function to Register.
 type Fn struct {

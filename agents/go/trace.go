@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -76,7 +77,7 @@ type trace struct {
 	ringN   int
 	w       fileWriter
 	opened  bool
-	closed  bool
+	closed  atomic.Bool // written under mu; read without it (a new lane asks)
 	strings map[string]uint64
 	fnIDs   []int32 // registry index -> id in this file, -1: not yet defined
 	nfns    int
@@ -137,7 +138,7 @@ func (t *trace) add(ev event) {
 		defer func() { ev.lane.busy = false }()
 	}
 	t.mu.Lock()
-	if t.closed {
+	if t.closed.Load() {
 		t.mu.Unlock()
 		return
 	}
@@ -402,10 +403,10 @@ func (t *trace) finish(f *failure, exitCode *int) {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed {
+	if t.closed.Load() {
 		return
 	}
-	t.closed = true
+	t.closed.Store(true)
 	if t.ring != nil {
 		if f == nil {
 			return

@@ -78,7 +78,6 @@ class Agent {
     this.failingStacks = new WeakMap(); // error -> the innermost frame it unwound
     this.root = null;
     this.failure = null;
-    this.written = [];
     this.closed = false;
     this.testResource = null;
     this.failingLocals = null; // the locals an uncaught exception's frames had (register.js)
@@ -305,7 +304,6 @@ class Agent {
 
   finish(writer, summary) {
     writer.close(summary);
-    this.written.push(writer.path);
     if (this.config.report) {
       try {
         fs.appendFileSync(this.config.report, `${writer.path}\n`);
@@ -368,9 +366,8 @@ class Agent {
     return w;
   }
 
-  /** A test's function (`frame`, the root of its stack) was unwound: once the runner has
-   *  recorded the failure on the test, a trace named after it is written (error mode) or
-   *  an event marks it (dev, safe). */
+  /** A node:test test's function (`frame`, the root of its stack) was unwound: once the
+   *  runner has recorded the failure on the test, the test's trace is written. */
   testEnded(frame, innermost) {
     const test = frame.test;
     const t = this.now();

@@ -24,7 +24,6 @@ type lane struct {
 	lastT   int64  // the time of its last event in its trace
 	id      uint64 // its id in its trace, once defined there
 	defined bool
-	busy    bool // inside the agent, which may call the program's String and Error methods
 	panic   *panicState
 }
 
@@ -153,9 +152,6 @@ func Enter(fn int) Frame {
 		return Frame{}
 	}
 	l := currentLane()
-	if l.busy { // a method the agent calls to capture a value: not the program's call
-		return Frame{}
-	}
 	if l.panic != nil && len(l.fns) == 0 {
 		l.panic = nil // recovered below the goroutine's instrumented calls (net/http does)
 	}
@@ -170,9 +166,6 @@ func EnterArgs(fn int, namesAndValues ...any) Frame {
 		return Frame{}
 	}
 	l := currentLane()
-	if l.busy { // a method the agent calls to capture a value: not the program's call
-		return Frame{}
-	}
 	if l.panic != nil && len(l.fns) == 0 {
 		l.panic = nil
 	}

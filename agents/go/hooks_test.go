@@ -111,7 +111,7 @@ func TestTheRingKeepsTheLatestEvents(t *testing.T) {
 	}
 }
 
-// described has a String method that is itself instrumented, as a user's type is.
+// described is a program's type with a String method, instrumented as the rewrite does.
 type described struct{ fn int }
 
 func (d described) String() string {
@@ -120,7 +120,7 @@ func (d described) String() string {
 	return "described"
 }
 
-func TestCapturingAValueWhoseMethodIsInstrumentedDoesNotDeadlock(t *testing.T) {
+func TestCapturingAValueNeverCallsTheProgramsMethods(t *testing.T) {
 	freshTrace()
 	cfg.mode, cfg.spool, Values = modeDev, t.TempDir(), true
 	procTrace = newTrace("")
@@ -139,5 +139,8 @@ func TestCapturingAValueWhoseMethodIsInstrumentedDoesNotDeadlock(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("recording a value whose String method is instrumented deadlocked")
+	}
+	if procTrace.nfns != 1 {
+		t.Errorf("%d functions in the trace: String was called", procTrace.nfns)
 	}
 }

@@ -133,10 +133,6 @@ func (t *trace) timeOn(l *lane, tick uint64) int64 {
 
 // add records an event: encoded at once, or kept in the ring.
 func (t *trace) add(ev event) {
-	if ev.extra != nil { // values: capturing them may run the program's methods
-		ev.lane.busy = true
-		defer func() { ev.lane.busy = false }()
-	}
 	t.mu.Lock()
 	if t.closed.Load() {
 		t.mu.Unlock()
@@ -396,11 +392,6 @@ type stackFrame struct {
 // fail is dropped; otherwise the file gets the failure's records, the end record and the
 // trailer, and is reported.
 func (t *trace) finish(f *failure, exitCode *int) {
-	if !off { // the ring's values are captured now, on this goroutine
-		l := currentLane()
-		l.busy = true
-		defer func() { l.busy = false }()
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed.Load() {

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"runtime/debug"
+	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -107,6 +110,39 @@ var (
 	stringerType = reflect.TypeOf((*fmt.Stringer)(nil)).Elem()
 )
 
+// standard: a type of the standard library (time.Time, net.IP, *errors.errorString), whose
+// String and Error methods the agent may call. The program's own and its dependencies'
+// are never called: one could take a lock its caller holds, or change state; their fields
+// are captured instead.
+func standard(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	pkg := t.PkgPath()
+	if pkg == "" || pkg == "main" {
+		return false
+	}
+	for _, module := range programModules() {
+		if pkg == module || strings.HasPrefix(pkg, module+"/") {
+			return false
+		}
+	}
+	return true
+}
+
+// programModules are the main module and its dependencies, from the build information.
+var programModules = sync.OnceValue(func() []string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return nil
+	}
+	modules := []string{info.Main.Path}
+	for _, dep := range info.Deps {
+		modules = append(modules, dep.Path)
+	}
+	return modules
+})
+
 // described is a value's own Error() or String(), bounded; a method that panics gives an
 // error node, as a repr that raised does.
 func (e *valueEncoder) described(b []byte, v reflect.Value) (out []byte) {
@@ -127,7 +163,8 @@ func (e *valueEncoder) described(b []byte, v reflect.Value) (out []byte) {
 
 func (e *valueEncoder) reflected(b []byte, v reflect.Value, depth int) []byte {
 	t := v.Type()
-	if v.CanInterface() && t.Kind() != reflect.Interface && (t.Implements(errorType) || t.Implements(stringerType)) {
+	if v.CanInterface() && t.Kind() != reflect.Interface && standard(t) &&
+		(t.Implements(errorType) || t.Implements(stringerType)) {
 		if (t.Kind() == reflect.Pointer || t.Kind() == reflect.Interface) && v.IsNil() {
 			return mpNil(b)
 		}

@@ -61,6 +61,10 @@ def test_run_records_commonjs_and_es_modules(project: Path, tmp_path: Path) -> N
     assert any(lane["kind"] == "task" and lane["name"] == "query" and lane["parent"] is not None
                for lane in lanes.values())
     assert recs[-1]["type"] == "end" and recs[-1]["status"] == "ok"
+    listed = json.loads(orion("list", "--json", "--spool", str(spool), cwd=project).stdout)
+    assert [(t["language"], t["status"], t["root"]) for t in listed] == [("node", "ok", "Cart.constructor")]
+    shown = orion("show", "--spool", str(spool), "@", cwd=project)
+    assert shown.returncode == 0 and "Cart.put(name='tea', price=3)" in shown.stdout
 
 
 @pytest.mark.parametrize("mode", ["dev", "error"])

@@ -78,6 +78,21 @@ def start_settings() -> Path:
     return base / "orionis" / "node-start.json"
 
 
+def package_path(agent: Path) -> Path:
+    """A directory holding the agent as `orionis-trace` (a link), for NODE_PATH: the manual
+    API's `require('orionis-trace')` resolves in a traced program without installing it."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    directory = base / "orionis" / "node-path" / hashlib.sha256(str(agent).encode()).hexdigest()[:16]
+    link = directory / "orionis-trace"
+    if not link.is_symlink():
+        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            link.symlink_to(agent, target_is_directory=True)
+        except FileExistsError:
+            pass  # made meanwhile by another process
+    return directory
+
+
 def node_options(existing: str, register: Path) -> str:
     """NODE_OPTIONS with the agent required first (once); Node reads double quotes there."""
     path = str(register)
@@ -117,6 +132,12 @@ class NodeRuntime(Runtime):
             return
         register = where / "lib" / "register.js"
         env["NODE_OPTIONS"] = node_options(env.get("NODE_OPTIONS", ""), register)
+        try:
+            modules = str(package_path(where))
+        except OSError:
+            pass  # the manual API then needs the package installed; recording is unaffected
+        else:
+            env["NODE_PATH"] = os.pathsep.join(filter(None, (env.get("NODE_PATH"), modules)))
         if capture.include:
             env["ORION_NODE_INCLUDE"] = ",".join(capture.include)
         if capture.exclude:

@@ -338,3 +338,20 @@ def test_a_getter_run_while_capturing_is_not_recorded_inside_the_call(project: P
     calls = [(names[r["fn"]], r.get("args")) for r in records(path) if r["type"] == "call"]
     assert calls[0] == ("show", {"obj": {"t": "Object", "fields": {"x": 1}}})
     assert [name for name, _ in calls] == ["show", "helper"]
+
+
+def test_manual_api_resolves_under_orion_run(project: Path, tmp_path: Path) -> None:
+    (project / "manual.js").write_text(
+        "const orion = require('orionis-trace');\n"
+        "const parse = orion.trace(JSON.parse, 'parse');\n"
+        "console.log(orion.span('load config', () => parse('{\"port\": 8080}')).port);\n")
+    spool = tmp_path / "spool"
+    done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "node", "manual.js",
+                 cwd=project)
+    assert (done.returncode, done.stdout) == (0, "8080\n"), done.stderr
+    [path] = traces(spool)
+    validate([path], project)
+    names = _functions(records(path))
+    calls = [(names[r["fn"]], r.get("args")) for r in records(path) if r["type"] == "call"]
+    assert calls == [("load config", {}), ("<anonymous>", {}),  # the arrow itself is instrumented
+                     ("parse", {"arg0": '{"port": 8080}', "arg1": None})]

@@ -175,7 +175,9 @@ class Agent {
     const isObject = error !== null && (typeof error === 'object' || typeof error === 'function');
     let innermost = isObject ? this.failingStacks.get(error) : undefined;
     if (innermost === undefined) {
-      innermost = this.unwinding;
+      // the frames unwound since the last exception was caught, unless they were left by
+      // another exception that code we do not instrument swallowed
+      innermost = this.unwinding !== null && stackText(error).includes(this.unwinding.fn.name) ? this.unwinding : null;
       if (isObject && innermost !== null) this.failingStacks.set(error, innermost);
     }
     this.unwinding = null;

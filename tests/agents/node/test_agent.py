@@ -355,3 +355,27 @@ def test_manual_api_resolves_under_orion_run(project: Path, tmp_path: Path) -> N
     calls = [(names[r["fn"]], r.get("args")) for r in records(path) if r["type"] == "call"]
     assert calls == [("load config", {}), ("<anonymous>", {}),  # the arrow itself is instrumented
                      ("parse", {"arg0": '{"port": 8080}', "arg1": None})]
+
+
+def test_a_crash_does_not_take_the_stack_of_an_exception_swallowed_earlier(project: Path,
+                                                                          tmp_path: Path) -> None:
+    """Frames left by an exception that a dependency (not instrumented) caught are not the
+    failing stack of a later crash that left none of ours."""
+    swallow = project / "node_modules" / "swallow"
+    swallow.mkdir(parents=True)
+    (swallow / "index.js").write_text("module.exports = (fn) => { try { fn(); } catch {} };\n")
+    (project / "swallowed.js").write_text(
+        "const swallow = require('swallow');\n"
+        "function fragile(n) { throw new Error(`fragile ${n}`); }\n"
+        "swallow(() => fragile(1));\n"
+        "throw new Error('at top level');\n")
+    spool = tmp_path / "spool"
+    done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "node", "swallowed.js",
+                 cwd=project)
+    assert done.returncode == 1
+    [path] = traces(spool)
+    validate([path], project)
+    recs = records(path)
+    [crash] = [r for r in recs if r["type"] == "crash"]
+    assert crash["message"] == "at top level"
+    assert not [r for r in recs if r["type"] == "stack"]

@@ -61,7 +61,7 @@ func init() {
 	testBinary = strings.HasSuffix(os.Args[0], ".test")
 	procTrace = newTrace("")
 	if testBinary && procTrace.ring == nil { // a test binary's own trace: only on a failure
-		procTrace.ring = newRing()
+		procTrace.ring = newRing(false)
 	}
 	if cfg.report != "" {
 		watchCrashes(procTrace)

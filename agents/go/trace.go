@@ -107,7 +107,7 @@ func newTrace(name string) *trace {
 		strings: map[string]uint64{}, extIDs: map[string]uint64{}}
 	t.values = valueEncoder{intern: t.intern, secrets: secrets}
 	if cfg.mode == modeError {
-		t.ring = newRing()
+		t.ring = newRing(name == "") // the process's ring at its size, a test's grows
 	}
 	return t
 }
@@ -143,6 +143,11 @@ func (t *trace) add(ev event) {
 	}
 	if t.ring != nil {
 		if len(t.ring) < cfg.ring { // grows to its size: a test's trace seldom fills it
+			if len(t.ring) == cap(t.ring) {
+				grown := make([]event, len(t.ring), min(2*cap(t.ring), cfg.ring))
+				copy(grown, t.ring)
+				t.ring = grown
+			}
 			t.ring = append(t.ring, ev)
 		} else {
 			t.ring[t.ringAt] = ev
@@ -155,8 +160,13 @@ func (t *trace) add(ev event) {
 	t.mu.Unlock()
 }
 
-// newRing is an empty error-mode ring.
-func newRing() []event { return make([]event, 0, min(cfg.ring, 1024)) }
+// newRing is an empty error-mode ring, with room for all its events or for a few.
+func newRing(whole bool) []event {
+	if whole {
+		return make([]event, 0, cfg.ring)
+	}
+	return make([]event, 0, min(cfg.ring, 1024))
+}
 
 func functionName(fn int) string {
 	registry.RLock()

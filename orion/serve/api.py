@@ -74,6 +74,7 @@ class Listing:
         self._lock = threading.Lock()
         self._answering = threading.Lock()
         self._fingerprinting: threading.Thread | None = None
+        self.stopped = threading.Event()  # set when the server stops: background work ends
 
     def changed(self) -> None:
         """The watcher saw a trace written: check the list at the next request."""
@@ -131,6 +132,8 @@ class Listing:
     def _fingerprint(self, items: list[Listed]) -> None:
         cache = FingerprintCache(self.catalog.spool.path)
         for item in items:
+            if self.stopped.is_set():
+                return
             if item.entry.trace_id in self._fingerprints:
                 continue
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -272,3 +273,20 @@ def test_a_corrupt_trace_is_skipped_in_the_list_and_422_when_opened(served):
         answer = served.get(f"/api/trace/{bad_id}{route}")
         assert answer.status == 422, route
         assert answer.json()["error"].startswith("cannot read the trace")
+
+
+def test_a_stopped_server_leaves_no_work_running(tmp_path):
+    spool = Spool(tmp_path / "spool")
+    for _ in range(1000):  # seconds of fingerprinting
+        write_trace(spool, calls=30)
+    server = start_server(Catalog(spool))
+    assert get(server.url, "/api/traces").status == 200  # fingerprinting starts
+    server.shutdown()
+    server.server_close()
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline and any(
+            t.name in ("orion-fingerprints", "orion-listing") and t.is_alive()
+            for t in threading.enumerate()):
+        time.sleep(0.05)
+    assert not [t.name for t in threading.enumerate()
+                if t.name in ("orion-fingerprints", "orion-listing") and t.is_alive()]

@@ -65,6 +65,7 @@ class Agent {
     this.current = this.mainLane;
     this.openLanes = new Set(); // lanes with calls in progress
     this.capturing = false; // values are being captured: calls are not recorded
+    this.stopped = false; // the agent failed and records nothing more
     this.none = [];
     this.writer = null;
     this.capturer = null;
@@ -98,6 +99,15 @@ class Agent {
 
   enter(fn, args, isAsync) {
     if (fn === undefined || this.closed || this.capturing) return null;
+    try {
+      return this.push(fn, args, isAsync);
+    } catch (error) {
+      this.stop(error);
+      return null;
+    }
+  }
+
+  push(fn, args, isAsync) {
     const caller = this.current.top;
     let lane = this.current;
     let resumer = null;
@@ -161,13 +171,17 @@ class Agent {
   /** A catch clause of `frame`'s function runs: its lane is current again, and the
    *  exception that unwound the frames since the last one caught is known. */
   caught(frame, error) {
-    if (frame === null) return;
-    this.current = frame.lane;
-    if (frame.lane.top === null) this.openLanes.add(frame.lane);
-    frame.lane.top = frame;
-    if (error === this.none) return; // `catch {` or a destructuring catch: nothing to name
-    this.failingStack(error);
-    this.exception(frame.lane, 1, error);
+    try {
+      if (frame === null) return;
+      this.current = frame.lane;
+      if (frame.lane.top === null) this.openLanes.add(frame.lane);
+      frame.lane.top = frame;
+      if (error === this.none) return; // `catch {` or a destructuring catch: nothing to name
+      this.failingStack(error);
+      this.exception(frame.lane, 1, error);
+    } catch (error) {
+      this.stop(error);
+    }
   }
 
   /** The innermost frame `error` unwound, if it unwound any (remembered from now on). */
@@ -202,6 +216,14 @@ class Agent {
   }
 
   close(frame, type, value, isReturn) {
+    try {
+      this.closeFrame(frame, type, value, isReturn);
+    } catch (error) {
+      this.stop(error);
+    }
+  }
+
+  closeFrame(frame, type, value, isReturn) {
     frame.done = true;
     const lane = frame.lane;
     lane.top = frame.caller !== null && frame.caller.lane === lane ? frame.caller : null;
@@ -237,14 +259,18 @@ class Agent {
 
   /** A span-like happening (an HTTP request): an event record on the current lane. */
   event(kind, attrs) {
-    if (this.closed) return;
-    const t = this.now();
-    if (this.ring !== null) {
-      this.remember(T.EVENT, t, this.current, [kind, attrs]);
-      return;
+    try {
+      if (this.closed) return;
+      const t = this.now();
+      if (this.ring !== null) {
+        this.remember(T.EVENT, t, this.current, [kind, attrs]);
+        return;
+      }
+      const w = this.open();
+      w.timed(t, [T.EVENT, 0, w.laneId(this.current), w.sid(kind), attrs]);
+    } catch (error) {
+      this.stop(error);
     }
-    const w = this.open();
-    w.timed(t, [T.EVENT, 0, w.laneId(this.current), w.sid(kind), attrs]);
   }
 
   remember(type, t, lane, detail) {
@@ -258,6 +284,18 @@ class Agent {
   }
 
   // -- traces --------------------------------------------------------------------
+
+  /** The agent failed (a spool it cannot write, a full disk): it stops recording, says so
+   *  once on stderr, and the program goes on as if it had never been traced. */
+  stop(error) {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.closed = true;
+    try {
+      if (this.writer !== null) this.writer.abandon();
+    } catch { /* the file is what it is */ }
+    process.stderr.write(`orion: the Node.js agent stopped recording: ${error && error.message}\n`);
+  }
 
   /** The dev/safe trace, opened at its first event. */
   open() {
@@ -315,19 +353,23 @@ class Agent {
 
   /** The process is dying of `error` (kind `uncaught` or `unhandled_rejection`). */
   crashed(error, kind) {
-    if (this.closed || this.failure !== null) return;
-    const [type, message] = describe(error, this.config.secretValues);
-    const innermost = this.failingStack(error);
-    const lane = innermost !== null ? innermost.lane : this.current;
-    this.failure = { type, message, kind };
-    const detail = { stack: scrub(stackText(error), this.config.secretValues) };
-    if (this.ring !== null) {
-      const w = this.ringTrace({}, -Infinity);
-      this.writeFailure(w, lane, kind, type, message, detail, innermost);
-      this.finish(w, this.summary(w, 'failed', this.failure, 1, { root: this.ringRoot }));
-    } else {
-      const w = this.open();
-      this.writeFailure(w, lane, kind, type, message, detail, innermost);
+    try {
+      if (this.closed || this.failure !== null) return;
+      const [type, message] = describe(error, this.config.secretValues);
+      const innermost = this.failingStack(error);
+      const lane = innermost !== null ? innermost.lane : this.current;
+      this.failure = { type, message, kind };
+      const detail = { stack: scrub(stackText(error), this.config.secretValues) };
+      if (this.ring !== null) {
+        const w = this.ringTrace({}, -Infinity);
+        this.writeFailure(w, lane, kind, type, message, detail, innermost);
+        this.finish(w, this.summary(w, 'failed', this.failure, 1, { root: this.ringRoot }));
+      } else {
+        const w = this.open();
+        this.writeFailure(w, lane, kind, type, message, detail, innermost);
+      }
+    } catch (error) {
+      this.stop(error);
     }
   }
 
@@ -396,28 +438,32 @@ class Agent {
    *  `process_trace`) the failure alone; then the exception, the failing stack with its
    *  arguments, and the test's event on `lane`. Its clock starts with the test. */
   testFailed(test, error, innermost, lane, t) {
-    const [type, message] = describe(error, this.config.secretValues);
-    const info = { id: test.id, outcome: 'failed', file: test.file };
-    const begin = Math.round(test.start);
-    const extra = { traceId: crypto.randomBytes(16).toString('hex'), startNs: this.startNs + BigInt(begin),
-      name: test.id, test: info };
-    let w;
-    if (this.ring !== null) {
-      w = this.ringTrace(extra, begin, t);
-      extra.root = this.ringRoot;
-    } else {
-      if (this.closed) return;
-      const main = this.open();
-      main.timed(this.now(), [T.EVENT, 0, main.laneId(lane), main.sid('test'), info]);
-      extra.processTrace = this.traceId;
-      w = this.newWriter(extra);
+    try {
+      const [type, message] = describe(error, this.config.secretValues);
+      const info = { id: test.id, outcome: 'failed', file: test.file };
+      const begin = Math.round(test.start);
+      const extra = { traceId: crypto.randomBytes(16).toString('hex'), startNs: this.startNs + BigInt(begin),
+        name: test.id, test: info };
+      let w;
+      if (this.ring !== null) {
+        w = this.ringTrace(extra, begin, t);
+        extra.root = this.ringRoot;
+      } else {
+        if (this.closed) return;
+        const main = this.open();
+        main.timed(this.now(), [T.EVENT, 0, main.laneId(lane), main.sid('test'), info]);
+        extra.processTrace = this.traceId;
+        w = this.newWriter(extra);
+      }
+      const failingLane = innermost !== null ? innermost.lane : lane;
+      const laneId = w.laneId(failingLane);
+      w.timed(t - begin, [T.EXCEPTION, 0, laneId, 0, w.sid(type), message, null]);
+      if (innermost !== null) this.writeStack(w, laneId, t - begin, 'exception', innermost);
+      w.timed(t - begin, [T.EVENT, 0, w.laneId(lane), w.sid('test'), info]);
+      this.finish(w, this.summary(w, 'failed', { type, message }, null, extra));
+    } catch (error) {
+      this.stop(error);
     }
-    const failingLane = innermost !== null ? innermost.lane : lane;
-    const laneId = w.laneId(failingLane);
-    w.timed(t - begin, [T.EXCEPTION, 0, laneId, 0, w.sid(type), message, null]);
-    if (innermost !== null) this.writeStack(w, laneId, t - begin, 'exception', innermost);
-    w.timed(t - begin, [T.EVENT, 0, w.laneId(lane), w.sid('test'), info]);
-    this.finish(w, this.summary(w, 'failed', { type, message }, null, extra));
   }
 
   /** Mocha's Runner (mocha/lib/runner.js, reporting to us once loaded): each failing test
@@ -485,13 +531,17 @@ class Agent {
 
   /** The process exits with `code`: the dev/safe trace gets its end record. */
   exit(code) {
-    if (this.closed) return;
-    this.closed = true;
-    const w = this.writer;
-    if (w === null) return;
-    const status = this.failure !== null ? 'failed' : code === 0 ? 'ok' : 'failed';
-    if (status === 'ok') this.leaveOpenCalls(w); // process.exit() from inside calls
-    this.finish(w, this.summary(w, status, this.failure, code));
+    try {
+      if (this.closed) return;
+      this.closed = true;
+      const w = this.writer;
+      if (w === null) return;
+      const status = this.failure !== null ? 'failed' : code === 0 ? 'ok' : 'failed';
+      if (status === 'ok') this.leaveOpenCalls(w); // process.exit() from inside calls
+      this.finish(w, this.summary(w, status, this.failure, code));
+    } catch (error) {
+      this.stop(error);
+    }
   }
 }
 

@@ -379,3 +379,17 @@ def test_a_crash_does_not_take_the_stack_of_an_exception_swallowed_earlier(proje
     [crash] = [r for r in recs if r["type"] == "crash"]
     assert crash["message"] == "at top level"
     assert not [r for r in recs if r["type"] == "stack"]
+
+
+@pytest.mark.parametrize("mode", ["dev", "error"])
+def test_a_spool_that_cannot_be_written_leaves_the_program_alone(project: Path, tmp_path: Path,
+                                                                 mode: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    scenario = [] if mode == "dev" else ["timer"]
+    agent = {"NODE_OPTIONS": f"--require {AGENT / 'lib' / 'register.js'}", "ORION_MODE": mode,
+             "ORION_SPOOL": str(blocker / "spool")}  # what orion run gives, but a spool it cannot make
+    done = plain("node", "app.mjs", *scenario, cwd=project, env=agent)
+    bare = plain("node", "app.mjs", *scenario, cwd=project)
+    assert (done.returncode, done.stdout) == (bare.returncode, bare.stdout)
+    assert done.stderr.count("orion: the Node.js agent stopped recording") == 1

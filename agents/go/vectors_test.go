@@ -224,7 +224,6 @@ func (vw *vectorWriter) pairs(v any) {
 
 func writeVector(path string, raws []json.RawMessage, truncated bool) error {
 	vw := &vectorWriter{sids: map[string]uint64{}}
-	var frameT int64
 	for i, raw := range raws {
 		decoded, err := decodeOrdered(raw)
 		if err != nil {
@@ -234,9 +233,7 @@ func writeVector(path string, raws []json.RawMessage, truncated bool) error {
 		kind := r.get("type").(string)
 		rest := &ordered{keys: r.keys[1:], values: r.values[1:]}
 		timed := func(code, cols int) {
-			t := r.get("t").(int64)
-			vw.w.timed(code, cols, t, uint64(r.get("lane").(int64)))
-			frameT = t
+			vw.w.timed(code, cols, r.get("t").(int64), uint64(r.get("lane").(int64)))
 		}
 		optional := func(key string) int { return boolInt(r.has(key)) }
 		switch kind {
@@ -340,7 +337,6 @@ func writeVector(path string, raws []json.RawMessage, truncated bool) error {
 		default:
 			return fmt.Errorf("record %d: unknown type %s", i, kind)
 		}
-		_ = frameT
 		if truncated && i%4 == 3 {
 			vw.w.flush() // small frames, as the vector has
 		}

@@ -29,7 +29,6 @@ type lane struct {
 
 // panicState follows a panic from the frame that raised it outwards.
 type panicState struct {
-	value   any
 	typ     string
 	message string
 	frames  []stackFrame // innermost first, from where it was raised
@@ -41,7 +40,6 @@ const laneSlots = 4096
 var (
 	off        bool
 	procTrace  *trace
-	testBinary bool
 	laneCache  [laneSlots]atomic.Pointer[lane]
 	lanesMu    sync.Mutex
 	lanes      = map[uint64]*lane{}
@@ -58,9 +56,8 @@ func init() {
 	calibrate()
 	startClock()
 	Values = cfg.mode == modeDev
-	testBinary = strings.HasSuffix(os.Args[0], ".test")
 	procTrace = newTrace("")
-	if testBinary && procTrace.ring == nil { // a test binary's own trace: only on a failure
+	if testBinary := strings.HasSuffix(os.Args[0], ".test"); testBinary && procTrace.ring == nil { // a test binary's own trace: only on a failure
 		procTrace.ring = newRing(false)
 	}
 	if cfg.report != "" {
@@ -237,7 +234,7 @@ func (f Frame) raised(value any) {
 	if f.l.panic != nil {
 		return
 	}
-	p := &panicState{value: value, typ: "panic", message: "(unknown)"}
+	p := &panicState{typ: "panic", message: "(unknown)"}
 	if value != nil {
 		p.typ = reflect.TypeOf(value).String()
 		p.message = secrets.scrub(panicText(value))

@@ -38,11 +38,11 @@ type panicState struct {
 const laneSlots = 4096
 
 var (
-	off        bool
-	procTrace  *trace
-	laneCache  [laneSlots]atomic.Pointer[lane]
-	lanesMu    sync.Mutex
-	lanes      = map[uint64]*lane{}
+	off       bool
+	procTrace *trace
+	laneCache [laneSlots]atomic.Pointer[lane]
+	lanesMu   sync.Mutex
+	lanes     = map[uint64]*lane{}
 )
 
 func init() {

@@ -120,14 +120,14 @@ class Agent {
     if (lane.top === null) this.openLanes.add(lane);
     lane.top = frame;
     if (caller === null && this.testResource !== null) frame.test = this.testResource();
-    const t = this.now();
     if (this.ring !== null) {
-      this.remember(T.CALL, t, lane, fn);
+      this.remember(T.CALL, this.now(), lane, fn);
     } else if (this.adaptive.max > 0 && this.recordedCalls >= this.adaptive.max) {
       frame.recorded = false;
       this.callsDropped++;
     } else {
-      const w = this.open();
+      const w = this.open(); // the first call opens the trace: its time starts after that
+      const t = this.now();
       if (this.root === null) this.root = fn.name;
       this.recordedCalls++;
       const calls = ++fn.calls;

@@ -19,6 +19,12 @@ def test_the_agent_module_passes_its_go_tests_without_cgo() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_the_agent_module_is_gofmt_clean() -> None:
+    done = subprocess.run([str(Path(GO).with_name("gofmt")), "-l", "."], cwd=agent_dir(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == "", done.stdout + done.stderr
+
+
 def test_doctor_checks_the_go_toolchain_and_agent(tmp_path: Path) -> None:
     (tmp_path / "go.mod").write_text("module example.com/x\n\ngo 1.22\n")
     done = orion("doctor", "--json", cwd=tmp_path)

@@ -20,7 +20,7 @@ def test_the_agent_module_passes_its_go_tests_without_cgo() -> None:
 
 
 def test_the_agent_module_is_gofmt_clean() -> None:
-    done = subprocess.run([str(Path(GO).with_name("gofmt")), "-l", "."], cwd=agent_dir(),
+    done = subprocess.run([str(Path(GO).resolve().with_name("gofmt")), "-l", "."], cwd=agent_dir(),
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout == "", done.stdout + done.stderr
 

@@ -4,6 +4,7 @@ program's own behaviour unchanged."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -45,6 +46,10 @@ def test_dev_run_records_calls_arguments_results_and_goroutine_lanes(built: Buil
             assert lane["kind"] == "goroutine" and lane["parent"] == main_lane["id"]
     [end] = by_type(records, "end")
     assert end["status"] == "ok" and end["exit_code"] == 0 and end["root"] == "main"
+    listed = orion("list", "--spool", str(tmp_path / "spool"), "--json", cwd=tmp_path)
+    assert [t["trace_id"] for t in json.loads(listed.stdout)] == [records[0]["trace_id"]]
+    shown = orion("show", str(trace), cwd=tmp_path).stdout
+    assert "divide(a=3, b=2)" in shown and "goroutine 1" in shown
 
 
 def test_a_panic_is_recorded_and_the_program_behaves_as_without_orion(built: Built,

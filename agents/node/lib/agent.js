@@ -82,6 +82,7 @@ class Agent {
     this.closed = false;
     this.testResource = null;
     this.failingLocals = null; // the locals an uncaught exception's frames had (register.js)
+    this.releaseInspector = null; // disconnects the worker reading them (register.js)
     this.header = { process: processInfo(config), env: environment(config) }; // before we set ORION_PARENT
   }
 

@@ -8,7 +8,7 @@
 const inspector = require('inspector');
 const { workerData } = require('worker_threads');
 
-const { port, files, maxFrames } = workerData;
+const { port, files, maxFrames, released } = workerData;
 const session = new inspector.Session();
 session.connectToMainThread();
 const scripts = new Map(); // script id -> url (paused frames leave their url empty)
@@ -59,6 +59,15 @@ session.on('Debugger.paused', async ({ params }) => {
   } finally {
     session.post('Debugger.resume');
   }
+});
+
+// The main thread is exiting: a session still connected would make Node print "Waiting for
+// the debugger to disconnect..." on its stderr. It waits (Atomics.wait) until this is done.
+port.on('message', (message) => {
+  if (message !== 'disconnect') return;
+  session.disconnect();
+  Atomics.store(released, 0, 1);
+  Atomics.notify(released, 0);
 });
 
 post('Debugger.enable', {}).then(() => post('Debugger.setPauseOnExceptions', { state: 'uncaught' }));

@@ -33,14 +33,20 @@ function start() {
   if (!PACKAGE_MANAGERS.test(process.argv[1] || '')) hookEsModules(config);
   if (process.env.NODE_TEST_CONTEXT !== undefined || process.execArgv.includes('--test')) watchTests(agent);
   require('./http').watchHttp(agent);
-  if (isMainThread && process.env.ORION_NODE_LOCALS !== '0' && !PACKAGE_MANAGERS.test(process.argv[1] || '')) {
+  // Opt-in: V8 pausing at a rejection (to read the locals) makes Node head its report of
+  // an unhandled rejection with its own internal line instead of the throwing one.
+  if (isMainThread && process.env.ORION_NODE_LOCALS === '1' && !PACKAGE_MANAGERS.test(process.argv[1] || '')) {
     watchLocals(agent, config);
   }
   process.on('uncaughtExceptionMonitor', (error, origin) => {
     if (origin === 'uncaughtException' && process.listenerCount('uncaughtException') > 0) return;
     agent.crashed(error, origin === 'unhandledRejection' ? 'unhandled_rejection' : 'uncaught');
+    if (agent.releaseInspector) agent.releaseInspector();
   });
-  process.on('exit', (code) => agent.exit(code));
+  process.on('exit', (code) => {
+    agent.exit(code);
+    if (agent.releaseInspector) agent.releaseInspector();
+  });
   if (config.mode !== 'error') {
     setInterval(() => { if (agent.writer !== null && !agent.closed) agent.writer.flush(); }, 250).unref();
   }
@@ -52,9 +58,10 @@ function watchLocals(agent, config) {
   const { port1, port2 } = new MessageChannel();
   const { pathToFileURL } = require('url');
   const files = [config.root + path.sep, pathToFileURL(config.root).href + '/'];
+  const released = new Int32Array(new SharedArrayBuffer(4));
   try {
     const worker = new Worker(path.join(__dirname, 'locals-worker.js'), {
-      workerData: { orionLocals: true, port: port2, files, maxFrames: 20 }, transferList: [port2],
+      workerData: { orionLocals: true, port: port2, files, maxFrames: 20, released }, transferList: [port2],
       stdout: false, stderr: false });
     worker.unref();
     worker.on('error', () => {}); // no locals then; the program is not disturbed
@@ -62,6 +69,13 @@ function watchLocals(agent, config) {
     return;
   }
   port1.unref();
+  // before the process exits (process.exit(), an uncaught exception), so that Node has no
+  // debugger session to wait for; 200 ms at most
+  agent.releaseInspector = () => {
+    if (Atomics.load(released, 0) === 1) return;
+    port1.postMessage('disconnect');
+    Atomics.wait(released, 0, 0, 200);
+  };
   agent.failingLocals = () => {
     let last = null;
     for (let message = receiveMessageOnPort(port1); message; message = receiveMessageOnPort(port1)) last = message.message;

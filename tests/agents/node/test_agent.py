@@ -75,6 +75,8 @@ def test_rejection_several_awaits_deep(project: Path, tmp_path: Path, mode: str)
     bare = plain("node", "app.mjs", "reject", cwd=project)
     assert done.returncode == bare.returncode == 1
     assert done.stdout == bare.stdout
+    # Node's report: headed by the throwing line, as without orion (bar file:// URLs)
+    assert done.stderr.splitlines()[1:3] == bare.stderr.splitlines()[1:3]
     assert "RangeError: no users row -2" in done.stderr
     [path] = traces(spool)
     validate([path], project)
@@ -95,7 +97,7 @@ def test_rejection_several_awaits_deep(project: Path, tmp_path: Path, mode: str)
 def test_uncaught_exception_from_a_timer(project: Path, tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "node", "app.mjs", "timer",
-                 cwd=project)
+                 cwd=project, env={"ORION_NODE_LOCALS": "1"})
     bare = plain("node", "app.mjs", "timer", cwd=project)
     assert (done.returncode, done.stdout) == (bare.returncode, bare.stdout)
     assert done.returncode == 1

@@ -10,9 +10,9 @@ const Module = require('module');
 const path = require('path');
 const { isMainThread, parentPort, threadId } = require('worker_threads');
 
-// Package managers run none of the project's code themselves: no ES module hooks there
-// (Node starts a loader thread for them), only the cheap CommonJS one.
-const PACKAGE_MANAGERS = /(?:^|[/\\])(?:npm-cli|npx-cli|yarn|yarn\.js|pnpm|pnpm\.cjs|corepack)(?:\.c?js)?$/;
+// Package managers run none of the project's code themselves: only the cheap CommonJS hook
+// there, no ES module loader thread, no HTTP events, no inspector worker.
+const PACKAGE_MANAGERS = /(?:^|[/\\])(?:npm|npx|npm-cli|npx-cli|yarn|pnpm|pnpx|corepack)(?:\.c?js)?$/;
 
 function start() {
   if (globalThis.__orion !== undefined || process.env.ORION_DISABLE === '1') return;
@@ -30,12 +30,13 @@ function start() {
   }
   hookCommonJs(config);
   hookRequiredRunners(agent);
-  if (!PACKAGE_MANAGERS.test(process.argv[1] || '')) hookEsModules(config);
+  const packageManager = PACKAGE_MANAGERS.test(process.argv[1] || '');
+  if (!packageManager) hookEsModules(config);
   if (process.env.NODE_TEST_CONTEXT !== undefined || process.execArgv.includes('--test')) watchTests(agent);
-  require('./http').watchHttp(agent);
+  if (!packageManager) require('./http').watchHttp(agent); // npm's registry requests are not the project's
   // Opt-in: V8 pausing at a rejection (to read the locals) makes Node head its report of
   // an unhandled rejection with its own internal line instead of the throwing one.
-  if (isMainThread && process.env.ORION_NODE_LOCALS === '1' && !PACKAGE_MANAGERS.test(process.argv[1] || '')) {
+  if (isMainThread && process.env.ORION_NODE_LOCALS === '1' && !packageManager) {
     watchLocals(agent, config);
   }
   process.on('uncaughtExceptionMonitor', (error, origin) => {

@@ -395,3 +395,17 @@ def test_a_spool_that_cannot_be_written_leaves_the_program_alone(project: Path, 
     bare = plain("node", "app.mjs", *scenario, cwd=project)
     assert (done.returncode, done.stdout) == (bare.returncode, bare.stdout)
     assert done.stderr.count("orion: the Node.js agent stopped recording") == 1
+
+
+def test_npm_itself_leaves_no_trace(project: Path, tmp_path: Path) -> None:
+    """`orion run -- npm run X`: the script's node process records, npm does not."""
+    package = json.loads((project / "package.json").read_text())
+    package["scripts"]["greet"] = "node lib/child.js"
+    (project / "package.json").write_text(json.dumps(package))
+    spool = tmp_path / "spool"
+    done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "npm", "run", "--silent",
+                 "greet", cwd=project)
+    assert (done.returncode, done.stdout) == (0, "hi child\n")
+    [path] = traces(spool)
+    validate([path], project)
+    assert [r["name"] for r in records(path) if r["type"] == "function"] == ["greet"]

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -55,6 +56,8 @@ def agent_dir(install: bool = True) -> Path | None:
     npm = shutil.which("npm")
     if npm is None:
         raise OrionError("the Node.js agent needs npm to install its dependencies once")
+    print(f"orion: installing the Node.js agent's dependencies into {target} (first use)",
+          file=sys.stderr, flush=True)
     staging = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(source, staging, ignore=shutil.ignore_patterns("node_modules", "test"))

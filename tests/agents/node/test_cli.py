@@ -21,6 +21,7 @@ def test_first_use_installs_the_agent_into_the_cache(project: Path, tmp_path: Pa
     done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "node", "app.mjs",
                  cwd=project, env=env)
     assert done.returncode == 0, done.stderr
+    assert "orion: installing the Node.js agent's dependencies into" in done.stderr
     installed = list((tmp_path / "cache" / "orionis" / "node-agent").glob("*/node_modules/acorn"))
     assert len(installed) == 1 and not (source / "node_modules").exists()
     validate(traces(spool), project)

@@ -21,6 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .errors import OrionError
+
 SPOOL_ENV = "ORION_SPOOL"
 PROJECT_DIR_NAME = ".orion"
 TRACE_SUFFIX = ".otrace"
@@ -86,6 +88,9 @@ class Spool:
             names = os.listdir(self.path)
         except FileNotFoundError:
             return []
+        except OSError as exc:  # a file where the spool should be, no permission...
+            raise OrionError(f"cannot read the spool {self.path}: "
+                             f"{exc.strerror or exc}") from None
         found = []
         for name in names:
             match = _NAME.match(name)

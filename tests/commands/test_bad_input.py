@@ -235,3 +235,13 @@ def test_a_record_that_does_not_decode_names_the_file(tmp_path, records, message
         assert message in lines[0], (command, lines)
     result = run_orion("cat", "--type", "call", path)  # strings still go through the decoder
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [["list"], ["run", "--", "true"]])
+def test_a_spool_under_a_regular_file_is_a_one_line_error(tmp_path, args):
+    from ..conftest import run_orion
+
+    (tmp_path / "afile").write_text("")
+    done = run_orion("--spool", str(tmp_path / "afile" / "spool"), *args)
+    assert done.returncode == 2
+    assert done.stderr == f"orion: error: cannot read the spool {tmp_path}/afile/spool: Not a directory\n"

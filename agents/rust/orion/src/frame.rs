@@ -1,0 +1,62 @@
+//! Framing (spec/OTRACE.md sections 2, 3 and 10): the prelude, zstd frames of raw blocks
+//! (valid zstd that every reader decodes, with no compressor linked in), the trailer.
+
+const RAW_BLOCK_MAX: usize = 128 * 1024;
+
+pub fn prelude() -> [u8; 24] {
+    let mut p = [0u8; 24];
+    p[..4].copy_from_slice(&[0x5A, 0x2A, 0x4D, 0x18]);
+    p[4..8].copy_from_slice(&16u32.to_le_bytes());
+    p[8..16].copy_from_slice(b"\x89OTRACE\n");
+    p[16..18].copy_from_slice(&1u16.to_le_bytes());
+    p
+}
+
+/// One zstd frame holding `data` in raw blocks, its size declared (8-byte content size,
+/// single segment, no checksum).
+pub fn raw_frame(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() + 16 + 3 * (data.len() / RAW_BLOCK_MAX + 1));
+    out.extend_from_slice(&[0x28, 0xB5, 0x2F, 0xFD, 0xE0]);
+    out.extend_from_slice(&(data.len() as u64).to_le_bytes());
+    let mut chunks = data.chunks(RAW_BLOCK_MAX).peekable();
+    if chunks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0]);
+    }
+    while let Some(chunk) = chunks.next() {
+        let header = (chunks.peek().is_none() as u32) | ((chunk.len() as u32) << 3);
+        out.extend_from_slice(&header.to_le_bytes()[..3]);
+        out.extend_from_slice(chunk);
+    }
+    out
+}
+
+/// The trailer: the summary again, readable from the end of the file.
+pub fn trailer(summary: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x5A, 0x2A, 0x4D, 0x18];
+    out.extend_from_slice(&(summary.len() as u32 + 12).to_le_bytes());
+    out.extend_from_slice(summary);
+    out.extend_from_slice(&(summary.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"\x89OTREND\n");
+    out
+}
+
+/// CRC-32 (ISO-HDLC, as zlib's crc32), continued from `crc`.
+pub fn crc32(crc: u32, data: &[u8]) -> u32 {
+    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = [0u32; 256];
+        for (i, slot) in t.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+            *slot = c;
+        }
+        t
+    });
+    let mut c = !crc;
+    for &b in data {
+        c = table[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8);
+    }
+    !c
+}

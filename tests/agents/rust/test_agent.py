@@ -87,3 +87,19 @@ def test_a_panic_several_calls_deep(sample, tmp_path):
     assert "failed at  configure › parse_level" in shown
     assert "panic: level is not a number" in shown
     assert "examples/sample/src/main.rs" in shown
+
+
+def test_orion_run_reports_the_trace_and_keeps_the_exit_status(sample, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spool = tmp_path / "spool"
+    result = CliRunner().invoke(orion_cli, ["--spool", str(spool), "run", "--", str(sample), "panic"])
+    assert result.exit_code == 101, result.output
+    path = only_trace(spool)
+    assert path.name.split("-")[1].removesuffix(".otrace") in result.output
+    assert cli("validate", str(path)).exit_code == 0
+
+
+def test_init_names_the_crate_as_next_step(tmp_path):
+    (tmp_path / "Cargo.toml").write_text("[package]\nname = 'x'\n")
+    result = cli("init", str(tmp_path))
+    assert "orion::call!" in result.output, result.output

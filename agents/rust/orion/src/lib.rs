@@ -39,7 +39,10 @@ pub mod __private {
     }
     impl<T: Debug + ?Sized> CaptureDebug for Wrap<'_, T> {
         fn capture(&self) -> Captured {
-            Captured { type_name: std::any::type_name::<T>(), text: Some(format!("{:?}", self.0)) }
+            Captured {
+                type_name: std::any::type_name::<T>(),
+                text: Some(format!("{:?}", self.0)),
+            }
         }
     }
 
@@ -48,7 +51,10 @@ pub mod __private {
     }
     impl<T: ?Sized> CaptureName for &Wrap<'_, T> {
         fn capture(&self) -> Captured {
-            Captured { type_name: std::any::type_name::<T>(), text: None }
+            Captured {
+                type_name: std::any::type_name::<T>(),
+                text: None,
+            }
         }
     }
 
@@ -67,7 +73,7 @@ macro_rules! call {
         static FUNCTION: $crate::__private::AtomicU32 = $crate::__private::AtomicU32::new(u32::MAX);
         let function = $crate::__private::function_id(
             &FUNCTION, ::std::any::type_name_of_val(&__orion_here), file!(), line!());
-        $crate::__private::enter(function, line!(), || vec![
+        $crate::__private::enter(function, || vec![
             $((stringify!($arg), (&$crate::__private::Wrap(&$arg)).capture())),*
         ])
     }};

@@ -2,9 +2,25 @@
 //! appears as whole consecutive words of the name.
 
 const DEFAULT_WORDS: &[&str] = &[
-    "password", "passwd", "passphrase", "pwd", "secret", "token", "api_key", "apikey",
-    "access_key", "auth", "authorization", "cookie", "session", "private_key", "privatekey",
-    "credential", "credentials", "signature", "dsn",
+    "password",
+    "passwd",
+    "passphrase",
+    "pwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "access_key",
+    "auth",
+    "authorization",
+    "cookie",
+    "session",
+    "private_key",
+    "privatekey",
+    "credential",
+    "credentials",
+    "signature",
+    "dsn",
 ];
 
 /// A name split into lower-case words at `_`, `-`, `.`, blanks and camelCase boundaries.
@@ -14,7 +30,9 @@ fn words(name: &str) -> Vec<String> {
     let mut previous_lower = false;
     for c in name.chars() {
         if matches!(c, '_' | '-' | '.' | ' ' | '\t') {
-            if !current.is_empty() { out.push(std::mem::take(&mut current)); }
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
             previous_lower = false;
             continue;
         }
@@ -24,7 +42,9 @@ fn words(name: &str) -> Vec<String> {
         previous_lower = c.is_lowercase() || c.is_ascii_digit();
         current.extend(c.to_lowercase());
     }
-    if !current.is_empty() { out.push(current); }
+    if !current.is_empty() {
+        out.push(current);
+    }
     out
 }
 
@@ -50,7 +70,13 @@ mod tests {
 
     #[test]
     fn names_as_the_spec_says() {
-        for name in ["db_password", "authToken", "AUTH_HEADER", "AWS_SECRET_ACCESS_KEY", "password"] {
+        for name in [
+            "db_password",
+            "authToken",
+            "AUTH_HEADER",
+            "AWS_SECRET_ACCESS_KEY",
+            "password",
+        ] {
             assert!(looks_secret(name, None), "{name}");
         }
         for name in ["author", "max_tokens", "mypassword", "PWD", "OLDPWD"] {

@@ -157,21 +157,26 @@ def bench_decode(events: int) -> None:
               f"{statistics.median(cat):.2f}s = {count / statistics.median(cat) / 1e6:.2f} M records/s")
 
 
+def write_many(spool: Spool, traces: int) -> None:
+    """`traces` one-call traces, one in ten failed: a spool to list."""
+    for i in range(traces):
+        w = spool.open_writer(language="python")
+        lane = w.lane("MainThread")
+        fn = w.function("main", "app", "app.py", 1)
+        w.call(1, lane, fn)
+        if i % 10 == 0:
+            w.exception(2, lane, "ValueError", "boom")
+            w.unwind(3, lane, 2)
+            w.close(status="failed")
+        else:
+            w.ret(3, lane)
+            w.close()
+
+
 def bench_list(traces: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         spool = Spool(Path(tmp) / "spool")
-        for i in range(traces):
-            w = spool.open_writer(language="python")
-            lane = w.lane("MainThread")
-            fn = w.function("main", "app", "app.py", 1)
-            w.call(1, lane, fn)
-            if i % 10 == 0:
-                w.exception(2, lane, "ValueError", "boom")
-                w.unwind(3, lane, 2)
-                w.close(status="failed")
-            else:
-                w.ret(3, lane)
-                w.close()
+        write_many(spool, traces)
         for fmt in ("ids", "table", "json"):
             times = []
             for _ in range(RUNS):

@@ -22,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from orion.spool import Spool  # noqa: E402
+from format_bench import write_many  # noqa: E402 (a sibling: the script's directory)
 from tests.sample_traces import write_large_trace  # noqa: E402
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -104,21 +105,6 @@ def bench_big_trace(events: int) -> None:
         finally:
             process.terminate()
             process.wait()
-
-
-def write_many(spool: Spool, traces: int) -> None:
-    for i in range(traces):
-        w = spool.open_writer(language="python")
-        lane = w.lane("MainThread")
-        fn = w.function("main", "app", "app.py", 1)
-        w.call(1, lane, fn)
-        if i % 10 == 0:
-            w.exception(2, lane, "ValueError", "boom")
-            w.unwind(3, lane, 2)
-            w.close(status="failed")
-        else:
-            w.ret(3, lane)
-            w.close()
 
 
 def wait_for_fingerprints(url: str, traces: int) -> float:

@@ -23,14 +23,14 @@ def big_trace(tmp_path_factory) -> str:
     return write_large_trace(Spool(tmp_path_factory.mktemp("spool")), CALLS)
 
 
-def run_limited(limit: int, *args: str, input: str | None = None
+def run_limited(limit: int, *args: str, input: str | None = None, timeout: float = 120
                 ) -> subprocess.CompletedProcess:
     """`orion ARGS` in a subprocess that cannot map more than `limit` bytes."""
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     return subprocess.run([sys.executable, "-m", "orion", *args], input=input,
-                          capture_output=True, text=True, timeout=120, preexec_fn=cap)
+                          capture_output=True, text=True, timeout=timeout, preexec_fn=cap)
 
 
 def test_show_prints_the_failing_path_of_a_million_calls_in_256_mb(big_trace):
@@ -74,7 +74,8 @@ def test_list_reads_a_million_calls_in_1_gb(big_trace):
 
 def test_running_out_of_memory_is_one_line_naming_the_file_not_corruption(big_trace):
     # --json gives every call, so it holds the whole tree: 200 MB is not enough.
-    result = run_limited(200 * MB, "show", big_trace, "--json")
+    # Near the limit allocation can crawl (seen once past 120 s in CI): allow for it.
+    result = run_limited(200 * MB, "show", big_trace, "--json", timeout=400)
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1] == (
         f"orion: error: {big_trace}: ran out of memory reading it (no sign of a bad file: "

@@ -182,7 +182,11 @@ def test_viztracer_own_clock_gives_the_start(spool, tmp_path):
     after = time.time_ns()
     os.utime(output, ns=(before + 3600 * 10**9, before + 3600 * 10**9))
     start = imported(spool, output).header["start_ns"]
-    assert before <= start <= after
+    # VizTracer derives its base from the wall clock minus a monotonic reading taken apart
+    # from ours, so it may land a millisecond or so outside [before, after]; what matters
+    # is that the hour-late file time is not used.
+    slack = 50 * 10**6
+    assert before - slack <= start <= after + slack
 
 
 def test_a_trace_without_a_clock_ends_at_the_files_time(spool, tmp_path):

@@ -58,33 +58,28 @@ def imported_distributions() -> dict[str, str]:
     own included: an editable install (whose files its metadata does not list) or a
     package imported from the working directory without any (version `in-tree`)."""
     try:
-        from importlib import metadata
+        from .distributions import installed
 
-        mapping = metadata.packages_distributions()
+        known = installed()
     except Exception:
         return {}
     found: dict[str, str] = {}
     project: list[tuple[str, Path]] = []
     for name in {m.partition(".")[0] for m in list(sys.modules)}:
-        for dist in mapping.get(name, ()):
-            if dist not in found:
-                try:
-                    found[dist] = metadata.version(dist)
-                except Exception:
-                    continue
-        if name not in mapping:
+        for dist, version in known.modules.get(name, ()):
+            found.setdefault(dist, version)
+        if name not in known.modules:
             where = _project_package(name)
             if where is not None:
                 project.append((name, where))
-    if project:
-        editable = _editable_distributions(metadata)
-        for name, where in project:
-            owner = next((dist for dist, root in editable if root in where.parents), None)
-            if owner is not None:
-                found.setdefault(*owner)
-            else:
-                version = getattr(sys.modules[name], "__version__", None)
-                found.setdefault(name, version if isinstance(version, str) else "in-tree")
+    for name, where in project:
+        owner = next(((dist, version) for dist, version, root in known.editable
+                      if Path(root) in where.parents), None)
+        if owner is not None:
+            found.setdefault(*owner)
+        else:
+            version = getattr(sys.modules[name], "__version__", None)
+            found.setdefault(name, version if isinstance(version, str) else "in-tree")
     return dict(sorted(found.items()))
 
 
@@ -103,23 +98,6 @@ def _project_package(name: str) -> Path | None:
     except OSError:
         return None
     return None if any(p in ("site-packages", "dist-packages") for p in where.parts) else where
-
-
-def _editable_distributions(metadata) -> list[tuple[tuple[str, str], Path]]:
-    """((name, version), source directory) of every editable install (PEP 610)."""
-    import json
-    from urllib.parse import unquote
-
-    editable = []
-    for dist in metadata.distributions():
-        try:
-            url = json.loads(dist.read_text("direct_url.json") or "{}")
-            if url.get("dir_info", {}).get("editable") and url["url"].startswith("file://"):
-                root = Path(unquote(url["url"][len("file://"):])).resolve()
-                editable.append(((dist.metadata["Name"], dist.version), root))
-        except (ValueError, KeyError, TypeError, OSError):
-            continue
-    return editable
 
 
 # The environment variables a snapshot records (spec section 4.1): a name, or a prefix

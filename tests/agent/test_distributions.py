@@ -1,0 +1,62 @@
+"""The installed-distributions index a trace's `distributions` come from: kept in the
+user's cache, recomputed when a package is installed or removed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PROBE = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from orion.agent.distributions import installed
+found = installed()
+print(json.dumps({"modules": {m: found.modules[m] for m in ("foo", "bar") if m in found.modules}}))
+"""
+
+
+def add_distribution(site: Path, name: str, version: str) -> None:
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "top_level.txt").write_text(f"{name}\n")
+    (site / name).mkdir()
+    (site / name / "__init__.py").write_text("")
+
+
+def probe(site: Path, cache: Path) -> dict:
+    env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+    out = subprocess.run([sys.executable, "-c", PROBE, str(site)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)["modules"]
+
+
+def test_the_index_is_cached_and_follows_installs(tmp_path):
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    site.mkdir()
+    add_distribution(site, "foo", "1.0")
+    assert probe(site, cache) == {"foo": [["foo", "1.0"]]}
+    [stored] = (cache / "orionis" / "distributions").glob("*.json")
+
+    # Unchanged sys.path: the answer is read back from the cache, not recomputed.
+    data = json.loads(stored.read_text())
+    data["modules"]["foo"] = [["foo", "from-the-cache"]]
+    stored.write_text(json.dumps(data))
+    assert probe(site, cache) == {"foo": [["foo", "from-the-cache"]]}
+
+    # Installing a package moves its directory's mtime: the index is recomputed.
+    time.sleep(0.01)
+    add_distribution(site, "bar", "2.0")
+    assert probe(site, cache) == {"foo": [["foo", "1.0"]], "bar": [["bar", "2.0"]]}
+
+
+def test_a_cache_that_cannot_be_written_still_answers(tmp_path):
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    site.mkdir()
+    add_distribution(site, "foo", "1.0")
+    cache.write_text("a file where the cache directory should be")
+    assert probe(site, cache) == {"foo": [["foo", "1.0"]]}

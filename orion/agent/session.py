@@ -1,8 +1,8 @@
 """One traced process: the trace callbacks, lanes, functions, and where events go.
 
 `dev` and `safe` stream records into a TraceWriter as they happen (a background flusher
-pushes complete frames to disk every few hundred milliseconds, so a killed process loses
-little; the writer compresses frames on a thread of its own, off the traced threads).
+pushes complete frames to disk within 100 ms or 64 KiB, so a killed process loses little;
+the writer compresses frames on a thread of its own, off the traced threads).
 `error` appends compact tuples to a bounded ring and writes a trace only when something
 fails: the ring, then the failing stack with the locals of every frame.
 
@@ -47,7 +47,11 @@ _YIELD_VALUE = dis.opmap["YIELD_VALUE"]
 _RESUME = dis.opmap.get("RESUME")
 _CORO_FLAGS = 0x80 | 0x100 | 0x200  # CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _ARG_FLAGS = ((0x04, 1), (0x08, 1))  # CO_VARARGS, CO_VARKEYWORDS
-FLUSH_INTERVAL = 0.25
+# What a kill -9 can lose (dev/safe): the flusher writes pending records every
+# FLUSH_INTERVAL, a batch reaching FRAME_BYTES is written at once; the interval leaves
+# room under 100 ms for the GIL hand-over and the compression thread.
+FLUSH_INTERVAL = 0.08
+FRAME_BYTES = 64 * 1024
 SAMPLE_INTERVAL = 0.001  # sampled ring: seconds between stack samples
 SAMPLED_RING = 2000  # sampled ring: stacks kept (a thread's unchanged stack is not kept)
 # A failing stack's locals, innermost frames first, up to this many packed bytes: a deep
@@ -171,7 +175,8 @@ class Session:
         elif self.mode == "error":
             self.ring = deque(maxlen=config.ring)
         else:
-            self.writer = self._open_writer(self.mode, None, background=WRITER_QUEUE)
+            self.writer = self._open_writer(self.mode, None, background=WRITER_QUEUE,
+                                            batch_bytes=FRAME_BYTES)
             if self.values:  # safe records calls only: no capturer, no values anywhere
                 self.capturer = self._capturer(self.writer)
             _thread.start_new_thread(self._flusher, ())

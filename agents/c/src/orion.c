@@ -49,9 +49,14 @@
 #define AGENT_VERSION "0.1.0"
 #define SHADOW_MAX 1024
 #define DEV_RING (1u << 18)
-#define FRAME_TARGET (256 * 1024)
+/* What a kill -9 can lose (dev/safe): the writer thread writes a frame once its pending
+ * records reach FRAME_TARGET bytes, or once the oldest may be FLUSH_NS old, whichever
+ * comes first (it wakes every WAKE_NS, so it flushes WAKE_NS early). */
+#define FRAME_TARGET (64 * 1024)
 #define FRAME_CAP (FRAME_TARGET + 256 * 1024)
-#define FLUSH_NS 200000000ull
+#define FLUSH_NS 100000000ull
+#define WAKE_NS 20000000
+#define OPEN_LATE_NS 200000000ull
 #define FN_CAP (1u << 18)
 #define STR_CAP 8192
 #define STR_ARENA (512 * 1024)
@@ -174,7 +179,7 @@ static struct {
     int nmods;
     char exc_type[256], exc_message[512], exc_kind[32];
     int have_exc;
-    int open_late; /* a forked child: the file is created once it has lived FLUSH_NS */
+    int open_late; /* a forked child: the file is created once it has lived OPEN_LATE_NS */
     uint32_t thread_kind_sid_plus1;
 } E;
 
@@ -1734,7 +1739,7 @@ static NOI void *writer_main(void *arg) {
     tls_busy = 1;
     for (;;) {
         uint32_t seen = atomic_load(&wake_word);
-        struct timespec ts = {0, 20 * 1000 * 1000};
+        struct timespec ts = {0, WAKE_NS};
         futex(&wake_word, FUTEX_WAIT_PRIVATE, seen, &ts);
         enc_lock();
         if (atomic_load(&writer_state) != S_RUNNING || E.finished) {
@@ -1744,13 +1749,13 @@ static NOI void *writer_main(void *arg) {
         uint64_t now = rel_time(mono_ns());
         if (E.open_late && !E.file_open) {
             /* A forked child: most exec at once, and should leave no trace behind. */
-            if (now < FLUSH_NS || !open_trace_file()) {
+            if (now < OPEN_LATE_NS || !open_trace_file()) {
                 enc_unlock();
                 continue;
             }
         }
         drain_all();
-        if (E.buf.len >= FRAME_TARGET || (E.buf.len && now - E.last_flush_t > FLUSH_NS)) {
+        if (E.buf.len >= FRAME_TARGET || (E.buf.len && now + WAKE_NS - E.last_flush_t >= FLUSH_NS)) {
             flush_frame();
             E.last_flush_t = now;
         }

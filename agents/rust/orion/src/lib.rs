@@ -15,6 +15,7 @@ mod writer;
 
 use std::fmt::Debug;
 
+pub use orion_macros::trace;
 pub use writer::finish;
 
 /// A value as captured for the trace: its type name and its `Debug` text (or, for a type
@@ -83,6 +84,7 @@ macro_rules! call {
 #[must_use = "the call ends when this guard is dropped"]
 pub struct Call {
     pub(crate) recording: bool,
+    pub(crate) values: bool,
     pub(crate) returned: bool,
 }
 
@@ -97,6 +99,18 @@ impl Call {
             self.returned = true;
         }
         value
+    }
+}
+
+impl Call {
+    /// Records the value `capture` gives as the call's return value (`#[orion::trace]`'s
+    /// form: the capture is only made when values are recorded).
+    #[doc(hidden)]
+    pub fn returned(mut self, capture: impl FnOnce() -> Captured) {
+        if self.recording {
+            writer::leave(self.values.then(capture));
+            self.returned = true;
+        }
     }
 }
 

@@ -672,10 +672,12 @@ pub fn enter(function: u32, args: impl FnOnce() -> Vec<(&'static str, Captured)>
     let Some(mut t) = lock().filter(|t| !t.finished && function != u32::MAX) else {
         return Call {
             recording: false,
+            values: false,
             returned: false,
         };
     };
-    let args = (t.mode == Mode::Dev).then(args);
+    let values = t.mode == Mode::Dev;
+    let args = values.then(args);
     with_lane(&mut t, |t, lane, stack| {
         let names: Vec<u32> = args.iter().flatten().map(|(n, _)| t.string(n)).collect();
         if let Some(args) = &args {
@@ -701,6 +703,7 @@ pub fn enter(function: u32, args: impl FnOnce() -> Vec<(&'static str, Captured)>
     });
     Call {
         recording: true,
+        values,
         returned: false,
     }
 }

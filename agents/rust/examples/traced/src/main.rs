@@ -1,0 +1,145 @@
+//! `#[orion::trace]` on functions, an impl block, a trait and a module: nested calls, a
+//! type without Debug, a secret argument, a thread, and (with `panic`) a panic several
+//! calls deep.
+
+use std::fmt::Debug;
+
+struct Opaque(u32); // no Debug: captured as its type name
+
+#[derive(Debug)]
+struct Account {
+    owner: String,
+}
+
+#[orion::trace]
+impl Account {
+    fn new(owner: &str) -> Account {
+        Account {
+            owner: owner.to_string(),
+        }
+    }
+
+    fn login(&self, password: &str) -> bool {
+        !self.owner.is_empty() && password.len() > 3
+    }
+
+    fn wrap(&self, opaque: Opaque) -> Opaque {
+        Opaque(opaque.0 + 1)
+    }
+}
+
+#[orion::trace]
+trait Describe: Debug {
+    fn describe(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+impl Describe for Account {}
+
+#[orion::trace]
+fn fib(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    fib(n - 1) + fib(n - 2)
+}
+
+#[orion::trace]
+fn generic<T>(value: T) -> T {
+    value
+}
+
+#[orion::trace]
+fn evens(limit: u32) -> impl Iterator<Item = u32> {
+    (0..limit).filter(|n| n % 2 == 0)
+}
+
+#[orion::trace]
+mod config {
+    pub fn configure(text: &str) -> u32 {
+        parse_level(text)
+    }
+
+    fn parse_level(text: &str) -> u32 {
+        text.parse().expect("level is not a number")
+    }
+}
+
+fn main() {
+    let worker = std::thread::Builder::new()
+        .name("worker".into())
+        .spawn(|| fib(4))
+        .unwrap();
+    println!("fib {}", fib(5));
+    println!("worker {}", worker.join().unwrap());
+    let account = Account::new("ada");
+    println!("login {}", account.login("hunter2-very-secret"));
+    println!("wrap {}", account.wrap(Opaque(1)).0);
+    println!("describe {}", account.describe());
+    println!("generic {}", generic(Opaque(7)).0);
+    println!("evens {}", evens(7).count());
+    if std::env::args().any(|a| a == "panic") {
+        config::configure("high");
+    }
+}
+
+/// Forms that must compile without warnings under the attribute (not run).
+#[allow(dead_code)]
+mod forms {
+    #[orion::trace]
+    pub fn diverges(reason: &str) -> u32 {
+        panic!("{reason}")
+    }
+
+    #[orion::trace]
+    pub fn early(values: &[u32]) -> Result<u32, std::num::TryFromIntError> {
+        let first = values.first().copied().unwrap_or(0);
+        if first == 0 {
+            return Ok(0);
+        }
+        let small: u8 = u8::try_from(first)?;
+        Ok(small.into())
+    }
+
+    #[orion::trace]
+    pub fn collected(limit: u32) -> Vec<u32> {
+        (0..limit).collect()
+    }
+
+    #[orion::trace]
+    pub fn boxed(text: String) -> Box<dyn std::fmt::Display> {
+        Box::new(text)
+    }
+
+    #[orion::trace]
+    pub fn borrowed(text: &str) -> &str {
+        text.trim()
+    }
+
+    #[orion::trace]
+    pub fn destructured((a, b): (u32, u32), mut c: u32) -> u32 {
+        c += a + b;
+        c
+    }
+
+    #[orion::trace]
+    pub async fn not_traced(x: u32) -> u32 {
+        x
+    }
+
+    #[orion::trace]
+    pub const fn constant(x: u32) -> u32 {
+        x
+    }
+
+    #[orion::trace]
+    pub unsafe fn raw(p: *const u32) -> u32 {
+        *p
+    }
+
+    #[orion::trace]
+    pub fn never() -> ! {
+        std::process::exit(3)
+    }
+}

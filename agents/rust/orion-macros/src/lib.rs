@@ -1,0 +1,200 @@
+//! `#[orion::trace]`: records the calls of a function, of every method of an `impl` block,
+//! of a trait's default methods, or of every such item of an inline module, with their
+//! arguments and return values (spec/OTRACE.md), through the `orion` crate's runtime.
+//!
+//! The body is kept as written, token for token, so that `line!()`, panic locations and
+//! compiler messages point at the user's lines.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as Tokens};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::visit_mut::{self, VisitMut};
+use syn::{
+    parse_quote, Attribute, Block, Expr, FnArg, Ident, ImplItem, Item, Pat, ReturnType, Signature,
+    TraitItem, Type,
+};
+
+/// Traces the function, `impl` block, trait or inline module it is put on.
+#[proc_macro_attribute]
+pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
+    if !args.is_empty() {
+        let args = Tokens::from(args);
+        return syn::Error::new(args.span(), "#[orion::trace] takes no arguments")
+            .to_compile_error()
+            .into();
+    }
+    match syn::parse::<Item>(item.clone()) {
+        Ok(mut item) => {
+            instrument_item(&mut item);
+            item.into_token_stream().into()
+        }
+        // Anything else (an associated function alone parses as an item too) is left as is.
+        Err(_) => item,
+    }
+}
+
+fn instrument_item(item: &mut Item) {
+    match item {
+        Item::Fn(f) => {
+            if let Some(block) = traced_body(&f.attrs, &f.sig, &f.block) {
+                *f.block = block;
+            }
+        }
+        Item::Impl(i) => {
+            for member in &mut i.items {
+                if let ImplItem::Fn(f) = member {
+                    if let Some(block) = traced_body(&f.attrs, &f.sig, &f.block) {
+                        f.block = block;
+                    }
+                }
+            }
+        }
+        Item::Trait(t) => {
+            for member in &mut t.items {
+                if let TraitItem::Fn(f) = member {
+                    if let Some(block) = f
+                        .default
+                        .as_ref()
+                        .and_then(|b| traced_body(&f.attrs, &f.sig, b))
+                    {
+                        f.default = Some(block);
+                    }
+                }
+            }
+        }
+        Item::Mod(m) => {
+            for inner in m.content.iter_mut().flat_map(|(_, items)| items) {
+                instrument_item(inner);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn has_attribute(attrs: &[Attribute], name: &str) -> bool {
+    attrs
+        .iter()
+        .any(|a| a.path().segments.last().is_some_and(|s| s.ident == name))
+}
+
+/// The body that records the call: the arguments on entry, the body's value on return (an
+/// unwind if a panic leaves it). `const` and `async` functions are left untraced: a const
+/// cannot call the runtime, and an async body's frames move between threads at `.await`.
+fn traced_body(attrs: &[Attribute], sig: &Signature, body: &Block) -> Option<Block> {
+    if sig.constness.is_some() || sig.asyncness.is_some() || sig.variadic.is_some() {
+        return None;
+    }
+    if has_attribute(attrs, "skip") {
+        return None;
+    }
+    let at = sig.ident.span();
+    let call = Ident::new("__orion_call", Span::mixed_site());
+    let value = Ident::new("__orion_value", Span::mixed_site());
+    let captures = sig.inputs.iter().filter_map(|input| {
+        let (name, tokens) = match input {
+            FnArg::Receiver(r) => ("self".to_string(), r.self_token.to_token_stream()),
+            FnArg::Typed(typed) => match &*typed.pat {
+                Pat::Ident(p) if p.subpat.is_none() => {
+                    (p.ident.to_string(), p.ident.to_token_stream())
+                }
+                _ => return None, // a destructuring pattern has no one name
+            },
+        };
+        Some(quote! { (#name, (&::orion::__private::Wrap(&#tokens)).capture()) })
+    });
+    let enter = quote_spanned! {at=>
+        let #call = {
+            #[allow(unused_imports)]
+            use ::orion::__private::{CaptureDebug as _, CaptureName as _};
+            fn __orion_here() {}
+            static FUNCTION: ::orion::__private::AtomicU32 =
+                ::orion::__private::AtomicU32::new(u32::MAX);
+            let function = ::orion::__private::function_id(
+                &FUNCTION, ::std::any::type_name_of_val(&__orion_here), file!(), line!());
+            ::orion::__private::enter(function, || ::std::vec![#(#captures),*])
+        };
+    };
+    let returns_value = match &sig.output {
+        ReturnType::Default => false,
+        ReturnType::Type(_, ty) => !matches!(**ty, Type::Never(_)),
+    };
+    if !returns_value {
+        return Some(parse_quote! {{ #enter #body }});
+    }
+    let annotation = match &sig.output {
+        ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => quote! { : #ty },
+        _ => Tokens::new(), // `impl Trait` cannot be named in a `let`; inference finds it
+    };
+    let mut body = body.clone();
+    let mut early = EarlyReturns {
+        call: &call,
+        value: &value,
+        annotation: &annotation,
+    };
+    early.visit_block_mut(&mut body);
+    let returns = returning(&call, &value, &annotation, body.to_token_stream());
+    Some(parse_quote! {{
+        #enter
+        #returns
+    }})
+}
+
+/// Statements that evaluate `expr`, record its value as the call's return and give it back.
+fn returning(call: &Ident, value: &Ident, annotation: &Tokens, expr: Tokens) -> Tokens {
+    quote! {
+        #[allow(unreachable_code, clippy::let_and_return, clippy::diverging_sub_expression)]
+        let #value #annotation = #expr;
+        #[allow(unreachable_code)]
+        {
+            #[allow(unused_imports)]
+            use ::orion::__private::{CaptureDebug as _, CaptureName as _};
+            #call.returned(|| (&::orion::__private::Wrap(&#value)).capture());
+        }
+        #[allow(unreachable_code)]
+        #value
+    }
+}
+
+/// Gives each `return value;` of the body (not those of its closures, async blocks or
+/// nested items) the capture of its value. A `?` that returns early is recorded as a
+/// return without a value.
+struct EarlyReturns<'a> {
+    call: &'a Ident,
+    value: &'a Ident,
+    annotation: &'a Tokens,
+}
+
+impl VisitMut for EarlyReturns<'_> {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        match expr {
+            Expr::Closure(_) | Expr::Async(_) => {}
+            Expr::Return(ret) => {
+                if let Some(returned) = ret.expr.as_mut() {
+                    self.visit_expr_mut(returned);
+                    let block = returning(
+                        self.call,
+                        self.value,
+                        self.annotation,
+                        returned.to_token_stream(),
+                    );
+                    **returned = parse_quote! {{ #block }};
+                }
+            }
+            _ => visit_mut::visit_expr_mut(self, expr),
+        }
+    }
+
+    fn visit_item_mut(&mut self, _: &mut Item) {}
+}
+
+fn mentions_impl_trait(ty: &Type) -> bool {
+    fn has_impl(tokens: Tokens) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(i) => i == "impl",
+            proc_macro2::TokenTree::Group(g) => has_impl(g.stream()),
+            _ => false,
+        })
+    }
+    has_impl(ty.to_token_stream())
+}

@@ -1,0 +1,92 @@
+"""`#[orion::trace]` (agents/rust/orion-macros) on functions, an impl block, a trait and a
+module: the `traced` example crate built with the real cargo, its traces read back by
+`orion validate` and `orion show`, and held to the shapes of spec/vectors/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orion.cli import cli as orion_cli
+from tests.vector_shapes import assert_matches_vectors
+
+AGENT = Path(__file__).resolve().parents[3] / "agents" / "rust"
+
+pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory) -> Path:
+    """The example program, built once into a target directory of the test's own."""
+    target = tmp_path_factory.mktemp("target")
+    subprocess.run(["cargo", "build", "-q", "--offline", "-p", "traced"], cwd=AGENT, check=True,
+                   env={**os.environ, "CARGO_TARGET_DIR": str(target)}, timeout=300)
+    return target / "debug" / "traced"
+
+
+def run(program: Path, spool: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "ORION_SPOOL": str(spool), "RUST_BACKTRACE": "0", **env}
+    return subprocess.run([str(program), *args], env=environment, capture_output=True,
+                          text=True, timeout=60)
+
+
+def show(path: Path) -> str:
+    result = CliRunner().invoke(orion_cli, ["show", str(path)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def only_trace(spool: Path) -> Path:
+    traces = list(spool.glob("*.otrace"))
+    assert len(traces) == 1, traces
+    return traces[0]
+
+
+def test_calls_arguments_and_return_values(traced, tmp_path):
+    done = run(traced, tmp_path)
+    assert done.returncode == 0, done.stderr
+    path = only_trace(tmp_path)
+    assert CliRunner().invoke(orion_cli, ["validate", str(path)]).exit_code == 0
+    assert_matches_vectors(path)
+    shown = show(path)
+    assert "fib(n=5)  → 5" in shown
+    assert "fib(n=1)  → 1" in shown  # returned early with `return n`
+    # An impl block's methods, `self` included; a type without Debug as its type name.
+    assert 'new(owner="ada")  → Account { owner: "ada" }' in shown
+    assert 'login(self=Account { owner: "ada" }, password=<redacted>)  → true' in shown
+    assert "wrap(self=Account { owner: \"ada\" }, opaque=traced::Opaque)  → traced::Opaque" in shown
+    assert "generic(value=traced::Opaque)  → traced::Opaque" in shown  # no Debug bound on T
+    assert 'describe(self=Account { owner: "ada" })' in shown  # a trait's default method
+    assert "evens(limit=7)" in shown  # an `impl Iterator` return type
+    assert "── worker (thread) ──" in shown and "└─ fib(n=4)  → 3" in shown
+    assert b"hunter2" not in path.read_bytes()
+
+
+def test_a_panic_through_a_traced_module(traced, tmp_path):
+    plain = run(traced, tmp_path / "off", "panic", ORION_MODE="off")
+    done = run(traced, tmp_path / "on", "panic")
+    assert done.returncode == plain.returncode == 101
+    thread_ids = re.compile(r"\(\d+\)")  # the main thread's id differs from run to run
+    assert thread_ids.sub("", done.stderr) == thread_ids.sub("", plain.stderr)
+    # The body keeps its spans: the panic's location is the line in the source.
+    line = next(n for n, text in enumerate((AGENT / "examples/traced/src/main.rs").read_text()
+                                           .splitlines(), 1) if "level is not a number" in text)
+    assert f"examples/traced/src/main.rs:{line}:" in done.stderr
+    path = only_trace(tmp_path / "on")
+    assert CliRunner().invoke(orion_cli, ["validate", str(path)]).exit_code == 0
+    shown = show(path)
+    assert "failed at  configure › parse_level" in shown
+    assert f"configure › parse_level:{line}" in shown
+    assert 'parse_level(text="high")' in shown and "✗ panic" in shown
+
+
+def test_safe_mode_records_calls_without_values(traced, tmp_path):
+    run(traced, tmp_path, ORION_MODE="safe")
+    shown = show(only_trace(tmp_path))
+    assert "fib()" in shown and "→" not in shown

@@ -23,7 +23,7 @@ const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'Ar
 /** The instrumented source of a module, or null when it cannot be parsed (then it runs as
  *  written). `file` names the module in the trace, `location` (its path or URL, as stack
  *  traces name it) the source in the inline source map that keeps columns right;
- *  `sourceType` is module or script. */
+ *  `sourceType` is module, script or unambiguous. */
 function instrument(source, file, sourceType, location = file) {
   let ast;
   try {
@@ -47,7 +47,16 @@ function instrument(source, file, sourceType, location = file) {
   return `${out.toString()}\n//# sourceMappingURL=data:application/json;base64,${inline}`;
 }
 
+/** `sourceType` is script, module, or unambiguous (a script, else a module: what a
+ *  transform such as babel-jest accepts). */
 function parse(source, sourceType) {
+  if (sourceType === 'unambiguous') {
+    try {
+      return parse(source, 'script');
+    } catch {
+      return parse(source, 'module');
+    }
+  }
   const options = { ecmaVersion: 'latest', sourceType, locations: true, allowHashBang: true,
     allowReturnOutsideFunction: sourceType === 'script', allowAwaitOutsideFunction: sourceType === 'module',
     preserveParens: true };

@@ -100,16 +100,24 @@ function hookCommonJs(config) {
   };
 }
 
-/** Mocha 12 requires its runner, an ES module, from CommonJS (require(esm)), which neither
- *  hook sees: its Runner is taken from what require returns. */
+/** Test runners taken from what require returns: Mocha 12 requires its runner, an ES
+ *  module, from CommonJS (require(esm)), which neither hook sees; jest-runner requires
+ *  jest-runtime, whose Runtime runs each test file in a vm context (see jest.js). */
 function hookRequiredRunners(agent) {
   const load = Module._load;
   const mocha = `${path.sep}mocha${path.sep}`;
+  const jestRunner = `${path.sep}jest-runner${path.sep}`;
+  let jestRuntime = null; // [jest-runtime's exports, what the agent gives instead]
   Module._load = function loadWatched(request, parent, ...rest) {
     const exports = Reflect.apply(load, this, [request, parent, ...rest]);
-    if (request.endsWith('runner.js') && parent && typeof parent.filename === 'string'
-        && parent.filename.includes(mocha) && exports && typeof exports.Runner === 'function') {
+    const from = parent && typeof parent.filename === 'string' ? parent.filename : '';
+    if (request.endsWith('runner.js') && from.includes(mocha) && exports && typeof exports.Runner === 'function') {
       agent.watchMocha(exports.Runner);
+    } else if (request === 'jest-runtime' && from.includes(jestRunner)) {
+      if (jestRuntime === null || jestRuntime[0] !== exports) {
+        jestRuntime = [exports, require('./jest').watchJestRuntime(agent, exports)];
+      }
+      return jestRuntime[1];
     }
     return exports;
   };

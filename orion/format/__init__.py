@@ -1,14 +1,36 @@
-"""The .otrace format: writer, reader, decoding and summaries. Knows nothing of the CLI."""
+"""The .otrace format: writer, reader, decoding and summaries. Knows nothing of the CLI.
 
-from .constants import VERSION_MAJOR, VERSION_MINOR
-from .decode import Decoder, decode_records
-from .errors import CorruptTrace, NotATrace, TraceError, UnsupportedVersion
-from .reader import TraceReader, read_trailer
-from .summary import read_summary, scan_summary
-from .writer import NO_VALUE, TraceWriter, new_trace_id
+Names are imported from their submodules on first use (PEP 562), so that importing one
+light submodule (`orion.format.errors`, `.constants`) does not load zstandard, msgpack and
+the reader: every `orion` command and every traced process starts faster for it.
+"""
 
-__all__ = [
-    "VERSION_MAJOR", "VERSION_MINOR", "Decoder", "decode_records", "CorruptTrace",
-    "NotATrace", "TraceError", "UnsupportedVersion", "TraceReader", "read_trailer",
-    "read_summary", "scan_summary", "NO_VALUE", "TraceWriter", "new_trace_id",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "VERSION_MAJOR": "constants", "VERSION_MINOR": "constants",
+    "Decoder": "decode", "decode_records": "decode",
+    "CorruptTrace": "errors", "NotATrace": "errors", "TraceError": "errors",
+    "UnsupportedVersion": "errors",
+    "TraceReader": "reader", "read_trailer": "reader",
+    "read_summary": "summary", "scan_summary": "summary",
+    "NO_VALUE": "writer", "TraceWriter": "writer", "new_trace_id": "writer",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

@@ -14,9 +14,10 @@ import subprocess
 import threading
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable
+from itertools import islice
+from typing import Any, Callable, Iterator
 
-from ..analysis.callgraph import KINDS, build_graph
+from ..analysis.callgraph import KINDS, CallGraph
 from ..analysis.diff import DiffOptions, diff_traces, result_json
 from ..analysis.fingerprint import FingerprintCache, Fingerprints
 from ..analysis.flame import fold_lanes
@@ -42,6 +43,8 @@ FINGERPRINT_MAX_RECORDS = 200_000  # bigger traces are listed without fingerprin
 DIFF_MAX_RECORDS = 1_000_000  # both traces are loaded whole to be diffed
 SIDE_BY_SIDE_WIDTH = 200  # characters of `orion diff -y`'s text in the diff view
 FLAME_MAX_NODES = 3_000
+GRAPH_TRACES = 200  # traces merged into /api/graph unless ?limit= says otherwise
+GRAPH_MAX_TRACES = 2_000
 MOVES = ("forward", "backward", "over", "back_over", "out", "back_out")
 HEADER_KEYS = ("format", "version", "trace_id", "agent", "mode", "start_ns", "process", "env")
 
@@ -151,7 +154,7 @@ class Listing:
 
     def answer(self, query: dict[str, str]) -> bytes:
         """The JSON bytes of /api/traces for `query`, cached until something changes."""
-        version, items = self.items()
+        version, _ = self.items()
         key = (version, json.dumps(sorted(query.items())))
         cached = self._answers.get(key)
         if cached is not None:
@@ -159,30 +162,30 @@ class Listing:
         with self._answering:  # fifty requests for the same new answer compute it once
             cached = self._answers.get(key)
             if cached is None:
-                cached = self._answers[key] = self._answer(items, query)
+                cached = self._answers[key] = self._answer(query)
                 if len(self._answers) > 64:
                     self._answers = {key: cached}
             return cached
 
-    def _answer(self, items: list[Listed], query: dict[str, str]) -> bytes:
+    def matching(self, query: dict[str, str]) -> Iterator[tuple[Listed, Fingerprints | None]]:
+        """The traces that `query`'s filters (those of `orion list`, plus a fingerprint
+        prefix) select, newest first, with their fingerprints when known."""
         trace_filter = trace_filter_of(query)
         prefix = query.get("fingerprint") or None
-        offset = _int(query, "offset", 0, 0, 1 << 40)
-        limit = _int(query, "limit", PAGE_SIZE, 1, MAX_PAGE)
-        page, skipped = [], 0
-        for item in items:
+        for item in self.items()[1]:
             if not trace_filter.matches(item.summary, item.entry.path if trace_filter.grep
                                         else None):
                 continue
             found = self._fingerprints.get(item.entry.trace_id)
             if prefix is not None and (found is None or not found.matches(prefix)):
                 continue
-            if skipped < offset:
-                skipped += 1
-                continue
-            page.append(listed_json(item, found))
-            if len(page) >= limit:
-                break
+            yield item, found
+
+    def _answer(self, query: dict[str, str]) -> bytes:
+        offset = _int(query, "offset", 0, 0, 1 << 40)
+        limit = _int(query, "limit", PAGE_SIZE, 1, MAX_PAGE)
+        page = [listed_json(item, found) for item, found in
+                islice(self.matching(query), offset, offset + limit)]
         return dumps(page).encode("utf-8")
 
 
@@ -232,6 +235,8 @@ class Api:
             return self.listing.answer(query)
         if parts == ["diff"]:
             return self.diff(query)
+        if parts == ["graph"]:
+            return self.spool_graph(query)
         if len(parts) in (2, 3) and parts[0] == "trace":
             entry = self._find(parts[1])
             view = parts[2] if len(parts) == 3 else "summary"
@@ -340,16 +345,34 @@ class Api:
     # -- graphs --------------------------------------------------------------------------
 
     def graph(self, entry: Entry, query: dict[str, str]) -> dict:
-        """The call (or module, service) graph with a position for every node."""
+        """The call (or module, service) graph of one trace, with a position per node."""
+        return self._graph([entry.path], query)
+
+    def spool_graph(self, query: dict[str, str]) -> dict:
+        """One graph merged over the traces `orion list`'s filters select (all of them
+        when none is given), newest first, at most ?limit= of them."""
+        limit = _int(query, "limit", GRAPH_TRACES, 1, GRAPH_MAX_TRACES)
+        chosen = [item.entry.path for item, _ in islice(self.listing.matching(query), limit)]
+        if not chosen:
+            raise ApiError(404, "no trace matches these filters")
+        return self._graph(chosen, query)
+
+    def _graph(self, paths: list[Path], query: dict[str, str]) -> dict:
         kind = query.get("kind") or "function"
         if kind not in KINDS:
             raise ApiError(400, f"kind={kind[:40]!r}: choose from {', '.join(KINDS)}")
-        try:
-            with self.catalog.heavy:
-                graph = build_graph([entry.path], kind)
-        except (TraceError, OSError) as exc:
-            raise ApiError(422, f"cannot read the trace: {exc}") from None
+        graph, unreadable = CallGraph(kind), []
+        with self.catalog.heavy:
+            for path in paths:
+                try:
+                    graph.add_trace(path)
+                except (TraceError, OSError) as exc:
+                    unreadable.append(str(exc))
+            graph.link_processes()
+        if len(unreadable) == len(paths):  # one trace asked for, or none readable
+            raise ApiError(422, f"cannot read the trace: {unreadable[0]}")
         out = graph.to_json()
+        out["unreadable"] = unreadable  # a damaged trace among many leaves the rest shown
         out["layout"], out["layout_engine"] = layout(graph)
         return out
 

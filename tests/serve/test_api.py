@@ -132,6 +132,25 @@ def test_graph_and_flame(served, monkeypatch):
     assert flame["children"][0]["name"] == "checkout:main"
 
 
+def test_graph_of_the_listed_traces_is_graph_json_of_them(served, monkeypatch):
+    monkeypatch.setenv("ORION_SPOOL", str(served.spool.path))
+    failed = served.get("/api/graph?status=failed").json()
+    expected = cli_json("graph", served.failed_id, served.hostile_id, "--json")
+    assert sorted(failed["traces"]) == sorted(expected["traces"])
+    assert failed["nodes"] == expected["nodes"]
+    assert failed["edges"] == expected["edges"]
+    assert set(failed["layout"]) == {n["id"] for n in failed["nodes"]}
+    every = served.get("/api/graph").json()  # no filter: the whole spool, merged
+    whole = cli_json("graph", served.failed_id, served.ok_id, served.hostile_id, "--json")
+    assert len(every["traces"]) == 3
+    assert (every["nodes"], every["edges"]) == (whole["nodes"], whole["edges"])
+    assert {"checkout:main", "app:main"} <= {n["id"] for n in every["nodes"]}
+    assert served.get("/api/graph?grep=parse_percent&limit=1").json()["traces"] == [
+        served.failed_id]
+    assert served.get("/api/graph?lang=c").status == 404
+    assert served.get("/api/graph?kind=planet").status == 400
+
+
 def test_diff_is_diff_json(served, monkeypatch):
     monkeypatch.setenv("ORION_SPOOL", str(served.spool.path))
     answer = served.get(f"/api/diff?a={served.failed_id}&b={served.ok_id[:8]}")

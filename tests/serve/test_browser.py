@@ -158,6 +158,15 @@ def test_graph_and_flame_tabs(page, served, tmp_path):
     detail = page.locator("#graph-node").inner_text()
     assert "process_order" in detail and "calls checkout:compute_total" in detail
     shoot(page, tmp_path, "graph")
+    page.locator("#graph-scope").select_option("listed")  # every trace the list shows
+    playwright_api.expect(page.locator("#graph-info")).to_contain_text("3 trace(s) merged")
+    # checkout's main (failed) and app's main (the ok run) are two nodes, with their steps
+    assert page.locator("#graph g.node", has_text=re.compile(r"^main · 1×$")).count() == 2
+    assert page.locator("#graph g.node", has_text="step2").count() == 1
+    page.locator("#graph g.node", has_text="parse_percentage").click()
+    page.locator("#graph-node li.link").first.click()  # a trace it failed in
+    playwright_api.expect(page.locator("#stack li.frame").last).to_contain_text(
+        "parse_percentage")
     page.locator("#tabs button[data-tab=flame]").click()
     page.wait_for_selector(".flame-bar")
     assert "checkout:parse_percentage" in page.locator("#flame").inner_text()

@@ -433,11 +433,20 @@ function showTab(tab) {
   setUrl();
 }
 
+// The graph of the open trace, or of the traces the list's filters select, merged.
+function graphUrl() {
+  const kind = "kind=" + $("graph-kind").value;
+  if ($("graph-scope").value === "trace") return "/api/trace/" + view.id + "/graph?" + kind;
+  const q = new URLSearchParams(listQuery());
+  q.delete("limit");
+  return "/api/graph?" + kind + "&" + q.toString();
+}
+
 async function loadGraph() {
-  const kind = $("graph-kind").value;
   $("graph-info").textContent = "loading…";
+  $("graph-node").replaceChildren();
   let g;
-  try { g = await api("/api/trace/" + view.id + "/graph?kind=" + kind); } catch (err) {
+  try { g = await api(graphUrl()); } catch (err) {
     $("graph-info").textContent = err.message; return;
   }
   const box = $("graph");
@@ -469,7 +478,10 @@ async function loadGraph() {
     group.addEventListener("click", () => showNode(g, n));
     box.append(group);
   }
-  $("graph-info").textContent = g.nodes.length + " nodes · " + g.edges.length + " edges · layout: " + g.layout_engine + " · click a node";
+  const over = $("graph-scope").value === "listed" ? " · " + g.traces.length + " trace(s) merged" : "";
+  const skipped = (g.unreadable || []).length ? " · " + g.unreadable.length + " unreadable, left out" : "";
+  $("graph-info").textContent = g.nodes.length + " nodes · " + g.edges.length + " edges" + over +
+    skipped + " · layout: " + g.layout_engine + " · click a node";
 }
 
 function showNode(g, n) {
@@ -484,6 +496,15 @@ function showNode(g, n) {
     add("calls " + e.to, e.calls + "× · " + duration(e.total_ns) + (e.errors ? " · " + e.errors + " failed" : ""));
   }
   box.append(table);
+  if ((n.failing_traces || []).length) {
+    const failing = el("ul", "failing-traces");
+    for (const id of n.failing_traces) {
+      const item = el("li", "link", "failed in " + id.slice(0, 12));
+      item.addEventListener("click", () => openTrace(id, null, "trace"));
+      failing.append(item);
+    }
+    box.append(failing);
+  }
 }
 
 async function loadFlame() {
@@ -622,6 +643,7 @@ function init() {
     slide = setTimeout(() => loadState("at=" + e.target.value), 60);
   });
   $("graph-kind").addEventListener("change", loadGraph);
+  $("graph-scope").addEventListener("change", loadGraph);
   $("diff-other").addEventListener("change", loadDiff);
   document.addEventListener("keydown", keys);
   zoomAndPan();

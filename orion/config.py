@@ -18,7 +18,6 @@ import math
 import os
 import re
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -192,13 +191,15 @@ def read_file(path: Path) -> dict:
     """A config file's tables as tomllib gives them; {} when the file does not exist."""
     try:
         with open(path, "rb") as f:
+            import tomllib  # only when a file exists: most runs have no config to parse
+
             return tomllib.load(f)
     except FileNotFoundError:
         return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:  # bound: only tomllib.load raises it
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
 
 def flatten(tables: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .format import constants as C
 from .format.errors import OutOfMemory, TraceError
-from .format.reader import TraceReader
-from .format.summary import read_summary
 from .spool import Entry
 
 if TYPE_CHECKING:
@@ -66,6 +64,8 @@ def searchable_texts(summary: dict) -> Iterator[str]:
 
 def function_names(path: Path) -> Iterator[str]:
     """The names of the functions a trace defines, read lazily; nothing if it is unreadable."""
+    from .format.reader import TraceReader  # on use: `orion run` never reads a trace here
+
     strings: dict[int, str] = {}
     try:
         with TraceReader(path) as reader:
@@ -101,6 +101,8 @@ def select(entries: Iterable[Entry], trace_filter: TraceFilter, limit: int | Non
     bad file never hides the rest of the spool. Running out of memory is no property of
     the file: OutOfMemory naming it is raised instead, never a shorter result.
     """
+    from .format.summary import read_summary  # on use, as in function_names
+
     selected: list[Listed] = []
     for entry in entries:
         if limit is not None and len(selected) >= limit:

@@ -67,6 +67,8 @@ def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
 def _written_lines(paths: list[str]) -> list[str]:
     """One line per trace written: its id and status (incomplete: the process was killed
     before it could finish it; still readable)."""
+    if not paths:
+        return []
     from ..format.summary import read_summary
 
     lines = []

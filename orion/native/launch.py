@@ -8,7 +8,6 @@ install, or a build on first use) is build.py's business.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
 from typing import Iterable
@@ -42,6 +41,8 @@ def zstd_problem(environ: dict[str, str] | None = None) -> str | None:
         or "libzstd.so.1"
     if name == "none":
         return "ORION_ZSTD_LIBRARY=none: C/C++ traces are written uncompressed"
+    import ctypes  # here, not at the top: `orion run` prepares native tracing without it
+
     try:
         ctypes.CDLL(name).ZSTD_compress2
     except (OSError, AttributeError) as exc:

@@ -1,0 +1,41 @@
+"""What `orion run` loads before it starts the user's command: its fixed cost is paid by
+every command run under it, so heavy modules it does not need must stay out (not a timed
+test: the import list is what a regression would change)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+# Modules `orion run -- true` has no use for: trace reading and compression (no trace is
+# written), config parsing (no config file), ctypes (nothing native to check), the web view,
+# exports, schema validation.
+NOT_NEEDED = ("zstandard", "msgpack", "tomllib", "ctypes", "jsonschema", "http.server",
+              "email", "orion.format.reader", "orion.format.writer", "orion.serve",
+              "orion.export", "orion.analysis")
+
+
+def imported_by(args: list[str], tmp_path) -> set[str]:
+    env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               ORION_SPOOL=str(tmp_path / "spool"))
+    env.pop("ORION_MODE", None)
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "orion", *args],
+                         cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return {line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
+def test_orion_run_loads_nothing_it_does_not_need(tmp_path):
+    modules = imported_by(["run", "--", "true"], tmp_path)
+    assert "orion.running" in modules  # the probe sees orion's own imports
+    loaded = sorted(m for m in modules for heavy in NOT_NEEDED
+                    if m == heavy or m.startswith(heavy + "."))
+    assert loaded == []
+
+
+def test_orion_help_loads_no_command(tmp_path):
+    modules = imported_by(["--help"], tmp_path)
+    assert not any(m.startswith("orion.commands.") for m in modules)
+    assert not any(m in modules for m in ("zstandard", "msgpack", "orion.format.reader"))

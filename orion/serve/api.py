@@ -35,6 +35,7 @@ from ..render.jsonout import dumps
 from ..spool import Entry
 from ..timeparse import parse_when_ns
 from .catalog import Catalog, Loaded, NotFound
+from .difftree import diff_rows
 from .timeline import Timeline
 
 PAGE_SIZE = 500  # traces per /api/traces answer unless ?limit= says otherwise
@@ -391,8 +392,8 @@ class Api:
     # -- two traces ----------------------------------------------------------------------
 
     def diff(self, query: dict[str, str]) -> dict:
-        """`orion diff --json` of ?a=ID and ?b=ID, plus `side_by_side`: the lines of
-        `orion diff -y` (plain text)."""
+        """`orion diff --json` of ?a=ID and ?b=ID, plus `tree`: the two call trees side by
+        side (see difftree.py), and `side_by_side`: the lines of `orion diff -y`."""
         if not query.get("a") or not query.get("b"):
             raise ApiError(400, "give two traces: ?a=ID&b=ID")
         entries = [self._find(query["a"]), self._find(query["b"])]
@@ -408,6 +409,7 @@ class Api:
         except (TraceError, OSError) as exc:
             raise ApiError(422, f"cannot read the trace: {exc}") from None
         out = result_json(result)
+        out["tree"] = diff_rows(result)
         out["side_by_side"] = list(render_side_by_side(result, options, colour=False,
                                                        width=SIDE_BY_SIDE_WIDTH))
         return out

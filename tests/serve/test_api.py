@@ -14,7 +14,8 @@ from orion.serve import api as serve_api
 from orion.serve.catalog import Catalog
 from orion.spool import Spool
 from tests.conftest import invoke, run_orion, write_trace
-from tests.serve.conftest import get, start_server
+from tests.sample_traces import write_large_trace
+from tests.serve.conftest import get, start_server, trace_id_of
 
 
 def cli_json(*args: str):
@@ -157,11 +158,33 @@ def test_diff_is_diff_json(served, monkeypatch):
     assert answer.status == 200
     data = answer.json()
     side_by_side = data.pop("side_by_side")
+    data.pop("tree")
     assert data == cli_json("diff", served.failed_id, served.ok_id, "--json")
     printed = run_orion("diff", "-y", served.failed_id, served.ok_id,
                         env={"COLUMNS": str(serve_api.SIDE_BY_SIDE_WIDTH)})
     assert side_by_side == printed.stdout.splitlines()
     assert served.get(f"/api/diff?a={served.failed_id}").status == 400
+
+
+def test_diff_tree_opens_only_what_leads_to_a_difference(served, monkeypatch):
+    """Two runs of one program, the second with ten more loop turns: the tree shows
+    the first thousand turns as one folded row, then each extra turn (B only)."""
+    monkeypatch.setenv("ORION_SPOOL", str(served.spool.path))
+    a = trace_id_of(write_large_trace(served.spool, 3000))
+    b = trace_id_of(write_large_trace(served.spool, 3030))
+    answer = served.get(f"/api/diff?a={a}&b={b}").json()
+    expected = cli_json("diff", a, b, "--json")
+    rows = answer["tree"]["rows"]
+    only_b = [r for r in rows if r["mark"] == "only_b"]
+    assert len(only_b) == expected["counts"]["only_b"] == 10
+    assert [r["b"]["args"] for r in only_b] == [d["b"]["args"] for d in expected["differences"]]
+    firsts = [r for r in rows if r.get("first")]
+    assert firsts == [only_b[0]]  # the row of `orion diff`'s first divergence
+    assert firsts[0]["b"]["function"] == expected["first_divergence"]["function"]
+    folded = [r for r in rows if r["mark"] == "folded"]
+    assert folded and sum(r["calls"] for r in folded) > 2_900  # the same turns, one row
+    assert len(rows) < 20
+    assert rows[0]["mark"] == "leads" and rows[0]["a"]["function"] == "main"
 
 
 @pytest.mark.parametrize("ref", ["0123456789abcdef", "zzz", "@", "%40~1", "x" * 300])

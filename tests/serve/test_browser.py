@@ -10,12 +10,14 @@ import json
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
+from orion.examples import checkout
 from orion.serve.catalog import Catalog
-from tests.conftest import write_trace
+from tests.conftest import run_orion, write_trace
 from tests.serve.conftest import HOSTILE, start_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -145,6 +147,31 @@ def test_diff_tab(page, served, tmp_path):
     assert "call only in A" in page.locator("pre.side-by-side").inner_text()  # orion diff -y
     assert "tab=diff" in page.url
     shoot(page, tmp_path, "diff")
+    assert not page.problems
+
+
+def test_diff_of_two_real_runs_is_two_trees_side_by_side(page, served, tmp_path):
+    """The bundled checkout program recorded by the real agent with a good coupon and a
+    bad one: the diff shows both call trees, the failing parse_percentage marked."""
+    program = tmp_path / "checkout.py"  # outside orion's package, which is not traced
+    shutil.copy(Path(checkout.__file__), program)
+    ids = []
+    for coupon in ("SAVE15", "SAVE15%X"):
+        done = run_orion("run", "--mode", "dev", "--", sys.executable, str(program),
+                         "--coupon", coupon, env={"ORION_SPOOL": str(served.spool.path)})
+        ids.append(re.search(r"trace ([0-9a-f]{32})", done.stderr).group(1))
+    page.goto(f"{served.url}trace/{ids[0]}?tab=diff")
+    page.locator("#diff-other").select_option(ids[1])
+    first = page.locator("#first-divergence-row")
+    first.wait_for()
+    assert re.match(r'parse_percentage\(text="15"\)\s+→ 15', first.locator("td.a").inner_text())
+    assert "✖ ValueError" in first.locator("td.b").inner_text()
+    tree = page.locator(".diff-tree")
+    assert "compute_total" in tree.locator("tr.row-changed").first.inner_text() or \
+        "process_order" in tree.locator("tr.row-changed").first.inner_text()
+    assert tree.locator("tr.row-folded").count() >= 1  # the unchanged genexpr calls
+    playwright_api.expect(first).to_be_in_viewport()
+    shoot(page, tmp_path, "diff-tree")
     assert not page.problems
 
 

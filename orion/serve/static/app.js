@@ -581,6 +581,7 @@ async function loadDiff() {
     block.append(sides);
     box.append(block);
   }
+  if (d.tree) box.append(diffTree(d.tree));
   const text = el("pre", "side-by-side", (d.side_by_side || []).join("\n"));
   text.title = "orion diff -y";
   box.append(text);
@@ -595,8 +596,51 @@ async function loadDiff() {
     table.append(row);
   }
   box.append(table);
-  const first = document.getElementById("first-divergence");
-  if (first) first.scrollIntoView({ block: "start" });
+  const first = document.getElementById("first-divergence-row") || document.getElementById("first-divergence");
+  if (first) first.scrollIntoView({ block: "center" });
+}
+
+const DIFF_MARKS = { same: "", leads: "", changed: "≠", only_a: "<", only_b: ">", folded: "⋯",
+  lane_a: "<", lane_b: ">" };
+
+// The two call trees side by side, a row per pair of calls as `orion diff` matched them.
+function diffTree(tree) {
+  const table = el("table", "diff-tree");
+  const head = el("tr");
+  head.append(el("th", null, "A"), el("th", "mark"), el("th", null, "B"));
+  table.append(head);
+  for (const row of tree.rows) {
+    const tr = el("tr", "row-" + row.mark);
+    let left, right;
+    if (row.mark === "folded") {
+      left = right = "… " + row.pairs + " calls the same (" + row.calls + " with theirs): " +
+        row.functions.join(", ");
+    } else if (row.mark === "lane_a" || row.mark === "lane_b") {
+      left = row.mark === "lane_a" ? "lane " + row.lane + " (" + row.calls + " calls)" : "";
+      right = row.mark === "lane_b" ? "lane " + row.lane + " (" + row.calls + " calls)" : "";
+    } else {
+      const more = row.calls > 1 ? "  (+" + (row.calls - 1) + " below)" : "";
+      left = row.a ? callText(row.a) + (row.b ? "" : more) : "";
+      right = row.b ? callText(row.b) + (row.a ? "" : more) : "";
+    }
+    const cells = [el("td", "a", left), el("td", "mark", DIFF_MARKS[row.mark]), el("td", "b", right)];
+    for (const cell of [cells[0], cells[2]]) cell.style.paddingLeft = (row.depth * 14 + 4) + "px";
+    if (row.kinds && row.kinds.length) cells[1].title = row.kinds.join(", ");
+    if (row.first) {
+      tr.id = "first-divergence-row";
+      tr.classList.add("first");
+      cells[1].textContent = "◆";
+      cells[1].title = "first divergence" + (row.kinds ? ": " + row.kinds.join(", ") : "");
+    }
+    tr.append(...cells);
+    table.append(tr);
+  }
+  if (tree.truncated) {
+    const cell = el("td", "muted", "… more rows than shown here: see orion diff");
+    cell.colSpan = 3;
+    table.append(el("tr")).append(cell);
+  }
+  return table;
 }
 
 // -- wiring ---------------------------------------------------------------------------

@@ -121,3 +121,13 @@ def test_an_editable_install_is_named_by_its_distribution(tmp_path):
     (path,) = traces(spool)
     distributions = load_trace(path).summary["distributions"]
     assert distributions.get("fake-lib") == "2.5" and "fakelib" not in distributions
+
+
+def test_the_platform_is_named_as_the_platform_module_names_it():
+    """The quick form (no `uname -p` subprocess, no scan of the interpreter's binary)
+    gives the same string as platform.platform()."""
+    import platform
+
+    from orion.agent.envsnap import platform_name
+
+    assert platform_name() == platform.platform()

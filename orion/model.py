@@ -686,10 +686,11 @@ def crash_lines(detail: Any, functions: list[Function], modules: Iterable[Module
     return lines
 
 
-def caller_line(parent: Call, child: Call, modules: Iterable[Module]) -> int | None:
+def caller_line(parent: Call, child: Call, modules: Iterable[Module], last: bool) -> int | None:
     """The line `parent` was at while its call `child` ran: from the call site native
-    agents record, else, when `parent` ended through that call (an exception that unwound
-    both, a crash with both open), the line it ended at; None when the trace cannot tell."""
+    agents record, else, when `parent` ended through that call (its `last` call: an
+    exception that unwound both, a crash with both open), the line it ended at; None when
+    the trace cannot tell."""
     from .native.symbols import resolve_lines
 
     fn = parent.fn
@@ -697,8 +698,7 @@ def caller_line(parent: Call, child: Call, modules: Iterable[Module]) -> int | N
         line = resolve_lines([(fn.addr, child.site - 1)], modules)[0]
         if line is not None:
             return line
-    if parent.line is not None and parent.children and parent.children[-1] is child \
-            and child.outcome in (UNWOUND, OPEN):
+    if parent.line is not None and last and child.outcome in (UNWOUND, OPEN):
         return parent.line
     return None
 

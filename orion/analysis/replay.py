@@ -93,36 +93,46 @@ class Steps:
 
     `frame[i]` is the index of the call step of the frame step i belongs to (for a call
     step, its caller's), -1 outside every call; `partner[i]` pairs a call step with its
-    return or unwind, -1 for a call still open when the trace ended.
+    return or unwind, -1 for a call still open when the trace ended. `refs[i]` is the
+    call of a call, return or unwind step, else its item (here: objects of a whole tree;
+    `orion.analysis.trace_index.IndexedSteps` makes them from the file when asked).
     """
 
     def __init__(self, lanes: list[Lane]) -> None:
+        self._start(lanes)
+        self.refs: list[Any] = []
+        walks = [_lane_steps(lane, index) for index, lane in enumerate(lanes)]
+        for _, lane_index, kind, ref, depth in heapq.merge(*walks, key=lambda s: s[0]):
+            self._append(lane_index, KIND_CODES[kind], depth)
+            self.refs.append(ref)
+        del self._open
+
+    def _start(self, lanes: list[Lane]) -> None:
         self.lanes = lanes
         self.kinds = bytearray()
-        self.refs: list[Any] = []  # the call (call, return, unwind steps) or the item
         self.depths = array("i")
         self.lane_of = array("i")
         self.frame = array("q")
         self.partner = array("q")
-        open_calls: list[list[int]] = [[] for _ in lanes]
-        walks = [_lane_steps(lane, index) for index, lane in enumerate(lanes)]
-        for _, lane_index, kind, ref, depth in heapq.merge(*walks, key=lambda s: s[0]):
-            i = len(self.kinds)
-            stack = open_calls[lane_index]
-            enclosing = stack[-1] if stack else -1
-            partner = -1
-            if kind == CALL:
-                stack.append(i)
-            elif kind in (RETURN, UNWIND):
-                partner = stack.pop()
-                self.partner[partner] = i
-                enclosing = self.frame[partner]
-            self.kinds.append(KIND_CODES[kind])
-            self.refs.append(ref)
-            self.depths.append(depth)
-            self.lane_of.append(lane_index)
-            self.frame.append(enclosing)
-            self.partner.append(partner)
+        self._open: list[list[int]] = [[] for _ in lanes]  # call steps open, per lane
+
+    def _append(self, lane_index: int, code: int, depth: int) -> None:
+        """Add the next step in time order, pairing calls with their returns."""
+        i = len(self.kinds)
+        stack = self._open[lane_index]
+        enclosing = stack[-1] if stack else -1
+        partner = -1
+        if code == CALL_CODE:
+            stack.append(i)
+        elif code == RETURN_CODE or code == UNWIND_CODE:
+            partner = stack.pop()
+            self.partner[partner] = i
+            enclosing = self.frame[partner]
+        self.kinds.append(code)
+        self.depths.append(depth)
+        self.lane_of.append(lane_index)
+        self.frame.append(enclosing)
+        self.partner.append(partner)
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -144,6 +154,17 @@ class Steps:
         if code == RETURN_CODE or code == UNWIND_CODE:
             return ref.end
         return ref.t
+
+    def function(self, i: int) -> Function | None:
+        """The function of call step i (breakpoints look at every call: no Call made)."""
+        return self.refs[i].fn
+
+    def is_last_call(self, i: int) -> bool:
+        """Whether call step i is the last call its caller made."""
+        call = self.refs[i]
+        caller = self.frame[i]
+        return caller >= 0 and bool(self.refs[caller].children) \
+            and self.refs[caller].children[-1] is call
 
     def __getitem__(self, i: int) -> Step:
         if i < 0:
@@ -180,9 +201,9 @@ class Replay:
     """A cursor over a trace's steps; every move returns the new position or raises
     ReplayError and leaves the cursor where it was."""
 
-    def __init__(self, trace: Trace) -> None:
+    def __init__(self, trace: Trace, steps: Steps | None = None) -> None:
         self.trace = trace
-        self.steps = Steps(list(trace.lanes.values()))
+        self.steps = steps if steps is not None else Steps(list(trace.lanes.values()))
         if not len(self.steps):
             raise ReplayError("the trace recorded no events to replay")
         self.crash_at: dict[int, int] = {}  # lane index -> its first crash step
@@ -306,7 +327,7 @@ class Replay:
 
     def _breaks(self, index: int) -> bool:
         return self.steps.kinds[index] == CALL_CODE and any(
-            function_matches(self.steps.refs[index].fn, p) for p in self.breakpoints)
+            function_matches(self.steps.function(index), p) for p in self.breakpoints)
 
     def resume(self) -> int:
         """`continue`: the next call of a breakpoint's function (else the last event)."""
@@ -330,7 +351,7 @@ class Replay:
             self.breakpoints.append(pattern)
         steps = self.steps
         return sum(1 for i in range(len(steps)) if steps.kinds[i] == CALL_CODE
-                   and function_matches(steps.refs[i].fn, pattern))
+                   and function_matches(steps.function(i), pattern))
 
     # -- state -------------------------------------------------------------------------
 
@@ -340,12 +361,13 @@ class Replay:
         step = self.step
         crash_at = self.crash_at.get(steps.lane_of[self.pos], len(steps))
         frames: list[Frame] = []
-        index, child = steps.call_index(self.pos), None
+        index, child, child_index = steps.call_index(self.pos), None, -1
         while index >= 0:
             call = steps.refs[index]
             line = None
             if child is not None:  # where it made the call that is open below it
-                line = caller_line(call, child, self.trace.modules.values())
+                line = caller_line(call, child, self.trace.modules.values(),
+                                   steps.is_last_call(child_index))
             elif step.kind == EXCEPTION:
                 line = step.item.line
             elif call.outcome == UNWOUND and (step.kind == UNWIND or self.pos > index):
@@ -353,7 +375,7 @@ class Replay:
             elif call.outcome == OPEN and self.pos >= crash_at:
                 line = call.line  # where it was when the process crashed
             frames.append(Frame(call, line, child is None and step.kind in (RETURN, UNWIND)))
-            index, child = steps.frame[index], call
+            index, child, child_index = steps.frame[index], call, index
         frames.reverse()
         return frames
 

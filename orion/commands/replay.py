@@ -26,10 +26,10 @@ import click
 
 from ..analysis.replay import (CALL, CRASH, EVENT, EXCEPTION, RETURN, STACK, UNWIND, Frame,
                                Replay, ReplayError)
+from ..analysis.trace_index import open_replay
 from ..errors import OrionError
 from ..format.writer import NO_VALUE
 from ..ids import resolve_many
-from ..model import load_trace
 from ..options import json_option, spool_option
 from ..render.jsonout import write_json
 from ..render.table import wants_colour
@@ -473,7 +473,7 @@ def command(ctx: click.Context, ref: str, at: int | None, at_time: str | None,
     if len(paths) != 1:
         raise OrionError(f"replay takes one trace, got {len(paths)}")
     try:
-        replay = Replay(load_trace(paths[0]))
+        replay = open_replay(paths[0])
         if at is not None:
             replay.goto(at)
         elif at_time is not None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orion.analysis.replay import CALL, EXCEPTION, RETURN, UNWIND, Replay, ReplayError
+from orion.analysis.trace_index import open_indexed
+from orion.format.writer import TraceWriter
 from orion.model import load_trace
 from orion.spool import Spool
 
+from ..sample_traces import write_large_trace
 from .trees import node, write_tree
 
 
@@ -127,3 +132,109 @@ def test_no_exception(tmp_path):
     replay = Replay(load_trace(write_tree(Spool(tmp_path / "spool"), [node("main")])))
     with pytest.raises(ReplayError, match="no exception"):
         replay.first_exception()
+
+
+# -- the indexed replay (bounded memory) against the whole tree's ------------------------
+
+# One step of a random program on one of two lanes: open a call, return, raise and unwind,
+# raise or catch, log an event, write a stack record, crash; `same time` keeps the clock
+# still for the next step (ties the tree walk may order differently from the file).
+PROGRAM = st.lists(st.tuples(st.integers(0, 1), st.sampled_from(
+    ["call f", "call f", "call g", "call h", "return", "return", "return", "unwind", "raise",
+     "catch", "event", "stack", "crash", "same time"])), max_size=80)
+
+
+def write_program(path, steps, native: bool, ring: bool = False) -> None:
+    """Write the program; a return with no call open is left out unless `ring`."""
+    open_calls = [0, 0]
+    with open(path, "wb") as sink:
+        w = TraceWriter(sink, language="c" if native else "python", batch_bytes=64)
+        lanes = [w.lane("MainThread"), w.lane("worker")]
+        fns = {name: w.function(name if not native else None, "app", "app.py", 1,
+                                addr=0x1000 * (n + 1) if native else None)
+               for n, name in enumerate("fgh")}
+        t = 0
+        for lane, step in steps:
+            if step == "same time":
+                t -= 10
+            t += 10
+            kind, _, name = step.partition(" ")
+            if kind in ("return", "unwind"):
+                if not open_calls[lane] and not ring:
+                    continue
+                open_calls[lane] = max(open_calls[lane] - 1, 0)
+            if kind == "call":
+                open_calls[lane] += 1
+                w.call(t, lanes[lane], fns[name], w.encode_pairs({"t": t % 3}),
+                       **({"site": t % 7} if native else {}))
+            elif kind == "return":  # with no call open: as a ring window starts
+                w.ret(t, lanes[lane], t % 2)
+            elif kind == "unwind":
+                w.unwind(t, lanes[lane], 3, w.encode_pairs({"x": t} if t % 2 else {}))
+            elif kind in ("raise", "catch"):
+                w.exception(t, lanes[lane], "E", f"e{t % 2}",
+                            kind="raised" if kind == "raise" else "caught", line=2)
+            elif kind == "event":
+                w.event(t, lanes[lane], "log", {"n": t})
+            elif kind == "stack":
+                w.stack(t, lanes[lane], "sample", [(fns["f"], 4, None)])
+            elif kind == "crash":
+                w.crash(t, lanes[lane], "uncaught", "E", "boom")
+        w.close()
+
+
+def states(replay: Replay) -> list:
+    """The state at every step, and where each move goes from there."""
+    out = []
+    for index in range(len(replay.steps)):
+        replay.goto(index)
+        out.append(replay.state())
+        for move in (replay.out, replay.back_out, replay.over, replay.back_over):
+            try:
+                out.append(move())
+            except ReplayError as exc:
+                out.append(str(exc))
+            replay.goto(index)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(PROGRAM, st.booleans(), st.booleans())
+def test_the_indexed_replay_is_the_whole_trees(tmp_path_factory, steps, native, ring):
+    path = tmp_path_factory.mktemp("t") / "t.otrace"
+    write_program(path, steps, native, ring)
+    try:
+        whole = Replay(load_trace(path))
+    except ReplayError:
+        return
+    indexed = open_indexed(path)
+    if indexed is None:  # out of the walk's order, or a ring window: the whole tree's
+        assert any(lane.roots and lane.roots[0].fn is None for lane in whole.trace.lanes.values()
+                   ) or any(step == "same time" for _, step in steps)
+        return
+    replay = Replay(indexed.trace, indexed)
+    assert len(replay.steps) == len(whole.steps)
+    assert states(replay) == states(whole)
+    for name in ("f", "g", "h"):
+        try:
+            assert replay.add_breakpoint(name) == whole.add_breakpoint(name)
+        except ReplayError as exc:
+            assert "no function" in str(exc)
+
+
+def test_a_big_trace_is_indexed_not_loaded_whole(tmp_path):
+    path = write_large_trace(Spool(tmp_path / "spool"), 3000)
+    indexed = open_indexed(path)
+    assert indexed is not None
+    kept = sum(1 for _ in _calls(indexed.trace))
+    assert kept < 10  # the failing path and the handles that caught an exception
+    assert states(Replay(indexed.trace, indexed))[-40:] == states(
+        Replay(load_trace(path)))[-40:]
+
+
+def _calls(trace):
+    pending = [c for lane in trace.lanes.values() for c in lane.roots]
+    while pending:
+        call = pending.pop()
+        yield call
+        pending.extend(call.children)

@@ -1,0 +1,403 @@
+"""A trace indexed in flat arrays, for `orion replay` and `orion show --json` in bounded
+memory whatever the trace's size.
+
+A whole call tree costs about half a kilobyte a call. Here the file is read twice:
+
+1. a pruned `load_trace` (`InterestingCalls`) keeps only the calls the model works
+   something out for: those that unwound, raised or caught, or still ran when the trace
+   ended, with their exceptions (errors, the failing path, crash lines, error-mode
+   locals), plus the lanes, functions, modules and crashes;
+2. an index pass (`IndexedSteps`) records every step (call, return, unwind, exception,
+   event, crash, stack) in time order: kind, time, lane, depth, and which record of the
+   file it is, a few dozen bytes a step.
+
+A step's call or item is made from its record when it is looked at (`steps.refs[i]`),
+taking the kept call's outcome, error, line and locals where there is one; quiet calls
+are whole from their call and return records. So what replay and show print is the same
+as from the whole tree.
+
+Steps are the whole tree's walk: per lane depth first, each call's calls, exceptions and
+events in time order; lanes merged by time. That is the file's order when times never go
+back within a call; a lane where they do, or a return with no call open (a frame from
+before a ring window, which adopts what came before it), is left to the whole tree
+(`open_indexed` returns None).
+"""
+
+from __future__ import annotations
+
+import heapq
+import mmap
+import os
+from array import array
+from bisect import bisect_right
+from itertools import repeat
+from operator import itemgetter
+from typing import Any
+
+from ..format import constants as C
+from ..format.decode import Decoder
+from ..format.errors import CorruptTrace, OutOfMemory
+from ..format.frames import FrameDecompressor, iter_frames
+from ..format.reader import _unpacker
+from ..format.writer import NO_VALUE
+from ..model import (RETURNED, Call, Crash, Event, Function, Lane, Raised, Stack, Trace,
+                     load_trace)
+from .replay import CALL_CODE, KIND_CODES, RETURN_CODE, UNWIND_CODE, Replay, Steps
+
+EXCEPTION_CODE, EVENT_CODE = KIND_CODES["exception"], KIND_CODES["event"]
+CRASH_CODE, STACK_CODE = KIND_CODES["crash"], KIND_CODES["stack"]
+ITEM_CODES = {C.EXCEPTION: EXCEPTION_CODE, C.EVENT: EVENT_CODE, C.CRASH: CRASH_CODE,
+              C.STACK: STACK_CODE}
+# The order the tree walk gives things at one time within a call: its calls, then its
+# exceptions, then its events (crashes and stacks are events there).
+PRIORITY = {C.CALL: 0, C.EXCEPTION: 1, C.EVENT: 2, C.CRASH: 2, C.STACK: 2}
+NO_SITE = -(2 ** 63)
+HAS_EVENTS = 1  # flags of a call step: events (or crashes, stacks) directly inside it
+CACHE_SIZE = 4096  # calls and items made from records, kept for the next look
+
+
+class InterestingCalls:
+    """A `Pruner` that keeps the calls a quiet one (it returned, nothing raised or caught
+    in or below it) is not, with their exceptions and the stack records of failures; it
+    numbers calls in file order (`kept`: call number -> Call) for the index to find them.
+    """
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.open: dict[int, list[int]] = {}  # lane id -> numbers of its open calls
+        self.kept: dict[int, Call] = {}
+        self.before_window = False  # a return with no call open was read
+
+    def opened(self, lane: Lane) -> bool:
+        self.open.setdefault(lane.id, []).append(self.calls)
+        self.calls += 1
+        return False  # attached when it closes, if kept (no arguments decoded)
+
+    def closed(self, lane: Lane, call: Call, caller: Call | None) -> None:
+        numbers = self.open.get(lane.id)
+        if not numbers or len(numbers) <= len(lane.stack):
+            self.before_window = True
+            return
+        number = numbers.pop()
+        if not call.quiet:
+            _attach(lane, call, caller)
+            self.kept[number] = call
+
+    def keep(self, lane: Lane, item: Raised | Event | Crash | Stack,
+             owner: Call | None) -> bool:
+        return isinstance(item, (Raised, Crash)) or (isinstance(item, Stack)
+                                                     and item.reason != "sample")
+
+    def ended(self, lane: Lane) -> None:
+        numbers = self.open.get(lane.id, [])
+        if len(numbers) != len(lane.stack):
+            self.before_window = True
+            return
+        for depth, (call, number) in enumerate(zip(lane.stack, numbers)):
+            _attach(lane, call, lane.stack[depth - 1] if depth else None)
+            self.kept[number] = call
+
+
+def _attach(lane: Lane, call: Call, caller: Call | None) -> None:
+    if caller is None:
+        lane.roots.append(call)
+    elif caller.children:
+        caller.children.append(call)
+    else:
+        caller.children = [call]
+
+
+class _Lane:
+    """One lane's steps in file order while the index is read (then merged by time)."""
+
+    __slots__ = ("index", "kinds", "times", "depths", "records", "aux", "flags", "sites",
+                 "levels")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.kinds = bytearray()
+        self.times = array("q")
+        self.depths = array("i")
+        self.records = array("q")  # record number in the file
+        self.aux = array("q")  # call: function id; exception: its kind; crash: its number
+        self.flags = bytearray()
+        self.sites: array | None = None  # call: its site (native), made on the first one
+        # Per level (the lane, then each open call): its call step, the last (t, priority)
+        self.levels: list[list] = [[-1, None]]
+
+    def add(self, code: int, t: int, record: int, aux: int) -> int:
+        self.kinds.append(code)
+        self.times.append(t)
+        self.depths.append(len(self.levels) - 1)
+        self.records.append(record)
+        self.aux.append(aux)
+        self.flags.append(0)
+        if self.sites is not None:
+            self.sites.append(NO_SITE)
+        return len(self.kinds) - 1
+
+    def in_order(self, t: int, priority: int) -> bool:
+        """Note an item of the innermost level; False when the walk would move it."""
+        level = self.levels[-1]
+        key = (t, priority)
+        if level[1] is not None and key < level[1]:
+            return False
+        level[1] = key
+        return True
+
+
+class IndexedSteps(Steps):
+    """A trace's steps read from its file: arrays, and `refs[i]` made from records."""
+
+    def __init__(self, trace: Trace, kept: dict[int, Call], lanes: list[_Lane],
+                 buf: Any, frame_offsets: array, frame_starts: array,
+                 decoder: Decoder) -> None:
+        self._start(list(trace.lanes.values()))
+        self.trace = trace
+        self.times = array("q")
+        self.records = array("q")
+        self.aux = array("q")
+        self.flags = bytearray()
+        self.sites: array | None = None
+        if any(lane.sites is not None for lane in lanes):
+            self.sites = array("q")
+        if len(lanes) == 1:
+            order = ((0, j) for j in range(len(lanes[0].kinds)))
+        else:
+            walks = [zip(lane.times, repeat(n), range(len(lane.kinds)))
+                     for n, lane in enumerate(lanes)]
+            order = ((n, j) for _, n, j in heapq.merge(*walks, key=itemgetter(0)))
+        for n, j in order:
+            lane = lanes[n]
+            self._append(lane.index, lane.kinds[j], lane.depths[j])
+            self.times.append(lane.times[j])
+            self.records.append(lane.records[j])
+            self.aux.append(lane.aux[j])
+            self.flags.append(lane.flags[j])
+            if self.sites is not None:
+                self.sites.append(lane.sites[j] if lane.sites is not None else NO_SITE)
+        del self._open
+        self._kept = kept  # record number of a kept call -> the call
+        self._buf = buf
+        self._frame_offsets = frame_offsets
+        self._frame_starts = frame_starts
+        self._inflate = FrameDecompressor()
+        self._decoder = decoder
+        self._frames: dict[int, list] = {}  # frame offset -> its records (the last few)
+        self.refs = _Refs(self)
+
+    def time(self, i: int) -> int:
+        return self.times[i]
+
+    def function(self, i: int) -> Function | None:
+        return self.trace.function(self.aux[i])
+
+    def is_last_call(self, i: int) -> bool:
+        """No call follows call step i in its caller (its caller's next steps at its
+        depth, up to the caller's return, are not calls)."""
+        if self.frame[i] < 0:
+            return False
+        end = self.partner[i]
+        if end < 0:
+            return True  # open when the trace ended: nothing came after it
+        lane, depth = self.lane_of[i], self.depths[i]
+        kinds, depths, lane_of = self.kinds, self.depths, self.lane_of
+        for j in range(end + 1, len(kinds)):
+            if lane_of[j] == lane and depths[j] <= depth:
+                if depths[j] < depth or kinds[j] in (RETURN_CODE, UNWIND_CODE):
+                    return True
+                if kinds[j] == CALL_CODE:
+                    return False
+        return True
+
+    def calls_below(self, i: int) -> int:
+        """How many calls call step i made, directly or not."""
+        end = self.partner[i] if self.partner[i] >= 0 else len(self.kinds)
+        if len(self.lanes) == 1:
+            return self.kinds.count(CALL_CODE, i + 1, end)
+        lane, kinds, lane_of = self.lane_of[i], self.kinds, self.lane_of
+        return sum(1 for j in range(i + 1, end) if lane_of[j] == lane and kinds[j] == CALL_CODE)
+
+    def items_in(self, i: int) -> list[int]:
+        """The event, crash and stack steps directly in call step i (-1: outside every
+        call, over all lanes), in order."""
+        if i >= 0 and not self.flags[i] & HAS_EVENTS:
+            return []
+        end = self.partner[i] if i >= 0 and self.partner[i] >= 0 else len(self.kinds)
+        depth = self.depths[i] + 1 if i >= 0 else 0
+        lane = self.lane_of[i] if i >= 0 else -1
+        found, j = [], i + 1
+        kinds, depths, lane_of = self.kinds, self.depths, self.lane_of
+        while j < end:
+            if (lane < 0 or lane_of[j] == lane) and depths[j] == depth:
+                if kinds[j] == CALL_CODE and self.partner[j] >= 0:
+                    j = self.partner[j]  # over its calls
+                elif kinds[j] >= EVENT_CODE:
+                    found.append(j)
+            j += 1
+        return found
+
+    # -- records, read back ---------------------------------------------------------
+
+    def record(self, number: int) -> list:
+        """Record `number` of the file (times absolute), decoding its frame once."""
+        frame_index = bisect_right(self._frame_starts, number) - 1
+        offset = self._frame_offsets[frame_index]
+        records = self._frames.get(offset)
+        if records is None:
+            if len(self._frames) >= 2:
+                self._frames.pop(next(iter(self._frames)))
+            records = self._frames[offset] = frame_records(self._buf, offset, self._inflate)
+        return records[number - self._frame_starts[frame_index]]
+
+    def make(self, i: int) -> Any:
+        """The call of call step i, or the item of step i, as the whole tree has it."""
+        code = self.kinds[i]
+        rec = self.record(self.records[i]) if self.records[i] >= 0 else None
+        decoder = self._decoder
+        if code == CALL_CODE:
+            call = self._kept.get(self.records[i])
+            if call is None:  # quiet: it returned
+                call = Call(self.trace.function(rec[3]), rec[1], None)
+                end = self.record(self.records[self.partner[i]])
+                call.end, call.outcome = end[1], RETURNED
+                call.value = decoder.value(end[3]) if len(end) > 3 else NO_VALUE
+            if len(rec) > 4:
+                call.args = decoder.pairs(rec[4])
+            site = self.sites[i] if self.sites is not None else NO_SITE
+            if site != NO_SITE and isinstance(call.fn.addr, int):
+                call.site = call.fn.addr + site
+            return call
+        lane_id = self.lanes[self.lane_of[i]].id
+        if code == CRASH_CODE:
+            return self.trace.crashes[self.aux[i]]
+        d = decoder.record(rec)
+        if code == EXCEPTION_CODE:
+            return Raised(d["t"], d["kind"], d["exc_type"], d["message"], d["line"])
+        if code == STACK_CODE:
+            for crash in self.trace.crashes:  # a crash's own stack, with its lines placed
+                if crash.stack is not None and crash.stack.t == d["t"] \
+                        and crash.lane == lane_id:
+                    return crash.stack
+            frames = [(self.trace.function(f["fn"]), f["line"], f["locals"])
+                      for f in d["frames"]]
+            return Stack(d["t"], lane_id, d["reason"], frames)
+        return Event(d["t"], d["kind"], d["attrs"])
+
+
+class _Refs:
+    """`steps.refs[i]` of indexed steps: made from the file when asked, the last few
+    thousand kept (so that a Step and its frames see the same Call objects)."""
+
+    def __init__(self, steps: IndexedSteps) -> None:
+        self.steps = steps
+        self.cache: dict[int, Any] = {}
+
+    def __getitem__(self, i: int) -> Any:
+        steps = self.steps
+        code = steps.kinds[i]
+        if code == RETURN_CODE or code == UNWIND_CODE:
+            i = steps.partner[i]
+        found = self.cache.get(i)
+        if found is None:
+            if len(self.cache) >= CACHE_SIZE:
+                self.cache.clear()
+            found = self.cache[i] = steps.make(i)
+        return found
+
+
+def frame_records(buf: Any, offset: int, inflate: FrameDecompressor) -> list[list]:
+    """The records of the frame at `offset`, with absolute times (as TraceReader gives)."""
+    from ..format.frames import frame_at
+
+    data = inflate.decompress(buf, frame_at(buf, offset))
+    unpacker = _unpacker(len(data))
+    unpacker.feed(data)
+    records, t = [], 0
+    for record in unpacker:
+        if record[0] in C.TIMED_TYPES:
+            t += record[1]
+            record[1] = t
+        records.append(record)
+    return records
+
+
+def open_indexed(path: str | os.PathLike) -> IndexedSteps | None:
+    """The trace at `path` indexed (None when its order needs the whole tree: see the
+    module's docstring); TraceError as load_trace raises it."""
+    pruner = InterestingCalls()
+    trace = load_trace(path, prune=pruner)
+    if pruner.before_window:
+        return None
+    handle = open(path, "rb")
+    buf = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    handle.close()  # the map keeps the file
+    try:
+        return _index(trace, pruner.kept, buf)
+    except (OverflowError, TypeError, IndexError, KeyError, CorruptTrace):
+        return None  # times or ids an array cannot hold, a file changed since: whole tree
+    except MemoryError:
+        raise OutOfMemory(str(path)) from None
+
+
+def open_replay(path: str | os.PathLike) -> Replay:
+    """A replay of the trace at `path`, indexed when it can be (see `open_indexed`)."""
+    steps = open_indexed(path)
+    if steps is None:
+        return Replay(load_trace(path))
+    return Replay(steps.trace, steps)
+
+
+def _index(trace: Trace, kept_by_number: dict[int, Call], buf: Any) -> IndexedSteps | None:
+    lane_index = {lane_id: n for n, lane_id in enumerate(trace.lanes)}
+    lanes: dict[int, _Lane] = {}
+    decoder = Decoder()
+    kept: dict[int, Call] = {}
+    sites: dict[int, int] = {}
+    frame_offsets, frame_starts = array("q"), array("q")
+    inflate = FrameDecompressor()
+    number = calls = crashes = 0
+    for frame in iter_frames(buf, C.PRELUDE_SIZE):
+        if frame.skippable:
+            continue
+        frame_offsets.append(frame.offset)
+        frame_starts.append(number)
+        for rec in frame_records(buf, frame.offset, inflate):
+            code = rec[0]
+            if code == C.STRING:
+                decoder.strings[rec[1]] = rec[2]
+            elif code == C.CALL or code == C.RETURN or code == C.UNWIND or code in ITEM_CODES:
+                lane = lanes.get(rec[2])
+                if lane is None:
+                    lane = lanes[rec[2]] = _Lane(lane_index[rec[2]])
+                if code == C.RETURN or code == C.UNWIND:
+                    if len(lane.levels) == 1:
+                        return None  # a frame from before the window
+                    lane.levels.pop()
+                    lane.add(RETURN_CODE if code == C.RETURN else UNWIND_CODE, rec[1], number, 0)
+                elif not lane.in_order(rec[1], PRIORITY[code]):
+                    return None
+                elif code == C.CALL:
+                    step = lane.add(CALL_CODE, rec[1], number, rec[3])
+                    lane.levels.append([step, None])
+                    if len(rec) > 5:
+                        sites[rec[3]] = rec[5]
+                    site = sites.get(rec[3])
+                    if site is not None:
+                        if lane.sites is None:
+                            lane.sites = array("q", [NO_SITE]) * len(lane.kinds)
+                        lane.sites[step] = site
+                    call = kept_by_number.pop(calls, None)
+                    if call is not None:
+                        kept[number] = call
+                    calls += 1
+                else:
+                    aux = rec[3] if code == C.EXCEPTION else crashes if code == C.CRASH else 0
+                    crashes += code == C.CRASH
+                    lane.add(ITEM_CODES[code], rec[1], number, aux)
+                    owner = lane.levels[-1][0]
+                    if code != C.EXCEPTION and owner >= 0:
+                        lane.flags[owner] |= HAS_EVENTS
+            number += 1
+    ordered = sorted(lanes.values(), key=lambda lane: lane.index)
+    return IndexedSteps(trace, kept, ordered, buf, frame_offsets, frame_starts, decoder)

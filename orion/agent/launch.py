@@ -4,12 +4,10 @@ zero-config switch that `orion start`/`stop` flip.
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 import site
 import sys
-import sysconfig
 from pathlib import Path
 
 from ..errors import OrionError
@@ -36,6 +34,8 @@ def site_dir(explicit: str | None = None) -> Path:
         return Path(explicit)
     if site.ENABLE_USER_SITE and sys.prefix == sys.base_prefix:
         return Path(site.getusersitepackages())
+    import sysconfig  # here: every `orion run` imports this module, few need the answer
+
     return Path(sysconfig.get_path("purelib"))
 
 
@@ -70,6 +70,8 @@ _BOOT_ARGS = re.compile(r"autostart\.boot\((?P<args>.*)\)\)\s*$")
 def pth_settings(text: str) -> tuple[str | None, str | None, str | None]:
     """The mode, spool and ring a line written by `pth_line` boots the agent with, so that
     `orion status` can say how capture runs; Nones for an unknown line."""
+    import ast  # here, as sysconfig in site_dir
+
     match = _BOOT_ARGS.search(text)
     try:
         values = ast.literal_eval(f"({match['args']},)") if match else ()

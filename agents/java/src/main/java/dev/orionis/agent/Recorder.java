@@ -1,0 +1,365 @@
+package dev.orionis.agent;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+
+/** The recording side of the advice inlined into the application's methods: every call,
+ * return and propagating exception goes to the process's trace and to the trace of the
+ * test running on the thread. Public because instrumented classes call it. */
+public final class Recorder {
+    static final String VERSION = "0.1.0";
+    /** Adaptive capture (spec 7.1): a function's first calls carry values, then one in EVERY. */
+    private static final int FULL = 10;
+    private static final int EVERY = 1000;
+    private static final int MAX_FRAMES = 64;
+
+    /** Whether calls carry their arguments and return values (dev mode): the advice reads it
+     * to build the argument array only then. */
+    public static volatile boolean values;
+    static volatile Context context;
+    static Trace process;
+    private static Thread mainThread;
+    private static final ThreadLocal<Lane> LANES = new ThreadLocal<>();
+    /** Threads started and not yet running, with the lane of the thread that started them. */
+    private static final Map<Thread, Lane> STARTED_BY = Collections.synchronizedMap(new WeakHashMap<>());
+    private static volatile Trace.Failure failure;
+    private static volatile Integer exitStatus;
+    private static volatile boolean mainDied;
+
+    private Recorder() {
+    }
+
+    static void start(Context c) {
+        mainThread = Thread.currentThread();
+        process = new Trace(c, null, c.settings.mode == Settings.Mode.ERROR);
+        values = c.settings.values();
+        context = c;
+    }
+
+    /** The current thread's lane, made on its first event (parented by its starter's). */
+    static Lane lane() {
+        Lane l = LANES.get();
+        if (l == null) {
+            Thread t = Thread.currentThread();
+            l = new Lane(t, STARTED_BY.remove(t));
+            LANES.set(l);
+        }
+        return l;
+    }
+
+    private static void emit(Lane l, Event e) {
+        process.add(e);
+        Trace test = l.test;
+        if (test != null) {
+            test.add(e);
+        }
+    }
+
+    // --- called by the advice ---
+
+    public static void enter(int fn) {
+        Context c = context;
+        if (c == null) {
+            return;
+        }
+        Lane l = lane();
+        if (l.busy) {
+            return;
+        }
+        l.busy = true;
+        try {
+            call(l, fn, null);
+        } finally {
+            l.busy = false;
+        }
+    }
+
+    public static void enterWithValues(int fn, Object self, Object[] args) {
+        Context c = context;
+        if (c == null) {
+            return;
+        }
+        Lane l = lane();
+        if (l.busy) {
+            return;
+        }
+        l.busy = true;
+        try {
+            Functions.Info info = Functions.get(fn);
+            int n = ++info.calls;
+            call(l, fn, n <= FULL || n % EVERY == 0 ? arguments(c, info, self, args) : null);
+        } finally {
+            l.busy = false;
+        }
+    }
+
+    private static void call(Lane l, int fn, List<Object> args) {
+        long now = System.nanoTime();
+        caught(l, now);
+        l.push(fn << 1 | (args != null ? 1 : 0));
+        emit(l, new Event(Event.CALL, now, l, fn, 0, args));
+    }
+
+    public static void exit(int fn) {
+        Context c = context;
+        if (c == null) {
+            return;
+        }
+        Lane l = lane();
+        if (l.busy) {
+            return;
+        }
+        l.busy = true;
+        try {
+            long now = System.nanoTime();
+            caught(l, now);
+            if (close(l, fn, now) >= 0) {
+                emit(l, new Event(Event.RETURN, now, l, fn, 0, Event.NO_VALUE));
+            }
+        } finally {
+            l.busy = false;
+        }
+    }
+
+    public static void exitWithValue(int fn, Object value) {
+        Context c = context;
+        if (c == null) {
+            return;
+        }
+        Lane l = lane();
+        if (l.busy) {
+            return;
+        }
+        l.busy = true;
+        try {
+            long now = System.nanoTime();
+            caught(l, now);
+            int entry = close(l, fn, now);
+            if (entry >= 0) {
+                boolean valued = (entry & 1) != 0 && !Functions.get(fn).returnsVoid;
+                emit(l, new Event(Event.RETURN, now, l, fn, 0, valued ? c.values.capture(value, 0) : Event.NO_VALUE));
+            }
+        } finally {
+            l.busy = false;
+        }
+    }
+
+    /** The call `fn` ends by an exception: raised here (or in code not instrumented that it
+     * called) when the lane has not seen it yet, then an unwind with the frame's arguments. */
+    public static void unwind(int fn, Object self, Object[] args, Throwable thrown) {
+        Context c = context;
+        if (c == null) {
+            return;
+        }
+        Lane l = lane();
+        if (l.busy) {
+            return;
+        }
+        l.busy = true;
+        try {
+            long now = System.nanoTime();
+            Functions.Info info = Functions.get(fn);
+            StackTraceElement[] trace = thrown.getStackTrace();
+            if (thrown != l.propagating) {
+                l.propagating = thrown;
+                l.traceIndex = 0;
+                l.unwound.clear();
+                int line = lineIn(l, trace, info, false);
+                emit(l, new Event(Event.RAISED, now, l, fn, line, describe(c, thrown)));
+            }
+            int line = lineIn(l, trace, info, true);
+            List<Object> locals = c.settings.mode == Settings.Mode.SAFE ? null : arguments(c, info, self, args);
+            if (close(l, fn, now) >= 0) {
+                emit(l, new Event(Event.UNWIND, now, l, fn, line, locals));
+            }
+            l.unwound.add(new Object[] {fn, line, locals});
+        } finally {
+            l.busy = false;
+        }
+    }
+
+    /** A thread is being started (Thread.start): it will be a lane whose parent is ours. */
+    public static void threadStarting(Thread child) {
+        if (context != null && child != null) {
+            STARTED_BY.put(child, lane());
+        }
+    }
+
+    /** Runtime.exit: the status the process ends with, and where it was asked for. */
+    public static void exiting(int status) {
+        Context c = context;
+        if (c == null || exitStatus != null) {
+            return;
+        }
+        exitStatus = status;
+        if (status != 0 && failure == null) {
+            Lane l = lane();
+            Trace.Failure f = new Trace.Failure();
+            f.kind = "exit";
+            f.type = "System.exit";
+            f.message = "exit status " + status;
+            f.lane = l;
+            f.frames = frames(l, null, Thread.currentThread().getStackTrace());
+            failure = f;
+        }
+    }
+
+    // --- failures ---
+
+    /** An exception nobody caught ended a thread (the default handler calls this). */
+    static void uncaught(Thread thread, Throwable e) {
+        Context c = context;
+        if (c == null) {
+            return;
+        }
+        Lane l = lane();
+        l.busy = true;
+        try {
+            Trace.Failure f = failureOf(c, l, e, "uncaught");
+            f.crash = true;
+            f.detail.put("thread", thread.getName());
+            if (failure == null || "exit".equals(failure.kind)) {
+                failure = f;
+            }
+            if (thread == mainThread) {
+                mainDied = true;
+            }
+        } finally {
+            l.busy = false;
+        }
+    }
+
+    static Trace.Failure failureOf(Context c, Lane l, Throwable e, String kind) {
+        Trace.Failure f = new Trace.Failure();
+        f.kind = kind;
+        f.lane = l;
+        if (e == null) {
+            f.type = "test failed";
+            f.message = "";
+            return f;
+        }
+        String[] what = describe(c, e);
+        f.type = what[0];
+        f.message = what[1];
+        f.frames = frames(l, e, e.getStackTrace());
+        return f;
+    }
+
+    /** A failure's stack, outermost first (spec 4.6), the innermost MAX_FRAMES frames; the
+     * frames the exception unwound carry their arguments. */
+    private static List<Object[]> frames(Lane l, Throwable e, StackTraceElement[] trace) {
+        List<Object[]> unwound = e != null && e == l.propagating ? new ArrayList<>(l.unwound) : new ArrayList<>();
+        List<Object[]> frames = new ArrayList<>();
+        for (StackTraceElement element : trace) {
+            String cls = element.getClassName();
+            if (cls.startsWith("dev.orionis.agent.") || e == null && (cls.equals("java.lang.Thread")
+                    || cls.equals("java.lang.Runtime") || cls.equals("java.lang.Shutdown"))) {
+                continue;
+            }
+            if (frames.size() == MAX_FRAMES) {
+                break;
+            }
+            int fn = Functions.ofFrame(element);
+            Object locals = null;
+            if (fn >= 0) {
+                for (int i = 0; i < unwound.size(); i++) {
+                    if ((Integer) unwound.get(i)[0] == fn) {
+                        locals = unwound.remove(i)[2];
+                        break;
+                    }
+                }
+            }
+            int line = element.getLineNumber();
+            frames.add(new Object[] {fn >= 0 ? (Object) fn : element, line > 0 ? line : 0, locals});
+        }
+        Collections.reverse(frames);
+        return frames;
+    }
+
+    /** Ends the process's trace (a shutdown hook): with the status System.exit gave, 1 when
+     * an exception ended the main thread, else 0. */
+    static void shutdown() {
+        Context c = context;
+        if (c == null) {
+            return;
+        }
+        context = null;
+        Integer status = exitStatus != null ? exitStatus : mainDied ? 1 : 0;
+        process.finish(failure, status);
+    }
+
+    // --- helpers ---
+
+    /** The lane's innermost open call is `fn`'s: closes it (and the calls above it that an
+     * exception left open: constructors have no exit advice for exceptions). Returns the
+     * stack entry, or -1 when `fn` has no open call. */
+    private static int close(Lane l, int fn, long now) {
+        int at = l.depth - 1;
+        while (at >= 0 && l.stack[at] >> 1 != fn) {
+            at--;
+        }
+        if (at < 0) {
+            return -1;
+        }
+        while (l.depth - 1 > at) {
+            int abandoned = l.stack[--l.depth] >> 1;
+            emit(l, new Event(Event.UNWIND, now, l, abandoned, 0, null));
+        }
+        return l.stack[--l.depth];
+    }
+
+    /** A call after an exception unwound some of the lane's calls: the frame now innermost
+     * caught it. */
+    private static void caught(Lane l, long now) {
+        Throwable t = l.propagating;
+        if (t == null) {
+            return;
+        }
+        l.propagating = null;
+        if (l.depth > 0) {
+            emit(l, new Event(Event.CAUGHT, now, l, l.stack[l.depth - 1] >> 1, 0, describe(context, t)));
+        }
+    }
+
+    private static String[] describe(Context c, Throwable t) {
+        String message;
+        try {
+            message = t.getMessage();
+        } catch (RuntimeException e) {
+            message = "<getMessage raised " + e.getClass().getName() + ">";
+        }
+        return new String[] {t.getClass().getName(), message == null ? "" : c.secrets.scrub(message)};
+    }
+
+    /** The line `info`'s frame was at in the exception's stack trace (its next frame there
+     * when `advance`, so that recursion finds each frame in turn), else 0. */
+    private static int lineIn(Lane l, StackTraceElement[] trace, Functions.Info info, boolean advance) {
+        for (int i = l.traceIndex; i < trace.length; i++) {
+            if (trace[i].getMethodName().equals(info.name) && trace[i].getClassName().equals(info.className)) {
+                if (advance) {
+                    l.traceIndex = i + 1;
+                }
+                return Math.max(0, trace[i].getLineNumber());
+            }
+        }
+        return 0;
+    }
+
+    /** `this` and the arguments by name, as flat pairs. */
+    private static List<Object> arguments(Context c, Functions.Info info, Object self, Object[] args) {
+        List<Object> pairs = new ArrayList<>(2 + 2 * (args == null ? 0 : args.length));
+        if (self != null) {
+            pairs.add("this");
+            pairs.add(c.values.capture(self, 0));
+        }
+        for (int i = 0; args != null && i < args.length; i++) {
+            String name = i < info.parameters.length && info.parameters[i] != null ? info.parameters[i] : "arg" + i;
+            pairs.add(name);
+            pairs.add(c.values.named(name, args[i]));
+        }
+        return pairs;
+    }
+}

@@ -1,0 +1,229 @@
+package dev.orionis.agent;
+
+import java.io.FileWriter;
+import java.io.IOException;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** One trace, one file: the process's, or a failing test's (spec section 8). Its events are
+ * written as they happen (dev and safe modes), or kept in a ring and written only when
+ * something fails (error mode, and every test's trace: spec 6.3). */
+final class Trace {
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final DateTimeFormatter STAMP =
+            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSSSSS").withZone(ZoneOffset.UTC);
+
+    /** What a trace ends with when something went wrong. */
+    static final class Failure {
+        String status = "failed";
+        String kind;       // uncaught, exit, test
+        String type;
+        String message;
+        Lane lane;
+        /** Outermost first: {Integer fn or StackTraceElement, Integer line, locals or null}. */
+        List<Object[]> frames;
+        boolean crash;
+        Map<String, Object> detail = new LinkedHashMap<>();
+    }
+
+    final String id;
+    final long startNs;
+    final long startNanos;
+    final String name;
+    private final Context context;
+    /** Written from a ring (spec 6.3): its header says so. */
+    final boolean windowed;
+    private Event[] ring;
+    private int ringAt;
+    private int ringCount;
+    private TraceFile file;
+    private boolean openFailed;
+    private boolean closed;
+    private String root;
+    Map<String, Object> test;
+    String processTrace;
+
+    Trace(Context context, String name, boolean windowed) {
+        this.context = context;
+        this.name = name;
+        Instant now = Instant.now();
+        startNs = now.getEpochSecond() * 1_000_000_000L + now.getNano();
+        startNanos = System.nanoTime();
+        byte[] raw = new byte[16];
+        RANDOM.nextBytes(raw);
+        StringBuilder hex = new StringBuilder();
+        for (byte b : raw) {
+            hex.append(String.format("%02x", b));
+        }
+        id = hex.toString();
+        this.windowed = windowed;
+        if (windowed) {
+            ring = new Event[Math.min(context.settings.ring, 1024)];
+        }
+    }
+
+    synchronized void add(Event e) {
+        if (closed) {
+            return;
+        }
+        if (root == null && e.kind == Event.CALL) {
+            root = Functions.get(e.fn).qualifiedName();
+        }
+        if (ring != null) {
+            keep(e);
+        } else if (open()) {
+            try {
+                file.write(e);
+            } catch (IOException | RuntimeException failure) {
+                context.warn("cannot write " + file.path + ": " + failure);
+                file.abandon();
+                openFailed = true;
+            }
+        }
+    }
+
+    /** Keeps `e` in the ring, which grows to its full size (a test's seldom fills it). */
+    private void keep(Event e) {
+        int size = context.settings.ring;
+        if (ringCount < size && ringCount == ring.length) {
+            ring = java.util.Arrays.copyOf(ring, Math.min(size, ring.length * 2));
+        }
+        ring[ringAt] = e;
+        ringAt = (ringAt + 1) % ring.length;
+        ringCount = Math.min(ringCount + 1, ring.length);
+    }
+
+    private boolean open() {
+        if (file != null) {
+            return true;
+        }
+        if (openFailed) {
+            return false;
+        }
+        String stamp = STAMP.format(Instant.ofEpochSecond(0, startNs));
+        try {
+            file = new TraceFile(context.settings.spool, stamp + "Z-" + id + ".otrace",
+                    context.header(this), startNanos);
+            return true;
+        } catch (IOException | RuntimeException failure) {
+            context.warn("cannot write a trace into " + context.settings.spool + ": " + failure);
+            openFailed = true;
+            return false;
+        }
+    }
+
+    /** Ends the trace: nothing more is recorded in it. A windowed trace that did not fail
+     * is dropped; a dev/safe trace that recorded nothing is not written either (a JVM that
+     * ran none of the application's code, like Maven's own). */
+    synchronized String finish(Failure failure, Integer exitCode) {
+        if (closed) {
+            return null;
+        }
+        closed = true;
+        boolean failed = failure != null || exitCode != null && exitCode != 0;
+        if ((ring != null || file == null) && !failed) {
+            return null;
+        }
+        if (!open()) {
+            return null;
+        }
+        try {
+            if (ring != null) {
+                int start = (ringAt - ringCount + ring.length) % ring.length;
+                for (int i = 0; i < ringCount; i++) {
+                    file.write(ring[(start + i) % ring.length]);
+                }
+            }
+            if (failure != null && failure.lane != null) {
+                writeFailure(failure);
+            }
+            file.finish(summary(failure, exitCode));
+        } catch (IOException | RuntimeException problem) {
+            context.warn("cannot finish " + file.path + ": " + problem);
+            file.abandon();
+            return null;
+        }
+        report(file.path.toString());
+        return file.path.toString();
+    }
+
+    private void writeFailure(Failure f) throws IOException {
+        long now = System.nanoTime();
+        if (f.frames != null && !f.frames.isEmpty()) {
+            file.stack(f.lane, now, f.kind, f.frames);
+        }
+        if (f.crash) {
+            file.crash(f.lane, now, f.kind, f.type, f.message, f.detail);
+        }
+    }
+
+    private Map<String, Object> summary(Failure failure, Integer exitCode) {
+        Settings s = context.settings;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("trace_id", id);
+        String status = failure != null ? failure.status : exitCode != null && exitCode != 0 ? "failed" : "ok";
+        m.put("status", status);
+        m.put("language", "java");
+        m.put("mode", s.modeName());
+        m.put("start_ns", startNs);
+        m.put("duration_ns", file.maxT());
+        m.put("command", context.argv);
+        m.put("host", context.host);
+        m.put("pid", context.pid);
+        m.put("root", root);
+        if (failure != null) {
+            Map<String, Object> exc = new LinkedHashMap<>();
+            exc.put("type", failure.type);
+            exc.put("message", failure.message);
+            if (failure.crash) {
+                exc.put("kind", failure.kind);
+            }
+            m.put("exception", exc);
+        } else if (exitCode != null && exitCode != 0) {
+            Map<String, Object> exc = new LinkedHashMap<>();
+            exc.put("type", "exit");
+            exc.put("message", "exit status " + exitCode);
+            m.put("exception", exc);
+        } else {
+            m.put("exception", null);
+        }
+        m.put("exit_code", exitCode);
+        m.put("agent", "orion-java " + Recorder.VERSION);
+        if (s.service != null) {
+            m.put("service", s.service);
+        }
+        if (name != null) {
+            m.put("name", name);
+        }
+        if (test != null) {
+            m.put("test", test);
+        }
+        if (processTrace != null) {
+            m.put("process_trace", processTrace);
+        }
+        if (s.parentTrace != null) {
+            Map<String, Object> parent = new LinkedHashMap<>();
+            parent.put("trace_id", s.parentTrace);
+            parent.put("span_id", s.parentSpan);
+            m.put("parent", parent);
+        }
+        return m;
+    }
+
+    /** Appends a written trace's path to $ORION_REPORT, as every agent does. */
+    private void report(String path) {
+        if (context.settings.report == null) {
+            return;
+        }
+        try (FileWriter w = new FileWriter(context.settings.report, true)) {
+            w.write(path + "\n");
+        } catch (IOException ignored) {
+            // orion run still finds the new file in the spool
+        }
+    }
+}

@@ -102,4 +102,4 @@ def test_orion_run_reports_the_trace_and_keeps_the_exit_status(sample, tmp_path,
 def test_init_names_the_crate_as_next_step(tmp_path):
     (tmp_path / "Cargo.toml").write_text("[package]\nname = 'x'\n")
     result = cli("init", str(tmp_path))
-    assert "orion::call!" in result.output, result.output
+    assert "orion run -- cargo run" in result.output, result.output

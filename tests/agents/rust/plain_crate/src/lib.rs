@@ -1,0 +1,53 @@
+//! A crate that knows nothing of Orionis: `orion run` and `orion test` trace it as it is.
+
+pub mod config;
+
+/// A login check with a secret argument and a secret local.
+pub fn login(user: &str, password: &str) -> bool {
+    let session_token = format!("{user}:{password}");
+    session_token.len() > 8
+}
+
+pub fn fib(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    fib(n - 1) + fib(n - 2)
+}
+
+pub struct Counter {
+    pub count: u32,
+}
+
+impl Counter {
+    pub fn bump(&mut self, by: u32) -> u32 {
+        self.count += by;
+        self.count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fib_of_ten() {
+        assert_eq!(fib(10), 55);
+    }
+
+    #[test]
+    fn fib_is_wrong() {
+        assert_eq!(fib(6), 9, "fib(6) should be 9");
+    }
+
+    #[test]
+    fn level_parses() {
+        assert_eq!(config::configure("high"), 3);
+    }
+
+    #[test]
+    #[should_panic(expected = "not a number")]
+    fn bad_level_panics() {
+        config::configure("x");
+    }
+}

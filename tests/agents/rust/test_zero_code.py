@@ -1,0 +1,112 @@
+"""Zero-code Rust: `orion run -- cargo run` on a crate that knows nothing of Orionis
+(tests/agents/rust/plain_crate), built through the agent's RUSTC_WRAPPER with the real cargo,
+exactly as a user runs it. The crate's files stay as they were, its target/ is not made."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from tests.vector_shapes import assert_matches_vectors
+
+PLAIN_CRATE = Path(__file__).resolve().parent / "plain_crate"
+TIMEOUT = 900  # the first use builds the agent (syn, the runtime) in release
+
+pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
+
+
+def plain_env(**extra: str) -> dict[str, str]:
+    """The environment without anything of orion's or cargo's redirections."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ORION_") and k not in ("RUSTC_WRAPPER", "CARGO_TARGET_DIR")}
+    env.update({"RUST_BACKTRACE": "0", "SECRET_TOKEN": "tok-1234567890", **extra})
+    return env
+
+
+def orion(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "orion", *args], cwd=cwd, capture_output=True,
+                          text=True, env=plain_env(**env), timeout=TIMEOUT)
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def line_of(text: str, source: str) -> int:
+    lines = (PLAIN_CRATE / source).read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if text in line)
+
+
+def program_stderr(stderr: str) -> str:
+    """What the program wrote on stderr: without orion's own lines and the thread id
+    that differs from run to run."""
+    kept = [line for line in stderr.splitlines() if not line.startswith("orion:")]
+    return re.sub(r"\(\d+\)", "", "\n".join(kept))
+
+
+@pytest.fixture(scope="module")
+def crate(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("user") / "plain"
+    shutil.copytree(PLAIN_CRATE, root)
+    return root
+
+
+def traces(spool: Path) -> list[Path]:
+    return sorted(spool.glob("*.otrace"))
+
+
+def show(path: Path, cwd: Path) -> str:
+    shown = orion("show", str(path), cwd=cwd)
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout
+
+
+def test_orion_run_cargo_run_traces_the_unmodified_crate(crate, tmp_path):
+    before = snapshot(crate)
+    plain = subprocess.run(["cargo", "run", "-q", "--offline", "--", "x"], cwd=crate,
+                           capture_output=True, text=True, timeout=TIMEOUT,
+                           env=plain_env(CARGO_TARGET_DIR=str(tmp_path / "plain-target")))
+    spool = tmp_path / "spool"
+    done = orion("run", "--spool", str(spool), "--", "cargo", "run", "-q", "--offline", "--", "x",
+                 cwd=crate)
+    assert done.returncode == plain.returncode == 101, done.stderr
+    assert done.stdout == plain.stdout
+    assert program_stderr(done.stderr) == program_stderr(plain.stderr)
+    assert snapshot(crate) == before and not (crate / "target").exists()
+
+    [path] = traces(spool)
+    assert orion("validate", str(path), cwd=crate).returncode == 0
+    assert_matches_vectors(path)
+    shown = show(path, crate)
+    assert "status     crashed  (exit code 101)" in shown
+    assert "failed at  main › configure › parse_level" in shown
+    assert f"configure › parse_level:{line_of('expect(', 'src/config.rs')}" in shown
+    assert f"src/config.rs:{line_of('fn parse_level', 'src/config.rs')}  parse_level" in shown
+    assert "fib(n=6)  → 8" in shown and "fib(n=1)  → 1" in shown
+    assert 'login(user="ada", password=<redacted>)  → true' in shown
+    assert "bump(self=&mut plain::Counter, by=2)  → 2" in shown
+    assert "── worker (thread) ──" in shown and "└─ fib(n=5)  → 5" in shown
+    plain_bytes = zstandard.ZstdDecompressor().decompressobj().decompress(path.read_bytes()[24:])
+    assert b"hunter2" not in plain_bytes and b"tok-1234567890" not in plain_bytes
+
+
+def test_an_ordinary_build_afterwards_is_not_instrumented(crate, tmp_path):
+    """The instrumented artifacts live in orion's cache: a plain `cargo run` after an
+    `orion run` builds and runs the crate as it is, writing no trace."""
+    spool = tmp_path / "spool"
+    orion("run", "--spool", str(spool), "--", "cargo", "build", "-q", "--offline", cwd=crate)
+    done = subprocess.run(["cargo", "run", "-q", "--offline", "--", "2"], cwd=crate,
+                          capture_output=True, text=True, timeout=TIMEOUT,
+                          env=plain_env(CARGO_TARGET_DIR=str(tmp_path / "target"),
+                                        ORION_SPOOL=str(tmp_path / "after")))
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "after").exists()

@@ -39,11 +39,12 @@ def test_the_index_is_cached_and_follows_installs(tmp_path):
     site.mkdir()
     add_distribution(site, "foo", "1.0")
     assert probe(site, cache) == {"foo": [["foo", "1.0"]]}
-    [stored] = (cache / "orionis" / "distributions").glob("*.json")
+    [stored] = [path for path in (cache / "orionis" / "distributions").glob("*.json")
+                if json.loads(path.read_text())["path"] == str(site)]
 
     # Unchanged sys.path: the answer is read back from the cache, not recomputed.
     data = json.loads(stored.read_text())
-    data["modules"]["foo"] = [["foo", "from-the-cache"]]
+    data["distributions"] = [["foo", "from-the-cache", ["foo"], None]]
     stored.write_text(json.dumps(data))
     assert probe(site, cache) == {"foo": [["foo", "from-the-cache"]]}
 
@@ -60,3 +61,20 @@ def test_a_cache_that_cannot_be_written_still_answers(tmp_path):
     add_distribution(site, "foo", "1.0")
     cache.write_text("a file where the cache directory should be")
     assert probe(site, cache) == {"foo": [["foo", "1.0"]]}
+
+
+def test_the_index_agrees_with_importlib_metadata(tmp_path, monkeypatch):
+    """On this interpreter's real site-packages: the same distributions for every
+    top-level module as importlib.metadata.packages_distributions()."""
+    from importlib import metadata
+
+    from orion.agent.distributions import installed
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    expected = {module: set(dists) for module, dists in metadata.packages_distributions().items()
+                if module.isidentifier()}
+    for attempt in ("computed", "cached"):
+        found = {module: {name for name, _ in dists} for module, dists in installed().modules.items()}
+        assert {m: d for m, d in found.items() if m in expected} == \
+            {m: d for m, d in expected.items() if m in found}, attempt
+        assert set(expected) - set(found) == set(), attempt

@@ -332,16 +332,8 @@ class Api:
         start = _int(query, "start", 0, 0, 1 << 62)
         end = _int(query, "end", timeline.end_t, 0, 1 << 62)
         chosen, sampled = timeline.window(start, end)
-        steps = loaded.replay.steps
-        spans = []
-        for i in chosen:
-            call = steps.refs[i]
-            spans.append({"index": i, "lane": steps.lanes[steps.lane_of[i]].id,
-                          "depth": steps.depths[i], "start": call.start,
-                          "end": call.end if call.end is not None else timeline.end_t,
-                          "function": call.label, "outcome": call.outcome})
         return {"start": start, "end": end, "end_t": timeline.end_t, "sampled": sampled,
-                "spans": spans}
+                "spans": [timeline.span(i) for i in chosen]}
 
     # -- graphs --------------------------------------------------------------------------
 

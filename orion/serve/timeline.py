@@ -11,7 +11,8 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left, bisect_right
 
-from ..analysis.replay import CALL_CODE, Steps
+from ..analysis.replay import CALL_CODE, RETURN_CODE, Steps
+from ..model import OPEN, RETURNED, UNWOUND
 
 DEPTH = 4  # calls at depth 0 to DEPTH-1 are drawn
 MAX_SPANS = 4_000  # per answer
@@ -23,8 +24,20 @@ class Timeline:
         kinds, depths = steps.kinds, steps.depths
         self.indices = array("q", (i for i in range(len(kinds))
                                    if kinds[i] == CALL_CODE and depths[i] < DEPTH))
-        self.starts = array("q", (steps.refs[i].start for i in self.indices))
+        self.starts = array("q", map(steps.time, self.indices))
         self.end_t = steps.time(len(steps) - 1)
+
+    def span(self, i: int) -> dict:
+        """Call step i as the page draws it (its name is the only thing not in the
+        index's arrays: a trace indexed from its file reads it from the call's record)."""
+        steps = self.steps
+        end = steps.partner[i]
+        return {"index": i, "lane": steps.lanes[steps.lane_of[i]].id,
+                "depth": steps.depths[i], "start": steps.time(i),
+                "end": steps.time(end) if end >= 0 else self.end_t,
+                "function": steps.refs[i].label,
+                "outcome": OPEN if end < 0 else RETURNED if steps.kinds[end] == RETURN_CODE
+                else UNWOUND}
 
     def _open_at(self, t: int) -> list[int]:
         """The shallow calls that started before `t` and were still running at `t`."""
@@ -40,8 +53,9 @@ class Timeline:
                 continue
             seen_lanes.add(lane)
             while i >= 0:
-                end = steps.refs[i].end
-                if (end if end is not None else self.end_t) >= t and steps.depths[i] < DEPTH:
+                end = steps.partner[i]
+                if (steps.time(end) if end >= 0 else self.end_t) >= t \
+                        and steps.depths[i] < DEPTH:
                     found.append(i)
                 i = steps.frame[i]
         return found

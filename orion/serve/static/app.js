@@ -109,7 +109,7 @@ async function loadList() {
   }
   view.traces = traces;
   renderList();
-  fillDiffChoices();
+  if (fillDiffChoices() && view.tab === "diff") loadDiff();  // a deep link's diff tab
 }
 
 function renderList() {
@@ -179,30 +179,37 @@ async function openTrace(id, at, tab) {
   $("tabs").hidden = false;
   $("summary").hidden = false;
   $("summary").replaceChildren(el("p", "muted", "loading…"));
+  // Asked for at once: the summary comes back quickly, the replay once the server has
+  // loaded the trace (the slow part for a big one), which starts now.
+  const replay = api("/api/trace/" + id + "/replay");
+  replay.catch(() => {});  // its error is shown below, after the summary's
   try {
     view.trace = await api("/api/trace/" + id);
   } catch (err) {
     $("summary").replaceChildren(el("p", "error", err.message));
     return;
   }
+  if (view.id !== id) return;  // another trace was opened meanwhile
   view.id = view.trace.id;
   renderSummary();
   renderEnv();
   showTab(tab || "trace");
   $("timeline-info").textContent = "loading the trace…";
   try {
-    view.replay = await api("/api/trace/" + view.id + "/replay");
+    view.replay = await replay;
   } catch (err) {
     $("timeline-info").textContent = "cannot replay: " + err.message;
     return;
   }
+  if (view.id !== view.trace.id) return;
   view.failing = new Set(view.replay.failing_path.map((c) => c.name + "@" + c.start));
   const slider = $("slider");
   slider.max = Math.max(0, view.replay.events - 1);
   const target = at !== null && at !== undefined ? "at=" + at
     : view.replay.exception_index !== null ? "exception=1" : "at=0";
   await loadState(target);
-  loadTimeline();
+  // The stack and values are on the page: draw the timeline once they have been painted.
+  requestAnimationFrame(() => setTimeout(loadTimeline, 0));
 }
 
 function renderSummary() {
@@ -466,10 +473,13 @@ async function loadGraph() {
     line.append(title);
     box.append(line);
   }
+  // A name several nodes share (every module's <module>) is shown with its module.
+  const named = new Map();
+  for (const n of g.nodes) named.set(n.label, (named.get(n.label) || 0) + 1);
   for (const n of g.nodes) {
     const [x, y] = pos[n.id];
     const group = svg("g", { class: "node" + (n.errors ? " error" : ""), transform: `translate(${x},${y})` });
-    const label = n.label + " · " + n.calls + "×";
+    const label = (named.get(n.label) > 1 ? n.id : n.label) + " · " + n.calls + "×";
     const width = Math.min(320, 12 + label.length * 6.5);
     group.append(svg("rect", { x: -width / 2, y: -13, width, height: 26, rx: 6 }));
     const text = svg("text", { x: 0, y: 4, "text-anchor": "middle" });
@@ -535,9 +545,10 @@ async function loadFlame() {
   draw(tree, box, 0);
 }
 
+// The traces to compare with; true when the one chosen changed.
 function fillDiffChoices() {
   const select = $("diff-other");
-  if (!view.id) return;
+  if (!view.id) return false;
   const current = select.value;
   select.replaceChildren();
   for (const t of view.traces) {
@@ -548,6 +559,7 @@ function fillDiffChoices() {
   }
   const sameRoot = view.traces.find((t) => t.id !== view.id && view.trace && t.root === view.trace.summary.root && t.status !== view.trace.summary.status);
   select.value = current || (sameRoot ? sameRoot.id : select.value);
+  return select.value !== current;
 }
 
 async function loadDiff() {
@@ -613,7 +625,7 @@ function diffTree(tree) {
     const tr = el("tr", "row-" + row.mark);
     let left, right;
     if (row.mark === "folded") {
-      left = right = "… " + row.pairs + " calls the same (" + row.calls + " with theirs): " +
+      left = right = "… " + row.pairs + " unchanged calls (" + row.calls + " with their callees): " +
         row.functions.join(", ");
     } else if (row.mark === "lane_a" || row.mark === "lane_b") {
       left = row.mark === "lane_a" ? "lane " + row.lane + " (" + row.calls + " calls)" : "";
@@ -692,7 +704,8 @@ function init() {
   document.addEventListener("keydown", keys);
   zoomAndPan();
   window.addEventListener("resize", () => view.timeline && drawTimeline());
-  loadList().then(route);
+  route();  // a deep link opens its trace while the list loads
+  loadList();
   startLive();
 }
 

@@ -191,18 +191,25 @@ pack_bytes(Buf *b, const char *data, Py_ssize_t n)
     return 0;
 }
 
-/* Whether UTF-8 `s` may hold a secret shape (values.py _SHAPES: a URL's password, a bearer,
- * GitHub, AWS, Slack or JSON Web token): then Python captures it, which scrubs the shape.
+/* Whether UTF-8 `s` may hold a secret shape (values.py _SHAPES: a URL's password, a query
+ * parameter, a bearer, GitHub, AWS, Slack or JSON Web token): then Python captures it,
+ * which scrubs the shape.
  * One test per byte for most bytes: it runs on every string the hook packs itself. */
 static int
 may_hold_secret_shape(const char *s, Py_ssize_t n)
 {
 #define AT(lit) (i + (Py_ssize_t)sizeof lit - 1 <= n && !memcmp(p, lit, sizeof lit - 1))
-    if (n < 7)
+    if (n < 4)
         return 0;
     for (Py_ssize_t i = 0; i + 3 <= n; i++) {
         const char *p = s + i;
         switch (*p) {
+        case '?':
+        case '&':
+        case ';':
+            if (memchr(p, '=', (size_t)(n - i)))
+                return 1;
+            break;
         case ':':
             if (AT("://"))
                 return 1;

@@ -129,10 +129,12 @@ def variables(secrets: SecretNames, secret_values: list[str],
     for key, value in sorted(os.environ.items()):
         if not selected(key, patterns):
             omitted += 1
-        elif secrets(key) or any(secret in value for secret in secret_values):
+            continue
+        clean = scrub(value[:1000], (), secrets)
+        if secrets(key) or any(secret in clean for secret in secret_values):
             chosen[key] = {"t": "str", "redacted": True}
         else:
-            chosen[key] = scrub(value[:1000], ())
+            chosen[key] = clean
     return chosen, omitted
 
 

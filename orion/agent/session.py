@@ -40,7 +40,7 @@ from .config import AgentConfig
 from .envsnap import command_line, imported_distributions, snapshot
 from .filters import CodeFilter
 from .values import (DEFAULT_SECRETS, MAX_TEXT, Capturer, SecretNames, add_secret_value,
-                     redact_argv, scrub)
+                     redact_argv, scrub, startup_secret_values)
 
 _RETURN_VALUE = dis.opmap["RETURN_VALUE"]
 _YIELD_VALUE = dis.opmap["YIELD_VALUE"]
@@ -141,11 +141,9 @@ class Session:
         self.lock = threading.RLock()
         self.filter = CodeFilter(config)
         self.secrets = SecretNames(DEFAULT_SECRETS if config.redact is None else config.redact)
-        # scrubbed from free text: secret variables' values, then the values redacted
-        self.secret_values: list[str] = []
-        for key, value in os.environ.items():
-            if self.secrets(key):
-                add_secret_value(self.secret_values, value)
+        # scrubbed from free text: secret variables' and options' values, URL passwords,
+        # then the values redacted
+        self.secret_values = startup_secret_values(os.environ, command_line(), self.secrets)
         self.fids: dict[Any, int] = {}  # code -> function id, -1 when not traced
         self.ops: dict[Any, bytes] = {}  # code -> co_code, to tell a return from an unwind
         self.functions: list[tuple] = []  # error mode: (name, module, file, line) by id
@@ -578,7 +576,7 @@ class Session:
             text = str(exc)
         except Exception:
             text = f"<str() of {type(exc).__name__} raised>"
-        return scrub(text, self.secret_values)[: MAX_TEXT * 5]
+        return scrub(text, self.secret_values, self.secrets)[: MAX_TEXT * 5]
 
     # -- failures ----------------------------------------------------------------------
 
@@ -714,8 +712,8 @@ class Session:
             elif code == C.UNWIND:
                 writer.unwind(t, event[2], event[3])
             else:
-                writer.exception(t, event[2], event[3], scrub(event[4], self.secret_values),
-                                 "raised", event[5])
+                message = scrub(event[4], self.secret_values, self.secrets)
+                writer.exception(t, event[2], event[3], message, "raised", event[5])
 
     def signal_crash(self, signum: int) -> str | None:
         """A fatal signal arrived: close the trace as crashed (error mode: write the ring)."""

@@ -4,16 +4,16 @@ A value is written as itself when it is a small scalar, else as a node
 [kind, type_sid, ...] (see orion/format/constants.py). Limits keep a capture cheap and
 small whatever the program holds: strings and reprs to 200 characters, containers to 50
 items, depth 2. Names that look secret are replaced by a redacted node, and so is any
-string that contains a secret value (a secret environment variable's, or one redacted
-before); secret-shaped words (a URL's password, well-known token formats) inside strings
-are replaced by <redacted>.
+string that still contains a secret value (a secret environment variable's, a URL
+password's, or one redacted before) once its secret-shaped words are scrubbed; those words (a URL's password, a secret-named query parameter's value,
+well-known token formats) inside strings are replaced by <redacted>.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from ..format import constants as C
 
@@ -82,13 +82,16 @@ def add_secret_value(values: list[str], value: str) -> None:
 REDACTED = "<redacted>"  # what replaces a secret inside free text
 _OPTION = re.compile(r"(--?)([A-Za-z][\w.-]*)(=.*)?", re.DOTALL)
 # Secrets recognised by their shape wherever they appear (spec section 7): a URL's
-# password, a bearer token, GitHub, AWS and Slack tokens, JSON Web Tokens.
+# password, the value of a query parameter whose name looks secret (`?session=`), a
+# bearer token, GitHub, AWS and Slack tokens, JSON Web Tokens.
 _SHAPES = re.compile(
     r"(?<=[A-Za-z0-9])(?P<url>://[^/\s:@]*:)[^/\s@]+(?=@)"
+    r"|(?P<query>[?&;](?P<parameter>[A-Za-z][\w.-]*)=)[^&#;\s\"'<>]+"
     r"|(?P<bearer>\b(?i:bearer)\s+)[\w.~+/=-]{8,}"
     r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_\w{20,}|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"
     r"|\bxox[abposr]-[A-Za-z0-9-]{10,}|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*")
-SHAPE_MIN = 7  # no shape fits in fewer characters (`a://:x@`)
+_URL_PASSWORD = re.compile(r"(?<=[A-Za-z0-9])://[^/\s:@]*:([^/\s@]+)@")
+SHAPE_MIN = 4  # no shape fits in fewer characters (`?k=v`)
 
 
 def may_hold_shape(text: str) -> bool:
@@ -96,43 +99,111 @@ def may_hold_shape(text: str) -> bool:
     the regular expression, which costs far more than these checks."""
     return len(text) >= SHAPE_MIN and (
         "://" in text or "eyJ" in text or "AKIA" in text or "ASIA" in text or "xox" in text
-        or "earer" in text or "EARER" in text or ("_" in text and "gh" in text))
+        or "earer" in text or "EARER" in text or ("_" in text and "gh" in text)
+        or ("=" in text and ("?" in text or "&" in text or ";" in text)))
 
 
-def scrub(text: str, secret_values: Iterable[str]) -> str:
+class _ShapeHider:
+    """The replacement of one secret-shaped match; a query parameter's value only when
+    the parameter's name looks secret (`?session=<redacted>&page=2`)."""
+
+    def __init__(self, secrets: SecretNames) -> None:
+        self.secrets = secrets
+
+    def __call__(self, found: re.Match) -> str:
+        if found["query"]:
+            if self.secrets(found["parameter"]):
+                return found["query"] + REDACTED
+            return found["query"] + _SHAPES.sub(self, found[0][len(found["query"]):])
+        return (found["url"] or found["bearer"] or "") + REDACTED
+
+
+_DEFAULT_HIDER = _ShapeHider(SecretNames(DEFAULT_SECRETS))
+
+
+def scrub(text: str, secret_values: Iterable[str], secrets: SecretNames | None = None) -> str:
     """`text` with every secret value and every secret-shaped word in it replaced by
     <redacted>: free text (an exception message, a command-line word) has no redacted
-    node of its own."""
+    node of its own. `secrets` judges query parameters' names (default: the default
+    words)."""
     for secret in secret_values:
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return _SHAPES.sub(_hide_shape, text) if may_hold_shape(text) else text
+    if not may_hold_shape(text):
+        return text
+    return _SHAPES.sub(_DEFAULT_HIDER if secrets is None else _ShapeHider(secrets), text)
 
 
-def _hide_shape(found: re.Match) -> str:
-    return (found["url"] or found["bearer"] or "") + REDACTED
+def is_short_password(word: str) -> bool:
+    """Whether the word after a bare `-p` is taken for a password (`sshpass -p`, mysql-style
+    tools) rather than a number or port (`-p 8080`, `-p 80:80`), a `name:value` (pytest's
+    `-p no:cacheprovider`), a path or an existing file: `-p` means all of these."""
+    return not (word.startswith("-") or word.isdigit() or "/" in word or ":" in word
+                or os.path.exists(word))
+
+
+def _secret_options(argv: list[str], secrets: SecretNames) -> tuple[set[int], dict[int, str]]:
+    """Which words of a command line are secret option values: the indexes of whole words
+    (after `--password` or a password-like `-p`), and `--api-key=VALUE` words by index."""
+    whole: set[int] = set()
+    inline: dict[int, str] = {}
+    for i, arg in enumerate(argv):
+        if i in whole:
+            continue
+        option = _OPTION.fullmatch(arg)
+        if option is None:
+            continue
+        if secrets(option[2]):
+            if option[3] is None:
+                whole.add(i + 1)
+            else:
+                inline[i] = option[3][1:]
+        elif arg == "-p" and i + 1 < len(argv) and is_short_password(argv[i + 1]):
+            whole.add(i + 1)
+    return whole, inline
 
 
 def redact_argv(argv: Iterable[str], secrets: SecretNames,
                 secret_values: Iterable[str] = ()) -> list[str]:
     """A command line with the value of every option whose name looks secret redacted
-    (`--api-key=<redacted>`, or the word after `--password`), and secrets scrubbed."""
+    (`--api-key=<redacted>`, or the word after `--password` or a password-like `-p`), and
+    secrets scrubbed."""
+    argv = list(argv)
     secret_values = tuple(secret_values)
+    whole, inline = _secret_options(argv, secrets)
     out: list[str] = []
-    hide_next = False
-    for arg in argv:
-        if hide_next:
+    for i, arg in enumerate(argv):
+        if i in whole:
             out.append(REDACTED)
-            hide_next = False
             continue
-        option = _OPTION.fullmatch(arg)
-        if option and secrets(option[2]):
-            if option[3] is None:
-                hide_next = True
-            else:
-                arg = f"{option[1]}{option[2]}={REDACTED}"
-        out.append(scrub(arg, secret_values))
+        if i in inline:
+            arg = arg[: len(arg) - len(inline[i])] + REDACTED
+        out.append(scrub(arg, secret_values, secrets))
     return out
+
+
+def startup_secret_values(environ: Mapping[str, str], argv: Iterable[str],
+                          secrets: SecretNames) -> list[str]:
+    """The values scrubbed from free text from the start (longest first): those of
+    secret-named environment variables and secret command-line options, and every URL's
+    password in the environment or on the command line, so that `pw-1234` typed alone
+    after `postgres://app:pw-1234@db` appeared in DATABASE_URL is hidden too."""
+    argv = list(argv)
+    found: list[str] = []
+    for key, value in environ.items():
+        if secrets(key):
+            add_secret_value(found, value)
+    whole, inline = _secret_options(argv, secrets)
+    for i in sorted(whole):
+        if i < len(argv):
+            add_secret_value(found, argv[i])
+    for value in inline.values():
+        add_secret_value(found, value)
+    for text in (*environ.values(), *argv):
+        if "://" in text:
+            for password in _URL_PASSWORD.findall(text):
+                add_secret_value(found, password)
+    return found
 
 
 _SEQ_TYPES = (list, tuple, set, frozenset)
@@ -148,6 +219,7 @@ class Capturer:
         # Shared with the session, which scrubs them from messages: a value redacted here
         # joins them, so that an exception message cannot repeat it.
         self.secret_values = [] if secret_values is None else secret_values
+        self._hide_shape = _ShapeHider(secrets)
         self._type_sids: dict[type, int] = {}
 
     def _tsid(self, tp: type) -> int:
@@ -181,10 +253,10 @@ class Capturer:
         if tp is float:
             return obj if obj - obj == 0.0 else [C.V_TEXT, self._tsid(tp), repr(obj)]
         if tp is str:
+            if may_hold_shape(obj):
+                obj = _SHAPES.sub(self._hide_shape, obj)
             if self.secret_values and self._leaks(obj):
                 return [C.V_REDACTED, self._tsid(tp)]
-            if may_hold_shape(obj):
-                obj = _SHAPES.sub(_hide_shape, obj)
             if len(obj) <= MAX_TEXT:
                 return obj
             return [C.V_TEXT, self._tsid(tp), obj[:MAX_TEXT], len(obj)]
@@ -243,10 +315,10 @@ class Capturer:
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
             return [C.V_ERROR, self._tsid(tp), _describe(exc)]
+        if may_hold_shape(text):
+            text = _SHAPES.sub(self._hide_shape, text)
         if self.secret_values and self._leaks(text):
             return [C.V_REDACTED, self._tsid(tp)]
-        if may_hold_shape(text):
-            text = _SHAPES.sub(_hide_shape, text)
         if len(text) > MAX_TEXT:
             return [C.V_TEXT, self._tsid(tp), text[:MAX_TEXT], len(text)]
         return [C.V_TEXT, self._tsid(tp), text]

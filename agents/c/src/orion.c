@@ -400,31 +400,33 @@ static NOI int looks_secret(const char *name, size_t n) {
 #define SECRET_MAX 64
 #define MIN_SCRUBBED 6 /* a shorter secret value would hide innocent words in free text */
 
-/* Values of the secret-looking environment variables (MIN_SCRUBBED characters or more, and
- * not an existing path), longest first so that a secret holding a shorter one is hidden
- * whole. Read once at start, so that scrubbing needs no allocation and may run in a crash
- * handler. */
+/* Values scrubbed from free text (MIN_SCRUBBED characters or more, and not an existing
+ * path), longest first so that a secret holding a shorter one is hidden whole: those of
+ * the secret-looking environment variables and command-line options, and every URL's
+ * password in the environment or on the command line (values.py startup_secret_values).
+ * Read once at start, so that scrubbing needs no allocation and may run in a crash
+ * handler; they point into environ and the command line, read only in this process. */
 static const char *secret_values[SECRET_MAX];
 static size_t secret_lens[SECRET_MAX];
 static int nsecrets;
 
-static NOI void read_secret_values(void) {
-    extern char **environ;
-    nsecrets = 0;
-    for (char **e = environ; e && *e && nsecrets < SECRET_MAX; e++) {
-        const char *eq = strchr(*e, '=');
-        if (!eq || !looks_secret(*e, (size_t)(eq - *e))) continue;
-        size_t n = strlen(eq + 1);
-        if (n < MIN_SCRUBBED || (strchr(eq + 1, '/') && access(eq + 1, F_OK) == 0))
-            continue; /* too short, or a path: not worth hiding in free text */
-        int k = nsecrets++;
-        for (; k > 0 && secret_lens[k - 1] < n; k--) {
-            secret_values[k] = secret_values[k - 1];
-            secret_lens[k] = secret_lens[k - 1];
-        }
-        secret_values[k] = eq + 1; /* environ's own copy: read only in this process */
-        secret_lens[k] = n;
+static NOI void add_secret_value(const char *value, size_t n) {
+    char path[PATH_MAX];
+    if (n < MIN_SCRUBBED || nsecrets >= SECRET_MAX) return;
+    for (int i = 0; i < nsecrets; i++)
+        if (secret_lens[i] == n && !memcmp(secret_values[i], value, n)) return;
+    if (memchr(value, '/', n) && n < sizeof path) {
+        memcpy(path, value, n);
+        path[n] = 0;
+        if (access(path, F_OK) == 0) return; /* a path: hiding it would hide innocent text */
     }
+    int k = nsecrets++;
+    for (; k > 0 && secret_lens[k - 1] < n; k--) {
+        secret_values[k] = secret_values[k - 1];
+        secret_lens[k] = secret_lens[k - 1];
+    }
+    secret_values[k] = value;
+    secret_lens[k] = n;
 }
 
 /* Does `text` hold a secret value? */
@@ -442,6 +444,7 @@ static NOI int slack_char(char c) { return alnum_char(c) || c == '-'; }
 static NOI int jwt_char(char c) { return word_char(c) || c == '-'; }
 static NOI int aws_char(char c) { return is_upper(c) || (c >= '0' && c <= '9'); }
 static NOI int blank_char(char c) { return c == ' ' || c == '\t'; }
+static NOI int option_char(char c) { return word_char(c) || c == '.' || c == '-'; }
 
 /* Whether `p` starts with lower-case `word` in any case. */
 static NOI int starts_nocase(const char *p, const char *word) {
@@ -473,6 +476,19 @@ static NOI size_t shape_at(const char *t, size_t i, size_t n, size_t *keep) {
         *keep = user + 1;
         return pass;
     }
+    if (left > 3 && (*p == '?' || *p == '&' || *p == ';')) {
+        /* a query parameter whose name looks secret: `?session=<redacted>&page=2` */
+        size_t name = run_of(t, i + 1, n, option_char);
+        if (!name || !(is_upper(p[1]) || (p[1] >= 'a' && p[1] <= 'z')) || 1 + name >= left ||
+            p[1 + name] != '=' || !looks_secret(p + 1, name))
+            return 0;
+        size_t value = 0;
+        while (2 + name + value < left && !strchr("&#; \t\r\n\"'<>", p[2 + name + value]))
+            value++;
+        if (!value) return 0;
+        *keep = 2 + name;
+        return 2 + name + value;
+    }
     if (i && word_char(t[i - 1])) return 0;
     if (left > 7 && starts_nocase(p, "bearer") && (k = run_of(t, i + 6, n, blank_char))) {
         size_t token = run_of(t, i + 6 + k, n, token_char);
@@ -498,14 +514,22 @@ static NOI size_t shape_at(const char *t, size_t i, size_t n, size_t *keep) {
     return 0;
 }
 
-/* `text` with every secret value and secret-shaped word in it replaced by <redacted>, into
- * `out` (NUL-ended, cut to fit); its length. Free text has no redacted node of its own.
- * Signal-safe. */
-static NOI size_t scrub(const char *text, size_t n, char *out, size_t cap) {
+/* Every URL password in `text` joins the secret values. */
+static NOI void add_url_passwords(const char *text, size_t n) {
+    size_t keep;
+    for (const char *p = memchr(text, ':', n); p; p = memchr(p + 1, ':', n - (size_t)(p + 1 - text))) {
+        size_t at = (size_t)(p - text), len = shape_at(text, at, n, &keep);
+        if (len && keep && p[1] == '/') add_secret_value(p + keep, len - keep);
+    }
+}
+
+/* `text` with every secret value (the first `values` of them) and secret-shaped word in it
+ * replaced by <redacted>, into `out` (NUL-ended, cut to fit); its length. Signal-safe. */
+static NOI size_t scrub_with(const char *text, size_t n, char *out, size_t cap, int values) {
     size_t w = 0;
     for (size_t i = 0; i < n && w + 1 < cap;) {
         int hit = -1;
-        for (int k = 0; k < nsecrets && hit < 0; k++)
+        for (int k = 0; k < values && hit < 0; k++)
             if (secret_lens[k] <= n - i && !memcmp(text + i, secret_values[k], secret_lens[k]))
                 hit = k;
         size_t keep = 0, len = hit >= 0 ? secret_lens[hit] : shape_at(text, i, n, &keep);
@@ -524,6 +548,11 @@ static NOI size_t scrub(const char *text, size_t n, char *out, size_t cap) {
     return w;
 }
 
+/* Free text has no redacted node of its own: secrets in it are replaced. Signal-safe. */
+static NOI size_t scrub(const char *text, size_t n, char *out, size_t cap) {
+    return scrub_with(text, n, out, cap, nsecrets);
+}
+
 /* A command-line word `-name` or `--name[=value]` (name: a letter, then letters, digits,
  * `_`, `.` or `-`): the name's length, or 0 when it is not one; `*value` points at the
  * `=` or is NULL. */
@@ -539,6 +568,72 @@ static NOI size_t option_name(const char *arg, const char **name, const char **v
     if (*p && *p != '=') return 0;
     *value = *p == '=' ? p : NULL;
     return (size_t)(p - *name);
+}
+
+/* Whether the word after a bare `-p` is taken for a password (`sshpass -p`, mysql-style
+ * tools) rather than a number or port, a `name:value` (pytest's `-p no:cacheprovider`),
+ * a path or an existing file (values.py is_short_password). */
+static NOI int short_password(const char *word) {
+    if (*word == '-' || strchr(word, '/') || strchr(word, ':')) return 0;
+    const char *d = word;
+    while (*d >= '0' && *d <= '9') d++;
+    return *d && access(word, F_OK) != 0;
+}
+
+/* The command line, from /proc/self/cmdline: its words, and which are secret option
+ * values (the word after `--password` or a password-like `-p`; `--api-key=VALUE` holds
+ * its own). */
+#define ARGV_MAX 4096
+static char cmdline[64 * 1024];
+static const char *argv_words[ARGV_MAX];
+static size_t argv_lens[ARGV_MAX];
+static uint8_t argv_hidden[ARGV_MAX]; /* 1: the whole word is a secret value */
+static int nargv;
+
+static NOI void read_cmdline(void) {
+    ssize_t n = 0, k;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        while ((k = read(fd, cmdline + n, sizeof cmdline - 1 - (size_t)n)) > 0) n += k;
+        close(fd);
+    }
+    nargv = 0;
+    for (ssize_t i = 0; i < n && nargv < ARGV_MAX;) {
+        size_t len = strnlen(cmdline + i, (size_t)(n - i));
+        if (i + (ssize_t)len >= n) break; /* cut short: not NUL-ended */
+        argv_words[nargv] = cmdline + i;
+        argv_lens[nargv] = len;
+        argv_hidden[nargv++] = 0;
+        i += (ssize_t)len + 1;
+    }
+    for (int i = 0; i + 1 < nargv; i++) {
+        const char *name, *value;
+        size_t name_len = option_name(argv_words[i], &name, &value);
+        if (argv_hidden[i] || !name_len || value) continue;
+        if (looks_secret(name, name_len) ||
+            (!strcmp(argv_words[i], "-p") && short_password(argv_words[i + 1])))
+            argv_hidden[i + 1] = 1;
+    }
+}
+
+static NOI void read_secret_values(void) {
+    extern char **environ;
+    nsecrets = 0;
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (!eq) continue;
+        if (looks_secret(*e, (size_t)(eq - *e))) add_secret_value(eq + 1, strlen(eq + 1));
+        add_url_passwords(eq + 1, strlen(eq + 1));
+    }
+    for (int i = 0; i < nargv; i++) {
+        const char *name, *value;
+        size_t name_len = option_name(argv_words[i], &name, &value);
+        if (argv_hidden[i])
+            add_secret_value(argv_words[i], argv_lens[i]);
+        else if (name_len && value && looks_secret(name, name_len))
+            add_secret_value(value + 1, argv_lens[i] - (size_t)(value + 1 - argv_words[i]));
+        add_url_passwords(argv_words[i], argv_lens[i]);
+    }
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -2149,44 +2244,24 @@ static NOI void read_settings(void) {
     resolve_spool();
 }
 
-/* argv from /proc/self/cmdline as a msgpack array. */
+/* argv as a msgpack array: the value of an option whose name looks secret redacted
+ * (`--api-key=<redacted>`, or the word after `--password` or a password-like `-p`), and
+ * secret values scrubbed from every word. */
 static NOI void pack_argv(struct obuf *b) {
-    static char cmd[64 * 1024];
-    ssize_t n = 0;
-    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t k;
-        while ((k = read(fd, cmd + n, sizeof cmd - 1 - (size_t)n)) > 0) n += k;
-        close(fd);
-    }
-    uint32_t count = 0;
-    for (ssize_t i = 0; i < n; i++)
-        if (cmd[i] == 0) count++;
-    mp_array(b, count);
-    /* The value of an option whose name looks secret is redacted (`--api-key=<redacted>`,
-     * or the word after `--password`), and secret values are scrubbed from every word. */
     static char word[MAX_TEXT + 1], clean[MAX_TEXT + 1];
-    int hide_next = 0;
-    for (ssize_t i = 0; i < n;) {
-        size_t len = strnlen(cmd + i, (size_t)(n - i));
-        if (i + (ssize_t)len >= n) break;
-        const char *arg = cmd + i;
-        i += (ssize_t)len + 1;
-        if (hide_next) {
+    mp_array(b, (uint32_t)nargv);
+    for (int i = 0; i < nargv; i++) {
+        const char *arg = argv_words[i], *name, *value;
+        size_t len = argv_lens[i];
+        if (argv_hidden[i]) {
             mp_str(b, REDACTED);
-            hide_next = 0;
             continue;
         }
-        const char *name, *value;
         size_t name_len = option_name(arg, &name, &value);
-        if (name_len && looks_secret(name, name_len)) {
-            if (!value) {
-                hide_next = 1;
-            } else {
-                snprintf(word, sizeof word, "%.*s=" REDACTED, (int)(value - arg), arg);
-                arg = word;
-                len = strlen(word);
-            }
+        if (name_len && value && looks_secret(name, name_len)) {
+            snprintf(word, sizeof word, "%.*s=" REDACTED, (int)(value - arg), arg);
+            arg = word;
+            len = strlen(word);
         }
         mp_strn(b, clean, scrub(arg, len, clean, sizeof clean));
     }
@@ -2325,14 +2400,16 @@ static NOI void pack_header(void) {
         if (!env_selected(*e, klen)) continue;
         i++;
         mp_strn(b, *e, klen);
-        if (looks_secret(*e, klen) || leaks_secret(value, strlen(value))) {
+        /* its secret shapes scrubbed, a value still holding a secret one is redacted */
+        static char clean[1001];
+        size_t vlen = strlen(value);
+        size_t clen = scrub_with(value, vlen > 1000 ? 1000 : vlen, clean, sizeof clean, 0);
+        if (looks_secret(*e, klen) || leaks_secret(clean, clen)) {
             mp_map(b, 2);
             mp_str(b, "t"); mp_str(b, "str");
             mp_str(b, "redacted"); mp_bool(b, 1);
         } else {
-            static char clean[1001];
-            size_t vlen = strlen(value);
-            mp_strn(b, clean, scrub(value, vlen > 1000 ? 1000 : vlen, clean, sizeof clean));
+            mp_strn(b, clean, clen);
         }
     }
     mp_str(b, "vars_omitted"); mp_uint(b, omitted);
@@ -2538,6 +2615,7 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
         tls_busy = 0;
         return;
     }
+    read_cmdline();
     read_secret_values();
     pack_argv(&T.command);
     pack_header();

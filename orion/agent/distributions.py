@@ -11,10 +11,10 @@ directory listing per sys.path entry, well under a millisecond.
 
 from __future__ import annotations
 
-import hashlib
-import json
+import marshal
 import os
 import sys
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,18 +60,20 @@ def _directory(entry: str) -> list[list]:
     if not stamp:
         return []
     path = os.path.abspath(entry)
-    cache = cache_dir("distributions") / (hashlib.sha256(path.encode()).hexdigest()[:20] + ".json")
+    # marshal, not json or a hash from hashlib: both cost more to import than the lookup.
+    cache = cache_dir("distributions") / (
+        f"{zlib.crc32(path.encode()):08x}-{os.path.basename(path)[:60]}.marshal")
     try:
-        stored = json.loads(cache.read_text())
-        if stored["stamp"] == stamp:
+        stored = marshal.loads(cache.read_bytes())
+        if stored["path"] == path and stored["stamp"] == stamp:
             return stored["distributions"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, EOFError, KeyError, TypeError):
         pass
     found = _scan(path)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         partial = cache.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps({"path": path, "stamp": stamp, "distributions": found}))
+        partial.write_bytes(marshal.dumps({"path": path, "stamp": stamp, "distributions": found}))
         os.replace(partial, cache)
     except OSError:
         pass  # a read-only home: the answer is still right, only not kept
@@ -111,6 +113,7 @@ def _top_levels(dist) -> set[str]:
 
 def _editable_source(dist) -> str | None:
     """The source directory of a PEP 610 editable install, else None."""
+    import json
     from urllib.parse import unquote
 
     try:

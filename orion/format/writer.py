@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import _thread
 import os
-import socket
 import struct
 import sys
 import time
@@ -26,6 +25,16 @@ NO_VALUE = object()  # a return whose value was not captured (distinct from None
 
 DEFAULT_BATCH_BYTES = 256 * 1024
 DEFAULT_LEVEL = 3
+
+
+def _hostname() -> str:
+    """socket.gethostname() without importing socket (and selectors) into every traced
+    process: on POSIX both are uname's node name."""
+    if hasattr(os, "uname"):
+        return os.uname().nodename
+    import socket
+
+    return socket.gethostname()
 
 
 def new_trace_id() -> str:
@@ -48,7 +57,7 @@ def default_process() -> dict:
         "argv": list(sys.argv),
         "cwd": os.getcwd(),
         "executable": sys.executable,
-        "host": socket.gethostname(),
+        "host": _hostname(),
     }
 
 

@@ -4,6 +4,7 @@ user's cache, recomputed when a package is installed or removed."""
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -39,13 +40,13 @@ def test_the_index_is_cached_and_follows_installs(tmp_path):
     site.mkdir()
     add_distribution(site, "foo", "1.0")
     assert probe(site, cache) == {"foo": [["foo", "1.0"]]}
-    [stored] = [path for path in (cache / "orionis" / "distributions").glob("*.json")
-                if json.loads(path.read_text())["path"] == str(site)]
+    [stored] = [path for path in (cache / "orionis" / "distributions").glob("*.marshal")
+                if marshal.loads(path.read_bytes())["path"] == str(site)]
 
     # Unchanged sys.path: the answer is read back from the cache, not recomputed.
-    data = json.loads(stored.read_text())
+    data = marshal.loads(stored.read_bytes())
     data["distributions"] = [["foo", "from-the-cache", ["foo"], None]]
-    stored.write_text(json.dumps(data))
+    stored.write_bytes(marshal.dumps(data))
     assert probe(site, cache) == {"foo": [["foo", "from-the-cache"]]}
 
     # A file written beside the program changes nothing; installing a package does.

@@ -87,7 +87,7 @@ class Decoder:
         """Decode one wire record (as yielded by TraceReader.records)."""
         try:
             return self._record(rec)
-        except (IndexError, TypeError, ValueError) as exc:
+        except MALFORMED as exc:
             raise malformed_record(rec[0], exc, self.path) from None
         except CorruptTrace as exc:
             exc.path = exc.path or self.path

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 import msgpack
 
 from . import constants as C
+from .columns import HOT, column_problem, header_problem, hot_record_ok
 from .errors import CorruptTrace, NotATrace, OutOfMemory, TraceError, UnsupportedVersion
 from .frames import FrameDecompressor, iter_frames
 
@@ -103,6 +104,22 @@ def _bad_record(offset: int, record: Any, exc: Exception) -> CorruptTrace:
     return CorruptTrace(f"corrupt record in frame at byte {offset} ({problem})")
 
 
+_T_MIN, _T_MAX = -(2**63), 2**63 - 1  # times every tool can store (int64 nanoseconds)
+
+
+def _time(t: int | float, index: int, offset: int) -> int:
+    """A time the deltas added up to, as int64 nanoseconds (a float delta is rounded down)."""
+    if t != t or not _T_MIN <= t <= _T_MAX:  # NaN compares false with everything
+        raise _bad_columns(index, offset, f"its time delta takes the clock out of range "
+                                          f"({t!r:.30})")
+    return int(t)
+
+
+def _bad_columns(index: int, offset: int, problem: str) -> CorruptTrace:
+    """The one-line error for a record whose columns have the wrong types."""
+    return CorruptTrace(f"corrupt record {index} in frame at byte {offset} ({problem})")
+
+
 def _ends_on_a_record(unpacker: msgpack.Unpacker, size: int) -> bool:
     """Whether iterating `unpacker` used all `size` bytes fed to it.
 
@@ -142,9 +159,13 @@ def check_prelude(buf, size: int) -> tuple[int, int]:
 class TraceReader:
     """An open trace file. Use as a context manager; iterate `records()` once per pass."""
 
-    def __init__(self, path: str | os.PathLike, frame_limit: int = C.MAX_FRAME_CONTENT) -> None:
+    def __init__(self, path: str | os.PathLike, frame_limit: int = C.MAX_FRAME_CONTENT,
+                 check_columns: bool = True) -> None:
         self.path = Path(path)
         self._frame_limit = frame_limit
+        # Records whose columns have the wrong types raise CorruptTrace (orion/format/
+        # columns.py); the validator turns this off to report each such record itself.
+        self._check_columns = check_columns
         self.complete = False  # an end record was read
         self.truncated = False  # the file ends inside a frame
         self.end_summary: dict | None = None
@@ -211,6 +232,8 @@ class TraceReader:
         end = C.PRELUDE_SIZE
         first = True
         crc = 0
+        index = -1  # of the record in the file, the header being 0 (as `orion cat` counts)
+        check = self._check_columns
         self.complete = False
         for frame in iter_frames(buf, C.PRELUDE_SIZE):
             end = frame.offset + frame.size
@@ -224,18 +247,29 @@ class TraceReader:
             t = 0
             try:
                 for record in unpacker:
+                    index += 1
                     try:
                         code = record[0]
                         if first:
                             if code != C.HEADER or not isinstance(record[1], dict):
                                 raise CorruptTrace("first record is not a header")
+                            problem = check and header_problem(record[1])
+                            if problem:
+                                raise _bad_columns(index, frame.offset, problem)
                             self._header = record[1]
                             first = False
                             if stop_after_header:
                                 return
                         elif code in _TIMED:
                             t += record[1]
+                            if type(t) is not int or not _T_MIN <= t <= _T_MAX:
+                                t = _time(t, index, frame.offset)
                             record[1] = t
+                            if check and not (hot_record_ok(record) if code in HOT
+                                              else column_problem(record) is None):
+                                raise _bad_columns(index, frame.offset, column_problem(record))
+                        elif check and (problem := column_problem(record)) is not None:
+                            raise _bad_columns(index, frame.offset, problem)
                         elif code == C.END:
                             if self.complete:
                                 raise CorruptTrace("two end records")

@@ -118,15 +118,15 @@ final class Trace {
     }
 
     /** Ends the trace: nothing more is recorded in it. A windowed trace that did not fail
-     * is dropped; a dev/safe trace that recorded nothing is not written either (a JVM that
-     * ran none of the application's code, like Maven's own). */
+     * is dropped; a process's trace that recorded no call is not written either (a JVM that
+     * ran none of the application's code, like Maven's own, even when it fails). */
     synchronized String finish(Failure failure, Integer exitCode) {
         if (closed) {
             return null;
         }
         closed = true;
         boolean failed = failure != null || exitCode != null && exitCode != 0;
-        if ((ring != null || file == null) && !failed) {
+        if (root == null && test == null || ring != null && !failed) {
             return null;
         }
         if (!open()) {

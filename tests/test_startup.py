@@ -39,3 +39,26 @@ def test_orion_help_loads_no_command(tmp_path):
     modules = imported_by(["--help"], tmp_path)
     assert not any(m.startswith("orion.commands.") for m in modules)
     assert not any(m in modules for m in ("zstandard", "msgpack", "orion.format.reader"))
+
+
+# What a traced Python process has no use for at start and exit: the distributions come
+# from the cache after the first run, the host name from uname.
+NOT_NEEDED_BY_THE_AGENT = ("importlib.metadata", "email", "socket", "json", "hashlib",
+                           "tomllib", "jsonschema", "orion.format.reader", "orion.analysis")
+
+
+def test_a_traced_python_process_loads_nothing_it_does_not_need(tmp_path):
+    env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_CACHE_HOME=str(tmp_path / "cache"), ORION_SPOOL=str(tmp_path / "spool"))
+    env.pop("ORION_MODE", None)
+    traced = [sys.executable, "-m", "orion", "run", "--mode", "dev", "--",
+              sys.executable, "-X", "importtime", "-c", "pass"]
+    subprocess.run(traced, cwd=tmp_path, env=env, check=True, capture_output=True)  # cache
+    run = subprocess.run(traced, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    modules = {line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines()
+               if line.startswith("import time:") and "|" in line}
+    assert "orion.agent.session" in modules  # the agent did start
+    loaded = sorted(m for m in modules for heavy in NOT_NEEDED_BY_THE_AGENT
+                    if m == heavy or m.startswith(heavy + "."))
+    assert loaded == []

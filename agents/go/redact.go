@@ -23,7 +23,7 @@ const minScrubbed = 6
 
 type redactor struct {
 	words  []string // in nameWords form
-	values []string // secret environment values, longest first
+	values []string // secret values scrubbed from free text, longest first
 }
 
 func newRedactor() *redactor {
@@ -37,14 +37,48 @@ func newRedactor() *redactor {
 	} else {
 		r.words = defaultSecretWords
 	}
+	// The values scrubbed from free text (as orion/agent/values.py startup_secret_values):
+	// secret environment variables' and command-line options' values, and every URL's
+	// password in the environment or on the command line.
+	var found []string
 	for _, kv := range os.Environ() {
 		name, value, _ := strings.Cut(kv, "=")
-		if r.looksSecret(name) && len(value) >= minScrubbed && !pathExists(value) {
+		if r.looksSecret(name) {
+			found = append(found, value)
+		}
+		found = append(found, urlPasswords(value)...)
+	}
+	hidden, inline := r.secretOptions(os.Args)
+	for i, arg := range os.Args {
+		if hidden[i] {
+			found = append(found, arg)
+		} else if value, ok := inline[i]; ok {
+			found = append(found, value)
+		}
+		found = append(found, urlPasswords(arg)...)
+	}
+	seen := map[string]bool{}
+	for _, value := range found {
+		if len(value) >= minScrubbed && !seen[value] && !(strings.Contains(value, "/") && pathExists(value)) {
+			seen[value] = true
 			r.values = append(r.values, value)
 		}
 	}
-	sort.Slice(r.values, func(i, j int) bool { return len(r.values[i]) > len(r.values[j]) })
+	sort.SliceStable(r.values, func(i, j int) bool { return len(r.values[i]) > len(r.values[j]) })
 	return r
+}
+
+var urlPassword = regexp.MustCompile(`[A-Za-z0-9]://[^/\s:@]*:([^/\s@]+)@`)
+
+func urlPasswords(text string) []string {
+	if !strings.Contains(text, "://") {
+		return nil
+	}
+	var out []string
+	for _, m := range urlPassword.FindAllStringSubmatch(text, -1) {
+		out = append(out, m[1])
+	}
+	return out
 }
 
 func pathExists(s string) bool {
@@ -95,21 +129,24 @@ func (r *redactor) looksSecret(name string) bool {
 }
 
 // secretShapes are words that are secrets whatever their name (as orion/agent/values.py
-// _SHAPES): a URL's password, a bearer, GitHub, AWS, Slack or JSON Web token. The first
-// group of a match stays (`https://user:`, `Bearer `), and so does a URL's final `@`.
+// _SHAPES): a URL's password, a bearer, the value of a query parameter whose name looks
+// secret (`?session=`), GitHub, AWS, Slack or JSON Web token. The first group of a match
+// stays (`https://user:`, `Bearer `, `?session=`), and so does a URL's final `@`.
 var secretShapes = regexp.MustCompile(
 	`([A-Za-z0-9]://[^/\s:@]*:)[^/\s@]+@` +
 		`|\b((?i:bearer)\s+)[\w.~+/=-]{8,}` +
+		`|([?&;]([A-Za-z][\w.-]*)=)[^&#;\s"'<>]+` +
 		`|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_\w{20,}|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b` +
 		`|\bxox[abposr]-[A-Za-z0-9-]{10,}|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*`)
 
 // mayHoldShape: most strings hold none of what every shape holds, and skip the regular
 // expression, which costs far more than these checks.
 func mayHoldShape(text string) bool {
-	return len(text) >= 7 && (strings.Contains(text, "://") || strings.Contains(text, "eyJ") ||
+	return len(text) >= 4 && (strings.Contains(text, "://") || strings.Contains(text, "eyJ") ||
 		strings.Contains(text, "AKIA") || strings.Contains(text, "ASIA") ||
 		strings.Contains(text, "xox") || strings.Contains(text, "earer") ||
-		strings.Contains(text, "EARER") || (strings.Contains(text, "_") && strings.Contains(text, "gh")))
+		strings.Contains(text, "EARER") || (strings.Contains(text, "_") && strings.Contains(text, "gh")) ||
+		(strings.Contains(text, "=") && strings.ContainsAny(text, "?&;")))
 }
 
 // scrub replaces the values of secret environment variables and secret-shaped words in
@@ -120,6 +157,10 @@ func (r *redactor) scrub(text string) string {
 			text = strings.ReplaceAll(text, v, redactedText)
 		}
 	}
+	return r.scrubShapes(text)
+}
+
+func (r *redactor) scrubShapes(text string) string {
 	if !mayHoldShape(text) {
 		return text
 	}
@@ -130,31 +171,61 @@ func (r *redactor) scrub(text string) string {
 			return m[1] + redactedText + "@"
 		case m[2] != "":
 			return m[2] + redactedText
+		case m[3] != "" && r.looksSecret(m[4]):
+			return m[3] + redactedText
+		case m[3] != "": // an innocent parameter: its value may hold another shape
+			return m[3] + r.scrubShapes(word[len(m[3]):])
 		}
 		return redactedText
 	})
 }
 
-// scrubArgv redacts the value of an option whose name looks secret (`--api-key=<redacted>`,
-// or the word after `--password`) and scrubs secret values from every word.
-func (r *redactor) scrubArgv(argv []string) []string {
-	out := make([]string, 0, len(argv))
-	hideNext := false
-	for _, arg := range argv {
-		if hideNext {
-			out = append(out, redactedText)
-			hideNext = false
+// isShortPassword: whether the word after a bare `-p` is taken for a password (`sshpass -p`,
+// mysql-style tools) rather than a number or port, a `name:value` (pytest's
+// `-p no:cacheprovider`), a path or an existing file (values.py is_short_password).
+func isShortPassword(word string) bool {
+	if word == "" || strings.HasPrefix(word, "-") || strings.ContainsAny(word, "/:") {
+		return false
+	}
+	if strings.Trim(word, "0123456789") == "" {
+		return false
+	}
+	return !pathExists(word)
+}
+
+// secretOptions: which words of a command line are secret option values, whole (after
+// `--password` or a password-like `-p`) or after the `=` of `--api-key=VALUE` (by index).
+func (r *redactor) secretOptions(argv []string) (map[int]bool, map[int]string) {
+	hidden, inline := map[int]bool{}, map[int]string{}
+	for i, arg := range argv {
+		if hidden[i] || !strings.HasPrefix(arg, "-") {
 			continue
 		}
-		if strings.HasPrefix(arg, "-") {
-			name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-			if name != "" && r.looksSecret(name) {
-				if !hasValue {
-					hideNext = true
-				} else {
-					arg = arg[:len(arg)-len(value)] + redactedText
-				}
-			}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		switch {
+		case name != "" && r.looksSecret(name) && hasValue:
+			inline[i] = value
+		case name != "" && r.looksSecret(name):
+			hidden[i+1] = true
+		case arg == "-p" && i+1 < len(argv) && isShortPassword(argv[i+1]):
+			hidden[i+1] = true
+		}
+	}
+	return hidden, inline
+}
+
+// scrubArgv redacts the value of an option whose name looks secret (`--api-key=<redacted>`,
+// or the word after `--password` or a password-like `-p`) and scrubs secrets from every word.
+func (r *redactor) scrubArgv(argv []string) []string {
+	hidden, inline := r.secretOptions(argv)
+	out := make([]string, 0, len(argv))
+	for i, arg := range argv {
+		if hidden[i] {
+			out = append(out, redactedText)
+			continue
+		}
+		if value, ok := inline[i]; ok {
+			arg = arg[:len(arg)-len(value)] + redactedText
 		}
 		out = append(out, r.scrub(arg))
 	}

@@ -31,7 +31,7 @@ function readConfig(env = process.env) {
     adaptive: parseAdaptive(env.ORION_ADAPTIVE),
     root: process.cwd(),
     isSecret,
-    secretValues: secretValues(env, isSecret),
+    secretValues: secretValues(env, isSecret, commandLine()),
   };
 }
 
@@ -102,7 +102,8 @@ function environment(config, env = process.env) {
   let omitted = 0;
   for (const name of Object.keys(env).sort()) {
     if (!selected(name, patterns)) { omitted++; continue; }
-    vars[name] = config.isSecret(name) ? { t: 'str', redacted: true } : scrub(env[name], config.secretValues);
+    vars[name] = config.isSecret(name) ? { t: 'str', redacted: true }
+      : scrub(env[name], config.secretValues, config.isSecret);
   }
   return { os: `${os.type()} ${os.release()} ${os.arch()}`, runtime: `Node.js ${process.version}`,
     vars, vars_omitted: omitted };

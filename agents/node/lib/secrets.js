@@ -45,38 +45,86 @@ function configuredWords(env) {
   return custom === undefined ? DEFAULT_SECRETS : custom.split(',').map((w) => w.trim()).filter(Boolean);
 }
 
-/** The values of secret environment variables worth hiding in free text, longest first. */
-function secretValues(env, isSecret) {
+const URL_PASSWORD = /[A-Za-z0-9]:\/\/[^\s:@/]*:([^\s@/]+)@/g;
+// A query parameter: its value is hidden when its name looks secret (`?session=`).
+const QUERY_PARAMETER = /([?&;])([A-Za-z][\w.-]*)=([^&#;\s"'<>]+)/g;
+const DEFAULT_IS_SECRET = secretNames(DEFAULT_SECRETS);
+
+/** The values hidden in free text from the start, longest first (as values.py
+ *  startup_secret_values): those of secret environment variables and command-line options,
+ *  and every URL's password in the environment or on the command line. */
+function secretValues(env, isSecret, argv = []) {
   const fs = require('fs');
-  const values = Object.entries(env)
-    .filter(([name, value]) => isSecret(name) && value.length >= MIN_SCRUBBED
-      && !(value.includes('/') && fs.existsSync(value)))
-    .map(([, value]) => value);
+  const found = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (isSecret(name)) found.push(value);
+    for (const match of value.matchAll(URL_PASSWORD)) found.push(match[1]);
+  }
+  const { hidden, inline } = secretOptions(argv, isSecret);
+  argv.forEach((word, i) => {
+    if (hidden.has(i)) found.push(word);
+    else if (inline.has(i)) found.push(inline.get(i));
+    for (const match of word.matchAll(URL_PASSWORD)) found.push(match[1]);
+  });
+  const values = found.filter((value) => value.length >= MIN_SCRUBBED
+    && !(value.includes('/') && fs.existsSync(value)));
   return [...new Set(values)].sort((a, b) => b.length - a.length);
 }
 
-/** `text` with every secret value and secret-shaped word replaced by <redacted>. */
-function scrub(text, values) {
+/** Whether `text` may hold a secret shape: most strings do not, and skip the patterns. */
+function mayHoldShape(text) {
+  return text.length >= 4 && (text.includes('://') || text.includes('eyJ') || text.includes('AKIA')
+    || text.includes('ASIA') || text.includes('xox') || /bearer/i.test(text)
+    || (text.includes('_') && text.includes('gh'))
+    || (text.includes('=') && /[?&;]/.test(text)));
+}
+
+/** `text` with every secret value and secret-shaped word replaced by <redacted>; `isSecret`
+ *  judges query parameters' names (default: the default words). */
+function scrub(text, values, isSecret = DEFAULT_IS_SECRET) {
   for (const secret of values) if (text.includes(secret)) text = text.split(secret).join(REDACTED);
+  if (!mayHoldShape(text)) return text;
   for (const pattern of TOKEN_PATTERNS) text = text.replace(pattern, REDACTED);
-  return text;
+  return text.replace(QUERY_PARAMETER, (whole, separator, name) =>
+    (isSecret(name) ? `${separator}${name}=${REDACTED}` : whole));
+}
+
+/** Whether the word after a bare `-p` is taken for a password (`sshpass -p`, mysql-style
+ *  tools) rather than a number or port, a `name:value` (pytest's `-p no:cacheprovider`), a
+ *  path or an existing file (values.py is_short_password). */
+function isShortPassword(word) {
+  return !(word.startsWith('-') || /^\d+$/.test(word) || word.includes('/') || word.includes(':')
+    || require('fs').existsSync(word));
+}
+
+/** Which command-line words are secret option values: whole words (after --password or a
+ *  password-like -p) by index, and the VALUE of --api-key=VALUE by index. */
+function secretOptions(argv, isSecret) {
+  const hidden = new Set();
+  const inline = new Map();
+  argv.forEach((word, i) => {
+    if (hidden.has(i)) return;
+    const option = /^(--?)([A-Za-z][\w.-]*)(=[\s\S]*)?$/.exec(word);
+    if (option && isSecret(option[2])) {
+      if (option[3] !== undefined) inline.set(i, option[3].slice(1));
+      else hidden.add(i + 1);
+    } else if (word === '-p' && i + 1 < argv.length && isShortPassword(argv[i + 1])) {
+      hidden.add(i + 1);
+    }
+  });
+  return { hidden, inline };
 }
 
 /** A command line with secret options' values redacted (--api-key=<redacted>, or the word
- *  after --password) and secrets scrubbed. */
+ *  after --password or a password-like -p) and secrets scrubbed. */
 function redactArgv(argv, isSecret, values) {
-  const out = [];
-  let hideNext = false;
-  for (const word of argv) {
-    if (hideNext) { out.push(REDACTED); hideNext = false; continue; }
-    const option = /^(--?)([A-Za-z][\w.-]*)(=[\s\S]*)?$/.exec(word);
-    if (option && isSecret(option[2])) {
-      if (option[3] !== undefined) { out.push(`${option[1]}${option[2]}=${REDACTED}`); continue; }
-      hideNext = true;
-    }
-    out.push(scrub(word, values));
-  }
-  return out;
+  const { hidden, inline } = secretOptions(argv, isSecret);
+  return argv.map((word, i) => {
+    if (hidden.has(i)) return REDACTED;
+    if (inline.has(i)) word = word.slice(0, word.length - inline.get(i).length) + REDACTED;
+    return scrub(word, values, isSecret);
+  });
 }
 
-module.exports = { DEFAULT_SECRETS, REDACTED, secretNames, configuredWords, secretValues, scrub, redactArgv };
+module.exports = { DEFAULT_SECRETS, REDACTED, secretNames, configuredWords, secretValues, mayHoldShape,
+  scrub, redactArgv };

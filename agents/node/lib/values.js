@@ -4,7 +4,7 @@
 // [kind, type sid, ...]: strings and texts to 200 characters, containers to 50 items,
 // depth 2; names that look secret give a redacted node.
 
-const { scrub } = require('./secrets');
+const { mayHoldShape, scrub } = require('./secrets');
 
 const MAX_TEXT = 200;
 const MAX_ITEMS = 50;
@@ -56,7 +56,8 @@ class Capturer {
   }
 
   string(value) {
-    const clean = this.secretValues.length || value.includes('://') ? scrub(value, this.secretValues) : value;
+    const clean = this.secretValues.length || mayHoldShape(value)
+      ? scrub(value, this.secretValues, this.isSecret) : value;
     if (clean.length <= MAX_TEXT) return clean;
     return [TEXT, this.sid('string'), clean.slice(0, MAX_TEXT), clean.length];
   }

@@ -2,9 +2,10 @@
 
 A web request names a trace by its id (or a unique prefix of it); the id is looked up
 among the spool's entries and the given paths, and never joined into a path, so no request
-can reach a file outside them. Loading a trace for replay is the expensive part: the
-catalog keeps the last few replays in memory (LRU, up to KEPT_RECORDS records in all), and
-loads each at most once at a time.
+can reach a file outside them. Loading a trace for replay is the expensive part: it is
+read as `orion replay` reads it (indexed in flat arrays, a step's values decoded from its
+record when shown); the catalog keeps the last few replays in memory (LRU, up to
+KEPT_RECORDS records in all), and loads each at most once at a time.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..analysis.replay import Replay
+from ..analysis.trace_index import open_replay
 from ..format.reader import TraceReader
-from ..model import load_trace
 from ..spool import TRACE_SUFFIX, Entry, Spool
 from .timeline import Timeline
 
@@ -103,9 +104,9 @@ class Catalog:
                 if entry.trace_id in self._replays:
                     return self._replays[entry.trace_id]
             with self.heavy:
-                trace = load_trace(entry.path)
-                records = (trace.summary.get("counts") or {}).get("records") or 0
-                loaded = Loaded(Replay(trace), records)
+                replay = open_replay(entry.path)  # as `orion replay` reads it
+                records = (replay.trace.summary.get("counts") or {}).get("records") or 0
+                loaded = Loaded(replay, records)
             with self._lock:
                 self._replays[entry.trace_id] = loaded
                 while len(self._replays) > 1 and sum(

@@ -31,10 +31,10 @@ class Answer:
 
 
 def get(base: str, path: str, headers: dict[str, str] | None = None,
-        method: str = "GET") -> Answer:
+        method: str = "GET", timeout: float = 30) -> Answer:
     """One request, the path sent exactly as given (no normalising of `..` or `%2F`)."""
     url = urlsplit(base)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
     try:
         conn.request(method, path, headers=headers or {})
         res = conn.getresponse()

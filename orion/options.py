@@ -20,6 +20,11 @@ from .spool import Spool, resolve_spool
 from .timeparse import parse_when_ns
 
 
+def warn(message: str) -> None:
+    """A warning on stderr, one line, as every command prints them."""
+    click.echo(f"orion: warning: {message}", err=True)
+
+
 def spool_option(command: Callable) -> Callable:
     """`--spool DIR`; the command receives `spool: Spool`."""
 
@@ -27,7 +32,7 @@ def spool_option(command: Callable) -> Callable:
     def wrapper(*args, spool: str | None, **kwargs):
         if spool is None:  # `orion --spool DIR list`
             spool = click.get_current_context().find_root().params.get("spool")
-        return command(*args, spool=Spool(resolve_spool(spool)), **kwargs)
+        return command(*args, spool=Spool(resolve_spool(spool), warn=warn), **kwargs)
 
     return click.option(
         "--spool", metavar="DIR", default=None,

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import OrionError
 
@@ -75,15 +76,46 @@ class Entry:
     stamp: str  # sortable UTC start time from the file name
 
 
+def odd_entry(path: Path) -> str | None:
+    """Why the spool entry at `path` is no trace file to open, or None when it may be one.
+
+    A FIFO would block whoever opens it forever, a device or socket is no file, a
+    directory cannot be read as one: such entries are never opened. Neither is a file
+    this user cannot read (never the case for root, who may read anything).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return "a symbolic link to nothing"
+        return None  # removed meanwhile, by a clean or a writer: not worth a warning
+    except OSError as exc:  # a symbolic link loop, a name too long...
+        return f"not readable ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        if os.access(path, os.R_OK) or not os.path.exists(path):  # readable, or just removed
+            return None
+        return "not readable (permission denied)"
+    kinds = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a FIFO (named pipe)",
+             stat.S_ISSOCK: "a socket", stat.S_ISCHR: "a character device",
+             stat.S_ISBLK: "a block device"}
+    return next((kind for test, kind in kinds.items() if test(mode)), "not a regular file")
+
+
 class Spool:
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike,
+                 warn: Callable[[str], None] | None = None) -> None:
+        """`warn` is told, once per entry, about spool entries skipped as not traces."""
         self.path = Path(path)
+        self._warn = warn
+        self._warned: set[str] = set()
 
     def __repr__(self) -> str:
         return f"Spool({str(self.path)!r})"
 
     def entries(self) -> list[Entry]:
-        """Every trace in the spool, newest first. Temporary files are never listed."""
+        """Every trace in the spool, newest first. Temporary files are never listed, and
+        entries named like traces that are no readable regular files (odd_entry) are
+        skipped, with a warning."""
         try:
             names = os.listdir(self.path)
         except FileNotFoundError:
@@ -92,10 +124,18 @@ class Spool:
             raise OrionError(f"cannot read the spool {self.path}: "
                              f"{exc.strerror or exc}") from None
         found = []
-        for name in names:
+        for name in sorted(names):
             match = _NAME.match(name)
-            if match:
-                found.append(Entry(self.path / name, match.group(2), match.group(1)))
+            if not match:
+                continue
+            path = self.path / name
+            problem = odd_entry(path)
+            if problem is None:
+                found.append(Entry(path, match.group(2), match.group(1)))
+            elif name not in self._warned:
+                self._warned.add(name)
+                if self._warn is not None:
+                    self._warn(f"skipping {path}: {problem}, not a trace file")
         found.sort(key=lambda e: (e.stamp, e.trace_id), reverse=True)
         return found
 

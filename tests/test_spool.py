@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -71,3 +72,89 @@ def test_many_writers_while_list_reads(tmp_path):
     final = run_orion("list", "--spool", str(spool_dir), "--format", "ids")
     assert len(final.stdout.split()) == 4000
     assert listings >= 1
+
+
+def _odd_spool(tmp_path) -> tuple[Spool, str, list[Path]]:
+    """A spool with one trace and, named like traces, a FIFO, a directory, a socket, a
+    symbolic link to nothing and one to itself (a loop: unreadable even for root, which
+    chmod 000 does not stop)."""
+    import os
+    import socket
+
+    from .conftest import write_trace
+
+    spool = Spool(tmp_path / "spool")
+    good = write_trace(spool)
+    odd = [spool.path / trace_filename(10**18 + i, f"{i:032x}") for i in range(5)]
+    os.mkfifo(odd[0])
+    odd[1].mkdir()
+    listener, here = socket.socket(socket.AF_UNIX), os.getcwd()
+    os.chdir(spool.path)  # a socket's path is limited to 108 bytes: bind it by its name
+    try:
+        listener.bind(odd[2].name)
+    finally:
+        os.chdir(here)
+        listener.close()
+    odd[3].symlink_to(tmp_path / "nowhere")
+    odd[4].symlink_to(odd[4])
+    return spool, good, odd
+
+
+def test_entries_that_are_no_regular_files_are_skipped_with_a_warning(tmp_path):
+    spool, good, odd = _odd_spool(tmp_path)
+    warnings = []
+    entries = Spool(spool.path, warn=warnings.append).entries()
+    assert [str(e.path) for e in entries] == [good]
+    kinds = ["a FIFO (named pipe)", "a directory", "a socket", "a symbolic link to nothing",
+             "not readable (Too many levels of symbolic links)"]
+    assert warnings == [f"skipping {path}: {kind}, not a trace file"
+                        for path, kind in zip(odd, kinds)]
+
+
+def test_commands_never_open_a_fifo_in_the_spool(tmp_path):
+    """Opening a FIFO blocks until a writer comes: list, show @, status and clean hung."""
+    spool, good, odd = _odd_spool(tmp_path)
+    trace_id = Path(good).name.split("-")[1][:12]
+    for args in (["list", "--format", "table"], ["show", "@"], ["status"],
+                 ["clean", "--older-than", "0s", "--dry-run"]):
+        result = run_orion("--spool", str(spool.path), *args, timeout=20)
+        assert result.returncode == 0, (args, result.stderr)
+        warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+        assert len(warnings) == len(odd), (args, result.stderr)
+        assert trace_id in result.stdout or "traces: 1 total" in result.stdout, args
+    assert Path(good).exists() and all(os.path.lexists(p) for p in odd)
+
+
+CHURN = textwrap.dedent("""
+    import sys, time
+    from orion.spool import Spool
+    spool = Spool(sys.argv[1])
+    end = time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < end:
+        w = spool.open_writer(language="python")
+        lane = w.lane("MainThread")
+        w.call(1, lane, w.function("churn", "app", "app.py", 1))
+        w.close(status="ok")
+        w.path.unlink()
+""")
+
+
+def test_list_while_writers_create_and_remove_traces_still_finds_the_trace(tmp_path):
+    from .conftest import invoke, write_trace
+
+    spool = Spool(tmp_path / "spool")
+    write_trace(spool, root="stays")
+    writers = [subprocess.Popen([sys.executable, "-c", CHURN, str(spool.path), "2"])
+               for _ in range(2)]
+    try:
+        runs = 0
+        while any(w.poll() is None for w in writers):
+            for fmt in ("table", "ids"):
+                result = invoke("--spool", str(spool.path), "list", "--format", fmt)
+                assert result.exit_code == 0, result.stderr
+                assert "no traces match" not in result.stderr and result.stderr == ""
+                runs += 1
+    finally:
+        for w in writers:
+            w.wait()
+    assert runs >= 2 and all(w.returncode == 0 for w in writers)

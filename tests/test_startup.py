@@ -10,8 +10,9 @@ import sys
 
 # Modules `orion run -- true` has no use for: trace reading and compression (no trace is
 # written), config parsing (no config file), ctypes (nothing native to check), the web view,
-# exports, schema validation.
+# exports, schema validation; digests and JSON (no agent to build, no settings to write).
 NOT_NEEDED = ("zstandard", "msgpack", "tomllib", "ctypes", "jsonschema", "http.server",
+              "hashlib", "json",
               "email", "orion.format.reader", "orion.format.writer", "orion.serve",
               "orion.export", "orion.analysis")
 

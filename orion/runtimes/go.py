@@ -5,7 +5,6 @@ module file that requires the agent (agents/go); the user's files are never writ
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -50,6 +49,8 @@ def module_root(start: Path) -> Path | None:
 
 def _sources_digest(agent: Path) -> str:
     """A digest of the agent's sources: a changed agent gets a tool of its own."""
+    import hashlib  # here: every `orion run` imports this module, few runs build Go
+
     digest = hashlib.sha256()
     for path in sorted(agent.rglob("*")):
         if path.is_file() and (path.suffix in (".go", ".s") or path.name in ("go.mod", "go.sum")):
@@ -89,6 +90,8 @@ def instrumenting_tool() -> Path:
 def instrument(root: Path, include: tuple[str, ...] = ()) -> str:
     """Instrument the module at `root` (and the packages of its dependencies `include`
     names) into the cache; the GOFLAGS that build it so."""
+    import hashlib
+
     tool = instrumenting_tool()
     out = cache_dir() / "builds" / hashlib.sha256(str(root).encode()).hexdigest()[:16]
     out.mkdir(parents=True, exist_ok=True)

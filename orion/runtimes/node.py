@@ -5,8 +5,6 @@ use into the user's cache (`npm ci` from its package-lock.json)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -32,6 +30,8 @@ def agent_source() -> Path:
 
 def _digest(source: Path) -> str:
     """What the installed agent depends on: its files, so an edit gives a fresh install."""
+    import hashlib  # here: every `orion run` imports this module (hashlib loads OpenSSL)
+
     h = hashlib.sha256()
     for path in sorted([source / name for name in _AGENT_FILES] + list((source / "lib").glob("*"))):
         h.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -84,8 +84,10 @@ def start_settings() -> Path:
 def package_path(agent: Path) -> Path:
     """A directory holding the agent as `orionis-trace` (a link), for NODE_PATH: the manual
     API's `require('orionis-trace')` resolves in a traced program without installing it."""
+    import zlib  # a name for the directory, not a digest of anything secret: crc32 will do
+
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    directory = base / "orionis" / "node-path" / hashlib.sha256(str(agent).encode()).hexdigest()[:16]
+    directory = base / "orionis" / "node-path" / f"{zlib.crc32(str(agent).encode()):08x}"
     link = directory / "orionis-trace"
     if not link.is_symlink():
         directory.mkdir(parents=True, exist_ok=True)
@@ -164,6 +166,8 @@ class NodeRuntime(Runtime):
         except (OrionError, OSError, subprocess.SubprocessError):
             return None
         settings.parent.mkdir(parents=True, exist_ok=True)
+        import json
+
         settings.write_text(json.dumps({"mode": mode, "spool": spool, "ring": ring}) + "\n")
         option = node_options("", where / "lib" / "register.js")
         return (f"Node.js processes once NODE_OPTIONS has the agent (Node has no per-user "

@@ -9,8 +9,10 @@ names the problem in one line.
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
+import stat
 import struct
 import zlib
 from pathlib import Path
@@ -156,6 +158,26 @@ def check_prelude(buf, size: int) -> tuple[int, int]:
     return major, minor
 
 
+def open_regular(path: str | os.PathLike):
+    """`path` opened for reading in binary, or OSError when it is no regular file.
+
+    Opened without blocking, then checked: opening a FIFO for reading the usual way waits
+    for a writer forever, and a device or socket is no trace either.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory, not a trace")
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, socket or device)")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 class TraceReader:
     """An open trace file. Use as a context manager; iterate `records()` once per pass."""
 
@@ -171,7 +193,7 @@ class TraceReader:
         self.end_summary: dict | None = None
         self.checksum: int | None = None  # crc32 of the record bytes before the end record
         try:
-            self._file = open(self.path, "rb")
+            self._file = open_regular(self.path)
         except FileNotFoundError:
             raise TraceError("no such file", str(path)) from None
         except IsADirectoryError:
@@ -298,7 +320,7 @@ def read_trailer(path: str | os.PathLike) -> dict | None:
     spool cheap. The prelude is checked (NotATrace/UnsupportedVersion naming the file) so
     that a file no reader would open is not listed from its trailer alone.
     """
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         size = os.fstat(f.fileno()).st_size
         try:
             check_prelude(f.read(C.PRELUDE_SIZE), size)

@@ -46,8 +46,10 @@ def load_json_documents(path: Path) -> list[Any]:
 def detect(path: Path) -> str:
     """OTRACE, OTLP or CHROME; ImportFormatError for JSON that is neither. Whatever does
     not look like JSON is left to the .otrace reader, which says precisely what is wrong."""
+    from ..format.reader import open_regular
+
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:  # a FIFO would block: the reader refuses it
             head = f.read(64)
     except OSError:
         return OTRACE

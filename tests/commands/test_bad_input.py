@@ -246,3 +246,17 @@ def test_a_spool_under_a_regular_file_is_a_one_line_error(tmp_path, args):
     done = run_orion("--spool", str(tmp_path / "afile" / "spool"), *args)
     assert done.returncode == 2
     assert done.stderr == f"orion: error: cannot read the spool {tmp_path}/afile/spool: Not a directory\n"
+
+
+def test_a_fifo_given_by_path_is_refused_not_waited_on(tmp_path):
+    """Opening a FIFO for reading blocks until some writer comes: never do it."""
+    import os
+
+    fifo = tmp_path / "pipe.otrace"
+    os.mkfifo(fifo)
+    for args in (["cat"], ["show"], ["validate"], ["export", "-o", str(tmp_path / "x.json"),
+                                                  "--format", "chrome"], ["import"]):
+        result = run_orion(*args, str(fifo), timeout=20)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.count("\n") == 1, (args, result.stderr)
+        assert f"{fifo}: not a regular file (a FIFO, socket or device)" in result.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import re
 import statistics
 import subprocess
@@ -42,6 +43,13 @@ def memory_mb(pid: int) -> tuple[float, float]:
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
                   .splitlines() if ":" in line)
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (steadier than wall time on a busy
+    machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def fetch(url: str, path: str) -> tuple[float, bytes]:
@@ -85,11 +93,13 @@ def bench_big_trace(events: int) -> None:
         try:
             summary, _ = fetch(url, f"/api/trace/{trace_id}")
             print(f"1M trace: /api/trace/ID (summary, header): {summary * 1000:.0f} ms")
+            cpu = cpu_seconds(process.pid)
             replay, body = fetch(url, f"/api/trace/{trace_id}/replay")
+            cpu = cpu_seconds(process.pid) - cpu
             count = re.search(rb'"events": (\d+)', body).group(1).decode()
             now, peak = memory_mb(process.pid)
-            print(f"1M trace: /replay (loads it; {count} events): {replay:.2f} s; server memory "
-                  f"now / peak: {now:.0f} / {peak:.0f} MB")
+            print(f"1M trace: /replay (loads it; {count} events): {replay:.2f} s ({cpu:.2f} s "
+                  f"of server CPU); server memory now / peak: {now:.0f} / {peak:.0f} MB")
             for route in ("state?exception=1", "state?at=500000&move=out", "timeline",
                           "timeline?start=1000000&end=1100000"):
                 took, _ = fetch(url, f"/api/trace/{trace_id}/{route}")
@@ -97,11 +107,12 @@ def bench_big_trace(events: int) -> None:
             process.terminate()
             process.wait()
             process, url = start_server(spool)  # a cold server for the browser figures
-            summary_at, stack_at = first_render(url, f"/trace/{trace_id}",
-                                                ["#summary .badge", "#stack li.frame"])
+            summary_at, stack_at, timeline_at = first_render(
+                url, f"/trace/{trace_id}", ["#summary .badge", "#stack li.frame",
+                                            "#timeline rect.span"])
             print(f"1M trace in chromium: first render (summary) {summary_at:.2f} s; stack and "
-                  f"values at the exception {stack_at:.2f} s; server peak "
-                  f"{memory_mb(process.pid)[1]:.0f} MB")
+                  f"values at the exception {stack_at:.2f} s; timeline {timeline_at:.2f} s; "
+                  f"server peak {memory_mb(process.pid)[1]:.0f} MB")
         finally:
             process.terminate()
             process.wait()

@@ -245,6 +245,27 @@ def test_hostile_strings_stay_text(page, served, tmp_path):
     assert not page.problems
 
 
+def test_captured_values_of_every_kind_read_as_orion_show_writes_them(page, served):
+    w = served.spool.open_writer(language="python", mode="dev")
+    lane = w.lane("MainThread")
+    fn = w.function("paint", "shapes", "shapes.py", 1)
+    w.call(10, lane, fn, w.encode_pairs({
+        "point": {"t": "Point", "fields": {"x": 1, "y": 2}},
+        "deep": {"t": "dict", "elided": True, "len": 3},
+        "widget": {"t": "Widget", "text": "<Widget at 0x7f00>"},
+        "broken": {"t": "Bad", "error": "boom"},
+        "pair": {"t": "tuple", "items": [1, "a"]}}))
+    w.ret(20, lane, None)
+    w.close(status="ok")
+    page.goto(f"{served.url}trace/{w.trace_id}?at=0")
+    at_event(page, 0)
+    shown = page.locator("#values").inner_text()
+    for text in ("Point(x=1, y=2)", "<dict of 3>", "<Widget at 0x7f00>",
+                 "<Bad: repr failed: boom>", '(1, "a")'):
+        assert text in shown
+    assert not page.problems
+
+
 def test_off_loopback_the_token_link_opens_the_page(browser, served):
     server = start_server(Catalog(served.spool), host="0.0.0.0", token="t0ken-for-test")
     context = browser.new_context()

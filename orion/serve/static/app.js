@@ -47,24 +47,33 @@ function when(ns) {
   return ns ? new Date(ns / 1e6).toLocaleString() : "-";
 }
 
-// A captured value as text: tagged trees ({t, repr, items, entries, redacted, cut...}).
+// A captured value as text, as `orion show` writes it: plain JSON values, or tagged trees
+// ({t, text | items | entries | fields | redacted | elided | error, cut}; see the spec).
 function valueText(v, depth = 0) {
   if (v === null || v === undefined) return String(v);
   if (typeof v === "string") return JSON.stringify(v);
   if (typeof v !== "object") return String(v);
   if (Array.isArray(v)) return "[" + v.map((x) => valueText(x, depth + 1)).join(", ") + "]";
+  const cut = v.cut || v.truncated ? "…" : "";
+  const type = v.t || "?";
+  if (v.text !== undefined) return (type === "str" ? JSON.stringify(String(v.text)) : String(v.text)) + cut;
   if (v.redacted) return "‹redacted›";
   if (v.entries) {
     const inner = v.entries.map(([k, x]) => valueText(k, depth + 1) + ": " + valueText(x, depth + 1));
-    return "{" + inner.join(", ") + (v.cut || v.truncated ? ", …" : "") + "}";
+    const [open, close] = type === "dict" ? ["{", "}"] : [type + "({", "})"];
+    return open + inner.join(", ") + (cut ? ", …" : "") + close;
   }
   if (v.items) {
     const inner = v.items.map((x) => valueText(x, depth + 1)).join(", ");
-    const [open, close] = v.t === "tuple" ? ["(", ")"] : v.t === "set" ? ["{", "}"] : ["[", "]"];
-    return open + inner + (v.cut || v.truncated ? ", …" : "") + close;
+    const [open, close] = { list: ["[", "]"], tuple: ["(", ")"], set: ["{", "}"] }[type] || [type + "([", "])"];
+    return open + inner + (cut ? ", …" : "") + close;
   }
-  if (v.repr !== undefined) return String(v.repr) + (v.cut || v.truncated ? "…" : "");
-  if (v.v !== undefined) return valueText(v.v, depth + 1);
+  if (v.fields) {
+    const inner = Object.entries(v.fields).map(([k, x]) => k + "=" + valueText(x, depth + 1));
+    return type + "(" + inner.join(", ") + (cut ? ", …" : "") + ")";
+  }
+  if (v.elided) return "<" + type + (v.len !== undefined ? " of " + v.len : " …") + ">";
+  if (v.error !== undefined) return "<" + type + ": repr failed: " + v.error + ">";
   return JSON.stringify(v);
 }
 
@@ -625,8 +634,8 @@ function diffTree(tree) {
     const tr = el("tr", "row-" + row.mark);
     let left, right;
     if (row.mark === "folded") {
-      left = right = "… " + row.pairs + " unchanged calls (" + row.calls + " with their callees): " +
-        row.functions.join(", ");
+      const below = row.calls > row.pairs ? " (" + row.calls + " with their callees)" : "";
+      left = right = "… " + row.pairs + " unchanged calls" + below + ": " + row.functions.join(", ");
     } else if (row.mark === "lane_a" || row.mark === "lane_b") {
       left = row.mark === "lane_a" ? "lane " + row.lane + " (" + row.calls + " calls)" : "";
       right = row.mark === "lane_b" ? "lane " + row.lane + " (" + row.calls + " calls)" : "";

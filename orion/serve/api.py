@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 import threading
-from collections import Counter
+from collections import Counter, OrderedDict
 from pathlib import Path
 from itertools import islice
 from typing import Any, Callable, Iterator
@@ -46,6 +46,7 @@ SIDE_BY_SIDE_WIDTH = 200  # characters of `orion diff -y`'s text in the diff vie
 FLAME_MAX_NODES = 3_000
 GRAPH_TRACES = 200  # traces merged into /api/graph unless ?limit= says otherwise
 GRAPH_MAX_TRACES = 2_000
+KEPT_ANSWERS = 16  # graphs, flame graphs and diffs kept for their files (see Computed)
 MOVES = ("forward", "backward", "over", "back_over", "out", "back_out")
 HEADER_KEYS = ("format", "version", "trace_id", "agent", "mode", "start_ns", "process", "env")
 
@@ -223,12 +224,45 @@ def trace_filter_of(query: dict[str, str]) -> TraceFilter:
                        until_ns=until, grep=grep)
 
 
+def _identity(path: Path) -> tuple:
+    """What says a file is unchanged since an answer was computed from it."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return str(path), None, None
+    return str(path), stat.st_size, stat.st_mtime_ns
+
+
+class Computed:
+    """Answers that read whole traces (graphs, flame graphs, diffs), kept per the files
+    they were computed from: asking again (a tab opened twice) is free until one of the
+    files changes size or mtime. The newest KEPT_ANSWERS are kept."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[tuple, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, what: tuple, paths: list[Path], compute: Callable[[], dict]) -> dict:
+        key = (what, tuple(map(_identity, paths)))
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+        answer = compute()
+        with self._lock:
+            self._kept[key] = answer
+            while len(self._kept) > KEPT_ANSWERS:
+                self._kept.popitem(last=False)
+        return answer
+
+
 class Api:
     """Answers every /api/ route from a catalog of traces."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.listing = Listing(catalog)
+        self.computed = Computed()
 
     def route(self, parts: list[str], query: dict[str, str]) -> Any:
         """The answer to GET /api/<parts...>: JSON-ready data, or bytes already encoded."""
@@ -354,6 +388,9 @@ class Api:
         kind = query.get("kind") or "function"
         if kind not in KINDS:
             raise ApiError(400, f"kind={kind[:40]!r}: choose from {', '.join(KINDS)}")
+        return self.computed.get(("graph", kind), paths, lambda: self._build_graph(paths, kind))
+
+    def _build_graph(self, paths: list[Path], kind: str) -> dict:
         graph, unreadable = CallGraph(kind), []
         with self.catalog.heavy:
             for path in paths:
@@ -371,9 +408,12 @@ class Api:
 
     def flame(self, entry: Entry, query: dict[str, str]) -> dict:
         """Self time per call path as a tree {name, value (total ns), children}."""
+        return self.computed.get(("flame",), [entry.path], lambda: self._flame(entry.path))
+
+    def _flame(self, path: Path) -> dict:
         try:
             with self.catalog.heavy:
-                lanes = fold_lanes(entry.path)
+                lanes = fold_lanes(path)
         except (TraceError, OSError) as exc:
             raise ApiError(422, f"cannot read the trace: {exc}") from None
         total: Counter = Counter()
@@ -389,6 +429,10 @@ class Api:
         if not query.get("a") or not query.get("b"):
             raise ApiError(400, "give two traces: ?a=ID&b=ID")
         entries = [self._find(query["a"]), self._find(query["b"])]
+        return self.computed.get(("diff",), [e.path for e in entries],
+                                 lambda: self._diff(entries))
+
+    def _diff(self, entries: list[Entry]) -> dict:
         try:
             for entry in entries:
                 records = (read_summary(entry.path).get("counts") or {}).get("records") or 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -150,6 +151,21 @@ def test_graph_of_the_listed_traces_is_graph_json_of_them(served, monkeypatch):
         served.failed_id]
     assert served.get("/api/graph?lang=c").status == 404
     assert served.get("/api/graph?kind=planet").status == 400
+
+
+@pytest.mark.parametrize("route", ["/api/trace/{failed}/graph", "/api/trace/{failed}/flame",
+                                   "/api/diff?a={failed}&b={ok}"])
+def test_whole_trace_answers_are_kept_until_the_file_changes(served, route):
+    route = route.format(failed=served.failed_id, ok=served.ok_id)
+    first = served.get(route)
+    assert first.status == 200
+    path = next(served.spool.path.glob(f"*{served.failed_id}.otrace"))
+    stat = path.stat()
+    path.write_bytes(b"\0" * stat.st_size)  # other bytes, same size and mtime:
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert served.get(route).body == first.body  # the kept answer (nothing read again)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a new mtime:
+    assert served.get(route).status == 422  # read again, and now unreadable
 
 
 def test_diff_is_diff_json(served, monkeypatch):

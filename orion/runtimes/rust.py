@@ -122,9 +122,10 @@ def build_agent(cwd: Path) -> RustAgent:
     return RustAgent(Path(wrapper), Path(runtime))
 
 
-def target_dir(root: Path) -> Path:
-    """The instrumented builds' target directory for the package at `root`."""
-    return cache_dir() / "builds" / hashlib.sha256(str(root).encode()).hexdigest()[:16]
+def target_dir(agent: RustAgent, root: Path) -> Path:
+    """The instrumented builds' target directory for the package at `root`: one per agent
+    build, as cargo does not know that its crates link the agent's runtime."""
+    return agent.wrapper.parents[1] / "builds" / hashlib.sha256(str(root).encode()).hexdigest()[:16]
 
 
 class RustRuntime(Runtime):
@@ -156,7 +157,7 @@ class RustRuntime(Runtime):
             return
         env["RUSTC_WRAPPER"] = str(agent.wrapper)
         env["ORION_RUST_RUNTIME"] = str(agent.runtime)
-        env["CARGO_TARGET_DIR"] = str(target_dir(root))
+        env["CARGO_TARGET_DIR"] = str(target_dir(agent, root))
         if capture.include:
             env["ORION_RUST_INCLUDE"] = ",".join(capture.include)
 

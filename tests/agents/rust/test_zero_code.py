@@ -5,6 +5,7 @@ exactly as a user runs it. The crate's files stay as they were, its target/ is n
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -110,3 +111,44 @@ def test_an_ordinary_build_afterwards_is_not_instrumented(crate, tmp_path):
                                         ORION_SPOOL=str(tmp_path / "after")))
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / "after").exists()
+
+
+def test_orion_test_cargo_test_writes_a_trace_per_failing_test(crate, tmp_path):
+    before = snapshot(crate)
+    spool = tmp_path / "spool"
+    cargo_test = ["cargo", "test", "-q", "--offline", "--", "--test-threads=1"]  # one order
+    plain = subprocess.run(cargo_test, cwd=crate, capture_output=True, text=True, timeout=TIMEOUT,
+                           env=plain_env(CARGO_TARGET_DIR=str(tmp_path / "plain-target")))
+    done = orion("test", "--spool", str(spool), "--", *cargo_test, cwd=crate)
+    assert done.returncode == plain.returncode == 101, done.stderr
+    # libtest's report, the failures' messages included, as without orion (but for times
+    # and thread ids).
+    varying = re.compile(r"finished in [\d.]+s|\(\d+\)")
+    assert varying.sub("", done.stdout) == varying.sub("", plain.stdout)
+    assert snapshot(crate) == before and not (crate / "target").exists()
+
+    summaries = {}
+    for path in traces(spool):
+        assert orion("validate", str(path), cwd=crate).returncode == 0
+        assert_matches_vectors(path)
+        summary = json.loads(orion("show", "--json", str(path), cwd=crate).stdout)["summary"]
+        summaries[summary["test"]["id"]] = (path, summary)
+    # The failing tests only: not the passing ones, not the one that expects its panic.
+    assert sorted(summaries) == ["tests::fib_is_wrong", "tests::level_named_high"]
+    table = done.stderr.split("error: test failed")[-1]
+    assert re.search(r"tests::fib_is_wrong\s+failed\s+panic: assertion `left == right` failed",
+                     table), table
+    assert re.search(r"tests::level_named_high\s+failed\s+panic: level is not a number", table)
+
+    path, summary = summaries["tests::fib_is_wrong"]
+    assert summary["status"] == "failed" and summary["test"]["outcome"] == "failed"
+    assert "left: 8" in summary["exception"]["message"]
+    assert "right: 9" in summary["exception"]["message"]
+    shown = show(path, crate)
+    assert "fib_is_wrong()  " in shown and "fib()" in shown  # error mode: calls, no values
+    assert f"fib_is_wrong:{line_of('fib(6), 9', 'src/lib.rs')}" in shown
+
+    path, _ = summaries["tests::level_named_high"]
+    shown = show(path, crate)
+    assert "failed at  level_named_high › configure › parse_level" in shown
+    assert f"parse_level:{line_of('expect(', 'src/config.rs')}" in shown

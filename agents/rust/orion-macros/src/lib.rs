@@ -103,7 +103,14 @@ fn traced_body(attrs: &[Attribute], sig: &Signature, body: &Block) -> Option<Blo
         };
         Some(quote! { (#name, (&::orion::__private::Wrap(&#tokens)).capture()) })
     });
+    let test = if has_attribute(attrs, "test") {
+        let (panics, name) = (has_attribute(attrs, "should_panic"), sig.ident.to_string());
+        quote! { ::orion::__private::test_starts(#panics, concat!(module_path!(), "::", #name)); }
+    } else {
+        Tokens::new()
+    };
     let enter = quote_spanned! {at=>
+        #test
         let #call = {
             #[allow(unused_imports)]
             use ::orion::__private::{CaptureDebug as _, CaptureName as _};

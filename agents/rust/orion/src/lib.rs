@@ -8,6 +8,7 @@
 //! }
 //! ```
 
+mod config;
 mod frame;
 mod msgpack;
 mod redact;
@@ -59,7 +60,7 @@ pub mod __private {
         }
     }
 
-    pub use crate::writer::{enter, function_id};
+    pub use crate::writer::{enter, function_id, test_starts};
     pub use std::sync::atomic::AtomicU32;
 }
 
@@ -108,7 +109,7 @@ impl Call {
     #[doc(hidden)]
     pub fn returned(mut self, capture: impl FnOnce() -> Captured) {
         if self.recording {
-            writer::leave(self.values.then(capture));
+            writer::leave(self.values.then(|| writer::capturing(capture)));
             self.returned = true;
         }
     }

@@ -1,19 +1,29 @@
-//! The trace of this process: one file in the spool, written as the program runs.
-//! Events are packed into a batch under one lock and flushed as a frame when the batch is
-//! full, when a panic is recorded (so an abort after it leaves the panic on disk) and at exit.
+//! The traces of this process: the process's own, and one per running test (libtest runs
+//! each test on a thread of its own). Events are packed into a batch and flushed as a frame
+//! when the batch is full, when a panic is recorded (so an abort after it leaves the panic
+//! on disk) and at the end.
+//!
+//! A trace is written at once (`dev`, `safe`) or **deferred**: its frames are kept in a
+//! bounded ring in memory and written only when something fails (`error` mode's process
+//! trace on a panic, a test's trace when the test fails). A deferred trace keeps its
+//! definitions apart from its events, so that dropping old event frames never drops a
+//! string or function that later events use.
 
+use crate::config::{env, random_u64, selected, spool, utc_stamp};
 use crate::{frame, msgpack as mp, redact, Call, Captured};
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, Once, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 const FRAME_TARGET: usize = 256 * 1024;
+const RING_FRAME: usize = 32 * 1024;
+const RING_FRAMES: usize = 32; // a deferred trace keeps its last ~1 MiB of events
 const STRING_LIMIT: usize = 200;
 const RECORDS: &[(u8, &str, &[&str], bool)] = &[
     (0, "header", &["meta"], false),
@@ -60,9 +70,31 @@ const RECORDS: &[(u8, &str, &[&str], bool)] = &[
 enum Mode {
     Dev,
     Safe,
+    Error,
 }
 
-#[derive(Default)]
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Dev => "dev",
+            Mode::Safe => "safe",
+            Mode::Error => "error",
+        }
+    }
+}
+
+/// ORION_MODE, read once; None is `off`.
+fn mode() -> Option<Mode> {
+    static MODE: OnceLock<Option<Mode>> = OnceLock::new();
+    *MODE.get_or_init(|| match env("ORION_MODE").as_deref() {
+        Some("off") => None,
+        Some("safe") => Some(Mode::Safe),
+        Some("error") => Some(Mode::Error),
+        _ => Some(Mode::Dev),
+    })
+}
+
+#[derive(Default, Clone, Copy)]
 struct Counts {
     records: u64,
     calls: u64,
@@ -73,6 +105,18 @@ struct Counts {
     stacks: u64,
 }
 
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.records += other.records;
+        self.calls += other.calls;
+        self.returns += other.returns;
+        self.unwinds += other.unwinds;
+        self.exceptions += other.exceptions;
+        self.crashes += other.crashes;
+        self.stacks += other.stacks;
+    }
+}
+
 struct Panic {
     message: String,
     file: String,
@@ -81,8 +125,32 @@ struct Panic {
     on_main: bool,
 }
 
+/// Where a trace's frames go.
+enum Sink {
+    File(File),
+    /// Not written yet: the definitions, and the latest event frames with what they count
+    /// (the header is made when the trace is written, saying whether the ring dropped any).
+    Deferred {
+        definitions: Vec<u8>,
+        definition_records: u64,
+        ring: VecDeque<(Vec<u8>, Counts)>,
+        dropped: bool,
+    },
+}
+
+/// A function as its call site defined it; each trace gives it an id of its own.
+struct FunctionDef {
+    name: String,
+    module: String,
+    file: &'static str,
+    line: u32,
+}
+
+static FUNCTIONS: Mutex<Vec<FunctionDef>> = Mutex::new(Vec::new());
+
 struct Trace {
-    file: File,
+    sink: Sink,
+    path: PathBuf,
     mode: Mode,
     redact: Option<Vec<String>>,
     trace_id: String,
@@ -92,12 +160,15 @@ struct Trace {
     host: String,
     pid: u32,
     parent: Option<(String, String)>,
+    test: Option<String>,
     batch: Vec<u8>,
+    batch_counts: Counts,
     frame_t: i64,
     max_t: u64,
     crc: u32,
     strings: HashMap<String, u32>,
-    functions: Vec<String>,
+    local_functions: Vec<u32>,
+    function_names: Vec<String>,
     lanes: u32,
     counts: Counts,
     root: Option<String>,
@@ -105,153 +176,40 @@ struct Trace {
     finished: bool,
 }
 
-static TRACE: OnceLock<Option<Mutex<Trace>>> = OnceLock::new();
+static PROCESS: OnceLock<Option<Mutex<Trace>>> = OnceLock::new();
 
-thread_local! {
-    /// This thread's lane id and the function ids of its open calls, innermost last.
-    static LANE: RefCell<Option<(u32, Vec<u32>)>> = const { RefCell::new(None) };
+/// A test's trace, held by the thread that runs the test.
+struct TestRun {
+    trace: Trace,
+    stack: Vec<u32>,
+    expects_panic: bool,
 }
 
-fn trace() -> Option<&'static Mutex<Trace>> {
-    TRACE
+thread_local! {
+    /// This thread's lane in the process trace and the function ids of its open calls.
+    static LANE: RefCell<Option<(u32, Vec<u32>)>> = const { RefCell::new(None) };
+    static TEST: RefCell<Option<Box<TestRun>>> = const { RefCell::new(None) };
+    /// Set while arguments or a return value are captured: a `Debug` impl that is traced
+    /// itself is not recorded (and cannot deadlock on the trace).
+    static CAPTURING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn process_trace() -> Option<&'static Mutex<Trace>> {
+    PROCESS
         .get_or_init(|| {
-            Trace::open().map(|t| {
-                install_hooks();
-                Mutex::new(t)
-            })
+            let mode = mode()?;
+            install_hooks();
+            Trace::open(mode, None, mode == Mode::Error).map(Mutex::new)
         })
         .as_ref()
 }
 
-fn lock() -> Option<std::sync::MutexGuard<'static, Trace>> {
-    trace().map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-/// The spool as DESIGN.md says: $ORION_SPOOL, the nearest `.orion/` upwards, the data dir.
-fn spool() -> PathBuf {
-    let home = env("HOME").unwrap_or_default();
-    if let Some(dir) = env("ORION_SPOOL") {
-        return match dir.strip_prefix('~') {
-            Some(rest) => PathBuf::from(format!("{home}{rest}")),
-            None => dir.into(),
-        };
-    }
-    if let Ok(cwd) = std::env::current_dir() {
-        if let Some(dir) = cwd
-            .ancestors()
-            .map(|d| d.join(".orion"))
-            .find(|d| d.is_dir())
-        {
-            return dir;
-        }
-    }
-    match env("XDG_DATA_HOME") {
-        Some(data) => PathBuf::from(data).join("orionis/spool"),
-        None => PathBuf::from(home).join(".local/share/orionis/spool"),
-    }
-}
-
-fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.finish()
-}
-
-/// `YYYYmmddTHHMMSSffffff` in UTC, for the file name.
-fn utc_stamp(ns: u64) -> String {
-    let secs = ns / 1_000_000_000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + (month <= 2) as i64;
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}{:06}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ns % 1_000_000_000 / 1000
-    )
-}
-
-/// The environment variables the snapshot keeps (spec/OTRACE.md 4.1).
-fn selected(name: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "PATH",
-        "PWD",
-        "LD_LIBRARY_PATH",
-        "LD_PRELOAD",
-        "LANG",
-        "LANGUAGE",
-        "TZ",
-        "CI",
-        "CONTINUOUS_INTEGRATION",
-        "GITLAB_CI",
-        "JENKINS_URL",
-        "TF_BUILD",
-        "CC",
-        "CXX",
-        "CFLAGS",
-        "CXXFLAGS",
-        "CPPFLAGS",
-        "LDFLAGS",
-        "MAKEFLAGS",
-        "SOURCE_DATE_EPOCH",
-        "CARGO_PKG_NAME",
-        "RUST_BACKTRACE",
-        "RUST_LOG",
-        "RUST_MIN_STACK",
-        "RUSTFLAGS",
-    ];
-    const PREFIXES: &[&str] = &[
-        "LC_",
-        "GITHUB_",
-        "RUNNER_",
-        "CI_",
-        "BUILDKITE",
-        "CIRCLE",
-        "TRAVIS",
-        "BUILD_",
-        "ORION_",
-        "CARGO_",
-    ];
-    let allowed = env("ORION_ENV_ALLOW").unwrap_or_default();
-    EXACT.contains(&name)
-        || PREFIXES.iter().any(|p| name.starts_with(p))
-        || allowed
-            .split(',')
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .any(|a| match a.strip_suffix('*') {
-                Some(prefix) => name.starts_with(prefix),
-                None => name == a,
-            })
+fn lock() -> Option<MutexGuard<'static, Trace>> {
+    process_trace().map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 impl Trace {
-    fn open() -> Option<Trace> {
-        let mode = match env("ORION_MODE").as_deref() {
-            Some("off") => return None,
-            Some("safe") => Mode::Safe,
-            _ => Mode::Dev,
-        };
+    fn open(mode: Mode, test: Option<String>, deferred: bool) -> Option<Trace> {
         let redact = env("ORION_REDACT").map(|v| {
             v.split(',')
                 .map(|w| w.trim().to_string())
@@ -263,16 +221,24 @@ impl Trace {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
         let trace_id = format!("{:016x}{:016x}", random_u64(), random_u64() | 1);
-        let dir = spool();
-        std::fs::create_dir_all(&dir).ok()?;
-        let path = dir.join(format!("{}Z-{trace_id}.otrace", utc_stamp(start_ns)));
-        let file = File::create(&path).ok()?;
+        let path = spool().join(format!("{}Z-{trace_id}.otrace", utc_stamp(start_ns)));
+        let sink = if deferred {
+            Sink::Deferred {
+                definitions: Vec::new(),
+                definition_records: 0,
+                ring: VecDeque::new(),
+                dropped: false,
+            }
+        } else {
+            Sink::File(create(&path)?)
+        };
         let parent = env("ORION_PARENT").and_then(|p| {
             p.split_once('-')
                 .map(|(t, s)| (t.to_string(), s.to_string()))
         });
         let mut trace = Trace {
-            file,
+            sink,
+            path,
             mode,
             redact,
             trace_id,
@@ -284,38 +250,38 @@ impl Trace {
                 .unwrap_or_default(),
             pid: std::process::id(),
             parent,
-            batch: Vec::with_capacity(FRAME_TARGET + 4096),
+            test,
+            batch: Vec::with_capacity(if deferred { RING_FRAME } else { FRAME_TARGET } + 4096),
+            batch_counts: Counts::default(),
             frame_t: 0,
             max_t: 0,
             crc: 0,
             strings: HashMap::new(),
-            functions: Vec::new(),
+            local_functions: Vec::new(),
+            function_names: Vec::new(),
             lanes: 0,
             counts: Counts::default(),
             root: None,
             panic: None,
             finished: false,
         };
-        trace.file.write_all(&frame::prelude()).ok()?;
-        trace.header();
-        trace.flush();
-        if let Some(report) = env("ORION_REPORT") {
-            if let Ok(mut f) = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(report)
-            {
-                let _ = writeln!(f, "{}", path.display());
-            }
+        if !deferred {
+            trace.header(false);
+            trace.flush();
         }
         Some(trace)
     }
 
-    fn header(&mut self) {
+    fn deferred(&self) -> bool {
+        matches!(self.sink, Sink::Deferred { .. })
+    }
+
+    /// The header record; `window` says that a ring dropped older events (spec 6.3).
+    fn header(&mut self, window: bool) {
+        let extra = self.parent.is_some() as usize + self.test.is_some() as usize + window as usize;
         let b = &mut self.batch;
         mp::array(b, 2);
         mp::uint(b, 0);
-        let extra = self.parent.is_some() as usize;
         mp::map(b, 9 + extra);
         mp::str(b, "format");
         mp::str(b, "otrace");
@@ -334,14 +300,7 @@ impl Trace {
         mp::str(b, "version");
         mp::str(b, AGENT_VERSION);
         mp::str(b, "mode");
-        mp::str(
-            b,
-            if self.mode == Mode::Safe {
-                "safe"
-            } else {
-                "dev"
-            },
-        );
+        mp::str(b, self.mode.name());
         mp::str(b, "start_ns");
         mp::uint(b, self.start_ns);
         mp::str(b, "process");
@@ -419,17 +378,97 @@ impl Trace {
             mp::str(b, "span_id");
             mp::str(b, span);
         }
+        if let Some(test) = &self.test {
+            mp::str(b, "name");
+            mp::str(b, test);
+        }
+        if window {
+            mp::str(b, "window");
+            mp::str(b, "ring");
+        }
         self.counts.records += 1;
     }
 
+    /// Writes `records` as one frame of the file, counting them into the checksum.
+    fn emit(file: &mut File, crc: &mut u32, records: &[u8]) {
+        *crc = frame::crc32(*crc, records);
+        let _ = file.write_all(&frame::raw_frame(records));
+    }
+
+    /// Ends the batch's frame: into the file, or into the ring of a deferred trace (the
+    /// oldest frame falling out when the ring is full).
     fn flush(&mut self) {
         if self.batch.is_empty() {
             return;
         }
-        self.crc = frame::crc32(self.crc, &self.batch);
-        let _ = self.file.write_all(&frame::raw_frame(&self.batch));
-        self.batch.clear();
+        let counts = std::mem::take(&mut self.batch_counts);
+        match &mut self.sink {
+            Sink::File(file) => {
+                Self::emit(file, &mut self.crc, &self.batch);
+                self.counts.add(&counts);
+                self.batch.clear();
+            }
+            Sink::Deferred { ring, dropped, .. } => {
+                if ring.len() == RING_FRAMES {
+                    ring.pop_front();
+                    *dropped = true;
+                }
+                let frame =
+                    std::mem::replace(&mut self.batch, Vec::with_capacity(RING_FRAME + 4096));
+                ring.push_back((frame, counts));
+            }
+        }
         self.frame_t = 0;
+    }
+
+    /// A deferred trace goes to disk: its header, definitions and ring, then on as a file.
+    fn materialize(&mut self) {
+        if !self.deferred() {
+            return;
+        }
+        self.flush();
+        let Some(file) = create(&self.path) else {
+            return;
+        };
+        let Sink::Deferred {
+            definitions,
+            definition_records,
+            ring,
+            dropped,
+        } = std::mem::replace(&mut self.sink, Sink::File(file))
+        else {
+            return;
+        };
+        self.header(dropped);
+        let header = std::mem::take(&mut self.batch);
+        let Sink::File(file) = &mut self.sink else {
+            return;
+        };
+        Self::emit(file, &mut self.crc, &header);
+        Self::emit(file, &mut self.crc, &definitions);
+        self.counts.records += definition_records;
+        for (records, counts) in ring {
+            Self::emit(file, &mut self.crc, &records);
+            self.counts.add(&counts);
+        }
+    }
+
+    /// Where definitions go: inline, or apart for a deferred trace.
+    fn definitions(&mut self) -> &mut Vec<u8> {
+        match &mut self.sink {
+            Sink::Deferred {
+                definitions,
+                definition_records,
+                ..
+            } => {
+                *definition_records += 1;
+                definitions
+            }
+            Sink::File(_) => {
+                self.batch_counts.records += 1;
+                &mut self.batch
+            }
+        }
     }
 
     fn string(&mut self, text: &str) -> u32 {
@@ -438,11 +477,65 @@ impl Trace {
         }
         let id = self.strings.len() as u32;
         self.strings.insert(text.to_string(), id);
-        mp::array(&mut self.batch, 3);
-        mp::uint(&mut self.batch, 1);
-        mp::uint(&mut self.batch, id as u64);
-        mp::str(&mut self.batch, text);
-        self.counts.records += 1;
+        let b = self.definitions();
+        mp::array(b, 3);
+        mp::uint(b, 1);
+        mp::uint(b, id as u64);
+        mp::str(b, text);
+        id
+    }
+
+    /// This trace's id of the function the call sites registry knows as `global`.
+    fn function(&mut self, global: u32) -> u32 {
+        let index = global as usize;
+        if let Some(&id) = self
+            .local_functions
+            .get(index)
+            .filter(|&&id| id != u32::MAX)
+        {
+            return id;
+        }
+        let (name, module, file, line) = {
+            let registry = FUNCTIONS.lock().unwrap_or_else(|e| e.into_inner());
+            let def = &registry[index];
+            (def.name.clone(), def.module.clone(), def.file, def.line)
+        };
+        let id = self.function_names.len() as u32;
+        let (name_sid, module_sid, file_sid) =
+            (self.string(&name), self.string(&module), self.string(file));
+        let b = self.definitions();
+        mp::array(b, 6);
+        mp::uint(b, 2);
+        mp::uint(b, id as u64);
+        mp::uint(b, name_sid as u64);
+        mp::uint(b, module_sid as u64);
+        mp::uint(b, file_sid as u64);
+        mp::uint(b, line as u64);
+        self.function_names.push(name);
+        if self.local_functions.len() <= index {
+            self.local_functions.resize(index + 1, u32::MAX);
+        }
+        self.local_functions[index] = id;
+        id
+    }
+
+    fn define_lane(&mut self) -> u32 {
+        let id = self.lanes;
+        self.lanes += 1;
+        let current = std::thread::current();
+        let name = current
+            .name()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("thread {id}"));
+        let (name_sid, kind_sid) = (self.string(&name), self.string("thread"));
+        let b = self.definitions();
+        mp::array(b, 6);
+        mp::uint(b, 3);
+        mp::uint(b, id as u64);
+        mp::uint(b, name_sid as u64);
+        mp::uint(b, kind_sid as u64);
+        mp::nil(b);
+        mp::nil(b); // the spawning thread is not known
         id
     }
 
@@ -455,13 +548,13 @@ impl Trace {
         mp::uint(&mut self.batch, lane as u64);
         self.frame_t = t;
         self.max_t = self.max_t.max(t as u64);
-        self.counts.records += 1;
+        self.batch_counts.records += 1;
     }
 
     /// A captured value (spec section 7): a text node with the type name, a redacted node,
-    /// or the type name alone for a type without `Debug`.
+    /// or the type name alone for a type without `Debug`. Its type name is defined already.
     fn value(&mut self, name: Option<&str>, value: &Captured) {
-        let type_sid = self.string(value.type_name);
+        let type_sid = self.strings[value.type_name];
         let b = &mut self.batch;
         if name.is_some_and(|n| redact::looks_secret(n, self.redact.as_deref())) {
             mp::array(b, 2);
@@ -486,45 +579,127 @@ impl Trace {
         }
     }
 
-    fn define_lane(&mut self) -> u32 {
-        let id = self.lanes;
-        self.lanes += 1;
-        let current = std::thread::current();
-        let name = current
-            .name()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("thread {id}"));
-        let (name_sid, kind_sid) = (self.string(&name), self.string("thread"));
-        let b = &mut self.batch;
-        mp::array(b, 6);
-        mp::uint(b, 3);
-        mp::uint(b, id as u64);
-        mp::uint(b, name_sid as u64);
-        mp::uint(b, kind_sid as u64);
-        mp::nil(b);
-        mp::nil(b); // the spawning thread is not known
-        self.counts.records += 1;
-        id
-    }
-
     fn end_batch(&mut self) {
-        if self.batch.len() >= FRAME_TARGET {
+        let limit = if self.deferred() {
+            RING_FRAME
+        } else {
+            FRAME_TARGET
+        };
+        if self.batch.len() >= limit {
             self.flush();
         }
     }
 
+    fn call(
+        &mut self,
+        global: u32,
+        lane: u32,
+        stack: &mut Vec<u32>,
+        args: Option<&[(&str, Captured)]>,
+    ) {
+        let function = self.function(global);
+        let names: Vec<u32> = args
+            .iter()
+            .copied()
+            .flatten()
+            .map(|(n, _)| self.string(n))
+            .collect();
+        for (_, v) in args.iter().copied().flatten() {
+            self.string(v.type_name);
+        }
+        self.timed(4, 3 + args.is_some() as usize, lane);
+        mp::uint(&mut self.batch, function as u64);
+        if let Some(args) = args {
+            mp::array(&mut self.batch, args.len() * 2);
+            for ((name, value), sid) in args.iter().zip(names) {
+                mp::uint(&mut self.batch, sid as u64);
+                self.value(Some(name), value);
+            }
+        }
+        if self.root.is_none() {
+            self.root = Some(self.function_names[function as usize].clone());
+        }
+        self.batch_counts.calls += 1;
+        stack.push(function);
+        self.end_batch();
+    }
+
+    fn leave(&mut self, lane: u32, stack: &mut Vec<u32>, value: Option<&Captured>) {
+        if stack.pop().is_none() {
+            return;
+        }
+        if let Some(v) = value {
+            self.string(v.type_name);
+        }
+        self.timed(5, 2 + value.is_some() as usize, lane);
+        if let Some(v) = value {
+            self.value(None, v);
+        }
+        self.batch_counts.returns += 1;
+        self.end_batch();
+    }
+
+    fn unwind(&mut self, lane: u32, stack: &mut Vec<u32>) {
+        if stack.pop().is_none() {
+            return;
+        }
+        self.timed(7, 3, lane);
+        mp::nil(&mut self.batch);
+        self.batch_counts.unwinds += 1;
+        self.end_batch();
+    }
+
+    /// The panic as an exception raised in the innermost open call, with the lane's stack.
+    fn panic(&mut self, lane: u32, stack: &[u32], panic: Panic) {
+        let type_sid = self.string("panic");
+        self.timed(6, 6, lane);
+        let b = &mut self.batch;
+        mp::uint(b, 0);
+        mp::uint(b, type_sid as u64);
+        mp::str(b, &panic.message);
+        mp::uint(b, panic.line as u64);
+        self.batch_counts.exceptions += 1;
+        self.timed(9, 4, lane);
+        let b = &mut self.batch;
+        mp::str(b, "panic");
+        mp::array(b, stack.len());
+        for (i, function) in stack.iter().enumerate() {
+            mp::array(b, 3);
+            mp::uint(b, *function as u64);
+            if i + 1 == stack.len() {
+                mp::uint(b, panic.line as u64)
+            } else {
+                mp::nil(b)
+            }
+            mp::nil(b);
+        }
+        self.batch_counts.stacks += 1;
+        if self.panic.is_none() {
+            self.panic = Some(panic);
+        }
+    }
+
+    /// Ends the trace: the end record and the trailer. A deferred trace that saw no
+    /// failure is dropped unwritten.
     fn finish(&mut self) {
         if self.finished {
             return;
         }
         self.finished = true;
-        let crashed = self.panic.as_ref().is_some_and(|p| p.on_main);
+        let failed = self.panic.is_some();
+        let crashed = self.test.is_none() && self.panic.as_ref().is_some_and(|p| p.on_main);
+        if self.deferred() {
+            if !failed {
+                return;
+            }
+            self.materialize();
+        }
         if crashed {
             let (message, file, line, lane) = self
                 .panic
                 .as_ref()
                 .map(|p| (p.message.clone(), p.file.clone(), p.line, p.lane))
-                .unwrap();
+                .unwrap_or_default();
             self.timed(8, 6, lane);
             let b = &mut self.batch;
             mp::str(b, "panic");
@@ -535,27 +710,28 @@ impl Trace {
             mp::str(b, &file);
             mp::str(b, "line");
             mp::uint(b, line as u64);
-            self.counts.crashes += 1;
+            self.batch_counts.crashes += 1;
         }
+        let mut counts = self.counts;
+        counts.add(&self.batch_counts);
+        let status = match (crashed, self.test.is_some() && failed) {
+            (true, _) => "crashed",
+            (false, true) => "failed",
+            _ => "ok",
+        };
         let checksum = frame::crc32(self.crc, &self.batch);
         let mut summary = Vec::new();
         let s = &mut summary;
-        mp::map(s, 14 + self.parent.is_some() as usize);
+        let extra = self.parent.is_some() as usize + 2 * self.test.is_some() as usize;
+        mp::map(s, 14 + extra);
         mp::str(s, "trace_id");
         mp::str(s, &self.trace_id);
         mp::str(s, "status");
-        mp::str(s, if crashed { "crashed" } else { "ok" });
+        mp::str(s, status);
         mp::str(s, "language");
         mp::str(s, "rust");
         mp::str(s, "mode");
-        mp::str(
-            s,
-            if self.mode == Mode::Safe {
-                "safe"
-            } else {
-                "dev"
-            },
-        );
+        mp::str(s, self.mode.name());
         mp::str(s, "start_ns");
         mp::uint(s, self.start_ns);
         mp::str(s, "duration_ns");
@@ -572,8 +748,8 @@ impl Trace {
         mp::str(s, "root");
         mp::opt_str(s, self.root.as_deref());
         mp::str(s, "exception");
-        match (&self.panic, crashed) {
-            (Some(p), true) => {
+        match &self.panic {
+            Some(p) if status != "ok" => {
                 mp::map(s, 3);
                 mp::str(s, "type");
                 mp::str(s, "panic");
@@ -590,19 +766,18 @@ impl Trace {
         } else {
             mp::nil(s)
         }
-        let c = &self.counts;
         mp::str(s, "counts");
         mp::map(s, 10);
         for (k, v) in [
-            ("records", c.records),
-            ("calls", c.calls),
-            ("returns", c.returns),
-            ("unwinds", c.unwinds),
-            ("exceptions", c.exceptions),
-            ("crashes", c.crashes),
-            ("stacks", c.stacks),
+            ("records", counts.records),
+            ("calls", counts.calls),
+            ("returns", counts.returns),
+            ("unwinds", counts.unwinds),
+            ("exceptions", counts.exceptions),
+            ("crashes", counts.crashes),
+            ("stacks", counts.stacks),
             ("events", 0),
-            ("functions", self.functions.len() as u64),
+            ("functions", self.function_names.len() as u64),
             ("lanes", self.lanes as u64),
         ] {
             mp::str(s, k);
@@ -618,32 +793,81 @@ impl Trace {
             mp::str(s, "span_id");
             mp::str(s, span);
         }
+        if let Some(test) = &self.test {
+            mp::str(s, "name");
+            mp::str(s, test);
+            mp::str(s, "test");
+            mp::map(s, 2);
+            mp::str(s, "id");
+            mp::str(s, test);
+            mp::str(s, "outcome");
+            mp::str(s, if failed { "failed" } else { "passed" });
+        }
         mp::array(&mut self.batch, 2);
         mp::uint(&mut self.batch, 15);
         self.batch.extend_from_slice(&summary);
-        let batch = std::mem::take(&mut self.batch);
-        let _ = self.file.write_all(&frame::raw_frame(&batch));
-        let _ = self.file.write_all(&frame::trailer(&summary));
-        let _ = self.file.flush();
+        if let Sink::File(file) = &mut self.sink {
+            let _ = file.write_all(&frame::raw_frame(&self.batch));
+            let _ = file.write_all(&frame::trailer(&summary));
+            let _ = file.flush();
+        }
     }
 }
 
-/// This thread's lane, defined on its first event.
-fn with_lane<R>(trace: &mut Trace, f: impl FnOnce(&mut Trace, u32, &mut Vec<u32>) -> R) -> R {
+/// A new trace file in the spool, its prelude written and its path reported.
+fn create(path: &std::path::Path) -> Option<File> {
+    std::fs::create_dir_all(path.parent()?).ok()?;
+    let mut file = File::create(path).ok()?;
+    file.write_all(&frame::prelude()).ok()?;
+    if let Some(report) = env("ORION_REPORT") {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(report)
+        {
+            let _ = writeln!(f, "{}", path.display());
+        }
+    }
+    Some(file)
+}
+
+/// Runs `f` on the trace this thread records into (its test's, else the process's) with
+/// the thread's lane and stack there.
+fn with_current<R>(f: impl FnOnce(&mut Trace, u32, &mut Vec<u32>) -> R) -> Option<R> {
+    let mut f = Some(f);
+    let in_test = TEST.with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
+        let run = slot.as_mut()?;
+        let f = f.take()?;
+        Some(f(&mut run.trace, 0, &mut run.stack))
+    });
+    if in_test.is_some() {
+        return in_test;
+    }
+    let f = f?;
+    let mut t = lock().filter(|t| !t.finished)?;
     LANE.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let (lane, stack) = slot.get_or_insert_with(|| (trace.define_lane(), Vec::new()));
-        f(trace, *lane, stack)
+        let mut slot = cell.try_borrow_mut().ok()?;
+        let (lane, stack) = slot.get_or_insert_with(|| (t.define_lane(), Vec::new()));
+        Some(f(&mut t, *lane, stack))
     })
 }
 
-/// The function id of a call site, defined on its first call.
+/// Runs a capture (user `Debug` code) with nested traced calls left unrecorded.
+pub(crate) fn capturing<R>(capture: impl FnOnce() -> R) -> R {
+    CAPTURING.with(|c| c.set(true));
+    let result = capture();
+    CAPTURING.with(|c| c.set(false));
+    result
+}
+
+/// The registry id of a call site's function, defined on its first call.
 pub fn function_id(slot: &AtomicU32, here: &'static str, file: &'static str, line: u32) -> u32 {
     let id = slot.load(Ordering::Relaxed);
     if id != u32::MAX {
         return id;
     }
-    let Some(mut t) = lock() else { return u32::MAX };
+    let mut registry = FUNCTIONS.lock().unwrap_or_else(|e| e.into_inner());
     let id = slot.load(Ordering::Relaxed);
     if id != u32::MAX {
         return id;
@@ -651,105 +875,95 @@ pub fn function_id(slot: &AtomicU32, here: &'static str, file: &'static str, lin
     let path = here.strip_suffix("::__orion_here").unwrap_or(here);
     let path = path.strip_suffix("::{{closure}}").unwrap_or(path);
     let (module, name) = path.rsplit_once("::").unwrap_or(("", path));
-    let id = t.functions.len() as u32;
-    let (name_sid, module_sid, file_sid) = (t.string(name), t.string(module), t.string(file));
-    let b = &mut t.batch;
-    mp::array(b, 6);
-    mp::uint(b, 2);
-    mp::uint(b, id as u64);
-    mp::uint(b, name_sid as u64);
-    mp::uint(b, module_sid as u64);
-    mp::uint(b, file_sid as u64);
-    mp::uint(b, line as u64);
-    t.functions.push(name.to_string());
-    t.counts.records += 1;
+    let id = registry.len() as u32;
+    registry.push(FunctionDef {
+        name: name.to_string(),
+        module: module.to_string(),
+        file,
+        line,
+    });
     slot.store(id, Ordering::Relaxed);
     id
 }
 
 /// Records a call of `function`; `args` is only evaluated when values are captured.
 pub fn enter(function: u32, args: impl FnOnce() -> Vec<(&'static str, Captured)>) -> Call {
-    let Some(mut t) = lock().filter(|t| !t.finished && function != u32::MAX) else {
-        return Call {
-            recording: false,
-            values: false,
-            returned: false,
-        };
+    let inert = Call {
+        recording: false,
+        values: false,
+        returned: false,
     };
-    let values = t.mode == Mode::Dev;
-    let args = values.then(args);
-    with_lane(&mut t, |t, lane, stack| {
-        let names: Vec<u32> = args.iter().flatten().map(|(n, _)| t.string(n)).collect();
-        if let Some(args) = &args {
-            for (_, v) in args {
-                t.string(v.type_name);
-            }
-        }
-        t.timed(4, 3 + args.is_some() as usize, lane);
-        mp::uint(&mut t.batch, function as u64);
-        if let Some(args) = &args {
-            mp::array(&mut t.batch, args.len() * 2);
-            for ((name, value), sid) in args.iter().zip(names) {
-                mp::uint(&mut t.batch, sid as u64);
-                t.value(Some(name), value);
-            }
-        }
-        if t.root.is_none() {
-            t.root = Some(t.functions[function as usize].clone());
-        }
-        t.counts.calls += 1;
-        stack.push(function);
-        t.end_batch();
-    });
+    let Some(mode) = mode() else { return inert };
+    if function == u32::MAX || CAPTURING.with(Cell::get) {
+        return inert;
+    }
+    let values = mode == Mode::Dev;
+    let args = values.then(|| capturing(args));
+    let recorded = with_current(|t, lane, stack| t.call(function, lane, stack, args.as_deref()));
     Call {
-        recording: true,
+        recording: recorded.is_some(),
         values,
         returned: false,
     }
 }
 
 pub(crate) fn leave(value: Option<Captured>) {
-    let Some(mut t) = lock().filter(|t| !t.finished) else {
-        return;
-    };
-    let value = value.filter(|_| t.mode == Mode::Dev);
-    with_lane(&mut t, |t, lane, stack| {
-        if stack.pop().is_none() {
-            return;
-        }
-        if let Some(v) = &value {
-            t.string(v.type_name);
-        }
-        t.timed(5, 2 + value.is_some() as usize, lane);
-        if let Some(v) = &value {
-            t.value(None, v);
-        }
-        t.counts.returns += 1;
-        t.end_batch();
-    });
+    with_current(|t, lane, stack| t.leave(lane, stack, value.as_ref()));
+    end_test_when_done();
 }
 
 pub(crate) fn unwind() {
-    let Some(mut t) = lock().filter(|t| !t.finished) else {
+    with_current(|t, lane, stack| t.unwind(lane, stack));
+    end_test_when_done();
+}
+
+/// Starts the trace of the test about to run on this thread (`#[orion::trace]` on a
+/// `#[test]` function): libtest names the thread after the test. It is written only if
+/// the test fails: a panic, unless the test expects one (`#[should_panic]`).
+pub fn test_starts(expects_panic: bool, path: &'static str) {
+    let Some(mode) = mode() else { return };
+    install_hooks();
+    let id = match std::thread::current().name() {
+        Some(name) if name != "main" => name.to_string(),
+        _ => path
+            .split_once("::")
+            .map_or(path, |(_, rest)| rest)
+            .to_string(),
+    };
+    let Some(mut trace) = Trace::open(mode, Some(id), true) else {
         return;
     };
-    with_lane(&mut t, |t, lane, stack| {
-        if stack.pop().is_none() {
-            return;
+    trace.define_lane();
+    TEST.with(|cell| {
+        if let Ok(mut slot) = cell.try_borrow_mut() {
+            *slot = Some(Box::new(TestRun {
+                trace,
+                stack: Vec::new(),
+                expects_panic,
+            }));
         }
-        t.timed(7, 3, lane);
-        mp::nil(&mut t.batch);
-        t.counts.unwinds += 1;
-        t.end_batch();
     });
 }
 
-/// The panic as an exception raised in the innermost open call, with the thread's stack;
-/// flushed at once so that an abort after it leaves it on disk.
+/// A test's trace ends with the test function's call.
+fn end_test_when_done() {
+    let done = TEST.with(|cell| {
+        let mut slot = cell.try_borrow_mut().ok()?;
+        if slot.as_ref()?.stack.is_empty() {
+            slot.take()
+        } else {
+            None
+        }
+    });
+    if let Some(mut run) = done {
+        if run.expects_panic {
+            run.trace.panic = None;
+        }
+        run.trace.finish();
+    }
+}
+
 fn record_panic(info: &std::panic::PanicHookInfo<'_>) {
-    let Some(mut t) = lock().filter(|t| !t.finished) else {
-        return;
-    };
     let message = info
         .payload()
         .downcast_ref::<&str>()
@@ -761,46 +975,30 @@ fn record_panic(info: &std::panic::PanicHookInfo<'_>) {
         .map(|l| (l.file().to_string(), l.line()))
         .unwrap_or_default();
     let on_main = std::thread::current().name() == Some("main");
-    let lane = with_lane(&mut t, |t, lane, stack| {
-        let type_sid = t.string("panic");
-        t.timed(6, 6, lane);
-        let b = &mut t.batch;
-        mp::uint(b, 0);
-        mp::uint(b, type_sid as u64);
-        mp::str(b, &message);
-        mp::uint(b, line as u64);
-        t.counts.exceptions += 1;
-        t.timed(9, 4, lane);
-        let b = &mut t.batch;
-        mp::str(b, "panic");
-        mp::array(b, stack.len());
-        for (i, function) in stack.iter().enumerate() {
-            mp::array(b, 3);
-            mp::uint(b, *function as u64);
-            if i + 1 == stack.len() {
-                mp::uint(b, line as u64)
-            } else {
-                mp::nil(b)
-            }
-            mp::nil(b);
+    with_current(|t, lane, stack| {
+        t.panic(
+            lane,
+            stack,
+            Panic {
+                message,
+                file,
+                line,
+                lane,
+                on_main,
+            },
+        );
+        // The process's trace goes to disk now (error mode's ring too): an abort may follow.
+        if t.test.is_none() {
+            t.materialize();
+            t.flush();
         }
-        t.counts.stacks += 1;
-        lane
     });
-    t.panic = Some(Panic {
-        message,
-        file,
-        line,
-        lane,
-        on_main,
-    });
-    t.flush();
 }
 
-/// Ends the trace: the end record and the trailer. Called at exit; calls after it are not
-/// recorded.
+/// Ends the process's trace: the end record and the trailer. Called at exit; calls after
+/// it are not recorded.
 pub fn finish() {
-    if let Some(Some(m)) = TRACE.get() {
+    if let Some(Some(m)) = PROCESS.get() {
         m.lock().unwrap_or_else(|e| e.into_inner()).finish();
     }
 }
@@ -814,13 +1012,16 @@ extern "C" {
 }
 
 fn install_hooks() {
-    // SAFETY: registers a plain function with the C library's exit handlers.
-    unsafe {
-        atexit(finish_at_exit);
-    }
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        record_panic(info);
-        previous(info);
-    }));
+    static HOOKS: Once = Once::new();
+    HOOKS.call_once(|| {
+        // SAFETY: registers a plain function with the C library's exit handlers.
+        unsafe {
+            atexit(finish_at_exit);
+        }
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            record_panic(info);
+            previous(info);
+        }));
+    });
 }

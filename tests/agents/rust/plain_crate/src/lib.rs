@@ -42,7 +42,12 @@ mod tests {
 
     #[test]
     fn level_parses() {
-        assert_eq!(config::configure("high"), 3);
+        assert_eq!(config::configure("2"), 3);
+    }
+
+    #[test]
+    fn level_named_high() {
+        assert_eq!(config::configure("high"), 4);
     }
 
     #[test]

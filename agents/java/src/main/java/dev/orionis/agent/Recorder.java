@@ -256,7 +256,7 @@ public final class Recorder {
         for (StackTraceElement element : trace) {
             String cls = element.getClassName();
             if (cls.startsWith("dev.orionis.agent.") || e == null && (cls.equals("java.lang.Thread")
-                    || cls.equals("java.lang.Runtime") || cls.equals("java.lang.Shutdown"))) {
+                    || cls.equals("java.lang.Runtime") || cls.equals("java.lang.System"))) {
                 continue;
             }
             if (frames.size() == MAX_FRAMES) {

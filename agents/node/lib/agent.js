@@ -23,6 +23,9 @@ const { scrub } = require('./secrets');
 
 const VERSION = require('../package.json').version;
 const STACK_FRAMES = 200;
+// Error mode reads the clock at every CLOCK_EVERY-th event of the ring only (a clock read
+// costs more than the rest of an event on some machines: ~100 ns in a VM without vDSO).
+const CLOCK_EVERY = 8;
 
 class Lane {
   constructor(name, kind, nativeId, parent) {
@@ -73,7 +76,10 @@ class Agent {
     this.ring = config.mode === 'error' ? { type: new Uint8Array(config.ring), time: new Float64Array(config.ring),
       lane: new Array(config.ring).fill(null), detail: new Array(config.ring).fill(null) } : null;
     this.ringSize = config.ring;
-    this.ringNext = 0;
+    this.ringNext = 0; // events remembered so far
+    this.ringAt = 0; // where the next one goes
+    this.clockCountdown = 0; // events until the ring's clock is read again
+    this.lastNow = 0;
     this.unwinding = null; // the innermost frame of the exception unwinding now
     this.lastUnwound = null;
     this.failingStacks = new WeakMap(); // error -> the innermost frame it unwound
@@ -87,7 +93,19 @@ class Agent {
   }
 
   now() {
-    return Math.round((performance.now() - this.t0) * 1e6);
+    this.lastNow = Math.round((performance.now() - this.t0) * 1e6);
+    return this.lastNow;
+  }
+
+  /** The time of a ring event: read at every CLOCK_EVERY-th event, and at the first event
+   *  after the program came back from the event loop (a call without a caller, a resumed
+   *  await), so that a time is never older than a few events of the same synchronous run;
+   *  the events between two readings share the last one's time (never older than another
+   *  record's: every reading of the clock is the last one). */
+  ringNow() {
+    if (this.clockCountdown-- > 0) return this.lastNow;
+    this.clockCountdown = CLOCK_EVERY - 1;
+    return this.now();
   }
 
   /** The functions of one instrumented module, in the order its code refers to them. */
@@ -122,7 +140,8 @@ class Agent {
     lane.top = frame;
     if (caller === null && this.testResource !== null) frame.test = this.testResource();
     if (this.ring !== null) {
-      this.remember(T.CALL, this.now(), lane, fn);
+      if (caller === null) this.clockCountdown = 0;
+      this.remember(T.CALL, this.ringNow(), lane, fn);
     } else if (this.adaptive.max > 0 && this.recordedCalls >= this.adaptive.max) {
       frame.recorded = false;
       this.callsDropped++;
@@ -212,6 +231,7 @@ class Agent {
     if (frame !== null) {
       this.current = frame.lane;
       if (frame.resumer !== null) frame.resumer = this.mainLane;
+      this.clockCountdown = 0;
     }
     return value;
   }
@@ -231,11 +251,11 @@ class Agent {
     if (lane.top === null) this.openLanes.delete(lane);
     if (frame.resumer !== null) this.current = frame.resumer;
     else this.current = lane;
-    const t = this.now();
     if (this.ring !== null) {
-      this.remember(type, t, lane, null);
+      this.remember(type, this.ringNow(), lane, null);
       return;
     }
+    const t = this.now();
     const w = this.writer;
     if (w === null || !frame.recorded) return;
     const laneId = w.laneId(lane);
@@ -276,11 +296,12 @@ class Agent {
 
   remember(type, t, lane, detail) {
     const ring = this.ring;
-    const at = this.ringNext % this.ringSize;
+    const at = this.ringAt;
     ring.type[at] = type;
     ring.time[at] = t;
     ring.lane[at] = lane;
     ring.detail[at] = detail;
+    this.ringAt = at + 1 === this.ringSize ? 0 : at + 1;
     this.ringNext++;
   }
 

@@ -22,16 +22,24 @@ const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'Ar
 
 /** The instrumented source of a module, or null when it cannot be parsed (then it runs as
  *  written). `file` names the module in the trace, `location` (its path or URL, as stack
- *  traces name it) the source in the inline source map that keeps columns right;
- *  `sourceType` is module, script or unambiguous. */
+ *  traces name it) the source in the inline source map; `sourceType` is module, script or
+ *  unambiguous. */
 function instrument(source, file, sourceType, location = file) {
+  const rewritten = rewrite(source, file, sourceType, location);
+  return rewritten === null ? null : rewritten.code;
+}
+
+/** instrument(), with where text was inserted: `insertions` maps a line (1-based) to its
+ *  [column, length] pairs (0-based columns of the source as written, in order), so that a
+ *  column of the instrumented line can be turned back into the one the user wrote. */
+function rewrite(source, file, sourceType, location = file) {
   let ast;
   try {
     ast = parse(source, sourceType);
   } catch {
     return null;
   }
-  const out = new MagicString(source);
+  const out = new TrackedString(source);
   const functions = [];
   walk(ast, null, (node, parent, ancestors) => {
     if (FUNCTION_TYPES.has(node.type) && !node.generator) {
@@ -44,7 +52,42 @@ function instrument(source, file, sourceType, location = file) {
   out.appendLeft(prologueOffset(ast, source), prologue);
   const map = out.generateMap({ hires: true, source: location, includeContent: true });
   const inline = Buffer.from(map.toString()).toString('base64');
-  return `${out.toString()}\n//# sourceMappingURL=data:application/json;base64,${inline}`;
+  return { code: `${out.toString()}\n//# sourceMappingURL=data:application/json;base64,${inline}`,
+    insertions: out.insertions() };
+}
+
+/** A MagicString that remembers the offsets and lengths of the text inserted into it. */
+class TrackedString extends MagicString {
+  constructor(source) {
+    super(source);
+    this.source = source;
+    this.inserted = new Map(); // offset -> length inserted there
+  }
+
+  appendLeft(offset, text) {
+    this.inserted.set(offset, (this.inserted.get(offset) || 0) + text.length);
+    return super.appendLeft(offset, text);
+  }
+
+  prependRight(offset, text) {
+    this.inserted.set(offset, (this.inserted.get(offset) || 0) + text.length);
+    return super.prependRight(offset, text);
+  }
+
+  /** {line: [[column, length], ...]} of what was inserted, columns in order. */
+  insertions() {
+    const byLine = {};
+    let line = 1, lineStart = 0, next = this.source.indexOf('\n');
+    for (const offset of [...this.inserted.keys()].sort((a, b) => a - b)) {
+      while (next !== -1 && next < offset) {
+        line++;
+        lineStart = next + 1;
+        next = this.source.indexOf('\n', lineStart);
+      }
+      (byLine[line] ||= []).push([offset - lineStart, this.inserted.get(offset)]);
+    }
+    return byLine;
+  }
 }
 
 /** `sourceType` is script, module, or unambiguous (a script, else a module: what a
@@ -181,4 +224,4 @@ function walk(root, rootParent, visit) {
   step(root, rootParent);
 }
 
-module.exports = { instrument };
+module.exports = { instrument, rewrite };

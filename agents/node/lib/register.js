@@ -20,7 +20,6 @@ function start() {
   if (!isMainThread && require('worker_threads').workerData?.orionLocals) return; // our own worker
   const { readConfig } = require('./config');
   const { Agent } = require('./agent');
-  process.setSourceMapsEnabled(true); // stack traces give the lines and columns as written
   const config = readConfig();
   if (config.mode === 'safe' && Math.random() >= config.sample) return; // not among the sampled
   const agent = new Agent(config, isMainThread ? {} : { threadName: `worker ${threadId}`, threadId });
@@ -28,10 +27,15 @@ function start() {
   if (config.parent === null || isMainThread) {
     process.env.ORION_PARENT = `${agent.traceId}-${agent.spanId}`;
   }
+  const packageManager = PACKAGE_MANAGERS.test(process.argv[1] || '');
+  if (!packageManager) {
+    const { port1, port2 } = new (require('worker_threads').MessageChannel)();
+    port1.unref();
+    require('./stack').formatStacks(port1); // stack traces give the columns as written
+    hookEsModules(config, port2);
+  }
   hookCommonJs(config);
   hookRequiredRunners(agent);
-  const packageManager = PACKAGE_MANAGERS.test(process.argv[1] || '');
-  if (!packageManager) hookEsModules(config);
   if (process.env.NODE_TEST_CONTEXT !== undefined || process.execArgv.includes('--test')) watchTests(agent);
   if (!packageManager) require('./http').watchHttp(agent); // npm's registry requests are not the project's
   // Opt-in: V8 pausing at a rejection (to read the locals) makes Node head its report of
@@ -86,17 +90,21 @@ function watchLocals(agent, config) {
 
 function hookCommonJs(config) {
   const { shouldInstrument, runnerTail } = require('./scope');
-  let instrument = null; // acorn and magic-string load with the first module instrumented
+  const { rememberInsertions, callHooked } = require('./stack');
+  let rewrite = null; // acorn and magic-string load with the first module instrumented
   const compile = Module.prototype._compile;
   Module.prototype._compile = function compileInstrumented(content, filename, ...rest) {
     if (typeof content === 'string' && shouldInstrument(filename, config)) {
-      if (instrument === null) ({ instrument } = require('./instrument'));
-      const rewritten = instrument(content, path.relative(config.root, filename), 'script', filename);
-      if (rewritten !== null) content = rewritten;
+      if (rewrite === null) ({ rewrite } = require('./instrument'));
+      const rewritten = rewrite(content, path.relative(config.root, filename), 'script', filename);
+      if (rewritten !== null) {
+        content = rewritten.code;
+        rememberInsertions(filename, rewritten.insertions);
+      }
     } else if (typeof content === 'string' && runnerTail(filename) !== null) {
       content += runnerTail(filename);
     }
-    return compile.call(this, content, filename, ...rest);
+    return callHooked(compile, this, [content, filename, ...rest]);
   };
 }
 
@@ -108,8 +116,9 @@ function hookRequiredRunners(agent) {
   const mocha = `${path.sep}mocha${path.sep}`;
   const jestRunner = `${path.sep}jest-runner${path.sep}`;
   let jestRuntime = null; // [jest-runtime's exports, what the agent gives instead]
+  const { callHooked } = require('./stack');
   Module._load = function loadWatched(request, parent, ...rest) {
-    const exports = Reflect.apply(load, this, [request, parent, ...rest]);
+    const exports = callHooked(load, this, [request, parent, ...rest]);
     const from = parent && typeof parent.filename === 'string' ? parent.filename : '';
     if (request.endsWith('runner.js') && from.includes(mocha) && exports && typeof exports.Runner === 'function') {
       agent.watchMocha(exports.Runner);
@@ -123,10 +132,12 @@ function hookRequiredRunners(agent) {
   };
 }
 
-function hookEsModules(config) {
+/** ES modules, instrumented on Node's loader thread: what it inserts where comes back
+ *  through `port` (see stack.js). */
+function hookEsModules(config, port) {
   if (typeof Module.register !== 'function') return;
-  const data = { root: config.root, include: config.include, exclude: config.exclude };
-  Module.register('./esm-hooks.mjs', require('url').pathToFileURL(__filename), { data });
+  const data = { root: config.root, include: config.include, exclude: config.exclude, port };
+  Module.register('./esm-hooks.mjs', require('url').pathToFileURL(__filename), { data, transferList: [port] });
 }
 
 /** Under `node --test`, a test's function that throws or rejects makes a trace named after

@@ -90,3 +90,18 @@ def test_safe_mode_records_calls_without_values(traced, tmp_path):
     run(traced, tmp_path, ORION_MODE="safe")
     shown = show(only_trace(tmp_path))
     assert "fib()" in shown and "→" not in shown
+
+
+def test_error_mode_writes_its_ring_only_on_a_panic(traced, tmp_path):
+    quiet = run(traced, tmp_path / "quiet", "busy", ORION_MODE="error")
+    assert quiet.returncode == 0 and not (tmp_path / "quiet").exists()
+    failed = run(traced, tmp_path / "failed", "busy", "panic", ORION_MODE="error")
+    assert failed.returncode == 101
+    path = only_trace(tmp_path / "failed")
+    assert CliRunner().invoke(orion_cli, ["validate", str(path)]).exit_code == 0
+    assert_matches_vectors(path)
+    shown = show(path)
+    # fib(24) made more events than the ring holds: the file says its window is a ring.
+    assert "mode error  · ring window" in shown
+    assert "failed at  configure › parse_level" in shown
+    assert len(path.read_bytes()) < 2 * 1024 * 1024

@@ -79,6 +79,9 @@ fn main() {
     println!("describe {}", account.describe());
     println!("generic {}", generic(Opaque(7)).0);
     println!("evens {}", evens(7).count());
+    if std::env::args().any(|a| a == "busy") {
+        println!("fib {}", fib(24)); // more events than error mode's ring holds
+    }
     if std::env::args().any(|a| a == "panic") {
         config::configure("high");
     }

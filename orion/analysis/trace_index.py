@@ -32,7 +32,7 @@ from array import array
 from bisect import bisect_right
 from itertools import repeat
 from operator import itemgetter
-from typing import Any
+from typing import Any, Iterator
 
 from ..format import constants as C
 from ..format.decode import Decoder
@@ -111,7 +111,7 @@ class _Lane:
     """One lane's steps in file order while the index is read (then merged by time)."""
 
     __slots__ = ("index", "kinds", "times", "depths", "records", "aux", "flags", "sites",
-                 "levels")
+                 "levels", "has_items")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -124,6 +124,7 @@ class _Lane:
         self.sites: array | None = None  # call: its site (native), made on the first one
         # Per level (the lane, then each open call): its call step, the last (t, priority)
         self.levels: list[list] = [[-1, None]]
+        self.has_items = False  # events, crashes or stacks outside every call
 
     def add(self, code: int, t: int, record: int, aux: int) -> int:
         self.kinds.append(code)
@@ -154,20 +155,52 @@ class IndexedSteps(Steps):
                  decoder: Decoder) -> None:
         self._start(list(trace.lanes.values()))
         self.trace = trace
-        self.times = array("q")
-        self.records = array("q")
-        self.aux = array("q")
-        self.flags = bytearray()
-        self.sites: array | None = None
-        if any(lane.sites is not None for lane in lanes):
-            self.sites = array("q")
-        if len(lanes) == 1:
-            order = ((0, j) for j in range(len(lanes[0].kinds)))
+        if len(lanes) == 1:  # the common case: the lane's arrays are the trace's
+            lane = lanes[0]
+            self.kinds, self.depths, self.times = lane.kinds, lane.depths, lane.times
+            self.records, self.aux, self.flags = lane.records, lane.aux, lane.flags
+            self.sites = lane.sites
+            self.lane_of = array("i", [lane.index]) * len(lane.kinds)
+            self._pair()
         else:
-            walks = [zip(lane.times, repeat(n), range(len(lane.kinds)))
-                     for n, lane in enumerate(lanes)]
-            order = ((n, j) for _, n, j in heapq.merge(*walks, key=itemgetter(0)))
-        for n, j in order:
+            self._merge(lanes)
+        self._kept = kept  # record number of a kept call -> the call
+        self._buf = buf
+        self._frame_offsets = frame_offsets
+        self._frame_starts = frame_starts
+        self._inflate = FrameDecompressor()
+        self._decoder = decoder
+        self._frames: list[tuple[int, list]] = []  # (first record number, records)
+        self.refs = _Refs(self)
+        self.lanes_with_items = {lane.index for lane in lanes if lane.has_items}
+        self._next_in_lane: array | None = None  # made when a lane is walked on its own
+        self._first_in_lane: dict[int, int] = {}
+
+    def _pair(self) -> None:
+        """`frame` and `partner` of one lane's steps (what `_append` does step by step)."""
+        size = len(self.kinds)
+        frame = self.frame = array("q", [-1]) * size
+        partner = self.partner = array("q", [-1]) * size
+        stack: list[int] = []
+        for i, code in enumerate(self.kinds):
+            if code == CALL_CODE:
+                if stack:
+                    frame[i] = stack[-1]
+                stack.append(i)
+            elif code == RETURN_CODE or code == UNWIND_CODE:
+                call = stack.pop()
+                partner[call], partner[i], frame[i] = i, call, frame[call]
+            elif stack:
+                frame[i] = stack[-1]
+
+    def _merge(self, lanes: list[_Lane]) -> None:
+        """Lanes' steps merged by time, ties in lane order (as the whole tree's walk)."""
+        self.times, self.records, self.aux = array("q"), array("q"), array("q")
+        self.flags = bytearray()
+        self.sites = array("q") if any(lane.sites is not None for lane in lanes) else None
+        walks = [zip(lane.times, repeat(n), range(len(lane.kinds)))
+                 for n, lane in enumerate(lanes)]
+        for _, n, j in heapq.merge(*walks, key=itemgetter(0)):
             lane = lanes[n]
             self._append(lane.index, lane.kinds[j], lane.depths[j])
             self.times.append(lane.times[j])
@@ -177,14 +210,6 @@ class IndexedSteps(Steps):
             if self.sites is not None:
                 self.sites.append(lane.sites[j] if lane.sites is not None else NO_SITE)
         del self._open
-        self._kept = kept  # record number of a kept call -> the call
-        self._buf = buf
-        self._frame_offsets = frame_offsets
-        self._frame_starts = frame_starts
-        self._inflate = FrameDecompressor()
-        self._decoder = decoder
-        self._frames: dict[int, list] = {}  # frame offset -> its records (the last few)
-        self.refs = _Refs(self)
 
     def time(self, i: int) -> int:
         return self.times[i]
@@ -237,18 +262,54 @@ class IndexedSteps(Steps):
             j += 1
         return found
 
+    def lane_steps(self, lane_index: int) -> Iterator[int]:
+        """The steps of one lane, in order."""
+        if len(self.lanes) == 1:
+            return iter(range(len(self.kinds)))
+        if self._next_in_lane is None:
+            self._first_in_lane = {}
+            self._next_in_lane = following = array("q", [-1]) * len(self.kinds)
+            last: dict[int, int] = {}
+            for j, lane in enumerate(self.lane_of):
+                if lane in last:
+                    following[last[lane]] = j
+                else:
+                    self._first_in_lane[lane] = j
+                last[lane] = j
+        return self._walk_lane(self._first_in_lane.get(lane_index, -1))
+
+    def _walk_lane(self, j: int) -> Iterator[int]:
+        while j >= 0:
+            yield j
+            j = self._next_in_lane[j]
+
+    def lane_items(self, lane_index: int) -> list:
+        """The events, crashes and stacks a lane recorded outside every call."""
+        if lane_index not in self.lanes_with_items:
+            return []
+        return [self.refs[j] for j in self.lane_steps(lane_index)
+                if self.depths[j] == 0 and self.kinds[j] >= EVENT_CODE]
+
+    def call(self, i: int) -> Call:
+        """The call of call step i with its events (what `orion show --json` prints of
+        it; the kept calls of the pruned load hold only crashes and stacks)."""
+        call = self.refs[i]
+        if self.flags[i] & HAS_EVENTS:
+            call.events = [self.refs[j] for j in self.items_in(i)]
+        return call
+
     # -- records, read back ---------------------------------------------------------
 
     def record(self, number: int) -> list:
         """Record `number` of the file (times absolute), decoding its frame once."""
+        for start, records in self._frames:  # the last two frames read
+            if 0 <= number - start < len(records):
+                return records[number - start]
         frame_index = bisect_right(self._frame_starts, number) - 1
-        offset = self._frame_offsets[frame_index]
-        records = self._frames.get(offset)
-        if records is None:
-            if len(self._frames) >= 2:
-                self._frames.pop(next(iter(self._frames)))
-            records = self._frames[offset] = frame_records(self._buf, offset, self._inflate)
-        return records[number - self._frame_starts[frame_index]]
+        start = self._frame_starts[frame_index]
+        records = frame_records(self._buf, self._frame_offsets[frame_index], self._inflate)
+        self._frames = [(start, records), *self._frames[:1]]
+        return records[number - start]
 
     def make(self, i: int) -> Any:
         """The call of call step i, or the item of step i, as the whole tree has it."""
@@ -398,6 +459,8 @@ def _index(trace: Trace, kept_by_number: dict[int, Call], buf: Any) -> IndexedSt
                     owner = lane.levels[-1][0]
                     if code != C.EXCEPTION and owner >= 0:
                         lane.flags[owner] |= HAS_EVENTS
+                    elif code != C.EXCEPTION:
+                        lane.has_items = True
             number += 1
     ordered = sorted(lanes.values(), key=lambda lane: lane.index)
     return IndexedSteps(trace, kept, ordered, buf, frame_offsets, frame_starts, decoder)

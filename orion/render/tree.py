@@ -11,14 +11,15 @@ import heapq
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
-import click
 
+from ..analysis.replay import CALL_CODE, RETURN_CODE, UNWIND_CODE
 from ..format.writer import NO_VALUE
 from ..importers.otlp import SPAN_KINDS, STATUS_CODES, STATUS_ERROR
 from ..model import (OPEN, RETURNED, UNWOUND, Call, Crash, Cut, Event, Folded, Lane,
                      Raised, Stack, propagating_child, subtree_size)
 from ..timeparse import format_duration_ns
 from .jsonout import dumps
+from .safe import Style
 from .table import clip
 
 DEFAULT_MAX_LINES = 400
@@ -178,14 +179,6 @@ def _fold(stream: Iterable[Any]) -> Iterator[Any]:
         yield from flush()
         yield item
     yield from flush()
-
-
-class Style:
-    def __init__(self, colour: bool) -> None:
-        self.colour = colour
-
-    def __call__(self, text: str, **style: Any) -> str:
-        return click.style(text, **style) if self.colour else text
 
 
 def call_line(call: Call, style: Style, hidden: int = 0) -> str:
@@ -603,3 +596,46 @@ def iter_calls_json(calls: Iterable[Call], max_depth: int | None = None) -> Iter
         else:
             yield head + ', "calls": []}'
 
+
+
+def iter_indexed_calls_json(steps: Any, lane_index: int, max_depth: int | None = None
+                            ) -> Iterator[str]:
+    """`iter_calls_json` of one lane of an indexed trace (`orion.analysis.trace_index`):
+    the same text, walking the lane's steps, so that only the calls open at a point are
+    held whatever the trace's size."""
+    yield "["
+    kinds, depths = steps.kinds, steps.depths
+    first = True
+    opened = 0  # calls drawn with their calls, not yet closed
+    shallow: tuple[dict, int] | None = None  # a call at max_depth, counting its calls
+    for j in steps.lane_steps(lane_index):
+        depth, code = depths[j], kinds[j]
+        if shallow is not None:
+            if depth > shallow[1]:
+                if code == CALL_CODE:
+                    shallow[0]["hidden_calls"] = shallow[0].get("hidden_calls", 0) + 1
+                continue
+            yield dumps(shallow[0])[:-1] + ', "calls": []}'
+            shallow, first = None, False
+            if code != CALL_CODE:
+                continue  # its return
+        if code == CALL_CODE:
+            if max_depth is not None and depth >= max_depth:
+                continue
+            if not first:
+                yield ", "
+            obj = steps.call(j).to_json()
+            if max_depth is not None and depth == max_depth - 1:
+                shallow = (obj, depth)
+                continue
+            yield dumps(obj)[:-1] + ', "calls": ['
+            first = True
+            opened += 1
+        elif (code == RETURN_CODE or code == UNWIND_CODE) and (
+                max_depth is None or depth < max_depth - 1):
+            yield "]}"
+            first = False
+            opened -= 1
+    if shallow is not None:
+        yield dumps(shallow[0])[:-1] + ', "calls": []}'
+    yield "]}" * opened + "]"  # calls still open when the trace ended

@@ -8,8 +8,14 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from orion.analysis.trace_index import open_indexed
 from orion.cli import cli
+from orion.commands.show import iter_json
+from orion.model import load_trace
+from ..analysis.trees import PROGRAM, write_program
 from ..sample_traces import write_demo_trace
 from tests.conftest import run_orion, write_trace
 
@@ -293,3 +299,21 @@ def test_error_mode_locals_of_a_failing_test_under_orion_test(spool, tmp_path):
     assert "mode error" in out and f"{tmp_path / 'test_calc.py'}:3  total\n" in out
     assert "┆ items = [1.5, 2.5]\n" in out
     assert "┆ prices = [1.5, 2.5]\n" in out and "┆ factor = (2.0,)\n" in out
+
+
+@settings(max_examples=200, deadline=None)
+@given(PROGRAM, st.booleans(), st.sampled_from([None, 1, 2, 3]), st.booleans())
+def test_show_json_from_the_index_is_the_whole_trees(tmp_path_factory, steps, native, depth,
+                                                     one_lane):
+    path = tmp_path_factory.mktemp("t") / "t.otrace"
+    write_program(path, steps, native)
+    whole = load_trace(path)
+    indexed = open_indexed(path)
+    if indexed is None:  # times a tree walk orders differently: the whole tree is read
+        assert any(step == "same time" for _, step in steps)
+        return
+    lanes = list(whole.lanes.values())[:1] if one_lane else list(whole.lanes.values())
+    expected = "".join(iter_json(whole, lanes, depth))
+    lanes = list(indexed.trace.lanes.values())[:len(lanes)]
+    assert "".join(iter_json(indexed.trace, lanes, depth, indexed)) == expected
+    json.loads(expected)

@@ -12,7 +12,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 
 from ..analysis.replay import CALL_CODE, RETURN_CODE, Steps
-from ..model import OPEN, RETURNED, UNWOUND
+from ..model import OPEN, OUTSIDE_LABEL, RETURNED, UNWOUND
 
 DEPTH = 4  # calls at depth 0 to DEPTH-1 are drawn
 MAX_SPANS = 4_000  # per answer
@@ -28,14 +28,16 @@ class Timeline:
         self.end_t = steps.time(len(steps) - 1)
 
     def span(self, i: int) -> dict:
-        """Call step i as the page draws it (its name is the only thing not in the
-        index's arrays: a trace indexed from its file reads it from the call's record)."""
+        """Call step i as the page draws it, from the step arrays alone (a call object
+        of a trace indexed from its file is decoded from its record: 1 s for 4,000
+        calls spread over a million)."""
         steps = self.steps
         end = steps.partner[i]
+        fn = steps.function(i)
         return {"index": i, "lane": steps.lanes[steps.lane_of[i]].id,
                 "depth": steps.depths[i], "start": steps.time(i),
                 "end": steps.time(end) if end >= 0 else self.end_t,
-                "function": steps.refs[i].label,
+                "function": fn.label if fn is not None else OUTSIDE_LABEL,
                 "outcome": OPEN if end < 0 else RETURNED if steps.kinds[end] == RETURN_CODE
                 else UNWOUND}
 

@@ -218,11 +218,12 @@ def filled(program: str) -> str:
     return program
 
 
-def orion_run(mode: str, command: list[str], cwd: Path) -> Path:
-    """`orion run` the command with the planted arguments and environment; its one trace."""
+def orion_run(mode: str, command: list[str], cwd: Path, **settings: str) -> Path:
+    """`orion run` the command with the planted arguments and environment (and ORION_*
+    `settings`); its one trace."""
     spool = cwd / f"spool-{mode}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORION_")}
-    env.update(ENVIRONMENT, PWD=str(cwd))
+    env.update(ENVIRONMENT, PWD=str(cwd), **settings)
     done = subprocess.run([sys.executable, "-m", "orion", "run", "--mode", mode, "--spool",
                            str(spool), "--", *command, *ARGV], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
@@ -231,10 +232,12 @@ def orion_run(mode: str, command: list[str], cwd: Path) -> Path:
     return traces[0]
 
 
-def python_agent(work: Path) -> Callable[[str], Path]:
+def python_agent(work: Path, hook: str) -> Callable[[str], Path]:
+    """The Python agent with its C hook (which packs simple values itself) or the
+    pure-Python one."""
     program = work / "app.py"
     program.write_text(filled(PYTHON_PROGRAM))
-    return lambda mode: orion_run(mode, [sys.executable, str(program)], work)
+    return lambda mode: orion_run(mode, [sys.executable, str(program)], work, ORION_HOOK=hook)
 
 
 def native_agent(work: Path, compiler: str, source: str, suffix: str) -> Callable[[str], Path]:
@@ -273,7 +276,9 @@ class Agent:
 
 ALL = frozenset({ARGV_KIND, ENV_KIND, MESSAGE_KIND, VALUES_KIND})
 AGENTS = [
-    Agent("python", ALL, frozenset({"dev", "error"}), True, python_agent),
+    Agent("python", ALL, frozenset({"dev", "error"}), True, lambda work: python_agent(work, "c")),
+    Agent("python, pure-Python hook", ALL, frozenset({"dev", "error"}), True,
+          lambda work: python_agent(work, "python")),
     Agent("c", frozenset({ARGV_KIND, ENV_KIND}), frozenset(), bool(shutil.which("gcc")),
           lambda work: native_agent(work, "gcc", C_PROGRAM, ".c")),
     Agent("c++", frozenset({ARGV_KIND, ENV_KIND, MESSAGE_KIND}), frozenset(),

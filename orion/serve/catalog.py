@@ -61,8 +61,8 @@ class Catalog:
         self.directories = [Spool(p) for p in paths if p.is_dir()]
         self.files = [e for p in paths if p.is_file() and p.name.endswith(TRACE_SUFFIX)
                       for e in [_entry_of_file(p)] if e is not None]
-        self._replays: OrderedDict[str, Loaded] = OrderedDict()
-        self._loading: dict[str, threading.Lock] = {}
+        self._replays: OrderedDict[tuple, Loaded] = OrderedDict()  # (id, size, mtime)
+        self._loading: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
         # Loads, diffs and graphs take memory in proportion to a trace: a few at a time.
         self.heavy = threading.BoundedSemaphore(HEAVY_AT_ONCE)
@@ -93,24 +93,29 @@ class Catalog:
         return matches[0]
 
     def loaded(self, entry: Entry) -> Loaded:
-        """The trace loaded for replay, once, shared by every request."""
+        """The trace loaded for replay, once per version of its file (a trace still being
+        written is loaded again when it has grown), shared by every request."""
+        stat = entry.path.stat()
+        key = (entry.trace_id, stat.st_size, stat.st_mtime_ns)
         with self._lock:
-            if entry.trace_id in self._replays:
-                self._replays.move_to_end(entry.trace_id)
-                return self._replays[entry.trace_id]
-            loading = self._loading.setdefault(entry.trace_id, threading.Lock())
+            if key in self._replays:
+                self._replays.move_to_end(key)
+                return self._replays[key]
+            loading = self._loading.setdefault(key, threading.Lock())
         with loading:
             with self._lock:
-                if entry.trace_id in self._replays:
-                    return self._replays[entry.trace_id]
+                if key in self._replays:
+                    return self._replays[key]
             with self.heavy:
                 replay = open_replay(entry.path)  # as `orion replay` reads it
                 records = (replay.trace.summary.get("counts") or {}).get("records") or 0
                 loaded = Loaded(replay, records)
             with self._lock:
-                self._replays[entry.trace_id] = loaded
+                for older in [k for k in self._replays if k[0] == entry.trace_id]:
+                    del self._replays[older]
+                self._replays[key] = loaded
                 while len(self._replays) > 1 and sum(
                         kept.records for kept in self._replays.values()) > KEPT_RECORDS:
                     self._replays.popitem(last=False)
-                self._loading.pop(entry.trace_id, None)
+                self._loading.pop(key, None)
         return loaded

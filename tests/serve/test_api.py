@@ -168,6 +168,26 @@ def test_whole_trace_answers_are_kept_until_the_file_changes(served, route):
     assert served.get(route).status == 422  # read again, and now unreadable
 
 
+def test_a_trace_still_being_written_is_replayed_as_it_grows(served):
+    w = served.spool.open_writer(language="python", mode="dev")
+    lane = w.lane("MainThread")
+    step = w.function("step", "app", "app.py", 1)
+    w.call(10, lane, step, w.encode_pairs({"n": 1}))
+    w.flush()
+    trace_id = w.trace_id
+    first = served.get(f"/api/trace/{trace_id}/replay").json()
+    assert first["events"] == 1
+    w.ret(20, lane, 1)
+    w.call(30, lane, step, w.encode_pairs({"n": 2}))
+    w.flush()
+    os.utime(w.path, ns=(0, os.stat(w.path).st_mtime_ns + 1_000_000))  # a coarse clock
+    grown = served.get(f"/api/trace/{trace_id}/replay").json()
+    assert grown["events"] == 3
+    last = served.get(f"/api/trace/{trace_id}/state?at=2").json()
+    assert last["stack"][-1]["args"] == {"n": 2}
+    w.close(status="ok")
+
+
 def test_diff_is_diff_json(served, monkeypatch):
     monkeypatch.setenv("ORION_SPOOL", str(served.spool.path))
     answer = served.get(f"/api/diff?a={served.failed_id}&b={served.ok_id[:8]}")

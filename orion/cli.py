@@ -57,7 +57,9 @@ class CommandError(click.ClickException):
     exit_code = 2
 
     def show(self, file=None) -> None:
-        click.echo(f"orion: error: {self.format_message()}", err=True, file=file)
+        from .render.safe import terminal  # the message may quote a trace: escape it
+
+        click.echo(terminal(f"orion: error: {self.format_message()}"), err=True, file=file)
 
 
 class UsageLine(click.UsageError):
@@ -70,8 +72,10 @@ class UsageLine(click.UsageError):
         ctx = self.ctx
         where = ctx.command_path if ctx is not None else "orion"
         hint = f" (see {where} --help)" if ctx is not None and ctx.help_option_names else ""
-        click.echo(f"{where}: error: {self.format_message().rstrip('.')}{hint}", err=True,
-                   file=file)
+        from .render.safe import terminal
+
+        click.echo(terminal(f"{where}: error: {self.format_message().rstrip('.')}{hint}"),
+                   err=True, file=file)
 
 
 def _context_of(exc: click.UsageError) -> click.Context | None:

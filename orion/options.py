@@ -22,7 +22,9 @@ from .timeparse import parse_when_ns
 
 def warn(message: str) -> None:
     """A warning on stderr, one line, as every command prints them."""
-    click.echo(f"orion: warning: {message}", err=True)
+    from .render.safe import terminal
+
+    click.echo(terminal(f"orion: warning: {message}"), err=True)
 
 
 def spool_option(command: Callable) -> Callable:

@@ -15,6 +15,7 @@ from ..model import load_trace
 from ..options import json_option, spool_option
 from ..render.diff import render_side_by_side, render_unified
 from ..render.jsonout import write_json
+from ..render.safe import terminal
 from ..render.table import wants_colour
 from ..spool import Spool
 from ..timeparse import parse_nanoseconds
@@ -79,5 +80,5 @@ def command(ctx: click.Context, refs: tuple[str, ...], side_by_side: bool, time_
         colour = wants_colour(sys.stdout, colour)
         render = render_side_by_side if side_by_side else render_unified
         for line in render(result, options, colour):
-            click.echo(line, color=colour)
+            click.echo(terminal(line), color=colour)
     ctx.exit(0 if result.same else 1)

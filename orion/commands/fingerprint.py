@@ -16,6 +16,7 @@ from ..ids import resolve_many
 from ..model import load_trace
 from ..options import json_option, spool_option
 from ..render.jsonout import write_json
+from ..render.safe import terminal
 from ..spool import Spool
 
 
@@ -47,7 +48,7 @@ def command(refs: tuple[str, ...], explain: bool, only_failure: bool, as_json: b
         if explain:
             click.echo(f"trace {trace_id}")
             for line in ([] if only_failure else explain_structure(trace)) + explain_failure(trace):
-                click.echo("  " + line)
+                click.echo(terminal("  " + line))
         elif only_failure:
             if found.failure:
                 click.echo(f"{trace_id}  {found.failure}")

@@ -19,6 +19,7 @@ from ..format.errors import OutOfMemory, TraceError
 from ..options import filter_options, output_format_option, spool_option
 from ..query import Listed, TraceFilter, listed_json, memory_named, select
 from ..render.jsonout import write_json, write_jsonl
+from ..render.safe import terminal
 from ..render.table import colour_status, format_table, wants_colour
 from ..spool import Spool
 from ..timeparse import format_duration_ns, format_time_ns
@@ -117,7 +118,7 @@ def command(ctx: click.Context, spool: Spool, trace_filter: TraceFilter,
     """
 
     def warn(entry, error) -> None:
-        click.echo(f"orion: warning: skipping {error}", err=True)
+        click.echo(terminal(f"orion: warning: skipping {error}"), err=True)
 
     need_fingerprints = fingerprint is not None or group_by is not None or output_format != "ids"
     items = select(spool.entries(), trace_filter, None if fingerprint else limit, on_error=warn)
@@ -160,7 +161,7 @@ def command(ctx: click.Context, spool: Spool, trace_filter: TraceFilter,
         elif output_format == "jsonl":
             write_jsonl(groups, out)
         elif groups:
-            click.echo("\n".join(group_lines(groups)))
+            click.echo("\n".join(map(terminal, group_lines(groups))))
     elif output_format == "ids":
         out.writelines(item.entry.trace_id + "\n" for item in items)
     elif output_format == "json":
@@ -169,7 +170,7 @@ def command(ctx: click.Context, spool: Spool, trace_filter: TraceFilter,
         write_jsonl((listed_json(item, fp) for item, fp in zip(items, found)), out)
     elif items:
         colour = wants_colour(out)
-        click.echo("\n".join(table_lines(items, colour, found)))
+        click.echo("\n".join(map(terminal, table_lines(items, colour, found))))
     if not items:
         if output_format == "table":
             click.echo(f"no traces match in {spool.path}", err=True)

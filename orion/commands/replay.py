@@ -32,6 +32,7 @@ from ..format.writer import NO_VALUE
 from ..ids import resolve_many
 from ..options import json_option, spool_option
 from ..render.jsonout import write_json
+from ..render.safe import Style, terminal, terminal_block
 from ..render.table import wants_colour
 from ..render.tree import exception_text, format_pairs, format_value
 from ..spool import Spool, user_data_dir
@@ -83,20 +84,18 @@ class ReplayShell(cmd.Cmd):
         self.use_rawinput = interactive
         self.prompt = "(orion) " if interactive else ""
         self.colour = colour
+        self.style = Style(colour)
         self.failed = False
         self.identchars += "-"
 
     # -- plumbing ----------------------------------------------------------------------
 
     def out(self, text: str = "") -> None:
-        self.stdout.write(text + "\n")
-
-    def style(self, text: str, **style: Any) -> str:
-        return click.style(text, **style) if self.colour else text
+        self.stdout.write(terminal_block(text) + "\n")
 
     def error(self, message: str) -> None:
         self.failed = True
-        self.stderr.write(f"error: {message}\n")
+        self.stderr.write(terminal(f"error: {message}") + "\n")
         self.stderr.flush()
 
     def precmd(self, line: str) -> str:

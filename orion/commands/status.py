@@ -10,6 +10,7 @@ from ..doctor import capture_state, serve_processes, spool_stats
 from ..options import json_option, spool_option
 from ..render.jsonout import write_json
 from ..render.progress import progress
+from ..render.safe import terminal
 from ..render.table import format_bytes
 from ..serve.registry import url_of
 from ..spool import Spool
@@ -46,8 +47,8 @@ def command(as_json: bool, spool: Spool) -> None:
         click.echo("newest failures:")
         for f in failures:
             what = " ".join(x for x in (f["name"], f["exception"]) if x)
-            click.echo(f"  {f['id'][:12]}  {format_time_ns(f['start_ns'])}  "
-                       f"{f['status']}  {what}")
+            click.echo(terminal(f"  {f['id'][:12]}  {format_time_ns(f['start_ns'])}  "
+                                f"{f['status']}  {what}"))
     for pid in serving:
         click.echo(f"serve: running at {url_of(pid) or 'an unknown address'} (pid {pid})")
     if not serving:

@@ -12,6 +12,7 @@ from ..format.validate import ERROR, is_valid, validate_trace
 from ..ids import resolve_many
 from ..options import json_option, spool_option
 from ..render.jsonout import write_json
+from ..render.safe import terminal
 from ..spool import Spool
 
 
@@ -44,7 +45,7 @@ def command(ctx: click.Context, traces: tuple[str, ...], quiet: bool, as_json: b
                            "problems": [{"record": None, "type": None, "severity": ERROR,
                                          "message": exc.message}]})
             if not quiet and not as_json:
-                click.echo(f"orion: error: {path}: {exc.message}", err=True)
+                click.echo(terminal(f"orion: error: {path}: {exc.message}"), err=True)
             continue
         valid = is_valid(problems)
         if not valid:
@@ -55,7 +56,7 @@ def command(ctx: click.Context, traces: tuple[str, ...], quiet: bool, as_json: b
             continue
         for problem in problems:
             prefix = "" if problem.severity == ERROR else "warning: "
-            click.echo(f"{path}: {prefix}{problem}")
+            click.echo(terminal(f"{path}: {prefix}{problem}"))
         if valid:
             click.echo(f"OK {path}")
     if as_json and not quiet:

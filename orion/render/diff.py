@@ -10,14 +10,13 @@ from __future__ import annotations
 import shutil
 from typing import Iterator
 
-import click
-
 from ..analysis.diff import (ARGS, EXCEPTION, LANE, ONLY_A, ONLY_B, OUTCOME, RAISED, RETURN,
                              TIMING, DiffOptions, DiffResult, Difference, trace_json)
 from ..model import Call, Trace
 from ..timeparse import format_duration_ns
+from .safe import Style
 from .table import clip
-from .tree import Style, call_line, format_value
+from .tree import call_line, format_value
 
 SHORT_ID = 12
 

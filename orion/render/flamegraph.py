@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import quoteattr
 
 from ..timeparse import format_duration_ns
+from .safe import escape
 
 WIDTH = 1200
 FRAME_HEIGHT = 17
@@ -51,6 +53,12 @@ def build_tree(stacks: Counter) -> _Frame:
     return root
 
 
+def _text(text: str) -> str:
+    """XML character data for a name from a trace: control and bidi characters shown as
+    escapes (XML cannot hold most of them, and U+202E would reverse the label)."""
+    return xml_escape(escape(text))
+
+
 def _color(name: str) -> str:
     digest = hashlib.blake2b(name.encode(), digest_size=3).digest()
     return f"rgb({205 + digest[0] % 50},{80 + digest[1] % 150},{digest[2] % 60})"
@@ -81,7 +89,7 @@ def flame_svg(stacks: Counter, title: str = "Flame graph") -> str:
         ' g.frame:hover rect { stroke: #000; stroke-width: 0.5; }</style>',
         f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#fdfdf6"/>',
         f'<text class="title" x="{WIDTH / 2}" y="20" text-anchor="middle">'
-        f"{escape(title)}</text>",
+        f"{_text(title)}</text>",
     ]
     pending = [(root, PAD, 0, "")]
     while pending:
@@ -93,15 +101,15 @@ def flame_svg(stacks: Counter, title: str = "Flame graph") -> str:
         tip = (f"{frame.name}: {format_duration_ns(frame.value)} ({share:.2f}%), "
                f"self {format_duration_ns(own)}")
         parts.append(
-            f'<g class="frame"><title>{escape(tip)}</title>'
+            f'<g class="frame"><title>{_text(tip)}</title>'
             f'<rect x="{x!r}" y="{y}" width="{width!r}" height="{FRAME_HEIGHT - 1}" '
-            f'fill="{_color(frame.name)}" rx="2" data-stack={quoteattr(path)} '
+            f'fill="{_color(frame.name)}" rx="2" data-stack={quoteattr(escape(path))} '
             f'data-value="{frame.value}"/>')
         if width >= MIN_TEXT_WIDTH:
             fits = int((width - 6) / CHAR_WIDTH)
             text = frame.name if len(frame.name) <= fits else frame.name[:max(fits - 2, 0)] + ".."
             parts.append(f'<svg x="{x!r}" y="{y}" width="{width!r}" height="{FRAME_HEIGHT - 1}">'
-                         f'<text x="3" y="{FRAME_HEIGHT - 5}">{escape(text)}</text></svg>')
+                         f'<text x="3" y="{FRAME_HEIGHT - 5}">{_text(text)}</text></svg>')
         parts.append("</g>")
         child_x = x
         children = []

@@ -10,15 +10,18 @@ from __future__ import annotations
 from ..analysis.callgraph import CallGraph, Node, percentile
 from ..errors import OrionError
 from ..timeparse import format_duration_ns
+from .safe import escape
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
 MAX_FAILURES_SHOWN = 3
 
 
 def quote(text: str) -> str:
-    """A DOT double-quoted string (newlines become DOT's centred line breaks)."""
+    """A DOT double-quoted string (newlines become DOT's centred line breaks); control and
+    bidi characters from a trace are shown as escapes (render/safe.py), as in a terminal."""
+    text = "\n".join(escape(line) for line in text.split("\n"))
     escaped = text.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escaped.replace("\r", "").replace("\n", "\\n") + '"'
+    return '"' + escaped.replace("\n", "\\n") + '"'
 
 
 def _node_label(node: Node) -> str:

@@ -1,12 +1,13 @@
 """Plain aligned tables for terminals and the texts in their cells; colour only when the
-stream is a terminal."""
+stream is a terminal. Cells are escaped (render/safe.py) before they are measured, so that
+a name holding control characters neither acts on the terminal nor skews the columns."""
 
 from __future__ import annotations
 
 import os
 from typing import IO, Sequence
 
-import click
+from .safe import Style, escape
 
 STATUS_COLOURS = {"ok": "green", "failed": "red", "crashed": "magenta", "incomplete": "yellow"}
 _BYTE_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
@@ -16,7 +17,8 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
                  max_widths: dict[int, int] | None = None) -> list[str]:
     """Lines of a left-aligned table; the last column is never padded."""
     max_widths = max_widths or {}
-    clipped = [[clip(cell, max_widths.get(i)) for i, cell in enumerate(row)] for row in rows]
+    clipped = [[clip(escape(cell), max_widths.get(i)) for i, cell in enumerate(row)]
+               for row in rows]
     widths = [len(h) for h in headers]
     for row in clipped:
         for i, cell in enumerate(row):
@@ -43,7 +45,7 @@ def wants_colour(stream: IO, explicit: bool | None = None) -> bool:
 
 def colour_status(line: str, status: str, enabled: bool) -> str:
     colour = STATUS_COLOURS.get(status)
-    return click.style(line, fg=colour) if enabled and colour else line
+    return Style(enabled)(line, fg=colour) if colour else line
 
 
 def format_bytes(size: int) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from orion.analysis.diff import DiffOptions, diff_traces
 from orion.model import load_trace
 from orion.render.diff import render_side_by_side, render_unified
+from orion.render.safe import terminal
 
 from ..analysis.trees import node, write_tree
 
@@ -26,7 +27,8 @@ def test_unified(spool):
 
 def test_colour_only_when_asked(spool):
     plain = "\n".join(render_unified(result(spool), DiffOptions(), colour=False))
-    coloured = "\n".join(render_unified(result(spool), DiffOptions(), colour=True))
+    coloured = "\n".join(map(terminal, render_unified(result(spool), DiffOptions(),
+                                                       colour=True)))
     assert "\x1b[" not in plain and "\x1b[31m- f(x=1)" in coloured
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from orion.format import TraceWriter
 from orion.model import failing_path, load_trace
+from orion.render.safe import terminal
 from orion.render.tree import (DrawnTree, TreeOptions, format_pairs, format_value,
                                iter_calls_json, render_tree)
 
@@ -84,7 +85,7 @@ def test_failing_tree_lines(tmp_path):
 def test_no_colour_unless_asked(tmp_path):
     trace = write(tmp_path, failing)
     assert not any("\x1b[" in line for line in lines_of(trace))
-    assert any("\x1b[" in line for line in lines_of(trace, colour=True))
+    assert any("\x1b[" in terminal(line) for line in lines_of(trace, colour=True))
 
 
 def loop(w):

@@ -223,6 +223,29 @@ def test_a_new_trace_appears_without_reload(page, served, tmp_path):
     assert not page.problems
 
 
+def test_an_open_trace_that_grows_is_followed_without_reload(page, served):
+    w = served.spool.open_writer(language="python", mode="dev")
+    lane = w.lane("MainThread")
+    step = w.function("step", "app", "app.py", 1)
+    w.call(10, lane, step, w.encode_pairs({"n": 1}))
+    w.flush()
+    page.goto(f"{served.url}trace/{w.trace_id}")
+    page.wait_for_selector("#live-state.on")
+    playwright_api.expect(page.locator("#position")).to_have_text(re.compile(r"^#0 / 0 "))
+    w.ret(20, lane, 1)
+    w.call(30, lane, step, w.encode_pairs({"n": 2}))
+    w.flush()
+    playwright_api.expect(page.locator("#position")).to_have_text(re.compile(r"^#0 / 2 "),
+                                                                  timeout=15_000)
+    page.keyboard.press("ArrowDown")  # over the first call: to its return, then on
+    at_event(page, 1)
+    page.keyboard.press("ArrowDown")
+    at_event(page, 2)
+    assert '2' in page.locator("#values").inner_text()
+    w.close(status="ok")
+    assert not page.problems
+
+
 def test_hostile_strings_stay_text(page, served, tmp_path):
     page.goto(f"{served.url}trace/{served.hostile_id}")
     page.wait_for_selector("#stack li.frame")

@@ -162,10 +162,29 @@ function startLive() {
   let timer = null;
   source.addEventListener("open", () => $("live-state").classList.add("on"));
   source.addEventListener("error", () => $("live-state").classList.remove("on"));
-  source.addEventListener("trace", () => {
+  let grown = null;
+  source.addEventListener("trace", (e) => {
     clearTimeout(timer);
     timer = setTimeout(loadList, 250);
+    let change = {};
+    try { change = JSON.parse(e.data); } catch (err) { return; }
+    if (view.replay && change.id === view.id) {  // the open trace is still being written
+      clearTimeout(grown);
+      grown = setTimeout(refreshReplay, 500);
+    }
   });
+}
+
+// The open trace grew: take its new length (the cursor stays where it is).
+async function refreshReplay() {
+  const id = view.id;
+  let replay;
+  try { replay = await api("/api/trace/" + id + "/replay"); } catch (err) { return; }
+  if (id !== view.id || !view.state) return;
+  view.replay = replay;
+  $("slider").max = Math.max(0, replay.events - 1);
+  await loadState("at=" + view.state.index);
+  loadTimeline();
 }
 
 // -- one trace ------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 package dev.orionis.agent;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Paths;
@@ -52,13 +51,7 @@ final class Context {
         this.secrets = new Redactor(env);
         this.values = new Values(secrets);
         this.argv = secrets.scrubArgv(commandLine());
-        String name;
-        try {
-            name = InetAddress.getLocalHost().getHostName();
-        } catch (IOException | RuntimeException e) {
-            name = System.getenv().getOrDefault("HOSTNAME", null);
-        }
-        host = name;
+        host = hostName(env);
         List<String> allowed = new ArrayList<>(SELECTED);
         for (String extra : env.getOrDefault("ORION_ENV_ALLOW", "").split(",")) {
             if (!extra.isBlank()) {
@@ -76,6 +69,15 @@ final class Context {
             } else {
                 vars.put(e.getKey(), secrets.scrub(e.getValue()));
             }
+        }
+    }
+
+    /** The kernel's host name (a DNS lookup through InetAddress could take seconds). */
+    private static String hostName(Map<String, String> env) {
+        try {
+            return new String(Files.readAllBytes(Paths.get("/proc/sys/kernel/hostname")), StandardCharsets.UTF_8).trim();
+        } catch (IOException | RuntimeException e) {
+            return env.get("HOSTNAME");
         }
     }
 

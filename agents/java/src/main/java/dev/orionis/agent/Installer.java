@@ -30,10 +30,13 @@ import static net.bytebuddy.matcher.ElementMatchers.takesArguments;
  * reach the recorder): the application's classes, Thread.start, Runtime.exit, JUnit's
  * launcher; the default handler of uncaught exceptions; the shutdown hook. */
 public final class Installer {
+    private static final String LAUNCHER = "org.junit.platform.launcher.core.DefaultLauncher";
+
     private Installer() {
     }
 
     public static void install(Instrumentation inst, File jar) throws IOException {
+        long started = System.nanoTime();
         Settings settings = Settings.fromEnvironment();
         Context context = new Context(settings, System.getenv());
         Scope scope = new Scope(settings.include, mainJar());
@@ -48,22 +51,28 @@ public final class Installer {
                 .with(AgentBuilder.TypeStrategy.Default.DECORATE)
                 .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
                 .with(new Completion())
-                .ignore(none())
+                // decided on the class's name, loader and location alone: no other class
+                // (the JDK's, the dependencies') is described or parsed
+                .ignore((type, loader, module, redefined, domain) ->
+                        !scope.traced(type.getName(), loader, domain) && !type.getName().equals(LAUNCHER))
                 .assureReadEdgeTo(inst, Recorder.class)
-                .type((type, loader, module, redefined, domain) -> scope.traced(type.getName(), loader, domain))
+                .type(named(LAUNCHER))
+                .transform((builder, type, loader, module, domain) -> builder
+                        .visit(Advice.to(Advices.Launcher.class, agentClasses).on(isConstructor())))
+                .type((type, loader, module, redefined, domain) -> true)
                 .transform((builder, type, loader, module, domain) -> builder
                         .visit(methods.on(isMethod().and(not(isAbstract())).and(not(isNative())).and(not(isBridge()))))
                         .visit(constructors.on(isConstructor())))
-                .type(named("org.junit.platform.launcher.core.DefaultLauncher"))
-                .transform((builder, type, loader, module, domain) -> builder
-                        .visit(Advice.to(Advices.Launcher.class, agentClasses).on(isConstructor())))
                 .installOn(inst);
-        new AgentBuilder.Default(new ByteBuddy().with(TypeValidation.DISABLED))
+        // Thread and Runtime are loaded already: retransformed once, and the transformer
+        // removed so that no later class load pays for it.
+        inst.removeTransformer(new AgentBuilder.Default(new ByteBuddy().with(TypeValidation.DISABLED))
                 .disableClassFormatChanges()
                 .with(AgentBuilder.RedefinitionStrategy.RETRANSFORMATION)
+                .with(new AgentBuilder.RedefinitionStrategy.DiscoveryStrategy.Explicit(Thread.class, Runtime.class))
                 .with(AgentBuilder.InitializationStrategy.NoOp.INSTANCE)
                 .with(AgentBuilder.TypeStrategy.Default.REDEFINE)
-                .ignore(none())
+                .ignore((type, loader, module, redefined, domain) -> redefined != Thread.class && redefined != Runtime.class)
                 .assureReadEdgeTo(inst, Recorder.class)
                 .type(named("java.lang.Thread"))
                 .transform((builder, type, loader, module, domain) -> builder
@@ -71,9 +80,12 @@ public final class Installer {
                 .type(named("java.lang.Runtime"))
                 .transform((builder, type, loader, module, domain) -> builder
                         .visit(Advice.to(Advices.RuntimeExit.class, agentClasses).on(named("exit").and(takesArguments(int.class)))))
-                .installOn(inst);
+                .installOn(inst));
         Thread.setDefaultUncaughtExceptionHandler(new UncaughtHandler(Thread.getDefaultUncaughtExceptionHandler()));
         Runtime.getRuntime().addShutdownHook(new Thread(Recorder::shutdown, "orion-shutdown"));
+        if ("1".equals(System.getenv("ORION_DEBUG"))) {
+            System.err.printf("orion: the Java agent started in %d ms%n", (System.nanoTime() - started) / 1_000_000);
+        }
     }
 
     /** The jar `java -jar` runs: its classes are the application's. */

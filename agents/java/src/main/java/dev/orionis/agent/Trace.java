@@ -2,7 +2,7 @@ package dev.orionis.agent;
 
 import java.io.FileWriter;
 import java.io.IOException;
-import java.security.SecureRandom;
+import java.util.SplittableRandom;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -14,7 +14,8 @@ import java.util.Map;
  * written as they happen (dev and safe modes), or kept in a ring and written only when
  * something fails (error mode, and every test's trace: spec 6.3). */
 final class Trace {
-    private static final SecureRandom RANDOM = new SecureRandom();
+    /** Trace ids need to be unique, not unguessable: SecureRandom's seeding costs start-up time. */
+    private static final SplittableRandom RANDOM = new SplittableRandom();
     private static final DateTimeFormatter STAMP =
             DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSSSSS").withZone(ZoneOffset.UTC);
 
@@ -54,13 +55,11 @@ final class Trace {
         Instant now = Instant.now();
         startNs = now.getEpochSecond() * 1_000_000_000L + now.getNano();
         startNanos = System.nanoTime();
-        byte[] raw = new byte[16];
-        RANDOM.nextBytes(raw);
-        StringBuilder hex = new StringBuilder();
-        for (byte b : raw) {
-            hex.append(String.format("%02x", b));
+        String hex;
+        synchronized (RANDOM) {
+            hex = String.format("%016x%016x", RANDOM.nextLong(), RANDOM.nextLong() | 1);
         }
-        id = hex.toString();
+        id = hex;
         this.windowed = windowed;
         if (windowed) {
             ring = new Event[Math.min(context.settings.ring, 1024)];

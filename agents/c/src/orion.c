@@ -583,8 +583,8 @@ static NOI int short_password(const char *word) {
 /* The command line, from /proc/self/cmdline: its words, and which are secret option
  * values (the word after `--password` or a password-like `-p`; `--api-key=VALUE` holds
  * its own). */
-#define ARGV_MAX 4096
 static char cmdline[64 * 1024];
+#define ARGV_MAX (sizeof cmdline / 2) /* every word and its NUL */
 static const char *argv_words[ARGV_MAX];
 static size_t argv_lens[ARGV_MAX];
 static uint8_t argv_hidden[ARGV_MAX]; /* 1: the whole word is a secret value */
@@ -598,7 +598,7 @@ static NOI void read_cmdline(void) {
         close(fd);
     }
     nargv = 0;
-    for (ssize_t i = 0; i < n && nargv < ARGV_MAX;) {
+    for (ssize_t i = 0; i < n && (size_t)nargv < ARGV_MAX;) {
         size_t len = strnlen(cmdline + i, (size_t)(n - i));
         if (i + (ssize_t)len >= n) break; /* cut short: not NUL-ended */
         argv_words[nargv] = cmdline + i;

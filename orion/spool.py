@@ -17,10 +17,9 @@ import re
 import stat
 import sys
 import time
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from .errors import OrionError
 
@@ -67,9 +66,9 @@ def trace_filename(start_ns: int, trace_id: str) -> str:
     return f"{stamp}{nanos // 1000:06d}Z-{trace_id}{TRACE_SUFFIX}"
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One trace file in the spool, known from its name alone."""
+class Entry(NamedTuple):
+    """One trace file in the spool, known from its name alone. (A NamedTuple: the agent
+    imports this module, and dataclasses would cost every traced process inspect.)"""
 
     path: Path
     trace_id: str

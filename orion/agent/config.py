@@ -7,7 +7,6 @@ the zero-config hook and child processes all pass them this way.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 from ..errors import OrionError
 
@@ -23,24 +22,48 @@ def _csv(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
-@dataclass
 class AgentConfig:
+    """The agent's settings. A plain class, not a dataclass: importing dataclasses pulls in
+    inspect, about a third of the agent's start-up in every traced process."""
+
     mode: str = "error"
     spool: str | None = None
-    include_modules: list[str] = field(default_factory=list)
-    exclude_modules: list[str] = field(default_factory=list)
-    include_paths: list[str] = field(default_factory=list)
-    exclude_paths: list[str] = field(default_factory=list)
+    include_modules: list[str]
+    exclude_modules: list[str]
+    include_paths: list[str]
+    exclude_paths: list[str]
     sample: float = DEFAULT_SAMPLE  # safe mode: fraction of calls kept; 1.0 = no sampling
     ring: int = DEFAULT_RING  # error mode: events kept in memory
     sampled: bool = False  # error mode: a sampled ring (stacks every ~1 ms), no call hook
     adaptive: tuple[int, int, int] | None = DEFAULT_ADAPTIVE  # (full, every, max); None: off
     redact: list[str] | None = None  # None: the default secret-name list
-    env_allow: list[str] = field(default_factory=list)  # variables the snapshot records too
+    env_allow: list[str]  # variables the snapshot records too
     service: str | None = None
     hook: str = "auto"  # auto | c | python
     report: str | None = None  # file that receives the path of every trace (and crash sidecar)
     parent: dict | None = None
+
+    _LISTS = ("include_modules", "exclude_modules", "include_paths", "exclude_paths",
+              "env_allow")
+
+    def __init__(self, **settings) -> None:
+        for name in self._LISTS:
+            setattr(self, name, [])
+        for name, value in settings.items():
+            if name not in AgentConfig.__annotations__:
+                raise TypeError(f"AgentConfig has no setting {name!r}")
+            setattr(self, name, value)
+
+    def _settings(self) -> dict:
+        return {name: getattr(self, name) for name in AgentConfig.__annotations__}
+
+    def __repr__(self) -> str:
+        return "AgentConfig(%s)" % ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AgentConfig):
+            return NotImplemented
+        return self._settings() == other._settings()
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None, **overrides) -> "AgentConfig":

@@ -15,16 +15,15 @@ import marshal
 import os
 import sys
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..cachedir import cache_dir
 
 _METADATA_SUFFIXES = (".dist-info", ".egg-info")
 
 
-@dataclass(frozen=True)
-class Installed:
+class Installed(NamedTuple):
     """modules: top-level module -> [(distribution, version)], in sys.path order;
     editable: PEP 610 editable installs as (distribution, version, source directory)."""
 

@@ -12,6 +12,7 @@ from ..errors import OrionError
 from ..options import filter_options, json_option, spool_option
 from ..query import TraceFilter
 from ..render.jsonout import write_json
+from ..render.safe import terminal
 from ..render.table import format_bytes
 from ..spool import Spool
 from ..timeparse import parse_duration_ns
@@ -51,7 +52,7 @@ def command(ctx: click.Context, spool: Spool, older_than: str | None, keep: int 
         raise OrionError("say what to delete: --older-than, --keep, --failed, --ok or --all")
 
     def warn(entry, error) -> None:
-        click.echo(f"orion: warning: keeping unreadable {error}", err=True)
+        click.echo(terminal(f"orion: warning: keeping unreadable {error}"), err=True)
 
     plan = plan_clean(spool, trace_filter if filtering else None,
                       parse_duration_ns(older_than) if older_than else None, keep,

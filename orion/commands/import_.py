@@ -12,6 +12,7 @@ from ..importing import IMPORTED, REFUSED, UNREADABLE, expand_sources, import_fi
 from ..options import json_option, spool_option
 from ..render.jsonout import write_json
 from ..render.progress import progress
+from ..render.safe import terminal
 from ..spool import Spool
 
 
@@ -54,7 +55,8 @@ def command(ctx: click.Context, files: tuple[str, ...], force: bool, as_json: bo
             results.extend(import_file(spool, source, replace=force))
     for result in results:
         if result.outcome != IMPORTED:
-            click.echo(f"orion: {result.outcome}: {result.source}: {result.reason}", err=True)
+            click.echo(terminal(f"orion: {result.outcome}: {result.source}: {result.reason}"),
+                       err=True)
         elif not result.complete:
             click.echo(f"orion: note: {result.source}: incomplete trace (no end record; its "
                        f"program may have crashed), imported as is", err=True)

@@ -8,6 +8,7 @@ import click
 from ..agent.config import DEFAULT_SAMPLE, parse_sample
 from ..config import agent_environ
 from ..options import mode_option, spool_option
+from ..render.safe import terminal
 from ..running import exit_like, run_with_capture
 from ..runtimes import Capture, recorded, runtimes
 from ..spool import Spool
@@ -52,7 +53,7 @@ def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
         click.echo(f"orion: {mode} mode, {how}, spool {capture.spool}", err=True)
     status, written = run_with_capture(list(command), capture)
     for line in _written_lines(written):
-        click.echo(line, err=True)
+        click.echo(terminal(line), err=True)
     if not written and mode == "error":
         click.echo("orion: no trace written (error mode: nothing failed)", err=True)
     elif not written and mode == "safe" and _effective_rate(rate, environ) < 1.0:

@@ -11,6 +11,7 @@ from ..running import exit_like
 from ..options import mode_option, spool_option
 from ..project import project_root
 from ..render.progress import progress
+from ..render.safe import terminal
 from ..spool import Spool
 from ..watching import Change, describe, watch
 
@@ -45,7 +46,7 @@ def command(mode: str, debounce: float, max_runs: int | None, root: str | None, 
         why = f" after changes to {shown}" if changed else ""
         click.echo(f"orion watch: run {run}{why}", err=True)
         for line in describe(change):
-            click.echo(line, err=True)
+            click.echo(terminal(line), err=True)
         sys.stderr.flush()
 
     click.echo(f"orion watch: watching {where}; ^C stops", err=True)

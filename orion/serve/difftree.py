@@ -57,12 +57,12 @@ def diff_rows(result: DiffResult) -> dict:
                              calls=lane.calls))
             continue
         name = lane_a.name if lane_a.name == lane_b.name else f"{lane_a.name}/{lane_b.name}"
-        # Depth-first in execution order, without recursion: (pending pairs, depth).
-        stack = [(align(lane_a.roots, lane_b.roots), 0)]
+        # Depth-first in execution order, without recursion: (sibling pairs, depth).
+        stack = [(iter(align(lane_a.roots, lane_b.roots)), 0)]
         while stack and len(rows) < MAX_ROWS:
             pairs, depth = stack.pop()
             unchanged: list[tuple[Call, Call]] = []
-            for at, (x, y) in enumerate(pairs):
+            for x, y in pairs:
                 if x is not None and y is not None and id(x) not in shown \
                         and id(y) not in shown:
                     unchanged.append((x, y))
@@ -74,13 +74,12 @@ def diff_rows(result: DiffResult) -> dict:
                     rows.append(_row(depth, name, ONLY_A if y is None else ONLY_B, x, y,
                                      calls=1 + subtree_size(call), first=call is first_call))
                     continue
-                found = kinds.get(id(x), []) + [k for k in kinds.get(id(y), [])
-                                                if k not in kinds.get(id(x), [])]
+                found = kinds.get(id(x)) or kinds.get(id(y)) or []  # the same on both
                 rows.append(_row(depth, name, "changed" if found else "leads", x, y,
                                  kinds=found, first=first_call in (x, y)))
                 if x.children or y.children:
-                    stack.append((pairs[at + 1:], depth))  # the siblings after this call
-                    stack.append((align(x.children, y.children), depth + 1))
+                    stack.append((pairs, depth))  # its next siblings, once its calls are done
+                    stack.append((iter(align(x.children, y.children)), depth + 1))
                     break
             else:
                 rows.extend(_unchanged(unchanged, depth, name))

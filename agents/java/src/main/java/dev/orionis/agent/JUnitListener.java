@@ -5,6 +5,7 @@ import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -83,6 +84,7 @@ public final class JUnitListener implements InvocationHandler {
         if (c.settings.mode != Settings.Mode.ERROR) {
             test.processTrace = Recorder.process.id; // where the test's calls are, in full
         }
+        l.testFrom = l.kept;
         l.test = test;
     }
 
@@ -103,13 +105,13 @@ public final class JUnitListener implements InvocationHandler {
         about.put("outcome", "FAILED".equals(status) ? "failed" : "SUCCESSFUL".equals(status) ? "passed" : "skipped");
         test.test = about;
         if (!"FAILED".equals(status)) {
-            test.finish(null, null);
+            test.finish(null, null, List.of(), null);
             return;
         }
         Throwable thrown = (Throwable) ((Optional<?>) call(result, "getThrowable")).orElse(null);
         l.busy = true;
         try {
-            test.finish(Recorder.failureOf(c, l, thrown, "test"), null);
+            test.finish(Recorder.failureOf(c, l, thrown, "test"), null, l.since(l.testFrom), null);
         } finally {
             l.busy = false;
         }

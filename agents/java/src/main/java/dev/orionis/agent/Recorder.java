@@ -28,6 +28,10 @@ public final class Recorder {
     private static volatile Trace.Failure failure;
     private static volatile Integer exitStatus;
     private static volatile boolean mainDied;
+    /** Every lane made, for error mode's window: a failure writes all their rings. */
+    private static final List<Lane> ALL_LANES = new ArrayList<>();
+    /** The first method the application called: the process trace's root. */
+    private static volatile int rootFn = -1;
 
     private Recorder() {
     }
@@ -44,17 +48,21 @@ public final class Recorder {
         Lane l = LANES.get();
         if (l == null) {
             Thread t = Thread.currentThread();
-            l = new Lane(t, STARTED_BY.remove(t));
+            l = new Lane(t, STARTED_BY.remove(t), context == null ? 0 : context.settings.ring);
             LANES.set(l);
+            synchronized (ALL_LANES) {
+                ALL_LANES.add(l);
+            }
         }
         return l;
     }
 
-    private static void emit(Lane l, Event e) {
-        process.add(e);
-        Trace test = l.test;
-        if (test != null) {
-            test.add(e);
+    /** An event goes into its lane's ring (for error mode and failing tests) and, in dev
+     * and safe modes, into the process's file at once. */
+    private static void emit(Lane l, byte kind, long now, int fn, int line, Object data) {
+        l.keep(kind, now, fn, line, data);
+        if (!process.windowed) {
+            process.add(new Event(kind, now, l, fn, line, data));
         }
     }
 
@@ -100,7 +108,10 @@ public final class Recorder {
         long now = System.nanoTime();
         caught(l, now);
         l.push(fn << 1 | (args != null ? 1 : 0));
-        emit(l, new Event(Event.CALL, now, l, fn, 0, args));
+        if (rootFn < 0) {
+            rootFn = fn;
+        }
+        emit(l, Event.CALL, now, fn, 0, args);
     }
 
     public static void exit(int fn) {
@@ -117,7 +128,7 @@ public final class Recorder {
             long now = System.nanoTime();
             caught(l, now);
             if (close(l, fn, now) >= 0) {
-                emit(l, new Event(Event.RETURN, now, l, fn, 0, Event.NO_VALUE));
+                emit(l, Event.RETURN, now, fn, 0, Event.NO_VALUE);
             }
         } finally {
             l.busy = false;
@@ -140,7 +151,7 @@ public final class Recorder {
             int entry = close(l, fn, now);
             if (entry >= 0) {
                 boolean valued = (entry & 1) != 0 && !Functions.get(fn).returnsVoid;
-                emit(l, new Event(Event.RETURN, now, l, fn, 0, valued ? c.values.capture(value, 0) : Event.NO_VALUE));
+                emit(l, Event.RETURN, now, fn, 0, valued ? c.values.capture(value, 0) : Event.NO_VALUE);
             }
         } finally {
             l.busy = false;
@@ -168,12 +179,12 @@ public final class Recorder {
                 l.traceIndex = 0;
                 l.unwound.clear();
                 int line = lineIn(l, trace, info, false);
-                emit(l, new Event(Event.RAISED, now, l, fn, line, describe(c, thrown)));
+                emit(l, Event.RAISED, now, fn, line, describe(c, thrown));
             }
             int line = lineIn(l, trace, info, true);
             List<Object> locals = c.settings.mode == Settings.Mode.SAFE ? null : arguments(c, info, self, args);
             if (close(l, fn, now) >= 0) {
-                emit(l, new Event(Event.UNWIND, now, l, fn, line, locals));
+                emit(l, Event.UNWIND, now, fn, line, locals);
             }
             l.unwound.add(new Object[] {fn, line, locals});
         } finally {
@@ -288,7 +299,17 @@ public final class Recorder {
         }
         context = null;
         Integer status = exitStatus != null ? exitStatus : mainDied ? 1 : 0;
-        process.finish(failure, status);
+        List<Event> window = new ArrayList<>();
+        if (process.windowed) {
+            synchronized (ALL_LANES) {
+                for (Lane lane : ALL_LANES) {
+                    window.addAll(lane.since(0));
+                }
+            }
+            window.sort((a, b) -> Long.compare(a.nanos, b.nanos)); // stable: a lane keeps its order
+        }
+        int root = rootFn;
+        process.finish(failure, status, window, root < 0 ? null : Functions.get(root).qualifiedName());
     }
 
     // --- helpers ---
@@ -306,7 +327,7 @@ public final class Recorder {
         }
         while (l.depth - 1 > at) {
             int abandoned = l.stack[--l.depth] >> 1;
-            emit(l, new Event(Event.UNWIND, now, l, abandoned, 0, null));
+            emit(l, Event.UNWIND, now, abandoned, 0, null);
         }
         return l.stack[--l.depth];
     }
@@ -320,7 +341,7 @@ public final class Recorder {
         }
         l.propagating = null;
         if (l.depth > 0) {
-            emit(l, new Event(Event.CAUGHT, now, l, l.stack[l.depth - 1] >> 1, 0, describe(context, t)));
+            emit(l, Event.CAUGHT, now, l.stack[l.depth - 1] >> 1, 0, describe(context, t));
         }
     }
 

@@ -37,11 +37,8 @@ final class Trace {
     final long startNanos;
     final String name;
     private final Context context;
-    /** Written from a ring (spec 6.3): its header says so. */
+    /** Written at its end from the lanes' rings (spec 6.3): its header says so. */
     final boolean windowed;
-    private Event[] ring;
-    private int ringAt;
-    private int ringCount;
     private TraceFile file;
     private boolean openFailed;
     private boolean closed;
@@ -61,40 +58,29 @@ final class Trace {
         }
         id = hex;
         this.windowed = windowed;
-        if (windowed) {
-            ring = new Event[Math.min(context.settings.ring, 1024)];
-        }
     }
 
+    /** Writes `e` at once (a trace that is not windowed). */
     synchronized void add(Event e) {
         if (closed) {
             return;
         }
-        if (root == null && e.kind == Event.CALL) {
-            root = Functions.get(e.fn).qualifiedName();
-        }
-        if (ring != null) {
-            keep(e);
-        } else if (open()) {
-            try {
-                file.write(e);
-            } catch (IOException | RuntimeException failure) {
-                context.warn("cannot write " + file.path + ": " + failure);
-                file.abandon();
-                openFailed = true;
-            }
+        if (open()) {
+            write(e);
         }
     }
 
-    /** Keeps `e` in the ring, which grows to its full size (a test's seldom fills it). */
-    private void keep(Event e) {
-        int size = context.settings.ring;
-        if (ringCount < size && ringCount == ring.length) {
-            ring = java.util.Arrays.copyOf(ring, Math.min(size, ring.length * 2));
+    private void write(Event e) {
+        if (root == null && e.kind == Event.CALL) {
+            root = Functions.get(e.fn).qualifiedName();
         }
-        ring[ringAt] = e;
-        ringAt = (ringAt + 1) % ring.length;
-        ringCount = Math.min(ringCount + 1, ring.length);
+        try {
+            file.write(e);
+        } catch (IOException | RuntimeException failure) {
+            context.warn("cannot write " + file.path + ": " + failure);
+            file.abandon();
+            openFailed = true;
+        }
     }
 
     private boolean open() {
@@ -116,28 +102,25 @@ final class Trace {
         }
     }
 
-    /** Ends the trace: nothing more is recorded in it. A windowed trace that did not fail
-     * is dropped; a process's trace that recorded no call is not written either (a JVM that
-     * ran none of the application's code, like Maven's own, even when it fails). */
-    synchronized String finish(Failure failure, Integer exitCode) {
+    /** Ends the trace: nothing more is recorded in it. A windowed trace is written only if
+     * it failed, with the events of `window` (oldest first); a trace that saw no call of
+     * the application (a JVM like Maven's own) is not written, even when it fails. */
+    synchronized String finish(Failure failure, Integer exitCode, List<Event> window, String rootName) {
         if (closed) {
             return null;
         }
         closed = true;
         boolean failed = failure != null || exitCode != null && exitCode != 0;
-        if (root == null && test == null || ring != null && !failed) {
+        if (rootName == null && root == null && test == null || windowed && !failed || !open()) {
             return null;
         }
-        if (!open()) {
-            return null;
+        if (rootName != null) {
+            root = rootName;
+        }
+        for (Event e : window) {
+            write(e);
         }
         try {
-            if (ring != null) {
-                int start = (ringAt - ringCount + ring.length) % ring.length;
-                for (int i = 0; i < ringCount; i++) {
-                    file.write(ring[(start + i) % ring.length]);
-                }
-            }
             if (failure != null && failure.lane != null) {
                 writeFailure(failure);
             }

@@ -34,10 +34,16 @@ class OptionalBuildExt(build_ext):
     def build_native_agent(self):
         """liborion.so and liborion++.so as package data, found by orion.native.build."""
         sys.path.insert(0, str(ROOT))
-        from orion.native.build import BuildError, compile_agent
+        from orion.native.build import STAMP, BuildError, compile_agent, source_digest
 
+        out = self.native_agent_dir()
+        try:  # built from these sources already (another interpreter's build): keep it
+            if (out / STAMP).read_text().strip() == source_digest(ROOT / "agents"):
+                return
+        except OSError:
+            pass
         try:
-            built = compile_agent(ROOT / "agents", self.native_agent_dir())
+            built = compile_agent(ROOT / "agents", out)
         except BuildError as exc:
             print(f"warning: {exc}; orion builds it on first use")
         else:

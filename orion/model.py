@@ -185,7 +185,8 @@ class Call:
         self.events: list[Event | Crash | Stack] | tuple = ()
         self.errors_below = False
         self.dropped = 0
-        self.site: int | None = None  # native: the call's return address, in its caller
+        self.site: int | None = None  # the call's return address in its caller (native), or
+        # the caller's line (Python)
 
     @property
     def quiet(self) -> bool:
@@ -515,6 +516,8 @@ def _load(path: Path, prune: Pruner | None) -> Trace:
                         site = sites.get(rec[3])
                         if site is not None and isinstance(fn.addr, int):
                             call.site = fn.addr + site
+                        elif site and fn.addr is None:  # Python: the caller's line itself
+                            call.site = site
                         if stack:
                             parent = stack[-1]
                             if parent.children:
@@ -687,13 +690,15 @@ def crash_lines(detail: Any, functions: list[Function], modules: Iterable[Module
 
 
 def caller_line(parent: Call, child: Call, modules: Iterable[Module], last: bool) -> int | None:
-    """The line `parent` was at while its call `child` ran: from the call site native
-    agents record, else, when `parent` ended through that call (its `last` call: an
-    exception that unwound both, a crash with both open), the line it ended at; None when
-    the trace cannot tell."""
+    """The line `parent` was at while its call `child` ran: from the call site agents
+    record (native: an address; Python: the line), else, when `parent` ended through that
+    call (its `last` call: an exception that unwound both, a crash with both open), the
+    line it ended at; None when the trace cannot tell."""
     from .native.symbols import resolve_lines
 
     fn = parent.fn
+    if child.site is not None and child.fn is not None and child.fn.addr is None:
+        return child.site  # a Python call's site is the caller's line
     if child.site is not None and fn is not None and isinstance(fn.addr, int):
         line = resolve_lines([(fn.addr, child.site - 1)], modules)[0]
         if line is not None:

@@ -39,8 +39,9 @@ def current():
 
 
 def hook_kind() -> str:
-    """Which hook delivers events: "c" (the compiled extension, a profile function),
-    "python" (sys.settrace), or "sampled" (error mode's sampled ring: no hook)."""
+    """Which hook delivers events: "c" (the compiled extension: sys.monitoring callbacks
+    on CPython >= 3.12, else a profile function), "python" (sys.settrace), or "sampled"
+    (error mode's sampled ring: no hook)."""
     if _session is not None:
         return _hook_kind
     return "c" if _load_c_hook(AgentConfig(hook="auto")) is not None else "python"
@@ -175,7 +176,8 @@ def _install_c_tracer(hook, session) -> None:
     session.attach(tracer)
     _previous["c_tracer"] = tracer
     tracer.install(session.own_threads())
-    threading.setprofile(tracer.thread_bootstrap)
+    if tracer.hook == "profile":  # sys.monitoring covers every thread by itself
+        threading.setprofile(tracer.thread_bootstrap)
 
 
 def _wrap_run_module(hook) -> None:

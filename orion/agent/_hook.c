@@ -41,6 +41,12 @@
 #include <Python.h>
 #include <frameobject.h>
 #include <opcode.h>
+#if PY_VERSION_HEX >= 0x030C0000
+/* the caller of the frame a sys.monitoring callback runs for: `previous` is internal */
+#define Py_BUILD_CORE 1
+#include <internal/pycore_frame.h>
+#undef Py_BUILD_CORE
+#endif
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -191,9 +197,23 @@ pack_bytes(Buf *b, const char *data, Py_ssize_t n)
     return 0;
 }
 
+/* Whether the word ending at s[i - 1] may be a header's name (values.py _SHAPES):
+ * Authorization, Cookie, or hyphenated. */
+static int
+header_name_before(const char *s, Py_ssize_t i)
+{
+    Py_ssize_t start = i;
+    int hyphen = 0;
+    while (start > 0 && (Py_ISALNUM(s[start - 1]) || s[start - 1] == '-'))
+        hyphen |= s[--start] == '-';
+    Py_ssize_t n = i - start;
+    return hyphen || (n == 13 && !PyOS_strnicmp(s + start, "authorization", 13))
+           || (n == 6 && !PyOS_strnicmp(s + start, "cookie", 6));
+}
+
 /* Whether UTF-8 `s` may hold a secret shape (values.py _SHAPES: a URL's password, a query
- * parameter, a bearer, GitHub, AWS, Slack or JSON Web token): then Python captures it,
- * which scrubs the shape.
+ * parameter or header line, a bearer, GitHub, AWS, Slack or JSON Web token): then Python
+ * captures it, which scrubs the shape.
  * One test per byte for most bytes: it runs on every string the hook packs itself. */
 static int
 may_hold_secret_shape(const char *s, Py_ssize_t n)
@@ -211,7 +231,7 @@ may_hold_secret_shape(const char *s, Py_ssize_t n)
                 return 1;
             break;
         case ':':
-            if (AT("://"))
+            if (AT("://") || header_name_before(s, i))
                 return 1;
             break;
         case 'A':
@@ -312,7 +332,7 @@ pack_simple(Buf *b, PyObject *obj)
 
 typedef struct {
     int64_t t;
-    int64_t a;      /* call: function id; unwind: line */
+    int64_t a;      /* call: function id, and its site << 32; unwind: line */
     int32_t kind;
     int32_t lane;
     PyObject *obj;  /* an event Python appended (an exception), as its tuple */
@@ -387,6 +407,9 @@ Ring_item(Ring *self, Py_ssize_t i)
         return Py_NewRef(e->obj);
     if (e->kind == REC_RETURN)
         return Py_BuildValue("(iLi)", e->kind, (long long)e->t, e->lane);
+    if (e->kind == REC_CALL)  /* (kind, t, lane, function, site) */
+        return Py_BuildValue("(iLiLi)", e->kind, (long long)e->t, e->lane,
+                             (long long)(e->a & 0xffffffff), (int)(e->a >> 32));
     return Py_BuildValue("(iLiL)", e->kind, (long long)e->t, e->lane, (long long)e->a);
 }
 
@@ -453,6 +476,8 @@ typedef struct {
     int64_t root;    /* function of the chunk's first call, or -1 */
     FnInfo **fns;     /* by function id; entries never move (other threads hold them) */
     Py_ssize_t nfns;
+    int32_t *sites;   /* by function id: the site its last call record carries (-1: none) */
+    Py_ssize_t nsites;
     PyObject **last_exc;  /* by lane: the exception last recorded (a reference, dropped at
                            * a return once nothing else holds it: ids get reused) */
     Py_ssize_t nlanes;
@@ -460,6 +485,9 @@ typedef struct {
      * 0: no cap) and what it left out */
     int64_t full_calls, value_every, max_calls;
     int64_t recorded_calls, calls_without_values, calls_dropped;
+    int tool;                /* its sys.monitoring tool id; -1: the profile hook */
+    PyObject *states;        /* sys.monitoring: every thread's ThreadState (a list) */
+    unsigned long installer; /* the thread that installed it (never the agent's own) */
 } Tracer;
 
 static void clock_recalibrate(Tracer *tr);
@@ -532,7 +560,8 @@ clock_recalibrate(Tracer *tr)
 #define SLOT_VALUES 2    /* dev: its values are captured (adaptive capture) */
 
 typedef struct {
-    PyFrameObject *frame;  /* identity only: the frame is alive while on the stack */
+    const void *frame;  /* identity only (the profile hook's frame object, the monitoring
+                         * hook's interpreter frame): alive while on the stack */
     int64_t lane;
     int flags;             /* SLOT_* */
 } Slot;
@@ -554,6 +583,7 @@ typedef struct {
     int p_flags;  /* its slot's flags */
     PyFrameObject *top;  /* the thread's outermost traced frame while it runs (identity) */
     PyObject *top_exc;   /* the exception that last arrived in it */
+    int ignored;         /* sys.monitoring: one of the agent's own threads */
 } ThreadState;
 
 static PyTypeObject ThreadStateType;
@@ -581,16 +611,27 @@ call_int(PyObject *session, PyObject *name, PyObject *arg)
     return (v == -1 && PyErr_Occurred()) ? -2 : v;
 }
 
-/* The function id of `code` (-1: not traced), asking Session.classify on first sight. */
-static int64_t
-function_id(Tracer *tr, PyCodeObject *code, PyFrameObject *frame, int classify)
+#define UNKNOWN (-3)
+
+/* The function id of `code` as this tracer classified it (-1: not traced), UNKNOWN when
+ * it has not, -2 on error. */
+static inline int64_t
+cached_id(Tracer *tr, PyCodeObject *code)
 {
     void *extra = NULL;
     if (GET_EXTRA((PyObject *)code, extra_index, &extra) < 0)
         return -2;
     uintptr_t v = (uintptr_t)extra;
-    if (v >> 32 == tr->gen)
-        return (int64_t)(v & 0xffffffffu) - 1;
+    return v >> 32 == tr->gen ? (int64_t)(v & 0xffffffffu) - 1 : UNKNOWN;
+}
+
+/* The function id of `code` (-1: not traced), asking Session.classify on first sight. */
+static int64_t
+function_id(Tracer *tr, PyCodeObject *code, PyFrameObject *frame, int classify)
+{
+    int64_t cached = cached_id(tr, code);
+    if (cached != UNKNOWN)
+        return cached;
     if (!classify)
         return -1;
     int64_t fid = call_int(tr->session, s_classify, (PyObject *)frame);
@@ -800,8 +841,75 @@ lane_of(ThreadState *ts, PyCodeObject *code, int64_t *lane)
     return 0;
 }
 
+/* -- call sites (spec 4.6): the line the caller is at when a call starts ------------- */
+
+/* Lines by (code, offset), direct-mapped: a loop's calls come from the same few sites,
+ * and finding a line walks the code's line table. An entry whose code object died and
+ * whose address a new one reuses with the same offset may give a wrong line: rare and
+ * harmless to the program (a site is only shown). */
+#define SITE_CACHE 4096
+static struct {
+    const PyCodeObject *code;
+    int offset, line;
+} site_lines[SITE_CACHE];
+
 static int
-on_call(ThreadState *ts, PyFrameObject *frame, PyCodeObject *code, int64_t fid)
+line_at(PyCodeObject *code, int offset)
+{
+    size_t h = (((uintptr_t)code >> 4) ^ ((uintptr_t)offset * 0x9E3779B1u)) % SITE_CACHE;
+    if (site_lines[h].code != code || site_lines[h].offset != offset) {
+        int line = PyCode_Addr2Line(code, offset);
+        site_lines[h].code = code;
+        site_lines[h].offset = offset;
+        site_lines[h].line = line > 0 ? line : 0;
+    }
+    return site_lines[h].line;
+}
+
+/* The site of `frame`'s call: its caller's current line (0: no Python caller). */
+static int
+caller_line_of(PyFrameObject *frame)
+{
+    PyFrameObject *back = PyFrame_GetBack(frame);
+    if (back == NULL)
+        return 0;
+    PyCodeObject *code = PyFrame_GetCode(back);
+    int line = line_at(code, PyFrame_GetLasti(back));
+    Py_DECREF(code);
+    Py_DECREF(back);
+    return line;
+}
+
+/* Whether a call of `fid` from `site` writes its site: not when its last call's record
+ * had the same (readers carry it over). */
+static int
+site_is_new(Tracer *tr, int64_t fid, int site)
+{
+    if (fid >= tr->nsites) {
+        Py_ssize_t n = tr->nsites ? tr->nsites : 64;
+        while (n <= fid)
+            n *= 2;
+        int32_t *sites = realloc(tr->sites, n * sizeof(int32_t));
+        if (sites == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memset(sites + tr->nsites, 0xff, (n - tr->nsites) * sizeof(int32_t));  /* -1 */
+        tr->sites = sites;
+        tr->nsites = n;
+    }
+    if (tr->sites[fid] == site)
+        return 0;
+    tr->sites[fid] = site;
+    return 1;
+}
+
+/* A traced frame starts (fresh 1), resumes (0) or either (-1: `frame` tells), called from
+ * line `site` of its caller. `key` is the frame's identity on the shadow stack; `frame` is
+ * only read in dev mode. */
+static int
+on_call(ThreadState *ts, const void *key, PyFrameObject *frame, PyCodeObject *code,
+        int64_t fid, int fresh, int site)
 {
     Tracer *tr = ts->tracer;
     int64_t lane;
@@ -818,12 +926,13 @@ on_call(ThreadState *ts, PyFrameObject *frame, PyCodeObject *code, int64_t fid)
         ts->cap = cap;
     }
     Slot *slot = &ts->stack[ts->depth];
-    slot->frame = frame;
+    slot->frame = key;
     slot->lane = lane;
     slot->flags = SLOT_RECORDED | SLOT_VALUES;  /* the ring's calls are all kept */
     ts->depth++;
     if (tr->mode == MODE_RING) {
-        ring_push(tr->ring, REC_CALL, tracer_now(tr), (int32_t)lane, fid, NULL);
+        ring_push(tr->ring, REC_CALL, tracer_now(tr), (int32_t)lane,
+                  fid | ((int64_t)site << 32), NULL);
         return 0;
     }
     slot->flags = 0;
@@ -837,7 +946,8 @@ on_call(ThreadState *ts, PyFrameObject *frame, PyCodeObject *code, int64_t fid)
         if (info == NULL && report() < 0)  /* still write the call, so that its return has one */
             return -1;
         if (info != NULL && wants_values(tr, info)) {
-            int fresh = starts(code, frame);
+            if (fresh < 0)
+                fresh = starts(code, frame);
             if (fresh < 0)
                 return -1;
             ts->scratch.len = 0;
@@ -860,9 +970,20 @@ on_call(ThreadState *ts, PyFrameObject *frame, PyCodeObject *code, int64_t fid)
     if (!tr->enabled)  /* closed while Python captured the arguments */
         return 0;
     slot->flags |= SLOT_RECORDED;
-    if (begin_record(tr, 4 + args, REC_CALL, tracer_now(tr)) < 0 ||
+    int new_site = site_is_new(tr, fid, site);
+    if (new_site < 0)
+        return -1;
+    if (new_site && !args) {  /* args is nil when a site follows */
+        ts->scratch.len = 0;
+        if (buf_reserve(&ts->scratch, 1) < 0)
+            return -1;
+        ts->scratch.data[ts->scratch.len++] = (char)0xc0;
+        args = 1;
+    }
+    if (begin_record(tr, 4 + args + new_site, REC_CALL, tracer_now(tr)) < 0 ||
         pack_int(&tr->chunk, lane) < 0 || pack_int(&tr->chunk, fid) < 0 ||
-        (args && pack_bytes(&tr->chunk, ts->scratch.data, ts->scratch.len) < 0))
+        (args && pack_bytes(&tr->chunk, ts->scratch.data, ts->scratch.len) < 0) ||
+        (new_site && pack_int(&tr->chunk, site) < 0))
         return -1;
     if (tr->root < 0)
         tr->root = fid;
@@ -963,6 +1084,25 @@ resolve(ThreadState *ts, PyObject *exc, PyObject *tb)
     return rc;
 }
 
+/* dev: the locals of a frame an exception unwinds, packed by Python, now (NULL: none
+ * captured for this call). */
+static int
+unwind_locals(Tracer *tr, PyFrameObject *frame, Slot slot, PyObject **locals)
+{
+    *locals = NULL;
+    if (tr->mode != MODE_VALUES || !(slot.flags & SLOT_VALUES))
+        return 0;
+    *locals = PyObject_CallMethod(tr->session, "unwind_locals", "O", (PyObject *)frame);
+    if (*locals == NULL)
+        return -1;
+    if (!PyBytes_Check(*locals)) {
+        Py_CLEAR(*locals);
+        PyErr_SetString(PyExc_TypeError, "Session.unwind_locals must return bytes");
+        return -1;
+    }
+    return 0;
+}
+
 static int
 on_unwind(ThreadState *ts, PyFrameObject *frame, Slot slot)
 {
@@ -973,16 +1113,8 @@ on_unwind(ThreadState *ts, PyFrameObject *frame, Slot slot)
     int line = PyFrame_GetLineNumber(frame);
     int64_t t = tracer_now(tr);
     PyObject *locals = NULL;
-    if (tr->mode == MODE_VALUES && (slot.flags & SLOT_VALUES)) {  /* its locals, now */
-        locals = PyObject_CallMethod(tr->session, "unwind_locals", "O", (PyObject *)frame);
-        if (locals == NULL)
-            return -1;
-        if (!PyBytes_Check(locals)) {
-            Py_DECREF(locals);
-            PyErr_SetString(PyExc_TypeError, "Session.unwind_locals must return bytes");
-            return -1;
-        }
-    }
+    if (unwind_locals(tr, frame, slot, &locals) < 0)
+        return -1;
     if (frame == ts->top) {  /* its exception is known: it arrived while tracing */
         PyObject *exc = ts->top_exc;
         ts->top = NULL;
@@ -1005,11 +1137,11 @@ on_unwind(ThreadState *ts, PyFrameObject *frame, Slot slot)
     return 0;
 }
 
+static int emit_return(ThreadState *ts, PyObject *value, Slot slot);
+
 static int
 on_return(ThreadState *ts, PyFrameObject *frame, PyObject *value, Slot slot)
 {
-    Tracer *tr = ts->tracer;
-    int64_t lane = slot.lane;
     if (ts->p_frame != NULL && resolve(ts, NULL, NULL) < 0)
         return -1;
     if (value == NULL)  /* unwound by an exception */
@@ -1019,6 +1151,15 @@ on_return(ThreadState *ts, PyFrameObject *frame, PyObject *value, Slot slot)
         Py_CLEAR(ts->top_exc);
         trace_off(ts);
     }
+    return emit_return(ts, value, slot);
+}
+
+/* The return record of a frame that returned (or yielded) `value`. */
+static int
+emit_return(ThreadState *ts, PyObject *value, Slot slot)
+{
+    Tracer *tr = ts->tracer;
+    int64_t lane = slot.lane;
     if (lane < tr->nlanes && tr->last_exc[lane] != NULL && Py_REFCNT(tr->last_exc[lane]) == 1)
         Py_CLEAR(tr->last_exc[lane]);  /* handled and gone: let it go */
     if (tr->mode == MODE_RING) {
@@ -1145,7 +1286,7 @@ callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
                 Py_XDECREF(back);
             }
             if (rc == 0)
-                rc = on_call(ts, frame, code, fid);
+                rc = on_call(ts, frame, frame, code, fid, -1, caller_line_of(frame));
         }
         else {
             /* Only frames this thread saw start; a frame that started before tracing, or
@@ -1166,6 +1307,342 @@ done:
     Py_DECREF(ts);
     return rc < 0 ? report() : 0;
 }
+
+/* -- the sys.monitoring hook (CPython >= 3.12, PEP 669) ---------------------------------
+ *
+ * Process-wide: one tool id, callbacks that are C functions, every thread covered (those
+ * running before tracing began too). A code object the filters leave out is DISABLE'd at
+ * its first start, return, yield or resume, after which CPython runs it uninstrumented.
+ * PY_UNWIND carries the exception that unwinds a frame, so neither the pending unwind nor
+ * the trace function of the profile hook is needed; RAISE and EXCEPTION_HANDLED (which
+ * cannot be disabled, and fire in every library) add nothing to the records: an exception
+ * caught where it was raised leaves none, as with the profile hook. */
+#if PY_VERSION_HEX >= 0x030C0000
+#define HAVE_MONITORING 1
+#if PY_VERSION_HEX >= 0x030D0000
+#define CURRENT_FRAME(t) ((t)->current_frame)
+#else
+#define CURRENT_FRAME(t) ((t)->cframe->current_frame)
+#endif
+
+static ThreadState *new_thread_state(Tracer *self);
+
+static Tracer *monitored;                /* the tracer the callbacks feed (NULL: none) */
+static PyObject *disable_event;          /* sys.monitoring.DISABLE */
+static int monitoring_used;              /* some code may have been DISABLE'd already */
+static _Thread_local ThreadState *thread_state;  /* this thread's, while its gen matches */
+static _Thread_local uint64_t thread_state_gen;
+
+/* Whether the calling thread is one of the agent's own (its outermost frame runs Orionis
+ * code; see Session.own_threads): its events are ignored, or a compressor could wait in
+ * classify() for the lock that close() holds while waiting for it. */
+static int
+agent_thread(Tracer *tr)
+{
+    PyObject *r = PyObject_CallMethod(tr->session, "is_own_thread", NULL);
+    if (r == NULL)
+        return -1;
+    int own = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return own;
+}
+
+/* The calling thread's state for `tr`, made at its first event (NULL and no error: the
+ * thread is the agent's own). */
+static ThreadState *
+monitored_state(Tracer *tr)
+{
+    if (thread_state_gen == tr->gen)
+        return thread_state->ignored ? NULL : thread_state;
+    ThreadState *ts = new_thread_state(tr);
+    if (ts == NULL)
+        return NULL;
+    if (PyList_Append(tr->states, (PyObject *)ts) < 0) {
+        Py_DECREF(ts);
+        return NULL;
+    }
+    Py_DECREF(ts);  /* tr->states holds it */
+    if (PyThread_get_thread_ident() != tr->installer) {
+        int own = agent_thread(tr);
+        if (own < 0)
+            return NULL;
+        ts->ignored = own;
+    }
+    thread_state = ts;
+    thread_state_gen = tr->gen;
+    return ts->ignored ? NULL : ts;
+}
+
+/* The function id of `code` (-1: not traced), classifying it on first sight. */
+static int64_t
+monitored_id(Tracer *tr, PyCodeObject *code)
+{
+    int64_t fid = cached_id(tr, code);
+    return fid == UNKNOWN ? function_id(tr, code, PyEval_GetFrame(), 1) : fid;
+}
+
+static PyObject *
+callback_result(int rc)
+{
+    if (rc < 0 && report() < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* The site of the call of interpreter frame `current`: the line of the Python frame below
+ * it (frames of C calls in between, "incomplete" ones, are skipped). */
+static int
+monitored_caller_line(const _PyInterpreterFrame *current)
+{
+    _PyInterpreterFrame *back = current->previous;
+    while (back != NULL && _PyFrame_IsIncomplete(back))
+        back = back->previous;
+    if (back == NULL)
+        return 0;
+#if PY_VERSION_HEX >= 0x030D0000
+    PyCodeObject *code = _PyFrame_GetCode(back);
+#else
+    PyCodeObject *code = back->f_code;
+#endif
+    return line_at(code, PyUnstable_InterpreterFrame_GetLasti(back));
+}
+
+/* PY_START (fresh 1), PY_RESUME and PY_THROW (0): a call record. */
+static PyObject *
+monitored_enter(PyObject *const *args, int fresh, int can_disable)
+{
+    Tracer *tr = monitored;
+    if (tr == NULL || !tr->enabled)
+        Py_RETURN_NONE;
+    ThreadState *ts = monitored_state(tr);  /* first: an agent thread must not classify */
+    if (ts == NULL)
+        return callback_result(PyErr_Occurred() ? -1 : 0);
+    PyCodeObject *code = (PyCodeObject *)args[0];
+    int64_t fid = monitored_id(tr, code);
+    if (fid == -1 && can_disable)
+        return Py_NewRef(disable_event);
+    if (fid < 0)
+        return callback_result(fid < -1 ? -1 : 0);
+    Py_INCREF(ts);  /* as in callback: Python called from here may let the GIL go */
+    PyFrameObject *frame = tr->mode == MODE_VALUES ? PyEval_GetFrame() : NULL;
+    const _PyInterpreterFrame *current = CURRENT_FRAME(PyThreadState_Get());
+    int rc = on_call(ts, current, frame, code, fid, fresh, monitored_caller_line(current));
+    Py_DECREF(ts);
+    return callback_result(rc);
+}
+
+/* The slot of the current frame, popped with the frames above it that left unseen (0:
+ * the frame started before tracing, or on another session's watch). */
+static int
+pop_current(ThreadState *ts, Slot *slot)
+{
+    const void *key = CURRENT_FRAME(PyThreadState_Get());
+    Py_ssize_t i = ts->depth - 1;
+    while (i >= 0 && ts->stack[i].frame != key)
+        i--;
+    if (i < 0)
+        return 0;
+    ts->depth = i;
+    *slot = ts->stack[i];
+    return 1;
+}
+
+/* PY_RETURN and PY_YIELD: a return record with the value. */
+static PyObject *
+monitored_leave(PyObject *const *args)
+{
+    Tracer *tr = monitored;
+    if (tr == NULL || !tr->enabled)
+        Py_RETURN_NONE;
+    ThreadState *ts = monitored_state(tr);
+    if (ts == NULL)
+        return callback_result(PyErr_Occurred() ? -1 : 0);
+    int64_t fid = monitored_id(tr, (PyCodeObject *)args[0]);
+    if (fid == -1)
+        return Py_NewRef(disable_event);
+    if (fid < 0)
+        return callback_result(-1);
+    Slot slot;
+    if (!pop_current(ts, &slot))
+        Py_RETURN_NONE;
+    Py_INCREF(ts);
+    int rc = emit_return(ts, args[2], slot);
+    Py_DECREF(ts);
+    return callback_result(rc);
+}
+
+/* PY_UNWIND: the exception record (when new on the lane) and the unwind. */
+static PyObject *
+monitored_unwind(PyObject *const *args)
+{
+    Tracer *tr = monitored;
+    if (tr == NULL || !tr->enabled)
+        Py_RETURN_NONE;
+    PyCodeObject *code = (PyCodeObject *)args[0];
+    if (cached_id(tr, code) < 0)  /* not traced, or never seen starting */
+        Py_RETURN_NONE;
+    ThreadState *ts = monitored_state(tr);
+    Slot slot;
+    if (ts == NULL || !pop_current(ts, &slot))
+        return callback_result(PyErr_Occurred() ? -1 : 0);
+    int offset = (int)PyLong_AsLong(args[1]);
+    if (offset == -1 && PyErr_Occurred())
+        return NULL;
+    int line = PyCode_Addr2Line(code, offset);
+    int64_t t = tracer_now(tr);
+    Py_INCREF(ts);
+    PyObject *locals = NULL;
+    int rc = unwind_locals(tr, PyEval_GetFrame(), slot, &locals);
+    if (rc == 0 && PyExceptionInstance_Check(args[2]))
+        rc = emit_raised(ts, slot.lane, line, args[2], t);
+    if (rc == 0 && tr->enabled && (slot.flags & SLOT_RECORDED))
+        rc = emit_unwind(ts, slot.lane, line, locals, t);
+    Py_XDECREF(locals);
+    Py_DECREF(ts);
+    return callback_result(rc);
+}
+
+static PyObject *
+on_py_start(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    return monitored_enter(args, 1, 1);
+}
+
+static PyObject *
+on_py_resume(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    return monitored_enter(args, 0, 1);
+}
+
+static PyObject *
+on_py_throw(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    return monitored_enter(args, 0, 0);
+}
+
+static PyObject *
+on_py_return(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    return monitored_leave(args);
+}
+
+static PyObject *
+on_py_unwind(PyObject *unused, PyObject *const *args, Py_ssize_t nargs)
+{
+    return monitored_unwind(args);
+}
+
+#define N_EVENTS 6
+static const char *event_names[N_EVENTS] = {
+    "PY_START", "PY_RESUME", "PY_THROW", "PY_RETURN", "PY_UNWIND", "PY_YIELD"};
+static PyMethodDef event_callbacks[N_EVENTS] = {
+    {"orion_py_start", (PyCFunction)(void (*)(void))on_py_start, METH_FASTCALL, NULL},
+    {"orion_py_resume", (PyCFunction)(void (*)(void))on_py_resume, METH_FASTCALL, NULL},
+    {"orion_py_throw", (PyCFunction)(void (*)(void))on_py_throw, METH_FASTCALL, NULL},
+    {"orion_py_return", (PyCFunction)(void (*)(void))on_py_return, METH_FASTCALL, NULL},
+    {"orion_py_unwind", (PyCFunction)(void (*)(void))on_py_unwind, METH_FASTCALL, NULL},
+    {"orion_py_yield", (PyCFunction)(void (*)(void))on_py_return, METH_FASTCALL, NULL},
+};
+/* Tool ids tried in turn: the profiler's, then the two that no kind of tool is named for
+ * (the debugger's, coverage's and the optimizer's are left to those tools). */
+static const int tool_ids[] = {2, 3, 4};
+
+/* Claim a tool id and register the callbacks; 0 without error when every id is taken
+ * (the profile hook is used instead). */
+static int
+monitoring_install(Tracer *self)
+{
+    PyObject *mon = PySys_GetObject("monitoring");  /* borrowed */
+    if (mon == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "sys.monitoring is missing");
+        return -1;
+    }
+    if (disable_event == NULL &&
+        (disable_event = PyObject_GetAttrString(mon, "DISABLE")) == NULL)
+        return -1;
+    for (size_t i = 0; i < sizeof tool_ids / sizeof tool_ids[0] && self->tool < 0; i++) {
+        PyObject *r = PyObject_CallMethod(mon, "use_tool_id", "is", tool_ids[i], "orion");
+        if (r != NULL) {
+            Py_DECREF(r);
+            self->tool = tool_ids[i];
+        }
+        else if (PyErr_ExceptionMatches(PyExc_ValueError))
+            PyErr_Clear();  /* taken by another tool */
+        else
+            return -1;
+    }
+    if (self->tool < 0)
+        return 0;
+    PyObject *events = PyObject_GetAttrString(mon, "events");
+    if (events == NULL)
+        return -1;
+    long mask = 0;
+    int rc = 0;
+    for (int i = 0; i < N_EVENTS && rc == 0; i++) {
+        PyObject *bit = PyObject_GetAttrString(events, event_names[i]);
+        PyObject *func = bit ? PyCFunction_New(&event_callbacks[i], NULL) : NULL;
+        PyObject *r = func ? PyObject_CallMethod(mon, "register_callback", "iOO", self->tool,
+                                                 bit, func) : NULL;
+        if (r == NULL)
+            rc = -1;
+        else
+            mask |= PyLong_AsLong(bit);
+        Py_XDECREF(r);
+        Py_XDECREF(func);
+        Py_XDECREF(bit);
+    }
+    Py_DECREF(events);
+    if (rc == 0 && monitoring_used) {  /* what an earlier session disabled, for its filters */
+        PyObject *r = PyObject_CallMethod(mon, "restart_events", NULL);
+        rc = r ? 0 : -1;
+        Py_XDECREF(r);
+    }
+    if (rc < 0)
+        return -1;
+    self->states = PyList_New(0);
+    if (self->states == NULL)
+        return -1;
+    self->installer = PyThread_get_thread_ident();
+    monitored = self;
+    monitoring_used = 1;
+    PyObject *r = PyObject_CallMethod(mon, "set_events", "il", self->tool, mask);
+    Py_XDECREF(r);
+    return r ? 1 : -1;
+}
+
+/* Stop the events, unregister the callbacks and give the tool id back. */
+static int
+monitoring_uninstall(Tracer *self)
+{
+    if (self->tool < 0)
+        return 0;
+    if (monitored == self)
+        monitored = NULL;
+    PyObject *mon = PySys_GetObject("monitoring");
+    PyObject *events = mon ? PyObject_GetAttrString(mon, "events") : NULL;
+    if (events == NULL)
+        return -1;
+    PyObject *r = PyObject_CallMethod(mon, "set_events", "ii", self->tool, 0);
+    for (int i = 0; i < N_EVENTS && r != NULL; i++) {
+        Py_DECREF(r);
+        PyObject *bit = PyObject_GetAttrString(events, event_names[i]);
+        r = bit ? PyObject_CallMethod(mon, "register_callback", "iOO", self->tool, bit,
+                                      Py_None) : NULL;
+        Py_XDECREF(bit);
+    }
+    Py_DECREF(events);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    r = PyObject_CallMethod(mon, "free_tool_id", "i", self->tool);
+    Py_XDECREF(r);
+    self->tool = -1;
+    Py_CLEAR(self->states);  /* threads' states: their gen no longer matches any tracer */
+    return r ? 0 : -1;
+}
+#else
+#define HAVE_MONITORING 0
+#endif
 
 static int
 Tracer_init(Tracer *self, PyObject *args, PyObject *kwds)
@@ -1199,6 +1676,7 @@ Tracer_init(Tracer *self, PyObject *args, PyObject *kwds)
     self->gen = ++generations;
     self->root = -1;
     self->enabled = 1;
+    self->tool = -1;
     if (mode == MODE_RING) {
         Ring *r = PyObject_New(Ring, &RingType);
         if (r == NULL)
@@ -1229,11 +1707,19 @@ free_fns(Tracer *self)
     free(self->fns);
     self->fns = NULL;
     self->nfns = 0;
+    free(self->sites);
+    self->sites = NULL;
+    self->nsites = 0;
 }
 
 static void
 Tracer_dealloc(Tracer *self)
 {
+#if HAVE_MONITORING
+    if (monitored == self)
+        monitored = NULL;
+#endif
+    Py_XDECREF(self->states);
     Py_XDECREF(self->session);
     Py_XDECREF(self->secret_values);
     Py_XDECREF(self->ring);
@@ -1262,6 +1748,7 @@ new_thread_state(Tracer *self)
     ts->p_line = ts->p_flags = 0;
     ts->top = NULL;
     ts->top_exc = NULL;
+    ts->ignored = 0;
     return ts;
 }
 
@@ -1381,7 +1868,11 @@ Tracer_install(Tracer *self, PyObject *args)
             return NULL;
         }
     }
-    int rc = install(self, skip, nskip);
+    int rc = 0;
+#if HAVE_MONITORING
+    rc = monitoring_install(self);  /* 0: no tool id free */
+#endif
+    rc = rc == 0 ? install(self, skip, nskip) : rc < 0 ? -1 : 0;
     free(skip);
     if (rc < 0)
         return NULL;
@@ -1393,6 +1884,10 @@ Tracer_install(Tracer *self, PyObject *args)
 static PyObject *
 Tracer_uninstall(Tracer *self, PyObject *unused)
 {
+#if HAVE_MONITORING
+    if (self->tool >= 0)
+        return monitoring_uninstall(self) < 0 ? NULL : Py_NewRef(Py_None);
+#endif
     ThreadState *ts = current_state(self);
     if (ts != NULL)
         trace_off(ts);
@@ -1494,6 +1989,12 @@ Tracer_close(Tracer *self, PyObject *unused)
 }
 
 static PyObject *
+Tracer_get_hook(Tracer *self, void *closure)
+{
+    return PyUnicode_FromString(self->tool >= 0 ? "sys.monitoring" : "profile");
+}
+
+static PyObject *
 Tracer_get_ring(Tracer *self, void *closure)
 {
     if (self->ring == NULL)
@@ -1503,7 +2004,8 @@ Tracer_get_ring(Tracer *self, void *closure)
 
 static PyMethodDef Tracer_methods[] = {
     {"install", (PyCFunction)Tracer_install, METH_VARARGS,
-     "Hook every thread but those whose idents are given (the agent's own)."},
+     "Hook every thread but the agent's own (those whose idents are given; with "
+     "sys.monitoring, those Session.is_own_thread names)."},
     {"uninstall", (PyCFunction)Tracer_uninstall, METH_NOARGS, "Unhook the current thread."},
     {"thread_bootstrap", (PyCFunction)Tracer_thread_bootstrap, METH_VARARGS,
      "threading.setprofile() function that installs the hook in new threads."},
@@ -1521,6 +2023,8 @@ static PyMethodDef Tracer_methods[] = {
 
 static PyGetSetDef Tracer_getset[] = {
     {"ring", (getter)Tracer_get_ring, NULL, "The error-mode ring (None in other modes).", NULL},
+    {"hook", (getter)Tracer_get_hook, NULL,
+     "How it is hooked in: 'sys.monitoring' (CPython >= 3.12) or 'profile'.", NULL},
     {NULL}
 };
 
@@ -1639,6 +2143,10 @@ PyInit__hook(void)
     m = PyModule_Create(&hookmodule);
     if (m == NULL)
         return NULL;
+    if (PyModule_AddStringConstant(m, "HOOK", HAVE_MONITORING ? "sys.monitoring" : "profile") < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
     Py_INCREF(&TracerType);
     if (PyModule_AddObject(m, "Tracer", (PyObject *)&TracerType) < 0) {
         Py_DECREF(&TracerType);

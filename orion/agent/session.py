@@ -42,8 +42,9 @@ from .filters import CodeFilter
 from .values import (DEFAULT_SECRETS, MAX_TEXT, Capturer, SecretNames, add_secret_value,
                      redact_argv, scrub, startup_secret_values)
 
-_RETURN_VALUE = dis.opmap["RETURN_VALUE"]
-_YIELD_VALUE = dis.opmap["YIELD_VALUE"]
+# The opcodes a frame leaves by normally (3.12 added RETURN_CONST); any other: an unwind.
+_LEAVING_OPS = frozenset(dis.opmap[name] for name in ("RETURN_VALUE", "RETURN_CONST",
+                                                      "YIELD_VALUE") if name in dis.opmap)
 _RESUME = dis.opmap.get("RESUME")
 _CORO_FLAGS = 0x80 | 0x100 | 0x200  # CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _ARG_FLAGS = ((0x04, 1), (0x08, 1))  # CO_VARARGS, CO_VARKEYWORDS
@@ -109,7 +110,7 @@ class Lane:
         if event == "return":
             session = self.session
             exc = self.inflight.pop(frame, None) if self.inflight else None
-            if session.ops[frame.f_code][frame.f_lasti] in (_RETURN_VALUE, _YIELD_VALUE):
+            if session.ops[frame.f_code][frame.f_lasti] in _LEAVING_OPS:
                 if self.last_exc is not None and sys.getrefcount(self.last_exc) == 2:
                     self.last_exc = None  # handled and gone: let it go (as the C hook)
                 session.on_return(self.id, arg, flags)
@@ -145,6 +146,7 @@ class Session:
         # then the values redacted
         self.secret_values = startup_secret_values(os.environ, command_line(), self.secrets)
         self.fids: dict[Any, int] = {}  # code -> function id, -1 when not traced
+        self.sites: dict[int, int] = {}  # function id -> the site its last call record has
         self.ops: dict[Any, bytes] = {}  # code -> co_code, to tell a return from an unwind
         self.functions: list[tuple] = []  # error mode: (name, module, file, line) by id
         self.lanes: list[tuple] = []  # (name, kind, native_id, parent) by lane id
@@ -362,6 +364,14 @@ class Session:
                 own.append(ident)
         return tuple(own)
 
+    def is_own_thread(self) -> bool:
+        """For the sys.monitoring hook, at a thread's first event: whether it is one of the
+        agent's own threads (see own_threads), whose events it then ignores."""
+        frame = sys._getframe()
+        while frame.f_back is not None:
+            frame = frame.f_back
+        return self.filter.is_orion(frame.f_code.co_filename)
+
     def thread_starting(self, thread: threading.Thread) -> None:
         """Thread.start() was called: the caller's lane becomes the new thread's parent, so
         that exports link the thread to the call that started it. Only a lane that exists
@@ -458,9 +468,13 @@ class Session:
         return _RECORDED
 
     def on_call(self, lane: int, frame, fid: int) -> int:
-        """Record a call; return what adaptive capture keeps of it."""
+        """Record a call, with its site (spec 4.6: the caller's line, 0 when none, left out
+        when the function's last call record had the same); return what adaptive capture
+        keeps of it."""
+        back = frame.f_back
+        site = (back.f_lineno or 0) if back is not None else 0
         if self.ring is not None:
-            self.ring.append((C.CALL, self.now(), lane, fid))
+            self.ring.append((C.CALL, self.now(), lane, fid, site))
             return _FULL
         flags = self.adapt(fid)
         if not flags & _RECORDED:
@@ -476,8 +490,12 @@ class Session:
                 args = []  # a resumed generator or coroutine: no new arguments
         with self.lock:
             if not self.closed:
+                if self.sites.get(fid) == site:
+                    site = None
+                else:
+                    self.sites[fid] = site
                 self.writer.call(self.now(), lane, fid,
-                                 None if args is None else self.capturer.pairs(args))
+                                 None if args is None else self.capturer.pairs(args), site)
         return flags
 
     @staticmethod
@@ -706,7 +724,7 @@ class Session:
             if code == _SAMPLE:
                 writer.stack(t, event[2], "sample", [[fid, line, None] for fid, line in event[3]])
             elif code == C.CALL:
-                writer.call(t, event[2], event[3])
+                writer.call(t, event[2], event[3], None, event[4])
             elif code == C.RETURN:
                 writer.ret(t, event[2])
             elif code == C.UNWIND:

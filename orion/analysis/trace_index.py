@@ -328,6 +328,8 @@ class IndexedSteps(Steps):
             site = self.sites[i] if self.sites is not None else NO_SITE
             if site != NO_SITE and isinstance(call.fn.addr, int):
                 call.site = call.fn.addr + site
+            elif site != NO_SITE and site and call.fn.addr is None:  # Python: the line
+                call.site = site
             return call
         lane_id = self.lanes[self.lane_of[i]].id
         if code == CRASH_CODE:

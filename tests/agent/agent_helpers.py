@@ -15,10 +15,12 @@ from orion.format.reader import TraceReader
 PROGRAMS = Path(__file__).parent / "programs"
 
 try:
-    from orion.agent import _hook  # noqa: F401
+    from orion.agent import _hook
     C_HOOK_BUILT = True
+    C_HOOK_API = _hook.HOOK  # "sys.monitoring" (CPython >= 3.12) or "profile"
 except ImportError:
     C_HOOK_BUILT = False
+    C_HOOK_API = None
 # The hooks a test runs with (ORION_HOOK): the C one first, when it is built.
 HOOKS = ["c", "python"] if C_HOOK_BUILT else ["python"]
 

@@ -32,5 +32,6 @@ def test_safe_mode_writes_no_locals_of_the_failing_stack(tmp_path, spool, hook, 
     (stack,) = [r for r in recs if r["type"] == "stack"]
     assert len(stack["frames"]) >= 2
     assert all(frame["locals"] is None for frame in stack["frames"])
-    assert not any("args" in r or "value" in r or "locals" in r for r in recs
+    # a call's arguments are nil when its site follows (spec 4.6), absent otherwise
+    assert not any(r.get("args") is not None or "value" in r or "locals" in r for r in recs
                    if r["type"] in ("call", "return", "unwind"))

@@ -8,15 +8,15 @@ Each agent runs one program of its language (`orion run`, as a user runs it) wit
 - in the environment: DATABASE_URL with a password, GH_PAT=ghp_…, an AWS key pair,
   selected for the snapshot through ORION_ENV_ALLOW (a user may allow them);
 - in an exception message (a C++ what(), a Go panic, a Node or Python error): the command
-  line's password, DATABASE_URL, a URL whose query has `session=` and `cookie=`, and an
-  `Authorization: Bearer …` header;
+  line's password, DATABASE_URL, a URL whose query has `session=` and `cookie=`, and the
+  header lines `Authorization: Bearer …`, `Cookie: sid=…` and `X-Api-Key: …`;
 - as values (agents that capture them): an argument named `password`, one named `token`,
   a headers map with `Authorization`, the URL password passed on as `pw`, and return
   values holding the AWS secret key and the GitHub token.
 
 and with what must survive: `PWD`, `TOKENIZERS_PARALLELISM=false`, a path and `-p 8080` on
 the command line, `author` and ordinary words (`password reset email sent`) as values,
-the message's own words and its URL's `?page=2`.
+the message's own words, its URL's `?page=2` and an `X-Request-Id` header line.
 
 A leak is a planted secret found in the raw bytes of a trace (every zstd frame decompressed
 here, every skippable frame read as it is) or in what an output command prints; a false
@@ -56,6 +56,8 @@ ARG_PASSWORD = "pw-arg-7Hq2xZ"
 ARG_TOKEN = "tk-arg-9Vb3nQ"
 HEADER_BEARER = "bearer-hdr-3Jd8Wq"
 MESSAGE_BEARER = "bearer-exc-4Kp9Lm"
+MESSAGE_COOKIE = "ck-msg-6Yh7Uj"
+MESSAGE_API_KEY = "ak-msg-2Ws3Ed"
 QUERY_SESSION = "qs-sess-5Rt6Yu"
 QUERY_COOKIE = "qs-cook-8Io9Pa"
 
@@ -70,7 +72,9 @@ ENVIRONMENT = {
     "ORION_ENV_ALLOW": "DATABASE_URL,GH_PAT,AWS_*,TOKENIZERS_PARALLELISM",
 }
 # The exception message every program builds: "login failed for jane: password <argv's>
-# rejected by <DATABASE_URL> at <QUERY_URL>, Authorization: Bearer <MESSAGE_BEARER>".
+# rejected by <DATABASE_URL> at <QUERY_URL>" and the header lines of HEADERS.
+HEADERS = ("\\nAuthorization: Bearer MESSAGE_BEARER\\nCookie: sid=MESSAGE_COOKIE"
+           "\\nX-Api-Key: MESSAGE_API_KEY\\nX-Request-Id: req-77")
 
 # Places of data, as outputs show them and agents hold them.
 ARGV_KIND, ENV_KIND, MESSAGE_KIND, VALUES_KIND = "argv", "env", "message", "values"
@@ -78,7 +82,7 @@ ARGV_KIND, ENV_KIND, MESSAGE_KIND, VALUES_KIND = "argv", "env", "message", "valu
 SECRETS = {
     ARGV_KIND: [ARGV_PASSWORD, ARGV_SHORT, ARGV_TOKEN, ARGV_URL_PASSWORD],
     ENV_KIND: [DB_PASSWORD, GITHUB_TOKEN, AWS_KEY_ID, AWS_SECRET],
-    MESSAGE_KIND: [MESSAGE_BEARER, QUERY_SESSION, QUERY_COOKIE],
+    MESSAGE_KIND: [MESSAGE_BEARER, MESSAGE_COOKIE, MESSAGE_API_KEY, QUERY_SESSION, QUERY_COOKIE],
     VALUES_KIND: [ARG_PASSWORD, ARG_TOKEN, HEADER_BEARER],
 }
 
@@ -98,6 +102,7 @@ def survivors(cwd: Path) -> list[Survivor]:
         Survivor("TOKENIZERS_PARALLELISM=false", r"TOKENIZERS_PARALLELISM\W{1,8}false", ENV_KIND),
         Survivor("the message's words", "login failed for jane", MESSAGE_KIND),
         Survivor("?page=2", re.escape("?page=2&session="), MESSAGE_KIND),
+        Survivor("an innocent header", "X-Request-Id: req-77", MESSAGE_KIND),
         Survivor("author", "Jane Austen", VALUES_KIND),
         Survivor("ordinary words", "password reset email sent", VALUES_KIND),
     ]
@@ -120,7 +125,7 @@ def call_api(endpoint, token, headers):
 
 def connect(url, pw):
     raise PermissionError(f"login failed for jane: password {sys.argv[2]} rejected by {url} "
-                          "at QUERY_URL, Authorization: Bearer MESSAGE_BEARER")
+                          "at QUERY_URL" "HEADERS")
 
 def settings(author, notice, config_path, parallel, password):
     aws_secret()
@@ -139,8 +144,7 @@ CXX_PROGRAM = r"""
 #include <string>
 static void connect(const std::string &url, const char *password) {
     throw std::runtime_error("login failed for jane: password " + std::string(password) +
-                             " rejected by " + url + " at QUERY_URL, Authorization: Bearer "
-                             "MESSAGE_BEARER");
+                             " rejected by " + url + " at QUERY_URL" "HEADERS");
 }
 int main(int argc, char **argv) {
     connect(std::getenv("DATABASE_URL"), argc > 2 ? argv[2] : "");
@@ -171,7 +175,7 @@ func callAPI(endpoint, token string, headers map[string]string) int { return len
 
 func connect(raw, pw string) {
 	panic(errors.New("login failed for jane: password " + os.Args[2] + " rejected by " + raw +
-		" at QUERY_URL, Authorization: Bearer MESSAGE_BEARER"))
+		" at QUERY_URL" + "HEADERS"))
 }
 
 func settings(author, notice, configPath, parallel, password string) {
@@ -197,7 +201,7 @@ function githubPat() { return process.env.GH_PAT; }
 function callApi(endpoint, token, headers) { return Object.keys(headers).length; }
 function connect(url, pw) {
   throw new Error(`login failed for jane: password ${process.argv[3]} rejected by ${url} ` +
-                  'at QUERY_URL, Authorization: Bearer MESSAGE_BEARER');
+                  'at QUERY_URL' + 'HEADERS');
 }
 function settings(author, notice, configPath, parallel, password) {
   awsSecret();
@@ -213,7 +217,8 @@ settings('Jane Austen', 'password reset email sent', process.argv[process.argv.l
 
 def filled(program: str) -> str:
     """A program with the planted values written in."""
-    for name in ("QUERY_URL", "MESSAGE_BEARER", "ARG_TOKEN", "HEADER_BEARER", "ARG_PASSWORD"):
+    for name in ("HEADERS", "QUERY_URL", "MESSAGE_BEARER", "MESSAGE_COOKIE", "MESSAGE_API_KEY",
+                 "ARG_TOKEN", "HEADER_BEARER", "ARG_PASSWORD"):
         program = program.replace(name, globals()[name])
     return program
 
@@ -411,6 +416,20 @@ def test_the_word_after_p_is_a_password_unless_it_is_a_port_plugin_or_path(tmp_p
     ("a == b && c", "a == b && c"),
 ])
 def test_secret_named_query_parameters_lose_their_values(text: str, expected: str) -> None:
+    from orion.agent.values import scrub
+
+    assert scrub(text, ()) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic <redacted>"),
+    ("Host: a\r\nCookie: sid=abc; theme=dark\r\nX-Api-Key: k-123456\r\nX-Request-Id: 42",
+     "Host: a\r\nCookie: <redacted>\r\nX-Api-Key: <redacted>\r\nX-Request-Id: 42"),
+    ("authorization: Negotiate YIIabc==", "authorization: Negotiate <redacted>"),
+    ("Referer: https://u:pw-1234@h/?page=1", "Referer: https://u:<redacted>@h/?page=1"),
+    ("token: expected ')' at 12:30 - retry", "token: expected ')' at 12:30 - retry"),
+])
+def test_secret_named_header_lines_lose_their_values(text: str, expected: str) -> None:
     from orion.agent.values import scrub
 
     assert scrub(text, ()) == expected

@@ -129,11 +129,15 @@ func (r *redactor) looksSecret(name string) bool {
 }
 
 // secretShapes are words that are secrets whatever their name (as orion/agent/values.py
-// _SHAPES): a URL's password, a bearer, the value of a query parameter whose name looks
-// secret (`?session=`), GitHub, AWS, Slack or JSON Web token. The first group of a match
-// stays (`https://user:`, `Bearer `, `?session=`), and so does a URL's final `@`.
+// _SHAPES): a URL's password, a bearer, the value of a query parameter or of a header line
+// whose name looks secret (`?session=`, `Cookie: `, `X-Api-Key: `; a header's name is
+// Authorization, Cookie or hyphenated), GitHub, AWS, Slack or JSON Web token. The first
+// group of a match stays (`https://user:`, `Bearer `, `?session=`, `Cookie: `), and so
+// does a URL's final `@`; a header match starts with the character before its name.
 var secretShapes = regexp.MustCompile(
 	`([A-Za-z0-9]://[^/\s:@]*:)[^/\s@]+@` +
+		`|((?:^|[^\w-])((?i:authorization|cookie)|[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+):[ \t]*` +
+		`(?:(?i:basic|bearer|digest|token|negotiate)[ \t]+)?)[^\r\n"']+` +
 		`|\b((?i:bearer)\s+)[\w.~+/=-]{8,}` +
 		`|([?&;]([A-Za-z][\w.-]*)=)[^&#;\s"'<>]+` +
 		`|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_\w{20,}|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b` +
@@ -146,7 +150,9 @@ func mayHoldShape(text string) bool {
 		strings.Contains(text, "AKIA") || strings.Contains(text, "ASIA") ||
 		strings.Contains(text, "xox") || strings.Contains(text, "earer") ||
 		strings.Contains(text, "EARER") || (strings.Contains(text, "_") && strings.Contains(text, "gh")) ||
-		(strings.Contains(text, "=") && strings.ContainsAny(text, "?&;")))
+		(strings.Contains(text, "=") && strings.ContainsAny(text, "?&;")) ||
+		(strings.Contains(text, ":") && (strings.Contains(text, "-") || strings.Contains(text, "uthorization") ||
+			strings.Contains(text, "UTHORIZATION") || strings.Contains(text, "ookie") || strings.Contains(text, "OOKIE"))))
 }
 
 // scrub replaces the values of secret environment variables and secret-shaped words in
@@ -169,12 +175,16 @@ func (r *redactor) scrubShapes(text string) string {
 		switch {
 		case m[1] != "":
 			return m[1] + redactedText + "@"
-		case m[2] != "":
+		case m[2] != "" && r.looksSecret(m[3]):
 			return m[2] + redactedText
-		case m[3] != "" && r.looksSecret(m[4]):
-			return m[3] + redactedText
-		case m[3] != "": // an innocent parameter: its value may hold another shape
-			return m[3] + r.scrubShapes(word[len(m[3]):])
+		case m[2] != "": // an innocent header: its value may hold another shape
+			return m[2] + r.scrubShapes(word[len(m[2]):])
+		case m[4] != "":
+			return m[4] + redactedText
+		case m[5] != "" && r.looksSecret(m[6]):
+			return m[5] + redactedText
+		case m[5] != "": // an innocent parameter: its value may hold another shape
+			return m[5] + r.scrubShapes(word[len(m[5]):])
 		}
 		return redactedText
 	})

@@ -82,11 +82,15 @@ def add_secret_value(values: list[str], value: str) -> None:
 REDACTED = "<redacted>"  # what replaces a secret inside free text
 _OPTION = re.compile(r"(--?)([A-Za-z][\w.-]*)(=.*)?", re.DOTALL)
 # Secrets recognised by their shape wherever they appear (spec section 7): a URL's
-# password, the value of a query parameter whose name looks secret (`?session=`), a
-# bearer token, GitHub, AWS and Slack tokens, JSON Web Tokens.
+# password, the value of a query parameter or of a header line whose name looks secret
+# (`?session=`, `Cookie: `, `X-Api-Key: `; a header's name is Authorization, Cookie or
+# hyphenated), a bearer token, GitHub, AWS and Slack tokens, JSON Web Tokens.
 _SHAPES = re.compile(
     r"(?<=[A-Za-z0-9])(?P<url>://[^/\s:@]*:)[^/\s@]+(?=@)"
     r"|(?P<query>[?&;](?P<parameter>[A-Za-z][\w.-]*)=)[^&#;\s\"'<>]+"
+    r"|(?P<header>(?<![\w-])(?P<field>(?i:authorization|cookie)|[A-Za-z][A-Za-z0-9]*"
+    r"(?:-[A-Za-z0-9]+)+):[ \t]*(?:(?i:basic|bearer|digest|token|negotiate)[ \t]+)?)"
+    r"[^\r\n\"']+"
     r"|(?P<bearer>\b(?i:bearer)\s+)[\w.~+/=-]{8,}"
     r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_\w{20,}|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"
     r"|\bxox[abposr]-[A-Za-z0-9-]{10,}|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*")
@@ -100,21 +104,25 @@ def may_hold_shape(text: str) -> bool:
     return len(text) >= SHAPE_MIN and (
         "://" in text or "eyJ" in text or "AKIA" in text or "ASIA" in text or "xox" in text
         or "earer" in text or "EARER" in text or ("_" in text and "gh" in text)
-        or ("=" in text and ("?" in text or "&" in text or ";" in text)))
+        or ("=" in text and ("?" in text or "&" in text or ";" in text))
+        or (":" in text and ("-" in text or "uthorization" in text or "ookie" in text
+                             or "UTHORIZATION" in text or "OOKIE" in text)))
 
 
 class _ShapeHider:
-    """The replacement of one secret-shaped match; a query parameter's value only when
-    the parameter's name looks secret (`?session=<redacted>&page=2`)."""
+    """The replacement of one secret-shaped match; a query parameter's or header's value
+    only when its name looks secret (`?session=<redacted>&page=2`, `X-Api-Key: <redacted>`;
+    not `X-Request-Id: 42`, whose value is searched for other shapes)."""
 
     def __init__(self, secrets: SecretNames) -> None:
         self.secrets = secrets
 
     def __call__(self, found: re.Match) -> str:
-        if found["query"]:
-            if self.secrets(found["parameter"]):
-                return found["query"] + REDACTED
-            return found["query"] + _SHAPES.sub(self, found[0][len(found["query"]):])
+        named = found["query"] or found["header"]
+        if named:
+            if self.secrets(found["parameter"] or found["field"]):
+                return named + REDACTED
+            return named + _SHAPES.sub(self, found[0][len(named):])
         return (found["url"] or found["bearer"] or "") + REDACTED
 
 

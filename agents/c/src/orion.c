@@ -440,6 +440,7 @@ static NOI int leaks_secret(const char *text, size_t n) {
 static NOI int word_char(char c) { return is_upper(c) || is_lower_or_digit(c) || c == '_'; }
 static NOI int token_char(char c) { return word_char(c) || (c && strchr(".~+/=-", c)); }
 static NOI int alnum_char(char c) { return is_upper(c) || is_lower_or_digit(c); }
+static NOI int is_alpha(char c) { return is_upper(c) || (c >= 'a' && c <= 'z'); }
 static NOI int slack_char(char c) { return alnum_char(c) || c == '-'; }
 static NOI int jwt_char(char c) { return word_char(c) || c == '-'; }
 static NOI int aws_char(char c) { return is_upper(c) || (c >= '0' && c <= '9'); }
@@ -460,9 +461,39 @@ static NOI size_t run_of(const char *t, size_t i, size_t n, int (*ok)(char)) {
     return k - i;
 }
 
+/* A header line at t[i] whose name looks secret (values.py _SHAPES): `Cookie: <redacted>`,
+ * `Authorization: Basic <redacted>`, `X-Api-Key: <redacted>`, the value running to the end
+ * of the line or a quote; a header's name is Authorization, Cookie or hyphenated. Its
+ * length, 0 when none; the name, colon, blanks and scheme (`Basic `) are `*keep`. */
+static NOI size_t header_at(const char *t, size_t i, size_t n, size_t *keep) {
+    static const char *const schemes[] = {"basic", "bearer", "digest", "token", "negotiate", NULL};
+    const char *p = t + i;
+    size_t left = n - i, name = 0, at, value = 0;
+    int hyphen = 0;
+    while (name < left && (alnum_char(p[name]) || p[name] == '-')) hyphen |= p[name++] == '-';
+    if (!name || name >= left || p[name] != ':' || p[name - 1] == '-') return 0;
+    if (!hyphen && !(name == 13 && starts_nocase(p, "authorization")) &&
+        !(name == 6 && starts_nocase(p, "cookie")))
+        return 0;
+    if (!looks_secret(p, name)) return 0;
+    at = name + 1 + run_of(t, i + name + 1, n, blank_char);
+    for (const char *const *scheme = schemes; *scheme; scheme++) {
+        size_t k = strlen(*scheme), blanks;
+        if (at + k < left && starts_nocase(p + at, *scheme) &&
+            (blanks = run_of(t, i + at + k, n, blank_char))) {
+            at += k + blanks;
+            break;
+        }
+    }
+    while (at + value < left && p[at + value] && !strchr("\r\n\"'", p[at + value])) value++;
+    if (!value) return 0;
+    *keep = at;
+    return at + value;
+}
+
 /* The secret shape starting at t[i] (values.py _SHAPES: a URL's password, a bearer, GitHub,
- * AWS, Slack or JSON Web token): its length, 0 when none; its first `*keep` characters
- * stay (`://user:`, `Bearer `). Signal-safe. */
+ * AWS, Slack or JSON Web token, a secret-named query parameter or header line): its length,
+ * 0 when none; its first `*keep` characters stay (`://user:`, `Bearer `). Signal-safe. */
 static NOI size_t shape_at(const char *t, size_t i, size_t n, size_t *keep) {
     const char *p = t + i;
     size_t left = n - i, k;
@@ -490,6 +521,7 @@ static NOI size_t shape_at(const char *t, size_t i, size_t n, size_t *keep) {
         return 2 + name + value;
     }
     if (i && word_char(t[i - 1])) return 0;
+    if (is_alpha(*p) && !(i && t[i - 1] == '-') && (k = header_at(t, i, n, keep))) return k;
     if (left > 7 && starts_nocase(p, "bearer") && (k = run_of(t, i + 6, n, blank_char))) {
         size_t token = run_of(t, i + 6 + k, n, token_char);
         if (token < 8) return 0;

@@ -46,8 +46,11 @@ function configuredWords(env) {
 }
 
 const URL_PASSWORD = /[A-Za-z0-9]:\/\/[^\s:@/]*:([^\s@/]+)@/g;
-// A query parameter: its value is hidden when its name looks secret (`?session=`).
+// A query parameter or a header line: its value is hidden when its name looks secret
+// (`?session=`, `Cookie: `, `X-Api-Key: `; a header's name is Authorization, Cookie or
+// hyphenated; its value runs to the end of the line or a quote, after a scheme kept).
 const QUERY_PARAMETER = /([?&;])([A-Za-z][\w.-]*)=([^&#;\s"'<>]+)/g;
+const HEADER_LINE = /(?<![\w-])((?:authorization|cookie)|[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+)(:[ \t]*(?:(?:basic|bearer|digest|token|negotiate)[ \t]+)?)[^\r\n"']+/gi;
 const DEFAULT_IS_SECRET = secretNames(DEFAULT_SECRETS);
 
 /** The values hidden in free text from the start, longest first (as values.py
@@ -76,7 +79,8 @@ function mayHoldShape(text) {
   return text.length >= 4 && (text.includes('://') || text.includes('eyJ') || text.includes('AKIA')
     || text.includes('ASIA') || text.includes('xox') || /bearer/i.test(text)
     || (text.includes('_') && text.includes('gh'))
-    || (text.includes('=') && /[?&;]/.test(text)));
+    || (text.includes('=') && /[?&;]/.test(text))
+    || (text.includes(':') && /-|authorization|cookie/i.test(text)));
 }
 
 /** `text` with every secret value and secret-shaped word replaced by <redacted>; `isSecret`
@@ -84,6 +88,8 @@ function mayHoldShape(text) {
 function scrub(text, values, isSecret = DEFAULT_IS_SECRET) {
   for (const secret of values) if (text.includes(secret)) text = text.split(secret).join(REDACTED);
   if (!mayHoldShape(text)) return text;
+  text = text.replace(HEADER_LINE, (whole, name, colon) =>
+    (isSecret(name) ? `${name}${colon}${REDACTED}` : whole));
   for (const pattern of TOKEN_PATTERNS) text = text.replace(pattern, REDACTED);
   return text.replace(QUERY_PARAMETER, (whole, separator, name) =>
     (isSecret(name) ? `${separator}${name}=${REDACTED}` : whole));

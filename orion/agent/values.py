@@ -94,6 +94,8 @@ _SHAPES = re.compile(
     r"|(?P<bearer>\b(?i:bearer)\s+)[\w.~+/=-]{8,}"
     r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_\w{20,}|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"
     r"|\bxox[abposr]-[A-Za-z0-9-]{10,}|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*")
+# What a header line's shape needs: a hyphenated word, Authorization or Cookie, then `:`.
+_HEADER_HINT = re.compile(r"[A-Za-z0-9]-[A-Za-z0-9-]*:|(?i:authorization|cookie):")
 _URL_PASSWORD = re.compile(r"(?<=[A-Za-z0-9])://[^/\s:@]*:([^/\s@]+)@")
 SHAPE_MIN = 4  # no shape fits in fewer characters (`?k=v`)
 
@@ -105,8 +107,7 @@ def may_hold_shape(text: str) -> bool:
         "://" in text or "eyJ" in text or "AKIA" in text or "ASIA" in text or "xox" in text
         or "earer" in text or "EARER" in text or ("_" in text and "gh" in text)
         or ("=" in text and ("?" in text or "&" in text or ";" in text))
-        or (":" in text and ("-" in text or "uthorization" in text or "ookie" in text
-                             or "UTHORIZATION" in text or "OOKIE" in text)))
+        or (":" in text and _HEADER_HINT.search(text) is not None))
 
 
 class _ShapeHider:

@@ -151,9 +151,12 @@ func mayHoldShape(text string) bool {
 		strings.Contains(text, "xox") || strings.Contains(text, "earer") ||
 		strings.Contains(text, "EARER") || (strings.Contains(text, "_") && strings.Contains(text, "gh")) ||
 		(strings.Contains(text, "=") && strings.ContainsAny(text, "?&;")) ||
-		(strings.Contains(text, ":") && (strings.Contains(text, "-") || strings.Contains(text, "uthorization") ||
-			strings.Contains(text, "UTHORIZATION") || strings.Contains(text, "ookie") || strings.Contains(text, "OOKIE"))))
+		(strings.Contains(text, ":") && headerHint.MatchString(text)))
 }
+
+// headerHint: what a header line's shape needs, a hyphenated word, Authorization or Cookie
+// right before a colon (a date's colons and hyphens do not send it to secretShapes).
+var headerHint = regexp.MustCompile(`[A-Za-z0-9]-[A-Za-z0-9-]*:|(?i:authorization|cookie):`)
 
 // scrub replaces the values of secret environment variables and secret-shaped words in
 // free text.

@@ -50,6 +50,8 @@ const URL_PASSWORD = /[A-Za-z0-9]:\/\/[^\s:@/]*:([^\s@/]+)@/g;
 // (`?session=`, `Cookie: `, `X-Api-Key: `; a header's name is Authorization, Cookie or
 // hyphenated; its value runs to the end of the line or a quote, after a scheme kept).
 const QUERY_PARAMETER = /([?&;])([A-Za-z][\w.-]*)=([^&#;\s"'<>]+)/g;
+// What a header line needs: a hyphenated word, Authorization or Cookie right before a colon.
+const HEADER_HINT = /[A-Za-z0-9]-[A-Za-z0-9-]*:|(?:authorization|cookie):/i;
 const HEADER_LINE = /(?<![\w-])((?:authorization|cookie)|[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+)(:[ \t]*(?:(?:basic|bearer|digest|token|negotiate)[ \t]+)?)[^\r\n"']+/gi;
 const DEFAULT_IS_SECRET = secretNames(DEFAULT_SECRETS);
 
@@ -80,7 +82,7 @@ function mayHoldShape(text) {
     || text.includes('ASIA') || text.includes('xox') || /bearer/i.test(text)
     || (text.includes('_') && text.includes('gh'))
     || (text.includes('=') && /[?&;]/.test(text))
-    || (text.includes(':') && /-|authorization|cookie/i.test(text)));
+    || (text.includes(':') && HEADER_HINT.test(text)));
 }
 
 /** `text` with every secret value and secret-shaped word replaced by <redacted>; `isSecret`

@@ -74,7 +74,12 @@ class PythonRuntime(Runtime):
         from ..doctor import FAIL, OK, WARN, Check
 
         if hook_kind() == "c":
-            yield Check("agent hook", OK, "C hook (orion.agent._hook) built")
+            import platform
+
+            from ..agent import _hook
+
+            yield Check("agent hook", OK, f"C hook (orion.agent._hook) built: {_hook.HOOK} "
+                        f"on {platform.python_implementation()} {platform.python_version()}")
         else:
             yield Check("agent hook", WARN, "pure-Python hook only (sys.settrace: slower, and "
                         "blind to threads already running when tracing starts and to the exit "

@@ -9,7 +9,9 @@ pyenv's 3.11, 3.12 and 3.13, each used when it can import orion with the C hook 
 from __future__ import annotations
 
 import glob
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -147,3 +149,16 @@ def test_one_program_gives_the_same_trace_on_every_version(tmp_path, mode):
         assert [call.fn.name for call in failing_path(trace)] == expected_path, version
         if mode == "dev":  # the ring keeps the last calls: the same ones, by another clock
             assert _own_calls(trace) == expected_calls, (first, version)
+
+
+def test_doctor_names_the_hook_of_the_interpreter_it_runs_on(tmp_path):
+    interpreters = _interpreters()
+    if not interpreters:
+        pytest.skip("no CPython with orion and its C hook")
+    for version, (path, hook) in interpreters.items():
+        out = subprocess.run([path, "-m", "orion", "doctor", "--json"], capture_output=True,
+                             text=True, timeout=120, cwd=tmp_path, env=clean_env())
+        (check,) = [c for c in json.loads(out.stdout) if c["check"] == "agent hook"]
+        assert check["level"] == "ok"
+        assert re.search(rf": {re.escape(hook)} on CPython {re.escape(version)}\.\d+$",
+                         check["detail"]), check

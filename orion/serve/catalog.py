@@ -10,6 +10,7 @@ KEPT_RECORDS records in all), and loads each at most once at a time.
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 from collections import OrderedDict
@@ -25,6 +26,34 @@ from .timeline import Timeline
 TRACE_REF = re.compile(r"^[0-9a-f]{1,32}$")
 HEAVY_AT_ONCE = 2
 KEPT_RECORDS = 3_000_000  # loaded traces kept while their records add up to at most this
+
+
+class CollectorPause:
+    """Turns Python's cycle collector off while traces load, and back on when the last
+    overlapping load ends. A load makes millions of objects, and each collection of the
+    oldest generation rescans everything the server holds: with 10,000 summaries listed
+    that was ~17% of a 1 M-event load's CPU."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loads = 0
+        self._was_enabled = False
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._loads == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._loads += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._loads -= 1
+            if self._loads == 0 and self._was_enabled:
+                gc.enable()
+
+
+COLLECTOR_PAUSE = CollectorPause()  # one for the process, as the collector is
 
 
 class NotFound(Exception):
@@ -106,7 +135,7 @@ class Catalog:
             with self._lock:
                 if key in self._replays:
                     return self._replays[key]
-            with self.heavy:
+            with self.heavy, COLLECTOR_PAUSE:
                 replay = open_replay(entry.path)  # as `orion replay` reads it
                 records = (replay.trace.summary.get("counts") or {}).get("records") or 0
                 loaded = Loaded(replay, records)

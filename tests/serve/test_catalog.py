@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from orion.serve import catalog as catalog_module
@@ -22,6 +25,17 @@ def test_loaded_traces_are_kept_within_a_record_budget(tmp_path, monkeypatch):
     monkeypatch.setattr(catalog_module, "KEPT_RECORDS", 50)
     catalog.loaded(small)  # 45 + 23 > 50: the older one goes
     assert catalog.loaded(demo) is not first
+
+
+def test_the_cycle_collector_is_back_on_after_overlapping_loads(tmp_path):
+    spool = Spool(tmp_path / "spool")
+    for calls in range(3, 9):
+        write_trace(spool, calls=calls)
+    catalog = Catalog(spool)
+    assert gc.isenabled()
+    with ThreadPoolExecutor(4) as pool:  # loads overlap (two at a time: `heavy`)
+        loaded = list(pool.map(catalog.loaded, catalog.entries()))
+    assert len(loaded) == 6 and gc.isenabled()
 
 
 @pytest.mark.parametrize("ref", ["", "..", "/etc/passwd", "g" * 4, "a" * 33, "@", "@~1"])

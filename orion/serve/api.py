@@ -85,21 +85,12 @@ class Listing:
         """The watcher saw a trace written: check the list at the next request."""
         self._stale = True
 
-    def _directory_times(self) -> list:
-        times = []
-        for directory in self.catalog.watched_directories():
-            try:
-                times.append(directory.stat().st_mtime_ns)
-            except OSError:
-                times.append(None)
-        return times
-
     def items(self) -> tuple[int, list[Listed]]:
         """The summaries of every trace, newest first, and their version."""
         if not self._lock.acquire(blocking=self._built_for is None):
             return self._version, self._items  # being rebuilt by another request
         try:
-            times = self._directory_times()
+            times = self.catalog.directory_times()
             if times != self._built_for or self._stale:
                 self._stale = False
                 self._rebuild()

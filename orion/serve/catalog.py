@@ -90,6 +90,7 @@ class Catalog:
         self.directories = [Spool(p) for p in paths if p.is_dir()]
         self.files = [e for p in paths if p.is_file() and p.name.endswith(TRACE_SUFFIX)
                       for e in [_entry_of_file(p)] if e is not None]
+        self._listed: tuple[list | None, list[Entry]] = (None, [])  # directory mtimes, entries
         self._replays: OrderedDict[tuple, Loaded] = OrderedDict()  # (id, size, mtime)
         self._loading: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -110,12 +111,37 @@ class Catalog:
             unique.sort(key=lambda e: (e.stamp, e.trace_id), reverse=True)
         return unique
 
+    def directory_times(self) -> list[int | None]:
+        """The mtimes of the watched directories: they change when a trace is added,
+        renamed or removed."""
+        times = []
+        for directory in self.watched_directories():
+            try:
+                times.append(directory.stat().st_mtime_ns)
+            except OSError:
+                times.append(None)
+        return times
+
+    def _matching(self, ref: str, again: bool) -> list[Entry]:
+        """The entries whose id starts with `ref`, from the last listing unless a watched
+        directory changed since (or `again`)."""
+        times = self.directory_times()
+        listed_for, listed = self._listed
+        if again or times != listed_for:
+            listed = self.entries()
+            self._listed = (times, listed)
+        return [e for e in listed if e.trace_id.startswith(ref)]
+
     def find(self, ref: str) -> Entry:
-        """The one trace whose id is `ref` or starts with it; NotFound otherwise."""
+        """The one trace whose id is `ref` or starts with it; NotFound otherwise. The
+        page asks for one trace at every step of its slider: a spool of 10,000 traces
+        is listed again only when it changed (or the answer is not there any more)."""
         ref = ref.lower()
         if not TRACE_REF.match(ref):
             raise NotFound(f"{ref[:40]!r} is not a trace id")
-        matches = [e for e in self.entries() if e.trace_id.startswith(ref)]
+        matches = self._matching(ref, again=False)
+        if len(matches) != 1 or not matches[0].path.exists():
+            matches = self._matching(ref, again=True)
         if len(matches) != 1:
             raise NotFound(f"no trace with id {ref!r}" if not matches
                            else f"ambiguous id {ref!r}: matches {len(matches)} traces")

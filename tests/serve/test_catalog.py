@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,19 @@ def test_loaded_traces_are_kept_within_a_record_budget(tmp_path, monkeypatch):
     monkeypatch.setattr(catalog_module, "KEPT_RECORDS", 50)
     catalog.loaded(small)  # 45 + 23 > 50: the older one goes
     assert catalog.loaded(demo) is not first
+
+
+def test_lookups_follow_traces_added_and_removed(tmp_path):
+    spool = Spool(tmp_path / "spool")
+    first = Path(write_trace(spool))
+    catalog = Catalog(spool)
+    assert catalog.find(first.stem[-32:][:8]).path == first
+    second = Path(write_trace(spool))  # written after the listing the lookup keeps
+    assert catalog.find(second.stem[-32:]).path == second
+    second.unlink()
+    with pytest.raises(NotFound):
+        catalog.find(second.stem[-32:])
+    assert catalog.find(first.stem[-32:]).path == first
 
 
 def test_the_cycle_collector_is_back_on_after_overlapping_loads(tmp_path):

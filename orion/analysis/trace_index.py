@@ -38,7 +38,7 @@ from ..format import constants as C
 from ..format.decode import Decoder
 from ..format.errors import CorruptTrace, OutOfMemory
 from ..format.frames import FrameDecompressor, iter_frames
-from ..format.reader import _unpacker
+from ..format.reader import _unpacker, address_space_limit, check_headroom
 from ..format.writer import NO_VALUE
 from ..model import (RETURNED, Call, Crash, Event, Function, Lane, Raised, Stack, Trace,
                      load_trace)
@@ -397,6 +397,9 @@ def open_indexed(path: str | os.PathLike) -> IndexedSteps | None:
     handle.close()  # the map keeps the file
     try:
         return _index(trace, pruner.kept, buf)
+    except OutOfMemory as exc:
+        exc.path = str(path)
+        raise
     except (OverflowError, TypeError, IndexError, KeyError, CorruptTrace):
         return None  # times or ids an array cannot hold, a file changed since: whole tree
     except MemoryError:
@@ -420,9 +423,11 @@ def _index(trace: Trace, kept_by_number: dict[int, Call], buf: Any) -> IndexedSt
     frame_offsets, frame_starts = array("q"), array("q")
     inflate = FrameDecompressor()
     number = calls = crashes = 0
+    limit = address_space_limit()
     for frame in iter_frames(buf, C.PRELUDE_SIZE):
         if frame.skippable:
             continue
+        check_headroom(limit)
         frame_offsets.append(frame.offset)
         frame_starts.append(number)
         for rec in frame_records(buf, frame.offset, inflate):

@@ -31,6 +31,37 @@ _TIMED = C.TIMED_TYPES
 NO_HEADER = "has no complete header frame (its writer died at once)"
 
 
+# Near an address-space limit (`ulimit -v`, RLIMIT_AS) every allocation that no longer fits
+# costs failing mmap and brk calls while the allocator scrapes freed memory together, so
+# reading crawled on for minutes before the MemoryError came. Readers stop at a frame
+# boundary instead, while at least this much (or a sixteenth of the limit) is left.
+HEADROOM = 32 * 1024 * 1024
+
+
+def address_space_limit() -> int | None:
+    """The process's address-space limit in bytes, None when there is none."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def check_headroom(limit: int | None) -> None:
+    """Raise OutOfMemory (naming no file) when the address space in use is within
+    HEADROOM of `limit` (from `address_space_limit`; None: never)."""
+    if limit is None:
+        return
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return  # no /proc: the MemoryError, when it comes, still says the same
+    if limit - used < max(HEADROOM, limit // 16):
+        raise OutOfMemory()
+
+
 class TooManyContainers(ValueError):
     """A frame whose arrays and maps, nested, would take too much memory once decoded."""
 
@@ -256,11 +287,13 @@ class TraceReader:
         crc = 0
         index = -1  # of the record in the file, the header being 0 (as `orion cat` counts)
         check = self._check_columns
+        limit = address_space_limit()
         self.complete = False
         for frame in iter_frames(buf, C.PRELUDE_SIZE):
             end = frame.offset + frame.size
             if frame.skippable:
                 continue  # the trailer, or a frame some other tool added
+            check_headroom(limit)
             if self.complete:
                 raise CorruptTrace(f"frame at byte {frame.offset} follows the end record")
             data = inflate.decompress(buf, frame)

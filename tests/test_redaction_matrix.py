@@ -14,8 +14,8 @@ Each agent runs one program of its language (`orion run`, as a user runs it) wit
   a headers map with `Authorization`, the URL password passed on as `pw`, and return
   values holding the AWS secret key and the GitHub token.
 
-and with what must survive: `PWD`, `TOKENIZERS_PARALLELISM=false`, a path and `-p 8080` on
-the command line, `author` and ordinary words (`password reset email sent`) as values,
+and with what must survive: `PWD`, `TOKENIZERS_PARALLELISM=false`, a path, `-p 8080` and
+`-p xdist` on the command line, `author` and ordinary words (`password reset email sent`) as values,
 the message's own words, its URL's `?page=2` and an `X-Request-Id` header line.
 
 A leak is a planted secret found in the raw bytes of a trace (every zstd frame decompressed
@@ -63,7 +63,7 @@ QUERY_COOKIE = "qs-cook-8Io9Pa"
 
 ARGV = ["--password", ARGV_PASSWORD, "-p", ARGV_SHORT, f"--token={ARGV_TOKEN}",
         f"https://deploy:{ARGV_URL_PASSWORD}@git.example.com/repo.git", "-p", "8080",
-        "/srv/app/config/settings.toml"]
+        "-p", "xdist", "/srv/app/config/settings.toml"]
 DATABASE_URL = f"postgres://app:{DB_PASSWORD}@db.internal:5432/app"
 QUERY_URL = f"https://api.test/items?page=2&session={QUERY_SESSION}&cookie={QUERY_COOKIE}"
 ENVIRONMENT = {
@@ -98,6 +98,7 @@ def survivors(cwd: Path) -> list[Survivor]:
     return [
         Survivor("a path argument", re.escape("/srv/app/config/settings.toml"), ARGV_KIND),
         Survivor("-p 8080", r"-p\W{1,8}8080", ARGV_KIND),
+        Survivor("-p xdist", r"-p\W{1,8}xdist", ARGV_KIND),
         Survivor("PWD", r"PWD\W{1,8}" + re.escape(str(cwd)), ENV_KIND),
         Survivor("TOKENIZERS_PARALLELISM=false", r"TOKENIZERS_PARALLELISM\W{1,8}false", ENV_KIND),
         Survivor("the message's words", "login failed for jane", MESSAGE_KIND),
@@ -396,13 +397,14 @@ def test_no_secret_leaks_and_no_false_redaction(agent: Agent, tmp_path: Path) ->
 
 # -- the rules the matrix relies on, at their edges (values.py; the other agents mirror it) --
 
-def test_the_word_after_p_is_a_password_unless_it_is_a_port_plugin_or_path(tmp_path: Path) -> None:
+def test_the_word_after_p_is_a_password_unless_a_port_plugin_path_or_name(tmp_path: Path) -> None:
     from orion.agent.values import DEFAULT_SECRETS, SecretNames, redact_argv
 
     existing = tmp_path / "build"
     existing.mkdir()
     argv = ["-p", "hunter2x", "-p", "8080", "-p", "80:80", "-p", "no:cacheprovider",
-            "-p", "/srv/app", "-p", str(existing), "-p", "--verbose"]
+            "-p", "/srv/app", "-p", str(existing), "-p", "--verbose", "-p", "xdist",
+            "-p", "pytest_cov", "-p", "newdir"]
     assert redact_argv(argv, SecretNames(DEFAULT_SECRETS)) == [
         "-p", "<redacted>", *argv[2:]]
 

@@ -194,8 +194,9 @@ func (r *redactor) scrubShapes(text string) string {
 }
 
 // isShortPassword: whether the word after a bare `-p` is taken for a password (`sshpass -p`,
-// mysql-style tools) rather than a number or port, a `name:value` (pytest's
-// `-p no:cacheprovider`), a path or an existing file (values.py is_short_password).
+// mysql-style tools): one holding a digit or a symbol, but not a number or port, a
+// `name:value` (pytest's `-p no:cacheprovider`), a path or an existing file; a plain name
+// (`-p xdist`) is not one (values.py is_short_password).
 func isShortPassword(word string) bool {
 	if word == "" || strings.HasPrefix(word, "-") || strings.ContainsAny(word, "/:") {
 		return false
@@ -203,7 +204,10 @@ func isShortPassword(word string) bool {
 	if strings.Trim(word, "0123456789") == "" {
 		return false
 	}
-	return !pathExists(word)
+	notName := strings.IndexFunc(word, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '.' || c == '-')
+	})
+	return notName >= 0 && !pathExists(word)
 }
 
 // secretOptions: which words of a command line are secret option values, whole (after

@@ -143,12 +143,17 @@ def scrub(text: str, secret_values: Iterable[str], secrets: SecretNames | None =
     return _SHAPES.sub(_DEFAULT_HIDER if secrets is None else _ShapeHider(secrets), text)
 
 
+_NOT_A_NAME = re.compile(r"[^A-Za-z_.-]")
+
+
 def is_short_password(word: str) -> bool:
     """Whether the word after a bare `-p` is taken for a password (`sshpass -p`, mysql-style
-    tools) rather than a number or port (`-p 8080`, `-p 80:80`), a `name:value` (pytest's
-    `-p no:cacheprovider`), a path or an existing file: `-p` means all of these."""
+    tools): one holding a digit or a symbol, but not a number or port (`-p 8080`,
+    `-p 80:80`), a `name:value` (pytest's `-p no:cacheprovider`), a path or an existing
+    file, since `-p` means all of these; a plain name (`-p xdist`, `mkdir -p build`) is
+    not taken for one."""
     return not (word.startswith("-") or word.isdigit() or "/" in word or ":" in word
-                or os.path.exists(word))
+                or os.path.exists(word)) and _NOT_A_NAME.search(word) is not None
 
 
 def _secret_options(argv: list[str], secrets: SecretNames) -> tuple[set[int], dict[int, str]]:

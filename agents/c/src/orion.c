@@ -603,12 +603,15 @@ static NOI size_t option_name(const char *arg, const char **name, const char **v
 }
 
 /* Whether the word after a bare `-p` is taken for a password (`sshpass -p`, mysql-style
- * tools) rather than a number or port, a `name:value` (pytest's `-p no:cacheprovider`),
- * a path or an existing file (values.py is_short_password). */
+ * tools): one holding a digit or a symbol, but not a number or port, a `name:value`
+ * (pytest's `-p no:cacheprovider`), a path or an existing file; a plain name (`-p xdist`)
+ * is not one (values.py is_short_password). */
 static NOI int short_password(const char *word) {
     if (*word == '-' || strchr(word, '/') || strchr(word, ':')) return 0;
     const char *d = word;
     while (*d >= '0' && *d <= '9') d++;
+    if (!*d) return 0; /* a number */
+    for (d = word; *d && (is_alpha(*d) || *d == '_' || *d == '.' || *d == '-'); d++) {}
     return *d && access(word, F_OK) != 0;
 }
 

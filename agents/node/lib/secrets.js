@@ -98,11 +98,12 @@ function scrub(text, values, isSecret = DEFAULT_IS_SECRET) {
 }
 
 /** Whether the word after a bare `-p` is taken for a password (`sshpass -p`, mysql-style
- *  tools) rather than a number or port, a `name:value` (pytest's `-p no:cacheprovider`), a
- *  path or an existing file (values.py is_short_password). */
+ *  tools): one holding a digit or a symbol, but not a number or port, a `name:value`
+ *  (pytest's `-p no:cacheprovider`), a path or an existing file; a plain name (`-p xdist`)
+ *  is not one (values.py is_short_password). */
 function isShortPassword(word) {
   return !(word.startsWith('-') || /^\d+$/.test(word) || word.includes('/') || word.includes(':')
-    || require('fs').existsSync(word));
+    || require('fs').existsSync(word)) && /[^A-Za-z_.-]/.test(word);
 }
 
 /** Which command-line words are secret option values: whole words (after --password or a

@@ -14,7 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from orion.cli import cli as orion_cli
-from tests.vector_shapes import assert_matches_vectors
+from tests.agents.rust.test_zero_code import decompressed
+from tests.vector_shapes import assert_matches_vectors, assert_plain_zstd_reads_the_header
 
 AGENT = Path(__file__).resolve().parents[3] / "agents" / "rust"
 
@@ -105,3 +106,12 @@ def test_error_mode_writes_its_ring_only_on_a_panic(traced, tmp_path):
     assert "mode error  · ring window" in shown
     assert "failed at  configure › parse_level" in shown
     assert len(path.read_bytes()) < 2 * 1024 * 1024
+
+
+def test_frames_are_compressed(traced, tmp_path):
+    run(traced, tmp_path, "busy")
+    path = only_trace(tmp_path)
+    assert_plain_zstd_reads_the_header(path)
+    assert CliRunner().invoke(orion_cli, ["validate", str(path)]).exit_code == 0
+    # zstd at level 3: a call-dense trace shrinks several times over.
+    assert path.stat().st_size * 3 < len(decompressed(path))

@@ -61,6 +61,13 @@ def crate(tmp_path_factory) -> Path:
     return root
 
 
+def decompressed(path: Path) -> bytes:
+    """Every frame of a trace, decompressed."""
+    with zstandard.ZstdDecompressor().stream_reader(path.read_bytes(),
+                                                     read_across_frames=True) as reader:
+        return reader.read()
+
+
 def traces(spool: Path) -> list[Path]:
     return sorted(spool.glob("*.otrace"))
 
@@ -96,8 +103,7 @@ def test_orion_run_cargo_run_traces_the_unmodified_crate(crate, tmp_path):
     assert 'login(user="ada", password=<redacted>)  → true' in shown
     assert "bump(self=&mut plain::Counter, by=2)  → 2" in shown
     assert "── worker (thread) ──" in shown and "└─ fib(n=5)  → 5" in shown
-    plain_bytes = zstandard.ZstdDecompressor().decompressobj().decompress(path.read_bytes()[24:])
-    assert b"hunter2" not in plain_bytes and b"tok-1234567890" not in plain_bytes
+    assert b"hunter2" not in decompressed(path) and b"tok-1234567890" not in decompressed(path)
 
 
 def test_an_ordinary_build_afterwards_is_not_instrumented(crate, tmp_path):

@@ -1,5 +1,6 @@
-//! Framing (spec/OTRACE.md sections 2, 3 and 10): the prelude, zstd frames of raw blocks
-//! (valid zstd that every reader decodes, with no compressor linked in), the trailer.
+//! Framing (spec/OTRACE.md sections 2, 3 and 10): the prelude, the zstd frames (compressed
+//! with the `compress` feature, else of raw blocks: valid zstd that every reader decodes,
+//! with no compressor linked in), the trailer.
 
 const RAW_BLOCK_MAX: usize = 128 * 1024;
 
@@ -10,6 +11,27 @@ pub fn prelude() -> [u8; 24] {
     p[8..16].copy_from_slice(b"\x89OTRACE\n");
     p[16..18].copy_from_slice(&1u16.to_le_bytes());
     p
+}
+
+/// One zstd frame holding `data`, compressed (content size declared) where the feature is
+/// on and the compressor works, else in raw blocks.
+pub fn frame(data: &[u8]) -> Vec<u8> {
+    #[cfg(feature = "compress")]
+    {
+        use std::cell::RefCell;
+        thread_local! {
+            static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> =
+                RefCell::new(zstd::bulk::Compressor::new(3).ok());
+        }
+        // At exit this thread's compressor may be gone already: a one-off one then.
+        let compressed = COMPRESSOR
+            .try_with(|c| c.try_borrow_mut().ok()?.as_mut()?.compress(data).ok())
+            .unwrap_or_else(|_| zstd::bulk::compress(data, 3).ok());
+        if let Some(compressed) = compressed {
+            return compressed;
+        }
+    }
+    raw_frame(data)
 }
 
 /// One zstd frame holding `data` in raw blocks, its size declared (8-byte content size,

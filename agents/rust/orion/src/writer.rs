@@ -392,7 +392,7 @@ impl Trace {
     /// Writes `records` as one frame of the file, counting them into the checksum.
     fn emit(file: &mut File, crc: &mut u32, records: &[u8]) {
         *crc = frame::crc32(*crc, records);
-        let _ = file.write_all(&frame::raw_frame(records));
+        let _ = file.write_all(&frame::frame(records));
     }
 
     /// Ends the batch's frame: into the file, or into the ring of a deferred trace (the
@@ -807,7 +807,7 @@ impl Trace {
         mp::uint(&mut self.batch, 15);
         self.batch.extend_from_slice(&summary);
         if let Sink::File(file) = &mut self.sink {
-            let _ = file.write_all(&frame::raw_frame(&self.batch));
+            let _ = file.write_all(&frame::frame(&self.batch));
             let _ = file.write_all(&frame::trailer(&summary));
             let _ = file.flush();
         }

@@ -24,7 +24,8 @@ export async function load(url, context, nextLoad) {
   const source = typeof result.source === 'string' ? result.source : Buffer.from(result.source).toString('utf8');
   if (runnerTail(filename) !== null) return { ...result, source: source + runnerTail(filename) };
   if (!shouldInstrument(filename, config)) return result;
-  const rewritten = rewrite(source, path.relative(config.root, filename), 'module', url);
+  const rewritten = rewrite(source, path.relative(config.root, filename), 'module', url,
+    { conciseArrows: config.mode !== 'error' });
   if (rewritten === null) return result;
   config.port.postMessage([url, rewritten.insertions]); // for the stack traces of the program's thread
   return { ...result, source: rewritten.code };

@@ -11,16 +11,21 @@ const diagnostics = require('diagnostics_channel');
 function watchHttp(agent) {
   const traceparent = `00-${agent.traceId}-${agent.spanId}-01`;
   diagnostics.subscribe('http.server.request.start', ({ request }) => {
+    // rawHeaders: `request.headers` is built when first read, which a handler may never do
     agent.event('http.server', { method: request.method, url: request.url,
-      traceparent: headerText(request.headers.traceparent) });
+      traceparent: findHeader(request.rawHeaders, 'traceparent') });
   });
   for (const module of [require('http'), require('https')]) {
     const send = module.request;
     module.request = function request(...args) {
       const outgoing = Reflect.apply(send, this, args);
-      if (!outgoing.headersSent && !outgoing.getHeader('traceparent')) outgoing.setHeader('traceparent', traceparent);
+      let sent = outgoing.getHeader('traceparent');
+      if (sent === undefined && !outgoing.headersSent) {
+        outgoing.setHeader('traceparent', traceparent);
+        sent = traceparent;
+      }
       agent.event('http.client', { method: outgoing.method, host: outgoing.host || null, path: outgoing.path,
-        traceparent: headerText(outgoing.getHeader('traceparent')) });
+        traceparent: sent === undefined ? null : String(sent) });
       return outgoing;
     };
     module.get = function get(...args) {
@@ -37,14 +42,14 @@ function watchHttp(agent) {
   });
 }
 
-function headerText(value) {
-  return value === undefined ? null : String(value);
-}
-
-/** A header of undici's request: a flat [name, value, ...] array or a "name: value\r\n" string. */
+/** A header of undici's request or of Node's rawHeaders: a flat [name, value, ...] array
+ *  or a "name: value\r\n" string. */
 function findHeader(headers, name) {
   if (Array.isArray(headers)) {
-    for (let i = 0; i + 1 < headers.length; i += 2) if (String(headers[i]).toLowerCase() === name) return String(headers[i + 1]);
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      const key = String(headers[i]);
+      if (key.length === name.length && key.toLowerCase() === name) return String(headers[i + 1]);
+    }
     return null;
   }
   const match = new RegExp(`(?:^|\\r\\n)${name}:\\s*([^\\r\\n]*)`, 'i').exec(String(headers || ''));

@@ -59,7 +59,8 @@ function instrumentTransforms(agent, transformer) {
   const withInstrumented = (filename, fileSource) => {
     if (!shouldInstrument(filename, agent.config)) return fileSource;
     const source = fileSource !== undefined && fileSource !== null ? fileSource : fs.readFileSync(filename, 'utf8');
-    return instrument(source, path.relative(agent.config.root, filename), 'unambiguous', filename) ?? source;
+    return instrument(source, path.relative(agent.config.root, filename), 'unambiguous', filename,
+      { conciseArrows: agent.config.mode !== 'error' }) ?? source;
   };
   for (const method of ['_transformAndBuildScript', '_transformAndBuildScriptAsync']) {
     const original = proto[method];

@@ -96,7 +96,8 @@ function hookCommonJs(config) {
   Module.prototype._compile = function compileInstrumented(content, filename, ...rest) {
     if (typeof content === 'string' && shouldInstrument(filename, config)) {
       if (rewrite === null) ({ rewrite } = require('./instrument'));
-      const rewritten = rewrite(content, path.relative(config.root, filename), 'script', filename);
+      const rewritten = rewrite(content, path.relative(config.root, filename), 'script', filename,
+        { conciseArrows: config.mode !== 'error' });
       if (rewritten !== null) {
         content = rewritten.code;
         rememberInsertions(filename, rewritten.insertions);
@@ -136,7 +137,7 @@ function hookRequiredRunners(agent) {
  *  through `port` (see stack.js). */
 function hookEsModules(config, port) {
   if (typeof Module.register !== 'function') return;
-  const data = { root: config.root, include: config.include, exclude: config.exclude, port };
+  const data = { root: config.root, include: config.include, exclude: config.exclude, mode: config.mode, port };
   Module.register('./esm-hooks.mjs', require('url').pathToFileURL(__filename), { data, transferList: [port] });
 }
 

@@ -98,4 +98,4 @@ function originalColumn(inserted, column) {
   return column - shift;
 }
 
-module.exports = { formatStacks, rememberInsertions, callHooked };
+module.exports = { formatStacks, rememberInsertions, callHooked, originalColumn };

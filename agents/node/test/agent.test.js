@@ -36,6 +36,25 @@ test('instrumenting keeps every line where it was', () => {
   assert.ok(!lines[6].includes('__orion'), 'generators are left alone');
 });
 
+test('error mode leaves arrow functions without a block body as written', () => {
+  const source = 'const ids = (xs) => xs.map((x) => x.id);\nconst all = (xs) => { return xs; };';
+  const table = (out) => JSON.parse(/__orion\.define\("a\.js",(.*?)\);/.exec(out)[1]).map(([name]) => name);
+  assert.deepStrictEqual(table(instrument(source, 'a.js', 'script')), ['ids', '<anonymous>', 'all']);
+  const lean = instrument(source, 'a.js', 'script', 'a.js', { conciseArrows: false });
+  assert.deepStrictEqual(table(lean), ['all']);
+  assert.ok(lean.split('\n')[0].endsWith('const ids = (xs) => xs.map((x) => x.id);'));
+});
+
+test('stack columns after inserted text are the ones written', () => {
+  const { rewrite } = require('../lib/instrument');
+  const source = 'function f(a) { return g(a); }';
+  const { code, insertions } = rewrite(source, 'a.js', 'script');
+  const { originalColumn } = require('../lib/stack');
+  const at = code.split('\n')[0].indexOf('g(a)');
+  assert.strictEqual(originalColumn(insertions[1], at), source.indexOf('g(a)'));
+  assert.strictEqual(originalColumn(insertions[1], 0), 0); // inside the prologue: where it went
+});
+
 test('directives without semicolons stay directives', () => {
   const source = "'use strict'\nfunction f() { 'use strict'\n return 1 }\nmodule.exports = f";
   const out = instrument(source, 'a.js', 'script');

@@ -65,11 +65,15 @@ def imported_distributions() -> dict[str, str]:
         return {}
     found: dict[str, str] = {}
     project: list[tuple[str, Path]] = []
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:
+        cwd = None
     for name in {m.partition(".")[0] for m in list(sys.modules)}:
         for dist, version in known.modules.get(name, ()):
             found.setdefault(dist, version)
-        if name not in known.modules:
-            where = _project_package(name)
+        if name not in known.modules and cwd is not None:
+            where = _project_package(name, cwd)
             if where is not None:
                 project.append((name, where))
     for name, where in project:
@@ -83,17 +87,23 @@ def imported_distributions() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def _project_package(name: str) -> Path | None:
+_STDLIB = os.path.dirname(os.__file__) + os.sep
+
+
+def _project_package(name: str, cwd: Path) -> Path | None:
     """Where package `name` was imported from, when that is inside the working directory
-    and outside any site-packages: the library under test. Test modules do not count."""
+    `cwd` and outside any site-packages: the library under test. Test modules do not
+    count. (Called for every imported package: the standard library's are passed over
+    before any path is resolved.)"""
     module = sys.modules.get(name)
     file = getattr(module, "__file__", None)
     if (not isinstance(file, str) or not hasattr(module, "__path__")
-            or name.startswith(("test", "conftest")) or name == "__main__"):
+            or name.startswith(("test", "conftest")) or name == "__main__"
+            or file.startswith(_STDLIB)):
         return None
     try:
         where = Path(file).resolve()
-        if Path.cwd().resolve() not in where.parents:
+        if cwd not in where.parents:
             return None
     except OSError:
         return None

@@ -128,6 +128,18 @@ def test_timeline_zooms_and_clicks_go_to_a_call(page, served):
     assert not page.problems
 
 
+def test_opening_another_trace_leaves_nothing_of_the_first(page, served):
+    w = served.spool.open_writer(language="python", mode="dev")  # nothing to replay
+    w.close(status="ok")
+    open_failing(page, served)
+    page.locator(f"#trace-list li[data-id='{w.trace_id}']").click()
+    playwright_api.expect(page.locator("#timeline-info")).to_contain_text("cannot replay")
+    assert "parse_percentage" not in page.locator("#stack").inner_text()
+    assert page.locator("#values").inner_text() == ""
+    assert page.locator("#timeline rect").count() == 0
+    assert all("422" in problem for problem in page.problems)  # the replay refused: no events
+
+
 def test_deep_link_opens_at_the_position(page, served):
     page.goto(f"{served.url}trace/{served.failed_id}?at=4")
     at_event(page, 4)

@@ -207,6 +207,12 @@ async function openTrace(id, at, tab) {
   $("tabs").hidden = false;
   $("summary").hidden = false;
   $("summary").replaceChildren(el("p", "muted", "loading…"));
+  // Nothing of the trace shown before stays on the page while this one loads.
+  $("stack").replaceChildren(el("li", "muted", "loading the trace…"));
+  $("values").replaceChildren();
+  $("values-title").textContent = "Values";
+  $("timeline").replaceChildren();
+  $("position").textContent = "";
   // Asked for at once: the summary comes back quickly, the replay once the server has
   // loaded the trace (the slow part for a big one), which starts now.
   const replay = api("/api/trace/" + id + "/replay");

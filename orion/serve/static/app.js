@@ -233,6 +233,7 @@ async function openTrace(id, at, tab) {
     view.replay = await replay;
   } catch (err) {
     $("timeline-info").textContent = "cannot replay: " + err.message;
+    $("stack").replaceChildren(el("li", "muted", "(no stack to show)"));
     return;
   }
   if (view.id !== view.trace.id) return;

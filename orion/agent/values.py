@@ -133,8 +133,8 @@ _DEFAULT_HIDER = _ShapeHider(SecretNames(DEFAULT_SECRETS))
 def scrub(text: str, secret_values: Iterable[str], secrets: SecretNames | None = None) -> str:
     """`text` with every secret value and every secret-shaped word in it replaced by
     <redacted>: free text (an exception message, a command-line word) has no redacted
-    node of its own. `secrets` judges query parameters' names (default: the default
-    words)."""
+    node of its own. `secrets` judges the names of query parameters and header lines
+    (default: the default words)."""
     for secret in secret_values:
         if secret in text:
             text = text.replace(secret, REDACTED)

@@ -191,6 +191,24 @@ def test_diff_of_two_real_runs_is_two_trees_side_by_side(page, served, tmp_path)
     assert not page.problems
 
 
+def test_diff_of_a_crash_shows_the_calls_it_left_open(page, served):
+    crashed = served.spool.open_writer(language="c", mode="dev")
+    ended = served.spool.open_writer(language="c", mode="dev")
+    for w in (crashed, ended):
+        lane = w.lane("main")
+        w.call(10, lane, w.function("main", None, "shop.c", 5), w.encode_pairs({}))
+    ended.ret(20, lane, 0)
+    crashed.crash(20, crashed.lane("main"), "signal", "SIGSEGV", "killed by SIGSEGV")
+    crashed.close(status="crashed")
+    ended.close(status="ok")
+    page.goto(f"{served.url}trace/{crashed.trace_id}?tab=diff")
+    page.locator("#diff-other").select_option(ended.trace_id)
+    row = page.locator("#first-divergence-row")
+    playwright_api.expect(row.locator("td.a")).to_contain_text("still running")
+    playwright_api.expect(row.locator("td.b")).to_contain_text("main()  → 0")
+    assert not page.problems
+
+
 def test_graph_and_flame_tabs(page, served, tmp_path):
     open_failing(page, served)
     page.locator("#tabs button[data-tab=graph]").click()

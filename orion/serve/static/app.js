@@ -77,12 +77,14 @@ function valueText(v, depth = 0) {
   return JSON.stringify(v);
 }
 
-// A call as one line: name(arguments) → value, or ✖ the error it ended with.
+// A call as one line: name(arguments) → value, ✖ the error it ended with, or still open.
 function callText(c) {
   const args = Object.entries(c.args || {}).map(([k, v]) => k + "=" + valueText(v)).join(", ");
   let end = "";
   if (c.error) end = "  ✖ " + [c.error.type, c.error.message].filter(Boolean).join(": ");
   else if ("value" in c) end = "  → " + valueText(c.value);
+  else if (c.outcome === "open") end = "  … still running when the trace ended";
+  else if (c.outcome === "unwound") end = "  ✖";
   return (c.function || c.name || "?") + "(" + args + ")" + end;
 }
 

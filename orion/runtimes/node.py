@@ -1,7 +1,8 @@
 """Node.js: detected by package.json. Every Node process a command starts loads the agent
-(agents/node, an npm package) through NODE_OPTIONS=--require, which instruments the
-project's own modules as they load. The agent's npm dependencies are installed on first
-use into the user's cache (`npm ci` from its package-lock.json)."""
+(agents/node, an npm package shipped in this package as runtimes/node-agent) through
+NODE_OPTIONS=--require, which instruments the project's own modules as they load. The
+agent's npm dependencies are installed on first use into the user's cache (`npm ci` from
+its package-lock.json, from npm's own cache when it has them)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ from . import Capture, Runtime, Toolchain
 if TYPE_CHECKING:
     from ..doctor import Check
 
-AGENT_SOURCE = Path(__file__).resolve().parents[2] / "agents" / "node"
+# package data of an installed orion; in a checkout, a link to agents/node
+AGENT_SOURCE = (Path(__file__).parent / "node-agent").resolve()
 _AGENT_FILES = ("package.json", "package-lock.json")
 _INSTALL_TIMEOUT = 300
 
 
 def agent_source() -> Path:
-    """The agent's npm package: ORION_NODE_AGENT, else the checkout's agents/node."""
+    """The agent's npm package: ORION_NODE_AGENT, else the one shipped with orion."""
     return Path(os.environ.get("ORION_NODE_AGENT") or AGENT_SOURCE)
 
 
@@ -61,8 +63,8 @@ def agent_dir(install: bool = True) -> Path | None:
     staging = target.with_name(target.name + f".tmp{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(source, staging, ignore=shutil.ignore_patterns("node_modules", "test"))
-    done = subprocess.run([npm, "ci", "--omit=dev", "--no-audit", "--no-fund"], cwd=staging,
-                          capture_output=True, text=True, timeout=_INSTALL_TIMEOUT)
+    done = subprocess.run([npm, "ci", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund"],
+                          cwd=staging, capture_output=True, text=True, timeout=_INSTALL_TIMEOUT)
     if done.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         last = (done.stderr.strip().splitlines() or ["npm ci failed"])[-1]

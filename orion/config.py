@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from .agent.values import DEFAULT_SECRETS
+from .agent.config import DEFAULT_SECRETS
 from .errors import OrionError
 from .spool import find_project_dir
 

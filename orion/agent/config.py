@@ -16,6 +16,11 @@ DEFAULT_RING = 20_000
 # dev/safe adaptive capture (spec 7.1): a function's first FULL calls keep their values,
 # then one call in EVERY does; a trace records at most MAX calls.
 DEFAULT_ADAPTIVE = (10, 1000, 20_000_000)
+# Names whose values are redacted (whole words of a name: `db_password`, `authToken`), by
+# every agent; orion.agent.values applies them, `orion config` lists them.
+DEFAULT_SECRETS = ("password", "passwd", "passphrase", "pwd", "secret", "token", "api_key",
+                   "apikey", "access_key", "auth", "authorization", "cookie", "session",
+                   "private_key", "privatekey", "credential", "credentials", "signature", "dsn")
 
 
 def _csv(value: str | None) -> list[str]:

@@ -17,8 +17,8 @@ can produce a sequence, whatever it holds.
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 from typing import Any
 
 import click
@@ -31,7 +31,7 @@ _UNSAFE = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\
 _UNSAFE_CHAR = re.compile(f"[{_UNSAFE}]")
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
-_SECRET = secrets.token_hex(8)
+_SECRET = os.urandom(8).hex()  # not `secrets`: it imports hmac and hashlib into every run
 _MARK = re.compile(f"\x00{_SECRET}([0-9;]*)\x00")
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 

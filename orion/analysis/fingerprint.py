@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from ..format import constants as C
+from ..format.reader import TraceReader
 from ..model import OPEN, UNWOUND, Call, Function, Trace, failing_path, load_trace
 
 STRUCTURAL = "s1"
@@ -139,6 +141,59 @@ def structure(trace: Trace) -> Structure:
         if roots:
             result.lanes.append((lane.name, tuple(fold_repeats(roots))))
     return result
+
+
+def streamed_fingerprints(path: str | os.PathLike) -> Fingerprints | None:
+    """The fingerprints of the trace at `path` without its whole tree: a pruned load keeps
+    the calls whose token is more than their function (unwound, still open) and the
+    failing path, then the records are read again and folded as `structure` folds the
+    tree, in the order its walk closes them. None for a trace with frames from before a
+    ring window (they adopt what came before them: `structure` needs the whole tree)."""
+    from .trace_index import InterestingCalls
+
+    pruner = InterestingCalls()
+    trace = load_trace(path, prune=pruner)
+    if pruner.before_window:
+        return None
+    tokens = {number: call_token(call) for number, call in pruner.kept.items()}
+    result = Structure()
+    lanes: dict[int, tuple[list[int], list[tuple[str, list[int]]], Counter[str]]] = {}
+    calls = 0
+    with TraceReader(path) as reader:
+        for rec in reader.records():
+            code = rec[0]
+            if code != C.CALL and code != C.RETURN and code != C.UNWIND:
+                continue
+            lane = lanes.get(rec[2])
+            if lane is None:
+                lane = lanes[rec[2]] = ([], [], Counter())
+            roots, stack, open_tokens = lane
+            if code == C.CALL:
+                token = tokens.get(calls) or function_token(trace.function(rec[3]))
+                calls += 1
+                open_tokens[token] += 1
+                stack.append((token, []))
+            else:
+                _fold_call(result, stack, roots, open_tokens)
+    for lane_id, lane in trace.lanes.items():
+        roots, stack, open_tokens = lanes.get(lane_id, ([], [], Counter()))
+        while stack:  # calls still open when the trace ended
+            _fold_call(result, stack, roots, open_tokens)
+        if roots:
+            result.lanes.append((lane.name, tuple(fold_repeats(roots))))
+    return Fingerprints(result.fingerprint, failure_fingerprint(trace))
+
+
+def _fold_call(result: Structure, stack: list[tuple[str, list[int]]], roots: list[int],
+               open_tokens: Counter[str]) -> None:
+    """The innermost open call closes: into its caller, as `structure` folds it."""
+    token, folded = stack.pop()
+    open_tokens[token] -= 1
+    into = stack[-1][1] if stack else roots
+    if open_tokens[token]:  # recursion, direct or through others: inline
+        into.extend(fold_repeats(folded))
+    else:
+        into.append(result.node(token, tuple(fold_repeats(folded))))
 
 
 def structural_fingerprint(trace: Trace) -> str:
@@ -282,9 +337,9 @@ def from_summary(summary: dict) -> Fingerprints | None:
     return Fingerprints(structural, failure)
 
 
-# Fingerprinting loads the whole trace (~120 to 250 bytes a record): commands that show
-# fingerprints in passing (list, test) leave out bigger traces, so their memory stays
-# bounded whatever the spool holds; `orion fingerprint` still computes them.
+# Fingerprinting a ring window's trace loads its whole tree (~120 to 250 bytes a record):
+# commands that show fingerprints in passing (list, test) leave out bigger ones, so their
+# memory stays bounded whatever the spool holds; `orion fingerprint` still computes them.
 IN_PASSING_MAX_RECORDS = 2_000_000
 
 
@@ -313,7 +368,8 @@ class FingerprintCache:
     def get(self, trace_id: str, path: Path, summary: dict,
             max_records: int | None = None) -> Fingerprints | None:
         """Fingerprints from the summary, the cache, or (once) by reading the trace; None
-        when that would load more than `max_records` records (see `record_count`)."""
+        when that would load a ring window's tree of more than `max_records` records (see
+        `record_count`)."""
         known = from_summary(summary)
         if known is not None:
             return known
@@ -322,9 +378,11 @@ class FingerprintCache:
         if isinstance(cached, list) and len(cached) == 4 and cached[:2] == [stat.st_size,
                                                                          stat.st_mtime_ns]:
             return Fingerprints(cached[2], cached[3])
-        if max_records is not None and record_count(summary, stat.st_size) > max_records:
-            return None
-        found = fingerprints(load_trace(path))
+        found = streamed_fingerprints(path)
+        if found is None:  # a ring window's trace: from its whole tree, if not too big
+            if max_records is not None and record_count(summary, stat.st_size) > max_records:
+                return None
+            found = fingerprints(load_trace(path))
         self.entries[trace_id] = [stat.st_size, stat.st_mtime_ns, found.structural, found.failure]
         self.dirty = True
         return found

@@ -3,9 +3,10 @@
 Fingerprints (the FINGERPRINT column, `--fingerprint X`, `--group-by fingerprint`) come
 from the summary when the agent wrote them, else are computed once per file and kept in
 the spool's hidden `.cache/`; a plain `orion list | ...` into a pipe never computes them.
-Computing one loads the whole trace, so a trace of more than IN_PASSING_MAX_RECORDS
-records gets none here (`-`, null in JSON; `orion fingerprint ID` computes it): listing
-reads only trailers and summaries of big traces, and its memory stays bounded.
+They are computed reading the trace twice, never holding its whole tree, so memory stays
+bounded whatever its size; only a ring window's trace (error mode) is loaded whole, so one
+of more than IN_PASSING_MAX_RECORDS records gets none here (`-`, null in JSON; `orion
+fingerprint ID` computes it).
 """
 
 from __future__ import annotations
@@ -141,9 +142,9 @@ def command(ctx: click.Context, spool: Spool, trace_filter: TraceFilter,
                 continue
             if fp is None and fingerprint is not None:  # left out: say so, never silently
                 short = item.entry.trace_id[:SHORT_ID]
-                click.echo(f"orion: note: {short} has more than {IN_PASSING_MAX_RECORDS:,} "
-                           f"records and no fingerprint here (`orion fingerprint {short}` "
-                           f"computes it)", err=True)
+                click.echo(f"orion: note: {short} is a ring window of more than "
+                           f"{IN_PASSING_MAX_RECORDS:,} records and has no fingerprint here "
+                           f"(`orion fingerprint {short}` computes it)", err=True)
             if fingerprint is None or (fp is not None and fp.matches(fingerprint)):
                 kept.append(item)
                 found.append(fp)

@@ -3,12 +3,18 @@ different; same bug with other data -> same failure fingerprint."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from orion.analysis.fingerprint import (FingerprintCache, explain_structure, fingerprints,
-                                        fold_repeats)
+                                        fold_repeats, streamed_fingerprints)
 from orion.model import load_trace
 from orion.spool import Spool
 
-from .trees import node, write_tree
+from ..sample_traces import write_large_trace
+from .trees import PROGRAM, node, write_program, write_tree
 
 
 def countdown(n: int, last: dict | None = None) -> dict:
@@ -130,3 +136,28 @@ def test_cache_is_hidden_and_reused(tmp_path):
     agent_wrote = {"fingerprint": {"structural": "s1:agent", "failure": None}, "status": "ok"}
     assert again.get(entry.trace_id, entry.path, agent_wrote).structural == "s1:agent"
     assert path
+
+
+@settings(max_examples=300, deadline=None)
+@given(PROGRAM, st.booleans(), st.booleans())
+def test_streamed_fingerprints_are_the_whole_trees(tmp_path_factory, steps, native, ring):
+    path = tmp_path_factory.mktemp("t") / "t.otrace"
+    write_program(path, steps, native, ring)
+    whole = load_trace(path)
+    streamed = streamed_fingerprints(path)
+    if streamed is None:  # frames from before a ring window reshape the tree
+        assert any(root.fn is None for lane in whole.lanes.values() for root in lane.roots)
+    else:
+        assert streamed == fingerprints(whole)
+
+
+def test_list_fingerprints_a_big_trace_without_loading_it(tmp_path):
+    # The structure folds the loop, so 10,000 calls fingerprint as 30,000 do; streamed,
+    # the bigger one is never held whole.
+    small = write_large_trace(Spool(tmp_path / "small"), 10_000)
+    big = write_large_trace(Spool(tmp_path / "big"), 30_000)
+    assert streamed_fingerprints(big) == fingerprints(load_trace(small))
+    cache = FingerprintCache(tmp_path / "big")
+    summary = {"counts": {"records": 10 ** 9}}  # far above what list would load
+    assert cache.get("big", Path(big), summary, max_records=1000) == fingerprints(
+        load_trace(big))

@@ -2,18 +2,24 @@
 
     python benchmarks/python_agent/bench.py [--runs 5] [--hook auto|c|python]
 
+Run it with each interpreter to compare (`~/.pyenv/versions/3.13.0/bin/python bench.py`):
+the ratios are to the untraced run of that interpreter, in the same run.
+
 Each configuration runs the workload in a fresh process; the workload times only its own
 work (not interpreter start or trace saving) and reports its peak RSS. Configurations are
 interleaved run by run, so that a slow spell of the shared machine hits them all alike.
 "Events" are the calls, returns and unwinds each tracer recorded (VizTracer: two per
 complete event); "ns/event" is the time added over untraced divided by them.
 "nothing traced" installs the agent's hook with every function filtered out: the cost of
-having a profile hook at all (CPython 3.11 slows every instruction down once one is set).
+having the hook at all (on CPython 3.11 a profile function, which slows every call down
+once set; on 3.12+ sys.monitoring callbacks, which disable filtered code at its first
+event).
 "sampled ring" is error mode without a call hook (a thread samples stacks every ~1 ms).
 """
 
 import argparse
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -93,7 +99,8 @@ def main():
                     times[name].append(seconds)
                     peaks[name] = max(peaks[name], peak)
                     counted.setdefault(name, []).append(events(command, tmp, since))
-            print(f"\n{workload} (median of {opts.runs}, hook={opts.hook})")
+            print(f"\n{workload} (median of {opts.runs}, hook={opts.hook}, "
+                  f"CPython {platform.python_version()})")
             print(f"| configuration | seconds | ratio | events | ns/event | peak RSS MB |")
             print("|---|---:|---:|---:|---:|---:|")
             base = statistics.median(times["untraced"])

@@ -110,7 +110,9 @@ class Lane:
         if event == "return":
             session = self.session
             exc = self.inflight.pop(frame, None) if self.inflight else None
-            if session.ops[frame.f_code][frame.f_lasti] in _LEAVING_OPS:
+            ops, lasti = session.ops[frame.f_code], frame.f_lasti
+            # 3.13 reports a yield at the RESUME after it (oparg != 0: not a function start)
+            if ops[lasti] in _LEAVING_OPS or (ops[lasti] == _RESUME and ops[lasti + 1]):
                 if self.last_exc is not None and sys.getrefcount(self.last_exc) == 2:
                     self.last_exc = None  # handled and gone: let it go (as the C hook)
                 session.on_return(self.id, arg, flags)

@@ -38,7 +38,7 @@ const packr = new Packr({ useRecords: false, variableMapSize: true });
 
 /** msgpackr writes integers beyond 32 bits as floats: give it those as BigInt. */
 function wideInt(n) {
-  return n > UINT32_MAX || n < INT32_MIN ? BigInt(n) : n;
+  return typeof n === 'number' && (n > UINT32_MAX || n < INT32_MIN) ? BigInt(n) : n;
 }
 
 /** The bytes of several records, one after the other: the batch as one msgpack array,
@@ -100,16 +100,19 @@ class TraceWriter {
     return id;
   }
 
-  /** The id of function `fn` ({name, module, file, line}) in this file. */
+  /** The id of function `fn` ({name, module, file, line, addr?}; names may be null, as a
+   *  native function known by its address only is in spec/vectors/native) in this file. */
   functionId(fn) {
     let id = this.functionIds.get(fn);
     if (id === undefined) {
-      const name = this.sid(fn.name);
+      const name = fn.name === null ? null : this.sid(fn.name);
       const module = fn.module === null ? null : this.sid(fn.module);
       const file = fn.file === null ? null : this.sid(fn.file);
       id = this.functionIds.size;
       this.functionIds.set(fn, id);
-      this.batch.push([T.FUNCTION, id, name, module, file, fn.line]);
+      const record = [T.FUNCTION, id, name, module, file, fn.line];
+      if (fn.addr !== undefined) record.push(wideInt(fn.addr));
+      this.batch.push(record);
       this.counts.records++;
       this.counts.functions++;
     }
@@ -130,6 +133,15 @@ class TraceWriter {
       this.counts.lanes++;
     }
     return id;
+  }
+
+  /** Defines module `id` (record 11: a loaded binary, which only native agents write; here
+   *  so that this writer reproduces every vector of spec section 13). */
+  module(id, path, base, buildId, size, mtime) {
+    const record = [T.MODULE, id, path === null ? null : this.sid(path), wideInt(base), buildId];
+    if (size !== undefined && mtime !== undefined) record.push(wideInt(size), wideInt(mtime));
+    this.batch.push(record);
+    this.counts.records++;
   }
 
   /** Appends a timed record at time `t`: `record` is [type, any, lane id, ...columns];
@@ -179,4 +191,4 @@ class TraceWriter {
   }
 }
 
-module.exports = { TraceWriter, T };
+module.exports = { TraceWriter, T, wideInt };

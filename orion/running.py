@@ -33,7 +33,7 @@ def run_with_capture(command: list[str], capture: Capture) -> tuple[int, list[st
     if not command:
         raise OrionError("give the command to run after --, e.g. orion run -- python app.py")
     spool = Spool(capture.spool)
-    before = {entry.path.name for entry in spool.entries()}
+    before = spool.names()
     fd, report = tempfile.mkstemp(prefix="orion-run-", suffix=".txt")
     os.close(fd)
     capture.report = report
@@ -45,8 +45,9 @@ def run_with_capture(command: list[str], capture: Capture) -> tuple[int, list[st
         os.unlink(report)
     written = recover(reported)
     known = {os.path.realpath(path) for path in written}
-    for entry in reversed(spool.entries()):  # oldest first: a killed agent never reported
-        if entry.path.name not in before and os.path.realpath(entry.path) not in known:
+    # Oldest first: traces of agents killed before they could report them.
+    for entry in reversed(spool.entries(among=spool.names() - before)):
+        if os.path.realpath(entry.path) not in known:
             written.append(str(entry.path))
     return status, list(dict.fromkeys(written))
 

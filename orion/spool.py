@@ -111,17 +111,22 @@ class Spool:
     def __repr__(self) -> str:
         return f"Spool({str(self.path)!r})"
 
-    def entries(self) -> list[Entry]:
-        """Every trace in the spool, newest first. Temporary files are never listed, and
-        entries named like traces that are no readable regular files (odd_entry) are
-        skipped, with a warning."""
+    def names(self) -> set[str]:
+        """The names in the spool directory, nothing looked at: what `orion run` compares
+        before and after a command (a stat per trace would cost every run that much)."""
         try:
-            names = os.listdir(self.path)
+            return set(os.listdir(self.path))
         except FileNotFoundError:
-            return []
+            return set()
         except OSError as exc:  # a file where the spool should be, no permission...
             raise OrionError(f"cannot read the spool {self.path}: "
                              f"{exc.strerror or exc}") from None
+
+    def entries(self, among: set[str] | None = None) -> list[Entry]:
+        """Every trace in the spool (or among the names `among`), newest first. Temporary
+        files are never listed, and entries named like traces that are no readable regular
+        files (odd_entry) are skipped, with a warning."""
+        names = self.names() if among is None else among
         found = []
         for name in sorted(names):
             match = _NAME.match(name)

@@ -1,5 +1,8 @@
-/* The compiled hook: a C profile function (PyEval_SetProfile, installed per thread as
- * VizTracer does) that records the hot events itself.
+/* The compiled hook, which records the hot events itself. On CPython >= 3.12 its callbacks
+ * are sys.monitoring's (PEP 669; see "the sys.monitoring hook" below: process-wide, filtered
+ * code disabled at its first event); on 3.11, or when every free tool id is taken, it is a
+ * C profile function (PyEval_SetProfile, installed per thread as VizTracer does). Both
+ * feed the same record writers; what follows describes the profile hook where they differ.
  *
  * - Every code object carries a cache entry (co_extra): its function id, or "not traced".
  *   Only the first sight of a code object calls Python (Session.classify, which applies
@@ -20,6 +23,8 @@
  * - Threads: install() hooks every thread of the interpreter, including those already
  *   running (threading.setprofile hooks later ones) but not the agent's own;
  *   uninstall() unhooks them all.
+ * - Call sites (spec 4.6): a call record carries its caller's current line when it differs
+ *   from the last one that function's calls carried.
  * - python -m: wrap_main's C function stands in for runpy._run_module_as_main, to learn
  *   the exit status of a SystemExit raised in untraced code.
  *

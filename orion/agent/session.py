@@ -8,9 +8,10 @@ fails: the ring, then the failing stack with the locals of every frame.
 
 The pure-Python hook follows the `sys.settrace` protocol: a global function sees every
 new frame and returns a per-lane local function, which then sees that frame's exceptions
-and its return. The C hook (orion/agent/_hook.c) is a profile function, which sees an
-exception only as the unwind of a frame; both write an `exception` record at an
-exception's first unwind on a lane (Lane.raised), so that they write the same records.
+and its return. The C hook (orion/agent/_hook.c: sys.monitoring callbacks on CPython >=
+3.12, a profile function on 3.11) sees an exception only as the unwind of a frame; both
+write an `exception` record at an exception's first unwind on a lane (Lane.raised), so
+that they write the same records.
 The C hook records calls, returns and unwinds itself (packed records, or its own ring in
 error mode) and calls back here only for what needs Python: new code objects, lanes,
 exceptions, values that are not simple scalars, the locals of unwound frames. Its packed
@@ -82,10 +83,11 @@ class Lane:
     exception only when it unwinds a frame: an `exception` record is written at the first
     unwind of an exception on the lane (with the line the frame stopped at), never for an
     exception a frame catches. `inflight` holds, per frame, the exception that last arrived
-    in it: the one that unwinds it, if it does. One difference remains: an exception that
-    C code swallows right after it unwinds a frame (`hasattr` on a raising property,
-    `next(it, default)`) reaches no Python frame, so the C hook cannot name it and writes
-    the unwind alone, where this hook also writes the `exception` record.
+    in it: the one that unwinds it, if it does. One difference remains with the profile
+    hook (3.11): an exception that C code swallows right after it unwinds a frame
+    (`hasattr` on a raising property, `next(it, default)`) reaches no Python frame, so that
+    hook cannot name it and writes the unwind alone, where this hook (and sys.monitoring's,
+    whose unwind event carries the exception) also writes the `exception` record.
     """
 
     __slots__ = ("id", "session", "tracers", "last_exc", "inflight", "__weakref__")

@@ -154,3 +154,24 @@ def test_escape(char, shown):
     """Controls and bidi characters are escaped; printable text, accents, CJK and the zero
     width joiner of emoji sequences are not."""
     assert escape(f"a{char}b") == f"a{shown}b"
+
+
+def test_show_on_a_real_terminal_prints_only_its_own_colours(hostile, spool):
+    """On a terminal, colour is on: the only sequences that reach it are our SGR ones."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from ..conftest import read_until_closed
+
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    process = subprocess.Popen([sys.executable, "-m", "orion", "show", hostile[0]],
+                               stdin=follower, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    shown = read_until_closed(leader).decode()
+    process.wait(timeout=60)
+    assert OUR_COLOUR.search(shown), "colour is on on a terminal"
+    assert_safe(shown.replace("\r\n", "\n"), colour=True)
+    assert "\\x1b]0;pwned\\x07" in shown

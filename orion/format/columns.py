@@ -117,3 +117,37 @@ def header_problem(header: dict) -> str | None:
     if any(type(name) is not str for name in ((header.get("env") or {}).get("vars") or {})):
         return "header's env.vars has a name that is not a string"
     return None
+
+
+# The types of the spec's summary keys (section 4.7) that tools read; nil is always allowed.
+SUMMARY_FIELDS: dict[str, type] = {
+    "trace_id": str, "status": str, "language": str, "mode": str, "root": str, "name": str,
+    "service": str, "host": str, "start_ns": int, "duration_ns": int, "pid": int,
+    "exit_code": int, "exception": dict, "counts": dict, "command": list, "stack": list,
+}
+
+
+def summary_problem(summary: dict) -> str | None:
+    """What is wrong with a summary's known fields, or None: listing and filtering index
+    into them, so one trace's bad summary must not reach them as a crash."""
+    for key, expected in SUMMARY_FIELDS.items():
+        value = summary.get(key)
+        if value is not None and type(value) is not expected:  # bool is not an int here
+            return f"{key} is {type(value).__name__} {_short(value)}, not {expected.__name__}"
+    start = summary.get("start_ns")
+    if start is not None and start < 0:
+        return f"start_ns is negative ({start})"
+    exception = summary.get("exception")
+    for key in ("type", "message"):
+        value = (exception or {}).get(key)
+        if value is not None and type(value) is not str:
+            return f"exception.{key} is {type(value).__name__} {_short(value)}, not str"
+    for key, value in (summary.get("counts") or {}).items():
+        if value is not None and type(value) is not int:
+            return f"counts.{key} is {type(value).__name__} {_short(value)}, not int"
+    return None
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

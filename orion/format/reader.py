@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import msgpack
 
 from . import constants as C
-from .columns import HOT, column_problem, header_problem, hot_record_ok
+from .columns import HOT, column_problem, header_problem, hot_record_ok, summary_problem
 from .errors import CorruptTrace, NotATrace, OutOfMemory, TraceError, UnsupportedVersion
 from .frames import FrameDecompressor, iter_frames
 
@@ -241,6 +241,7 @@ class TraceReader:
             exc.path = str(path)
             raise
         self._header: dict | None = None
+        self.frame_offset = 0
 
     def __enter__(self) -> "TraceReader":
         return self
@@ -297,6 +298,7 @@ class TraceReader:
             if self.complete:
                 raise CorruptTrace(f"frame at byte {frame.offset} follows the end record")
             data = inflate.decompress(buf, frame)
+            self.frame_offset = frame.offset  # of the records being yielded
             unpacker = _unpacker(len(data))
             unpacker.feed(data)
             t = 0
@@ -328,6 +330,9 @@ class TraceReader:
                         elif code == C.END:
                             if self.complete:
                                 raise CorruptTrace("two end records")
+                            if check and (problem := summary_problem(record[1])):
+                                raise CorruptTrace(f"malformed summary in its end record "
+                                                   f"({problem})")
                             self.complete = True
                             self.end_summary = record[1] if isinstance(record[1], dict) else None
                             self.checksum = zlib.crc32(data[: _end_offset(data)], crc)

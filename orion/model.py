@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 import os
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from .format import constants as C
 from .format.decode import MALFORMED, Decoder, malformed_record
@@ -434,13 +434,16 @@ class Pruner(Protocol):
         """The file ended with the calls of `lane.stack` still open."""
 
 
-def load_trace(path: str | os.PathLike, prune: Pruner | None = None) -> Trace:
+def load_trace(path: str | os.PathLike, prune: Pruner | None = None,
+               observe: Callable[[TraceReader, Iterator[list]], Iterator[list]] | None = None
+               ) -> Trace:
     """Read a whole trace into a call tree (TraceError when the file cannot be read);
-    with `prune`, only what it keeps (the crashes, lanes and counts are always whole)."""
+    with `prune`, only what it keeps (the crashes, lanes and counts are always whole);
+    `observe` wraps the reader's records, to see them all in the same pass."""
     was_enabled = gc.isenabled()
     gc.disable()  # a large acyclic graph: the cycle collector would only rescan it
     try:
-        return _load(Path(path), prune)
+        return _load(Path(path), prune, observe)
     except TraceError as exc:
         exc.path = exc.path or str(path)
         raise
@@ -485,7 +488,7 @@ def _add(call: Call, slot: str, item: Any) -> None:
         setattr(call, slot, [item])
 
 
-def _load(path: Path, prune: Pruner | None) -> Trace:
+def _load(path: Path, prune: Pruner | None, observe: Callable | None = None) -> Trace:
     trace = Trace(path)
     decoder = Decoder()
     lanes = trace.lanes
@@ -495,7 +498,8 @@ def _load(path: Path, prune: Pruner | None) -> Trace:
     end_t = 0
     with TraceReader(path) as reader:
         trace.header = reader.header
-        for rec in reader.records():
+        records = reader.records()
+        for rec in records if observe is None else observe(reader, records):
             code = rec[0]
             try:
                 if code == C.CALL or code == C.RETURN or code == C.UNWIND:

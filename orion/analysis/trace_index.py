@@ -36,9 +36,9 @@ from typing import Any, Iterator
 
 from ..format import constants as C
 from ..format.decode import Decoder
-from ..format.errors import CorruptTrace, OutOfMemory
-from ..format.frames import FrameDecompressor, iter_frames
-from ..format.reader import _unpacker, address_space_limit, check_headroom
+from ..format.errors import OutOfMemory
+from ..format.frames import FrameDecompressor, frame_at
+from ..format.reader import TraceReader, _unpacker
 from ..format.writer import NO_VALUE
 from ..model import (RETURNED, Call, Crash, Event, Function, Lane, Raised, Stack, Trace,
                      load_trace)
@@ -292,8 +292,9 @@ class IndexedSteps(Steps):
 
     def call(self, i: int) -> Call:
         """The call of call step i with its events (what `orion show --json` prints of
-        it; the kept calls of the pruned load hold only crashes and stacks)."""
-        call = self.refs[i]
+        it; the kept calls of the pruned load hold only crashes and stacks), made anew:
+        a walk over every call looks at each once."""
+        call = self.make(i)
         if self.flags[i] & HAS_EVENTS:
             call.events = [self.refs[j] for j in self.items_in(i)]
         return call
@@ -314,12 +315,14 @@ class IndexedSteps(Steps):
     def make(self, i: int) -> Any:
         """The call of call step i, or the item of step i, as the whole tree has it."""
         code = self.kinds[i]
-        rec = self.record(self.records[i]) if self.records[i] >= 0 else None
+        number = self.records[i]
+        rec = self.record(number)
         decoder = self._decoder
         if code == CALL_CODE:
-            call = self._kept.get(self.records[i])
+            call = self._kept.get(number)
             if call is None:  # quiet: it returned
-                call = Call(self.trace.function(rec[3]), rec[1], None)
+                fn = self.trace.functions.get(rec[3]) or self.trace.function(rec[3])
+                call = Call(fn, rec[1], None)
                 end = self.record(self.records[self.partner[i]])
                 call.end, call.outcome = end[1], RETURNED
                 call.value = decoder.value(end[3]) if len(end) > 3 else NO_VALUE
@@ -371,8 +374,6 @@ class _Refs:
 
 def frame_records(buf: Any, offset: int, inflate: FrameDecompressor) -> list[list]:
     """The records of the frame at `offset`, with absolute times (as TraceReader gives)."""
-    from ..format.frames import frame_at
-
     data = inflate.decompress(buf, frame_at(buf, offset))
     unpacker = _unpacker(len(data))
     unpacker.feed(data)
@@ -389,19 +390,21 @@ def open_indexed(path: str | os.PathLike) -> IndexedSteps | None:
     """The trace at `path` indexed (None when its order needs the whole tree: see the
     module's docstring); TraceError as load_trace raises it."""
     pruner = InterestingCalls()
-    trace = load_trace(path, prune=pruner)
-    if pruner.before_window:
+    indexer = _Indexer()
+    trace = load_trace(path, prune=pruner, observe=indexer.observe)
+    if pruner.before_window or indexer.out_of_order:
         return None
+    kept = {indexer.call_records[number]: call for number, call in pruner.kept.items()}
+    lane_index = {lane_id: n for n, lane_id in enumerate(trace.lanes)}
+    for lane_id, lane in indexer.lanes.items():
+        lane.index = lane_index[lane_id]
+    lanes = sorted(indexer.lanes.values(), key=lambda lane: lane.index)
     handle = open(path, "rb")
     buf = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     handle.close()  # the map keeps the file
     try:
-        return _index(trace, pruner.kept, buf)
-    except OutOfMemory as exc:
-        exc.path = str(path)
-        raise
-    except (OverflowError, TypeError, IndexError, KeyError, CorruptTrace):
-        return None  # times or ids an array cannot hold, a file changed since: whole tree
+        return IndexedSteps(trace, kept, lanes, buf, indexer.frame_offsets,
+                            indexer.frame_starts, indexer.decoder)
     except MemoryError:
         raise OutOfMemory(str(path)) from None
 
@@ -414,40 +417,53 @@ def open_replay(path: str | os.PathLike) -> Replay:
     return Replay(steps.trace, steps)
 
 
-def _index(trace: Trace, kept_by_number: dict[int, Call], buf: Any) -> IndexedSteps | None:
-    lane_index = {lane_id: n for n, lane_id in enumerate(trace.lanes)}
-    lanes: dict[int, _Lane] = {}
-    decoder = Decoder()
-    kept: dict[int, Call] = {}
-    sites: dict[int, int] = {}
-    frame_offsets, frame_starts = array("q"), array("q")
-    inflate = FrameDecompressor()
-    number = calls = crashes = 0
-    limit = address_space_limit()
-    for frame in iter_frames(buf, C.PRELUDE_SIZE):
-        if frame.skippable:
-            continue
-        check_headroom(limit)
-        frame_offsets.append(frame.offset)
-        frame_starts.append(number)
-        for rec in frame_records(buf, frame.offset, inflate):
+class _Indexer:
+    """Takes every step of a trace as `load_trace` reads it (`observe`), in file order per
+    lane, and where each frame's records start, to find a record again."""
+
+    def __init__(self) -> None:
+        self.lanes: dict[int, _Lane] = {}
+        self.decoder = Decoder()  # its strings: to decode records read back
+        self.call_records = array("q")  # call number -> its record number
+        self.frame_offsets, self.frame_starts = array("q"), array("q")
+        self.out_of_order = False  # a lane's order is not the tree walk's: stop indexing
+
+    def observe(self, reader: TraceReader, records: Iterator[list]) -> Iterator[list]:
+        frame = -1
+        number = crashes = 0
+        sites: dict[int, int] = {}
+        lanes, strings = self.lanes, self.decoder.strings
+        for rec in records:
+            yield rec
+            if reader.frame_offset != frame:
+                frame = reader.frame_offset
+                self.frame_offsets.append(frame)
+                self.frame_starts.append(number)
+            number += 1
             code = rec[0]
             if code == C.STRING:
-                decoder.strings[rec[1]] = rec[2]
-            elif code == C.CALL or code == C.RETURN or code == C.UNWIND or code in ITEM_CODES:
+                strings[rec[1]] = rec[2]
+                continue
+            if self.out_of_order or not (code == C.CALL or code == C.RETURN
+                                         or code == C.UNWIND or code in ITEM_CODES):
+                continue
+            try:
                 lane = lanes.get(rec[2])
                 if lane is None:
-                    lane = lanes[rec[2]] = _Lane(lane_index[rec[2]])
+                    lane = lanes[rec[2]] = _Lane(-1)
                 if code == C.RETURN or code == C.UNWIND:
                     if len(lane.levels) == 1:
-                        return None  # a frame from before the window
+                        self.out_of_order = True  # a frame from before the window
+                        continue
                     lane.levels.pop()
-                    lane.add(RETURN_CODE if code == C.RETURN else UNWIND_CODE, rec[1], number, 0)
+                    kind = RETURN_CODE if code == C.RETURN else UNWIND_CODE
+                    lane.add(kind, rec[1], number - 1, 0)
                 elif not lane.in_order(rec[1], PRIORITY[code]):
-                    return None
+                    self.out_of_order = True
                 elif code == C.CALL:
-                    step = lane.add(CALL_CODE, rec[1], number, rec[3])
+                    step = lane.add(CALL_CODE, rec[1], number - 1, rec[3])
                     lane.levels.append([step, None])
+                    self.call_records.append(number - 1)
                     if len(rec) > 5:
                         sites[rec[3]] = rec[5]
                     site = sites.get(rec[3])
@@ -455,19 +471,14 @@ def _index(trace: Trace, kept_by_number: dict[int, Call], buf: Any) -> IndexedSt
                         if lane.sites is None:
                             lane.sites = array("q", [NO_SITE]) * len(lane.kinds)
                         lane.sites[step] = site
-                    call = kept_by_number.pop(calls, None)
-                    if call is not None:
-                        kept[number] = call
-                    calls += 1
                 else:
                     aux = rec[3] if code == C.EXCEPTION else crashes if code == C.CRASH else 0
                     crashes += code == C.CRASH
-                    lane.add(ITEM_CODES[code], rec[1], number, aux)
+                    lane.add(ITEM_CODES[code], rec[1], number - 1, aux)
                     owner = lane.levels[-1][0]
                     if code != C.EXCEPTION and owner >= 0:
                         lane.flags[owner] |= HAS_EVENTS
                     elif code != C.EXCEPTION:
                         lane.has_items = True
-            number += 1
-    ordered = sorted(lanes.values(), key=lambda lane: lane.index)
-    return IndexedSteps(trace, kept, ordered, buf, frame_offsets, frame_starts, decoder)
+            except (OverflowError, TypeError, IndexError):
+                self.out_of_order = True  # what an array cannot hold: the whole tree

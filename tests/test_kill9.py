@@ -62,6 +62,29 @@ int main(void) {
 }
 """
 
+GO_PROGRAM = """\
+package main
+
+import (
+	"fmt"
+	"time"
+)
+
+var total int
+
+func step(i int) { total += i }
+
+func main() {
+	fmt.Println("ready")
+	for i := 0; ; i++ {
+		step(i)
+		if i%200 == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+"""
+
 
 def _kill_at_random(argv: list[str], spool: Path, cwd: Path, delay: float) -> int:
     """Start `argv` under orion run, wait for `ready`, kill the group `delay` s later;
@@ -137,3 +160,16 @@ def test_c_agent_kill9_loses_at_most_the_flush_bound(tmp_path: Path) -> None:
     subprocess.run(["gcc", "-O0", "-finstrument-functions", str(source), "-o", str(exe)],
                    check=True)
     _assert_bounded(_sweep([str(exe)], tmp_path))
+
+
+@pytest.mark.skipif(not shutil.which("go"), reason="needs go")
+def test_go_agent_kill9_loses_at_most_the_flush_bound(tmp_path: Path) -> None:
+    module = tmp_path / "busy"
+    module.mkdir()
+    (module / "go.mod").write_text("module example.com/busy\n\ngo 1.21\n")
+    (module / "main.go").write_text(GO_PROGRAM)
+    env = {k: v for k, v in os.environ.items() if k != "GOFLAGS"}
+    subprocess.run([sys.executable, "-m", "orion", "run", "--spool", str(tmp_path / "build"),
+                    "--", "go", "build", "-o", "busy", "."], cwd=module, env=env, check=True,
+                   capture_output=True, timeout=300)
+    _assert_bounded(_sweep([str(module / "busy")], tmp_path))

@@ -88,6 +88,9 @@ type trace struct {
 	maxT    int64
 	exc     *ordered
 	values  valueEncoder
+
+	flushTimer *time.Timer
+	flushArmed bool // the timer will flush what is pending
 }
 
 var (
@@ -155,9 +158,35 @@ func (t *trace) add(ev event) {
 		}
 		t.ringN = len(t.ring)
 	} else if t.ensureOpen() {
-		t.w.maybeFlush(t.encode(&ev))
+		t.encode(&ev)
+		t.w.flushIfFull()
+		if !t.flushArmed {
+			t.armFlush()
+		}
 	}
 	t.mu.Unlock()
+}
+
+// flushWithin bounds how long a record waits in memory, so that a kill -9 loses at most
+// ~100 ms of events (docs/security.md). A timer armed by the first record after a flush,
+// not a ticker: a program left with nothing to do still ends as Go ends it (the runtime
+// reports a deadlock only when no timer is pending).
+const flushWithin = 90 * time.Millisecond
+
+func (t *trace) armFlush() {
+	t.flushArmed = true
+	if t.flushTimer == nil {
+		t.flushTimer = time.AfterFunc(flushWithin, t.timedFlush)
+	} else {
+		t.flushTimer.Reset(flushWithin)
+	}
+}
+
+func (t *trace) timedFlush() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.flushArmed = false
+	t.w.flush()
 }
 
 // newRing is an empty error-mode ring, with room for all its events or for a few.
@@ -298,7 +327,7 @@ func (t *trace) laneID(l *lane) uint64 {
 }
 
 // encode writes one event; returns its time.
-func (t *trace) encode(ev *event) int64 {
+func (t *trace) encode(ev *event) {
 	lane := t.laneID(ev.lane)
 	now := t.timeOn(ev.lane, ev.tick)
 	switch ev.kind {
@@ -319,7 +348,7 @@ func (t *trace) encode(ev *event) int64 {
 		t.n.returns++
 		if !ev.hasValue() {
 			t.w.timed(5, 3, now, lane)
-			return now
+			return
 		}
 		var value []byte
 		if len(ev.extra.values) == 1 {
@@ -334,7 +363,7 @@ func (t *trace) encode(ev *event) int64 {
 		if !ev.hasValue() {
 			t.w.timed(7, 4, now, lane)
 			t.lineOrNil(int(ev.line))
-			return now
+			return
 		}
 		locals := t.values.pairs(nil, ev.extra.values)
 		t.w.timed(7, 5, now, lane)
@@ -355,7 +384,6 @@ func (t *trace) encode(ev *event) int64 {
 		t.w.buf = mpUint(t.w.buf, kind)
 		t.w.buf = mpAny(t.w.buf, ev.extra.attrs)
 	}
-	return now
 }
 
 // results: several return values, captured as one sequence.
@@ -447,7 +475,8 @@ func (t *trace) replayRing() {
 	}
 	for i := 0; i < t.ringN; i++ {
 		ev := &t.ring[(start+i)%len(t.ring)]
-		t.w.maybeFlush(t.encode(ev))
+		t.encode(ev)
+		t.w.flushIfFull()
 	}
 	t.ring = nil
 }

@@ -12,16 +12,15 @@ import (
 // The file side of a trace (spec sections 1-3, 10): the prelude, one zstd frame per flushed
 // batch of records, the end record and the trailer. Callers hold the trace's lock.
 
-const (
-	frameTarget  = 256 << 10
-	flushEveryNs = 200_000_000
-)
+// frameTarget bounds what a kill -9 loses by size (docs/security.md); trace.armFlush
+// bounds it by time.
+const frameTarget = 64 << 10
 
 var (
 	preludeMagic = []byte{0x5A, 0x2A, 0x4D, 0x18}
 	encoder, _   = zstd.NewWriter(nil, zstd.WithEncoderCRC(true), zstd.WithEncoderConcurrency(1),
 		zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithZeroFrames(true),
-		zstd.WithSingleSegment(true)) // single segment: even a frame under 256 bytes declares its size (spec 3)
+		zstd.WithSingleSegment(true), zstd.WithNoEntropyCompression(true)) // single segment: even a frame under 256 bytes declares its size (spec 3)
 )
 
 type fileWriter struct {
@@ -29,7 +28,6 @@ type fileWriter struct {
 	file          *os.File
 	buf           []byte // the records of the frame being filled
 	frameT        int64  // the time of the frame's last timed record
-	flushedT      int64  // the time of the last flush
 	crc           uint32 // of every record flushed so far
 	records       uint64
 	packed        []byte
@@ -75,11 +73,10 @@ func (w *fileWriter) untimed(code, columns int) {
 	w.buf = mpUint(w.buf, uint64(code))
 }
 
-// maybeFlush ends the frame when it is full or has waited long enough.
-func (w *fileWriter) maybeFlush(t int64) {
-	if len(w.buf) >= frameTarget || (t-w.flushedT > flushEveryNs && len(w.buf) > 0) {
+// flushIfFull ends the frame when it has reached its size.
+func (w *fileWriter) flushIfFull() {
+	if len(w.buf) >= frameTarget {
 		w.flush()
-		w.flushedT = t
 	}
 }
 

@@ -11,24 +11,20 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import zstandard
 from click.testing import CliRunner
 
 from orion.cli import cli as orion_cli
+from tests.agents.rust.helpers import build_example, decompressed
 from tests.vector_shapes import assert_matches_vectors, assert_plain_zstd_reads_the_header
 
-AGENT = Path(__file__).resolve().parents[3] / "agents" / "rust"
 
 pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
-    """The sample program, built once into a target directory of the test's own."""
-    target = tmp_path_factory.mktemp("target")
-    subprocess.run(["cargo", "build", "-q", "--offline", "-p", "sample"], cwd=AGENT, check=True,
-                   env={**os.environ, "CARGO_TARGET_DIR": str(target)}, timeout=300)
-    return target / "debug" / "sample"
+def sample() -> Path:
+    """The sample program, built once."""
+    return build_example("sample")
 
 
 def run(sample: Path, spool: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
@@ -66,7 +62,7 @@ def test_call_tree_with_arguments_lanes_and_redaction(sample, tmp_path):
     assert "fib(n=6)  → 8" in shown.output
     assert "── worker (thread) ──" in shown.output and "── main (thread) ──" in shown.output
     assert 'login(user="ada", password=<redacted>)' in shown.output
-    plain = zstandard.ZstdDecompressor().decompressobj().decompress(path.read_bytes()[24:])
+    plain = decompressed(path)
     assert b"hunter2" not in plain and b"tok-1234567890" not in plain
     listed = cli("list", "--spool", str(tmp_path))
     assert path.name.split("-")[1].removesuffix(".otrace") in listed.output

@@ -14,21 +14,17 @@ import pytest
 from click.testing import CliRunner
 
 from orion.cli import cli as orion_cli
-from tests.agents.rust.test_zero_code import decompressed
+from tests.agents.rust.helpers import AGENT, build_example, decompressed
 from tests.vector_shapes import assert_matches_vectors, assert_plain_zstd_reads_the_header
 
-AGENT = Path(__file__).resolve().parents[3] / "agents" / "rust"
 
 pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
 
 
 @pytest.fixture(scope="module")
-def traced(tmp_path_factory) -> Path:
-    """The example program, built once into a target directory of the test's own."""
-    target = tmp_path_factory.mktemp("target")
-    subprocess.run(["cargo", "build", "-q", "--offline", "-p", "traced"], cwd=AGENT, check=True,
-                   env={**os.environ, "CARGO_TARGET_DIR": str(target)}, timeout=300)
-    return target / "debug" / "traced"
+def traced() -> Path:
+    """The example program, built once."""
+    return build_example("traced")
 
 
 def run(program: Path, spool: Path, *args: str, **env: str) -> subprocess.CompletedProcess:

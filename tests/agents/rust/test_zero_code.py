@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-import zstandard
-
+from tests.agents.rust.helpers import decompressed
 from tests.vector_shapes import assert_matches_vectors
 
 PLAIN_CRATE = Path(__file__).resolve().parent / "plain_crate"
@@ -59,13 +58,6 @@ def crate(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("user") / "plain"
     shutil.copytree(PLAIN_CRATE, root)
     return root
-
-
-def decompressed(path: Path) -> bytes:
-    """Every frame of a trace, decompressed."""
-    with zstandard.ZstdDecompressor().stream_reader(path.read_bytes(),
-                                                     read_across_frames=True) as reader:
-        return reader.read()
 
 
 def traces(spool: Path) -> list[Path]:

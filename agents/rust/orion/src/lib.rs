@@ -8,6 +8,7 @@
 //! }
 //! ```
 
+mod clock;
 mod config;
 mod frame;
 mod msgpack;

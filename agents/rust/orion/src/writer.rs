@@ -9,6 +9,7 @@
 //! definitions apart from its events, so that dropping old event frames never drops a
 //! string or function that later events use.
 
+use crate::clock;
 use crate::config::{env, random_u64, selected, spool, utc_stamp};
 use crate::{frame, msgpack as mp, redact, Call, Captured};
 use std::cell::{Cell, RefCell};
@@ -18,7 +19,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, Once, OnceLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 const FRAME_TARGET: usize = 256 * 1024;
@@ -155,7 +156,7 @@ struct Trace {
     redact: Option<Vec<String>>,
     trace_id: String,
     start_ns: u64,
-    start: Instant,
+    start: u64, // clock::now() at the start
     argv: Vec<String>,
     host: String,
     pid: u32,
@@ -167,6 +168,7 @@ struct Trace {
     max_t: u64,
     crc: u32,
     strings: HashMap<String, u32>,
+    secret_names: Vec<Option<bool>>, // by string id
     local_functions: Vec<u32>,
     function_names: Vec<String>,
     lanes: u32,
@@ -243,7 +245,7 @@ impl Trace {
             redact,
             trace_id,
             start_ns,
-            start: Instant::now(),
+            start: clock::now(),
             argv: std::env::args().collect(),
             host: std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .map(|h| h.trim().to_string())
@@ -257,6 +259,7 @@ impl Trace {
             max_t: 0,
             crc: 0,
             strings: HashMap::new(),
+            secret_names: Vec::new(),
             local_functions: Vec::new(),
             function_names: Vec::new(),
             lanes: 0,
@@ -541,7 +544,7 @@ impl Trace {
 
     /// Starts a timed record of `columns` columns after the code: code, dt, lane.
     fn timed(&mut self, code: u8, columns: usize, lane: u32) {
-        let t = self.start.elapsed().as_nanos() as i64;
+        let t = clock::now().saturating_sub(self.start) as i64;
         mp::array(&mut self.batch, columns + 1);
         mp::uint(&mut self.batch, code as u64);
         mp::int(&mut self.batch, t - self.frame_t);
@@ -551,12 +554,22 @@ impl Trace {
         self.batch_counts.records += 1;
     }
 
+    /// Whether the name interned as `sid` looks secret, decided once per name.
+    fn is_secret(&mut self, sid: u32, name: &str) -> bool {
+        let index = sid as usize;
+        if self.secret_names.len() <= index {
+            self.secret_names.resize(index + 1, None);
+        }
+        *self.secret_names[index]
+            .get_or_insert_with(|| redact::looks_secret(name, self.redact.as_deref()))
+    }
+
     /// A captured value (spec section 7): a text node with the type name, a redacted node,
     /// or the type name alone for a type without `Debug`. Its type name is defined already.
-    fn value(&mut self, name: Option<&str>, value: &Captured) {
+    fn value(&mut self, secret: bool, value: &Captured) {
         let type_sid = self.strings[value.type_name];
         let b = &mut self.batch;
-        if name.is_some_and(|n| redact::looks_secret(n, self.redact.as_deref())) {
+        if secret {
             mp::array(b, 2);
             mp::uint(b, 4);
             mp::uint(b, type_sid as u64);
@@ -598,22 +611,19 @@ impl Trace {
         args: Option<&[(&str, Captured)]>,
     ) {
         let function = self.function(global);
-        let names: Vec<u32> = args
-            .iter()
-            .copied()
-            .flatten()
-            .map(|(n, _)| self.string(n))
-            .collect();
-        for (_, v) in args.iter().copied().flatten() {
-            self.string(v.type_name);
+        for (name, value) in args.unwrap_or_default() {
+            self.string(name);
+            self.string(value.type_name);
         }
         self.timed(4, 3 + args.is_some() as usize, lane);
         mp::uint(&mut self.batch, function as u64);
         if let Some(args) = args {
             mp::array(&mut self.batch, args.len() * 2);
-            for ((name, value), sid) in args.iter().zip(names) {
+            for (name, value) in args {
+                let sid = self.strings[*name];
                 mp::uint(&mut self.batch, sid as u64);
-                self.value(Some(name), value);
+                let secret = self.is_secret(sid, name);
+                self.value(secret, value);
             }
         }
         if self.root.is_none() {
@@ -633,7 +643,7 @@ impl Trace {
         }
         self.timed(5, 2 + value.is_some() as usize, lane);
         if let Some(v) = value {
-            self.value(None, v);
+            self.value(false, v);
         }
         self.batch_counts.returns += 1;
         self.end_batch();
@@ -735,7 +745,7 @@ impl Trace {
         mp::str(s, "start_ns");
         mp::uint(s, self.start_ns);
         mp::str(s, "duration_ns");
-        mp::uint(s, self.max_t.max(self.start.elapsed().as_nanos() as u64));
+        mp::uint(s, self.max_t.max(clock::now().saturating_sub(self.start)));
         mp::str(s, "command");
         mp::array(s, self.argv.len());
         for a in &self.argv {

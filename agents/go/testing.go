@@ -1,8 +1,10 @@
 package orion
 
 import (
+	"os"
 	"reflect"
 	"strings"
+	"sync"
 )
 
 // `go test`: every test function gets a trace of its own (the instrumenting tool adds
@@ -27,8 +29,21 @@ func TestStart(tb TB) *Test {
 	if off {
 		return nil
 	}
+	settingsSeenByTestCache.Do(readSettingsAgain)
 	t := newTrace(tb.Name())
 	return &Test{tb: tb, tr: t, l: rebind(t)}
+}
+
+var settingsSeenByTestCache sync.Once
+
+// readSettingsAgain reads the settings that decide what a passing test writes while the
+// test runs: go test keys its cached results on the variables a test reads (it cannot see
+// the agent's reads at start-up), so `orion test --mode dev` after a run in error mode, or
+// into another spool, runs the tests again instead of answering "(cached)" with no trace.
+func readSettingsAgain() {
+	for _, name := range []string{"ORION_MODE", "ORION_SPOOL", "ORION_RING"} {
+		os.Getenv(name)
+	}
 }
 
 // End finishes the test's trace (deferred): failed when the test failed or panicked.

@@ -50,3 +50,26 @@ def test_each_failing_test_gets_a_trace(tmp_path: Path) -> None:
         {f["id"]: f["name"] for f in by_type(records, "function")}[c["fn"]]
         for c in by_type(records, "call"))]
     assert calls[:3] == ["TestAverageFails", "average", "divide"]
+
+
+def test_a_cached_result_never_stands_for_an_instrumented_run_or_another_mode(
+        tmp_path: Path) -> None:
+    """go test answers "(cached)" for a package whose test binary, arguments and the
+    environment variables the tests read are unchanged: the overlay makes the instrumented
+    binary another one, and the agent reads its mode while the tests run, so that a
+    `--mode dev` run after an `error` run runs the tests and writes their traces."""
+    module = tmp_path / "sample"
+    shutil.copytree(SAMPLE, module)
+    only_passing = ("go", "test", "-run", "TestAveragePasses", ".")
+    plain = subprocess.run(list(only_passing), cwd=module, env=plain_env(),
+                           capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+    assert plain.returncode == 0 and "(cached)" not in plain.stdout, plain.stdout
+    spool = tmp_path / "spool"
+    error_mode = orion("test", "--spool", str(spool), "--", *only_passing, cwd=module)
+    assert error_mode.returncode == 0 and "(cached)" not in error_mode.stdout, error_mode.stdout
+    assert not list(spool.glob("*.otrace"))  # a passing test in error mode writes nothing
+    dev_mode = orion("test", "--mode", "dev", "--spool", str(spool), "--", *only_passing,
+                     cwd=module)
+    assert dev_mode.returncode == 0 and "(cached)" not in dev_mode.stdout, dev_mode.stdout
+    [trace] = spool.glob("*.otrace")
+    assert by_type(decoded(trace), "end")[0]["test"]["id"] == "TestAveragePasses"

@@ -1,7 +1,7 @@
 """`orion show` (and `orion replay`) on a 2.7 M-call dev trace: wall time and peak RSS of
 the real command in a subprocess, as a user runs it.
 
-    python benchmarks/show_bench.py [--calls N] [--checkout DIR] [--replay]
+    python benchmarks/show_bench.py [--calls N] [--checkout DIR] [--replay] [--json]
 
 `--checkout DIR` runs the `orion` of another checkout (e.g. a `git worktree` of an older
 commit) on the same trace, for before/after figures. The trace is the one the tests use
@@ -30,13 +30,14 @@ from tests.sample_traces import write_large_trace  # noqa: E402
 def measure(args: list[str], checkout: Path, stdin: str | None = None
             ) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds (user + system: less swayed by a busy machine) and peak
-    RSS (MB) of `python -m orion ARGS` run from `checkout`'s code."""
+    RSS (MB) of `python -m orion ARGS` run from `checkout`'s code (its output dropped)."""
     env = dict(os.environ, PYTHONPATH=str(checkout))
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     before, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "orion", *args], input=stdin, env=env,
-                            cwd=checkout, capture_output=True, text=True)
+                            cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
     took = time.perf_counter() - start
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode != 0:
@@ -51,6 +52,7 @@ def main() -> int:
     parser.add_argument("--checkout", type=Path, default=ROOT)
     parser.add_argument("--replay", action="store_true",
                         help="also time `orion replay` to its last event")
+    parser.add_argument("--json", action="store_true", help="also time `orion show --json`")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -59,6 +61,9 @@ def main() -> int:
               f"(written in {time.perf_counter() - start:.1f} s)")
         took, cpu, rss = measure(["show", path, "--no-env"], options.checkout)
         print(f"orion show:   {took:.2f} s ({cpu:.2f} s CPU), peak RSS {rss:.0f} MB")
+        if options.json:
+            took, cpu, rss = measure(["show", path, "--json"], options.checkout)
+            print(f"orion show --json: {took:.2f} s ({cpu:.2f} s CPU), peak RSS {rss:.0f} MB")
         if options.replay:
             took, cpu, rss = measure(["replay", path], options.checkout,
                                      stdin="goto -1\nwhere\n")

@@ -91,7 +91,8 @@ def build_agent(cwd: Path) -> RustAgent:
             return ready
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    sys.stderr.write("orion: building the Rust agent (once; about a minute)\n")
+    sys.stderr.write("orion: building the Rust agent (once per agent version and toolchain; "
+                     "a minute or more)\n")
     env = {k: v for k, v in os.environ.items() if k not in ("RUSTC_WRAPPER", "CARGO_TARGET_DIR",
                                                              "RUSTFLAGS", "CARGO_BUILD_TARGET")}
     command = [cargo, "build", "--release", "--locked", "-p", "orion", "-p", "orion-rustc",

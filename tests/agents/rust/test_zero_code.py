@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -150,3 +151,20 @@ def test_orion_test_cargo_test_writes_a_trace_per_failing_test(crate, tmp_path):
     shown = show(path, crate)
     assert "failed at  level_named_high › configure › parse_level" in shown
     assert f"parse_level:{line_of('expect(', 'src/config.rs')}" in shown
+
+
+def test_a_panic_abort_build_keeps_the_panic(crate, tmp_path):
+    spool = tmp_path / "spool"
+    done = orion("run", "--spool", str(spool), "--", "cargo", "run", "-q", "--offline", "--", "x",
+                 cwd=crate, CARGO_PROFILE_DEV_PANIC="abort")
+    assert done.returncode == -signal.SIGABRT, done.stderr  # orion run dies of it too
+    assert "panicked at src/config.rs" in done.stderr
+    rust = []
+    for path in traces(spool):  # the native agent may add a trace of the abort signal
+        summary = json.loads(orion("show", "--json", str(path), cwd=crate).stdout)["summary"]
+        if summary["language"] == "rust":
+            rust.append((path, summary))
+    [(path, summary)] = rust
+    assert orion("validate", str(path), cwd=crate).returncode == 0
+    assert summary["status"] == "incomplete"
+    assert summary["exception"]["message"].startswith("level is not a number")

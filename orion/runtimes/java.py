@@ -116,7 +116,8 @@ class JavaRuntime(Runtime):
     markers = {"java": ("pom.xml", *_GRADLE_BUILD)}
     toolchains = {"java": Toolchain(("java",), "install a JDK (Debian: apt-get install "
                                                "default-jdk maven)")}
-    recorded = "Java"
+    recorded = ("Java (its agent is built by the first run in a Maven or Gradle project, "
+                "or by orion doctor there)")
 
     def test_command(self, root: Path, language: str) -> list[str]:
         """Maven's, or Gradle's (its wrapper first) when the project builds with Gradle."""

@@ -206,7 +206,9 @@ func (e *valueEncoder) reflected(b []byte, v reflect.Value, depth int) []byte {
 		}
 		if t.Elem().Kind() == reflect.Uint8 { // bytes: hex text, as bin would decode
 			raw := make([]byte, min(v.Len(), maxText/2))
-			reflect.Copy(reflect.ValueOf(raw), v)
+			for i := range raw { // not reflect.Copy: it refuses an unexported field's bytes
+				raw[i] = byte(v.Index(i).Uint())
+			}
 			b = e.node(b, nodeText, t, 1+boolInt(v.Len() > len(raw)))
 			b = mpStr(b, hex.EncodeToString(raw))
 			if v.Len() > len(raw) {

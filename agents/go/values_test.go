@@ -64,3 +64,12 @@ func TestMsgpackIntegers(t *testing.T) {
 		}
 	}
 }
+
+// A struct's unexported bytes (a *testing.T's output buffer) are read, not refused.
+func TestUnexportedBytesAreCaptured(t *testing.T) {
+	type withOutput struct{ output []byte }
+	got, _ := captured(withOutput{output: []byte{0xab, 0x01}})
+	if !bytes.Contains(got, mpStr(nil, "ab01")) {
+		t.Errorf("unexported bytes not captured as hex: % x", got)
+	}
+}

@@ -76,7 +76,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="orion-go-bench-"))
     try:
         plain = build(HERE / "workload", work / "plain")
-        traced = build(HERE / "workload", work / "traced", instrument(HERE / "workload"))
+        flags = instrument(HERE / "workload")["GOFLAGS"]
+        traced = build(HERE / "workload", work / "traced", flags)
         otel = build(HERE / "otel", work / "otel")
         workloads = [("fib", ["-w", "fib", "-n", str(options.fib)]),
                      ("json", ["-w", "json", "-n", str(options.json_rounds)])]

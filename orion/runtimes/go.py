@@ -87,22 +87,39 @@ def instrumenting_tool() -> Path:
     return tool
 
 
-def instrument(root: Path, include: tuple[str, ...] = ()) -> str:
-    """Instrument the module at `root` (and the packages of its dependencies `include`
-    names) into the cache; the GOFLAGS that build it so."""
+def workspace_file(start: Path) -> Path | None:
+    """The go.work the go command uses in `start`: $GOWORK (none when off), else the
+    nearest go.work upwards."""
+    chosen = os.environ.get("GOWORK", "")
+    if chosen == "off":
+        return None
+    if chosen:
+        return Path(chosen)
+    for directory in (start, *start.parents):
+        if (directory / "go.work").is_file():
+            return directory / "go.work"
+    return None
+
+
+def instrument(root: Path, include: tuple[str, ...] = (),
+               workspace: Path | None = None) -> dict[str, str]:
+    """Instrument the module at `root`, or every module of the go.work `workspace` (and
+    the packages of their dependencies `include` names) into the cache; the environment
+    (GOFLAGS, and GOWORK for a workspace) that builds it so."""
     import hashlib
 
     tool = instrumenting_tool()
-    out = cache_dir() / "builds" / hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    where = ["-work", str(workspace)] if workspace else ["-root", str(root)]
+    out = cache_dir() / "builds" / hashlib.sha256(where[1].encode()).hexdigest()[:16]
     out.mkdir(parents=True, exist_ok=True)
-    command = [str(tool), "-root", str(root), "-out", str(out), "-agent", str(agent_dir())]
+    command = [str(tool), *where, "-out", str(out), "-agent", str(agent_dir())]
     if include:
         command += ["-include", ",".join(include)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         last = (done.stderr.strip() or f"{_TOOL} failed").splitlines()[-1]
         raise GoAgentError(last.removeprefix(f"{_TOOL}: "))
-    return done.stdout.strip()
+    return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
 
 
 _GOROUTINE = re.compile(r"^goroutine (\d+) \[")
@@ -179,15 +196,18 @@ class GoRuntime(Runtime):
     def apply(self, capture: Capture, env: dict[str, str]) -> None:
         """Give the go command of the module around the working directory an instrumented
         build; a module that cannot be instrumented runs as it is, with a one-line note."""
-        root = module_root(Path.cwd())
-        if root is None or shutil.which("go") is None:
+        here = Path.cwd()
+        workspace, root = workspace_file(here), module_root(here)
+        if (workspace is None and root is None) or shutil.which("go") is None:
             return
         try:
-            flags = instrument(root, capture.include)
+            build_env = instrument(root or here, capture.include, workspace)
         except (GoAgentError, OSError, subprocess.TimeoutExpired) as exc:
-            sys.stderr.write(f"orion: Go code in {root} is not instrumented: {exc}\n")
+            sys.stderr.write(f"orion: Go code in {workspace or root} is not instrumented: "
+                             f"{exc}\n")
             return
-        env["GOFLAGS"] = f"{env.get('GOFLAGS', '')} {flags}".strip()
+        build_env["GOFLAGS"] = f"{env.get('GOFLAGS', '')} {build_env['GOFLAGS']}".strip()
+        env.update(build_env)
 
     def recover(self, reported: list[str]) -> tuple[list[str], list[str]]:
         """The crash output files Go agents report (debug.SetCrashOutput) are theirs: one

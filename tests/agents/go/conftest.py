@@ -18,6 +18,7 @@ from orion.format.reader import TraceReader
 
 GO = shutil.which("go")
 SAMPLE = Path(__file__).resolve().parent / "sample"
+AGENT = Path(__file__).resolve().parents[3] / "agents" / "go"
 BUILD_TIMEOUT = 300
 
 # Every test module here sets `pytestmark = requires_go` (a conftest's own pytestmark

@@ -3,7 +3,7 @@
 // GOFLAGS that make `go build`, `go run` and `go test` use them. `orion run` and `orion
 // test` call it; the user's files are never modified.
 //
-//	orion-go-instrument -root DIR -out DIR -agent DIR [-include IMPORTPATH,...]
+//	orion-go-instrument -root DIR|-work FILE -out DIR -agent DIR [-include IMPORTPATH,...]
 package main
 
 import (
@@ -17,6 +17,7 @@ import (
 
 func main() {
 	root := flag.String("root", ".", "the directory of the module's go.mod")
+	work := flag.String("work", "", "a go.work file: instrument the workspace's modules")
 	out := flag.String("out", "", "the cache directory to write the overlay into")
 	agent := flag.String("agent", "", "the directory of the agent module (agents/go)")
 	include := flag.String("include", "", "import paths of dependencies to instrument too, comma-separated")
@@ -29,10 +30,16 @@ func main() {
 	if *include != "" {
 		patterns = strings.Split(*include, ",")
 	}
-	build, err := instrument.Module(*root, *out, *agent, patterns)
+	var build instrument.Build
+	var err error
+	if *work != "" {
+		build, err = instrument.Workspace(*work, *out, *agent, patterns)
+	} else {
+		build, err = instrument.Module(*root, *out, *agent, patterns)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "orion-go-instrument: %v\n", err)
 		os.Exit(1)
 	}
-	fmt.Println(build.Flags())
+	fmt.Println(build.Env())
 }

@@ -22,14 +22,37 @@ import (
 // an overlay of rewritten files and a module file that requires the agent, both outside
 // the module (the user's go.mod, go.sum and sources are never written).
 type Build struct {
-	Overlay string // -overlay
-	ModFile string // -modfile
-	Files   int    // files rewritten
+	Overlay  string // -overlay
+	ModFile  string // -modfile, for a module
+	WorkFile string // GOWORK, for a workspace
+	Files    int    // files rewritten
+	// IgnoreVendor: the module has a vendor directory, which the agent is not in; the go
+	// command reads modules.txt past the overlay and refuses a go.mod it does not list, and
+	// assembles a package only from a real directory, so the build takes the module's
+	// dependencies from the module cache (-mod=mod) instead.
+	IgnoreVendor bool
 }
 
-// Flags are the GOFLAGS that make the go command build instrumented.
-func (b Build) Flags() string {
-	return fmt.Sprintf("-modfile=%s -overlay=%s", b.ModFile, b.Overlay)
+// Env is the environment (GOFLAGS, and GOWORK for a workspace) that makes the go
+// command build instrumented, as NAME=value lines.
+func (b Build) Env() string {
+	flags := "-overlay=" + b.Overlay
+	if b.ModFile != "" {
+		flags = "-modfile=" + b.ModFile + " " + flags
+	}
+	if b.IgnoreVendor {
+		flags += " -mod=mod"
+	}
+	if b.WorkFile != "" {
+		return "GOFLAGS=" + flags + "\nGOWORK=" + b.WorkFile
+	}
+	return "GOFLAGS=" + flags
+}
+
+// vendored: the module at `root` would build from its vendor directory (the default since
+// go 1.14 when vendor/modules.txt exists).
+func vendored(root string, goMod []byte) bool {
+	return exists(filepath.Join(root, "vendor", "modules.txt")) && !olderGo(goLine(goMod), "1.14")
 }
 
 // Module instruments the module whose go.mod is in `root` into `out`, and the packages of
@@ -44,23 +67,49 @@ func Module(root, out, agent string, include []string) (Build, error) {
 	if err != nil {
 		return Build{}, err
 	}
-	modulePath := modulePathOf(goMod)
-	if modulePath == "" {
-		return Build{}, fmt.Errorf("%s: no module line", filepath.Join(root, "go.mod"))
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return Build{}, err
-	}
-	staging, err := os.MkdirTemp(out, ".staging-")
+	staging, files, err := newStaging(out)
 	if err != nil {
 		return Build{}, err
 	}
 	defer os.RemoveAll(staging)
-	files := filepath.Join(staging, "files")
-	if err := os.Mkdir(files, 0o755); err != nil {
+	replace := map[string]string{} // source file -> its copy's name in files/
+	if err := rewriteModule(root, include, files, replace); err != nil {
 		return Build{}, err
 	}
-	replace := map[string]string{} // source file -> its copy's name in files/
+	if err := writeModFile(filepath.Join(staging, "go.mod"), goMod, root, agent); err != nil {
+		return Build{}, err
+	}
+	build, err := publish(out, staging, replace)
+	if err != nil {
+		return Build{}, err
+	}
+	build.ModFile = filepath.Join(filepath.Dir(build.Overlay), "go.mod")
+	build.IgnoreVendor = vendored(root, goMod)
+	return build, nil
+}
+
+func newStaging(out string) (staging, files string, err error) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", "", err
+	}
+	if staging, err = os.MkdirTemp(out, ".staging-"); err != nil {
+		return "", "", err
+	}
+	files = filepath.Join(staging, "files")
+	return staging, files, os.Mkdir(files, 0o755)
+}
+
+// rewriteModule rewrites the Go files of the module at `root` (not its vendor/, testdata/
+// or nested modules) and those of the dependencies' packages `include` names.
+func rewriteModule(root string, include []string, files string, replace map[string]string) error {
+	goMod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return err
+	}
+	modulePath := modulePathOf(goMod)
+	if modulePath == "" {
+		return fmt.Errorf("%s: no module line", filepath.Join(root, "go.mod"))
+	}
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -79,20 +128,12 @@ func Module(root, out, agent string, include []string) (Build, error) {
 		rel, _ := filepath.Rel(root, filepath.Dir(p))
 		return rewriteInto(files, replace, p, path.Join(modulePath, filepath.ToSlash(rel)))
 	})
-	if err != nil {
-		return Build{}, err
+	if err != nil || len(include) == 0 {
+		return err
 	}
-	if len(include) > 0 {
-		if err := dependencies(root, include, func(p, module string) error {
-			return rewriteInto(files, replace, p, module)
-		}); err != nil {
-			return Build{}, err
-		}
-	}
-	if err := writeModFile(filepath.Join(staging, "go.mod"), goMod, root, agent); err != nil {
-		return Build{}, err
-	}
-	return publish(out, staging, replace)
+	return dependencies(root, include, func(p, module string) error {
+		return rewriteInto(files, replace, p, module)
+	})
 }
 
 // publish moves a finished build into place under a name made of its contents, so that
@@ -113,7 +154,7 @@ func publish(out, staging string, replace map[string]string) (Build, error) {
 		fmt.Fprintf(digest, "%s\x00%d\x00", source, len(content))
 		digest.Write(content)
 	}
-	for _, name := range []string{"go.mod", "go.sum"} {
+	for _, name := range []string{"go.mod", "go.sum", "go.work", "go.work.sum"} {
 		content, _ := os.ReadFile(filepath.Join(staging, name))
 		fmt.Fprintf(digest, "%s\x00%d\x00", name, len(content))
 		digest.Write(content)
@@ -133,8 +174,7 @@ func publish(out, staging string, replace map[string]string) (Build, error) {
 	now := time.Now()
 	os.Chtimes(final, now, now)
 	pruneBuilds(out, final)
-	return Build{Overlay: filepath.Join(final, "overlay.json"), ModFile: filepath.Join(final, "go.mod"),
-		Files: len(replace)}, nil
+	return Build{Overlay: filepath.Join(final, "overlay.json"), Files: len(replace)}, nil
 }
 
 // keptBuilds: older builds of the module go, beyond these (a build still running uses

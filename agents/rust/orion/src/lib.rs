@@ -11,12 +11,16 @@
 mod clock;
 mod config;
 mod frame;
+#[cfg(feature = "tracing")]
+mod layer;
 mod msgpack;
 mod redact;
 mod writer;
 
 use std::fmt::Debug;
 
+#[cfg(feature = "tracing")]
+pub use layer::{layer, OrionLayer};
 pub use orion_macros::trace;
 pub use writer::finish;
 

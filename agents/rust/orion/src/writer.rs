@@ -104,6 +104,7 @@ struct Counts {
     exceptions: u64,
     crashes: u64,
     stacks: u64,
+    events: u64,
 }
 
 impl Counts {
@@ -115,6 +116,7 @@ impl Counts {
         self.exceptions += other.exceptions;
         self.crashes += other.crashes;
         self.stacks += other.stacks;
+        self.events += other.events;
     }
 }
 
@@ -659,6 +661,22 @@ impl Trace {
         self.end_batch();
     }
 
+    /// A happening (a `tracing` event) with its attributes as plain strings.
+    fn event(&mut self, lane: u32, kind: &str, attrs: &[(&str, String)]) {
+        let kind_sid = self.string(kind);
+        self.timed(10, 4, lane);
+        let b = &mut self.batch;
+        mp::uint(b, kind_sid as u64);
+        mp::map(b, attrs.len());
+        for (name, value) in attrs {
+            mp::str(b, name);
+            let cut: String = value.chars().take(STRING_LIMIT * 20).collect();
+            mp::str(b, &cut);
+        }
+        self.batch_counts.events += 1;
+        self.end_batch();
+    }
+
     /// The panic as an exception raised in the innermost open call, with the lane's stack.
     fn panic(&mut self, lane: u32, stack: &[u32], panic: Panic) {
         let type_sid = self.string("panic");
@@ -786,7 +804,7 @@ impl Trace {
             ("exceptions", counts.exceptions),
             ("crashes", counts.crashes),
             ("stacks", counts.stacks),
-            ("events", 0),
+            ("events", counts.events),
             ("functions", self.function_names.len() as u64),
             ("lanes", self.lanes as u64),
         ] {
@@ -894,6 +912,30 @@ pub fn function_id(slot: &AtomicU32, here: &'static str, file: &'static str, lin
     });
     slot.store(id, Ordering::Relaxed);
     id
+}
+
+/// The registry id of a function known by its name and place (a `tracing` span's).
+#[cfg(feature = "tracing")]
+pub(crate) fn register_function(name: &str, module: &str, file: &'static str, line: u32) -> u32 {
+    let mut registry = FUNCTIONS.lock().unwrap_or_else(|e| e.into_inner());
+    registry.push(FunctionDef {
+        name: name.to_string(),
+        module: module.to_string(),
+        file,
+        line,
+    });
+    registry.len() as u32 - 1
+}
+
+/// Records an event of `kind` on this thread's lane (nothing in `error` mode's calls-only
+/// ring, nor when off).
+#[cfg(feature = "tracing")]
+pub(crate) fn event(kind: &str, attrs: impl FnOnce() -> Vec<(&'static str, String)>) {
+    if mode().is_none() || CAPTURING.with(Cell::get) {
+        return;
+    }
+    let attrs = capturing(attrs);
+    with_current(|t, lane, _| t.event(lane, kind, &attrs));
 }
 
 /// Records a call of `function`; `args` is only evaluated when values are captured.

@@ -30,6 +30,7 @@ func TestStart(tb TB) *Test {
 		return nil
 	}
 	settingsSeenByTestCache.Do(readSettingsAgain)
+	teeChattyOutput(tb)
 	t := newTrace(tb.Name())
 	return &Test{tb: tb, tr: t, l: rebind(t)}
 }
@@ -65,30 +66,19 @@ func (x *Test) End() {
 	} else {
 		f.frames = callerFrames(3)
 	}
-	f.message = firstRunes(secrets.scrub(failureOutput(x.tb, f.message)), 4000)
+	logged := chattyLogs.take(x.tb.Name())
+	f.message = firstRunes(secrets.scrub(failureOutput(x.tb, f.message, logged)), 4000)
 	x.tr.finish(f, nil)
 }
 
 // failureOutput is what the test logged (t.Error, t.Fatal ...) before it ended, read from
-// the testing package's buffer where it has one; else `fallback`.
-func failureOutput(tb TB, fallback string) (text string) {
-	defer func() {
-		if recover() != nil {
-			text = fallback
-		}
-	}()
-	v := reflect.ValueOf(tb)
-	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
-		v = v.Elem()
+// the testing package's buffer where it has one, else what `go test -v` printed for it
+// (`printed`); else `fallback`.
+func failureOutput(tb TB, fallback, printed string) string {
+	logged := strings.TrimSpace(bufferedOutput(tb))
+	if logged == "" {
+		logged = strings.TrimSpace(printed)
 	}
-	if v.Kind() != reflect.Struct {
-		return fallback
-	}
-	output := v.FieldByName("output")
-	if !output.IsValid() || output.Kind() != reflect.Slice {
-		return fallback
-	}
-	logged := strings.TrimSpace(string(output.Bytes()))
 	if logged == "" {
 		return fallback
 	}
@@ -96,4 +86,25 @@ func failureOutput(tb TB, fallback string) (text string) {
 		return fallback + "\n" + logged
 	}
 	return logged
+}
+
+// bufferedOutput is the testing package's buffer of what the test logged, if it has one.
+func bufferedOutput(tb TB) (text string) {
+	defer func() {
+		if recover() != nil {
+			text = ""
+		}
+	}()
+	v := reflect.ValueOf(tb)
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return ""
+	}
+	output := v.FieldByName("output")
+	if !output.IsValid() || output.Kind() != reflect.Slice {
+		return ""
+	}
+	return string(output.Bytes())
 }

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from ...vector_shapes import assert_matches_vectors
 from .conftest import (BUILD_TIMEOUT, GO, SAMPLE, by_type, decoded, line_of, orion, plain_env,
                        requires_go)
@@ -73,3 +75,21 @@ def test_a_cached_result_never_stands_for_an_instrumented_run_or_another_mode(
     assert dev_mode.returncode == 0 and "(cached)" not in dev_mode.stdout, dev_mode.stdout
     [trace] = spool.glob("*.otrace")
     assert by_type(decoded(trace), "end")[0]["test"]["id"] == "TestAveragePasses"
+
+
+@pytest.mark.parametrize("verbose", ["-v", "-json"])
+def test_verbose_go_test_keeps_the_failing_tests_own_output(tmp_path: Path,
+                                                            verbose: str) -> None:
+    """With -v (and -json, which runs the tests verbose) the testing package prints what a
+    test logs at once instead of keeping it: the trace still has it, and go test's output
+    is unchanged."""
+    module = tmp_path / "sample"
+    shutil.copytree(SAMPLE, module)
+    summary = tmp_path / "summary.json"
+    done = orion("test", "--json", "--output", str(summary), "--spool", str(tmp_path / "spool"),
+                 "--", "go", "test", verbose, "-run", "TestAverage", "./...", cwd=module)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.count("main_test.go:14: average = 1, want 2") == 1
+    [row] = json.loads(summary.read_text())["traces"]
+    assert row["test"] == "TestAverageFails"
+    assert row["exception"] == "test failed: main_test.go:14: average = 1, want 2"

@@ -147,7 +147,10 @@ func panicking() (bool, any) {
 		if p == 0 {
 			return false, nil
 		}
-		return true, *(*any)(unsafe.Pointer(p + layout.panicArg))
+		value := *(*any)(unsafe.Pointer(p + layout.panicArg))
+		// runtime.Goexit (t.Fatal, t.Skip) runs the deferred calls through a panic record
+		// without a value; panic(nil) has one since go 1.21 (*runtime.PanicNilError).
+		return value != nil, value
 	}
 	pcs := make([]uintptr, 8)
 	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from orion.runtimes.go import agent_dir
 
-from .conftest import BUILD_TIMEOUT, GO, decoded, orion, plain_env, requires_go
+from .conftest import BUILD_TIMEOUT, GO, by_type, decoded, orion, plain_env, requires_go
 
 pytestmark = requires_go
 
@@ -32,14 +32,26 @@ def test_doctor_checks_the_go_toolchain_and_agent(tmp_path: Path) -> None:
     assert levels["toolchain go"] == levels["go agent"] == "ok", done.stdout
 
 
-def test_a_module_too_old_for_the_agent_runs_as_it_is_with_a_note(tmp_path: Path) -> None:
+def test_a_module_with_an_old_go_line_is_instrumented_with_its_run_time_defaults(
+        tmp_path: Path) -> None:
+    """The copy of go.mod says the agent's go version (the go command wants no older main
+    module) and keeps the old GODEBUG defaults: under go 1.20's, panic(nil) recovers nil."""
     (tmp_path / "go.mod").write_text("module example.com/old\n\ngo 1.20\n")
-    (tmp_path / "main.go").write_text('package main\n\nfunc main() { println("old") }\n')
-    done = orion("run", "--spool", str(tmp_path / "spool"), "--", "go", "run", ".",
+    (tmp_path / "main.go").write_text(
+        'package main\n\nimport "fmt"\n\nfunc nilPanic() {\n\tpanic(nil)\n}\n\n'
+        "func main() {\n\tdefer func() { fmt.Println(recover() == nil) }()\n\tnilPanic()\n}\n")
+    plain = subprocess.run([GO, "run", "."], cwd=tmp_path, env=plain_env(), capture_output=True,
+                           text=True, timeout=BUILD_TIMEOUT)
+    assert plain.stdout == "true\n", plain.stderr
+    spool = tmp_path / "spool"
+    done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "go", "run", ".",
                  cwd=tmp_path)
-    assert done.returncode == 0 and "old" in done.stderr
-    assert (f"orion: Go code in {tmp_path} is not instrumented: go.mod says go 1.20; the "
-            f"agent needs go 1.21 or later there") in done.stderr
+    assert done.returncode == 0 and done.stdout == plain.stdout, done.stderr
+    assert "not instrumented" not in done.stderr
+    [trace] = spool.glob("*.otrace")
+    names = {r["name"] for r in by_type(decoded(trace), "function")}
+    assert {"main", "nilPanic"} <= names
+    assert (tmp_path / "go.mod").read_text() == "module example.com/old\n\ngo 1.20\n"
 
 
 def test_include_instruments_a_dependency(tmp_path: Path) -> None:

@@ -93,3 +93,19 @@ def test_verbose_go_test_keeps_the_failing_tests_own_output(tmp_path: Path,
     [row] = json.loads(summary.read_text())["traces"]
     assert row["test"] == "TestAverageFails"
     assert row["exception"] == "test failed: main_test.go:14: average = 1, want 2"
+
+
+def test_skipped_and_fatal_tests_are_not_taken_for_panics(tmp_path: Path) -> None:
+    """t.Skip and t.Fatal end a test through runtime.Goexit, which runs the deferred calls
+    as a panic would, without a panic value."""
+    (tmp_path / "go.mod").write_text("module example.com/goexit\n\ngo 1.21\n")
+    (tmp_path / "x_test.go").write_text(
+        'package x\n\nimport "testing"\n\n'
+        'func TestSkipped(t *testing.T) {\n\tt.Skip("not here")\n}\n\n'
+        'func TestFatal(t *testing.T) {\n\tt.Fatal("stopped")\n}\n')
+    summary = tmp_path / "summary.json"
+    done = orion("test", "--json", "--output", str(summary), "--spool", str(tmp_path / "spool"),
+                 "--", "go", "test", "./...", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    [row] = json.loads(summary.read_text())["traces"]
+    assert (row["test"], row["exception"]) == ("TestFatal", "test failed: x_test.go:10: stopped")

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -282,7 +283,10 @@ func writeModFile(target string, goMod []byte, root, agent string) error {
 		return err
 	}
 	if mine, needed := goLine(goMod), goLine(agentMod); olderGo(mine, needed) {
-		return fmt.Errorf("go.mod says go %s; the agent needs go %s or later there", mine, needed)
+		if olderGo(strings.TrimPrefix(runtime.Version(), "go"), "1.23") {
+			return fmt.Errorf("go.mod says go %s; the agent needs go %s or later there (or a go 1.23 toolchain)", mine, needed)
+		}
+		goMod = raiseGoLine(goMod, mine, needed)
 	}
 	var b bytes.Buffer
 	b.Write(goMod)
@@ -298,6 +302,23 @@ func writeModFile(target string, goMod []byte, root, agent string) error {
 	sums, _ := os.ReadFile(filepath.Join(root, "go.sum"))
 	agentSums, _ := os.ReadFile(filepath.Join(agent, "go.sum"))
 	return os.WriteFile(strings.TrimSuffix(target, ".mod")+".sum", append(sums, agentSums...), 0o644)
+}
+
+// raiseGoLine makes the copy of a go.mod whose go line is older than the agent's say the
+// agent's version (the go command wants the main module's no older than any module it
+// requires), keeping the run-time defaults of the version it had through a godebug line
+// (go 1.23+): panic(nil) and the other GODEBUG settings behave as without orion. The
+// language version of the module's code rises with it; versions before 1.22 only added
+// features, so code that compiled still compiles to the same behaviour.
+func raiseGoLine(goMod []byte, mine, needed string) []byte {
+	var kept []string
+	for _, line := range strings.Split(string(goMod), "\n") {
+		if fields := strings.Fields(line); len(fields) == 2 && fields[0] == "go" {
+			continue
+		}
+		kept = append(kept, line)
+	}
+	return []byte(strings.Join(kept, "\n") + fmt.Sprintf("\ngo %s\n\ngodebug default=go%s\n", needed, mine))
 }
 
 // goLine is the version of a go.mod's `go` line (1.16 without one, as the go command

@@ -172,15 +172,16 @@ def dev_trace(tmp_path, calls: int) -> Path:
 
 
 def test_a_big_trace_is_listed_in_bounded_memory(tmp_path):
-    """6 M records: loading the whole trace to fingerprint it took ~700 MB; the table
-    lists it with its fingerprint, computed streaming, within 256 MB."""
-    spool = dev_trace(tmp_path, 3_000_000)
-    result = list_with_memory_cap(spool, 256)
+    """2.2 M records, past the 2 M that list used to load whole (~250 MB here) or leave
+    without a fingerprint: the table lists it with its fingerprint, computed streaming,
+    within 128 MB."""
+    spool = dev_trace(tmp_path, 1_100_000)
+    result = list_with_memory_cap(spool, 128)
     assert result.returncode == 0, result.stderr
     header, row = result.stdout.splitlines()
     calls, fingerprint, entry = row.split()[6:9]  # CALLS, FINGERPRINT, ENTRY
-    assert (calls, fingerprint[:3], entry) == ("3000001", "s1:", "<module>")
-    filtered = list_with_memory_cap(spool, 256, "--fingerprint", fingerprint)
+    assert (calls, fingerprint[:3], entry) == ("1100001", "s1:", "<module>")
+    filtered = list_with_memory_cap(spool, 128, "--fingerprint", fingerprint)
     assert filtered.returncode == 0 and filtered.stdout.splitlines()[1] == row
 
 

@@ -1,6 +1,7 @@
 """`orion test -- mvn test` on the sample, whose build knows nothing of Orionis: the agent
 reaches the JVM Surefire forks, its listener joins JUnit's launcher, and each failing test
-gets a trace of its own, named `Class.method`, with the assertion's message and stack."""
+gets a trace of its own, named `Class.method`, with the assertion's message and stack —
+JUnit 5 tests and JUnit 4 tests run by the vintage engine alike."""
 
 from __future__ import annotations
 
@@ -22,15 +23,18 @@ def test_one_trace_per_failing_junit_test_with_the_build_tools_status(project: P
     summary = tmp_path / "summary.json"
     done = orion("test", "--spool", str(spool), "--json", "--output", str(summary), "--",
                  "mvn", "-q", "-B", "test", cwd=project.root)
-    assert project.plain_test.returncode == 1  # two of the sample's three tests fail
+    assert project.plain_test.returncode == 1  # three of the sample's five tests fail
     assert done.returncode == project.plain_test.returncode, done.stderr
     assert "Corrupted" not in done.stdout + done.stderr  # Surefire's channel stays clean
     rows = {row["test"]: row for row in json.loads(summary.read_text())["traces"]}
-    assert set(rows) == {f"{CLASS}.countsWhatIsLeft", f"{CLASS}.refusesAnOrderItCannotServe"}
+    assert set(rows) == {f"{CLASS}.countsWhatIsLeft", f"{CLASS}.refusesAnOrderItCannotServe",
+                         "com.example.inventory.LegacyStockTest.addsUp"}  # JUnit 4, vintage
     assert rows[f"{CLASS}.countsWhatIsLeft"]["exception"] == (
         "org.opentest4j.AssertionFailedError: pears left ==> expected: <4> but was: <3>")
     assert rows[f"{CLASS}.refusesAnOrderItCannotServe"]["exception"] == (
         "java.lang.IllegalStateException: not enough fig: short by 2")
+    assert rows["com.example.inventory.LegacyStockTest.addsUp"]["exception"] == (
+        "java.lang.AssertionError: kiwis expected:<5> but was:<4>")
 
     for row in rows.values():
         trace = Path(row["path"])

@@ -343,6 +343,7 @@ func writeVector(path string, raws []json.RawMessage, truncated bool) error {
 	}
 	if truncated { // a frame cut in the middle: the trace ends as a killed process's does
 		vw.w.flush()
+		vw.w.written()
 		var lost []byte
 		for i := 0; i < 200; i++ {
 			lost = mpStr(lost, fmt.Sprintf("lost %x", uint32(i)*2654435761))

@@ -5,6 +5,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -30,7 +31,6 @@ type fileWriter struct {
 	frameT        int64  // the time of the frame's last timed record
 	crc           uint32 // of every record flushed so far
 	records       uint64
-	packed        []byte
 }
 
 func (w *fileWriter) open(spool, name string, header []byte) error {
@@ -53,6 +53,7 @@ func (w *fileWriter) open(spool, name string, header []byte) error {
 	w.buf = append(w.buf[:0], header...)
 	w.records++
 	w.flush()
+	w.written() // the header is on disk from the start (docs/security.md)
 	return os.Rename(w.tmpPath, w.path)
 }
 
@@ -80,15 +81,58 @@ func (w *fileWriter) flushIfFull() {
 	}
 }
 
+// flush ends the frame: its records go to the compressing goroutine, and the frame
+// fills a fresh buffer meanwhile.
 func (w *fileWriter) flush() {
 	if len(w.buf) == 0 || w.file == nil {
 		return
 	}
 	w.crc = crc32.Update(w.crc, crc32.IEEETable, w.buf)
-	w.packed = encoder.EncodeAll(w.buf, w.packed[:0])
-	w.file.Write(w.packed)
-	w.buf = w.buf[:0]
+	raw, file := w.buf, w.file
+	compressing.Do(startCompressing)
+	frames <- func() {
+		packed = encoder.EncodeAll(raw, packed[:0])
+		file.Write(packed)
+		select {
+		case spareBuffers <- raw[:0]:
+		default: // enough spares: this one goes to the garbage collector
+		}
+	}
+	select {
+	case w.buf = <-spareBuffers:
+	default:
+		w.buf = make([]byte, 0, frameTarget+frameTarget/4)
+	}
 	w.frameT = 0
+}
+
+// Compression runs on a goroutine of its own, as the C agent's writer thread: the
+// program's goroutines only fill frames. Frames are written in the order they were
+// handed over; a goroutine that hands over a frame while queuedFrames wait is held back
+// until one is written, which bounds memory.
+const queuedFrames = 4
+
+var (
+	compressing  sync.Once
+	frames       = make(chan func(), queuedFrames)
+	spareBuffers = make(chan []byte, queuedFrames+1)
+	packed       []byte // the compressing goroutine's output buffer
+)
+
+func startCompressing() {
+	go func() {
+		for job := range frames {
+			job()
+		}
+	}()
+}
+
+// written waits until every frame handed over so far is in the file.
+func (w *fileWriter) written() {
+	compressing.Do(startCompressing)
+	done := make(chan struct{})
+	frames <- func() { close(done) }
+	<-done
 }
 
 // finish writes the end record (summary built by the caller, given the checksum and the
@@ -103,6 +147,7 @@ func (w *fileWriter) finish(summary func(checksum uint32, records uint64) []byte
 	w.buf = mpUint(w.buf, 15)
 	w.buf = append(w.buf, packed...)
 	w.flush()
+	w.written()
 	trailer := append([]byte{}, preludeMagic...)
 	trailer = binary.LittleEndian.AppendUint32(trailer, uint32(len(packed)+12))
 	trailer = append(trailer, packed...)

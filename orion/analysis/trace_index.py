@@ -119,8 +119,9 @@ class _Lane:
         self.kinds = bytearray()
         self.times = array("q")
         self.depths = array("i")
-        self.records = array("q")  # record number in the file
-        self.aux = array("q")  # call: function id; exception: its kind; crash: its number
+        # 4-byte columns: a value past 2**31 (OverflowError) sends the trace to the whole tree
+        self.records = array("i")  # record number in the file
+        self.aux = array("i")  # call: function id; exception: its kind; crash: its number
         self.flags = bytearray()
         self.sites: array | None = None  # call: its site (native), made on the first one
         # Per level (the lane, then each open call): its call step, the last (t, priority)
@@ -180,8 +181,8 @@ class IndexedSteps(Steps):
     def _pair(self) -> None:
         """`frame` and `partner` of one lane's steps (what `_append` does step by step)."""
         size = len(self.kinds)
-        frame = self.frame = array("q", [-1]) * size
-        partner = self.partner = array("q", [-1]) * size
+        frame = self.frame = array("i", [-1]) * size
+        partner = self.partner = array("i", [-1]) * size
         stack: list[int] = []
         for i, code in enumerate(self.kinds):
             if code == CALL_CODE:
@@ -196,7 +197,8 @@ class IndexedSteps(Steps):
 
     def _merge(self, lanes: list[_Lane]) -> None:
         """Lanes' steps merged by time, ties in lane order (as the whole tree's walk)."""
-        self.times, self.records, self.aux = array("q"), array("q"), array("q")
+        self.times, self.records, self.aux = array("q"), array("i"), array("i")
+        self.frame, self.partner = array("i"), array("i")
         self.flags = bytearray()
         self.sites = array("q") if any(lane.sites is not None for lane in lanes) else None
         walks = [zip(lane.times, repeat(n), range(len(lane.kinds)))
@@ -406,6 +408,8 @@ def open_indexed(path: str | os.PathLike) -> IndexedSteps | None:
     try:
         return IndexedSteps(trace, kept, lanes, buf, indexer.frame_offsets,
                             indexer.frame_starts, indexer.decoder)
+    except OverflowError:  # over 2**31 steps: beyond the index's columns
+        return None
     except MemoryError:
         raise OutOfMemory(str(path)) from None
 

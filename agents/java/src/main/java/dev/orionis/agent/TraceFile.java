@@ -42,7 +42,7 @@ final class TraceFile {
     private final Map<String, Integer> externals = new HashMap<>();
     private final Map<Lane, Integer> lanes = new IdentityHashMap<>();
     private final Map<Lane, Long> laneTimes = new IdentityHashMap<>();
-    final Map<String, Long> counts = new LinkedHashMap<>();
+    private final Map<String, Long> counts = new LinkedHashMap<>();
 
     TraceFile(String spool, String fileName, Map<String, Object> header, long startNanos) throws IOException {
         for (String key : new String[] {"calls", "returns", "unwinds", "exceptions", "crashes", "stacks", "events"}) {
@@ -69,16 +69,8 @@ final class TraceFile {
         return maxT;
     }
 
-    long records() {
-        return records;
-    }
-
     int functionCount() {
         return functions.size() + externals.size();
-    }
-
-    int laneCount() {
-        return lanes.size();
     }
 
     private void bump(String count) {

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any, Callable
 
 from . import constants as C
+from .columns import column_problem
 from .decode import Decoder
 from .errors import CorruptTrace
 from .reader import NO_HEADER, TraceReader, read_trailer
@@ -243,7 +244,9 @@ class _Checker:
     def error(self, message: str, severity: str = ERROR) -> None:
         self.problems.append(Problem(self.index, self.type, message, severity))
 
-    def check(self, rec: dict) -> None:
+    def check(self, rec: dict, wire_problem: str | None = None) -> None:
+        """Check one decoded record; `wire_problem` is what the reader's type checks found
+        in its wire form (columns.py), reported when the schema finds nothing worse."""
         kind = self.type = rec["type"]
         if self.end_index is not None:
             self.error("record after the end record")
@@ -252,7 +255,7 @@ class _Checker:
         counted = _COUNTED.get(kind)
         if counted:
             self.counts[counted] += 1
-        problem = schema_problem(self.validators[kind], rec)
+        problem = schema_problem(self.validators[kind], rec) or wire_problem
         if problem:
             self.error(problem)
             return
@@ -420,7 +423,7 @@ def validate_trace(path: str | os.PathLike) -> list[Problem]:
             except CorruptTrace as exc:
                 checker.error(exc.message)
                 continue
-            checker.check(rec)
+            checker.check(rec, column_problem(raw))  # 1.0 is a JSON integer, not an id
         if index < 0:  # not merely incomplete: show and import refuse it, so it is invalid
             return [Problem(None, None, NO_HEADER)]
         checker.finish(reader)

@@ -52,10 +52,14 @@ def _stack_names(recs: list[dict]) -> list[str]:
 
 @pytest.mark.parametrize("mode", ["error", "dev"])
 def test_one_trace_per_failing_jest_test(jest_project: Path, tmp_path: Path, mode: str) -> None:
-    # Jest's transform cache filled by a run without orion first: the agent's modules must
-    # not come from it uninstrumented
-    command = ["npm", "test", "--", f"--cacheDirectory={tmp_path / 'jest-cache'}"]
+    # error: Jest's transform cache filled by a run without orion first (the agent's modules
+    # must not come from it uninstrumented); dev: an empty cache, so that Jest, without
+    # timings of an earlier run, runs the tests in its worker processes
+    cache = tmp_path / "jest-cache"
+    command = ["npm", "test", "--", f"--cacheDirectory={cache}", "--maxWorkers=2"]
     bare = plain(*command, cwd=jest_project)
+    if mode == "dev":
+        shutil.rmtree(cache)
     spool = tmp_path / "spool"
     done = orion("test", "--mode", mode, "--json", "--spool", str(spool), "--", *command,
                  cwd=jest_project)
@@ -74,6 +78,8 @@ def test_one_trace_per_failing_jest_test(jest_project: Path, tmp_path: Path, mod
         assert_matches_vectors(path)
     for recs in failed.values():
         assert recs[-1]["test"]["file"] == os.path.join("__tests__", "cart.test.js")
+        if mode == "dev":  # no timings from an earlier run: Jest's workers ran the tests
+            assert any("jest-worker" in arg for arg in recs[0]["process"]["argv"])
 
     assertion = failed["Cart › totals the basket"][-1]["exception"]
     assert "Expected: 4" in assertion["message"] and "Received: 3" in assertion["message"]

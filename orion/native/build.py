@@ -12,13 +12,13 @@ setup.py imports this module at build time: it needs nothing but the standard li
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from ..cachedir import cache_dir as user_cache_dir
 from ..errors import OrionError
 
 AGENT_SOURCES_ENV = "ORION_AGENT_SRC"  # override where agents/c and agents/cpp live
@@ -41,8 +41,7 @@ def agents_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "orionis" / "native"
+    return user_cache_dir("native")
 
 
 def _sources(agents: Path, sub: str, suffixes: set[str]) -> list[Path]:
@@ -60,6 +59,8 @@ def _require_sources(agents: Path) -> None:
 
 def source_digest(agents: Path) -> str:
     """What the libraries are built from: a build is reused while this stays the same."""
+    import hashlib  # here: every `orion run` imports this module, few runs build
+
     digest = hashlib.sha256()
     for sub in ("c", "cpp"):
         for path in _sources(agents, sub, _SOURCE_SUFFIXES):

@@ -5,7 +5,6 @@ application's own classes as they load and adds a listener to JUnit's launcher."
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from ..cachedir import cache_dir as user_cache_dir
 from ..errors import OrionError
 from . import Capture, Runtime, Toolchain
 
@@ -39,12 +39,13 @@ def agent_source() -> Path:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "orionis" / "java"
+    return user_cache_dir("java")
 
 
 def _sources_digest(source: Path) -> str:
     """A digest of the agent's build and main sources: a changed agent gets a jar of its own."""
+    import hashlib  # here: every `orion run` imports this module (hashlib loads OpenSSL)
+
     digest = hashlib.sha256()
     files = [source / "pom.xml", *sorted((source / "src" / "main").rglob("*"))]
     for path in files:

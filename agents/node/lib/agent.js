@@ -48,6 +48,7 @@ class Frame {
     this.test = null;
     this.recorded = true; // its call record was written (dev, safe: not past the cap)
     this.values = false; // its values are captured (dev: adaptive capture, spec 7.1)
+    this.unwoundAt = -1; // error mode: the ring's count of events when an exception left it
   }
 }
 
@@ -252,6 +253,7 @@ class Agent {
     if (frame.resumer !== null) this.current = frame.resumer;
     else this.current = lane;
     if (this.ring !== null) {
+      if (!isReturn) frame.unwoundAt = this.ringNext;
       this.remember(type, this.ringNow(), lane, null);
       return;
     }
@@ -403,8 +405,12 @@ class Agent {
   }
 
   /** An error-mode trace holding the ring's events from `since` to `until`: opened when
-   *  something failed. A test's trace (finite `since`) counts its time from `since`. */
-  ringTrace(extra, since, until = Infinity) {
+   *  something failed. A test's trace (finite `since`) counts its time from `since`.
+   *  `raised` ({frame, type, message}), when given, is the exception a test failed with:
+   *  it is written as raised in its innermost frame, just before that frame's unwind, as
+   *  the other agents write it, so that readers find where the failure began
+   *  (`raised.written` says whether the ring still held that unwind). */
+  ringTrace(extra, since, until = Infinity, raised = null) {
     const origin = Number.isFinite(since) ? since : 0;
     const w = this.newWriter({ ...extra, window: 'ring' });
     const { ring, ringSize: size } = this;
@@ -422,6 +428,10 @@ class Agent {
       } else if (type === T.RETURN) {
         w.timed(t, [T.RETURN, 0, laneId]);
       } else if (type === T.UNWIND) {
+        if (raised !== null && raised.frame.unwoundAt === i) {
+          w.timed(t, [T.EXCEPTION, 0, laneId, 0, w.sid(raised.type), raised.message, null]);
+          raised.written = true;
+        }
         w.timed(t, [T.UNWIND, 0, laneId, null]);
       } else if (type === T.EXCEPTION) {
         w.timed(t, [T.EXCEPTION, 0, laneId, detail[0], w.sid(detail[1]), detail[2], null]);
@@ -467,8 +477,9 @@ class Agent {
       const extra = { traceId: crypto.randomBytes(16).toString('hex'), startNs: this.startNs + BigInt(begin),
         name: test.id, test: info };
       let w;
+      const raised = { frame: innermost, type, message, written: false };
       if (this.ring !== null) {
-        w = this.ringTrace(extra, begin, t);
+        w = this.ringTrace(extra, begin, t, innermost !== null ? raised : null);
         extra.root = this.ringRoot;
       } else {
         if (this.closed) return;
@@ -479,7 +490,7 @@ class Agent {
       }
       const failingLane = innermost !== null ? innermost.lane : lane;
       const laneId = w.laneId(failingLane);
-      w.timed(t - begin, [T.EXCEPTION, 0, laneId, 0, w.sid(type), message, null]);
+      if (!raised.written) w.timed(t - begin, [T.EXCEPTION, 0, laneId, 0, w.sid(type), message, null]);
       if (innermost !== null) this.writeStack(w, laneId, t - begin, 'exception', innermost);
       w.timed(t - begin, [T.EVENT, 0, w.laneId(lane), w.sid('test'), info]);
       this.finish(w, this.summary(w, 'failed', { type, message }, null, extra));

@@ -97,3 +97,7 @@ def test_one_trace_per_failing_jest_test(jest_project: Path, tmp_path: Path, mod
     if mode == "error":
         calls = [r for r in rejected if r["type"] == "call"]
         assert len(calls) >= 4  # the test's own calls, from the ring: Cart, add, checkout...
+        # the exception is raised in the frame that threw, so readers find where it began
+        [path] = [p for p in traces(spool) if "Cart › refuses" in records(p)[-1].get("name", "")]
+        shown = orion("show", str(path), cwd=jest_project).stdout
+        assert "failed at  <anonymous> › Cart.add" in shown

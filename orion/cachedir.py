@@ -4,9 +4,25 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterable
 
 
 def cache_dir(*parts: str) -> Path:
     """$XDG_CACHE_HOME/orionis/<parts> (~/.cache when unset); not created here."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base, "orionis", *parts)
+
+
+def sources_digest(root: Path, files: Iterable[Path]) -> str:
+    """What a build in the cache was made from (the files' names, sizes and contents): a
+    build is reused while this stays the same. crc32s, not a cryptographic hash: a change
+    needs noticing, not an adversary, and `orion run` checks it on every run, where
+    importing hashlib would cost more than reading the files."""
+    import zlib
+
+    names = contents = 0
+    for path in files:
+        data = path.read_bytes()
+        names = zlib.crc32(f"{path.relative_to(root)}\0{len(data)}\0".encode(), names)
+        contents = zlib.crc32(data, contents)
+    return f"{names:08x}{contents:08x}"

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from ..cachedir import cache_dir as user_cache_dir
+from ..cachedir import sources_digest
 from ..errors import OrionError
 
 AGENT_SOURCES_ENV = "ORION_AGENT_SRC"  # override where agents/c and agents/cpp live
@@ -59,14 +60,8 @@ def _require_sources(agents: Path) -> None:
 
 def source_digest(agents: Path) -> str:
     """What the libraries are built from: a build is reused while this stays the same."""
-    import hashlib  # here: every `orion run` imports this module, few runs build
-
-    digest = hashlib.sha256()
-    for sub in ("c", "cpp"):
-        for path in _sources(agents, sub, _SOURCE_SUFFIXES):
-            digest.update(str(path.relative_to(agents)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    return sources_digest(agents, [path for sub in ("c", "cpp")
+                                   for path in _sources(agents, sub, _SOURCE_SUFFIXES)])
 
 
 def find_compiler(variable: str, candidates: tuple[str, ...]) -> str | None:

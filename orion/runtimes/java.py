@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from ..cachedir import cache_dir as user_cache_dir
+from ..cachedir import sources_digest
 from ..errors import OrionError
 from . import Capture, Runtime, Toolchain
 
@@ -44,14 +45,8 @@ def cache_dir() -> Path:
 
 def _sources_digest(source: Path) -> str:
     """A digest of the agent's build and main sources: a changed agent gets a jar of its own."""
-    import hashlib  # here: every `orion run` imports this module (hashlib loads OpenSSL)
-
-    digest = hashlib.sha256()
     files = [source / "pom.xml", *sorted((source / "src" / "main").rglob("*"))]
-    for path in files:
-        if path.is_file():
-            digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+    return sources_digest(source, [path for path in files if path.is_file()])
 
 
 def agent_jar(build: bool = True) -> Path | None:

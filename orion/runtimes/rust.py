@@ -7,8 +7,6 @@ the user's files, Cargo.toml and Cargo.lock are never written."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -17,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from ..cachedir import cache_dir as user_cache_dir
 from ..errors import OrionError
 from . import Capture, Runtime, Toolchain
 
@@ -44,8 +43,7 @@ def agent_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "orionis" / "rust"
+    return user_cache_dir("rust")
 
 
 def package_root(start: Path) -> Path | None:
@@ -60,6 +58,8 @@ def _digest(agent: Path, cwd: Path) -> str:
     """A digest of the agent's sources and of the toolchain cargo picks in `cwd` (rustup may
     pick another per project): each gets its own build, as rlibs only link with their own
     compiler."""
+    import hashlib  # here, as json in build_agent: every `orion run` imports this module
+
     digest = hashlib.sha256()
     for path in sorted(agent.rglob("*")):
         parts = path.relative_to(agent).parts
@@ -75,6 +75,8 @@ def _digest(agent: Path, cwd: Path) -> str:
 def build_agent(cwd: Path) -> RustAgent:
     """orion-rustc and the runtime crate, built into the cache on first use (again when the
     agent's sources or the toolchain change), with the toolchain cargo picks in `cwd`."""
+    import json
+
     agent = agent_dir()
     if not (agent / "Cargo.toml").is_file():
         raise RustAgentError(f"the Rust agent's sources are not in {agent} (set "
@@ -126,6 +128,8 @@ def build_agent(cwd: Path) -> RustAgent:
 def target_dir(agent: RustAgent, root: Path) -> Path:
     """The instrumented builds' target directory for the package at `root`: one per agent
     build, as cargo does not know that its crates link the agent's runtime."""
+    import hashlib
+
     return agent.wrapper.parents[1] / "builds" / hashlib.sha256(str(root).encode()).hexdigest()[:16]
 
 

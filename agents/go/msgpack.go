@@ -1,6 +1,10 @@
 package orion
 
-import "math"
+import (
+	"math"
+	"strings"
+	"unicode/utf8"
+)
 
 // The few msgpack forms a trace needs, appended to a byte slice (spec section 4).
 
@@ -53,7 +57,12 @@ func mpFloat(b []byte, v float64) []byte {
 		byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
 }
 
+// mpStr writes a msgpack str, which must be UTF-8 (spec 4): a Go string may hold any bytes
+// (a string(b) of binary data), whose invalid sequences become U+FFFD.
 func mpStr(b []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	n := len(s)
 	switch {
 	case n < 32:

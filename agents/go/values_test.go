@@ -73,3 +73,11 @@ func TestUnexportedBytesAreCaptured(t *testing.T) {
 		t.Errorf("unexported bytes not captured as hex: % x", got)
 	}
 }
+
+// A string of binary bytes is written as valid UTF-8 (spec 4: str is UTF-8).
+func TestAStringOfBinaryBytesIsValidUTF8(t *testing.T) {
+	got, _ := captured(string([]byte{0xf4, 'z', 0xc1, 'X'}))
+	if !bytes.Contains(got, mpStr(nil, "\uFFFDz\uFFFDX")) || bytes.Contains(got, []byte{0xf4}) {
+		t.Errorf("binary string not made valid UTF-8: % x", got)
+	}
+}

@@ -63,8 +63,10 @@ def instrumenting_tool() -> Path:
     sources change)."""
     agent = agent_dir()
     if not (agent / "go.mod").is_file():
+        from ..native.build import AGENT_SOURCES_ENV
+
         raise GoAgentError(f"the Go agent's sources are not in {agent} (set "
-                           f"ORION_AGENT_SOURCES to an agents/ directory)")
+                           f"{AGENT_SOURCES_ENV} to an agents/ directory)")
     go = shutil.which("go")
     if go is None:
         raise GoAgentError("the go command is not on PATH; install Go (https://go.dev/dl/)")

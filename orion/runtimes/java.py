@@ -60,8 +60,10 @@ def agent_jar(build: bool = True) -> Path | None:
         return Path(override)
     source = agent_source()
     if not (source / "pom.xml").is_file():
+        from ..native.build import AGENT_SOURCES_ENV
+
         raise JavaAgentError(f"the Java agent's sources are not in {source} (set "
-                             f"ORION_AGENT_SOURCES to an agents/ directory, or ORION_JAVA_AGENT "
+                             f"{AGENT_SOURCES_ENV} to an agents/ directory, or ORION_JAVA_AGENT "
                              f"to a built {_JAR})")
     jar = cache_dir() / f"orion-agent-{_sources_digest(source)}.jar"
     if jar.is_file() or not build:
@@ -132,10 +134,12 @@ class JavaRuntime(Runtime):
         to report."""
         if shutil.which("java", path=env.get("PATH")) is None:
             return
+        in_project = bool(self.detect(Path.cwd()))
         try:
-            jar = agent_jar(build=bool(self.detect(Path.cwd())))
+            jar = agent_jar(build=in_project)
         except (OrionError, OSError, subprocess.SubprocessError) as exc:
-            sys.stderr.write(f"orion: Java code is not recorded: {exc}\n")
+            if in_project:  # elsewhere (any command of any project) no note is wanted
+                sys.stderr.write(f"orion: Java code is not recorded: {exc}\n")
             return
         if jar is None:
             return

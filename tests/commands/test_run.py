@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -104,6 +105,23 @@ def test_a_command_no_agent_records_says_so(home, spool):
     done = run_orion("run", "--", "sh", "-c", "echo hi")
     assert (done.returncode, done.stdout) == (0, "hi\n")
     assert "no trace written: no agent ran" in done.stderr and spool.entries() == []
+
+
+def test_outside_their_projects_agents_without_sources_stay_quiet(home, spool, tmp_path):
+    """An install without the agents' sources (a wheel has none for Java) says nothing of
+    them to a command outside any project of their language; in a Maven project it says
+    why Java is not recorded."""
+    elsewhere = {"ORION_AGENT_SRC": str(tmp_path / "no-agents")}
+    done = run_orion("run", "--", "true", env=elsewhere)
+    assert [line.split(":")[1] for line in done.stderr.splitlines()] == [" no trace written"]
+    if shutil.which("java") is None:
+        pytest.skip("no java on PATH: nothing would load the Java agent")
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "pom.xml").write_text("<project/>")
+    done = subprocess.run([sys.executable, "-m", "orion", "run", "--", "true"],
+                          cwd=tmp_path / "shop", capture_output=True, text=True,
+                          env={**os.environ, **elsewhere})
+    assert "orion: Java code is not recorded: the Java agent's sources are not in" in done.stderr
 
 
 # -- signals and exit statuses ---------------------------------------------------------

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from ..cachedir import cache_dir as user_cache_dir
+from ..cachedir import sources_digest
 from ..errors import OrionError
 from . import Capture, Runtime, Toolchain
 
@@ -32,12 +34,8 @@ def agent_source() -> Path:
 
 def _digest(source: Path) -> str:
     """What the installed agent depends on: its files, so an edit gives a fresh install."""
-    import hashlib  # here: every `orion run` imports this module (hashlib loads OpenSSL)
-
-    h = hashlib.sha256()
-    for path in sorted([source / name for name in _AGENT_FILES] + list((source / "lib").glob("*"))):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()[:16]
+    files = [source / name for name in _AGENT_FILES] + list((source / "lib").glob("*"))
+    return sources_digest(source, sorted(path for path in files if path.is_file()))
 
 
 def agent_dir(install: bool = True) -> Path | None:
@@ -49,8 +47,7 @@ def agent_dir(install: bool = True) -> Path | None:
         raise OrionError(f"the Node.js agent is not at {source} (set ORION_NODE_AGENT)")
     if (source / "node_modules").is_dir():
         return source
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    target = base / "orionis" / "node-agent" / _digest(source)
+    target = user_cache_dir("node-agent", _digest(source))
     if (target / "node_modules").is_dir():
         return target
     if not install:
@@ -88,8 +85,7 @@ def package_path(agent: Path) -> Path:
     API's `require('orionis-trace')` resolves in a traced program without installing it."""
     import zlib  # a name for the directory, not a digest of anything secret: crc32 will do
 
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    directory = base / "orionis" / "node-path" / f"{zlib.crc32(str(agent).encode()):08x}"
+    directory = user_cache_dir("node-path", f"{zlib.crc32(str(agent).encode()):08x}")
     link = directory / "orionis-trace"
     if not link.is_symlink():
         directory.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from orion.format.decode import decode_records
-from orion.format.reader import TraceReader
+from ...trace_records import by_type, decoded  # noqa: F401 (the tests import them from here)
+
 
 JAVA, MVN = shutil.which("java"), shutil.which("mvn")
 SAMPLE = Path(__file__).resolve().parent / "sample"
@@ -37,15 +37,6 @@ def plain_env(**extra: str) -> dict[str, str]:
 def orion(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "orion", *args], cwd=cwd, capture_output=True,
                           text=True, env=env or plain_env(), timeout=TIMEOUT)
-
-
-def decoded(path: Path) -> list[dict]:
-    with TraceReader(path) as reader:
-        return list(decode_records(reader.records()))
-
-
-def by_type(records: list[dict], kind: str) -> list[dict]:
-    return [r for r in records if r["type"] == kind]
 
 
 def line_of(text: str, source: str) -> int:

@@ -68,16 +68,25 @@ public final class Recorder {
 
     // --- called by the advice ---
 
-    public static void enter(int fn) {
-        Context c = context;
+    /** The calling thread's lane, marked busy while the agent records on it (calls the agent
+     * itself makes meanwhile are not recorded); null when nothing records or it is busy. */
+    private static Lane claim(Context c) {
         if (c == null) {
-            return;
+            return null;
         }
         Lane l = lane();
         if (l.busy) {
-            return;
+            return null;
         }
         l.busy = true;
+        return l;
+    }
+
+    public static void enter(int fn) {
+        Lane l = claim(context);
+        if (l == null) {
+            return;
+        }
         try {
             call(l, fn, null);
         } finally {
@@ -87,14 +96,10 @@ public final class Recorder {
 
     public static void enterWithValues(int fn, Object self, Object[] args) {
         Context c = context;
-        if (c == null) {
+        Lane l = claim(c);
+        if (l == null) {
             return;
         }
-        Lane l = lane();
-        if (l.busy) {
-            return;
-        }
-        l.busy = true;
         try {
             Functions.Info info = Functions.get(fn);
             int n = ++info.calls;
@@ -115,15 +120,10 @@ public final class Recorder {
     }
 
     public static void exit(int fn) {
-        Context c = context;
-        if (c == null) {
+        Lane l = claim(context);
+        if (l == null) {
             return;
         }
-        Lane l = lane();
-        if (l.busy) {
-            return;
-        }
-        l.busy = true;
         try {
             long now = System.nanoTime();
             caught(l, now);
@@ -137,14 +137,10 @@ public final class Recorder {
 
     public static void exitWithValue(int fn, Object value) {
         Context c = context;
-        if (c == null) {
+        Lane l = claim(c);
+        if (l == null) {
             return;
         }
-        Lane l = lane();
-        if (l.busy) {
-            return;
-        }
-        l.busy = true;
         try {
             long now = System.nanoTime();
             caught(l, now);
@@ -162,14 +158,10 @@ public final class Recorder {
      * called) when the lane has not seen it yet, then an unwind with the frame's arguments. */
     public static void unwind(int fn, Object self, Object[] args, Throwable thrown) {
         Context c = context;
-        if (c == null) {
+        Lane l = claim(c);
+        if (l == null) {
             return;
         }
-        Lane l = lane();
-        if (l.busy) {
-            return;
-        }
-        l.busy = true;
         try {
             long now = System.nanoTime();
             Functions.Info info = Functions.get(fn);

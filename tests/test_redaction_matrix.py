@@ -216,6 +216,37 @@ settings('Jane Austen', 'password reset email sent', process.argv[process.argv.l
 """
 
 
+JAVA_PROGRAM = """\
+import java.net.URI;
+import java.util.Map;
+
+public class App {
+    static String[] argv;
+    static String awsSecret() { return System.getenv("AWS_SECRET_ACCESS_KEY"); }
+    static String githubPat() { return System.getenv("GH_PAT"); }
+    static int callApi(String endpoint, String token, Map<String, String> headers) { return headers.size(); }
+    static void connect(String url, String pw) {
+        throw new IllegalStateException("login failed for jane: password " + argv[1] +
+                " rejected by " + url + " at QUERY_URL" + "HEADERS");
+    }
+    static void settings(String author, String notice, String configPath, String parallel,
+                         String password) {
+        awsSecret();
+        githubPat();
+        callApi("https://api.test", "ARG_TOKEN", Map.of("Authorization", "Bearer HEADER_BEARER"));
+        String url = System.getenv("DATABASE_URL");
+        String userInfo = URI.create(url).getUserInfo();
+        connect(url, userInfo.substring(userInfo.indexOf(':') + 1));
+    }
+    public static void main(String[] args) {
+        argv = args;
+        settings("Jane Austen", "password reset email sent", args[args.length - 1],
+                 System.getenv("TOKENIZERS_PARALLELISM"), "ARG_PASSWORD");
+    }
+}
+"""
+
+
 def filled(program: str) -> str:
     """A program with the planted values written in."""
     for name in ("HEADERS", "QUERY_URL", "MESSAGE_BEARER", "MESSAGE_COOKIE", "MESSAGE_API_KEY",
@@ -271,6 +302,17 @@ def node_agent(work: Path) -> Callable[[str], Path]:
     return lambda mode: orion_run(mode, ["node", str(program)], work)
 
 
+def java_agent(work: Path) -> Callable[[str], Path]:
+    """javac -g once; each mode runs `java -cp classes App` in a directory with a pom.xml (a
+    Java project, where orion run builds the agent's jar if its sources changed)."""
+    (work / "pom.xml").write_text("<project/>\n")
+    (work / "App.java").write_text(filled(JAVA_PROGRAM))
+    subprocess.run(["javac", "-g", "-d", str(work / "classes"), str(work / "App.java")],
+                   check=True)
+    return lambda mode: orion_run(mode, ["java", "-cp", str(work / "classes"), "App"], work,
+                                  JAVA_TOOL_OPTIONS="")
+
+
 @dataclass(frozen=True)
 class Agent:
     name: str
@@ -291,7 +333,9 @@ AGENTS = [
           bool(shutil.which("g++")), lambda work: native_agent(work, "g++", CXX_PROGRAM, ".cpp")),
     Agent("go", ALL, frozenset({"dev", "error"}), bool(shutil.which("go")), go_agent),
     Agent("node", ALL, frozenset({"dev"}), bool(shutil.which("node")), node_agent),
-    # Rust and Java join here once their agents land, with the same places.
+    Agent("java", ALL, frozenset({"dev", "error"}),
+          bool(shutil.which("javac") and shutil.which("mvn")), java_agent),
+    # Rust joins here once its agent lands, with the same places.
 ]
 MODES = ("dev", "safe", "error")
 

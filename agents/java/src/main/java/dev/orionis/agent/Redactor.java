@@ -3,8 +3,11 @@ package dev.orionis.agent;
 import java.io.File;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -20,11 +23,25 @@ final class Redactor {
     /** A shorter secret value would hide innocent words in free text. */
     private static final int MIN_SCRUBBED = 6;
     private static final int MAX_VALUES = 64;
+    /** Secrets recognised by their shape (spec 7, as orion/agent/values.py's _SHAPES): a URL's
+     * password, the value of a query parameter or header line whose name looks secret
+     * (`?session=`, `Cookie: `, `X-Api-Key: `), a bearer token, GitHub, AWS and Slack tokens,
+     * JSON Web Tokens. */
     private static final Pattern SHAPES = Pattern.compile(
-            "([A-Za-z0-9]://[^/\\s:@]*:)[^/\\s@]+@"
-                    + "|\\b((?i:bearer)\\s+)[\\w.~+/=-]{8,}"
+            "(?<=[A-Za-z0-9])(?<url>://[^/\\s:@]*:)[^/\\s@]+(?=@)"
+                    + "|(?<query>[?&;](?<parameter>[A-Za-z][\\w.-]*)=)[^&#;\\s\"'<>]+"
+                    + "|(?<header>(?<![\\w-])(?<field>(?i:authorization|cookie)|[A-Za-z][A-Za-z0-9]*"
+                    + "(?:-[A-Za-z0-9]+)+):[ \\t]*(?:(?i:basic|bearer|digest|token|negotiate)[ \\t]+)?)"
+                    + "[^\\r\\n\"']+"
+                    + "|(?<bearer>\\b(?i:bearer)\\s+)[\\w.~+/=-]{8,}"
                     + "|\\bgh[pousr]_[A-Za-z0-9]{20,}|\\bgithub_pat_\\w{20,}|\\b(?:AKIA|ASIA)[A-Z0-9]{16}\\b"
                     + "|\\bxox[abposr]-[A-Za-z0-9-]{10,}|\\beyJ[\\w-]{8,}\\.eyJ[\\w-]{8,}\\.[\\w-]*");
+    /** What a header line's shape needs: a hyphenated word, Authorization or Cookie, then `:`. */
+    private static final Pattern HEADER_HINT = Pattern.compile(
+            "[A-Za-z0-9]-[A-Za-z0-9-]*:|(?i:authorization|cookie):");
+    private static final Pattern URL_PASSWORD = Pattern.compile("(?<=[A-Za-z0-9])://[^/\\s:@]*:([^/\\s@]+)@");
+    private static final Pattern OPTION = Pattern.compile("(--?)([A-Za-z][\\w.-]*)(=.*)?", Pattern.DOTALL);
+    private static final Pattern NOT_A_NAME = Pattern.compile("[^A-Za-z_.-]");
 
     private final List<String> words = new ArrayList<>();
     /** Secret values to scrub from free text, longest first; grows as arguments are redacted. */
@@ -45,6 +62,18 @@ final class Redactor {
         for (Map.Entry<String, String> e : env.entrySet()) {
             if (looksSecret(e.getKey())) {
                 rememberSecret(e.getValue());
+            }
+            rememberUrlPasswords(e.getValue());
+        }
+    }
+
+    /** A URL's password is scrubbed wherever it appears alone later (`pw-1234` after
+     * `postgres://app:pw-1234@db` was in DATABASE_URL or on the command line). */
+    private void rememberUrlPasswords(String text) {
+        if (text != null && text.contains("://")) {
+            Matcher m = URL_PASSWORD.matcher(text);
+            while (m.find()) {
+                rememberSecret(m.group(1));
             }
         }
     }
@@ -97,7 +126,7 @@ final class Redactor {
     /** A value the trace redacts is also scrubbed from free text later (spec 7). */
     synchronized void rememberSecret(String value) {
         if (value == null || value.length() < MIN_SCRUBBED || values.size() >= MAX_VALUES
-                || values.contains(value) || new File(value).exists()) {
+                || values.contains(value) || value.contains("/") && new File(value).exists()) {
             return;
         }
         values.add(value);
@@ -125,14 +154,25 @@ final class Redactor {
                 }
             }
         }
-        if (!mayHoldShape(text)) {
-            return text;
-        }
+        return mayHoldShape(text) ? hideShapes(text) : text;
+    }
+
+    /** Each secret-shaped match replaced; a query parameter's or header's value only when its
+     * name looks secret (`?session=<redacted>&page=2`; not `X-Request-Id: 42`, whose value is
+     * searched for other shapes). */
+    private String hideShapes(String text) {
         Matcher m = SHAPES.matcher(text);
         StringBuilder out = new StringBuilder();
         while (m.find()) {
-            String kept = m.group(1) != null ? m.group(1) + REDACTED + "@"
-                    : m.group(2) != null ? m.group(2) + REDACTED : REDACTED;
+            String named = m.group("query") != null ? m.group("query") : m.group("header");
+            String kept;
+            if (named != null) {
+                String name = m.group("parameter") != null ? m.group("parameter") : m.group("field");
+                kept = named + (looksSecret(name) ? REDACTED : hideShapes(m.group().substring(named.length())));
+            } else {
+                String prefix = m.group("url") != null ? m.group("url") : m.group("bearer");
+                kept = (prefix == null ? "" : prefix) + REDACTED;
+            }
             m.appendReplacement(out, Matcher.quoteReplacement(kept));
         }
         m.appendTail(out);
@@ -141,33 +181,59 @@ final class Redactor {
 
     /** Most strings hold none of what every shape holds and skip the regular expression. */
     private static boolean mayHoldShape(String t) {
-        return t.length() >= 7 && (t.contains("://") || t.contains("eyJ") || t.contains("AKIA")
+        return t.length() >= 4 && (t.contains("://") || t.contains("eyJ") || t.contains("AKIA")
                 || t.contains("ASIA") || t.contains("xox") || t.contains("earer") || t.contains("EARER")
-                || t.contains("_") && t.contains("gh"));
+                || t.contains("_") && t.contains("gh")
+                || t.contains("=") && (t.contains("?") || t.contains("&") || t.contains(";"))
+                || t.contains(":") && HEADER_HINT.matcher(t).find());
+    }
+
+    /** The word after a bare `-p` is a password (`sshpass -p`) when it holds a digit or a
+     * symbol, but not a number or port, a `name:value`, a path or an existing file; a plain
+     * name (`-p xdist`, `mkdir -p build`) is not one. */
+    static boolean isShortPassword(String word) {
+        return !(word.startsWith("-") || word.chars().allMatch(Character::isDigit) || word.contains("/")
+                || word.contains(":") || new File(word).exists()) && NOT_A_NAME.matcher(word).find();
     }
 
     /** The command line with the value of a secret-named option hidden (`--api-key=<redacted>`,
-     * or the word after `--password`) and every word scrubbed. */
+     * or the word after `--password` or a password-like `-p`) and every word scrubbed; those
+     * values and URL passwords are scrubbed from free text from now on. */
     List<String> scrubArgv(List<String> argv) {
-        List<String> out = new ArrayList<>();
-        boolean hideNext = false;
-        for (String arg : argv) {
-            if (hideNext) {
-                out.add(REDACTED);
-                hideNext = false;
+        Set<Integer> whole = new HashSet<>();
+        Map<Integer, String> inline = new HashMap<>();
+        for (int i = 0; i < argv.size(); i++) {
+            String arg = argv.get(i);
+            Matcher option = OPTION.matcher(arg);
+            if (whole.contains(i) || !option.matches()) {
                 continue;
             }
-            if (arg.startsWith("-")) {
-                String stripped = arg.replaceFirst("^-+", "");
-                int eq = stripped.indexOf('=');
-                String name = eq >= 0 ? stripped.substring(0, eq) : stripped;
-                if (!name.isEmpty() && looksSecret(name)) {
-                    if (eq < 0) {
-                        hideNext = true;
-                    } else {
-                        arg = arg.substring(0, arg.length() - (stripped.length() - eq - 1)) + REDACTED;
-                    }
+            if (looksSecret(option.group(2))) {
+                if (option.group(3) == null) {
+                    whole.add(i + 1);
+                } else {
+                    inline.put(i, option.group(3).substring(1));
                 }
+            } else if (arg.equals("-p") && i + 1 < argv.size() && isShortPassword(argv.get(i + 1))) {
+                whole.add(i + 1);
+            }
+        }
+        for (int i : whole) {
+            if (i < argv.size()) {
+                rememberSecret(argv.get(i));
+            }
+        }
+        inline.values().forEach(this::rememberSecret);
+        argv.forEach(this::rememberUrlPasswords);
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < argv.size(); i++) {
+            String arg = argv.get(i);
+            if (whole.contains(i)) {
+                out.add(REDACTED);
+                continue;
+            }
+            if (inline.containsKey(i)) {
+                arg = arg.substring(0, arg.length() - inline.get(i).length()) + REDACTED;
             }
             out.add(scrub(arg));
         }

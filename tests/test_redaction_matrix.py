@@ -246,6 +246,33 @@ public class App {
 }
 """
 
+RUST_PROGRAM = """\
+use std::collections::HashMap;
+use std::env;
+
+fn aws_secret() -> String { env::var("AWS_SECRET_ACCESS_KEY").unwrap() }
+fn github_pat() -> String { env::var("GH_PAT").unwrap() }
+fn call_api(_endpoint: &str, _token: &str, headers: HashMap<&str, &str>) -> usize { headers.len() }
+fn connect(url: &str, _pw: &str) {
+    let argv: Vec<String> = env::args().collect();
+    panic!("login failed for jane: password {} rejected by {} at {}{}", argv[2], url,
+           "QUERY_URL", "HEADERS");
+}
+fn settings(_author: &str, _notice: &str, _config_path: &str, _parallel: &str, _password: &str) {
+    aws_secret();
+    github_pat();
+    call_api("https://api.test", "ARG_TOKEN", HashMap::from([("Authorization", "Bearer HEADER_BEARER")]));
+    let url = env::var("DATABASE_URL").unwrap();
+    let user_info = url.split_once("://").unwrap().1.split_once('@').unwrap().0;
+    connect(&url, user_info.split_once(':').unwrap().1);
+}
+fn main() {
+    let args: Vec<String> = env::args().collect();
+    settings("Jane Austen", "password reset email sent", &args[args.len() - 1],
+             &env::var("TOKENIZERS_PARALLELISM").unwrap(), "ARG_PASSWORD");
+}
+"""
+
 
 def filled(program: str) -> str:
     """A program with the planted values written in."""
@@ -313,6 +340,17 @@ def java_agent(work: Path) -> Callable[[str], Path]:
                                   JAVA_TOOL_OPTIONS="")
 
 
+def rust_agent(work: Path) -> Callable[[str], Path]:
+    """A crate run zero-code (`orion run -- cargo run`): cargo builds it through the agent's
+    RUSTC_WRAPPER once, into orion's cache; the other modes reuse that build."""
+    (work / "Cargo.toml").write_text('[package]\nname = "matrix"\nversion = "0.1.0"\n'
+                                     'edition = "2021"\n')
+    (work / "src").mkdir()
+    (work / "src" / "main.rs").write_text(filled(RUST_PROGRAM))
+    return lambda mode: orion_run(mode, ["cargo", "run", "-q", "--offline", "--"], work,
+                                  RUST_BACKTRACE="0")
+
+
 @dataclass(frozen=True)
 class Agent:
     name: str
@@ -335,7 +373,7 @@ AGENTS = [
     Agent("node", ALL, frozenset({"dev"}), bool(shutil.which("node")), node_agent),
     Agent("java", ALL, frozenset({"dev", "error"}),
           bool(shutil.which("javac") and shutil.which("mvn")), java_agent),
-    # Rust joins here once its agent lands, with the same places.
+    Agent("rust", ALL, frozenset({"dev"}), bool(shutil.which("cargo")), rust_agent),
 ]
 MODES = ("dev", "safe", "error")
 

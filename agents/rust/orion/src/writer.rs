@@ -155,7 +155,6 @@ struct Trace {
     sink: Sink,
     path: PathBuf,
     mode: Mode,
-    redact: Option<Vec<String>>,
     trace_id: String,
     start_ns: u64,
     start: u64, // clock::now() at the start
@@ -214,12 +213,6 @@ fn lock() -> Option<MutexGuard<'static, Trace>> {
 
 impl Trace {
     fn open(mode: Mode, test: Option<String>, deferred: bool) -> Option<Trace> {
-        let redact = env("ORION_REDACT").map(|v| {
-            v.split(',')
-                .map(|w| w.trim().to_string())
-                .filter(|w| !w.is_empty())
-                .collect()
-        });
         let start_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -244,11 +237,10 @@ impl Trace {
             sink,
             path,
             mode,
-            redact,
             trace_id,
             start_ns,
             start: clock::now(),
-            argv: std::env::args().collect(),
+            argv: redact::redactor().scrub_argv(&std::env::args().collect::<Vec<_>>()),
             host: std::fs::read_to_string("/proc/sys/kernel/hostname")
                 .map(|h| h.trim().to_string())
                 .unwrap_or_default(),
@@ -347,14 +339,14 @@ impl Trace {
         mp::map(b, vars.len());
         for (k, v) in &vars {
             mp::str(b, k);
-            if redact::looks_secret(k, self.redact.as_deref()) {
+            if redact::redactor().looks_secret(k) {
                 mp::map(b, 2);
                 mp::str(b, "t");
                 mp::str(b, "str");
                 mp::str(b, "redacted");
                 mp::boolean(b, true);
             } else {
-                mp::str(b, v);
+                mp::str(b, &redact::redactor().scrub(v));
             }
         }
         mp::str(b, "vars_omitted");
@@ -562,8 +554,7 @@ impl Trace {
         if self.secret_names.len() <= index {
             self.secret_names.resize(index + 1, None);
         }
-        *self.secret_names[index]
-            .get_or_insert_with(|| redact::looks_secret(name, self.redact.as_deref()))
+        *self.secret_names[index].get_or_insert_with(|| redact::redactor().looks_secret(name))
     }
 
     /// A captured value (spec section 7): a text node with the type name, a redacted node,
@@ -577,7 +568,8 @@ impl Trace {
             mp::uint(b, type_sid as u64);
             return;
         }
-        let text = value.text.as_deref().unwrap_or(value.type_name);
+        let scrubbed = value.text.as_deref().map(|t| redact::redactor().scrub(t));
+        let text = scrubbed.as_deref().unwrap_or(value.type_name);
         let length = text.chars().count();
         if length > STRING_LIMIT {
             let cut: String = text.chars().take(STRING_LIMIT).collect();
@@ -670,7 +662,11 @@ impl Trace {
         mp::map(b, attrs.len());
         for (name, value) in attrs {
             mp::str(b, name);
-            let cut: String = value.chars().take(STRING_LIMIT * 20).collect();
+            let cut: String = redact::redactor()
+                .scrub(value)
+                .chars()
+                .take(STRING_LIMIT * 20)
+                .collect();
             mp::str(b, &cut);
         }
         self.batch_counts.events += 1;
@@ -1021,6 +1017,7 @@ fn record_panic(info: &std::panic::PanicHookInfo<'_>) {
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .map(|m| redact::redactor().scrub(&m))
         .unwrap_or_else(|| "Box<dyn Any>".to_string());
     let (file, line) = info
         .location()

@@ -41,6 +41,9 @@ public final class Recorder {
         process = new Trace(c, null, c.settings.mode == Settings.Mode.ERROR);
         values = c.settings.values();
         context = c;
+        if (!process.windowed) {
+            process.startFlushing();
+        }
     }
 
     /** The current thread's lane, made on its first event (parented by its starter's). */

@@ -36,12 +36,14 @@ final class Trace {
     final long startNs;
     final long startNanos;
     final String name;
+    /** Half the bound on what a kill loses: a frame waits at most this long, plus scheduling. */
+    private static final long FLUSH_MS = 50;
     private final Context context;
     /** Written at its end from the lanes' rings (spec 6.3): its header says so. */
     final boolean windowed;
     private TraceFile file;
     private boolean openFailed;
-    private boolean closed;
+    private volatile boolean closed;
     private String root;
     Map<String, Object> test;
     String processTrace;
@@ -58,6 +60,42 @@ final class Trace {
         }
         id = hex;
         this.windowed = windowed;
+    }
+
+    /** Dev and safe modes (spec 3, docs/security.md): the file and its header are on disk
+     * from the start, and a daemon thread writes what is buffered every FLUSH_MS, so that a
+     * kill -9 loses at most ~100 ms of events (TraceFile writes a frame at 64 KiB too). The
+     * program's threads only wait for it while it compresses one frame. */
+    synchronized void startFlushing() {
+        if (!open()) {
+            return;
+        }
+        Thread flusher = new Thread(() -> {
+            try {
+                while (!closed) {
+                    Thread.sleep(FLUSH_MS);
+                    flushBuffered();
+                }
+            } catch (InterruptedException stopped) {
+                // the JVM is ending
+            }
+        }, "orion-flush");
+        flusher.setDaemon(true);
+        flusher.start();
+    }
+
+    private synchronized void flushBuffered() {
+        if (closed || file == null) {
+            return;
+        }
+        try {
+            file.flush();
+        } catch (IOException | RuntimeException failure) {
+            context.warn("cannot write " + file.path + ": " + failure);
+            file.abandon();
+            openFailed = true;
+            closed = true;
+        }
     }
 
     /** Writes `e` at once (a trace that is not windowed). */
@@ -112,6 +150,9 @@ final class Trace {
         closed = true;
         boolean failed = failure != null || exitCode != null && exitCode != 0;
         if (rootName == null && root == null && test == null || windowed && !failed || !open()) {
+            if (file != null) { // opened at the start, and nothing of the application ran
+                file.discard();
+            }
             return null;
         }
         if (rootName != null) {

@@ -24,8 +24,9 @@ import org.msgpack.core.MessagePack;
  * use, the end record and the trailer. Callers hold the trace's lock. */
 final class TraceFile {
     private static final byte[] SKIPPABLE_MAGIC = {0x5A, 0x2A, 0x4D, 0x18};
-    private static final int FRAME_TARGET = 256 << 10;
-    private static final long FLUSH_EVERY_NS = 200_000_000L;
+    /** A frame is written at this size or age at the latest (the bound on a kill's loss). */
+    private static final int FRAME_TARGET = 64 << 10;
+    private static final long FLUSH_EVERY_NS = 100_000_000L;
 
     final Path path;
     private final FileOutputStream out;
@@ -370,6 +371,7 @@ final class TraceFile {
     }
 
     void flush() throws IOException {
+        buf.flush(); // getBufferSize() counts only what the packer has handed to its output
         if (buf.getBufferSize() == 0) {
             return;
         }
@@ -412,6 +414,16 @@ final class TraceFile {
         trailer.put("\u0089OTREND\n".getBytes(StandardCharsets.ISO_8859_1));
         out.write(trailer.array());
         out.close();
+    }
+
+    /** Closes and removes the file: a trace of a JVM that ran none of the application. */
+    void discard() {
+        abandon();
+        try {
+            Files.deleteIfExists(path);
+        } catch (IOException ignored) {
+            // a header-only file is left; `orion list` shows it as unfinished
+        }
     }
 
     void abandon() {

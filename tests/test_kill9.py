@@ -86,6 +86,40 @@ func main() {
 """
 
 
+# Synchronous, as a busy request handler or build script is: the event loop never turns,
+# so only the records themselves can see that the oldest waiting is old enough to write.
+NODE_PROGRAM = """\
+const pause = new Int32Array(new SharedArrayBuffer(4));
+let total = 0;
+function step(i) { total += i; }
+console.log('ready');
+for (let i = 0; ; i++) {
+  step(i);
+  if (i % 200 === 0) Atomics.wait(pause, 0, 0, 5);
+}
+"""
+
+JAVA_PROGRAM = """\
+public class Busy {
+    static long total;
+
+    static void step(long i) {
+        total += i;
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        System.out.println("ready");
+        for (long i = 0; ; i++) {
+            step(i);
+            if (i % 200 == 0) {
+                Thread.sleep(5);
+            }
+        }
+    }
+}
+"""
+
+
 def _kill_at_random(argv: list[str], spool: Path, cwd: Path, delay: float) -> int:
     """Start `argv` under orion run, wait for `ready`, kill the group `delay` s later;
     returns the kill's wall-clock time in ns."""
@@ -173,3 +207,19 @@ def test_go_agent_kill9_loses_at_most_the_flush_bound(tmp_path: Path) -> None:
                     "--", "go", "build", "-o", "busy", "."], cwd=module, env=env, check=True,
                    capture_output=True, timeout=300)
     _assert_bounded(_sweep([str(module / "busy")], tmp_path))
+
+
+@pytest.mark.skipif(not shutil.which("node"), reason="needs node")
+def test_node_agent_kill9_loses_at_most_the_flush_bound(tmp_path: Path) -> None:
+    program = tmp_path / "busy.js"
+    program.write_text(NODE_PROGRAM)
+    _assert_bounded(_sweep(["node", str(program)], tmp_path))
+
+
+@pytest.mark.skipif(not (shutil.which("javac") and shutil.which("mvn")), reason="needs a JDK and Maven")
+def test_java_agent_kill9_loses_at_most_the_flush_bound(tmp_path: Path) -> None:
+    (tmp_path / "pom.xml").write_text("<project/>\n")  # a Java project: the agent is built
+    (tmp_path / "Busy.java").write_text(JAVA_PROGRAM)
+    subprocess.run(["javac", "-d", str(tmp_path / "classes"), str(tmp_path / "Busy.java")],
+                   check=True)
+    _assert_bounded(_sweep(["java", "-cp", str(tmp_path / "classes"), "Busy"], tmp_path))

@@ -109,8 +109,17 @@ class Agent {
     return this.now();
   }
 
-  /** The functions of one instrumented module, in the order its code refers to them. */
+  /** The functions of one instrumented module, in the order its code refers to them. The
+   *  first one defined (before its module's code runs) opens the dev/safe trace, so that a
+   *  program killed at any instant leaves its file and header. */
   define(file, table) {
+    if (this.ring === null && !this.closed) {
+      try {
+        this.open();
+      } catch (error) {
+        this.stop(error);
+      }
+    }
     const module = file.replace(/\.[cm]?[jt]sx?$/, '');
     return table.map(([name, line, params]) => ({ name, module, file, line, params, calls: 0 }));
   }
@@ -342,7 +351,8 @@ class Agent {
     if (this.config.parent) meta.parent = this.config.parent;
     if (extra.window) meta.window = extra.window;
     const { TraceWriter } = require('./writer'); // loaded with the first trace written
-    return new TraceWriter(file, meta);
+    const live = extra.traceId === undefined && this.ring === null; // the process's own trace
+    return new TraceWriter(file, meta, { live, failed: (error) => this.stop(error) });
   }
 
   /** The summary of a trace, as spec section 4.7 lists it (counts and checksum are the

@@ -52,9 +52,6 @@ function start() {
     agent.exit(code);
     if (agent.releaseInspector) agent.releaseInspector();
   });
-  if (config.mode !== 'error') {
-    setInterval(() => { if (agent.writer !== null && !agent.closed) agent.writer.flush(); }, 250).unref();
-  }
 }
 
 /** The locals of the frames an uncaught exception leaves, read by locals-worker.js. */

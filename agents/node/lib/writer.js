@@ -17,6 +17,9 @@ const T = require('./records');
 
 const VERSION = [1, 0];
 const BATCH_RECORDS = 8192;
+// A live trace's pending events are written before the oldest is this old, so that a
+// kill -9 loses at most ~100 ms of them (docs/security.md).
+const FLUSH_AFTER_MS = 80;
 const RECORD_TYPES = [
   [0, 'header', ['meta'], false], [1, 'string', ['id', 'text'], false],
   [2, 'function', ['id', 'name', 'module', 'file', 'line', 'addr?'], false],
@@ -67,9 +70,17 @@ function prelude() {
 }
 
 class TraceWriter {
-  /** Opens `path` and writes the prelude and the header (its frame flushed at once). */
-  constructor(path, meta) {
+  /** Opens `path` and writes the prelude and the header (its frame flushed at once). A
+   *  `live` trace, written as the program runs, writes its first event at once (the file
+   *  shows the program began) and never keeps events waiting longer than FLUSH_AFTER_MS:
+   *  the record that finds the oldest that old writes the batch, and an unref'd timer,
+   *  armed only while records wait, writes it when the program goes quiet (back in the
+   *  event loop); a failed timed write is reported to `failed`. */
+  constructor(path, meta, { live = false, failed = () => {} } = {}) {
     this.path = path;
+    this.live = live;
+    this.failed = failed;
+    this.timer = null;
     this.fd = fs.openSync(path, 'wx', 0o644);
     this.compress = frameCompressor();
     this.strings = new Map();
@@ -87,6 +98,7 @@ class TraceWriter {
     this.batch.push([T.HEADER, { format: 'otrace', version: VERSION, records: RECORD_TYPES, ...meta }]);
     this.counts.records++;
     this.flush();
+    this.flushAt = live ? -Infinity : Infinity; // the time by which waiting records are written
   }
 
   sid(text) {
@@ -152,15 +164,37 @@ class TraceWriter {
     if (t > this.lastTime) this.lastTime = t;
     this.batch.push(record);
     this.timedCounts[record[0]]++;
-    if (this.batch.length >= BATCH_RECORDS) this.flush();
+    if (t >= this.flushAt || this.batch.length >= BATCH_RECORDS) {
+      this.flush();
+    } else if (this.live && this.timer === null) {
+      this.flushAt = t + FLUSH_AFTER_MS * 1e6;
+      this.armTimer();
+    }
+  }
+
+  armTimer() {
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      try {
+        this.flush();
+      } catch (error) {
+        this.failed(error);
+      }
+    }, FLUSH_AFTER_MS);
+    this.timer.unref();
   }
 
   /** Writes the batch as one frame (nothing when empty). */
   flush() {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if (this.batch.length === 0 || this.closed) return;
     const data = packRecords(this.batch);
     this.batch = [];
     this.frameTime = 0;
+    this.flushAt = Infinity;
     this.checksum = zlib.crc32(data, this.checksum);
     fs.writeSync(this.fd, this.compress(data));
   }

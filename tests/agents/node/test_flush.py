@@ -1,0 +1,84 @@
+"""What a kill -9 leaves of a Node.js program's trace between its bursts of calls: events
+are written within ~100 ms whether the program stays in a synchronous loop (the records
+themselves see the deadline) or goes quiet in the event loop (an unref'd timer writes
+them). The sweep of random kills on a busy program is in tests/test_kill9.py."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from orion.format.decode import decode_records
+from orion.format.errors import CorruptTrace
+from orion.format.reader import TraceReader
+
+CALLS = 500
+BOUND_MS = 100
+SCHEDULING_SLACK_MS = 150  # a busy 2-core machine may run the program late
+
+# 20 calls every 5 ms, never back in the event loop: 8,192 records (the size bound)
+# take about a second to gather, far longer than the time bound.
+TRICKLING_PROGRAM = """\
+const pause = new Int32Array(new SharedArrayBuffer(4));
+let total = 0;
+function step(i) { total += i; }
+console.log('ready');
+for (let i = 0; ; i++) {
+  step(i);
+  if (i % 20 === 0) Atomics.wait(pause, 0, 0, 5);
+}
+"""
+
+QUIET_PROGRAM = f"""\
+let total = 0;
+function step(i) {{ total += i; }}
+for (let i = 0; i < {CALLS}; i++) step(i);
+console.log('ready');
+setTimeout(() => {{}}, 3600 * 1000);
+"""
+
+
+def _run_and_kill(program: str, tmp_path: Path, after: float) -> tuple[list[dict], int]:
+    """Runs `program` under orion run (dev mode), kills its whole process group `after`
+    seconds after it said `ready`: the records on disk and the kill's wall-clock ns."""
+    (tmp_path / "program.js").write_text(program)
+    spool = tmp_path / "spool"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "orion", "run", "--mode", "dev", "--spool", str(spool), "--",
+         "node", "program.js"], cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert process.stdout.readline() == b"ready\n"
+        time.sleep(after)
+        killed_ns = time.time_ns()
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        process.kill()
+        process.wait()
+    [trace] = spool.glob("*.otrace")
+    records = []
+    with TraceReader(trace) as reader:
+        try:
+            for record in decode_records(reader.records()):
+                records.append(record)
+        except CorruptTrace:  # the frame being written when the kill came
+            pass
+    return records, killed_ns
+
+
+def test_a_synchronous_loops_events_reach_the_disk_within_the_bound(tmp_path: Path) -> None:
+    records, killed_ns = _run_and_kill(TRICKLING_PROGRAM, tmp_path, after=0.6)
+    times = [r["t"] for r in records if "t" in r]
+    assert times, "no event on disk"
+    last_ns = records[0]["start_ns"] + max(times)
+    loss_ms = (killed_ns - last_ns) / 1e6
+    assert loss_ms <= BOUND_MS + SCHEDULING_SLACK_MS, f"last event {loss_ms:.0f} ms before the kill"
+
+
+def test_a_quiet_programs_events_reach_the_disk_before_a_kill(tmp_path: Path) -> None:
+    records, _ = _run_and_kill(QUIET_PROGRAM, tmp_path, after=0.2)
+    assert sum(r["type"] == "call" for r in records) == CALLS

@@ -1,7 +1,8 @@
 //! The traces of this process: the process's own, and one per running test (libtest runs
 //! each test on a thread of its own). Events are packed into a batch and flushed as a frame
-//! when the batch is full, when a panic is recorded (so an abort after it leaves the panic
-//! on disk) and at the end.
+//! when the batch is full (64 KiB), every ~50 ms by a thread of the agent's (so a kill -9
+//! loses at most ~100 ms or 64 KiB of events), when a panic is recorded (so an abort after
+//! it leaves the panic on disk) and at the end.
 //!
 //! A trace is written at once (`dev`, `safe`) or **deferred**: its frames are kept in a
 //! bounded ring in memory and written only when something fails (`error` mode's process
@@ -18,11 +19,15 @@ use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard, Once, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, MutexGuard, Once, OnceLock, TryLockError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
-const FRAME_TARGET: usize = 256 * 1024;
+const FRAME_TARGET: usize = 64 * 1024;
+/// How often the flushing thread writes the process trace's batch.
+const FLUSH_EVERY: Duration = Duration::from_millis(50);
+/// How soon it tries again when a program's thread holds the trace.
+const FLUSH_RETRY: Duration = Duration::from_millis(1);
 const RING_FRAME: usize = 32 * 1024;
 const RING_FRAMES: usize = 32; // a deferred trace keeps its last ~1 MiB of events
 const STRING_LIMIT: usize = 200;
@@ -202,9 +207,36 @@ fn process_trace() -> Option<&'static Mutex<Trace>> {
         .get_or_init(|| {
             let mode = mode()?;
             install_hooks();
-            Trace::open(mode, None, mode == Mode::Error).map(Mutex::new)
+            let trace = Trace::open(mode, None, mode == Mode::Error).map(Mutex::new);
+            if trace.is_some() && mode != Mode::Error {
+                start_flushing();
+            }
+            trace
         })
         .as_ref()
+}
+
+/// A thread that writes the process trace's batch every FLUSH_EVERY until the trace ends.
+/// It takes the lock only when it is free: a program's thread waits at most for one frame
+/// of <= 64 KiB being written, never for the flusher's sleep.
+fn start_flushing() {
+    let flusher = || loop {
+        let wait = match PROCESS.get() {
+            Some(Some(trace)) => match trace.try_lock() {
+                Ok(mut t) => t.timed_flush(),
+                Err(TryLockError::Poisoned(e)) => e.into_inner().timed_flush(),
+                Err(TryLockError::WouldBlock) => Some(FLUSH_RETRY),
+            },
+            _ => Some(FLUSH_RETRY), // the trace is being opened
+        };
+        match wait {
+            Some(wait) => std::thread::sleep(wait),
+            None => return,
+        }
+    };
+    let _ = std::thread::Builder::new()
+        .name("orion-flush".into())
+        .spawn(flusher);
 }
 
 fn lock() -> Option<MutexGuard<'static, Trace>> {
@@ -416,6 +448,15 @@ impl Trace {
             }
         }
         self.frame_t = 0;
+    }
+
+    /// The flushing thread's turn: when to come back, None once the trace has ended.
+    fn timed_flush(&mut self) -> Option<Duration> {
+        if self.finished {
+            return None;
+        }
+        self.flush();
+        Some(FLUSH_EVERY)
     }
 
     /// A deferred trace goes to disk: its header, definitions and ring, then on as a file.

@@ -1,8 +1,8 @@
 'use strict';
 // One traced process (or worker thread): the functions instrumented modules define, the
 // lanes their calls run on, and where the events go. `dev` and `safe` write a trace as
-// the program runs (opened at the first event, so a process that runs none of the
-// project's code, such as npm itself, leaves no file); `error` keeps a ring of recent
+// the program runs (opened when the first module of the project loads, so a process that
+// runs none of the project's code, such as npm itself, leaves no file); `error` keeps a ring of recent
 // calls and writes a trace only when something fails: an uncaught exception, an unhandled
 // rejection, a failing test.
 //
@@ -156,7 +156,7 @@ class Agent {
       frame.recorded = false;
       this.callsDropped++;
     } else {
-      const w = this.open(); // the first call opens the trace: its time starts after that
+      const w = this.open(); // opened by define(), before any call
       const t = this.now();
       if (this.root === null) this.root = fn.name;
       this.recordedCalls++;

@@ -46,7 +46,7 @@ def test_orion_help_loads_no_command(tmp_path):
 # from the cache after the first run, the host name from uname.
 # dataclasses pulls in inspect (a third of the agent's start-up once cost).
 NOT_NEEDED_BY_THE_AGENT = ("importlib.metadata", "email", "socket", "json", "hashlib",
-                           "dataclasses", "inspect", "zstandard", "tomllib", "jsonschema",
+                           "dataclasses", "inspect", "tomllib", "jsonschema",
                            "orion.format.reader", "orion.analysis")
 
 

@@ -17,6 +17,7 @@ from collections import deque
 from typing import Any, BinaryIO, Iterable, Mapping
 
 import msgpack
+import zstandard
 
 from . import constants as C
 
@@ -24,11 +25,6 @@ NO_VALUE = object()  # a return whose value was not captured (distinct from None
 
 DEFAULT_BATCH_BYTES = 256 * 1024
 DEFAULT_LEVEL = 3
-# Frames smaller than this are written raw (spec section 3): compressing them saves little,
-# and a short-lived traced process (a header, a few calls, the end) then never imports
-# zstandard, a sixth of the Python agent's start-up.
-RAW_BELOW = 4096
-_RAW_BLOCK_MAX = 128 * 1024
 
 
 def _hostname() -> str:
@@ -43,22 +39,6 @@ def _hostname() -> str:
 
 def new_trace_id() -> str:
     return os.urandom(16).hex()
-
-
-def raw_frame(data: bytes) -> bytes:
-    """`data` as a zstd frame of raw blocks: its size declared (8 bytes, single segment), no
-    content checksum (the trace's crc32 in the end record covers the records)."""
-    out = bytearray(b"\x28\xb5\x2f\xfd\xe0")
-    out += struct.pack("<Q", len(data))
-    done = 0
-    while True:
-        part = min(len(data) - done, _RAW_BLOCK_MAX)
-        last = done + part == len(data)
-        out += (int(last) | part << 3).to_bytes(3, "little")  # block type 0: raw
-        out += data[done:done + part]
-        done += part
-        if last:
-            return bytes(out)
 
 
 def prelude_bytes() -> bytes:
@@ -113,8 +93,9 @@ class TraceWriter:
         self.sink = sink
         self.trace_id = trace_id or new_trace_id()
         self.batch_bytes = batch_bytes
-        self._level = level
-        self._compressor = None  # made by the first frame of RAW_BELOW bytes or more
+        self._compressor = zstandard.ZstdCompressor(
+            level=level, write_checksum=True, write_content_size=True
+        )
         self._packer = msgpack.Packer(use_bin_type=True, unicode_errors="replace")
         self._buf = bytearray()
         self._crc = 0
@@ -357,16 +338,7 @@ class TraceWriter:
             self._write_frame(data)
 
     def _write_frame(self, data: bytes) -> None:
-        if len(data) < RAW_BELOW:
-            frame = raw_frame(data)
-        else:
-            if self._compressor is None:
-                import zstandard
-
-                self._compressor = zstandard.ZstdCompressor(
-                    level=self._level, write_checksum=True, write_content_size=True)
-            frame = self._compressor.compress(data)
-        self.sink.write(frame)
+        self.sink.write(self._compressor.compress(data))
         self.sink.flush()
 
     def close(self, status: str | None = None, exit_code: int | None = None,

@@ -119,6 +119,23 @@ public class Busy {
 }
 """
 
+RUST_PROGRAM = """\
+fn step(total: u64, i: u64) -> u64 {
+    total.wrapping_add(i)
+}
+
+fn main() {
+    let mut total = step(0, 0);
+    println!("ready");
+    for i in 0u64.. {
+        total = step(total, i);
+        if i % 200 == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
+"""
+
 
 def _kill_at_random(argv: list[str], spool: Path, cwd: Path, delay: float) -> int:
     """Start `argv` under orion run, wait for `ready`, kill the group `delay` s later;
@@ -223,3 +240,18 @@ def test_java_agent_kill9_loses_at_most_the_flush_bound(tmp_path: Path) -> None:
     subprocess.run(["javac", "-d", str(tmp_path / "classes"), str(tmp_path / "Busy.java")],
                    check=True)
     _assert_bounded(_sweep(["java", "-cp", str(tmp_path / "classes"), "Busy"], tmp_path))
+
+
+@pytest.mark.skipif(not shutil.which("cargo"), reason="needs cargo")
+def test_rust_agent_kill9_loses_at_most_the_flush_bound(tmp_path: Path) -> None:
+    """Zero-code, as a user runs it: each trial is `orion run -- cargo run`, built through
+    the agent's RUSTC_WRAPPER once beforehand (the trials reuse the build)."""
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "busy"\nversion = "0.1.0"\n'
+                                         'edition = "2021"\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.rs").write_text(RUST_PROGRAM)
+    cargo_run = ["cargo", "run", "-q", "--offline"]
+    subprocess.run([sys.executable, "-m", "orion", "run", "--spool", str(tmp_path / "build"),
+                    "--", "cargo", "build", "-q", "--offline"], cwd=tmp_path, check=True,
+                   capture_output=True, timeout=600)
+    _assert_bounded(_sweep(cargo_run, tmp_path))

@@ -21,8 +21,8 @@ the message's own words, its URL's `?page=2` and an `X-Request-Id` header line.
 A leak is a planted secret found in the raw bytes of a trace (every zstd frame decompressed
 here, every skippable frame read as it is) or in what an output command prints; a false
 redaction is a survivor missing where that output shows its kind of data. Both must be 0.
-A new agent joins by adding an Agent to AGENTS (Rust and Java are being built: their
-programs go next to the others, with the same places).
+A new agent joins by adding an Agent to AGENTS (Rust is being built: its program goes
+next to the others, with the same places).
 """
 
 from __future__ import annotations

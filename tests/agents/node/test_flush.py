@@ -1,7 +1,7 @@
 """What a kill -9 leaves of a Node.js program's trace between its bursts of calls: events
 are written within ~100 ms whether the program stays in a synchronous loop (the records
 themselves see the deadline) or goes quiet in the event loop (an unref'd timer writes
-them). The sweep of random kills on a busy program is in tests/test_kill9.py."""
+them; in safe mode, which writes the same calls without values). The sweep of random kills on a busy program is in tests/test_kill9.py."""
 
 from __future__ import annotations
 
@@ -42,13 +42,14 @@ setTimeout(() => {{}}, 3600 * 1000);
 """
 
 
-def _run_and_kill(program: str, tmp_path: Path, after: float) -> tuple[list[dict], int]:
-    """Runs `program` under orion run (dev mode), kills its whole process group `after`
+def _run_and_kill(program: str, tmp_path: Path, after: float, mode: str = "dev"
+                  ) -> tuple[list[dict], int]:
+    """Runs `program` under orion run in `mode`, kills its whole process group `after`
     seconds after it said `ready`: the records on disk and the kill's wall-clock ns."""
     (tmp_path / "program.js").write_text(program)
     spool = tmp_path / "spool"
     process = subprocess.Popen(
-        [sys.executable, "-m", "orion", "run", "--mode", "dev", "--spool", str(spool), "--",
+        [sys.executable, "-m", "orion", "run", "--mode", mode, "--spool", str(spool), "--",
          "node", "program.js"], cwd=tmp_path, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -80,5 +81,5 @@ def test_a_synchronous_loops_events_reach_the_disk_within_the_bound(tmp_path: Pa
 
 
 def test_a_quiet_programs_events_reach_the_disk_before_a_kill(tmp_path: Path) -> None:
-    records, _ = _run_and_kill(QUIET_PROGRAM, tmp_path, after=0.2)
+    records, _ = _run_and_kill(QUIET_PROGRAM, tmp_path, after=0.2, mode="safe")
     assert sum(r["type"] == "call" for r in records) == CALLS

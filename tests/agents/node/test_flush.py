@@ -1,7 +1,8 @@
 """What a kill -9 leaves of a Node.js program's trace between its bursts of calls: events
 are written within ~100 ms whether the program stays in a synchronous loop (the records
-themselves see the deadline) or goes quiet in the event loop (an unref'd timer writes
-them; in safe mode, which writes the same calls without values). The sweep of random kills on a busy program is in tests/test_kill9.py."""
+themselves see the deadline, dev mode) or goes quiet in the event loop (an unref'd timer
+writes them, safe mode). The sweep of random kills on a busy program is in
+tests/test_kill9.py."""
 
 from __future__ import annotations
 

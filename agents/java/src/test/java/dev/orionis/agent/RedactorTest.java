@@ -22,6 +22,29 @@ class RedactorTest {
         }
     }
 
+    /** The edges of the rules in tests/test_redaction_matrix.py (values.py's own tests). */
+    @Test
+    void queryParametersAndHeaderLinesLoseSecretNamedValuesOnly() {
+        assertEquals("https://a.test/x?page=2&session=<redacted>&cookie=<redacted>",
+                secrets.scrub("https://a.test/x?page=2&session=s3ss10n&cookie=c00k1e"));
+        assertEquals("/books?author=jane&max_tokens=5", secrets.scrub("/books?author=jane&max_tokens=5"));
+        assertEquals("/go?next=https://u:<redacted>@host/&page=2", secrets.scrub("/go?next=https://u:pw-9876@host/&page=2"));
+        assertEquals("Host: a\r\nCookie: <redacted>\r\nX-Api-Key: <redacted>\r\nX-Request-Id: 42",
+                secrets.scrub("Host: a\r\nCookie: sid=abc; theme=dark\r\nX-Api-Key: k-123456\r\nX-Request-Id: 42"));
+        assertEquals("token: expected ')' at 12:30 - retry", secrets.scrub("token: expected ')' at 12:30 - retry"));
+        assertEquals("a == b && c", secrets.scrub("a == b && c"));
+    }
+
+    @Test
+    void theWordAfterPIsAPasswordUnlessAPortPluginPathOrName() {
+        List<String> argv = List.of("-p", "hunter2x", "-p", "8080", "-p", "80:80", "-p", "no:cacheprovider",
+                "-p", "/srv/app", "-p", "--verbose", "-p", "xdist", "-p", "pytest_cov");
+        List<String> expected = new java.util.ArrayList<>(argv);
+        expected.set(1, Redactor.REDACTED);
+        assertEquals(expected, secrets.scrubArgv(argv));
+        assertEquals("again <redacted>", secrets.scrub("again hunter2x"));
+    }
+
     @Test
     void nameWordsSplitCamelCaseAndSeparators() {
         assertEquals("auth_token", Redactor.nameWords("authToken"));

@@ -210,7 +210,7 @@ impl Redactor {
         // A header line: its name after a start or a character that is no word's.
         let name_at = if i == 0 && b[0].is_ascii_alphabetic() {
             Some(0)
-        } else if !is_word(b[i]) && b[i] != b'-' {
+        } else if b[i].is_ascii() && !is_word(b[i]) && b[i] != b'-' {
             Some(i + 1)
         } else {
             None
@@ -478,6 +478,12 @@ mod tests {
                 "ghp_Ab12Cd34Ef56Gh78Ij90Kl12 AKIAQ3EGRTY5MZXW7P2L",
                 "<redacted> <redacted>",
             ),
+            // Not ASCII: nothing is cut inside a character.
+            (
+                "été: naïve — Cookie: a=1",
+                "été: naïve — Cookie: <redacted>",
+            ),
+            ("日本語:テキスト?語=値", "日本語:テキスト?語=値"),
         ] {
             assert_eq!(r.scrub(text), expected);
         }

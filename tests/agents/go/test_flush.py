@@ -4,16 +4,10 @@ random kills on a busy program is in tests/test_kill9.py)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-from orion.format.errors import CorruptTrace
-
-from .conftest import by_type, decoded, orion, plain_env, requires_go
+from ...trace_records import records_after_a_quiet_kill
+from .conftest import by_type, orion, plain_env, requires_go
 
 pytestmark = requires_go
 
@@ -49,22 +43,7 @@ def test_a_quiet_programs_events_reach_the_disk_before_a_kill(tmp_path: Path) ->
     done = orion("run", "--spool", str(tmp_path / "build"), "--", "go", "build", "-o", "quiet",
                  ".", cwd=module)
     assert done.returncode == 0, done.stderr
-    spool = tmp_path / "spool"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orion", "run", "--mode", "dev", "--spool", str(spool), "--",
-         str(module / "quiet")], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        env=plain_env(), start_new_session=True)
-    try:
-        assert process.stdout.readline() == b"ready\n"
-        time.sleep(0.3)  # the bound is ~100 ms; a busy machine may run the timer late
-        os.killpg(process.pid, signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait()
-    [trace] = spool.glob("*.otrace")
-    try:
-        records = decoded(trace)
-    except CorruptTrace as error:
-        raise AssertionError(f"{trace}: {error}") from None
+    records = records_after_a_quiet_kill([str(module / "quiet")], tmp_path / "spool",
+                                         env=plain_env())
     calls = by_type(records, "call")
     assert len(calls) == CALLS + 1  # main and each step

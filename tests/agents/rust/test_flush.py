@@ -7,16 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from orion.format.errors import CorruptTrace
-from tests.trace_records import by_type, decoded
+from tests.trace_records import by_type, records_after_a_quiet_kill
 
 pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
 
@@ -41,23 +36,8 @@ def test_a_quiet_programs_events_reach_the_disk_before_a_kill(tmp_path: Path) ->
                                          'edition = "2021"\n')
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "main.rs").write_text(QUIET_PROGRAM)
-    spool = tmp_path / "spool"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("ORION_") and k not in ("RUSTC_WRAPPER", "CARGO_TARGET_DIR")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "orion", "run", "--mode", "dev", "--spool", str(spool), "--",
-         "cargo", "run", "-q", "--offline"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        cwd=tmp_path, env=env, start_new_session=True)
-    try:
-        assert process.stdout.readline().startswith(b"ready")
-        time.sleep(0.3)  # the bound is ~100 ms; a busy machine may run the flusher late
-        os.killpg(process.pid, signal.SIGKILL)
-    finally:
-        process.kill()
-        process.wait()
-    [trace] = spool.glob("*.otrace")
-    try:
-        records = decoded(trace)
-    except CorruptTrace as error:  # nothing may be cut here: the program was quiet
-        raise AssertionError(f"{trace}: {error}") from None
+    records = records_after_a_quiet_kill(["cargo", "run", "-q", "--offline"],
+                                         tmp_path / "spool", cwd=tmp_path, env=env)
     assert len(by_type(records, "call")) == CALLS + 1  # main and each step

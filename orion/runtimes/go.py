@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from ..cachedir import sources_digest
 from ..errors import OrionError
 from . import Capture, Runtime, Toolchain
 
@@ -49,13 +50,9 @@ def module_root(start: Path) -> Path | None:
 
 def _sources_digest(agent: Path) -> str:
     """A digest of the agent's sources: a changed agent gets a tool of its own."""
-    import hashlib  # here: every `orion run` imports this module, few runs build Go
-
-    digest = hashlib.sha256()
-    for path in sorted(agent.rglob("*")):
-        if path.is_file() and (path.suffix in (".go", ".s") or path.name in ("go.mod", "go.sum")):
-            digest.update(str(path.relative_to(agent)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+    return sources_digest(agent, sorted(
+        path for path in agent.rglob("*") if path.is_file()
+        and (path.suffix in (".go", ".s") or path.name in ("go.mod", "go.sum"))))
 
 
 def instrumenting_tool() -> Path:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from ..cachedir import cache_dir as user_cache_dir
+from ..cachedir import sources_digest
 from ..errors import OrionError
 from . import Capture, Runtime, Toolchain
 
@@ -57,19 +58,18 @@ def package_root(start: Path) -> Path | None:
 def _digest(agent: Path, cwd: Path) -> str:
     """A digest of the agent's sources and of the toolchain cargo picks in `cwd` (rustup may
     pick another per project): each gets its own build, as rlibs only link with their own
-    compiler."""
-    import hashlib  # here, as json in build_agent: every `orion run` imports this module
+    compiler. Build outputs (`target/`) and the examples are never walked: every `orion run`
+    in a Rust project computes this."""
+    import zlib
 
-    digest = hashlib.sha256()
-    for path in sorted(agent.rglob("*")):
-        parts = path.relative_to(agent).parts
-        if path.is_file() and parts[0] != "target" and "examples" not in parts and \
-                (path.suffix == ".rs" or path.name in ("Cargo.toml", "Cargo.lock")):
-            digest.update(str(path.relative_to(agent)).encode() + b"\0" + path.read_bytes())
+    files = []
+    for directory, subdirectories, names in os.walk(agent):
+        subdirectories[:] = sorted(d for d in subdirectories if d not in ("target", "examples"))
+        files += [Path(directory, name) for name in sorted(names)
+                  if name.endswith(".rs") or name in ("Cargo.toml", "Cargo.lock")]
     version = subprocess.run(["rustc", "-vV"], cwd=cwd, capture_output=True, text=True,
                              timeout=60).stdout
-    digest.update(version.encode())
-    return digest.hexdigest()[:16]
+    return f"{sources_digest(agent, files)}{zlib.crc32(version.encode()):08x}"
 
 
 def build_agent(cwd: Path) -> RustAgent:

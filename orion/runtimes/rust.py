@@ -11,9 +11,8 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 from ..cachedir import cache_dir as user_cache_dir
 from ..cachedir import sources_digest
@@ -30,8 +29,7 @@ class RustAgentError(OrionError):
     """The Rust agent cannot be built here."""
 
 
-@dataclass(frozen=True)
-class RustAgent:
+class RustAgent(NamedTuple):
     wrapper: Path  # orion-rustc, the RUSTC_WRAPPER
     runtime: Path  # the orion crate's rlib, linked into instrumented crates
 

@@ -71,22 +71,14 @@ def row_from(path: str | os.PathLike) -> TraceRow:
 
 
 def _fingerprint(summary: dict, path: str | os.PathLike) -> str | None:
-    """The failure fingerprint (stored by the agent or computed), when the library has it
-    and the trace is small enough to load (a whole dev-mode run may not be)."""
+    """The failure fingerprint (stored by the agent or computed from the failing path in
+    bounded memory), when the library has it."""
     try:
-        from .analysis.fingerprint import (IN_PASSING_MAX_RECORDS, failure_fingerprint,
-                                           from_summary, record_count)
+        from .analysis.fingerprint import IN_PASSING_MAX_RECORDS, file_failure_fingerprint
     except ImportError:  # the fingerprint library is optional here
         return None
-    known = from_summary(summary)
-    if known is not None:
-        return known.failure
     try:
-        if record_count(summary, os.path.getsize(path)) > IN_PASSING_MAX_RECORDS:
-            return None
-        from .model import load_trace
-
-        return failure_fingerprint(load_trace(path))
+        return file_failure_fingerprint(path, summary, IN_PASSING_MAX_RECORDS)
     except (TraceError, OSError):
         return None
 

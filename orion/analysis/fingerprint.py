@@ -73,16 +73,22 @@ def fold_repeats(seq: list[int]) -> list[int]:
     """Keep one copy of adjacent repeated items and of repeated blocks of <= REPEAT_BLOCK."""
     out: list[int] = []
     for item in seq:
-        out.append(item)
-        reduced = True
-        while reduced:
-            reduced = False
-            for size in range(1, REPEAT_BLOCK + 1):
-                if len(out) >= 2 * size and out[-size:] == out[-2 * size:-size]:
-                    del out[-size:]
-                    reduced = True
-                    break
+        push_folded(out, item)
     return out
+
+
+def push_folded(out: list[int], item: int) -> None:
+    """Append `item` to a list `fold_repeats` already folded, folding again: so a caller's
+    calls are folded as they close, and a loop of a million calls holds one copy."""
+    out.append(item)
+    reduced = True
+    while reduced:
+        reduced = False
+        for size in range(1, REPEAT_BLOCK + 1):
+            if len(out) >= 2 * size and out[-size:] == out[-2 * size:-size]:
+                del out[-size:]
+                reduced = True
+                break
 
 
 @dataclass
@@ -112,97 +118,125 @@ class Structure:
         return f"{STRUCTURAL}:{_digest(STRUCTURAL, *lanes)}"
 
 
+class LaneFolder:
+    """One lane's calls folded as they open and close (in either the tree's walk or the
+    file's order): what is held is the open calls and their folded callees so far."""
+
+    def __init__(self, result: Structure) -> None:
+        self.result = result
+        self.roots: list[int] = []
+        self.stack: list[tuple[str, list[int]]] = []  # open calls: token, folded callees
+        self.open_tokens: Counter[str] = Counter()  # the calls on `stack`, by token
+
+    def open(self, token: str) -> None:
+        self.open_tokens[token] += 1
+        self.stack.append((token, []))
+
+    def close(self) -> None:
+        """The innermost open call closes, into its caller."""
+        token, folded = self.stack.pop()
+        self.open_tokens[token] -= 1
+        into = self.stack[-1][1] if self.stack else self.roots
+        if self.open_tokens[token]:  # recursion, direct or through others: inline
+            for item in folded:
+                push_folded(into, item)
+        else:
+            push_folded(into, self.result.node(token, tuple(folded)))
+
+    def finish(self, name: str) -> None:
+        """The lane ends (calls still open when the trace ended close here)."""
+        while self.stack:
+            self.close()
+        if self.roots:
+            self.result.lanes.append((name, tuple(self.roots)))
+
+
 def structure(trace: Trace) -> Structure:
     """Fold every lane's call forest into hash-consed nodes (post-order, no recursion)."""
     result = Structure()
     for lane in trace.lanes.values():
-        # Each entry: (call, token, folded child ids so far, children iterator).
-        roots: list[int] = []
-        stack: list[tuple[Call | None, str, list[int], Iterator[Call]]] = [
-            (None, "", roots, iter(lane.roots))]
-        open_tokens: Counter[str] = Counter()  # the calls on `stack`, by token
+        folder = LaneFolder(result)
+        stack: list[Iterator[Call]] = [iter(lane.roots)]
         while stack:
-            call, token, folded, children = stack[-1]
-            child = next(children, None)
-            if child is not None:
-                child_token = call_token(child)
-                open_tokens[child_token] += 1
-                stack.append((child, child_token, [], iter(child.children)))
+            child = next(stack[-1], None)
+            if child is None:
+                stack.pop()
+                if stack:
+                    folder.close()
                 continue
-            stack.pop()
-            if call is None:
-                break
-            open_tokens[token] -= 1
-            parent_folded = stack[-1][2]
-            if open_tokens[token]:  # recursion, direct or through others: inline
-                parent_folded.extend(fold_repeats(folded))
-            else:
-                parent_folded.append(result.node(token, tuple(fold_repeats(folded))))
-        if roots:
-            result.lanes.append((lane.name, tuple(fold_repeats(roots))))
+            folder.open(call_token(child))
+            stack.append(iter(child.children))
+        folder.finish(lane.name)
     return result
 
 
-def streamed_fingerprints(path: str | os.PathLike) -> Fingerprints | None:
-    """The fingerprints of the trace at `path` without its whole tree: a pruned load keeps
-    the calls whose token is more than their function (unwound, still open) and the
-    failing path, then the records are read again and folded as `structure` folds the
-    tree, in the order its walk closes them. None for a trace with frames from before a
-    ring window (they adopt what came before them: `structure` needs the whole tree)."""
+def pruned_trace(path: str | os.PathLike) -> tuple[Trace, dict[int, Call]] | None:
+    """The trace at `path` with only the calls whose token is more than their function
+    (unwound, still open) and the failing path, and those calls by number in file order;
+    None for a trace with frames from before a ring window (they adopt what came before
+    them, which needs the whole tree)."""
     from .trace_index import InterestingCalls
 
     pruner = InterestingCalls()
     trace = load_trace(path, prune=pruner)
-    if pruner.before_window:
+    return None if pruner.before_window else (trace, pruner.kept)
+
+
+def streamed_structure(path: str | os.PathLike) -> tuple[Structure, Trace] | None:
+    """The folded structure of the trace at `path` without its whole tree, with the
+    pruned trace (`pruned_trace`): the records are read again and folded as `structure`
+    folds the tree, in the order its walk closes them. None as `pruned_trace`."""
+    pruned = pruned_trace(path)
+    if pruned is None:
         return None
-    tokens = {number: call_token(call) for number, call in pruner.kept.items()}
+    trace, kept = pruned
+    tokens = {number: call_token(call) for number, call in kept.items()}
     result = Structure()
-    lanes: dict[int, tuple[list[int], list[tuple[str, list[int]]], Counter[str]]] = {}
+    folders: dict[int, LaneFolder] = {}
     calls = 0
     with TraceReader(path) as reader:
         for rec in reader.records():
             code = rec[0]
             if code != C.CALL and code != C.RETURN and code != C.UNWIND:
                 continue
-            lane = lanes.get(rec[2])
-            if lane is None:
-                lane = lanes[rec[2]] = ([], [], Counter())
-            roots, stack, open_tokens = lane
+            folder = folders.get(rec[2])
+            if folder is None:
+                folder = folders[rec[2]] = LaneFolder(result)
             if code == C.CALL:
-                token = tokens.get(calls) or function_token(trace.function(rec[3]))
+                folder.open(tokens.get(calls) or function_token(trace.function(rec[3])))
                 calls += 1
-                open_tokens[token] += 1
-                stack.append((token, []))
             else:
-                _fold_call(result, stack, roots, open_tokens)
+                folder.close()
     for lane_id, lane in trace.lanes.items():
-        roots, stack, open_tokens = lanes.get(lane_id, ([], [], Counter()))
-        while stack:  # calls still open when the trace ended
-            _fold_call(result, stack, roots, open_tokens)
-        if roots:
-            result.lanes.append((lane.name, tuple(fold_repeats(roots))))
-    return Fingerprints(result.fingerprint, failure_fingerprint(trace))
+        folders.get(lane_id, LaneFolder(result)).finish(lane.name)
+    return result, trace
 
 
-def _fold_call(result: Structure, stack: list[tuple[str, list[int]]], roots: list[int],
-               open_tokens: Counter[str]) -> None:
-    """The innermost open call closes: into its caller, as `structure` folds it."""
-    token, folded = stack.pop()
-    open_tokens[token] -= 1
-    into = stack[-1][1] if stack else roots
-    if open_tokens[token]:  # recursion, direct or through others: inline
-        into.extend(fold_repeats(folded))
-    else:
-        into.append(result.node(token, tuple(fold_repeats(folded))))
+def streamed_fingerprints(path: str | os.PathLike) -> Fingerprints | None:
+    """The fingerprints of the trace at `path` without its whole tree (`streamed_structure`);
+    None for a ring window's trace."""
+    found = streamed_structure(path)
+    return None if found is None else Fingerprints(found[0].fingerprint,
+                                                   failure_fingerprint(found[1]))
 
 
 def structural_fingerprint(trace: Trace) -> str:
     return structure(trace).fingerprint
 
 
-def explain_structure(trace: Trace, max_lines: int | None = EXPLAIN_LINES) -> list[str]:
+def file_structure(path: str | os.PathLike) -> tuple[Structure, Trace]:
+    """The folded structure of the trace at `path`, and a trace that holds its failing path:
+    streamed (`streamed_structure`), or for a ring window's trace (no bigger than its ring)
+    from the whole tree."""
+    found = streamed_structure(path)
+    if found is None:
+        trace = load_trace(path)
+        found = structure(trace), trace
+    return found
+
+
+def explain_structure(folded: Structure, max_lines: int | None = EXPLAIN_LINES) -> list[str]:
     """What went into the structural hash: the rules, then each lane's folded tree."""
-    folded = structure(trace)
     lines = [
         f"structural fingerprint {folded.fingerprint}",
         f"algorithm {STRUCTURAL}: BLAKE2b-128 over each lane's call tree, where",
@@ -404,3 +438,19 @@ class FingerprintCache:
             self.dirty = False
         except OSError:
             pass  # a read-only spool: fingerprints are computed again next time
+
+
+def file_failure_fingerprint(path: str | os.PathLike, summary: dict,
+                             max_records: int | None = None) -> str | None:
+    """The failure fingerprint of the trace at `path`: from its summary, else from its
+    failing path (a pruned load), else, for a ring window's trace of at most
+    `max_records` records, from its whole tree; None when it did not fail or is too big."""
+    known = from_summary(summary)
+    if known is not None:
+        return known.failure
+    pruned = pruned_trace(path)
+    if pruned is not None:
+        return failure_fingerprint(pruned[0])
+    if max_records is not None and record_count(summary, os.path.getsize(path)) > max_records:
+        return None
+    return failure_fingerprint(load_trace(path))

@@ -11,9 +11,9 @@ import sys
 
 import click
 
-from ..analysis.fingerprint import explain_failure, explain_structure, fingerprints
+from ..analysis.fingerprint import (Fingerprints, explain_failure, explain_structure,
+                                    failure_fingerprint, file_structure)
 from ..ids import resolve_many
-from ..model import load_trace
 from ..options import json_option, spool_option
 from ..render.jsonout import write_json
 from ..render.safe import terminal
@@ -39,15 +39,16 @@ def command(refs: tuple[str, ...], explain: bool, only_failure: bool, as_json: b
     """
     results = []
     for path in resolve_many(refs, spool):
-        trace = load_trace(path)
-        found = fingerprints(trace)
+        folded, trace = file_structure(path)
+        found = Fingerprints(folded.fingerprint, failure_fingerprint(trace))
         trace_id = trace.trace_id or str(path)
         if as_json:
             results.append({"id": trace_id, "path": str(path), **found.to_json()})
             continue
         if explain:
             click.echo(f"trace {trace_id}")
-            for line in ([] if only_failure else explain_structure(trace)) + explain_failure(trace):
+            explained = [] if only_failure else explain_structure(folded)
+            for line in explained + explain_failure(trace):
                 click.echo(terminal("  " + line))
         elif only_failure:
             if found.failure:

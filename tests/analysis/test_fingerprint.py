@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orion.analysis.fingerprint import (FingerprintCache, explain_structure, fingerprints,
-                                        fold_repeats, streamed_fingerprints)
+                                        fold_repeats, streamed_fingerprints, structure)
 from orion.model import load_trace
 from orion.spool import Spool
 
@@ -56,8 +56,8 @@ def test_mutual_recursion_depth_is_folded_too(tmp_path):
     shallow, deep = fp(tmp_path, parity(2)), fp(tmp_path, parity(8))
     assert shallow.structural == deep.structural
     assert fp(tmp_path, parity(4, fails=True)).failure == fp(tmp_path, parity(8, fails=True)).failure
-    explained = "\n".join(explain_structure(load_trace(write_tree(
-        Spool(tmp_path / "spool"), parity(8)))))
+    explained = "\n".join(explain_structure(structure(load_trace(write_tree(
+        Spool(tmp_path / "spool"), parity(8))))))
     assert explained.count("app:is_odd") == 1 and explained.count("app:is_even") == 1
 
 
@@ -116,7 +116,7 @@ def test_fold_repeats():
 
 def test_explain_lists_the_folded_tree(tmp_path):
     trace = load_trace(write_tree(Spool(tmp_path / "spool"), program(3, 4)))
-    text = "\n".join(explain_structure(trace))
+    text = "\n".join(explain_structure(structure(trace)))
     assert fingerprints(trace).structural in text
     assert text.count("app:validate") == 1 and text.count("app:countdown") == 1
 

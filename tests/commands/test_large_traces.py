@@ -12,6 +12,8 @@ from typing import IO
 
 import pytest
 
+from orion.analysis.fingerprint import fingerprints
+from orion.model import load_trace
 from orion.spool import Spool
 from ..sample_traces import write_large_trace
 
@@ -106,3 +108,36 @@ def test_running_out_of_memory_is_one_line_naming_the_file_not_corruption(big_tr
     assert result.stderr == (
         f"orion: error: {big_trace}: ran out of memory reading it (no sign of a bad file: "
         "retry with more memory)\n")
+
+
+def test_fingerprint_of_a_million_calls_in_256_mb(big_trace, tmp_path):
+    # The whole tree took ~530 MB; the fingerprints fold calls as they close and take the
+    # failure from the failing path. The same program with fewer loop turns folds the same.
+    small = write_large_trace(Spool(tmp_path / "small"), 10_000)
+    expected = fingerprints(load_trace(small))
+    result = run_limited(256 * MB, "fingerprint", big_trace, "--json")
+    assert result.returncode == 0, result.stderr
+    [row] = json.loads(result.stdout)
+    assert (row["structural"], row["failure"]) == (expected.structural, expected.failure)
+    explained = run_limited(256 * MB, "fingerprint", "--explain", big_trace)
+    assert explained.returncode == 0, explained.stderr
+    assert f"structural fingerprint {expected.structural}" in explained.stdout
+
+
+def test_test_summary_fingerprints_a_failing_run_of_a_million_calls_in_256_mb(tmp_path):
+    # A run that leaves a million-call trace: its summary row had no fingerprint (too big
+    # to load whole); it now comes from the failing path.
+    spool = tmp_path / "spool"
+    script = tmp_path / "big.py"
+    script.write_text(f"import os, sys\nsys.path.insert(0, {str(Path(__file__).parents[2])!r})\n"
+                      "from orion.spool import Spool\n"
+                      "from tests.sample_traces import write_large_trace\n"
+                      f"write_large_trace(Spool(os.environ['ORION_SPOOL']), {CALLS})\n")
+    summary = tmp_path / "summary.json"
+    result = run_limited(256 * MB, "test", "--spool", str(spool), "--json", "-o", str(summary),
+                         "--", sys.executable, str(script), timeout=300)
+    assert result.returncode == 0, result.stderr
+    [row] = json.loads(summary.read_text())["traces"]
+    small = write_large_trace(Spool(tmp_path / "small"), 10_000)
+    assert row["outcome"] == "failed"
+    assert row["fingerprint"] == fingerprints(load_trace(small)).failure

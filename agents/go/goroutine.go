@@ -50,9 +50,7 @@ func gWord(g uintptr, offset uintptr) uintptr {
 // currentGoid is the running goroutine's id.
 func currentGoid() uint64 {
 	if layout.goidOffset != 0 {
-		if g := getg(); g != 0 {
-			return *(*uint64)(unsafe.Pointer(g + layout.goidOffset))
-		}
+		return *(*uint64)(unsafe.Pointer(getg() + layout.goidOffset))
 	}
 	goid, _ := stackGoid()
 	return goid
@@ -142,18 +140,23 @@ func currentPanic() uintptr {
 // panicking reports whether the running goroutine is panicking, with the panic value.
 // Called from a deferred function: a panic is what runs it when the g says so.
 func panicking() (bool, any) {
-	if layout.panicKnown {
-		p := gWord(getg(), layout.panicOffset)
-		if p == 0 {
-			return false, nil
-		}
-		value := *(*any)(unsafe.Pointer(p + layout.panicArg))
-		// runtime.Goexit (t.Fatal, t.Skip) runs the deferred calls through a panic record
-		// without a value; panic(nil) has one since go 1.21 (*runtime.PanicNilError).
-		return value != nil, value
+	if !layout.panicKnown {
+		return stackPanicking()
 	}
+	p := gWord(getg(), layout.panicOffset)
+	if p == 0 {
+		return false, nil
+	}
+	value := *(*any)(unsafe.Pointer(p + layout.panicArg))
+	// runtime.Goexit (t.Fatal, t.Skip) runs the deferred calls through a panic record
+	// without a value; panic(nil) has one since go 1.21 (*runtime.PanicNilError).
+	return value != nil, value
+}
+
+// stackPanicking: panicking, where the g's layout is unknown (slow: it walks the stack).
+func stackPanicking() (bool, any) {
 	pcs := make([]uintptr, 8)
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(4, pcs)])
 	for {
 		f, more := frames.Next()
 		if f.Function == "runtime.gopanic" {

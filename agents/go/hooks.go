@@ -69,10 +69,15 @@ func init() {
 // lane of the goroutine that started it, in that goroutine's trace).
 func currentLane() *lane {
 	goid := currentGoid()
-	slot := &laneCache[goid%laneSlots]
-	if l := slot.Load(); l != nil && l.goid == goid {
+	if l := laneCache[goid%laneSlots].Load(); l != nil && l.goid == goid {
 		return l
 	}
+	return findLane(goid)
+}
+
+// findLane looks the goroutine's lane up, or makes it, and caches it.
+func findLane(goid uint64) *lane {
+	slot := &laneCache[goid%laneSlots]
 	lanesMu.Lock()
 	defer lanesMu.Unlock()
 	l := lanes[goid]

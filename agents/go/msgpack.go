@@ -17,10 +17,17 @@ func mpBool(b []byte, v bool) []byte {
 	return append(b, 0xc2)
 }
 
+// mpUint and mpInt are small enough to inline at their callers for the values that fit in
+// one byte (most of a calls-only trace's numbers); wider ones take a call.
 func mpUint(b []byte, v uint64) []byte {
-	switch {
-	case v < 128:
+	if v < 128 {
 		return append(b, byte(v))
+	}
+	return mpUintWide(b, v)
+}
+
+func mpUintWide(b []byte, v uint64) []byte {
+	switch {
 	case v <= math.MaxUint8:
 		return append(b, 0xcc, byte(v))
 	case v <= math.MaxUint16:
@@ -33,8 +40,15 @@ func mpUint(b []byte, v uint64) []byte {
 }
 
 func mpInt(b []byte, v int64) []byte {
+	if uint64(v) < 128 {
+		return append(b, byte(v))
+	}
+	return mpIntWide(b, v)
+}
+
+func mpIntWide(b []byte, v int64) []byte {
 	if v >= 0 {
-		return mpUint(b, uint64(v))
+		return mpUintWide(b, uint64(v))
 	}
 	switch {
 	case v >= -32:

@@ -214,6 +214,10 @@ func (t *trace) ensureOpen() bool {
 	if t.opened {
 		return t.w.file != nil
 	}
+	return t.open()
+}
+
+func (t *trace) open() bool {
 	t.opened = true
 	if err := t.w.open(cfg.spool, t.fileName(), t.header()); err != nil {
 		fmt.Fprintf(os.Stderr, "orion: cannot write a trace into %s: %v\n", cfg.spool, err)
@@ -248,6 +252,10 @@ func (t *trace) function(fn int) uint64 {
 	if fn < len(t.fnIDs) && t.fnIDs[fn] >= 0 {
 		return uint64(t.fnIDs[fn])
 	}
+	return t.defineRegistered(fn)
+}
+
+func (t *trace) defineRegistered(fn int) uint64 {
 	registry.RLock()
 	info := registry.fns[fn]
 	registry.RUnlock()
@@ -305,6 +313,10 @@ func (t *trace) laneID(l *lane) uint64 {
 	if l.defined {
 		return l.id
 	}
+	return t.defineLane(l)
+}
+
+func (t *trace) defineLane(l *lane) uint64 {
 	parent := -1
 	if l.parent != nil && l.parent.tr == t {
 		parent = int(t.laneID(l.parent))

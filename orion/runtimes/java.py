@@ -23,9 +23,6 @@ if TYPE_CHECKING:
 _GRADLE_BUILD = ("build.gradle", "build.gradle.kts")
 _JAR = "orion-agent.jar"
 _BUILD_TIMEOUT = 600  # a cold build resolves the agent's dependencies from Maven Central
-# CDS would print a warning on every JVM once the agent puts its jar on the boot class path;
-# without it the JVM's only addition to stderr is its "Picked up JAVA_TOOL_OPTIONS" line.
-_JVM_OPTIONS = "-Xshare:off"
 
 
 class JavaAgentError(OrionError):
@@ -65,7 +62,8 @@ def agent_jar(build: bool = True) -> Path | None:
         raise JavaAgentError(f"the Java agent's sources are not in {source} (set "
                              f"{AGENT_SOURCES_ENV} to an agents/ directory, or ORION_JAVA_AGENT "
                              f"to a built {_JAR})")
-    jar = cache_dir() / f"orion-agent-{_sources_digest(source)}.jar"
+    # one directory per build: the jar's manifest puts it on the boot class path by this name
+    jar = cache_dir() / _sources_digest(source) / _JAR
     if jar.is_file() or not build:
         return jar if jar.is_file() else None
     mvn = shutil.which("mvn")
@@ -104,7 +102,7 @@ def tool_options(existing: str, jar: Path) -> str:
         option = f'"{option}"'
     if option in existing:
         return existing
-    return f"{_JVM_OPTIONS} {option} {existing}".strip()
+    return f"{option} {existing}".strip()
 
 
 class JavaRuntime(Runtime):

@@ -1,23 +1,18 @@
 package dev.orionis.agent;
 
-import net.bytebuddy.jar.asm.ClassReader;
-import net.bytebuddy.jar.asm.ClassVisitor;
-import net.bytebuddy.jar.asm.Label;
-import net.bytebuddy.jar.asm.MethodVisitor;
-import net.bytebuddy.jar.asm.Opcodes;
-import net.bytebuddy.jar.asm.Type;
-import java.lang.instrument.ClassFileTransformer;
-import java.security.ProtectionDomain;
+import org.objectweb.asm.ClassReader;
+import org.objectweb.asm.ClassVisitor;
+import org.objectweb.asm.Label;
+import org.objectweb.asm.MethodVisitor;
+import org.objectweb.asm.Opcodes;
+import org.objectweb.asm.Type;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
-/** What Byte Buddy's descriptions do not give: each method's source file, first line and
+/** What the method descriptors do not give: each method's source file, first line and
  * parameter names (from the local variable table that javac -g and Maven write, or from
- * -parameters). A transformer registered before Byte Buddy's reads them from the class file
- * of every class that will be instrumented, and the advice's function number is made from
- * them when the class is instrumented right after. */
-final class ClassScan implements ClassFileTransformer {
+ * -parameters), read from a class file before the Weaver numbers its methods. */
+final class ClassScan {
     /** A method's source facts. */
     static final class MethodFacts {
         int firstLine;
@@ -30,34 +25,7 @@ final class ClassScan implements ClassFileTransformer {
         final Map<String, MethodFacts> methods = new HashMap<>();
     }
 
-    private static final Map<String, ClassFacts> PENDING = new ConcurrentHashMap<>();
-    private final Scope scope;
-
-    ClassScan(Scope scope) {
-        this.scope = scope;
-    }
-
-    /** The facts of a class scanned and not yet instrumented. */
-    static ClassFacts facts(String className) {
-        return PENDING.get(className);
-    }
-
-    static void forget(String className) {
-        PENDING.remove(className);
-    }
-
-    @Override
-    public byte[] transform(ClassLoader loader, String internalName, Class<?> redefined,
-                            ProtectionDomain domain, byte[] bytes) {
-        if (internalName == null || !scope.traced(internalName.replace('/', '.'), loader, domain)) {
-            return null;
-        }
-        try {
-            PENDING.put(internalName.replace('/', '.'), scan(bytes));
-        } catch (RuntimeException e) {
-            // an unreadable class is instrumented without lines and names
-        }
-        return null;
+    private ClassScan() {
     }
 
     static ClassFacts scan(byte[] bytes) {

@@ -1,9 +1,9 @@
 package dev.orionis.agent;
 
+import java.io.File;
+import java.io.FileInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -39,7 +39,7 @@ final class Context {
     final Settings settings;
     final Redactor secrets;
     final Values values;
-    final long pid = ProcessHandle.current().pid();
+    final long pid = processId();
     final List<String> argv;
     final String host;
     private final Map<String, Object> vars = new TreeMap<>();
@@ -72,10 +72,39 @@ final class Context {
         }
     }
 
+    // The process's facts from /proc where it exists: ProcessHandle and java.nio.file's
+    // channels would load and run enough code to cost every JVM start-up time.
+
+    private static byte[] procFile(String name) throws IOException {
+        try (FileInputStream in = new FileInputStream("/proc/" + name)) {
+            return in.readAllBytes();
+        }
+    }
+
+    private static long processId() {
+        try {
+            return Long.parseLong(new File("/proc/self").getCanonicalFile().getName());
+        } catch (IOException | RuntimeException e) {
+            return ProcessHandle.current().pid();
+        }
+    }
+
+    private static String executable() {
+        File exe = new File("/proc/self/exe");
+        try {
+            if (exe.exists()) {
+                return exe.getCanonicalPath();
+            }
+        } catch (IOException | RuntimeException e) {
+            // as the JVM reports it
+        }
+        return ProcessHandle.current().info().command().orElse(null);
+    }
+
     /** The kernel's host name (a DNS lookup through InetAddress could take seconds). */
     private static String hostName(Map<String, String> env) {
         try {
-            return new String(Files.readAllBytes(Paths.get("/proc/sys/kernel/hostname")), StandardCharsets.UTF_8).trim();
+            return new String(procFile("sys/kernel/hostname"), StandardCharsets.UTF_8).trim();
         } catch (IOException | RuntimeException e) {
             return env.get("HOSTNAME");
         }
@@ -93,7 +122,7 @@ final class Context {
     /** The command as typed (/proc/self/cmdline), else as the JVM reports it. */
     private static List<String> commandLine() {
         try {
-            byte[] raw = Files.readAllBytes(Paths.get("/proc/self/cmdline"));
+            byte[] raw = procFile("self/cmdline");
             String text = new String(raw, StandardCharsets.UTF_8);
             if (text.endsWith("\0")) {
                 text = text.substring(0, text.length() - 1);
@@ -124,7 +153,7 @@ final class Context {
         process.put("pid", pid);
         process.put("argv", argv);
         process.put("cwd", System.getProperty("user.dir"));
-        process.put("executable", ProcessHandle.current().info().command().orElse(null));
+        process.put("executable", executable());
         process.put("host", host);
         h.put("process", process);
         Map<String, Object> env = new LinkedHashMap<>();

@@ -16,9 +16,6 @@ public final class Recorder {
     private static final int EVERY = 1000;
     private static final int MAX_FRAMES = 64;
 
-    /** Whether calls carry their arguments and return values (dev mode): the advice reads it
-     * to build the argument array only then. */
-    public static volatile boolean values;
     static volatile Context context;
     static Trace process;
     private static Thread mainThread;
@@ -39,7 +36,6 @@ public final class Recorder {
     static void start(Context c) {
         mainThread = Thread.currentThread();
         process = new Trace(c, null, c.settings.mode == Settings.Mode.ERROR);
-        values = c.settings.values();
         context = c;
         if (!process.windowed) {
             process.startFlushing();
@@ -69,7 +65,7 @@ public final class Recorder {
         }
     }
 
-    // --- called by the advice ---
+    // --- called by the code the Weaver puts into instrumented methods ---
 
     /** The calling thread's lane, marked busy while the agent records on it (calls the agent
      * itself makes meanwhile are not recorded); null when nothing records or it is busy. */
@@ -138,7 +134,7 @@ public final class Recorder {
         }
     }
 
-    public static void exitWithValue(int fn, Object value) {
+    public static void exitWithValue(Object value, int fn) {
         Context c = context;
         Lane l = claim(c);
         if (l == null) {
@@ -159,7 +155,7 @@ public final class Recorder {
 
     /** The call `fn` ends by an exception: raised here (or in code not instrumented that it
      * called) when the lane has not seen it yet, then an unwind with the frame's arguments. */
-    public static void unwind(int fn, Object self, Object[] args, Throwable thrown) {
+    public static void unwind(Throwable thrown, int fn, Object self, Object[] args) {
         Context c = context;
         Lane l = claim(c);
         if (l == null) {

@@ -3,6 +3,7 @@ package dev.orionis.agent;
 import java.io.File;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -123,6 +124,14 @@ final class Redactor {
         return false;
     }
 
+    /** No lambda on the start-up path: the first one costs a JVM tens of milliseconds. */
+    private static final Comparator<String> LONGEST_FIRST = new Comparator<String>() {
+        @Override
+        public int compare(String a, String b) {
+            return b.length() - a.length();
+        }
+    };
+
     /** A value the trace redacts is also scrubbed from free text later (spec 7). */
     synchronized void rememberSecret(String value) {
         if (value == null || value.length() < MIN_SCRUBBED || values.size() >= MAX_VALUES
@@ -130,7 +139,7 @@ final class Redactor {
             return;
         }
         values.add(value);
-        values.sort((a, b) -> b.length() - a.length());
+        values.sort(LONGEST_FIRST);
     }
 
     synchronized boolean holdsSecretValue(String text) {
@@ -192,8 +201,17 @@ final class Redactor {
      * symbol, but not a number or port, a `name:value`, a path or an existing file; a plain
      * name (`-p xdist`, `mkdir -p build`) is not one. */
     static boolean isShortPassword(String word) {
-        return !(word.startsWith("-") || word.chars().allMatch(Character::isDigit) || word.contains("/")
+        return !(word.startsWith("-") || isNumber(word) || word.contains("/")
                 || word.contains(":") || new File(word).exists()) && NOT_A_NAME.matcher(word).find();
+    }
+
+    private static boolean isNumber(String word) {
+        for (int i = 0; i < word.length(); i++) {
+            if (!Character.isDigit(word.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The command line with the value of a secret-named option hidden (`--api-key=<redacted>`,
@@ -223,8 +241,12 @@ final class Redactor {
                 rememberSecret(argv.get(i));
             }
         }
-        inline.values().forEach(this::rememberSecret);
-        argv.forEach(this::rememberUrlPasswords);
+        for (String value : inline.values()) {
+            rememberSecret(value);
+        }
+        for (String arg : argv) {
+            rememberUrlPasswords(arg);
+        }
         List<String> out = new ArrayList<>();
         for (int i = 0; i < argv.size(); i++) {
             String arg = argv.get(i);

@@ -5,7 +5,7 @@ import java.io.IOException;
 import java.util.SplittableRandom;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
+import java.time.LocalDateTime;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,8 +16,6 @@ import java.util.Map;
 final class Trace {
     /** Trace ids need to be unique, not unguessable: SecureRandom's seeding costs start-up time. */
     private static final SplittableRandom RANDOM = new SplittableRandom();
-    private static final DateTimeFormatter STAMP =
-            DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSSSSS").withZone(ZoneOffset.UTC);
 
     /** What a trace ends with when something went wrong. */
     static final class Failure {
@@ -54,12 +52,30 @@ final class Trace {
         Instant now = Instant.now();
         startNs = now.getEpochSecond() * 1_000_000_000L + now.getNano();
         startNanos = System.nanoTime();
-        String hex;
         synchronized (RANDOM) {
-            hex = String.format("%016x%016x", RANDOM.nextLong(), RANDOM.nextLong() | 1);
+            id = digits(Long.toHexString(RANDOM.nextLong()), 16) + digits(Long.toHexString(RANDOM.nextLong() | 1), 16);
         }
-        id = hex;
         this.windowed = windowed;
+    }
+
+    /** `digits` left-padded with zeros to `width` (String.format and DateTimeFormatter
+     * would cost every JVM start-up time). */
+    private static String digits(String digits, int width) {
+        StringBuilder out = new StringBuilder(width);
+        for (int i = digits.length(); i < width; i++) {
+            out.append('0');
+        }
+        return out.append(digits).toString();
+    }
+
+    /** A file name's time stamp: yyyyMMddTHHmmss and microseconds, UTC. */
+    static String stamp(long epochNs) {
+        LocalDateTime t = LocalDateTime.ofEpochSecond(Math.floorDiv(epochNs, 1_000_000_000L),
+                (int) Math.floorMod(epochNs, 1_000_000_000L), ZoneOffset.UTC);
+        return digits(Integer.toString(t.getYear()), 4) + digits(Integer.toString(t.getMonthValue()), 2)
+                + digits(Integer.toString(t.getDayOfMonth()), 2) + "T" + digits(Integer.toString(t.getHour()), 2)
+                + digits(Integer.toString(t.getMinute()), 2) + digits(Integer.toString(t.getSecond()), 2)
+                + digits(Integer.toString(t.getNano() / 1000), 6);
     }
 
     /** Dev and safe modes (spec 3, docs/security.md): the file and its header are on disk
@@ -128,7 +144,7 @@ final class Trace {
         if (openFailed) {
             return false;
         }
-        String stamp = STAMP.format(Instant.ofEpochSecond(0, startNs));
+        String stamp = stamp(startNs);
         try {
             file = new TraceFile(context.settings.spool, stamp + "Z-" + id + ".otrace",
                     context.header(this), startNanos);

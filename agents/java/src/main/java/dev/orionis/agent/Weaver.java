@@ -1,0 +1,352 @@
+package dev.orionis.agent;
+
+import java.lang.instrument.ClassFileTransformer;
+import java.lang.instrument.Instrumentation;
+import java.security.ProtectionDomain;
+import java.util.Map;
+import java.util.Set;
+import org.objectweb.asm.ClassReader;
+import org.objectweb.asm.ClassVisitor;
+import org.objectweb.asm.ClassWriter;
+import org.objectweb.asm.Label;
+import org.objectweb.asm.MethodVisitor;
+import org.objectweb.asm.Opcodes;
+import org.objectweb.asm.Type;
+
+/** Puts the recorder's calls into the application's classes as they load (plain ASM, one
+ * pass per class, no class of the program loaded or parsed to decide: a JVM pays only for
+ * the classes it traces). Each method of a traced class calls Recorder.enter on entry,
+ * Recorder.exit before each return, and Recorder.unwind from a catch-all handler that
+ * rethrows; in dev mode the arguments, `this` and the return value go along. Constructors
+ * have no handler (`this` is not usable before super()): the recorder closes such a call
+ * when its caller unwinds. Also JUnit's DefaultLauncher (its listener), Thread.start (lane
+ * parents) and Runtime.exit (the status). */
+final class Weaver implements ClassFileTransformer {
+    private static final String RECORDER = "dev/orionis/agent/Recorder";
+    private static final String LAUNCHER = "org/junit/platform/launcher/core/DefaultLauncher";
+    /** What the inserted code needs on a method's operand stack, at most: the handler's
+     * [thrown, thrown, fn, self, args, args, index, a long or double argument]. */
+    private static final int EXTRA_STACK = 9;
+
+    private final Scope scope;
+    private final boolean values;
+    private final Instrumentation inst;
+
+    Weaver(Scope scope, boolean values, Instrumentation inst) {
+        this.scope = scope;
+        this.values = values;
+        this.inst = inst;
+    }
+
+    /** Weaves classes from now on, and Thread and Runtime (loaded already) once. */
+    void install() throws Exception {
+        inst.addTransformer(this, false);
+        Module agent = Recorder.class.getModule();
+        inst.redefineModule(Object.class.getModule(), Set.of(agent), Map.of(), Map.of(), Set.of(), Map.of());
+        ClassFileTransformer jdk = new ClassFileTransformer() {
+            @Override
+            public byte[] transform(ClassLoader loader, String name, Class<?> redefined,
+                                    ProtectionDomain domain, byte[] bytes) {
+                if ("java/lang/Thread".equals(name)) {
+                    return atEntry(bytes, "start", "()V", Opcodes.ALOAD, "threadStarting", "(Ljava/lang/Thread;)V");
+                }
+                if ("java/lang/Runtime".equals(name)) {
+                    return atEntry(bytes, "exit", "(I)V", Opcodes.ILOAD, "exiting", "(I)V");
+                }
+                return null;
+            }
+        };
+        inst.addTransformer(jdk, true);
+        try {
+            inst.retransformClasses(Thread.class, Runtime.class);
+        } finally {
+            inst.removeTransformer(jdk); // no later class load pays for it
+        }
+    }
+
+    @Override
+    public byte[] transform(Module module, ClassLoader loader, String name, Class<?> redefined,
+                            ProtectionDomain domain, byte[] bytes) {
+        if (name == null) {
+            return null;
+        }
+        try {
+            if (name.equals(LAUNCHER)) {
+                readRecorder(module);
+                return launcher(bytes);
+            }
+            if (!scope.traced(name.replace('/', '.'), loader, domain)) {
+                return null;
+            }
+            readRecorder(module);
+            return weave(bytes);
+        } catch (RuntimeException | LinkageError e) {
+            if ("1".equals(System.getenv("ORION_DEBUG"))) {
+                System.err.println("orion: " + name + " is not instrumented: " + e);
+            }
+            return null; // the class runs as it was
+        }
+    }
+
+    /** A class of a named module reaches the recorder only once its module reads the agent's. */
+    private void readRecorder(Module module) {
+        Module agent = Recorder.class.getModule();
+        if (module != null && module.isNamed() && !module.canRead(agent)) {
+            inst.redefineModule(module, Set.of(agent), Map.of(), Map.of(), Set.of(), Map.of());
+        }
+    }
+
+    private byte[] weave(byte[] bytes) {
+        ClassScan.ClassFacts facts = ClassScan.scan(bytes);
+        ClassReader reader = new ClassReader(bytes);
+        ClassWriter writer = new ClassWriter(0);
+        reader.accept(new ClassVisitor(Opcodes.ASM9, writer) {
+            private String owner;
+            private int version;
+
+            @Override
+            public void visit(int version, int access, String name, String signature, String superName, String[] interfaces) {
+                this.owner = name;
+                this.version = version;
+                super.visit(version, access, name, signature, superName, interfaces);
+            }
+
+            @Override
+            public MethodVisitor visitMethod(int access, String name, String descriptor, String signature, String[] exceptions) {
+                MethodVisitor mv = super.visitMethod(access, name, descriptor, signature, exceptions);
+                if ((access & (Opcodes.ACC_ABSTRACT | Opcodes.ACC_NATIVE | Opcodes.ACC_BRIDGE)) != 0
+                        || name.equals("<clinit>")) {
+                    return mv;
+                }
+                int fn = register(facts, owner, name, descriptor);
+                return new Traced(mv, fn, owner, access, name, descriptor, version >= Opcodes.V1_6);
+            }
+        }, ClassReader.EXPAND_FRAMES);
+        return writer.toByteArray();
+    }
+
+    private static int register(ClassScan.ClassFacts facts, String owner, String name, String descriptor) {
+        ClassScan.MethodFacts method = facts.methods.get(name + descriptor);
+        return Functions.register(new Functions.Info(owner.replace('/', '.'), name, facts.sourceFile,
+                method == null ? 0 : method.firstLine, method == null ? new String[0] : method.parameters,
+                Type.getReturnType(descriptor) == Type.VOID_TYPE));
+    }
+
+    /** One method's insertions. */
+    private final class Traced extends MethodVisitor {
+        private final int fn;
+        private final String owner;
+        private final boolean isStatic;
+        private final boolean constructor;
+        private final Type[] arguments;
+        private final Type returned;
+        private final boolean frames;
+        private final Label start = new Label();
+
+        Traced(MethodVisitor mv, int fn, String owner, int access, String name, String descriptor, boolean frames) {
+            super(Opcodes.ASM9, mv);
+            this.fn = fn;
+            this.owner = owner;
+            this.isStatic = (access & Opcodes.ACC_STATIC) != 0;
+            this.constructor = name.equals("<init>");
+            this.arguments = Type.getArgumentTypes(descriptor);
+            this.returned = Type.getReturnType(descriptor);
+            this.frames = frames;
+        }
+
+        @Override
+        public void visitCode() {
+            super.visitCode();
+            if (values) {
+                push(fn);
+                loadThis();
+                argumentArray();
+                call("enterWithValues", "(ILjava/lang/Object;[Ljava/lang/Object;)V");
+            } else {
+                push(fn);
+                call("enter", "(I)V");
+            }
+            super.visitLabel(start);
+        }
+
+        @Override
+        public void visitInsn(int opcode) {
+            if (opcode >= Opcodes.IRETURN && opcode <= Opcodes.RETURN) {
+                if (values && returned != Type.VOID_TYPE) {
+                    super.visitInsn(returned.getSize() == 2 ? Opcodes.DUP2 : Opcodes.DUP);
+                    box(returned);
+                    push(fn);
+                    call("exitWithValue", "(Ljava/lang/Object;I)V");
+                } else {
+                    push(fn);
+                    call("exit", "(I)V");
+                }
+            }
+            super.visitInsn(opcode);
+        }
+
+        @Override
+        public void visitMaxs(int maxStack, int maxLocals) {
+            if (!constructor) {
+                Label end = new Label();
+                Label handler = new Label();
+                super.visitLabel(end);
+                super.visitLabel(handler);
+                if (frames) {
+                    super.visitFrame(Opcodes.F_NEW, initialLocals().length, initialLocals(), 1,
+                            new Object[] {"java/lang/Throwable"});
+                }
+                super.visitInsn(Opcodes.DUP);
+                push(fn);
+                loadThis();
+                argumentArray();
+                call("unwind", "(Ljava/lang/Throwable;ILjava/lang/Object;[Ljava/lang/Object;)V");
+                super.visitInsn(Opcodes.ATHROW);
+                // last in the exception table: the method's own handlers come first
+                super.visitTryCatchBlock(start, end, handler, null);
+            }
+            super.visitMaxs(maxStack + EXTRA_STACK, maxLocals);
+        }
+
+        /** The locals at the method's start, as a stack map frame names them. */
+        private Object[] initialLocals() {
+            Object[] locals = new Object[(isStatic ? 0 : 1) + arguments.length];
+            int at = 0;
+            if (!isStatic) {
+                locals[at++] = owner;
+            }
+            for (Type t : arguments) {
+                switch (t.getSort()) {
+                    case Type.BOOLEAN: case Type.CHAR: case Type.BYTE: case Type.SHORT: case Type.INT:
+                        locals[at++] = Opcodes.INTEGER;
+                        break;
+                    case Type.FLOAT: locals[at++] = Opcodes.FLOAT; break;
+                    case Type.LONG: locals[at++] = Opcodes.LONG; break;
+                    case Type.DOUBLE: locals[at++] = Opcodes.DOUBLE; break;
+                    default: locals[at++] = t.getInternalName();
+                }
+            }
+            return locals;
+        }
+
+        /** `this`, or null in a static method and before a constructor's super(). */
+        private void loadThis() {
+            if (isStatic || constructor) {
+                super.visitInsn(Opcodes.ACONST_NULL);
+            } else {
+                super.visitVarInsn(Opcodes.ALOAD, 0);
+            }
+        }
+
+        /** The arguments, boxed, in a new Object[]. */
+        private void argumentArray() {
+            push(arguments.length);
+            super.visitTypeInsn(Opcodes.ANEWARRAY, "java/lang/Object");
+            int slot = isStatic ? 0 : 1;
+            for (int i = 0; i < arguments.length; i++) {
+                super.visitInsn(Opcodes.DUP);
+                push(i);
+                super.visitVarInsn(arguments[i].getOpcode(Opcodes.ILOAD), slot);
+                box(arguments[i]);
+                super.visitInsn(Opcodes.AASTORE);
+                slot += arguments[i].getSize();
+            }
+        }
+
+        private void box(Type t) {
+            if (t.getSort() >= Type.ARRAY) {
+                return;
+            }
+            String wrapper;
+            switch (t.getSort()) {
+                case Type.BOOLEAN: wrapper = "java/lang/Boolean"; break;
+                case Type.CHAR: wrapper = "java/lang/Character"; break;
+                case Type.BYTE: wrapper = "java/lang/Byte"; break;
+                case Type.SHORT: wrapper = "java/lang/Short"; break;
+                case Type.INT: wrapper = "java/lang/Integer"; break;
+                case Type.FLOAT: wrapper = "java/lang/Float"; break;
+                case Type.LONG: wrapper = "java/lang/Long"; break;
+                default: wrapper = "java/lang/Double";
+            }
+            super.visitMethodInsn(Opcodes.INVOKESTATIC, wrapper, "valueOf", "(" + t.getDescriptor() + ")L" + wrapper + ";", false);
+        }
+
+        private void push(int value) {
+            if (value >= -1 && value <= 5) {
+                super.visitInsn(Opcodes.ICONST_0 + value);
+            } else if (value >= Byte.MIN_VALUE && value <= Byte.MAX_VALUE) {
+                super.visitIntInsn(Opcodes.BIPUSH, value);
+            } else if (value >= Short.MIN_VALUE && value <= Short.MAX_VALUE) {
+                super.visitIntInsn(Opcodes.SIPUSH, value);
+            } else {
+                super.visitLdcInsn(value);
+            }
+        }
+
+        private void call(String method, String descriptor) {
+            super.visitMethodInsn(Opcodes.INVOKESTATIC, RECORDER, method, descriptor, false);
+        }
+    }
+
+    /** The JUnit Platform's DefaultLauncher: each constructor ends by giving the new
+     * launcher the agent's listener. */
+    private static byte[] launcher(byte[] bytes) {
+        return rewrite(bytes, new MethodRewrite() {
+            @Override
+            MethodVisitor apply(String name, String descriptor, MethodVisitor mv) {
+                return !name.equals("<init>") ? mv : new MethodVisitor(Opcodes.ASM9, mv) {
+                    @Override
+                    public void visitInsn(int opcode) {
+                        if (opcode == Opcodes.RETURN) {
+                            super.visitVarInsn(Opcodes.ALOAD, 0);
+                            super.visitMethodInsn(Opcodes.INVOKESTATIC, "dev/orionis/agent/JUnitListener", "attach",
+                                    "(Ljava/lang/Object;)V", false);
+                        }
+                        super.visitInsn(opcode);
+                    }
+                };
+            }
+        });
+    }
+
+    /** A JDK method that calls Recorder.`hook` first with its receiver or first argument. */
+    private static byte[] atEntry(byte[] bytes, String method, String descriptor, int load, String hook, String hookDescriptor) {
+        return rewrite(bytes, new MethodRewrite() {
+            @Override
+            MethodVisitor apply(String name, String desc, MethodVisitor mv) {
+                return !(name.equals(method) && desc.equals(descriptor)) ? mv : new MethodVisitor(Opcodes.ASM9, mv) {
+                    @Override
+                    public void visitCode() {
+                        super.visitCode();
+                        super.visitVarInsn(load, load == Opcodes.ALOAD ? 0 : 1);
+                        super.visitMethodInsn(Opcodes.INVOKESTATIC, RECORDER, hook, hookDescriptor, false);
+                    }
+                };
+            }
+        });
+    }
+
+    /** How `rewrite` treats one method (a class, not a lambda: see Redactor). */
+    private abstract static class MethodRewrite {
+        abstract MethodVisitor apply(String name, String descriptor, MethodVisitor mv);
+    }
+
+    /** The class with some methods rewritten, each given one more stack slot. */
+    private static byte[] rewrite(byte[] bytes, MethodRewrite rewrite) {
+        ClassWriter writer = new ClassWriter(0);
+        new ClassReader(bytes).accept(new ClassVisitor(Opcodes.ASM9, writer) {
+            @Override
+            public MethodVisitor visitMethod(int access, String name, String descriptor, String signature, String[] exceptions) {
+                MethodVisitor mv = super.visitMethod(access, name, descriptor, signature, exceptions);
+                MethodVisitor rewritten = rewrite.apply(name, descriptor, mv);
+                return rewritten == mv ? mv : new MethodVisitor(Opcodes.ASM9, rewritten) {
+                    @Override
+                    public void visitMaxs(int maxStack, int maxLocals) {
+                        super.visitMaxs(maxStack + 1, maxLocals);
+                    }
+                };
+            }
+        }, 0);
+        return writer.toByteArray();
+    }
+}

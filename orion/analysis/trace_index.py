@@ -10,7 +10,9 @@ The file is read once, two things done with each record:
    locals), plus the lanes, functions, modules and crashes;
 2. `_Indexer`, through load_trace's `observe` hook, records every step (call, return,
    unwind, exception, event, crash, stack): kind, time, lane, depth, and which record of
-   the file it is; `IndexedSteps` merges the lanes by time.
+   the file it is; `IndexedSteps` merges the lanes by time. It also decides what the
+   model is given: a call's records only once something in it (an exception, a crash,
+   an unwind) needs it, so that the model never sees the quiet calls it would drop.
 
 A step's call or item is made from its record when it is looked at (`steps.refs[i]`,
 its frame inflated again), taking the kept call's outcome, error, line and locals where
@@ -109,10 +111,11 @@ def _attach(lane: Lane, call: Call, caller: Call | None) -> None:
 
 
 class _Lane:
-    """One lane's steps in file order while the index is read (then merged by time)."""
+    """One lane's steps in file order while the index is read (then merged by time), with
+    `frame` and `partner` (as `Steps` has them) in the lane's own step numbers."""
 
     __slots__ = ("index", "kinds", "times", "depths", "records", "aux", "flags", "sites",
-                 "levels", "has_items")
+                 "frame", "partner", "levels", "pending", "has_items")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -124,29 +127,15 @@ class _Lane:
         self.aux = array("i")  # call: function id; exception: its kind; crash: its number
         self.flags = bytearray()
         self.sites: array | None = None  # call: its site (native), made on the first one
-        # Per level (the lane, then each open call): its call step, the last (t, priority)
-        self.levels: list[list] = [[-1, None]]
+        self.frame = array("i")
+        self.partner = array("i")
+        # Per level (the lane, then each open call): [its call step, last time, priority]
+        # of what came directly in it (the walk's order: see `_Indexer.observe`)
+        self.levels: list[list] = [[-1, None, 0]]
+        # The innermost open calls whose records the model has not been given yet: it
+        # gets them only when something in them needs a call on its stack (see observe)
+        self.pending: list[list] = []
         self.has_items = False  # events, crashes or stacks outside every call
-
-    def add(self, code: int, t: int, record: int, aux: int) -> int:
-        self.kinds.append(code)
-        self.times.append(t)
-        self.depths.append(len(self.levels) - 1)
-        self.records.append(record)
-        self.aux.append(aux)
-        self.flags.append(0)
-        if self.sites is not None:
-            self.sites.append(NO_SITE)
-        return len(self.kinds) - 1
-
-    def in_order(self, t: int, priority: int) -> bool:
-        """Note an item of the innermost level; False when the walk would move it."""
-        level = self.levels[-1]
-        key = (t, priority)
-        if level[1] is not None and key < level[1]:
-            return False
-        level[1] = key
-        return True
 
 
 class IndexedSteps(Steps):
@@ -161,9 +150,8 @@ class IndexedSteps(Steps):
             lane = lanes[0]
             self.kinds, self.depths, self.times = lane.kinds, lane.depths, lane.times
             self.records, self.aux, self.flags = lane.records, lane.aux, lane.flags
-            self.sites = lane.sites
+            self.sites, self.frame, self.partner = lane.sites, lane.frame, lane.partner
             self.lane_of = array("i", [lane.index]) * len(lane.kinds)
-            self._pair()
         else:
             self._merge(lanes)
         self._kept = kept  # record number of a kept call -> the call
@@ -177,23 +165,6 @@ class IndexedSteps(Steps):
         self.lanes_with_items = {lane.index for lane in lanes if lane.has_items}
         self._next_in_lane: array | None = None  # made when a lane is walked on its own
         self._first_in_lane: dict[int, int] = {}
-
-    def _pair(self) -> None:
-        """`frame` and `partner` of one lane's steps (what `_append` does step by step)."""
-        size = len(self.kinds)
-        frame = self.frame = array("i", [-1]) * size
-        partner = self.partner = array("i", [-1]) * size
-        stack: list[int] = []
-        for i, code in enumerate(self.kinds):
-            if code == CALL_CODE:
-                if stack:
-                    frame[i] = stack[-1]
-                stack.append(i)
-            elif code == RETURN_CODE or code == UNWIND_CODE:
-                call = stack.pop()
-                partner[call], partner[i], frame[i] = i, call, frame[call]
-            elif stack:
-                frame[i] = stack[-1]
 
     def _merge(self, lanes: list[_Lane]) -> None:
         """Lanes' steps merged by time, ties in lane order (as the whole tree's walk)."""
@@ -394,13 +365,19 @@ def open_indexed(path: str | os.PathLike) -> IndexedSteps | None:
     module's docstring); TraceError as load_trace raises it."""
     pruner = InterestingCalls()
     indexer = _Indexer()
-    trace = load_trace(path, prune=pruner, observe=indexer.observe)
-    if pruner.before_window or indexer.out_of_order:
+    try:
+        trace = load_trace(path, prune=pruner, observe=indexer.observe)
+    except _NotIndexable:
+        return None
+    if pruner.before_window:
         return None
     kept = {indexer.call_records[number]: call for number, call in pruner.kept.items()}
     lane_index = {lane_id: n for n, lane_id in enumerate(trace.lanes)}
     for lane_id, lane in indexer.lanes.items():
         lane.index = lane_index[lane_id]
+        trace.lanes[lane_id].calls = lane.kinds.count(CALL_CODE)  # the model was given some
+        if lane.times:
+            trace.end_t = max(trace.end_t, max(lane.times))
     lanes = sorted(indexer.lanes.values(), key=lambda lane: lane.index)
     handle = open(path, "rb")
     buf = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
@@ -422,6 +399,10 @@ def open_replay(path: str | os.PathLike) -> Replay:
     return Replay(steps.trace, steps)
 
 
+class _NotIndexable(Exception):
+    """Raised through `load_trace` to stop reading a trace the index cannot hold."""
+
+
 class _Indexer:
     """Takes every step of a trace as `load_trace` reads it (`observe`), in file order per
     lane, and where each frame's records start, to find a record again."""
@@ -431,59 +412,123 @@ class _Indexer:
         self.decoder = Decoder()  # its strings: to decode records read back
         self.call_records = array("q")  # call number -> its record number
         self.frame_offsets, self.frame_starts = array("q"), array("q")
-        self.out_of_order = False  # a lane's order is not the tree walk's: stop indexing
 
     def observe(self, reader: TraceReader, records: Iterator[list]) -> Iterator[list]:
+        """Index every record, and pass on to the model only what it needs: a call's
+        records are held back (`_Lane.pending`) until an exception, crash, stack or unwind
+        in it needs the call on the model's stack, and a call that returns before that
+        is never passed on (the pruned model would drop it: it is quiet). That keeps the
+        model's work to the few calls it keeps; the lanes' call counts and the trace's end
+        time, which it would have taken from them, are set by `open_indexed`.
+
+        Steps are checked to be in the tree walk's order: within a call, by time, and at
+        one time its calls, then exceptions, then events (`PRIORITY`); a return needs a
+        call open. What is not raises _NotIndexable."""
         frame = -1
         number = crashes = 0
         sites: dict[int, int] = {}
         lanes, strings = self.lanes, self.decoder.strings
+        call_records, frame_offsets, frame_starts = (self.call_records, self.frame_offsets,
+                                                     self.frame_starts)
+        lane_id = None
         for rec in records:
-            yield rec
             if reader.frame_offset != frame:
                 frame = reader.frame_offset
-                self.frame_offsets.append(frame)
-                self.frame_starts.append(number)
+                frame_offsets.append(frame)
+                frame_starts.append(number)
             number += 1
             code = rec[0]
             if code == C.STRING:
                 strings[rec[1]] = rec[2]
+                yield rec
                 continue
-            if self.out_of_order or not (code == C.CALL or code == C.RETURN
-                                         or code == C.UNWIND or code in ITEM_CODES):
+            if not (code == C.CALL or code == C.RETURN or code == C.UNWIND
+                    or code in ITEM_CODES):
+                yield rec
                 continue
             try:
-                lane = lanes.get(rec[2])
-                if lane is None:
-                    lane = lanes[rec[2]] = _Lane(-1)
+                t = rec[1]
+                if rec[2] != lane_id:  # another lane: its columns' appends, bound once
+                    lane_id = rec[2]
+                    lane = lanes.get(lane_id)
+                    if lane is None:
+                        lane = lanes[lane_id] = _Lane(-1)
+                    kinds, levels, pending, partner = (lane.kinds, lane.levels, lane.pending,
+                                                       lane.partner)
+                    add_kind, add_time, add_depth = (kinds.append, lane.times.append,
+                                                     lane.depths.append)
+                    add_record, add_aux, add_flags = (lane.records.append, lane.aux.append,
+                                                      lane.flags.append)
+                    add_frame, add_partner = lane.frame.append, partner.append
+                step = len(kinds)
+                given = True  # the record goes on to the model
                 if code == C.RETURN or code == C.UNWIND:
-                    if len(lane.levels) == 1:
-                        self.out_of_order = True  # a frame from before the window
-                        continue
-                    lane.levels.pop()
-                    kind = RETURN_CODE if code == C.RETURN else UNWIND_CODE
-                    lane.add(kind, rec[1], number - 1, 0)
-                elif not lane.in_order(rec[1], PRIORITY[code]):
-                    self.out_of_order = True
-                elif code == C.CALL:
-                    step = lane.add(CALL_CODE, rec[1], number - 1, rec[3])
-                    lane.levels.append([step, None])
-                    self.call_records.append(number - 1)
-                    if len(rec) > 5:
-                        sites[rec[3]] = rec[5]
-                    site = sites.get(rec[3])
-                    if site is not None:
-                        if lane.sites is None:
-                            lane.sites = array("q", [NO_SITE]) * len(lane.kinds)
-                        lane.sites[step] = site
+                    if len(levels) == 1:
+                        raise _NotIndexable  # a frame from before the window
+                    if code == C.UNWIND and pending:
+                        yield from self._give(lane)
+                    elif pending:
+                        pending.pop()  # quiet: the model never sees it
+                        given = False
+                    call = levels.pop()[0]
+                    partner[call] = step
+                    kind, aux, paired = (RETURN_CODE if code == C.RETURN else UNWIND_CODE), 0, call
                 else:
-                    aux = rec[3] if code == C.EXCEPTION else crashes if code == C.CRASH else 0
-                    crashes += code == C.CRASH
-                    lane.add(ITEM_CODES[code], rec[1], number - 1, aux)
-                    owner = lane.levels[-1][0]
-                    if code != C.EXCEPTION and owner >= 0:
-                        lane.flags[owner] |= HAS_EVENTS
-                    elif code != C.EXCEPTION:
-                        lane.has_items = True
+                    priority = PRIORITY[code]
+                    level = levels[-1]
+                    last = level[1]
+                    if last is not None and (t < last or t == last and priority < level[2]):
+                        raise _NotIndexable  # the tree walk would move it
+                    level[1], level[2] = t, priority
+                    paired = -1
+                    if code == C.CALL:
+                        kind, aux = CALL_CODE, rec[3]
+                        if step:
+                            pending.append(rec)
+                            given = False
+                        else:  # a lane's first call, given at once: the model makes
+                            call_records.append(number - 1)  # lanes in their order
+                        if len(rec) > 5:
+                            sites[rec[3]] = rec[5]
+                        site = sites.get(rec[3])
+                        if site is not None and lane.sites is None:
+                            lane.sites = array("q", [NO_SITE]) * step
+                    else:
+                        kind = ITEM_CODES[code]
+                        aux = rec[3] if code == C.EXCEPTION else crashes if code == C.CRASH else 0
+                        crashes += code == C.CRASH
+                        if code != C.EXCEPTION:
+                            if level[0] >= 0:
+                                lane.flags[level[0]] |= HAS_EVENTS
+                            else:
+                                lane.has_items = True
+                        if code != C.EVENT and pending:
+                            yield from self._give(lane)
+                add_kind(kind)
+                add_time(t)
+                add_depth(len(levels) - 1)
+                add_record(number - 1)
+                add_aux(aux)
+                add_flags(0)
+                add_frame(levels[-1][0])
+                add_partner(paired)
+                if lane.sites is not None:
+                    lane.sites.append(site if kind == CALL_CODE and site is not None
+                                      else NO_SITE)
+                if kind == CALL_CODE:
+                    levels.append([step, None, 0])
+                if given:
+                    yield rec
             except (OverflowError, TypeError, IndexError):
-                self.out_of_order = True  # what an array cannot hold: the whole tree
+                raise _NotIndexable from None  # what an array cannot hold: the whole tree
+        for lane in lanes.values():  # calls still open at the end: the model keeps them
+            yield from self._give(lane)
+
+    def _give(self, lane: _Lane) -> Iterator[list]:
+        """The lane's held-back call records, for the model, outermost first (numbered
+        in `call_records` in the order the model is given them, as it numbers them)."""
+        pending, levels = lane.pending, lane.levels
+        for level, rec in zip(levels[len(levels) - len(pending):], pending):
+            self.call_records.append(lane.records[level[0]])
+            yield rec
+        pending.clear()

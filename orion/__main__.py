@@ -1,5 +1,5 @@
 import sys
 
-from orion.cli import main
+from orion.entry import main
 
 sys.exit(main())

@@ -15,8 +15,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import OrionError
-from .format.errors import TraceError
+from .errors import debug_enabled, error_report
 
 # name -> (module under orion.commands, one-line help shown by `orion --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -45,10 +44,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hook": ("hook", "Install or remove git hooks that run the tests under capture."),
     "completion": ("completion", "Print the shell completion script for bash, zsh or fish."),
 }
-
-
-def debug_enabled() -> bool:
-    return os.environ.get("ORION_DEBUG", "") not in ("", "0")
 
 
 class CommandError(click.ClickException):
@@ -128,22 +123,16 @@ class OrionGroup(click.Group):
             return super().invoke(ctx)
         except click.UsageError as exc:
             raise one_line(exc) from None
-        except (OrionError, TraceError) as exc:
-            if debug_enabled():
-                raise
-            error = CommandError(str(exc))
-            error.exit_code = getattr(exc, "exit_code", CommandError.exit_code)
-            raise error from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt,
                 BrokenPipeError):
             raise
-        except Exception as exc:  # a bug: still one line unless debugging
+        except Exception as exc:  # OrionError, an unreadable trace, or a bug: one line
             if debug_enabled():
                 raise
-            raise CommandError(
-                f"internal error: {type(exc).__name__}: {exc} "
-                f"(run with ORION_DEBUG=1 for a traceback and please report it)"
-            ) from None
+            message, status = error_report(exc)
+            error = CommandError(message)
+            error.exit_code = status
+            raise error from None
 
 
 @click.group(cls=OrionGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -18,9 +18,8 @@ import math
 import os
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from .agent.config import DEFAULT_SECRETS
 from .errors import OrionError
@@ -38,9 +37,9 @@ class ConfigError(OrionError):
     """A bad key, a bad value, or a config file that cannot be read or written."""
 
 
-@dataclass(frozen=True)
-class Key:
-    """A known setting: `kind` is one of str, choice, list, int, float, bool."""
+class Key(NamedTuple):
+    """A known setting: `kind` is one of str, choice, list, int, float, bool. (NamedTuples
+    here, not dataclasses, which import inspect into every `orion run`.)"""
 
     name: str
     kind: str
@@ -227,8 +226,7 @@ def read_settings(path: Path) -> dict[str, Any]:
     return settings
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """A merged value and where it came from: source is default, user or project."""
 
     key: str

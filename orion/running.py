@@ -13,17 +13,81 @@ import subprocess
 import sys
 import tempfile
 import threading
-from typing import NoReturn
+from typing import Callable, NoReturn
 
 from .errors import OrionError
-from .runtimes import Capture, capture_environ, recover
+from .runtimes import Capture, capture_environ, recorded, recover, runtimes
 from .spool import Spool
+
+RUN_MODE = "dev"  # `orion run`'s mode when neither the option, ORION_MODE nor a config sets one
 
 # Signals sent to `orion` alone (a CI runner's SIGTERM, `kill -USR1`) are passed on to the
 # child. SIGINT and SIGQUIT come from the terminal to the whole foreground process group,
 # the child included, so passing them on would deliver them twice: we only outlive them.
 _FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 _OUTLIVED = (signal.SIGINT, signal.SIGQUIT)
+
+
+def traced_run(command: list[str], *, mode: str | None, spool: Spool, say: Callable[[str], None],
+               include: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
+               include_funcs: tuple[str, ...] = (), exclude_funcs: tuple[str, ...] = (),
+               sample: str | None = None, verbose: bool = False) -> int:
+    """`orion run`'s whole work, shared by its click command and its click-free fast path
+    (orion.entry): run `command` traced, `say` (one line each, for stderr) which traces it
+    wrote or why none, and return its status as run_with_capture does."""
+    from .agent.config import parse_sample
+    from .config import agent_environ
+    from .render.safe import terminal
+
+    environ = agent_environ()
+    mode = mode or environ.get("ORION_MODE") or RUN_MODE
+    if sample is None and mode == "safe" and "ORION_SAMPLE" not in environ:
+        sample = "off"  # a run asked for by hand is recorded, unless a rate is configured
+    rate = parse_sample(sample) if sample else None
+    capture = Capture(mode=mode, spool=str(spool.path.resolve()), include=include,
+                      exclude=exclude, include_funcs=include_funcs, exclude_funcs=exclude_funcs,
+                      sample=rate, base=environ)
+    if verbose:
+        how = ", ".join(filter(None, (runtime.describe() for runtime in runtimes())))
+        say(f"orion: {mode} mode, {how}, spool {capture.spool}")
+    status, written = run_with_capture(command, capture)
+    for line in _written_lines(written):
+        say(terminal(line))
+    if not written and mode == "error":
+        say("orion: no trace written (error mode: nothing failed)")
+    elif not written and mode == "safe" and _effective_rate(rate, environ) < 1.0:
+        say(f"orion: no trace written (safe mode: this run was not among the "
+            f"{_effective_rate(rate, environ):.0%} sampled)")
+    elif not written:
+        say(f"orion: no trace written: no agent ran in this command ({recorded()} "
+            f"are recorded)")
+    return status
+
+
+def _written_lines(paths: list[str]) -> list[str]:
+    """One line per trace written: its id and status (incomplete: the process was killed
+    before it could finish it; still readable)."""
+    if not paths:
+        return []
+    from .format.summary import read_summary
+
+    lines = []
+    for path in paths:
+        try:
+            summary = read_summary(path)
+            lines.append(f"orion: trace {summary['trace_id']} {summary.get('status')}")
+        except Exception:
+            lines.append(f"orion: trace {path}")
+    return lines
+
+
+def _effective_rate(rate: float | None, environ: dict[str, str]) -> float:
+    """The safe-mode rate the agents used: --sample, else the configured one."""
+    from .agent.config import DEFAULT_SAMPLE, parse_sample
+
+    if rate is not None:
+        return rate
+    return parse_sample(environ["ORION_SAMPLE"]) if environ.get("ORION_SAMPLE") else DEFAULT_SAMPLE
 
 
 def run_with_capture(command: list[str], capture: Capture) -> tuple[int, list[str]]:

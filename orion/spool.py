@@ -17,7 +17,6 @@ import re
 import stat
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
@@ -62,7 +61,7 @@ def resolve_spool(explicit: str | os.PathLike | None = None, cwd: Path | None = 
 
 def trace_filename(start_ns: int, trace_id: str) -> str:
     seconds, nanos = divmod(start_ns, 1_000_000_000)
-    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds))  # not datetime: every agent names its file
     return f"{stamp}{nanos // 1000:06d}Z-{trace_id}{TRACE_SUFFIX}"
 
 

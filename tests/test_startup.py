@@ -10,9 +10,10 @@ import sys
 
 # Modules `orion run -- true` has no use for: trace reading and compression (no trace is
 # written), config parsing (no config file), ctypes (nothing native to check), the web view,
-# exports, schema validation; digests and JSON (no agent to build, no settings to write).
+# exports, schema validation; digests and JSON (no agent to build, no settings to write);
+# click (orion.entry parses a plain `orion run` itself), dataclasses and datetime.
 NOT_NEEDED = ("zstandard", "msgpack", "tomllib", "ctypes", "jsonschema", "http.server",
-              "hashlib", "json",
+              "hashlib", "json", "click", "dataclasses", "inspect", "datetime",
               "email", "orion.format.reader", "orion.format.writer", "orion.serve",
               "orion.export", "orion.analysis")
 

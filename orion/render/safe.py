@@ -21,8 +21,6 @@ import os
 import re
 from typing import Any
 
-import click
-
 # C0 (newline, tab and CR get names below), DEL, C1; ALM, LRM, RLM; line and paragraph
 # separators; LRE, RLE, PDF, LRO, RLO; LRI, RLI, FSI, PDI; surrogates (not printable);
 # U+FFFE and U+FFFF (not characters: XML, where SVG output goes, forbids them).
@@ -81,6 +79,8 @@ class Style:
         key = tuple(sorted(style.items()))
         marks = self._marks.get(key)
         if marks is None:
+            import click  # only when colouring: `orion run`'s messages need no click
+
             opening, closing = click.style("\n", **style).split("\n")
             marks = self._marks[key] = (_marked(opening), _marked(closing))
         return marks[0] + text + marks[1]

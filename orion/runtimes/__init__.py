@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import importlib
 import shutil
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 if TYPE_CHECKING:
     from ..doctor import Check
@@ -23,23 +22,26 @@ if TYPE_CHECKING:
 _MODULES = ("python", "native", "go", "rust", "node", "java")
 
 
-@dataclass
 class Capture:
-    """What a command asks of every agent for the processes it starts."""
+    """What a command asks of every agent for the processes it starts. (A plain class, not
+    a dataclass: dataclasses imports inspect, a tenth of `orion run`'s start-up.)"""
 
-    mode: str
-    spool: str  # absolute
-    include: tuple[str, ...] = ()  # modules / packages the runtime should trace as well
-    exclude: tuple[str, ...] = ()
-    include_funcs: tuple[str, ...] = ()  # function-name globs (runtimes that filter by name)
-    exclude_funcs: tuple[str, ...] = ()
-    sample: float | None = None  # safe mode's rate, None: what the environment says
-    report: str | None = None  # file every agent appends the paths of its traces to
-    base: dict[str, str] = field(default_factory=dict)  # the environment to start from
+    def __init__(self, mode: str, spool: str, include: tuple[str, ...] = (),
+                 exclude: tuple[str, ...] = (), include_funcs: tuple[str, ...] = (),
+                 exclude_funcs: tuple[str, ...] = (), sample: float | None = None,
+                 report: str | None = None, base: dict[str, str] | None = None) -> None:
+        self.mode = mode
+        self.spool = spool  # absolute
+        self.include = include  # modules / packages the runtime should trace as well
+        self.exclude = exclude
+        self.include_funcs = include_funcs  # function-name globs (runtimes that filter by name)
+        self.exclude_funcs = exclude_funcs
+        self.sample = sample  # safe mode's rate, None: what the environment says
+        self.report = report  # file every agent appends the paths of its traces to
+        self.base = {} if base is None else base  # the environment to start from
 
 
-@dataclass(frozen=True)
-class Toolchain:
+class Toolchain(NamedTuple):
     """The programs a language needs, any one of which will do, and how to install them."""
 
     programs: tuple[str, ...]

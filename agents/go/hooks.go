@@ -25,6 +25,8 @@ type lane struct {
 	id      uint64 // its id in its trace, once defined there
 	defined bool
 	panic   *panicState
+	kept    []any // locals (names and values) a panic's unwinding frame kept for its unwind
+	keptAt  int   // the depth (len(fns)) of that frame
 }
 
 // panicState follows a panic from the frame that raised it outwards.
@@ -213,11 +215,41 @@ func (f Frame) Exit() int {
 // Returned records the return with its values.
 func (f Frame) Returned(values ...any) { f.returned(values, true) }
 
-// Unwound records that a panic left the frame, with its arguments as they are now.
-func (f Frame) Unwound(namesAndValues ...any) { f.unwound(namesAndValues, true) }
+// Unwound records that a panic left the frame, with its arguments and named results as
+// they are now, and the locals the frame kept.
+func (f Frame) Unwound(namesAndValues ...any) {
+	if f.l.kept != nil && f.l.keptAt == len(f.l.fns) {
+		namesAndValues = append(namesAndValues, f.l.kept...)
+	}
+	f.unwound(namesAndValues, true)
+}
+
+// Unwinding tells the deferred code after a local's declaration whether a panic is leaving
+// the function and values are captured: only then does it box the locals, for Keep.
+func (f *Frame) Unwinding() bool {
+	if f.l == nil || cfg.mode == modeSafe {
+		return false
+	}
+	p := currentPanic()
+	return p != 0 && p != f.inFlight
+}
+
+// Keep holds locals (names and values) for the frame's unwind record. Deferred calls run
+// last registered first, and the last holds every local the first does: the first kept
+// stays.
+func (f *Frame) Keep(namesAndValues ...any) {
+	l := f.l
+	if l.kept == nil || l.keptAt != len(l.fns) {
+		l.kept, l.keptAt = namesAndValues, len(l.fns)
+	}
+}
 
 func (f Frame) pop() {
-	if n := len(f.l.fns); n > 0 {
+	n := len(f.l.fns)
+	if f.l.kept != nil && f.l.keptAt >= n {
+		f.l.kept = nil
+	}
+	if n > 0 {
 		f.l.fns = f.l.fns[:n-1]
 	}
 }

@@ -78,7 +78,13 @@ def test_a_panic_is_recorded_and_the_program_behaves_as_without_orion(built: Bui
                       ("run", line_of('fmt.Println("average:"')),
                       ("average", line_of("return divide(total")),
                       ("divide", line_of("return a / b"))]
-    assert stack["frames"][-1]["locals"] == {"a": 0, "b": 0}
+    # Each frame's arguments, named results and the locals declared at its body's top
+    # level, as the panic left them (a loop's and a block's own variables are not kept).
+    assert stack["frames"][-1]["locals"] == {"a": 0, "b": 0, "quotient": 0}
+    assert stack["frames"][-2]["locals"] == {"values": None, "total": 0}
+    assert stack["frames"][0]["locals"]["sum"] == 8 and stack["frames"][0]["locals"]["ok"] is False
+    assert [u["locals"] for u in by_type(records, "unwind")] == [
+        f["locals"] for f in reversed(stack["frames"])]
     [raised] = by_type(records, "exception")
     assert raised["kind"] == "raised" and raised["line"] == line_of("return a / b")
     assert len(by_type(records, "unwind")) == 4
@@ -122,7 +128,8 @@ def test_error_mode_writes_only_failures_from_its_ring(built: Built, tmp_path: P
     assert records[0]["window"] == "ring" and records[0]["mode"] == "error"
     assert by_type(records, "call") and "args" not in by_type(records, "call")[0]
     [stack] = by_type(records, "stack")
-    assert stack["frames"][-1]["locals"] == {"a": 0, "b": 0}
+    assert stack["frames"][-1]["locals"] == {"a": 0, "b": 0, "quotient": 0}
+    assert stack["frames"][-2]["locals"] == {"values": None, "total": 0}
     assert orion("validate", str(trace), cwd=tmp_path).returncode == 0
     assert_matches_vectors(trace)
 

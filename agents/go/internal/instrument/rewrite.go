@@ -178,9 +178,124 @@ func (r *fileRewriter) instrument(typ *ast.FuncType, body *ast.BlockStmt, name s
 	for _, a := range args {
 		pro.WriteString(", " + a)
 	}
+	unwound := append(args, userNamed(results)...)
 	fmt.Fprintf(&pro, ") } else { __orion_f = __orion.Enter(%s) }; defer func() { switch __orion_f.Exit() { case 1: __orion_f.Returned(%s); case 2: __orion_f.Unwound(%s) } }(); ",
-		id, strings.Join(results, ", "), strings.Join(args, ", "))
+		id, strings.Join(results, ", "), strings.Join(unwound, ", "))
 	r.edits = append(r.edits, edit{at: r.offset(body.Lbrace) + 1, text: pro.String()})
+	r.keepLocals(body, strings.Count(pro.String(), "defer "), unwound)
+}
+
+// userNamed: the results the user named, as names and values (the unnamed ones got
+// __orion_r names, which are not the user's locals).
+func userNamed(results []string) []string {
+	var pairs []string
+	for _, name := range results {
+		if !strings.HasPrefix(name, "__orion_r") {
+			pairs = append(pairs, strconv.Quote(name), name)
+		}
+	}
+	return pairs
+}
+
+// keepLocals makes the locals declared at the top level of the body reach the unwind
+// record of a panic: a deferred closure after a declaration, on its line, boxes the locals
+// declared so far, only when a panic is leaving the function. A defer costs every call
+// some nanoseconds, so there are two at most: after the first declaration and after the
+// last (a panic after the last sees them all, one before it the first's), and none that
+// would stop the compiler from open-coding the function's defers (at most 8, returns times
+// defers at most 15), past which every defer of the function costs a runtime call.
+// `known` holds the arguments' and results' names and values, captured already.
+func (r *fileRewriter) keepLocals(body *ast.BlockStmt, ours int, known []string) {
+	returns, defers, loopDefer := countExits(body)
+	if loopDefer {
+		return
+	}
+	seen := map[string]bool{}
+	for i := 0; i < len(known); i += 2 {
+		seen[known[i+1]] = true
+	}
+	var names []string
+	var after []ast.Stmt // the declarations, each with the locals declared up to it
+	var upTo [][]string
+	for _, stmt := range body.List {
+		before := len(names)
+		for _, ident := range declared(stmt) {
+			if ident.Name != "_" && !seen[ident.Name] {
+				seen[ident.Name] = true
+				names = append(names, strconv.Quote(ident.Name), ident.Name)
+			}
+		}
+		if len(names) > before {
+			after, upTo = append(after, stmt), append(upTo, names)
+		}
+	}
+	places := []int{0, len(after) - 1}
+	if len(after) < 2 {
+		places = places[:len(after)]
+	}
+	for _, i := range places {
+		all := defers + ours + 1
+		if all > 8 || returns*all > 15 {
+			return
+		}
+		ours++
+		r.edits = append(r.edits, edit{at: r.offset(after[i].End()), text: fmt.Sprintf(
+			"; defer func() { if __orion_f.Unwinding() { __orion_f.Keep(%s) } }()", strings.Join(upTo[i], ", "))})
+	}
+}
+
+// declared: the variables a top-level statement of a body declares.
+func declared(stmt ast.Stmt) []*ast.Ident {
+	var idents []*ast.Ident
+	switch s := stmt.(type) {
+	case *ast.AssignStmt:
+		if s.Tok == token.DEFINE {
+			for _, e := range s.Lhs {
+				if ident, ok := e.(*ast.Ident); ok {
+					idents = append(idents, ident)
+				}
+			}
+		}
+	case *ast.DeclStmt:
+		if g, ok := s.Decl.(*ast.GenDecl); ok && g.Tok == token.VAR {
+			for _, spec := range g.Specs {
+				idents = append(idents, spec.(*ast.ValueSpec).Names...)
+			}
+		}
+	}
+	return idents
+}
+
+// countExits counts a body's return and defer statements (not its closures'), and tells
+// whether a defer sits in a loop (the compiler then open-codes none of them).
+func countExits(body *ast.BlockStmt) (returns, defers int, loopDefer bool) {
+	var walk func(node ast.Node, inLoop bool)
+	walk = func(node ast.Node, inLoop bool) {
+		ast.Inspect(node, func(x ast.Node) bool {
+			switch s := x.(type) {
+			case *ast.FuncLit:
+				return false
+			case *ast.ReturnStmt:
+				returns++
+			case *ast.DeferStmt:
+				defers++
+				loopDefer = loopDefer || inLoop
+			case *ast.ForStmt:
+				if x != node {
+					walk(s, true)
+					return false
+				}
+			case *ast.RangeStmt:
+				if x != node {
+					walk(s, true)
+					return false
+				}
+			}
+			return true
+		})
+	}
+	walk(body, false)
+	return returns, defers, loopDefer
 }
 
 // nameResults gives unnamed (and blank) results names, so that the deferred code can read

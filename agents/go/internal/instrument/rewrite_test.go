@@ -44,7 +44,8 @@ func TestRewriteKeepsEveryLineWhereItWas(t *testing.T) {
 	before, after := strings.Split(source, "\n"), strings.Split(string(out), "\n")
 	for i, line := range before[:len(before)-1] {
 		if !strings.Contains(line, "{") && !strings.Contains(line, "Fatalf") &&
-			!strings.Contains(line, "Exit") && !strings.HasPrefix(line, "package") && after[i] != line {
+			!strings.Contains(line, "Exit") && !strings.HasPrefix(line, "package") &&
+			!strings.HasPrefix(after[i], line) { // a declaration's line gains its locals' capture
 			t.Errorf("line %d moved or changed: %q became %q", i+1, line, after[i])
 		}
 	}
@@ -52,7 +53,7 @@ func TestRewriteKeepsEveryLineWhereItWas(t *testing.T) {
 		`Fn{Name: "(*T).Get", Line: 10, End: 12}`, `Fn{Name: "add", Line: 14, End: 14}`,
 		`Fn{Name: "main.func1", Line: 17, End: 19}`, "__orion.FatalfVia(log.Fatalf)(",
 		"__orion.ExitVia(os.Exit)(0)", "(__orion_r0 string, __orion_r1 error)",
-		"defer __orion.MainDone()",
+		"defer __orion.MainDone()", `__orion_f.Keep("f", f)`,
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the rewrite lacks %s:\n%s", want, out)
@@ -75,5 +76,63 @@ func TestOlderGoLines(t *testing.T) {
 		if olderGo(c.a, c.b) != c.older {
 			t.Errorf("olderGo(%s, %s) != %v", c.a, c.b, c.older)
 		}
+	}
+}
+
+// Locals declared at a body's top level reach a panic's unwind, with the named results:
+// those declared up to the first declaration, and all of them after the last; a function
+// whose defers the compiler could no longer open-code keeps none.
+func TestLocalsAreKeptForAPanicsUnwind(t *testing.T) {
+	src := `package p
+
+func f(a int) (n int, err error) {
+	total := a * 2
+	var x, y = 1, 2
+	total, z := 3, 4
+	if a > 0 {
+		inner := 5
+		_ = inner
+	}
+	return total + x + y + z, nil
+}
+
+func many(a int) int {
+	b := a
+	switch a {
+	case 1:
+		return 1
+	case 2:
+		return 2
+	case 3:
+		return 3
+	case 4:
+		return 4
+	case 5:
+		return 5
+	case 6:
+		return 6
+	case 7:
+		return 7
+	}
+	return b
+}
+`
+	out, err := Rewrite("/src/p.go", []byte(src), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(out)
+	for _, want := range []string{
+		`__orion_f.Unwound("a", a, "n", n, "err", err)`,
+		`total := a * 2; defer func() { if __orion_f.Unwinding() { __orion_f.Keep("total", total) } }()`,
+		"var x, y = 1, 2\n",
+		`total, z := 3, 4; defer func() { if __orion_f.Unwinding() { __orion_f.Keep("total", total, "x", x, "y", y, "z", z) } }()`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the rewrite lacks %s:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, `Keep("inner"`) || strings.Contains(text, `Keep("b"`) {
+		t.Errorf("a nested block's local, or one of a function with eight returns, was kept:\n%s", text)
 	}
 }

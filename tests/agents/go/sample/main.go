@@ -15,7 +15,7 @@ type Account struct {
 	Password string
 }
 
-func divide(a, b int) int {
+func divide(a, b int) (quotient int) {
 	return a / b
 }
 

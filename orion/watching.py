@@ -145,11 +145,9 @@ def first_divergence(old: TraceRow, new: TraceRow) -> str | None:
     """Where the executions of two traces first diverge, in one line; None when they do
     not, or when the diff library or a trace is not available."""
     try:
-        from .analysis.diff import DiffOptions, diff_traces
-        from .model import load_trace
+        from .analysis.diff import DiffOptions, diff_files
 
-        result = diff_traces(load_trace(old.path), load_trace(new.path),
-                             DiffOptions(timing=False))
+        result = diff_files(old.path, new.path, DiffOptions(timing=False))
     except ImportError:
         return None
     except Exception:  # an unreadable trace must not stop the watch

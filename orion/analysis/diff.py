@@ -13,23 +13,38 @@ An injected change is reported once, where it happened: an exception that propag
 through callers is reported at the frame that raised it, not at every frame it crossed,
 and a call present on one side only is reported once, with the size of its subtree.
 Memory addresses in captured reprs (`0x7f3a…`) are ignored when comparing values.
+
+Two whole trees cost about half a kilobyte a call, so traces of more than TREE_MAX_CALLS
+calls together are compared in bounded memory instead (`diff_files`): each is read once,
+keeping only its eventful calls (those that unwound, raised or caught an exception in or
+below them, or were still open: the failing paths) with counts of the quiet calls below
+them, and per function its calls and time. The eventful trees are aligned as above, and
+each function whose call count differs is reported (`calls`).
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
+from ..format import constants as C
+from ..format.reader import TraceReader
+from ..format.summary import read_summary
 from ..format.writer import NO_VALUE
-from ..model import RETURNED, UNWOUND, Call, Lane, Trace, propagating_child, subtree_size
+from ..model import (RETURNED, UNWOUND, Call, Crash, Event, Function, Lane, Raised, Stack,
+                     Trace, load_trace, propagating_child, subtree_size)
 from ..render.jsonout import dumps
 
 FORMAT_VERSION = 1
 DEFAULT_TIME_THRESHOLD = 0.5  # a 50% change ...
 DEFAULT_TIME_MIN_NS = 1_000_000  # ... of at least 1 ms
 LCS_CELLS = 40_000  # exact LCS below this many cells, difflib's matcher above
+TREE_MAX_CALLS = 250_000  # two traces with more calls than this together: eventful calls
+TREE = "tree"  # how a result was compared: whole trees ...
+EVENTFUL = "eventful"  # ... or eventful calls and per-function counts
 
 ONLY_A = "only_a"
 ONLY_B = "only_b"
@@ -39,9 +54,10 @@ EXCEPTION = "exception"
 OUTCOME = "outcome"
 RAISED = "raised"
 LANE = "lane"
+CALLS = "calls"
 TIMING = "timing"
 STRUCTURAL = frozenset({ONLY_A, ONLY_B, OUTCOME, EXCEPTION, RAISED, LANE})
-KINDS = (ONLY_A, ONLY_B, ARGS, RETURN, EXCEPTION, OUTCOME, RAISED, LANE, TIMING)
+KINDS = (ONLY_A, ONLY_B, ARGS, RETURN, EXCEPTION, OUTCOME, RAISED, LANE, CALLS, TIMING)
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
 
@@ -78,6 +94,7 @@ class DiffResult:
     b: Trace
     differences: list[Difference]
     matched: int
+    compared: str = TREE
 
     @property
     def same(self) -> bool:
@@ -96,7 +113,11 @@ class DiffResult:
 
 def function_key(call: Call) -> tuple:
     """What makes two calls "the same function" across two traces (ids differ)."""
-    fn = call.fn
+    return key_of(call.fn)
+
+
+def key_of(fn: Function | None) -> tuple:
+    """`function_key` of a call to `fn` (None: a frame outside the recorded window)."""
     if fn is None:
         return ("(outside)",)
     return (fn.module, fn.name or fn.label)
@@ -216,11 +237,16 @@ def _align_by_function(a: list[Call], b: list[Call]) -> list[tuple[Call | None, 
             for x, y in _merge(_lcs_pairs(ka, kb), len(a), len(b))]
 
 
+def _recorded(lane: Lane) -> bool:
+    """The lane recorded something (calls kept or not, events, exceptions)."""
+    return bool(lane.calls or lane.roots or lane.events or lane.exceptions)
+
+
 def pair_lanes(a: Trace, b: Trace) -> list[tuple[Lane | None, Lane | None]]:
     """Lanes with the same name pair up (several of one name in order of appearance); the
     rest pair in order of appearance."""
-    left = [lane for lane in a.lanes.values() if lane.roots or lane.events or lane.exceptions]
-    right = [lane for lane in b.lanes.values() if lane.roots or lane.events or lane.exceptions]
+    left = [lane for lane in a.lanes.values() if _recorded(lane)]
+    right = [lane for lane in b.lanes.values() if _recorded(lane)]
     pairs: list[tuple[Lane | None, Lane | None]] = []
     by_name: dict[str, list[Lane]] = {}
     for lane in right:
@@ -285,8 +311,39 @@ def _ending(call: Call) -> str:
 
 
 def diff_traces(a: Trace, b: Trace, options: DiffOptions | None = None) -> DiffResult:
-    """Every difference between two traces, the first divergence first."""
+    """Every difference between two whole traces, the first divergence first."""
     options = options or DiffOptions()
+    differences, matched = _tree_differences(a, b)
+    if options.timing:
+        differences.extend(timing_differences(function_times(a), function_times(b), options))
+    return DiffResult(a, b, differences, matched)
+
+
+def diff_files(path_a: str | os.PathLike, path_b: str | os.PathLike,
+               options: DiffOptions | None = None,
+               tree_max_calls: int = TREE_MAX_CALLS) -> DiffResult:
+    """`diff_traces` of two trace files, whole trees when they hold at most
+    `tree_max_calls` calls together, else in bounded memory (eventful calls and
+    per-function counts)."""
+    options = options or DiffOptions()
+    if _calls_in(path_a) + _calls_in(path_b) <= tree_max_calls:
+        return diff_traces(load_trace(path_a), load_trace(path_b), options)
+    a, b = EventfulTrace.pair(path_a, path_b)
+    differences, matched = _tree_differences(a.trace, b.trace)
+    differences.extend(call_count_differences(a.times, b.times))
+    if options.timing:
+        differences.extend(timing_differences(a.times, b.times, options))
+    return DiffResult(a.trace, b.trace, differences, matched, EVENTFUL)
+
+
+def _calls_in(path: str | os.PathLike) -> int:
+    """The calls a trace holds, from its summary (which a damaged trace's scan rebuilds)."""
+    calls = (read_summary(path).get("counts") or {}).get("calls")
+    return calls if isinstance(calls, int) and calls >= 0 else 0
+
+
+def _tree_differences(a: Trace, b: Trace) -> tuple[list[Difference], int]:
+    """The differences of two call trees (no timing) and how many calls matched."""
     differences: list[Difference] = []
     matched = 0
     for lane_a, lane_b in pair_lanes(a, b):
@@ -319,9 +376,7 @@ def diff_traces(a: Trace, b: Trace, options: DiffOptions | None = None) -> DiffR
                 differences.append(Difference(kind, name, x, y, inner_a, inner_b, detail))
             if x.children or y.children:
                 stack.append((iter(align(x.children, y.children)), inner_a, inner_b))
-    if options.timing:
-        differences.extend(timing_differences(a, b, options))
-    return DiffResult(a, b, differences, matched)
+    return differences, matched
 
 
 # -- timing ----------------------------------------------------------------------------
@@ -348,9 +403,10 @@ def function_times(trace: Trace) -> dict[tuple, list]:
     return times
 
 
-def timing_differences(a: Trace, b: Trace, options: DiffOptions) -> list[Difference]:
-    """Functions whose total time changed by at least the threshold (relative and ns)."""
-    times_a, times_b = function_times(a), function_times(b)
+def timing_differences(times_a: dict[tuple, list], times_b: dict[tuple, list],
+                       options: DiffOptions) -> list[Difference]:
+    """Functions whose total time changed by at least the threshold (relative and ns), from
+    `function_times` of each side."""
     out = []
     for key, (ns_a, calls_a, label) in times_a.items():
         if key not in times_b:
@@ -364,6 +420,139 @@ def timing_differences(a: Trace, b: Trace, options: DiffOptions) -> list[Differe
                 "b_calls": calls_b, "change": round(change, 4) if ns_a else None}))
     out.sort(key=lambda d: -abs(d.detail["b_ns"] - d.detail["a_ns"]))
     return out
+
+
+def call_count_differences(times_a: dict[tuple, list], times_b: dict[tuple, list]
+                           ) -> list[Difference]:
+    """Functions called a different number of times (`function_times` of each side), the
+    biggest change first."""
+    out = []
+    for key in {**times_a, **times_b}:
+        calls_a = times_a[key][1] if key in times_a else 0
+        calls_b = times_b[key][1] if key in times_b else 0
+        if calls_a != calls_b:
+            label = (times_a.get(key) or times_b[key])[2]
+            out.append(Difference(CALLS, "", None, None, [], [], {
+                "function": label, "a_calls": calls_a, "b_calls": calls_b}))
+    out.sort(key=lambda d: (-abs(d.detail["b_calls"] - d.detail["a_calls"]),
+                            d.detail["function"]))
+    return out
+
+
+# -- bounded reading -------------------------------------------------------------------
+
+Counterparts = set  # of (depth, function key, arguments key)
+
+
+def counterparts(trace: Trace) -> Counterparts:
+    """What the other trace should keep of its quiet calls so that the calls kept of
+    `trace` have partners to align with: every call of the same function, arguments and
+    depth (a run that passed against one that failed: the passing calls)."""
+    wanted: Counterparts = set()
+    for lane in trace.lanes.values():
+        stack = [(call, 0) for call in reversed(lane.roots)]
+        while stack:
+            call, depth = stack.pop()
+            wanted.add((depth, function_key(call), _args_key(call)))
+            stack.extend((child, depth + 1) for child in reversed(call.children))
+    return wanted
+
+
+class EventfulCalls:
+    """A `Pruner` for `load_trace` keeping the calls that are not quiet (they unwound,
+    raised or caught in or below them, or were still open) and the quiet calls that are
+    `wanted` as counterparts (with their callers), with their arguments and values, their
+    exceptions and the failures' crashes and stacks; any other call is dropped when it
+    closes and counted in its caller's `dropped`."""
+
+    def __init__(self, wanted: Counterparts | None = None) -> None:
+        self.wanted = wanted or set()
+        self.wanted_functions = {(depth, key) for depth, key, _ in self.wanted}
+
+    def opened(self, lane: Lane) -> bool:
+        return True
+
+    def closed(self, lane: Lane, call: Call, caller: Call | None) -> None:
+        if not call.quiet or call.children or self._wanted(len(lane.stack), call):
+            return
+        (caller.children if caller is not None else lane.roots).pop()  # it came last
+        if caller is not None:
+            caller.dropped += 1 + call.dropped
+
+    def _wanted(self, depth: int, call: Call) -> bool:
+        key = function_key(call)
+        return (depth, key) in self.wanted_functions and (depth, key,
+                                                          _args_key(call)) in self.wanted
+
+    def keep(self, lane: Lane, item: Raised | Event | Crash | Stack,
+             owner: Call | None) -> bool:
+        return isinstance(item, (Raised, Crash)) or (isinstance(item, Stack)
+                                                     and item.reason != "sample")
+
+    def ended(self, lane: Lane) -> None:
+        pass
+
+
+class FunctionTimes:
+    """`function_times` counted from the records as they are read (`load_trace`'s
+    `observe`), per function id until the trace's functions are named (`by_key`)."""
+
+    def __init__(self) -> None:
+        self.calls: dict[int, int] = {}
+        self.ns: dict[int, int] = {}
+        self.stacks: dict[int, list[tuple[int, int]]] = {}  # lane -> open (fn id, start)
+        self.active: dict[int, dict[int, int]] = {}  # lane -> fn id -> open activations
+
+    def observe(self, reader: TraceReader, records: Iterator[list]) -> Iterator[list]:
+        for rec in records:
+            code = rec[0]
+            if code == C.CALL:
+                fn, lane = rec[3], rec[2]
+                self.calls[fn] = self.calls.get(fn, 0) + 1
+                self.stacks.setdefault(lane, []).append((fn, rec[1]))
+                active = self.active.setdefault(lane, {})
+                active[fn] = active.get(fn, 0) + 1
+            elif (code == C.RETURN or code == C.UNWIND) and self.stacks.get(rec[2]):
+                fn, start = self.stacks[rec[2]].pop()
+                active = self.active[rec[2]]
+                active[fn] -= 1
+                if not active[fn]:  # its outermost activation
+                    self.ns[fn] = self.ns.get(fn, 0) + rec[1] - start
+            yield rec
+
+    def by_key(self, trace: Trace) -> dict[tuple, list]:
+        """Per function key, as `function_times` gives it: [ns, calls, label]."""
+        times: dict[tuple, list] = {}
+        for fn_id, calls in self.calls.items():
+            fn = trace.function(fn_id)
+            entry = times.setdefault(key_of(fn), [0, 0, fn.label])
+            entry[0] += self.ns.get(fn_id, 0)
+            entry[1] += calls
+        return times
+
+
+@dataclass
+class EventfulTrace:
+    """A trace's eventful calls (`EventfulCalls`) and its per-function times."""
+
+    trace: Trace
+    times: dict[tuple, list]
+
+    @classmethod
+    def read(cls, path: str | os.PathLike, wanted: Counterparts | None = None
+             ) -> "EventfulTrace":
+        counter = FunctionTimes()
+        trace = load_trace(path, prune=EventfulCalls(wanted), observe=counter.observe)
+        return cls(trace, counter.by_key(trace))
+
+    @classmethod
+    def pair(cls, path_a: str | os.PathLike, path_b: str | os.PathLike
+             ) -> tuple["EventfulTrace", "EventfulTrace"]:
+        """Both traces' eventful calls, each with the other's counterparts (A is read
+        twice: its counterparts come from B's)."""
+        a = cls.read(path_a)
+        b = cls.read(path_b, counterparts(a.trace))
+        return cls.read(path_a, counterparts(b.trace)), b
 
 
 # -- JSON ------------------------------------------------------------------------------
@@ -412,7 +601,7 @@ def result_json(result: DiffResult) -> dict:
     counts = {kind: 0 for kind in KINDS}
     for d in result.differences:
         counts[d.kind] += 1
-    return {
+    out = {
         "version": FORMAT_VERSION,
         "a": trace_json(result.a),
         "b": trace_json(result.b),
@@ -430,4 +619,7 @@ def result_json(result: DiffResult) -> dict:
         "differences": [difference_json(d) for d in result.differences],
         "counts": {k: v for k, v in counts.items() if v},
     }
+    if result.compared != TREE:  # traces too big to align whole (the module's docstring)
+        out["compared"] = result.compared
+    return out
 

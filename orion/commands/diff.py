@@ -8,10 +8,9 @@ import sys
 import click
 
 from ..analysis.diff import (DEFAULT_TIME_MIN_NS, DEFAULT_TIME_THRESHOLD, DiffOptions,
-                             diff_traces, result_json)
+                             diff_files, result_json)
 from ..errors import OrionError
 from ..ids import resolve_many
-from ..model import load_trace
 from ..options import json_option, spool_option
 from ..render.diff import render_side_by_side, render_unified
 from ..render.jsonout import write_json
@@ -73,7 +72,7 @@ def command(ctx: click.Context, refs: tuple[str, ...], side_by_side: bool, time_
         raise OrionError(f"diff compares two traces, got {len(paths)}")
     options = DiffOptions(time_threshold=_threshold(time_threshold),
                           time_min_ns=parse_nanoseconds(time_min, "--time-min"), timing=not no_timing)
-    result = diff_traces(load_trace(paths[0]), load_trace(paths[1]), options)
+    result = diff_files(paths[0], paths[1], options)
     if as_json:
         write_json(result_json(result), sys.stdout)
     else:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import shutil
 from typing import Iterator
 
-from ..analysis.diff import (ARGS, EXCEPTION, LANE, ONLY_A, ONLY_B, OUTCOME, RAISED, RETURN,
-                             TIMING, DiffOptions, DiffResult, Difference, trace_json)
+from ..analysis.diff import (ARGS, CALLS, EXCEPTION, LANE, ONLY_A, ONLY_B, OUTCOME, RAISED,
+                             RETURN, TIMING, TREE, TREE_MAX_CALLS, DiffOptions, DiffResult,
+                             Difference, trace_json)
 from ..model import Call, Trace
 from ..timeparse import format_duration_ns
 from .safe import Style
@@ -78,7 +79,7 @@ def _hunks(differences: list[Difference]) -> Iterator[list[Difference]]:
     whose arguments and return value both differ is one hunk, not two)."""
     hunk: list[Difference] = []
     for d in differences:
-        if d.kind == TIMING:
+        if d.kind == TIMING or d.kind == CALLS:
             continue
         if hunk and d.a is not None and d.b is not None and (d.a, d.b) == (hunk[-1].a,
                                                                             hunk[-1].b):
@@ -102,6 +103,19 @@ def _timing_lines(timing: list[Difference], options: DiffOptions) -> Iterator[st
         yield (f"  {t['function']}  {format_duration_ns(t['a_ns'])} → "
                f"{format_duration_ns(t['b_ns'])}  ({change}; calls {t['a_calls']} → "
                f"{t['b_calls']})")
+
+
+def _compared_lines(result: DiffResult) -> Iterator[str]:
+    """How big traces were compared, and the functions called a different number of times."""
+    if result.compared == TREE:
+        return
+    yield (f"(more than {TREE_MAX_CALLS:,} calls: compared by the calls that raised, caught or "
+           "unwound, or stayed open, and by calls per function)")
+    counts = [d for d in result.differences if d.kind == CALLS]
+    if counts:
+        yield "calls per function:"
+    for d in counts:
+        yield f"  {d.detail['function']}  {d.detail['a_calls']} → {d.detail['b_calls']}"
 
 
 def _summary_line(result: DiffResult) -> str:
@@ -136,6 +150,8 @@ def render_unified(result: DiffResult, options: DiffOptions, colour: bool) -> It
     style = Style(colour)
     yield style(f"--- A {_describe(result.a)}", fg="red", bold=True)
     yield style(f"+++ B {_describe(result.b)}", fg="green", bold=True)
+    for line in _compared_lines(result):
+        yield style(line, dim=line.startswith("("))
     for line in _divergence_lines(result):
         yield style(line, bold=line.startswith("first"))
     for hunk in _hunks(result.differences):
@@ -163,6 +179,7 @@ def render_side_by_side(result: DiffResult, options: DiffOptions, colour: bool,
                      **colours)
 
     yield row(f"A {_describe(result.a)}", " ", f"B {_describe(result.b)}", bold=True)
+    yield from _compared_lines(result)
     for line in _divergence_lines(result):
         yield line
     for hunk in _hunks(result.differences):

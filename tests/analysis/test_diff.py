@@ -7,8 +7,9 @@ import copy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orion.analysis.diff import (ARGS, EXCEPTION, ONLY_A, ONLY_B, OUTCOME, RETURN, TIMING,
-                                 DiffOptions, align, diff_traces, result_json)
+from orion.analysis.diff import (ARGS, CALLS, EVENTFUL, EXCEPTION, ONLY_A, ONLY_B, OUTCOME,
+                                 RETURN, TIMING, DiffOptions, EventfulTrace, align, diff_files,
+                                 diff_traces, function_times, result_json)
 from orion.model import load_trace
 from orion.spool import Spool
 
@@ -208,3 +209,62 @@ def test_large_sibling_lists_align(tmp_path):
 
 def test_align_is_symmetric_in_size():
     assert align([], []) == []
+
+
+# -- bounded: eventful calls and per-function counts (what big traces are compared by) -------
+
+def eventful_diff(tmp_path, a_roots, b_roots, options=NO_TIMING):
+    spool = Spool(tmp_path / "spool")
+    result = diff_files(write_tree(spool, a_roots), write_tree(spool, b_roots), options,
+                        tree_max_calls=0)
+    assert result.compared == EVENTFUL and result_json(result)["compared"] == EVENTFUL
+    return result
+
+
+@SETTINGS
+@given(root=trees(), data=st.data())
+def test_eventful_diff_finds_a_different_exception_where_the_tree_diff_does(tmp_path, root,
+                                                                           data):
+    path = data.draw(st.sampled_from(paths(root)))
+    a = failing(root, path, ("KeyError", "'sku'"))
+    b = failing(root, path, ("IndexError", "list index out of range"))
+    whole, bounded = run_diff(tmp_path, [a], [b]), eventful_diff(tmp_path, [a], [b])
+    assert [(d.kind, [c.label for c in d.a_path], d.detail) for d in bounded.differences] == \
+        [(d.kind, [c.label for c in d.a_path], d.detail) for d in whole.differences]
+    assert eventful_diff(tmp_path, [a], [a]).same
+
+
+@SETTINGS
+@given(root=trees(), data=st.data())
+def test_eventful_diff_counts_an_extra_call(tmp_path, root, data):
+    changed = copy.deepcopy(root)
+    parent = at(changed, data.draw(st.sampled_from(paths(root))))
+    parent["calls"].insert(data.draw(st.integers(0, len(parent["calls"]))),
+                           node("injected", args={"x": 1}, value=0))
+    result = eventful_diff(tmp_path, [root], [changed])
+    assert [(d.kind, d.detail) for d in result.differences] == [
+        (CALLS, {"function": "injected", "a_calls": 0, "b_calls": 1})]
+
+
+@SETTINGS
+@given(root=trees(), data=st.data())
+def test_streamed_function_times_are_the_whole_trees(tmp_path, root, data):
+    failed = failing(root, data.draw(st.sampled_from(paths(root))), ("KeyError", "'k'"))
+    path = write_tree(Spool(tmp_path / "spool"), [root, failed], step=data.draw(
+        st.integers(1, 50)))
+    assert EventfulTrace.read(path).times == function_times(load_trace(path))
+
+
+def test_eventful_calls_keep_the_size_of_what_they_drop(tmp_path):
+    quiet = [node("parse", node("split", value=1), value=1) for _ in range(5)]
+    a = [node("main", *quiet, node("save", node("write", raises=("OSError", "full")),
+                                    unwinds=True), unwinds=True)]
+    b = [node("main", *quiet, node("save", value=True), value=0)]
+    # B passed: its main and save are kept as the partners of A's failing ones.
+    [only_a] = [d for d in eventful_diff(tmp_path, a, b).differences if d.kind != CALLS]
+    assert [c.label for c in only_a.a_path] == ["main", "save", "write"]
+    assert [d.kind for d in run_diff(tmp_path, a, b).differences] == [only_a.kind] == [ONLY_A]
+    whole = load_trace(write_tree(Spool(tmp_path / "s"), a))
+    kept = EventfulTrace.read(whole.path).trace
+    [main] = kept.lane(next(iter(kept.lanes))).roots
+    assert [c.label for c in main.children] == ["save"] and main.dropped == 10

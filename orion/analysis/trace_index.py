@@ -29,7 +29,6 @@ before a ring window, which adopts what came before it), is left to the whole tr
 from __future__ import annotations
 
 import heapq
-import mmap
 import os
 from array import array
 from bisect import bisect_right
@@ -41,7 +40,7 @@ from ..format import constants as C
 from ..format.decode import Decoder
 from ..format.errors import OutOfMemory
 from ..format.frames import FrameDecompressor, frame_at
-from ..format.reader import TraceReader, _unpacker
+from ..format.reader import FileBytes, TraceReader, _unpacker, open_regular
 from ..format.writer import NO_VALUE
 from ..model import (RETURNED, Call, Crash, Event, Function, Lane, Raised, Stack, Trace,
                      load_trace)
@@ -151,7 +150,9 @@ class IndexedSteps(Steps):
             self.kinds, self.depths, self.times = lane.kinds, lane.depths, lane.times
             self.records, self.aux, self.flags = lane.records, lane.aux, lane.flags
             self.sites, self.frame, self.partner = lane.sites, lane.frame, lane.partner
-            self.lane_of = array("i", [lane.index]) * len(lane.kinds)
+            column = _lane_column(len(trace.lanes))
+            column.append(lane.index)
+            self.lane_of = column * len(lane.kinds)
         else:
             self._merge(lanes)
         self._kept = kept  # record number of a kept call -> the call
@@ -170,6 +171,7 @@ class IndexedSteps(Steps):
         """Lanes' steps merged by time, ties in lane order (as the whole tree's walk)."""
         self.times, self.records, self.aux = array("q"), array("i"), array("i")
         self.frame, self.partner = array("i"), array("i")
+        self.lane_of = _lane_column(len(self.lanes))
         self.flags = bytearray()
         self.sites = array("q") if any(lane.sites is not None for lane in lanes) else None
         walks = [zip(lane.times, repeat(n), range(len(lane.kinds)))
@@ -325,6 +327,11 @@ class IndexedSteps(Steps):
         return Event(d["t"], d["kind"], d["attrs"])
 
 
+def _lane_column(lanes: int) -> bytearray | array:
+    """An empty column of lane numbers: a byte a step for up to 256 lanes."""
+    return bytearray() if lanes <= 256 else array("i")
+
+
 class _Refs:
     """`steps.refs[i]` of indexed steps: made from the file when asked, the last few
     thousand kept (so that a Step and its frames see the same Call objects)."""
@@ -379,9 +386,9 @@ def open_indexed(path: str | os.PathLike) -> IndexedSteps | None:
         if lane.times:
             trace.end_t = max(trace.end_t, max(lane.times))
     lanes = sorted(indexer.lanes.values(), key=lambda lane: lane.index)
-    handle = open(path, "rb")
-    buf = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    handle.close()  # the map keeps the file
+    with open_regular(path) as handle:  # the index reads records again from its own fd
+        fd = os.dup(handle.fileno())
+    buf = FileBytes(fd, os.fstat(fd).st_size, owned=True)
     try:
         return IndexedSteps(trace, kept, lanes, buf, indexer.frame_offsets,
                             indexer.frame_starts, indexer.decoder)

@@ -1,7 +1,8 @@
 """Streaming .otrace reader.
 
-Reading is frame by frame over a memory map, so memory stays bounded by the largest frame
-(itself capped). A file that ends inside a frame is not an error: every complete frame is
+Reading is frame by frame through a window of the file (`FileBytes`), so memory stays
+bounded by the largest frame (itself capped), whatever the file's size: a memory map of
+the whole file would count against an address-space limit as much as the file is big. A file that ends inside a frame is not an error: every complete frame is
 read and the trace is reported incomplete — a crashed program's trace is often the one
 that matters. Everything else that is wrong with a file raises a TraceError whose message
 names the problem in one line.
@@ -10,7 +11,6 @@ names the problem in one line.
 from __future__ import annotations
 
 import errno
-import mmap
 import os
 import stat
 import struct
@@ -209,6 +209,53 @@ def open_regular(path: str | os.PathLike):
         raise
 
 
+WINDOW = 1 << 20  # bytes read at a time: most frames are a few hundred KiB at most
+
+
+class FileBytes:
+    """The first `size` bytes of an open file as a read-only byte sequence (`len`,
+    indexing, slices), read with pread through a window of WINDOW bytes: frames are read
+    in order, each a slice within the window. The size is fixed when made, as a map's
+    would be; a file cut shorter since reads back short, never faults. With `owned`, the
+    descriptor is closed with the object (an index reads its trace again when asked)."""
+
+    def __init__(self, fd: int, size: int, owned: bool = False) -> None:
+        self._fd = fd
+        self._size = size
+        self._owned = owned
+        self._start = 0
+        self._window = b""
+
+    def __del__(self) -> None:
+        if getattr(self, "_owned", False):
+            os.close(self._fd)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, key: int | slice) -> Any:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self._size)
+            if step != 1:
+                raise ValueError("FileBytes slices are contiguous")
+            return self._read(start, max(stop - start, 0))
+        if key < 0:
+            key += self._size
+        if not 0 <= key < self._size:
+            raise IndexError("FileBytes index out of range")
+        return self._read(key, 1)[0]
+
+    def _read(self, start: int, length: int) -> bytes:
+        offset = start - self._start
+        if 0 <= offset and offset + length <= len(self._window):
+            return self._window[offset:offset + length]
+        if length > WINDOW // 2:  # a big frame: read it alone
+            return os.pread(self._fd, length, start)
+        self._start = start
+        self._window = os.pread(self._fd, min(WINDOW, self._size - start), start)
+        return self._window[:length]
+
+
 class TraceReader:
     """An open trace file. Use as a context manager; iterate `records()` once per pass."""
 
@@ -233,8 +280,7 @@ class TraceReader:
             raise TraceError(exc.strerror or str(exc), str(path)) from None
         try:
             self.size = os.fstat(self._file.fileno()).st_size
-            self._buf = (mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
-                         if self.size else b"")
+            self._buf = FileBytes(self._file.fileno(), self.size)
             self.version = check_prelude(self._buf, self.size)
         except TraceError as exc:
             self.close()
@@ -250,8 +296,6 @@ class TraceReader:
         self.close()
 
     def close(self) -> None:
-        if isinstance(self._buf, mmap.mmap):
-            self._buf.close()
         self._file.close()
 
     @property

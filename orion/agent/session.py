@@ -22,7 +22,7 @@ records stay in order.
 from __future__ import annotations
 
 import _thread
-import dis
+import opcode  # not dis: it imports far more, into every traced process
 import os
 import sys
 import threading
@@ -44,9 +44,9 @@ from .values import (DEFAULT_SECRETS, MAX_TEXT, Capturer, SecretNames, add_secre
                      redact_argv, scrub, startup_secret_values)
 
 # The opcodes a frame leaves by normally (3.12 added RETURN_CONST); any other: an unwind.
-_LEAVING_OPS = frozenset(dis.opmap[name] for name in ("RETURN_VALUE", "RETURN_CONST",
-                                                      "YIELD_VALUE") if name in dis.opmap)
-_RESUME = dis.opmap.get("RESUME")
+_LEAVING_OPS = frozenset(opcode.opmap[name] for name in ("RETURN_VALUE", "RETURN_CONST",
+                                                         "YIELD_VALUE") if name in opcode.opmap)
+_RESUME = opcode.opmap.get("RESUME")
 _CORO_FLAGS = 0x80 | 0x100 | 0x200  # CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 _ARG_FLAGS = ((0x04, 1), (0x08, 1))  # CO_VARARGS, CO_VARKEYWORDS
 # What a kill -9 can lose (dev/safe): the flusher writes pending records every

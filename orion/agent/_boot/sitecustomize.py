@@ -15,12 +15,31 @@ def _boot() -> None:
         else:
             boot()
     rest = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+    if not _may_hold_sitecustomize(rest):
+        return  # the usual case: importlib's machinery would cost every process ~5 ms
     import importlib.machinery
     import importlib.util
 
     spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
     if spec is not None and spec.loader is not None:
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
+def _may_hold_sitecustomize(paths: list) -> bool:
+    """Whether a sitecustomize module could be on `paths`: a file or package of that name in
+    a directory, or any entry that is not a directory (a zip file: only importlib can say)."""
+    import _imp
+
+    names = ["sitecustomize.py", "sitecustomize.pyc", "sitecustomize"]
+    names += ["sitecustomize" + suffix for suffix in _imp.extension_suffixes()]
+    for path in paths:
+        path = path or os.curdir
+        if os.path.isdir(path):
+            if any(os.path.exists(os.path.join(path, name)) for name in names):
+                return True
+        elif os.path.exists(path):
+            return True
+    return False
 
 
 _boot()

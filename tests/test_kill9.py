@@ -137,39 +137,41 @@ fn main() {
 """
 
 
-def _kill_at_random(argv: list[str], spool: Path, cwd: Path, delay: float) -> int:
+def _kill_at_random(argv: list[str], spool: Path, cwd: Path, delay: float) -> tuple[int, int]:
     """Start `argv` under orion run, wait for `ready`, kill the group `delay` s later;
-    returns the kill's wall-clock time in ns."""
+    returns the wall-clock times in ns when `ready` came and of the kill."""
     process = subprocess.Popen(
         [sys.executable, "-m", "orion", "run", "--mode", "dev", "--spool", str(spool), "--",
          *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd,
         start_new_session=True)
     try:
         assert process.stdout.readline() == b"ready\n"
+        ready_ns = time.time_ns()
         time.sleep(delay)
         killed_ns = time.time_ns()
         os.killpg(process.pid, signal.SIGKILL)
     finally:
         process.kill()
         process.wait()
-    return killed_ns
+    return ready_ns, killed_ns
 
 
-def _last_event_ns(path: Path) -> tuple[int, int]:
-    """(wall-clock ns of the last timed record on disk, calls on disk) of a killed trace."""
-    last, calls, start = 0, 0, None
+def _last_event_ns(path: Path) -> tuple[int | None, int]:
+    """(wall-clock ns of the last timed record on disk or None, calls on disk) of a killed
+    trace."""
+    last, calls, start = None, 0, None
     with TraceReader(path) as reader:
         try:
             for record in decode_records(reader.records()):
                 if record["type"] == "header":
                     start = record["start_ns"]
                 elif "t" in record:
-                    last = max(last, record["t"])
+                    last = max(last or 0, record["t"])
                     calls += record["type"] == "call"
         except CorruptTrace:  # the frame being written when the kill came
             pass
     assert start is not None, f"{path} has no header"
-    return start + last, calls
+    return None if last is None else start + last, calls
 
 
 def _sweep(argv: list[str], tmp_path: Path) -> list[float]:
@@ -180,11 +182,14 @@ def _sweep(argv: list[str], tmp_path: Path) -> list[float]:
         spool = tmp_path / f"spool{trial}"
         # the first kill comes as soon as the program has started: the file must be there
         delay = 0.0 if trial == 0 else chance.uniform(0, LATEST_KILL)
-        killed_ns = _kill_at_random(argv, spool, tmp_path, delay)
+        ready_ns, killed_ns = _kill_at_random(argv, spool, tmp_path, delay)
         traces = list(spool.glob("*.otrace"))
         assert len(traces) == 1, f"kill {delay * 1000:.0f} ms after start left {traces}"
         last_ns, calls = _last_event_ns(traces[0])
-        losses.append((killed_ns - last_ns) / 1e6)
+        # With no event on disk, what was lost began with the program's first event, just
+        # before it said `ready` (not at the header's start: the runtime's own start-up
+        # before it, e.g. a JVM loading the main class, has no event to lose).
+        losses.append((killed_ns - (ready_ns if last_ns is None else last_ns)) / 1e6)
         print(f"kill at {delay * 1000:4.0f} ms: {calls} calls on disk, "
               f"last event {losses[-1]:.0f} ms before the kill")
     print(f"loss window over {KILLS} kills: median {statistics.median(losses):.0f} ms, "

@@ -40,6 +40,8 @@ final class Trace {
     /** Written at its end from the lanes' rings (spec 6.3): its header says so. */
     final boolean windowed;
     private TraceFile file;
+    /** Held while frames are written, so that they reach the file in order. */
+    private final Object output = new Object();
     private boolean openFailed;
     private volatile boolean closed;
     private String root;
@@ -79,39 +81,64 @@ final class Trace {
     }
 
     /** Dev and safe modes (spec 3, docs/security.md): the file and its header are on disk
-     * from the start, and a daemon thread writes what is buffered every FLUSH_MS, so that a
-     * kill -9 loses at most ~100 ms of events (TraceFile writes a frame at 64 KiB too). The
-     * program's threads only wait for it while it compresses one frame. */
+     * from the start, and a daemon thread writes what is buffered every FLUSH_MS, and at
+     * once when a batch reaches 64 KiB, so that a kill -9 loses at most ~100 ms of events.
+     * The program's threads only pack records under the trace's lock; compressing and
+     * writing happen on that thread, outside it. */
     synchronized void startFlushing() {
         if (!open()) {
             return;
         }
-        Thread flusher = new Thread(() -> {
-            try {
-                while (!closed) {
-                    Thread.sleep(FLUSH_MS);
-                    flushBuffered();
+        Thread flusher = new Thread(new Runnable() { // no lambda: see Redactor
+            @Override
+            public void run() {
+                try {
+                    while (!closed) {
+                        synchronized (Trace.this) {
+                            Trace.this.wait(FLUSH_MS); // add() wakes it when a frame is full
+                        }
+                        flushBuffered();
+                    }
+                } catch (InterruptedException stopped) {
+                    // the JVM is ending
                 }
-            } catch (InterruptedException stopped) {
-                // the JVM is ending
             }
         }, "orion-flush");
         flusher.setDaemon(true);
         flusher.start();
     }
 
-    private synchronized void flushBuffered() {
-        if (closed || file == null) {
-            return;
+    /** Writes the frames packed so far: taken under the trace's lock, written outside it
+     * (under `output`, so that they reach the file in order, before finish's). */
+    private void flushBuffered() {
+        synchronized (output) {
+            List<byte[]> frames;
+            synchronized (this) {
+                if (closed || file == null) {
+                    return;
+                }
+                try {
+                    frames = file.takeFrames();
+                } catch (IOException | RuntimeException failure) {
+                    giveUp(failure);
+                    return;
+                }
+            }
+            try {
+                file.writeFrames(frames);
+            } catch (IOException | RuntimeException failure) {
+                synchronized (this) {
+                    giveUp(failure);
+                }
+            }
         }
-        try {
-            file.flush();
-        } catch (IOException | RuntimeException failure) {
-            context.warn("cannot write " + file.path + ": " + failure);
-            file.abandon();
-            openFailed = true;
-            closed = true;
-        }
+    }
+
+    private void giveUp(Exception failure) {
+        context.warn("cannot write " + file.path + ": " + failure);
+        file.abandon();
+        openFailed = true;
+        closed = true;
     }
 
     /** Writes `e` at once (a trace that is not windowed). */
@@ -119,21 +146,23 @@ final class Trace {
         if (closed) {
             return;
         }
-        if (open()) {
-            write(e);
+        if (open() && write(e)) {
+            notifyAll(); // a frame is full: the flushing thread writes it now
         }
     }
 
-    private void write(Event e) {
+    /** Packs `e`; true when that filled a frame. */
+    private boolean write(Event e) {
         if (root == null && e.kind == Event.CALL) {
             root = Functions.get(e.fn).qualifiedName();
         }
         try {
-            file.write(e);
+            return file.write(e);
         } catch (IOException | RuntimeException failure) {
             context.warn("cannot write " + file.path + ": " + failure);
             file.abandon();
             openFailed = true;
+            return false;
         }
     }
 
@@ -159,7 +188,13 @@ final class Trace {
     /** Ends the trace: nothing more is recorded in it. A windowed trace is written only if
      * it failed, with the events of `window` (oldest first); a trace that saw no call of
      * the application (a JVM like Maven's own) is not written, even when it fails. */
-    synchronized String finish(Failure failure, Integer exitCode, List<Event> window, String rootName) {
+    String finish(Failure failure, Integer exitCode, List<Event> window, String rootName) {
+        synchronized (output) { // after the flushing thread's frames
+            return finishWriting(failure, exitCode, window, rootName);
+        }
+    }
+
+    private synchronized String finishWriting(Failure failure, Integer exitCode, List<Event> window, String rootName) {
         if (closed) {
             return null;
         }

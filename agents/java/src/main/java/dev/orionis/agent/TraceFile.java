@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -21,12 +22,13 @@ import org.msgpack.core.MessagePack;
 
 /** The file side of one trace (spec sections 1-6 and 10): the prelude, one zstd frame per
  * flushed batch of records, interned strings, function and lane definitions made on first
- * use, the end record and the trailer. Callers hold the trace's lock. */
+ * use, the end record and the trailer. Records are packed by callers holding the trace's
+ * lock; a full batch is only set aside there (cutFrame), and compressed and written by
+ * writeFrames, which callers run outside that lock, one at a time and in order. */
 final class TraceFile {
     private static final byte[] SKIPPABLE_MAGIC = {0x5A, 0x2A, 0x4D, 0x18};
-    /** A frame is written at this size or age at the latest (the bound on a kill's loss). */
-    private static final int FRAME_TARGET = 64 << 10;
-    private static final long FLUSH_EVERY_NS = 100_000_000L;
+    /** A batch is set aside as a frame at this size (the flushing thread writes it at once). */
+    static final int FRAME_TARGET = 64 << 10;
 
     final Path path;
     private final FileOutputStream out;
@@ -35,7 +37,8 @@ final class TraceFile {
     private final ZstdCompressor compressor = new ZstdCompressor();
     private final CRC32 crc = new CRC32();
     private long frameT;
-    private long lastFlush = System.nanoTime();
+    /** Batches set aside and not yet written, oldest first. */
+    private final List<byte[]> cut = new ArrayList<>();
     private long records;
     private long maxT;
     private final Map<String, Integer> strings = new HashMap<>();
@@ -62,7 +65,7 @@ final class TraceFile {
         records++;
         buf.packArrayHeader(2).packInt(0);
         Msgpack.pack(buf, header);
-        flush(); // the header alone in the first frame, on disk at once (spec 3)
+        writeFrames(takeFrames()); // the header alone in the first frame, on disk at once (spec 3)
         Files.move(partial, path, StandardCopyOption.ATOMIC_MOVE);
     }
 
@@ -177,7 +180,8 @@ final class TraceFile {
         frameT = t;
     }
 
-    void write(Event e) throws IOException {
+    /** Packs `e`; true when that ended a frame, for the flushing thread to write. */
+    boolean write(Event e) throws IOException {
         int lane = lane(e.lane);
         if (e.kind != Event.RAISED && e.kind != Event.CAUGHT && e.data != Event.NO_VALUE) {
             internValues(e.data);
@@ -224,7 +228,7 @@ final class TraceFile {
                 lineOrNil(e.line);
             }
         }
-        maybeFlush();
+        return maybeCut();
     }
 
     /** A stack record (outermost frame first): each frame {fn or StackTraceElement, line, locals}. */
@@ -362,27 +366,46 @@ final class TraceFile {
         }
     }
 
-    private void maybeFlush() throws IOException {
-        long now = System.nanoTime();
-        if (buf.getBufferSize() >= FRAME_TARGET || now - lastFlush > FLUSH_EVERY_NS) {
-            flush();
-            lastFlush = now;
+    /** Sets the batch aside as a frame once it is FRAME_TARGET big; true when it did. */
+    private boolean maybeCut() throws IOException {
+        buf.flush(); // getBufferSize() counts only what the packer has handed to its output
+        if (buf.getBufferSize() < FRAME_TARGET) {
+            return false;
         }
+        cutFrame();
+        return true;
     }
 
-    void flush() throws IOException {
-        buf.flush(); // getBufferSize() counts only what the packer has handed to its output
+    /** Ends the current frame: its records are set aside for writeFrames. */
+    private void cutFrame() throws IOException {
+        buf.flush();
         if (buf.getBufferSize() == 0) {
             return;
         }
         byte[] raw = buf.toByteArray();
         buf.clear();
         crc.update(raw);
-        byte[] packed = new byte[compressor.maxCompressedLength(raw.length)];
-        int n = compressor.compress(raw, 0, raw.length, packed, 0, packed.length);
-        out.write(packed, 0, n);
-        out.flush();
+        cut.add(raw);
         frameT = 0;
+    }
+
+    /** The frames to write, the current batch ended as one too (under the trace's lock). */
+    List<byte[]> takeFrames() throws IOException {
+        cutFrame();
+        List<byte[]> frames = new ArrayList<>(cut);
+        cut.clear();
+        return frames;
+    }
+
+    /** Compresses and writes frames taken by takeFrames (outside the trace's lock: only the
+     * thread that took them, and only one at a time, so that frames stay in order). */
+    void writeFrames(List<byte[]> frames) throws IOException {
+        for (byte[] raw : frames) {
+            byte[] packed = new byte[compressor.maxCompressedLength(raw.length)];
+            int n = compressor.compress(raw, 0, raw.length, packed, 0, packed.length);
+            out.write(packed, 0, n);
+        }
+        out.flush();
     }
 
     /** Writes the end record (the summary given the counts and checksum) and the trailer. */
@@ -393,22 +416,22 @@ final class TraceFile {
         allCounts.put("functions", (long) functionCount());
         allCounts.put("lanes", (long) lanes.size());
         summary.put("counts", allCounts);
-        crc.update(buf.toByteArray());
+        // the bytes so far are in the checksum; the end record, in the last frame, is not
+        byte[] rest = buf.toByteArray();
+        buf.clear();
+        crc.update(rest);
         summary.put("checksum", crc.getValue());
         MessageBufferPacker packedSummary = MessagePack.newDefaultBufferPacker();
         Msgpack.pack(packedSummary, summary);
         byte[] s = packedSummary.toByteArray();
-        // the bytes so far are in the checksum; the end record is not
-        byte[] pending = buf.toByteArray();
-        buf.clear();
-        buf.writePayload(pending);
+        buf.writePayload(rest);
         buf.packArrayHeader(2).packInt(15);
         buf.writePayload(s);
-        byte[] raw = buf.toByteArray();
+        List<byte[]> frames = new ArrayList<>(cut);
+        cut.clear();
+        frames.add(buf.toByteArray());
         buf.clear();
-        byte[] packed = new byte[compressor.maxCompressedLength(raw.length)];
-        int n = compressor.compress(raw, 0, raw.length, packed, 0, packed.length);
-        out.write(packed, 0, n);
+        writeFrames(frames);
         ByteBuffer trailer = ByteBuffer.allocate(8 + s.length + 12).order(ByteOrder.LITTLE_ENDIAN);
         trailer.put(SKIPPABLE_MAGIC).putInt(s.length + 12).put(s).putInt(s.length);
         trailer.put("\u0089OTREND\n".getBytes(StandardCharsets.ISO_8859_1));

@@ -51,8 +51,9 @@ _CORO_FLAGS = 0x80 | 0x100 | 0x200  # CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_
 _ARG_FLAGS = ((0x04, 1), (0x08, 1))  # CO_VARARGS, CO_VARKEYWORDS
 # What a kill -9 can lose (dev/safe): the flusher writes pending records every
 # FLUSH_INTERVAL, a batch reaching FRAME_BYTES is written at once; the interval leaves
-# room under 100 ms for the GIL hand-over and the compression thread.
-FLUSH_INTERVAL = 0.08
+# room under 100 ms for the GIL hand-over and the compression thread on a busy machine
+# (at 80 ms, one kill in a sweep at load 15 lost 105 ms).
+FLUSH_INTERVAL = 0.05
 FRAME_BYTES = 64 * 1024
 SAMPLE_INTERVAL = 0.001  # sampled ring: seconds between stack samples
 SAMPLED_RING = 2000  # sampled ring: stacks kept (a thread's unchanged stack is not kept)

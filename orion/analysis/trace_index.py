@@ -34,7 +34,7 @@ from array import array
 from bisect import bisect_right
 from itertools import repeat
 from operator import itemgetter
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..format import constants as C
 from ..format.decode import Decoder
@@ -44,6 +44,7 @@ from ..format.reader import FileBytes, TraceReader, _unpacker, open_regular
 from ..format.writer import NO_VALUE
 from ..model import (RETURNED, Call, Crash, Event, Function, Lane, Raised, Stack, Trace,
                      load_trace)
+from . import index_cache
 from .replay import CALL_CODE, KIND_CODES, RETURN_CODE, UNWIND_CODE, Replay, Steps
 
 EXCEPTION_CODE, EVENT_CODE = KIND_CODES["exception"], KIND_CODES["event"]
@@ -327,6 +328,17 @@ class IndexedSteps(Steps):
         return Event(d["t"], d["kind"], d["attrs"])
 
 
+def _read_column(cached: index_cache.Cached, empty: bytearray | array, size: int
+                 ) -> bytearray | array:
+    """A column of `size` items like `empty`, read from a cached index."""
+    if size < 0:
+        raise ValueError("a column of negative size")
+    column = bytearray(size) if isinstance(empty, bytearray) else array(empty.typecode,
+                                                                         [0]) * size
+    cached.read_into(column)
+    return column
+
+
 def _lane_column(lanes: int) -> bytearray | array:
     """An empty column of lane numbers: a byte a step for up to 256 lanes."""
     return bytearray() if lanes <= 256 else array("i")
@@ -367,13 +379,40 @@ def frame_records(buf: Any, offset: int, inflate: FrameDecompressor) -> list[lis
     return records
 
 
-def open_indexed(path: str | os.PathLike) -> IndexedSteps | None:
+def open_indexed(path: str | os.PathLike, cache: bool = True) -> IndexedSteps | None:
     """The trace at `path` indexed (None when its order needs the whole tree: see the
-    module's docstring); TraceError as load_trace raises it."""
-    pruner = InterestingCalls()
+    module's docstring); TraceError as load_trace raises it. With `cache`, the index
+    of a big trace is kept on disk (orion.analysis.index_cache) and taken from there
+    while the file is the same."""
+    ident = None
+    if cache:
+        try:
+            _, ident = index_cache.identity(path)
+        except OSError:
+            cache = False  # load_trace says what is wrong with the path
+    cached = index_cache.load(path) if cache else None
+    if cached is not None:
+        try:
+            indexer = _Indexer.from_cache(cached)
+            steps = _open(path, indexer, indexer.replay_given)
+        except (ValueError, TypeError, KeyError, OverflowError, _NotIndexable):
+            steps = None
+        finally:
+            cached.close()
+        if steps is not None and index_cache.identity(path)[1] == ident:
+            return steps
     indexer = _Indexer()
+    steps = _open(path, indexer, indexer.observe)
+    if cache and steps is not None and len(steps) >= index_cache.MIN_STEPS:
+        index_cache.store(path, ident, *indexer.cache_parts())
+    return steps
+
+
+def _open(path: str | os.PathLike, indexer: _Indexer, observe: Callable) -> IndexedSteps | None:
+    """Read the trace's model, `observe` (one of the indexer's) seeing every record."""
+    pruner = InterestingCalls()
     try:
-        trace = load_trace(path, prune=pruner, observe=indexer.observe)
+        trace = load_trace(path, prune=pruner, observe=observe)
     except _NotIndexable:
         return None
     if pruner.before_window:
@@ -390,12 +429,13 @@ def open_indexed(path: str | os.PathLike) -> IndexedSteps | None:
         fd = os.dup(handle.fileno())
     buf = FileBytes(fd, os.fstat(fd).st_size, owned=True)
     try:
-        return IndexedSteps(trace, kept, lanes, buf, indexer.frame_offsets,
-                            indexer.frame_starts, indexer.decoder)
+        steps = IndexedSteps(trace, kept, lanes, buf, indexer.frame_offsets,
+                             indexer.frame_starts, indexer.decoder)
     except OverflowError:  # over 2**31 steps: beyond the index's columns
         return None
     except MemoryError:
         raise OutOfMemory(str(path)) from None
+    return steps
 
 
 def open_replay(path: str | os.PathLike) -> Replay:
@@ -404,6 +444,9 @@ def open_replay(path: str | os.PathLike) -> Replay:
     if steps is None:
         return Replay(load_trace(path))
     return Replay(steps.trace, steps)
+
+
+COLUMNS = ("kinds", "times", "depths", "records", "aux", "flags", "sites", "frame", "partner")
 
 
 class _NotIndexable(Exception):
@@ -419,6 +462,7 @@ class _Indexer:
         self.decoder = Decoder()  # its strings: to decode records read back
         self.call_records = array("q")  # call number -> its record number
         self.frame_offsets, self.frame_starts = array("q"), array("q")
+        self.given = array("q")  # the records passed on to the model, in that order
 
     def observe(self, reader: TraceReader, records: Iterator[list]) -> Iterator[list]:
         """Index every record, and pass on to the model only what it needs: a call's
@@ -437,6 +481,7 @@ class _Indexer:
         lanes, strings = self.lanes, self.decoder.strings
         call_records, frame_offsets, frame_starts = (self.call_records, self.frame_offsets,
                                                      self.frame_starts)
+        give = self.given.append
         lane_id = None
         for rec in records:
             if reader.frame_offset != frame:
@@ -447,10 +492,12 @@ class _Indexer:
             code = rec[0]
             if code == C.STRING:
                 strings[rec[1]] = rec[2]
+                give(number - 1)
                 yield rec
                 continue
             if not (code == C.CALL or code == C.RETURN or code == C.UNWIND
                     or code in ITEM_CODES):
+                give(number - 1)
                 yield rec
                 continue
             try:
@@ -525,11 +572,71 @@ class _Indexer:
                 if kind == CALL_CODE:
                     levels.append([step, None, 0])
                 if given:
+                    give(number - 1)
                     yield rec
             except (OverflowError, TypeError, IndexError):
                 raise _NotIndexable from None  # what an array cannot hold: the whole tree
         for lane in lanes.values():  # calls still open at the end: the model keeps them
             yield from self._give(lane)
+
+    def cache_parts(self) -> tuple[dict, list]:
+        """The manifest and columns orion.analysis.index_cache keeps (see `from_cache`)."""
+        manifest = {"frames": len(self.frame_offsets), "given": len(self.given),
+                    "lanes": [[lane_id, lane.has_items, len(lane.kinds), lane.sites is not None]
+                              for lane_id, lane in self.lanes.items()]}
+        columns = [self.frame_offsets, self.frame_starts, self.given]
+        for lane in self.lanes.values():
+            columns += [getattr(lane, name) for name in COLUMNS
+                        if getattr(lane, name) is not None]
+        return manifest, columns
+
+    @classmethod
+    def from_cache(cls, cached: index_cache.Cached) -> "_Indexer":
+        """An indexer holding a cached index (`cache_parts`), to take the model's records
+        from the file with `replay_given`; ValueError (or TypeError, KeyError) when the
+        content is not the shape `cache_parts` gives."""
+        indexer = cls()
+        manifest = cached.manifest
+        frames, given = int(manifest["frames"]), int(manifest["given"])
+        indexer.frame_offsets = _read_column(cached, array("q"), frames)
+        indexer.frame_starts = _read_column(cached, array("q"), frames)
+        indexer.given = _read_column(cached, array("q"), given)
+        for lane_id, has_items, steps, has_sites in manifest["lanes"]:
+            lane = indexer.lanes[int(lane_id)] = _Lane(-1)
+            lane.has_items = bool(has_items)
+            if has_sites:
+                lane.sites = array("q")
+            for name in COLUMNS:
+                empty = getattr(lane, name)
+                if empty is not None:
+                    setattr(lane, name, _read_column(cached, empty, int(steps)))
+        return indexer
+
+    def replay_given(self, reader: TraceReader, records: Iterator[list]) -> Iterator[list]:
+        """The records `observe` passed on to the model, in the order it did (a call's
+        records come after what followed them in the file, up to what needed them),
+        taken from the file by number; the strings read on the way."""
+        order, strings = self.given, self.decoder.strings
+        needed = bytearray(max(order, default=-1) + 1)  # a byte a record: few MB at most
+        for number in order:
+            needed[number] = 1
+        held: dict[int, list] = {}
+        position = 0
+        for number, rec in enumerate(records):
+            if number >= len(needed) or not needed[number]:
+                continue
+            if rec[0] == C.STRING:
+                strings[rec[1]] = rec[2]
+            held[number] = rec
+            while position < len(order) and order[position] in held:
+                wanted = order[position]
+                rec = held.pop(wanted)
+                if rec[0] == C.CALL:
+                    self.call_records.append(wanted)
+                position += 1
+                yield rec
+        if position != len(order):
+            raise _NotIndexable  # the file is not the one the index was made from
 
     def _give(self, lane: _Lane) -> Iterator[list]:
         """The lane's held-back call records, for the model, outermost first (numbered
@@ -537,5 +644,6 @@ class _Indexer:
         pending, levels = lane.pending, lane.levels
         for level, rec in zip(levels[len(levels) - len(pending):], pending):
             self.call_records.append(lane.records[level[0]])
+            self.given.append(lane.records[level[0]])
             yield rec
         pending.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
@@ -95,18 +95,24 @@ def listed_json(item: Listed, found: "Fingerprints | None") -> dict:
 
 def select(entries: Iterable[Entry], trace_filter: TraceFilter, limit: int | None = None,
            on_error=None) -> list[Listed]:
-    """Summaries of the entries that pass the filter, in the entries' order.
+    """Summaries of the entries that pass the filter, in the entries' order, at most
+    `limit` of them (see `selected`)."""
+    return list(islice(selected(entries, trace_filter, on_error), limit))
+
+
+def selected(entries: Iterable[Entry], trace_filter: TraceFilter,
+             on_error=None) -> Iterator[Listed]:
+    """Summaries of the entries that pass the filter, in the entries' order, read as they
+    are asked for (a caller that drops some can ask for more: see `orion list -n`).
 
     A file that cannot be read is passed to `on_error(entry, error)` and skipped, so one
-    bad file never hides the rest of the spool. Running out of memory is no property of
-    the file: OutOfMemory naming it is raised instead, never a shorter result.
+    bad file never hides the rest of the spool; a file removed meanwhile is no error.
+    Running out of memory is no property of the file: OutOfMemory naming it is raised
+    instead, never a shorter result.
     """
     from .format.summary import read_summary  # on use, as in function_names
 
-    selected: list[Listed] = []
     for entry in entries:
-        if limit is not None and len(selected) >= limit:
-            break
         try:
             with memory_named(entry.path):
                 summary = read_summary(entry.path)
@@ -119,8 +125,7 @@ def select(entries: Iterable[Entry], trace_filter: TraceFilter, limit: int | Non
         with memory_named(entry.path):
             matched = trace_filter.matches(summary, entry.path)
         if matched:
-            selected.append(Listed(entry, summary))
-    return selected
+            yield Listed(entry, summary)
 
 
 @contextmanager

@@ -149,10 +149,12 @@ def test_list_while_writers_create_and_remove_traces_still_finds_the_trace(tmp_p
     try:
         runs = 0
         while any(w.poll() is None for w in writers):
-            for fmt in ("table", "ids"):
-                result = invoke("--spool", str(spool.path), "list", "--format", fmt)
+            for options in (["--format", "table"], ["--format", "ids"],
+                            ["--format", "table", "-n", "1"], ["--format", "json", "-n", "1"]):
+                result = invoke("--spool", str(spool.path), "list", *options)
                 assert result.exit_code == 0, result.stderr
                 assert "no traces match" not in result.stderr and result.stderr == ""
+                assert result.output.strip() not in ("", "[]"), options
                 runs += 1
     finally:
         for w in writers:

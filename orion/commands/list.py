@@ -18,7 +18,7 @@ import click
 from ..analysis.fingerprint import IN_PASSING_MAX_RECORDS, FingerprintCache, Fingerprints
 from ..format.errors import OutOfMemory, TraceError
 from ..options import filter_options, output_format_option, spool_option
-from ..query import Listed, TraceFilter, listed_json, memory_named, select
+from ..query import Listed, TraceFilter, listed_json, memory_named, select, selected
 from ..render.jsonout import write_json, write_jsonl
 from ..render.safe import terminal
 from ..render.table import colour_status, format_table, wants_colour
@@ -122,13 +122,16 @@ def command(ctx: click.Context, spool: Spool, trace_filter: TraceFilter,
         click.echo(terminal(f"orion: warning: skipping {error}"), err=True)
 
     need_fingerprints = fingerprint is not None or group_by is not None or output_format != "ids"
-    items = select(spool.entries(), trace_filter, None if fingerprint else limit, on_error=warn)
     found: list[Fingerprints | None] | None = None
-    if need_fingerprints:
+    if not need_fingerprints:
+        items = select(spool.entries(), trace_filter, limit, on_error=warn)
+    else:
         cache = FingerprintCache(spool.path)
         found = []
         kept = []
-        for item in items:
+        # Read as needed: a trace removed before its fingerprint is read (writers and
+        # `orion clean` at work) gives way to the next one, never a shorter list.
+        for item in selected(spool.entries(), trace_filter, on_error=warn):
             try:
                 with memory_named(item.entry.path):
                     fp = cache.get(item.entry.trace_id, item.entry.path, item.summary,

@@ -575,7 +575,7 @@ def _load(path: Path, prune: Pruner | None, observe: Callable | None = None) -> 
     return trace
 
 
-def _failure_stack(trace: Trace) -> Stack | None:
+def failure_stack(trace: Trace) -> Stack | None:
     """The stack record a Python agent writes just before its crash record (error mode
     keeps the failing frames' locals only there; their unwinds carry none)."""
     crash = trace.crashes[0] if trace.crashes else None
@@ -589,7 +589,7 @@ def _failure_stack(trace: Trace) -> Stack | None:
 def _take_failure_locals(trace: Trace) -> None:
     """Give the calls of the failing path the locals (and lines) of the failure's stack
     record where their unwinds had none, matching frames from the innermost up."""
-    stack = _failure_stack(trace)
+    stack = failure_stack(trace)
     if stack is None:
         return
     frames = iter(reversed(stack.frames))

@@ -16,7 +16,10 @@ reading them.
 Failure fingerprint, algorithm "f1" (`f1:<32 hex>`): the exception type plus the failing
 stack of the program's own frames (module and function name, no line numbers; standard
 library and site-packages frames left out; recursion folded), the way Sentry groups
-errors: the same bug reached with different data gets the same fingerprint.
+errors: the same bug reached with different data gets the same fingerprint. The failing
+stack is the failing path's calls, or where no calls were recorded (a dev-mode run's
+per-test trace) the frames of the failure's stack record: the same test failing in any
+mode gets the same fingerprint.
 
 Changing what goes into either hash requires a new algorithm name (s2, f2).
 """
@@ -34,14 +37,16 @@ from typing import Iterator
 
 from ..format import constants as C
 from ..format.reader import TraceReader
-from ..model import OPEN, UNWOUND, Call, Function, Trace, failing_path, load_trace
+from ..model import (OPEN, UNWOUND, Call, Function, Trace, failing_path, failure_stack,
+                     load_trace)
 
 STRUCTURAL = "s1"
 FAILURE = "f1"
 REPEAT_BLOCK = 4
 EXPLAIN_LINES = 400
 CACHE_DIR = ".cache"
-CACHE_FILE = "fingerprints-v2.json"  # v2: mutual recursion folded
+CACHE_FILE = "fingerprints-v3.json"  # v2: mutual recursion folded; v3: a failure's stack
+# record gives its frames when no calls were recorded
 _THIRD_PARTY = ("site-packages", "dist-packages", "/lib/python3", "\\lib\\python3", "<frozen")
 
 
@@ -298,10 +303,13 @@ def failure_parts(trace: Trace) -> tuple[str, list[str]] | None:
     if not failed or (exc_type is None and not path):
         return None
     language = (trace.header.get("agent") or {}).get("language")
-    calls = [c for c in path if own_frame(c.fn, language)] or [c for c in path if c.fn]
+    stack = failure_stack(trace) if not path else None  # a trace of the failure alone
+    functions = [c.fn for c in path] if path else [fn for fn, _, _ in stack.frames] if stack \
+        else []
+    kept = [fn for fn in functions if own_frame(fn, language)] or [fn for fn in functions if fn]
     frames: list[str] = []
-    for call in calls:
-        token = function_token(call.fn)
+    for fn in kept:
+        token = function_token(fn)
         if token not in frames:  # recursion depth does not matter, mutual or direct
             frames.append(token)
     return exc_type or "?", frames

@@ -49,5 +49,5 @@ def test_list_column_filter_and_group_by(spool):
     assert invoke("list", "--fingerprint", "ffffffffff").exit_code == 1
     text = invoke("list", "--group-by", "fingerprint", "--format", "table").output
     assert text.splitlines()[0].split()[:2] == ["COUNT", "FINGERPRINT"]
-    assert (spool.path / ".cache" / "fingerprints-v2.json").is_file()
+    assert (spool.path / ".cache" / "fingerprints-v3.json").is_file()
     assert len(invoke("list").output.split()) == 4  # the cache is never listed

@@ -52,9 +52,9 @@ def env_for(spool) -> dict:
     return env
 
 
-def orion(*args, cwd, spool) -> subprocess.CompletedProcess:
+def orion(*args, cwd, spool, input: bytes | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "orion", *args], cwd=cwd, env=env_for(spool),
-                          capture_output=True, timeout=90)
+                          capture_output=True, timeout=90, input=input)
 
 
 @pytest.fixture
@@ -161,3 +161,22 @@ def test_long_test_ids_are_shown_whole_in_the_summary(project):
                    "test_long_names.py", cwd=project, spool=project / "spool")
     for case in ("number-one", "number-two"):
         assert f"[a-very-long-parameter-value-{case}]" in result.stderr.decode()
+
+
+def test_a_failing_test_has_one_failure_fingerprint_in_every_mode(project):
+    # A dev-mode run's per-test trace holds the failure's stack record and no calls: its
+    # fingerprint hashed the exception type alone (every KeyError alike); it now hashes
+    # the stack record's own frames, as the error-mode trace's failing calls give them.
+    found = {}
+    for mode in ("error", "dev"):
+        report = project / f"{mode}.json"
+        orion("test", "--mode", mode, "--json", "-o", str(report), "--", sys.executable, "-m",
+              "pytest", "-q", "-p", "no:cacheprovider", "test_sample.py", cwd=project,
+              spool=project / mode)
+        rows = json.loads(report.read_text())["traces"]
+        [found[mode]] = [row["fingerprint"] for row in rows
+                         if row["test"] == "test_sample.py::test_key"]
+    assert found["dev"] == found["error"] and found["dev"].startswith("f1:")
+    explained = orion("fingerprint", "--explain", "--failure", "-", cwd=project,
+                      spool=project / "dev", input=b"@\n@~1\n").stdout.decode()
+    assert "test_sample:test_key\n      test_sample:helper\n" in explained

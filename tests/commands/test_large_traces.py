@@ -29,6 +29,12 @@ def big_trace(tmp_path_factory) -> str:
     return write_large_trace(Spool(tmp_path_factory.mktemp("spool")), CALLS)
 
 
+@pytest.fixture(autouse=True)
+def index_cache_of_its_own(tmp_path, monkeypatch):
+    """Each test builds its index (kept in a cache directory of its own)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
 def run_limited(limit: int, *args: str, input: str | None = None, timeout: float = 120,
                 stdout: IO | int = subprocess.PIPE) -> subprocess.CompletedProcess:
     """`orion ARGS` in a subprocess that cannot map more than `limit` bytes."""

@@ -17,6 +17,12 @@ from orion.spool import Spool
 from tests.conftest import write_trace
 from tests.sample_traces import write_demo_trace
 
+@pytest.fixture(autouse=True)
+def index_cache_of_its_own(tmp_path, monkeypatch):
+    """Indexes of big traces go to a cache directory of the test's own."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
 HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
 

@@ -45,13 +45,17 @@ func measureClock() {
 
 func nsPerTick() float64 { return float64(clock.perTick.Load()) / (1 << 32) }
 
-// ticksToNs converts a tick count since `origin` to nanoseconds, measuring the ratio again
-// every 10 ms or so. Integer arithmetic: converting to and from float64 cost more than the
-// rest of an event's encoding.
-func ticksToNs(tick, origin uint64) int64 {
-	if tick-clock.checked.Load() > clock.interval && tick > clock.checked.Load() {
+// remeasureClock measures the ratio again when 10 ms or so have passed since it last did;
+// the writer calls it with every frame, not with every event.
+func remeasureClock() {
+	if tick := ticks(); tick-clock.checked.Load() > clock.interval && tick > clock.checked.Load() {
 		measureClock()
 	}
+}
+
+// ticksToNs converts a tick count since `origin` to nanoseconds. Integer arithmetic:
+// converting to and from float64 cost more than the rest of an event's encoding.
+func ticksToNs(tick, origin uint64) int64 {
 	if tick < origin {
 		return 0
 	}

@@ -47,11 +47,15 @@ func gWord(g uintptr, offset uintptr) uintptr {
 	return *(*uintptr)(unsafe.Pointer(g + offset))
 }
 
-// currentGoid is the running goroutine's id.
-func currentGoid() uint64 {
-	if layout.goidOffset != 0 {
-		return *(*uint64)(unsafe.Pointer(getg() + layout.goidOffset))
+// goidOf is the id of the goroutine whose runtime g is `g`.
+func goidOf(g uintptr) uint64 {
+	if layout.goidOffset == 0 {
+		return stackGoidOnly()
 	}
+	return *(*uint64)(unsafe.Pointer(g + layout.goidOffset))
+}
+
+func stackGoidOnly() uint64 {
 	goid, _ := stackGoid()
 	return goid
 }
@@ -130,11 +134,14 @@ func calibratePanic() {
 }
 
 // currentPanic identifies the panic the running goroutine is in (0: none, or unknown).
-func currentPanic() uintptr {
+func currentPanic() uintptr { return panicOf(getg()) }
+
+// panicOf: currentPanic of the goroutine whose runtime g is `g`.
+func panicOf(g uintptr) uintptr {
 	if !layout.panicKnown {
 		return 0
 	}
-	return gWord(getg(), layout.panicOffset)
+	return gWord(g, layout.panicOffset)
 }
 
 // panicking reports whether the running goroutine is panicking, with the panic value.

@@ -69,8 +69,11 @@ func init() {
 
 // currentLane is the running goroutine's lane, created on its first event (its parent the
 // lane of the goroutine that started it, in that goroutine's trace).
-func currentLane() *lane {
-	goid := currentGoid()
+func currentLane() *lane { return laneOf(getg()) }
+
+// laneOf is the lane of the goroutine whose runtime g is `g` (0: unknown).
+func laneOf(g uintptr) *lane {
+	goid := goidOf(g)
 	if l := laneCache[goid%laneSlots].Load(); l != nil && l.goid == goid {
 		return l
 	}
@@ -155,13 +158,21 @@ func Enter(fn int) Frame {
 	if off {
 		return Frame{}
 	}
-	l := currentLane()
+	l, inFlight := begin(fn)
+	l.tr.addBare(l, int32(fn), ticks())
+	return Frame{l: l, fn: fn, inFlight: inFlight}
+}
+
+// begin opens fn on the running goroutine's lane, and tells the panic already running
+// (Enter's and EnterArgs' common part). One read of the runtime's g gives both.
+func begin(fn int) (*lane, uintptr) {
+	g := getg()
+	l := laneOf(g)
 	if l.panic != nil && len(l.fns) == 0 {
 		l.panic = nil // recovered below the goroutine's instrumented calls (net/http does)
 	}
 	l.fns = append(l.fns, fn)
-	l.tr.add(event{kind: evCall, fn: int32(fn), tick: ticks(), lane: l})
-	return Frame{l: l, fn: fn, inFlight: currentPanic()}
+	return l, panicOf(g)
 }
 
 // EnterArgs records a call with its arguments, as alternating names and values.
@@ -169,16 +180,12 @@ func EnterArgs(fn int, namesAndValues ...any) Frame {
 	if off {
 		return Frame{}
 	}
-	l := currentLane()
-	if l.panic != nil && len(l.fns) == 0 {
-		l.panic = nil
-	}
-	l.fns = append(l.fns, fn)
+	l, inFlight := begin(fn)
 	if namesAndValues == nil {
 		namesAndValues = []any{}
 	}
 	l.tr.add(event{kind: evCall, fn: int32(fn), tick: ticks(), lane: l, extra: &eventExtra{values: namesAndValues, hasValue: true}})
-	return Frame{l: l, fn: fn, inFlight: currentPanic()}
+	return Frame{l: l, fn: fn, inFlight: inFlight}
 }
 
 // What Exit asks of the instrumented function's deferred code.
@@ -259,11 +266,11 @@ func (f Frame) returned(values []any, hasValue bool) {
 	if hasValue && values == nil {
 		hasValue = false // a function without results returns no value
 	}
-	ev := event{kind: evReturn, tick: ticks(), lane: f.l}
-	if hasValue {
-		ev.extra = &eventExtra{values: values, hasValue: true}
+	if !hasValue {
+		f.l.tr.addBare(f.l, -1, ticks())
+		return
 	}
-	f.l.tr.add(ev)
+	f.l.tr.add(event{kind: evReturn, tick: ticks(), lane: f.l, extra: &eventExtra{values: values, hasValue: true}})
 }
 
 // raised starts following a panic at the innermost instrumented frame it reaches.

@@ -159,10 +159,46 @@ func (t *trace) add(ev event) {
 		t.ringN = len(t.ring)
 	} else if t.ensureOpen() {
 		t.encode(&ev)
-		t.w.flushIfFull()
-		if !t.flushArmed {
-			t.armFlush()
+		t.written()
+		return
+	}
+	t.mu.Unlock()
+}
+
+// addBare records a call of registered function fn, or a return when fn < 0, without
+// values: most of what a calls-only trace holds, so it is written here in one go when
+// the trace is being written and already defines the lane and the function; through add
+// otherwise (their first event, error mode's ring).
+func (t *trace) addBare(l *lane, fn int32, tick uint64) {
+	t.mu.Lock()
+	if t.ring == nil && t.w.file != nil && l.defined && t.root != "" && !t.closed.Load() {
+		if fn < 0 {
+			t.n.returns++
+			t.w.bare(5, t.timeOn(l, tick), l.id, -1)
+			t.written()
+			return
 		}
+		if int(fn) < len(t.fnIDs) && t.fnIDs[fn] >= 0 {
+			t.n.calls++
+			t.w.bare(4, t.timeOn(l, tick), l.id, int64(t.fnIDs[fn]))
+			t.written()
+			return
+		}
+	}
+	t.mu.Unlock()
+	ev := event{kind: evCall, fn: fn, tick: tick, lane: l}
+	if fn < 0 {
+		ev = event{kind: evReturn, tick: tick, lane: l}
+	}
+	t.add(ev)
+}
+
+// written ends a record's writing: the frame is handed over when full, the timer armed
+// for what waits, and the trace unlocked.
+func (t *trace) written() {
+	t.w.flushIfFull()
+	if !t.flushArmed {
+		t.armFlush()
 	}
 	t.mu.Unlock()
 }
@@ -353,13 +389,12 @@ func (t *trace) encode(ev *event) {
 			t.w.buf = mpUint(t.w.buf, fn)
 			t.w.buf = append(t.w.buf, args...)
 		} else {
-			t.w.timed(4, 4, now, lane)
-			t.w.buf = mpUint(t.w.buf, fn)
+			t.w.bare(4, now, lane, int64(fn))
 		}
 	case evReturn:
 		t.n.returns++
 		if !ev.hasValue() {
-			t.w.timed(5, 3, now, lane)
+			t.w.bare(5, now, lane, -1)
 			return
 		}
 		var value []byte

@@ -67,6 +67,28 @@ func (w *fileWriter) timed(code, columns int, t int64, lane uint64) {
 	w.buf = mpUint(w.buf, lane)
 }
 
+// bare writes a call (code 4, with function id fn) or a return (5, fn < 0) without
+// values, in one append when its numbers fit in a byte, as they mostly do.
+func (w *fileWriter) bare(code byte, t int64, lane uint64, fn int64) {
+	dt := t - w.frameT
+	if uint64(dt)|lane|uint64(fn+1) < 128 {
+		w.records++
+		w.frameT = t
+		if fn >= 0 {
+			w.buf = append(w.buf, 0x94, code, byte(dt), byte(lane), byte(fn))
+		} else {
+			w.buf = append(w.buf, 0x93, code, byte(dt), byte(lane))
+		}
+		return
+	}
+	if fn >= 0 {
+		w.timed(int(code), 4, t, lane)
+		w.buf = mpUint(w.buf, uint64(fn))
+	} else {
+		w.timed(int(code), 3, t, lane)
+	}
+}
+
 // untimed starts a definition record.
 func (w *fileWriter) untimed(code, columns int) {
 	w.records++
@@ -88,6 +110,7 @@ func (w *fileWriter) flush() {
 		return
 	}
 	w.crc = crc32.Update(w.crc, crc32.IEEETable, w.buf)
+	remeasureClock()
 	raw, file := w.buf, w.file
 	compressing.Do(startCompressing)
 	frames <- func() {

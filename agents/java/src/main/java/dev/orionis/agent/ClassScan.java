@@ -2,6 +2,7 @@ package dev.orionis.agent;
 
 import org.objectweb.asm.ClassReader;
 import org.objectweb.asm.ClassVisitor;
+import org.objectweb.asm.Handle;
 import org.objectweb.asm.Label;
 import org.objectweb.asm.MethodVisitor;
 import org.objectweb.asm.Opcodes;
@@ -17,7 +18,14 @@ final class ClassScan {
     static final class MethodFacts {
         int firstLine;
         String[] parameters;
+        /** Its code only loads arguments or constants, gets or sets fields and returns
+         * (getters, setters, record accessors): error mode leaves it uninstrumented. */
+        boolean accessor = true;
+        int instructions;
     }
+
+    /** The longest code that still counts as an accessor's (a setter is 4 instructions). */
+    private static final int ACCESSOR_INSTRUCTIONS = 6;
 
     /** A class's facts: its source file and, by name + descriptor, its methods'. */
     static final class ClassFacts {
@@ -50,6 +58,84 @@ final class ClassScan {
                 facts.methods.put(name + descriptor, method);
                 return new MethodVisitor(Opcodes.ASM9) {
                     private int parameterIndex;
+
+                    /** An instruction; `fits` when an accessor may hold it. */
+                    private void instruction(boolean fits) {
+                        method.accessor &= fits && ++method.instructions <= ACCESSOR_INSTRUCTIONS;
+                    }
+
+                    @Override
+                    public void visitInsn(int opcode) {
+                        instruction(opcode >= Opcodes.ACONST_NULL && opcode <= Opcodes.DCONST_1
+                                || opcode >= Opcodes.IRETURN && opcode <= Opcodes.RETURN);
+                    }
+
+                    @Override
+                    public void visitVarInsn(int opcode, int varIndex) {
+                        instruction(opcode >= Opcodes.ILOAD && opcode <= Opcodes.ALOAD);
+                    }
+
+                    @Override
+                    public void visitFieldInsn(int opcode, String owner, String fieldName, String fieldDescriptor) {
+                        instruction(true);
+                    }
+
+                    @Override
+                    public void visitIntInsn(int opcode, int operand) {
+                        instruction(false);
+                    }
+
+                    @Override
+                    public void visitTypeInsn(int opcode, String type) {
+                        instruction(false);
+                    }
+
+                    @Override
+                    public void visitMethodInsn(int opcode, String owner, String methodName, String methodDescriptor,
+                                                boolean isInterface) {
+                        instruction(false);
+                    }
+
+                    @Override
+                    public void visitInvokeDynamicInsn(String indyName, String indyDescriptor, Handle bootstrap,
+                                                       Object... arguments) {
+                        instruction(false);
+                    }
+
+                    @Override
+                    public void visitJumpInsn(int opcode, Label label) {
+                        instruction(false);
+                    }
+
+                    @Override
+                    public void visitLdcInsn(Object value) {
+                        instruction(false);
+                    }
+
+                    @Override
+                    public void visitIincInsn(int varIndex, int increment) {
+                        instruction(false);
+                    }
+
+                    @Override
+                    public void visitTableSwitchInsn(int min, int max, Label dflt, Label... labels) {
+                        instruction(false);
+                    }
+
+                    @Override
+                    public void visitLookupSwitchInsn(Label dflt, int[] keys, Label[] labels) {
+                        instruction(false);
+                    }
+
+                    @Override
+                    public void visitMultiANewArrayInsn(String arrayDescriptor, int numDimensions) {
+                        instruction(false);
+                    }
+
+                    @Override
+                    public void visitEnd() {
+                        method.accessor &= method.instructions > 0; // abstract and native methods have none
+                    }
 
                     @Override
                     public void visitParameter(String parameterName, int parameterAccess) {

@@ -15,7 +15,7 @@ public final class Installer {
         Settings settings = Settings.fromEnvironment();
         Context context = new Context(settings, System.getenv());
         Recorder.start(context);
-        new Weaver(new Scope(settings.include, mainJar()), settings.values(), inst).install();
+        new Weaver(new Scope(settings.include, mainJar()), settings.mode, inst).install();
         Thread.setDefaultUncaughtExceptionHandler(new UncaughtHandler(Thread.getDefaultUncaughtExceptionHandler()));
         Runtime.getRuntime().addShutdownHook(new Thread(new Runnable() { // no lambda: see Redactor
             @Override

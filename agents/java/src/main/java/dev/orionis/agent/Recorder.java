@@ -15,6 +15,8 @@ public final class Recorder {
     private static final int FULL = 10;
     private static final int EVERY = 1000;
     private static final int MAX_FRAMES = 64;
+    /** Error mode's ring reads the clock at every 8th event of a lane (Lane.clock). */
+    private static final int RING_CLOCK_EVERY = 8;
 
     static volatile Context context;
     static Trace process;
@@ -47,7 +49,8 @@ public final class Recorder {
         Lane l = LANES.get();
         if (l == null) {
             Thread t = Thread.currentThread();
-            l = new Lane(t, STARTED_BY.remove(t), context == null ? 0 : context.settings.ring);
+            l = new Lane(t, STARTED_BY.remove(t), context == null ? 0 : context.settings.ring,
+                    process.windowed ? RING_CLOCK_EVERY : 1);
             LANES.set(l);
             synchronized (ALL_LANES) {
                 ALL_LANES.add(l);
@@ -109,7 +112,7 @@ public final class Recorder {
     }
 
     private static void call(Lane l, int fn, List<Object> args) {
-        long now = System.nanoTime();
+        long now = l.clock();
         caught(l, now);
         l.push(fn << 1 | (args != null ? 1 : 0));
         if (rootFn < 0) {
@@ -124,7 +127,7 @@ public final class Recorder {
             return;
         }
         try {
-            long now = System.nanoTime();
+            long now = l.clock();
             caught(l, now);
             if (close(l, fn, now) >= 0) {
                 emit(l, Event.RETURN, now, fn, 0, Event.NO_VALUE);
@@ -141,7 +144,7 @@ public final class Recorder {
             return;
         }
         try {
-            long now = System.nanoTime();
+            long now = l.clock();
             caught(l, now);
             int entry = close(l, fn, now);
             if (entry >= 0) {
@@ -162,7 +165,7 @@ public final class Recorder {
             return;
         }
         try {
-            long now = System.nanoTime();
+            long now = l.exactClock();
             Functions.Info info = Functions.get(fn);
             StackTraceElement[] trace = thrown.getStackTrace();
             if (thrown != l.propagating) {

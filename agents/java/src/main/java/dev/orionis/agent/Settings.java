@@ -51,10 +51,6 @@ final class Settings {
         return new Settings(System.getenv());
     }
 
-    boolean values() {
-        return mode == Mode.DEV;
-    }
-
     String modeName() {
         return mode.name().toLowerCase();
     }

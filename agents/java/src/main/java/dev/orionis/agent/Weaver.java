@@ -29,12 +29,16 @@ final class Weaver implements ClassFileTransformer {
     private static final int EXTRA_STACK = 9;
 
     private final Scope scope;
+    /** Dev mode: arguments, `this` and return values go along. */
     private final boolean values;
+    /** Error mode: getters, setters and record accessors stay as they are (ClassScan). */
+    private final boolean skipAccessors;
     private final Instrumentation inst;
 
-    Weaver(Scope scope, boolean values, Instrumentation inst) {
+    Weaver(Scope scope, Settings.Mode mode, Instrumentation inst) {
         this.scope = scope;
-        this.values = values;
+        this.values = mode == Settings.Mode.DEV;
+        this.skipAccessors = mode == Settings.Mode.ERROR;
         this.inst = inst;
     }
 
@@ -115,7 +119,7 @@ final class Weaver implements ClassFileTransformer {
             public MethodVisitor visitMethod(int access, String name, String descriptor, String signature, String[] exceptions) {
                 MethodVisitor mv = super.visitMethod(access, name, descriptor, signature, exceptions);
                 if ((access & (Opcodes.ACC_ABSTRACT | Opcodes.ACC_NATIVE | Opcodes.ACC_BRIDGE)) != 0
-                        || name.equals("<clinit>")) {
+                        || name.equals("<clinit>") || skipAccessors && accessor(facts, name, descriptor)) {
                     return mv;
                 }
                 int fn = register(facts, owner, name, descriptor);
@@ -123,6 +127,11 @@ final class Weaver implements ClassFileTransformer {
             }
         }, ClassReader.EXPAND_FRAMES);
         return writer.toByteArray();
+    }
+
+    private static boolean accessor(ClassScan.ClassFacts facts, String name, String descriptor) {
+        ClassScan.MethodFacts method = facts.methods.get(name + descriptor);
+        return method != null && method.accessor;
     }
 
     private static int register(ClassScan.ClassFacts facts, String owner, String name, String descriptor) {

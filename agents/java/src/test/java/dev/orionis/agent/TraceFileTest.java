@@ -20,7 +20,7 @@ class TraceFileTest {
         TraceFile file = new TraceFile(spool.toString(), "t.otrace", Map.of("format", "otrace"), System.nanoTime());
         long headerOnly = Files.size(file.path);
         int fn = Functions.register(new Functions.Info("demo.Busy", "step", "Busy.java", 3, new String[0], true));
-        Lane lane = new Lane(Thread.currentThread(), null, 0);
+        Lane lane = new Lane(Thread.currentThread(), null, 0, 1);
         boolean full = false;
         for (int i = 0; !full; i++) {
             full = file.write(new Event(Event.CALL, System.nanoTime(), lane, fn, 0, null));

@@ -231,8 +231,8 @@ func (f Frame) Unwound(namesAndValues ...any) {
 	f.unwound(namesAndValues, true)
 }
 
-// Unwinding tells the deferred code after a local's declaration whether a panic is leaving
-// the function and values are captured: only then does it box the locals, for Keep.
+// Unwinding tells whether a panic is leaving the function and values are captured: only
+// then are its locals boxed.
 func (f *Frame) Unwinding() bool {
 	if f.l == nil || cfg.mode == modeSafe {
 		return false
@@ -241,13 +241,56 @@ func (f *Frame) Unwinding() bool {
 	return p != 0 && p != f.inFlight
 }
 
-// Keep holds locals (names and values) for the frame's unwind record. Deferred calls run
+// keep holds locals (names and values) for the frame's unwind record. Deferred calls run
 // last registered first, and the last holds every local the first does: the first kept
 // stays.
-func (f *Frame) Keep(namesAndValues ...any) {
+func (f *Frame) keep(namesAndValues ...any) {
 	l := f.l
 	if l.kept == nil || l.keptAt != len(l.fns) {
 		l.kept, l.keptAt = namesAndValues, len(l.fns)
+	}
+}
+
+// Keep1 to Keep6 are deferred after a local's declaration with pointers to the locals
+// declared so far, and box them (into keep) only when a panic is leaving the function.
+// Typed pointers and a plain deferred call, not a closure: the locals stay on the stack,
+// and the function's own closures keep the names the compiler gives them (main.run.func1).
+func Keep1[A any](f *Frame, na string, a *A) {
+	if f.Unwinding() {
+		f.keep(na, *a)
+	}
+}
+
+func Keep2[A, B any](f *Frame, na string, a *A, nb string, b *B) {
+	if f.Unwinding() {
+		f.keep(na, *a, nb, *b)
+	}
+}
+
+func Keep3[A, B, C any](f *Frame, na string, a *A, nb string, b *B, nc string, c *C) {
+	if f.Unwinding() {
+		f.keep(na, *a, nb, *b, nc, *c)
+	}
+}
+
+func Keep4[A, B, C, D any](f *Frame, na string, a *A, nb string, b *B, nc string, c *C,
+	nd string, d *D) {
+	if f.Unwinding() {
+		f.keep(na, *a, nb, *b, nc, *c, nd, *d)
+	}
+}
+
+func Keep5[A, B, C, D, E any](f *Frame, na string, a *A, nb string, b *B, nc string, c *C,
+	nd string, d *D, ne string, e *E) {
+	if f.Unwinding() {
+		f.keep(na, *a, nb, *b, nc, *c, nd, *d, ne, *e)
+	}
+}
+
+func Keep6[A, B, C, D, E, F any](f *Frame, na string, a *A, nb string, b *B, nc string, c *C,
+	nd string, d *D, ne string, e *E, nf string, g *F) {
+	if f.Unwinding() {
+		f.keep(na, *a, nb, *b, nc, *c, nd, *d, ne, *e, nf, *g)
 	}
 }
 

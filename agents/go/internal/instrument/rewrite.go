@@ -197,9 +197,11 @@ func userNamed(results []string) []string {
 	return pairs
 }
 
-// keepLocals makes the locals declared at the top level of the body reach the unwind
-// record of a panic: a deferred closure after a declaration, on its line, boxes the locals
-// declared so far, only when a panic is leaving the function. A defer costs every call
+// keepLocals makes the locals declared at the top level of the body (the first maxKept)
+// reach the unwind record of a panic: a deferred call after a declaration, on its line,
+// boxes the locals declared so far, only when a panic is leaving the function (a call of
+// the agent's, not a closure, which would rename the function's own closures: funcN
+// count the literals in the body). A defer costs every call
 // some nanoseconds, so there are two at most: after the first declaration and after the
 // last (a panic after the last sees them all, one before it the first's), and none that
 // would stop the compiler from open-coding the function's defers (at most 8, returns times
@@ -220,9 +222,9 @@ func (r *fileRewriter) keepLocals(body *ast.BlockStmt, ours int, known []string)
 	for _, stmt := range body.List {
 		before := len(names)
 		for _, ident := range declared(stmt) {
-			if ident.Name != "_" && !seen[ident.Name] {
+			if ident.Name != "_" && !seen[ident.Name] && len(names) < 2*maxKept {
 				seen[ident.Name] = true
-				names = append(names, strconv.Quote(ident.Name), ident.Name)
+				names = append(names, strconv.Quote(ident.Name), "&"+ident.Name)
 			}
 		}
 		if len(names) > before {
@@ -240,9 +242,12 @@ func (r *fileRewriter) keepLocals(body *ast.BlockStmt, ours int, known []string)
 		}
 		ours++
 		r.edits = append(r.edits, edit{at: r.offset(after[i].End()), text: fmt.Sprintf(
-			"; defer func() { if __orion_f.Unwinding() { __orion_f.Keep(%s) } }()", strings.Join(upTo[i], ", "))})
+			"; defer __orion.Keep%d(&__orion_f, %s)", len(upTo[i])/2, strings.Join(upTo[i], ", "))})
 	}
 }
+
+// maxKept: the locals a function keeps, the first declared (the agent's Keep1 to Keep6).
+const maxKept = 6
 
 // declared: the variables a top-level statement of a body declares.
 func declared(stmt ast.Stmt) []*ast.Ident {

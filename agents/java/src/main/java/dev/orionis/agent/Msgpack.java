@@ -16,6 +16,8 @@ final class Msgpack {
             p.packNil();
         } else if (v instanceof String) {
             p.packString((String) v);
+        } else if (v instanceof byte[]) {
+            p.packBinaryHeader(((byte[]) v).length).writePayload((byte[]) v);
         } else if (v instanceof Boolean) {
             p.packBoolean((Boolean) v);
         } else if (v instanceof Double || v instanceof Float) {

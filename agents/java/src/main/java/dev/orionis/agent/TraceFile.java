@@ -45,6 +45,8 @@ final class TraceFile {
     private final Map<Integer, Integer> functions = new HashMap<>();
     private final Map<String, Integer> externals = new HashMap<>();
     private final Map<Lane, Integer> lanes = new IdentityHashMap<>();
+    private int functionsDefined;
+    private int lanesDefined;
     private final Map<Lane, Long> laneTimes = new IdentityHashMap<>();
     private final Map<String, Long> counts = new LinkedHashMap<>();
 
@@ -73,8 +75,13 @@ final class TraceFile {
         return maxT;
     }
 
+    /** Whether the file defines the string `s` already. */
+    boolean defines(String s) {
+        return strings.containsKey(s);
+    }
+
     int functionCount() {
-        return functions.size() + externals.size();
+        return functionsDefined;
     }
 
     private void bump(String count) {
@@ -142,7 +149,7 @@ final class TraceFile {
         int nameId = intern(name);
         int moduleId = intern(module);
         int fileId = intern(file == null ? "" : file);
-        int id = functionCount();
+        int id = functionsDefined++;
         records++;
         buf.packArrayHeader(6).packInt(2).packInt(id).packInt(nameId).packInt(moduleId).packInt(fileId);
         if (line > 0) {
@@ -162,7 +169,7 @@ final class TraceFile {
         int parent = lane.parent == null ? -1 : lane(lane.parent);
         int name = intern(lane.name);
         int kind = intern("thread");
-        id = lanes.size();
+        id = lanesDefined++;
         lanes.put(lane, id);
         records++;
         buf.packArrayHeader(6).packInt(3).packInt(id).packInt(name).packInt(kind).packLong(lane.threadId);
@@ -229,6 +236,72 @@ final class TraceFile {
             }
         }
         return maybeCut();
+    }
+
+    /** Captured values' name/value pairs, as a column of `record` packs them (names by sid). */
+    static final class Pairs {
+        final List<Object> items;
+
+        Pairs(List<Object> items) {
+            this.items = items;
+        }
+    }
+
+    /** Any record, its columns as given: a Node is a captured value, Pairs are pairs, a List
+     * an array of such columns, anything else a plain msgpack value (Msgpack.pack). Timed
+     * records (spec 6.1) get `t` (the trace's time) as their dt; definitions count as what
+     * they define. It writes what an agent of another language records (the vectors of
+     * spec section 13: VectorWriter); this agent's own events go through write(). */
+    void record(int type, long t, Object... columns) throws IOException {
+        boolean timed = type >= 4 && type <= 10;
+        for (Object column : columns) {
+            internStrings(column);
+        }
+        records++;
+        buf.packArrayHeader(1 + (timed ? 1 : 0) + columns.length).packInt(type);
+        if (timed) {
+            buf.packLong(t - frameT);
+            frameT = t;
+            maxT = Math.max(maxT, t);
+            bump(TIMED_COUNTS[type - 4]);
+        }
+        functionsDefined += type == 2 ? 1 : 0;
+        lanesDefined += type == 3 ? 1 : 0;
+        for (Object column : columns) {
+            column(column);
+        }
+        maybeCut();
+    }
+
+    private static final String[] TIMED_COUNTS = {"calls", "returns", "exceptions", "unwinds", "crashes", "stacks", "events"};
+
+    /** Defines the strings a column's values refer to, before the record that holds them. */
+    private void internStrings(Object column) throws IOException {
+        if (column instanceof Node) {
+            internValues(column);
+        } else if (column instanceof Pairs) {
+            internValues(((Pairs) column).items);
+        } else if (column instanceof List) {
+            for (Object item : (List<?>) column) {
+                internStrings(item);
+            }
+        }
+    }
+
+    private void column(Object column) throws IOException {
+        if (column instanceof Node) {
+            value(column);
+        } else if (column instanceof Pairs) {
+            pairs(((Pairs) column).items);
+        } else if (column instanceof List) {
+            List<?> items = (List<?>) column;
+            buf.packArrayHeader(items.size());
+            for (Object item : items) {
+                column(item);
+            }
+        } else {
+            Msgpack.pack(buf, column);
+        }
     }
 
     /** A stack record (outermost frame first): each frame {fn or StackTraceElement, line, locals}. */
@@ -414,7 +487,7 @@ final class TraceFile {
         allCounts.put("records", records);
         allCounts.putAll(counts);
         allCounts.put("functions", (long) functionCount());
-        allCounts.put("lanes", (long) lanes.size());
+        allCounts.put("lanes", (long) lanesDefined);
         summary.put("counts", allCounts);
         // the bytes so far are in the checksum; the end record, in the last frame, is not
         byte[] rest = buf.toByteArray();

@@ -58,3 +58,23 @@ def test_system_exit_keeps_its_status_and_fails_the_trace(project: Project,
     fns = {f["id"]: f["name"] for f in by_type(records, "function")}
     [stack] = by_type(records, "stack")
     assert [fns[f["fn"]] for f in stack["frames"]] == ["Quit.main", "Quit.stop"]
+
+
+def test_system_exit_zero_inside_calls_leaves_a_valid_ok_trace(project: Project,
+                                                               tmp_path: Path) -> None:
+    source = tmp_path / "Done.java"
+    source.write_text("public class Done {\n"
+                      "    static void finish() { System.exit(0); }\n"
+                      "    public static void main(String[] args) { finish(); }\n"
+                      "}\n")
+    subprocess.run(["javac", "-g", "-d", str(tmp_path), str(source)], check=True)
+    spool = tmp_path / "spool"
+    done = orion("run", "--spool", str(spool), "--mode", "dev", "--", "java", "-cp",
+                 str(tmp_path), "Done", cwd=project.root)
+    assert done.returncode == 0
+    [trace] = spool.glob("*.otrace")
+    checked = orion("validate", str(trace), cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout  # was: "lane 0 ends with 2 open call(s)"
+    records = decoded(trace)
+    assert by_type(records, "end")[0]["status"] == "ok"
+    assert len(by_type(records, "unwind")) == 2  # finish, then main

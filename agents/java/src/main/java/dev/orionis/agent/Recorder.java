@@ -301,9 +301,25 @@ public final class Recorder {
                 }
             }
             window.sort((a, b) -> Long.compare(a.nanos, b.nanos)); // stable: a lane keeps its order
+        } else {
+            unwindOpenCalls();
         }
         int root = rootFn;
         process.finish(failure, status, window, root < 0 ? null : Functions.get(root).qualifiedName());
+    }
+
+    /** The JVM exits (System.exit inside calls, daemon threads still running): each lane's
+     * calls still open end with an unwind at this instant, so that an `ok` trace has no
+     * open call left (spec 6.2). Other threads may still run: the agent records no more. */
+    private static void unwindOpenCalls() {
+        long now = System.nanoTime();
+        synchronized (ALL_LANES) {
+            for (Lane lane : ALL_LANES) {
+                for (int at = lane.depth - 1; at >= 0; at--) {
+                    process.add(new Event(Event.UNWIND, now, lane, lane.stack[at] >> 1, 0, null));
+                }
+            }
+        }
     }
 
     // --- helpers ---

@@ -251,46 +251,107 @@ func (f *Frame) keep(namesAndValues ...any) {
 	}
 }
 
-// Keep1 to Keep6 are deferred after a local's declaration with pointers to the locals
-// declared so far, and box them (into keep) only when a panic is leaving the function.
-// Typed pointers and a plain deferred call, not a closure: the locals stay on the stack,
-// and the function's own closures keep the names the compiler gives them (main.run.func1).
-func Keep1[A any](f *Frame, na string, a *A) {
-	if f.Unwinding() {
-		f.keep(na, *a)
+// Leave0 to Leave8 are what instrumented code defers: at the start of a function with
+// pointers to its arguments then its results (`results` of them, named "" when the user
+// did not name them), to end its frame; and after a local's declaration with pointers to
+// the locals declared so far and results = Locals, to keep them when a panic is leaving.
+// A plain deferred call with typed pointers, not a closure: the variables stay on the
+// stack, and the function's own closures keep the names the compiler gives them
+// (main.run.func1: funcN count the literals of the body). Values are boxed only when
+// they are recorded.
+func Leave0(f *Frame, results int) {
+	if w := f.leaving(results); w != exitDone {
+		f.left(w, results, []string{}, []any{})
 	}
 }
 
-func Keep2[A, B any](f *Frame, na string, a *A, nb string, b *B) {
-	if f.Unwinding() {
-		f.keep(na, *a, nb, *b)
+func Leave1[A any](f *Frame, results int, n0 string, p0 *A) {
+	if w := f.leaving(results); w != exitDone {
+		f.left(w, results, []string{n0}, []any{pick(w, 0, 1-results, p0)})
 	}
 }
 
-func Keep3[A, B, C any](f *Frame, na string, a *A, nb string, b *B, nc string, c *C) {
-	if f.Unwinding() {
-		f.keep(na, *a, nb, *b, nc, *c)
+func Leave2[A, B any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B) {
+	if w := f.leaving(results); w != exitDone {
+		f.left(w, results, []string{n0, n1}, []any{pick(w, 0, 2-results, p0), pick(w, 1, 2-results, p1)})
 	}
 }
 
-func Keep4[A, B, C, D any](f *Frame, na string, a *A, nb string, b *B, nc string, c *C,
-	nd string, d *D) {
-	if f.Unwinding() {
-		f.keep(na, *a, nb, *b, nc, *c, nd, *d)
+func Leave3[A, B, C any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C) {
+	if w := f.leaving(results); w != exitDone {
+		f.left(w, results, []string{n0, n1, n2}, []any{pick(w, 0, 3-results, p0), pick(w, 1, 3-results, p1), pick(w, 2, 3-results, p2)})
 	}
 }
 
-func Keep5[A, B, C, D, E any](f *Frame, na string, a *A, nb string, b *B, nc string, c *C,
-	nd string, d *D, ne string, e *E) {
-	if f.Unwinding() {
-		f.keep(na, *a, nb, *b, nc, *c, nd, *d, ne, *e)
+func Leave4[A, B, C, D any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D) {
+	if w := f.leaving(results); w != exitDone {
+		f.left(w, results, []string{n0, n1, n2, n3}, []any{pick(w, 0, 4-results, p0), pick(w, 1, 4-results, p1), pick(w, 2, 4-results, p2), pick(w, 3, 4-results, p3)})
 	}
 }
 
-func Keep6[A, B, C, D, E, F any](f *Frame, na string, a *A, nb string, b *B, nc string, c *C,
-	nd string, d *D, ne string, e *E, nf string, g *F) {
+func Leave5[A, B, C, D, E any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D, n4 string, p4 *E) {
+	if w := f.leaving(results); w != exitDone {
+		f.left(w, results, []string{n0, n1, n2, n3, n4}, []any{pick(w, 0, 5-results, p0), pick(w, 1, 5-results, p1), pick(w, 2, 5-results, p2), pick(w, 3, 5-results, p3), pick(w, 4, 5-results, p4)})
+	}
+}
+
+func Leave6[A, B, C, D, E, F any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D, n4 string, p4 *E, n5 string, p5 *F) {
+	if w := f.leaving(results); w != exitDone {
+		f.left(w, results, []string{n0, n1, n2, n3, n4, n5}, []any{pick(w, 0, 6-results, p0), pick(w, 1, 6-results, p1), pick(w, 2, 6-results, p2), pick(w, 3, 6-results, p3), pick(w, 4, 6-results, p4), pick(w, 5, 6-results, p5)})
+	}
+}
+
+func Leave7[A, B, C, D, E, F, G any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D, n4 string, p4 *E, n5 string, p5 *F, n6 string, p6 *G) {
+	if w := f.leaving(results); w != exitDone {
+		f.left(w, results, []string{n0, n1, n2, n3, n4, n5, n6}, []any{pick(w, 0, 7-results, p0), pick(w, 1, 7-results, p1), pick(w, 2, 7-results, p2), pick(w, 3, 7-results, p3), pick(w, 4, 7-results, p4), pick(w, 5, 7-results, p5), pick(w, 6, 7-results, p6)})
+	}
+}
+
+func Leave8[A, B, C, D, E, F, G, H any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D, n4 string, p4 *E, n5 string, p5 *F, n6 string, p6 *G, n7 string, p7 *H) {
+	if w := f.leaving(results); w != exitDone {
+		f.left(w, results, []string{n0, n1, n2, n3, n4, n5, n6, n7}, []any{pick(w, 0, 8-results, p0), pick(w, 1, 8-results, p1), pick(w, 2, 8-results, p2), pick(w, 3, 8-results, p3), pick(w, 4, 8-results, p4), pick(w, 5, 8-results, p5), pick(w, 6, 8-results, p6), pick(w, 7, 8-results, p7)})
+	}
+}
+
+// Locals tells Leave0..Leave8 that they keep locals rather than end the frame.
+const Locals = -1
+
+// leaving is what the frame's deferred call does now: exitValues, exitLocals or nothing.
+func (f *Frame) leaving(results int) int {
+	if results != Locals {
+		return f.Exit()
+	}
 	if f.Unwinding() {
-		f.keep(na, *a, nb, *b, nc, *c, nd, *d, ne, *e, nf, *g)
+		return exitLocals
+	}
+	return exitDone
+}
+
+// pick boxes the variable at position i of a Leave call when it is recorded: results
+// (from position firstResult on) for a return, everything for an unwind.
+func pick[T any](what, i, firstResult int, p *T) any {
+	if what == exitLocals || i >= firstResult {
+		return *p
+	}
+	return nil
+}
+
+// left records what leaving asked for, from the Leave call's names and values.
+func (f *Frame) left(what, results int, names []string, values []any) {
+	if what == exitValues {
+		f.Returned(values[len(values)-results:]...)
+		return
+	}
+	pairs := make([]any, 0, 2*len(names))
+	for i, name := range names {
+		if name != "" { // a result the user did not name is no local of theirs
+			pairs = append(pairs, name, values[i])
+		}
+	}
+	if results == Locals {
+		f.keep(pairs...)
+	} else {
+		f.Unwound(pairs...)
 	}
 }
 
@@ -306,7 +367,7 @@ func (f Frame) pop() {
 
 func (f Frame) returned(values []any, hasValue bool) {
 	f.pop()
-	if hasValue && values == nil {
+	if hasValue && len(values) == 0 {
 		hasValue = false // a function without results returns no value
 	}
 	if !hasValue {

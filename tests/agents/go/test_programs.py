@@ -94,6 +94,20 @@ def test_a_panic_is_recorded_and_the_program_behaves_as_without_orion(built: Bui
                                 "message": "runtime error: integer divide by zero"}
 
 
+def test_a_closure_keeps_its_name_in_a_panic_report(built: Built, tmp_path: Path) -> None:
+    """The rewrite adds no function literal before the program's own: the compiler names
+    closures by counting them (run's second is main.run.func2, in both builds)."""
+    plain = subprocess.run([str(built.plain), "closure"], capture_output=True, text=True,
+                           env=plain_env(), cwd=built.module)
+    done, [trace] = run_traced(built, "closure", spool=tmp_path / "spool")
+    assert plain.returncode == done.returncode == 2
+    assert "main.run.func2" in stack_lines(plain.stderr)
+    assert stack_lines(done.stderr) == stack_lines(plain.stderr)
+    fns = functions(decoded(trace))
+    [stack] = by_type(decoded(trace), "stack")
+    assert [fns[f["fn"]]["name"] for f in stack["frames"]][-2:] == ["run.func2", "divide"]
+
+
 def test_a_recovered_panic_is_raised_then_caught(built: Built, tmp_path: Path) -> None:
     done, [trace] = run_traced(built, "recover", spool=tmp_path / "spool")
     assert done.returncode == 0 and "recovered: runtime error" in done.stdout

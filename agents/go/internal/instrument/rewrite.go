@@ -178,11 +178,36 @@ func (r *fileRewriter) instrument(typ *ast.FuncType, body *ast.BlockStmt, name s
 	for _, a := range args {
 		pro.WriteString(", " + a)
 	}
-	unwound := append(args, userNamed(results)...)
-	fmt.Fprintf(&pro, ") } else { __orion_f = __orion.Enter(%s) }; defer func() { switch __orion_f.Exit() { case 1: __orion_f.Returned(%s); case 2: __orion_f.Unwound(%s) } }(); ",
-		id, strings.Join(results, ", "), strings.Join(unwound, ", "))
+	fmt.Fprintf(&pro, ") } else { __orion_f = __orion.Enter(%s) }; ", id)
+	if len(args)/2+len(results) <= maxLeave {
+		fmt.Fprintf(&pro, "defer __orion.Leave%d(&__orion_f, %d%s); ", len(args)/2+len(results),
+			len(results), leaveArgs(args, results))
+	} else { // a closure: it renames the function's own closures (funcN count literals)
+		fmt.Fprintf(&pro, "defer func() { switch __orion_f.Exit() { case 1: __orion_f.Returned(%s); case 2: __orion_f.Unwound(%s) } }(); ",
+			strings.Join(results, ", "), strings.Join(append(args, userNamed(results)...), ", "))
+	}
 	r.edits = append(r.edits, edit{at: r.offset(body.Lbrace) + 1, text: pro.String()})
-	r.keepLocals(body, strings.Count(pro.String(), "defer "), unwound)
+	r.keepLocals(body, strings.Count(pro.String(), "defer "), append(args, userNamed(results)...))
+}
+
+// maxLeave: the most variables the agent's Leave0..Leave8 take.
+const maxLeave = 8
+
+// leaveArgs: a Leave call's names and pointers, the arguments' then the results' (those the
+// user did not name are named "", as no local of theirs).
+func leaveArgs(args, results []string) string {
+	var b strings.Builder
+	for i := 0; i < len(args); i += 2 {
+		fmt.Fprintf(&b, ", %s, &%s", args[i], args[i+1])
+	}
+	for _, name := range results {
+		if strings.HasPrefix(name, "__orion_r") {
+			fmt.Fprintf(&b, `, "", &%s`, name)
+		} else {
+			fmt.Fprintf(&b, ", %q, &%s", name, name)
+		}
+	}
+	return b.String()
 }
 
 // userNamed: the results the user named, as names and values (the unnamed ones got
@@ -242,12 +267,12 @@ func (r *fileRewriter) keepLocals(body *ast.BlockStmt, ours int, known []string)
 		}
 		ours++
 		r.edits = append(r.edits, edit{at: r.offset(after[i].End()), text: fmt.Sprintf(
-			"; defer __orion.Keep%d(&__orion_f, %s)", len(upTo[i])/2, strings.Join(upTo[i], ", "))})
+			"; defer __orion.Leave%d(&__orion_f, __orion.Locals, %s)", len(upTo[i])/2, strings.Join(upTo[i], ", "))})
 	}
 }
 
-// maxKept: the locals a function keeps, the first declared (the agent's Keep1 to Keep6).
-const maxKept = 6
+// maxKept: the locals a function keeps, the first declared.
+const maxKept = maxLeave
 
 // declared: the variables a top-level statement of a body declares.
 func declared(stmt ast.Stmt) []*ast.Ident {

@@ -59,6 +59,8 @@ func run(how string) {
 		os.Exit(3)
 	case "deadlock":
 		wait(make(chan int))
+	case "closure":
+		func() { fmt.Println(divide(1, 0)) }()
 	}
 }
 

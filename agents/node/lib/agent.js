@@ -72,6 +72,7 @@ class Agent {
     this.stopped = false; // the agent failed and records nothing more
     this.none = [];
     this.writer = null;
+    this.liveFrames = null; // where the dev/safe trace's records go: a worker thread writes them
     this.capturer = null;
     // error mode: the ring of recent events, as parallel arrays (no allocation per event)
     this.ring = config.mode === 'error' ? { type: new Uint8Array(config.ring), time: new Float64Array(config.ring),
@@ -330,6 +331,15 @@ class Agent {
     process.stderr.write(`orion: the Node.js agent stopped recording: ${error && error.message}\n`);
   }
 
+  /** Starts the thread that will write the dev/safe trace's frames (frames.js), ahead of
+   *  the trace, so that it is up by the time the program runs. */
+  prepareLiveTrace() {
+    if (this.ring === null && this.liveFrames === null) {
+      const { SharedFrames } = require('./frames');
+      this.liveFrames = new SharedFrames((error) => this.stop(error));
+    }
+  }
+
   /** The dev/safe trace, opened at its first event. */
   open() {
     if (this.writer === null) {
@@ -351,8 +361,9 @@ class Agent {
     if (this.config.parent) meta.parent = this.config.parent;
     if (extra.window) meta.window = extra.window;
     const { TraceWriter } = require('./writer'); // loaded with the first trace written
-    const live = extra.traceId === undefined && this.ring === null; // the process's own trace
-    return new TraceWriter(file, meta, { live, failed: (error) => this.stop(error) });
+    if (extra.traceId !== undefined || this.ring !== null) return new TraceWriter(file, meta);
+    this.prepareLiveTrace(); // the process's own trace, written as it runs
+    return new TraceWriter(file, meta, { live: this.liveFrames });
   }
 
   /** The summary of a trace, as spec section 4.7 lists it (counts and checksum are the

@@ -17,7 +17,7 @@ const PACKAGE_MANAGERS = /(?:^|[/\\])(?:npm|npx|npm-cli|npx-cli|yarn|pnpm|pnpx|c
 function start() {
   if (globalThis.__orion !== undefined || process.env.ORION_DISABLE === '1') return;
   if (!isMainThread && parentPort === null) return; // Node's module loader thread, not the program's
-  if (!isMainThread && require('worker_threads').workerData?.orionLocals) return; // our own worker
+  if (!isMainThread && require('worker_threads').workerData?.orionAgentThread) return; // the agent's own worker (locals, flush)
   const { readConfig } = require('./config');
   const { Agent } = require('./agent');
   const config = readConfig();
@@ -29,6 +29,7 @@ function start() {
   }
   const packageManager = PACKAGE_MANAGERS.test(process.argv[1] || '');
   if (!packageManager) {
+    agent.prepareLiveTrace();
     const { port1, port2 } = new (require('worker_threads').MessageChannel)();
     port1.unref();
     require('./stack').formatStacks(port1); // stack traces give the columns as written
@@ -63,7 +64,7 @@ function watchLocals(agent, config) {
   const released = new Int32Array(new SharedArrayBuffer(4));
   try {
     const worker = new Worker(path.join(__dirname, 'locals-worker.js'), {
-      workerData: { orionLocals: true, port: port2, files, maxFrames: 20, released }, transferList: [port2],
+      workerData: { orionAgentThread: true, port: port2, files, maxFrames: 20, released }, transferList: [port2],
       stdout: false, stderr: false });
     worker.unref();
     worker.on('error', () => {}); // no locals then; the program is not disturbed

@@ -11,15 +11,12 @@
 const fs = require('fs');
 const zlib = require('zlib');
 const { Packr } = require('msgpackr');
-const { frameCompressor } = require('./zstd');
+const { frameCompressor, rawFrame } = require('./zstd');
+const { LocalFrames } = require('./frames');
 
 const T = require('./records');
 
 const VERSION = [1, 0];
-const BATCH_RECORDS = 8192;
-// A live trace's pending events are written before the oldest is this old, so that a
-// kill -9 loses at most ~100 ms of them (docs/security.md).
-const FLUSH_AFTER_MS = 80;
 const RECORD_TYPES = [
   [0, 'header', ['meta'], false], [1, 'string', ['id', 'text'], false],
   [2, 'function', ['id', 'name', 'module', 'file', 'line', 'addr?'], false],
@@ -44,12 +41,43 @@ function wideInt(n) {
   return typeof n === 'number' && (n > UINT32_MAX || n < INT32_MIN) ? BigInt(n) : n;
 }
 
-/** The bytes of several records, one after the other: the batch as one msgpack array,
- *  its array header cut off. */
-function packRecords(records) {
-  const packed = packr.pack(records);
-  const head = packed[0] <= 0x9f ? 1 : packed[0] === 0xdc ? 3 : 5;
-  return packed.subarray(head);
+const scratch = Buffer.allocUnsafe(64);
+
+let packed = scratch; // packRecord's bytes
+
+/** Packs one record into `packed` (valid until the next call) and returns its length: the
+ *  hot records (arrays of up to 15 integers ≥ -32 and nils: calls, returns, unwinds without
+ *  values) by hand into a scratch buffer, with the bytes msgpackr writes; the rest by
+ *  msgpackr. */
+function packRecord(record) {
+  const n = record.length;
+  if (n > 15) return packOther(record);
+  scratch[0] = 0x90 | n;
+  let at = 1;
+  for (let i = 0; i < n; i++) {
+    const item = record[i];
+    if (item === null) {
+      scratch[at++] = 0xc0;
+    } else if (typeof item !== 'number' || !Number.isInteger(item) || item < -0x20 || item > UINT32_MAX) {
+      return packOther(record);
+    } else if (item < 0x80) {
+      scratch[at++] = item & 0xff; // a positive or negative fixint
+    } else if (item < 0x100) {
+      scratch[at++] = 0xcc; scratch[at++] = item;
+    } else if (item < 0x10000) {
+      scratch[at++] = 0xcd; scratch[at++] = item >>> 8; scratch[at++] = item & 0xff;
+    } else {
+      scratch[at++] = 0xce; scratch[at++] = item >>> 24; scratch[at++] = (item >>> 16) & 0xff;
+      scratch[at++] = (item >>> 8) & 0xff; scratch[at++] = item & 0xff;
+    }
+  }
+  packed = scratch;
+  return at;
+}
+
+function packOther(record) {
+  packed = packr.pack(record);
+  return packed.length;
 }
 
 function skippableFrame(payload) {
@@ -70,35 +98,36 @@ function prelude() {
 }
 
 class TraceWriter {
-  /** Opens `path` and writes the prelude and the header (its frame flushed at once). A
-   *  `live` trace, written as the program runs, writes its first event at once (the file
-   *  shows the program began) and never keeps events waiting longer than FLUSH_AFTER_MS:
-   *  the record that finds the oldest that old writes the batch, and an unref'd timer,
-   *  armed only while records wait, writes it when the program goes quiet (back in the
-   *  event loop); a failed timed write is reported to `failed`. */
-  constructor(path, meta, { live = false, failed = () => {} } = {}) {
+  /** Opens `path` and writes the prelude and the header, in a frame of its own, at once. A
+   *  `live` trace, written as the program runs, has its records written by the worker
+   *  thread of `live` (a SharedFrames) within ~50 ms whatever the program does next
+   *  (frames.js). Other traces (written at once) write their frames themselves. */
+  constructor(path, meta, { live = null } = {}) {
     this.path = path;
-    this.live = live;
-    this.failed = failed;
-    this.timer = null;
-    this.fd = fs.openSync(path, 'wx', 0o644);
-    this.compress = frameCompressor();
+    const fd = fs.openSync(path, 'wx', 0o644);
     this.strings = new Map();
     this.functionIds = new Map(); // the agent's function -> id in this file
     this.laneIds = new Map(); // the agent's lane -> id in this file
-    this.batch = [];
-    this.frameTime = 0; // the time of the batch's last timed record
+    this.frameTime = 0; // the time of the frame's last timed record
+    this.generation = 0; // the frame frameTime belongs to
     this.lastTime = 0;
-    this.checksum = 0;
-    this.counts = { records: 0, calls: 0, returns: 0, unwinds: 0, exceptions: 0, crashes: 0,
+    this.counts = { records: 1, calls: 0, returns: 0, unwinds: 0, exceptions: 0, crashes: 0,
       stacks: 0, events: 0, functions: 0, lanes: 0 };
     this.timedCounts = new Array(16).fill(0); // by record type
     this.closed = false;
-    fs.writeSync(this.fd, prelude());
-    this.batch.push([T.HEADER, { format: 'otrace', version: VERSION, records: RECORD_TYPES, ...meta }]);
+    const header = packr.pack([T.HEADER, { format: 'otrace', version: VERSION, records: RECORD_TYPES, ...meta }]);
+    // the live trace's header in raw blocks: the program's thread never loads the compressor
+    fs.writeSync(fd, Buffer.concat([prelude(), live !== null ? rawFrame(header) : frameCompressor()(header)]));
+    const checksum = zlib.crc32(header);
+    if (live !== null) live.attach(fd, checksum);
+    this.frames = live !== null ? live : new LocalFrames(fd, checksum);
+  }
+
+  /** Adds a record that has no time (a definition): any frame up to its first use will do. */
+  add(record) {
+    const length = packRecord(record);
+    this.frames.append(packed, length, undefined);
     this.counts.records++;
-    this.flush();
-    this.flushAt = live ? -Infinity : Infinity; // the time by which waiting records are written
   }
 
   sid(text) {
@@ -106,8 +135,7 @@ class TraceWriter {
     if (id === undefined) {
       id = this.strings.size;
       this.strings.set(text, id);
-      this.batch.push([T.STRING, id, text]);
-      this.counts.records++;
+      this.add([T.STRING, id, text]);
     }
     return id;
   }
@@ -124,8 +152,7 @@ class TraceWriter {
       this.functionIds.set(fn, id);
       const record = [T.FUNCTION, id, name, module, file, fn.line];
       if (fn.addr !== undefined) record.push(wideInt(fn.addr));
-      this.batch.push(record);
-      this.counts.records++;
+      this.add(record);
       this.counts.functions++;
     }
     return id;
@@ -140,8 +167,7 @@ class TraceWriter {
       const kind = this.sid(lane.kind);
       id = this.laneIds.size;
       this.laneIds.set(lane, id);
-      this.batch.push([T.LANE, id, name, kind, lane.nativeId, parent]);
-      this.counts.records++;
+      this.add([T.LANE, id, name, kind, lane.nativeId, parent]);
       this.counts.lanes++;
     }
     return id;
@@ -152,76 +178,54 @@ class TraceWriter {
   module(id, path, base, buildId, size, mtime) {
     const record = [T.MODULE, id, path === null ? null : this.sid(path), wideInt(base), buildId];
     if (size !== undefined && mtime !== undefined) record.push(wideInt(size), wideInt(mtime));
-    this.batch.push(record);
-    this.counts.records++;
+    this.add(record);
   }
 
   /** Appends a timed record at time `t`: `record` is [type, any, lane id, ...columns];
-   *  its second slot gets the delta from the frame's previous timed record. */
+   *  its second slot gets the delta from the frame's previous timed record (the time
+   *  itself when the record begins a frame). */
   timed(t, record) {
-    record[1] = wideInt(t - this.frameTime);
+    const frames = this.frames;
+    let generation = frames.generation;
+    record[1] = wideInt(generation === this.generation ? t - this.frameTime : t);
+    for (;;) {
+      const length = packRecord(record);
+      if (frames.append(packed, length, generation)) break;
+      generation = frames.generation; // the frame was cut before it: it begins the next
+      record[1] = wideInt(t);
+    }
+    this.generation = generation;
     this.frameTime = t;
     if (t > this.lastTime) this.lastTime = t;
-    this.batch.push(record);
     this.timedCounts[record[0]]++;
-    if (t >= this.flushAt || this.batch.length >= BATCH_RECORDS) {
-      this.flush();
-    } else if (this.live && this.timer === null) {
-      this.flushAt = t + FLUSH_AFTER_MS * 1e6;
-      this.armTimer();
-    }
   }
 
-  armTimer() {
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      try {
-        this.flush();
-      } catch (error) {
-        this.failed(error);
-      }
-    }, FLUSH_AFTER_MS);
-    this.timer.unref();
-  }
-
-  /** Writes the batch as one frame (nothing when empty). */
+  /** Writes the records so far as a frame (a trace written at once; tools/write-vector.js). */
   flush() {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
-    if (this.batch.length === 0 || this.closed) return;
-    const data = packRecords(this.batch);
-    this.batch = [];
-    this.frameTime = 0;
-    this.flushAt = Infinity;
-    this.checksum = zlib.crc32(data, this.checksum);
-    fs.writeSync(this.fd, this.compress(data));
+    this.frames.flush();
   }
 
   /** Writes the end record with `summary` (counts and checksum added) and the trailer. */
   close(summary) {
     if (this.closed) return;
-    this.flush();
+    this.closed = true;
     const counts = { ...this.counts };
     for (const [type, name] of Object.entries(COUNTED)) counts[name] = this.timedCounts[type];
     counts.records += this.timedCounts.reduce((a, b) => a + b, 0);
-    const full = { ...summary, duration_ns: wideInt(Math.max(summary.duration_ns || 0, this.lastTime)),
-      counts, checksum: this.checksum >>> 0 };
-    const end = this.compress(packRecords([[T.END, full]]));
-    const trailer = Buffer.concat([packr.pack(full), Buffer.alloc(4), Buffer.from('\x89OTREND\n', 'latin1')]);
-    trailer.writeUInt32LE(trailer.length - 12, trailer.length - 12);
-    fs.writeSync(this.fd, Buffer.concat([end, skippableFrame(trailer)]));
-    fs.closeSync(this.fd);
-    this.closed = true;
+    const full = { ...summary, duration_ns: wideInt(Math.max(summary.duration_ns || 0, this.lastTime)), counts };
+    this.frames.close((checksum) => {
+      full.checksum = checksum;
+      const trailer = Buffer.concat([packr.pack(full), Buffer.alloc(4), Buffer.from('\x89OTREND\n', 'latin1')]);
+      trailer.writeUInt32LE(trailer.length - 12, trailer.length - 12);
+      return [packr.pack([T.END, full]), skippableFrame(trailer)];
+    });
   }
 
   /** Closes the file without an end record: the trace reads as incomplete. */
   abandon() {
     if (this.closed) return;
-    this.flush();
-    fs.closeSync(this.fd);
     this.closed = true;
+    this.frames.close(null);
   }
 }
 

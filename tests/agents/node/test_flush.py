@@ -1,7 +1,7 @@
-"""What a kill -9 leaves of a Node.js program's trace between its bursts of calls: events
-are written within ~100 ms whether the program stays in a synchronous loop (the records
-themselves see the deadline, dev mode) or goes quiet in the event loop (an unref'd timer
-writes them, safe mode). The sweep of random kills on a busy program is in
+"""What a kill -9 leaves of a Node.js program's trace between its bursts of calls: a worker
+thread of the agent writes the events within ~50 ms whatever the program's own thread does
+next: a synchronous loop of calls, the event loop, Atomics.wait, a busy loop that makes no
+call, a blocking system call. The sweep of random kills on a busy program is in
 tests/test_kill9.py."""
 
 from __future__ import annotations
@@ -13,9 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from orion.format.decode import decode_records
 from orion.format.errors import CorruptTrace
 from orion.format.reader import TraceReader
+
+from ...trace_records import by_type, records_after_a_quiet_kill
 
 CALLS = 500
 BOUND_MS = 100
@@ -34,12 +38,23 @@ for (let i = 0; ; i++) {
 }
 """
 
-QUIET_PROGRAM = f"""\
+# Ways a program goes quiet after its last call: none of them runs the agent's code on the
+# program's thread again.
+GOING_QUIET = {
+    "event loop": "setTimeout(() => {}, 3600 * 1000);",
+    "Atomics.wait": "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);",
+    "busy loop": "for (;;) {}",
+    "execSync": "require('child_process').execSync('sleep 3600');",
+}
+
+
+def quiet_program(going_quiet: str) -> str:
+    return f"""\
 let total = 0;
 function step(i) {{ total += i; }}
 for (let i = 0; i < {CALLS}; i++) step(i);
 console.log('ready');
-setTimeout(() => {{}}, 3600 * 1000);
+{going_quiet}
 """
 
 
@@ -81,6 +96,13 @@ def test_a_synchronous_loops_events_reach_the_disk_within_the_bound(tmp_path: Pa
     assert loss_ms <= BOUND_MS + SCHEDULING_SLACK_MS, f"last event {loss_ms:.0f} ms before the kill"
 
 
-def test_a_quiet_programs_events_reach_the_disk_before_a_kill(tmp_path: Path) -> None:
-    records, _ = _run_and_kill(QUIET_PROGRAM, tmp_path, after=0.2, mode="safe")
-    assert sum(r["type"] == "call" for r in records) == CALLS
+@pytest.mark.parametrize("way", GOING_QUIET)
+def test_a_quiet_programs_events_reach_the_disk_before_a_kill(tmp_path: Path, way: str) -> None:
+    (tmp_path / "program.js").write_text(quiet_program(GOING_QUIET[way]))
+    records = records_after_a_quiet_kill(["node", "program.js"], tmp_path / "spool", cwd=tmp_path)
+    assert len(by_type(records, "call")) == CALLS
+
+
+def test_a_quiet_program_in_safe_mode_too(tmp_path: Path) -> None:
+    records, _ = _run_and_kill(quiet_program(GOING_QUIET["Atomics.wait"]), tmp_path, after=0.3, mode="safe")
+    assert len(by_type(records, "call")) == CALLS

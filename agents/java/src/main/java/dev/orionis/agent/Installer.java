@@ -12,6 +12,7 @@ public final class Installer {
 
     public static void install(Instrumentation inst) throws Exception {
         long started = System.nanoTime();
+        Msgpack.loadWithoutUnsafe();
         Settings settings = Settings.fromEnvironment();
         Context context = new Context(settings, System.getenv());
         Recorder.start(context);

@@ -1,6 +1,5 @@
 package dev.orionis.agent;
 
-import io.airlift.compress.zstd.ZstdCompressor;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -34,7 +33,7 @@ final class TraceFile {
     private final FileOutputStream out;
     private final long startNanos;
     private MessageBufferPacker buf = MessagePack.newDefaultBufferPacker();
-    private final ZstdCompressor compressor = new ZstdCompressor();
+    private final Zstd zstd = new Zstd();
     private final CRC32 crc = new CRC32();
     private long frameT;
     /** Batches set aside and not yet written, oldest first. */
@@ -474,9 +473,7 @@ final class TraceFile {
      * thread that took them, and only one at a time, so that frames stay in order). */
     void writeFrames(List<byte[]> frames) throws IOException {
         for (byte[] raw : frames) {
-            byte[] packed = new byte[compressor.maxCompressedLength(raw.length)];
-            int n = compressor.compress(raw, 0, raw.length, packed, 0, packed.length);
-            out.write(packed, 0, n);
+            out.write(zstd.frame(raw));
         }
         out.flush();
     }

@@ -72,7 +72,11 @@ def row_from(path: str | os.PathLike) -> TraceRow:
 
 def _fingerprint(summary: dict, path: str | os.PathLike) -> str | None:
     """The failure fingerprint (stored by the agent or computed from the failing path in
-    bounded memory), when the library has it."""
+    bounded memory), when the library has it; none for a trace whose summary says it did
+    not fail (a whole dev-mode run of a passing suite: reading its tens of millions of
+    records would cost a minute for nothing)."""
+    if summary.get("status") == "ok":
+        return None
     try:
         from .analysis.fingerprint import IN_PASSING_MAX_RECORDS, file_failure_fingerprint
     except ImportError:  # the fingerprint library is optional here

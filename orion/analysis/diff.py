@@ -441,7 +441,7 @@ def call_count_differences(times_a: dict[tuple, list], times_b: dict[tuple, list
 
 # -- bounded reading -------------------------------------------------------------------
 
-Counterparts = set  # of (depth, function key, arguments key)
+Counterparts = set[tuple[int, tuple, str]]  # (depth, function key, arguments key)
 
 
 def counterparts(trace: Trace) -> Counterparts:

@@ -8,11 +8,13 @@ import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 
 from orion.analysis import index_cache
 from orion.analysis.replay import Replay, ReplayError
 from orion.analysis.trace_index import open_indexed
+from orion.cli import cli
 from orion.model import load_trace
 from orion.spool import Spool
 
@@ -141,3 +143,22 @@ def test_only_the_newest_indexes_are_kept(cache, tmp_path, monkeypatch):
         open_indexed(path)
     assert len(cached_files(cache)) == 2
     assert index_cache.load(paths[0]) is None and index_cache.load(paths[2]) is not None
+
+
+def test_show_json_and_replay_print_the_same_from_the_cache(cache, trace, tmp_path,
+                                                             monkeypatch):
+    script = "goto -1\nreverse-step 5\nwhere\nlocals\ngoto 100\nwhere\nlocals\n"
+
+    def outputs() -> tuple[str, str]:
+        shown = CliRunner().invoke(cli, ["show", trace, "--json"])
+        replayed = CliRunner().invoke(cli, ["replay", trace], input=script)
+        assert shown.exit_code == 0 and replayed.exit_code == 0, (shown.output,
+                                                                   replayed.output)
+        return shown.output, replayed.output
+
+    built = outputs()
+    assert len(cached_files(cache)) == 1
+    assert outputs() == built  # from the cache
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))
+    monkeypatch.setattr(index_cache, "MIN_STEPS", 10 ** 9)
+    assert outputs() == built  # never cached

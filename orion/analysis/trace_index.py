@@ -482,22 +482,27 @@ class _Indexer:
         call_records, frame_offsets, frame_starts = (self.call_records, self.frame_offsets,
                                                      self.frame_starts)
         give = self.given.append
-        lane_id = None
+        # Names looked up once (a million records: each lookup in the loop costs ~30 ms)
+        STRING, CALL, RETURN, UNWIND = C.STRING, C.CALL, C.RETURN, C.UNWIND
+        EXCEPTION, CRASH, EVENT = C.EXCEPTION, C.CRASH, C.EVENT
+        call_code, return_code, unwind_code = CALL_CODE, RETURN_CODE, UNWIND_CODE
+        priorities, item_codes = PRIORITY, ITEM_CODES
+        lane_id = lane_sites = None
         for rec in records:
             if reader.frame_offset != frame:
                 frame = reader.frame_offset
                 frame_offsets.append(frame)
                 frame_starts.append(number)
+            n = number  # this record's number
             number += 1
             code = rec[0]
-            if code == C.STRING:
+            if code == STRING:
                 strings[rec[1]] = rec[2]
-                give(number - 1)
+                give(n)
                 yield rec
                 continue
-            if not (code == C.CALL or code == C.RETURN or code == C.UNWIND
-                    or code in ITEM_CODES):
-                give(number - 1)
+            if not (code == CALL or code == RETURN or code == UNWIND or code in item_codes):
+                give(n)
                 yield rec
                 continue
             try:
@@ -514,65 +519,69 @@ class _Indexer:
                     add_record, add_aux, add_flags = (lane.records.append, lane.aux.append,
                                                       lane.flags.append)
                     add_frame, add_partner = lane.frame.append, partner.append
+                    lane_sites = lane.sites
                 step = len(kinds)
                 given = True  # the record goes on to the model
-                if code == C.RETURN or code == C.UNWIND:
+                site = None
+                if code == RETURN or code == UNWIND:
                     if len(levels) == 1:
                         raise _NotIndexable  # a frame from before the window
-                    if code == C.UNWIND and pending:
+                    if code == UNWIND and pending:
                         yield from self._give(lane)
                     elif pending:
                         pending.pop()  # quiet: the model never sees it
                         given = False
                     call = levels.pop()[0]
                     partner[call] = step
-                    kind, aux, paired = (RETURN_CODE if code == C.RETURN else UNWIND_CODE), 0, call
+                    kind, aux, paired = (return_code if code == RETURN else unwind_code), 0, call
                 else:
-                    priority = PRIORITY[code]
+                    priority = priorities[code]
                     level = levels[-1]
                     last = level[1]
                     if last is not None and (t < last or t == last and priority < level[2]):
                         raise _NotIndexable  # the tree walk would move it
-                    level[1], level[2] = t, priority
+                    level[1] = t
+                    level[2] = priority
                     paired = -1
-                    if code == C.CALL:
-                        kind, aux = CALL_CODE, rec[3]
+                    if code == CALL:
+                        kind = call_code
+                        aux = rec[3]
                         if step:
                             pending.append(rec)
                             given = False
                         else:  # a lane's first call, given at once: the model makes
-                            call_records.append(number - 1)  # lanes in their order
+                            call_records.append(n)  # lanes in their order
                         if len(rec) > 5:
-                            sites[rec[3]] = rec[5]
-                        site = sites.get(rec[3])
-                        if site is not None and lane.sites is None:
-                            lane.sites = array("q", [NO_SITE]) * step
+                            sites[aux] = rec[5]
+                        if sites:
+                            site = sites.get(aux)
+                            if site is not None and lane_sites is None:
+                                lane_sites = lane.sites = array("q", [NO_SITE]) * step
                     else:
-                        kind = ITEM_CODES[code]
-                        aux = rec[3] if code == C.EXCEPTION else crashes if code == C.CRASH else 0
-                        crashes += code == C.CRASH
-                        if code != C.EXCEPTION:
+                        kind = item_codes[code]
+                        aux = rec[3] if code == EXCEPTION else crashes if code == CRASH else 0
+                        crashes += code == CRASH
+                        if code != EXCEPTION:
                             if level[0] >= 0:
                                 lane.flags[level[0]] |= HAS_EVENTS
                             else:
                                 lane.has_items = True
-                        if code != C.EVENT and pending:
+                        if code != EVENT and pending:
                             yield from self._give(lane)
                 add_kind(kind)
                 add_time(t)
                 add_depth(len(levels) - 1)
-                add_record(number - 1)
+                add_record(n)
                 add_aux(aux)
                 add_flags(0)
                 add_frame(levels[-1][0])
                 add_partner(paired)
-                if lane.sites is not None:
-                    lane.sites.append(site if kind == CALL_CODE and site is not None
-                                      else NO_SITE)
-                if kind == CALL_CODE:
+                if lane_sites is not None:
+                    lane_sites.append(NO_SITE if site is None else site)
+                if kind == call_code:
                     levels.append([step, None, 0])
                 if given:
-                    give(number - 1)
+                    give(n)
                     yield rec
             except (OverflowError, TypeError, IndexError):
                 raise _NotIndexable from None  # what an array cannot hold: the whole tree

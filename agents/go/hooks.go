@@ -196,7 +196,17 @@ const (
 )
 
 // Exit ends the frame: a return, or an unwind when a panic runs the deferred call.
-func (f Frame) Exit() int {
+func (f Frame) Exit() int { return f.exit(false) }
+
+// exit is Exit, or (keepOnly, for a Leave call after a local's declaration) whether the
+// frame's locals are to be kept for the unwind of a panic leaving it.
+func (f *Frame) exit(keepOnly bool) int {
+	if keepOnly {
+		if f.Unwinding() {
+			return exitLocals
+		}
+		return exitDone
+	}
 	if f.l == nil {
 		return exitDone
 	}
@@ -260,72 +270,61 @@ func (f *Frame) keep(namesAndValues ...any) {
 // (main.run.func1: funcN count the literals of the body). Values are boxed only when
 // they are recorded.
 func Leave0(f *Frame, results int) {
-	if w := f.leaving(results); w != exitDone {
+	if w := f.exit(results == Locals); w != exitDone {
 		f.left(w, results, []string{}, []any{})
 	}
 }
 
 func Leave1[A any](f *Frame, results int, n0 string, p0 *A) {
-	if w := f.leaving(results); w != exitDone {
+	if w := f.exit(results == Locals); w != exitDone {
 		f.left(w, results, []string{n0}, []any{pick(w, 0, 1-results, p0)})
 	}
 }
 
 func Leave2[A, B any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B) {
-	if w := f.leaving(results); w != exitDone {
+	if w := f.exit(results == Locals); w != exitDone {
 		f.left(w, results, []string{n0, n1}, []any{pick(w, 0, 2-results, p0), pick(w, 1, 2-results, p1)})
 	}
 }
 
 func Leave3[A, B, C any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C) {
-	if w := f.leaving(results); w != exitDone {
+	if w := f.exit(results == Locals); w != exitDone {
 		f.left(w, results, []string{n0, n1, n2}, []any{pick(w, 0, 3-results, p0), pick(w, 1, 3-results, p1), pick(w, 2, 3-results, p2)})
 	}
 }
 
 func Leave4[A, B, C, D any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D) {
-	if w := f.leaving(results); w != exitDone {
+	if w := f.exit(results == Locals); w != exitDone {
 		f.left(w, results, []string{n0, n1, n2, n3}, []any{pick(w, 0, 4-results, p0), pick(w, 1, 4-results, p1), pick(w, 2, 4-results, p2), pick(w, 3, 4-results, p3)})
 	}
 }
 
 func Leave5[A, B, C, D, E any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D, n4 string, p4 *E) {
-	if w := f.leaving(results); w != exitDone {
+	if w := f.exit(results == Locals); w != exitDone {
 		f.left(w, results, []string{n0, n1, n2, n3, n4}, []any{pick(w, 0, 5-results, p0), pick(w, 1, 5-results, p1), pick(w, 2, 5-results, p2), pick(w, 3, 5-results, p3), pick(w, 4, 5-results, p4)})
 	}
 }
 
 func Leave6[A, B, C, D, E, F any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D, n4 string, p4 *E, n5 string, p5 *F) {
-	if w := f.leaving(results); w != exitDone {
+	if w := f.exit(results == Locals); w != exitDone {
 		f.left(w, results, []string{n0, n1, n2, n3, n4, n5}, []any{pick(w, 0, 6-results, p0), pick(w, 1, 6-results, p1), pick(w, 2, 6-results, p2), pick(w, 3, 6-results, p3), pick(w, 4, 6-results, p4), pick(w, 5, 6-results, p5)})
 	}
 }
 
 func Leave7[A, B, C, D, E, F, G any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D, n4 string, p4 *E, n5 string, p5 *F, n6 string, p6 *G) {
-	if w := f.leaving(results); w != exitDone {
+	if w := f.exit(results == Locals); w != exitDone {
 		f.left(w, results, []string{n0, n1, n2, n3, n4, n5, n6}, []any{pick(w, 0, 7-results, p0), pick(w, 1, 7-results, p1), pick(w, 2, 7-results, p2), pick(w, 3, 7-results, p3), pick(w, 4, 7-results, p4), pick(w, 5, 7-results, p5), pick(w, 6, 7-results, p6)})
 	}
 }
 
 func Leave8[A, B, C, D, E, F, G, H any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D, n4 string, p4 *E, n5 string, p5 *F, n6 string, p6 *G, n7 string, p7 *H) {
-	if w := f.leaving(results); w != exitDone {
+	if w := f.exit(results == Locals); w != exitDone {
 		f.left(w, results, []string{n0, n1, n2, n3, n4, n5, n6, n7}, []any{pick(w, 0, 8-results, p0), pick(w, 1, 8-results, p1), pick(w, 2, 8-results, p2), pick(w, 3, 8-results, p3), pick(w, 4, 8-results, p4), pick(w, 5, 8-results, p5), pick(w, 6, 8-results, p6), pick(w, 7, 8-results, p7)})
 	}
 }
 
 // Locals tells Leave0..Leave8 that they keep locals rather than end the frame.
 const Locals = -1
-
-// leaving is what the frame's deferred call does now: exitValues, exitLocals or nothing.
-func (f *Frame) leaving(results int) int {
-	if results != Locals {
-		return f.Exit()
-	}
-	if f.Unwinding() {
-		return exitLocals
-	}
-	return exitDone
-}
 
 // pick boxes the variable at position i of a Leave call when it is recorded: results
 // (from position firstResult on) for a return, everything for an unwind.
@@ -336,7 +335,7 @@ func pick[T any](what, i, firstResult int, p *T) any {
 	return nil
 }
 
-// left records what leaving asked for, from the Leave call's names and values.
+// left records what exit asked for, from the Leave call's names and values.
 func (f *Frame) left(what, results int, names []string, values []any) {
 	if what == exitValues {
 		f.Returned(values[len(values)-results:]...)

@@ -137,70 +137,88 @@ func (t *trace) timeOn(l *lane, tick uint64) int64 {
 // add records an event: encoded at once, or kept in the ring.
 func (t *trace) add(ev event) {
 	t.mu.Lock()
+	t.addLocked(&ev)
+	t.mu.Unlock()
+}
+
+// addLocked is add with the trace's lock held.
+func (t *trace) addLocked(ev *event) {
 	if t.closed.Load() {
-		t.mu.Unlock()
 		return
 	}
 	if ev.kind == evCall && t.root == "" {
 		t.root = functionName(int(ev.fn))
 	}
 	if t.ring != nil {
-		if len(t.ring) < cfg.ring { // grows to its size: a test's trace seldom fills it
-			if len(t.ring) == cap(t.ring) {
-				grown := make([]event, len(t.ring), min(2*cap(t.ring), cfg.ring))
-				copy(grown, t.ring)
-				t.ring = grown
-			}
-			t.ring = append(t.ring, ev)
-		} else {
-			t.ring[t.ringAt] = ev
-			t.ringAt = (t.ringAt + 1) % len(t.ring)
-		}
-		t.ringN = len(t.ring)
+		t.remember(ev)
 	} else if t.ensureOpen() {
-		t.encode(&ev)
-		t.written()
-		return
+		t.encode(ev)
+		t.recorded()
 	}
-	t.mu.Unlock()
+}
+
+// remember keeps an event in the error-mode ring.
+func (t *trace) remember(ev *event) {
+	if len(t.ring) < cfg.ring { // grows to its size: a test's trace seldom fills it
+		if len(t.ring) == cap(t.ring) {
+			grown := make([]event, len(t.ring), min(2*cap(t.ring), cfg.ring))
+			copy(grown, t.ring)
+			t.ring = grown
+		}
+		t.ring = append(t.ring, *ev)
+	} else {
+		t.ring[t.ringAt] = *ev
+		t.ringAt = (t.ringAt + 1) % len(t.ring)
+	}
+	t.ringN = len(t.ring)
 }
 
 // addBare records a call of registered function fn, or a return when fn < 0, without
 // values: most of what a calls-only trace holds, so it is written here in one go when
-// the trace is being written and already defines the lane and the function; through add
+// the trace is being written and already defines the lane and the function; as add does
 // otherwise (their first event, error mode's ring).
 func (t *trace) addBare(l *lane, fn int32, tick uint64) {
 	t.mu.Lock()
+	if t.ring != nil && t.root != "" && !t.closed.Load() {
+		kind := evCall
+		if fn < 0 {
+			kind = evReturn
+		}
+		t.remember(&event{kind: kind, fn: fn, tick: tick, lane: l})
+		t.mu.Unlock()
+		return
+	}
 	if t.ring == nil && t.w.file != nil && l.defined && t.root != "" && !t.closed.Load() {
 		if fn < 0 {
 			t.n.returns++
 			t.w.bare(5, t.timeOn(l, tick), l.id, -1)
-			t.written()
+			t.recorded()
+			t.mu.Unlock()
 			return
 		}
 		if int(fn) < len(t.fnIDs) && t.fnIDs[fn] >= 0 {
 			t.n.calls++
 			t.w.bare(4, t.timeOn(l, tick), l.id, int64(t.fnIDs[fn]))
-			t.written()
+			t.recorded()
+			t.mu.Unlock()
 			return
 		}
 	}
-	t.mu.Unlock()
 	ev := event{kind: evCall, fn: fn, tick: tick, lane: l}
 	if fn < 0 {
 		ev = event{kind: evReturn, tick: tick, lane: l}
 	}
-	t.add(ev)
+	t.addLocked(&ev)
+	t.mu.Unlock()
 }
 
-// written ends a record's writing: the frame is handed over when full, the timer armed
-// for what waits, and the trace unlocked.
-func (t *trace) written() {
+// recorded ends a record's writing: the frame is handed over when full, and the timer
+// armed for what waits.
+func (t *trace) recorded() {
 	t.w.flushIfFull()
 	if !t.flushArmed {
 		t.armFlush()
 	}
-	t.mu.Unlock()
 }
 
 // flushWithin bounds how long a record waits in memory, so that a kill -9 loses at most

@@ -1,6 +1,7 @@
 """Orionis Python agent vs VizTracer: medians of several runs, as ratios to untraced.
 
     python benchmarks/python_agent/bench.py [--runs 5] [--hook auto|c|python]
+    python benchmarks/python_agent/bench.py --instructions [--fib 20]
 
 Run it with each interpreter to compare (`~/.pyenv/versions/3.13.0/bin/python bench.py`):
 the ratios are to the untraced run of that interpreter, in the same run.
@@ -15,11 +16,31 @@ having the hook at all (on CPython 3.11 a profile function, which slows every ca
 once set; on 3.12+ sys.monitoring callbacks, which disable filtered code at its first
 event).
 "sampled ring" is error mode without a call hook (a thread samples stacks every ~1 ms).
+Each table gives wall time and CPU time (the workload process's, every thread: a tracer's
+writer thread counts too); ratios and ns/event are taken from CPU time, which a busy
+machine distorts less than wall time.
+
+--instructions settles calls-only cost where even CPU time is too noisy (a shared
+machine): fib(N) runs under `valgrind --tool=callgrind` in each configuration (untraced,
+orion safe with sampling off, VizTracer with its defaults), which counts the instructions
+executed between the workload's start and end markers (math.lcm() and math.isqrt(0);
+--zero-before/--dump-before), twice: in every thread of the process (the writer threads'
+compression included), and in the program's thread alone (what the traced code waits
+for). Interpreter start-up, the tracer's set-up and its saving at exit are left out
+(VizTracer writes its JSON there). Under callgrind a program runs ~50x slower, so the
+agent's 50 ms flush timer writes many more, smaller frames than it would natively: the
+writer threads' count is inflated by their per-frame costs; the CPU-time tables (all
+threads, native speed) are the check on it.
+The count barely changes from run to run (PYTHONHASHSEED=0). "instr/event" is the
+instructions over untraced divided by the events of the measured part: fib(N)'s calls and
+returns, which every configuration records in full (each must have recorded at least
+that many: checked).
 """
 
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -74,42 +95,110 @@ def events(command, tmp, since: float) -> int | None:
 
 
 def run(command, workload, hook):
+    """(wall seconds, CPU seconds, peak RSS KB) of the workload's measured part."""
     env = dict(os.environ, ORION_HOOK=hook)
     out = subprocess.run([*command, WORKLOAD, workload], capture_output=True, text=True,
                          env=env, check=True).stdout.strip().splitlines()[-1]
-    elapsed, peak = out.split()
-    return float(elapsed), int(peak)
+    elapsed, cpu, peak = out.split()
+    return float(elapsed), float(cpu), int(peak)
+
+
+def timings(opts):
+    with tempfile.TemporaryDirectory() as tmp:
+        for workload in ("fib", "render"):
+            table = configs(tmp)
+            walls = {name: [] for name in table}
+            cpus = {name: [] for name in table}
+            peaks = {name: 0 for name in table}
+            counted = {}
+            for _ in range(opts.runs):
+                for name, command in table.items():
+                    since = time.time() - 0.01
+                    wall, cpu, peak = run(command, workload, opts.hook)
+                    walls[name].append(wall)
+                    cpus[name].append(cpu)
+                    peaks[name] = max(peaks[name], peak)
+                    counted.setdefault(name, []).append(events(command, tmp, since))
+            print(f"\n{workload} (median of {opts.runs}, hook={opts.hook}, "
+                  f"CPython {platform.python_version()})")
+            print("| configuration | wall s | CPU s | ratio (CPU) | events | ns/event (CPU) "
+                  "| peak RSS MB |")
+            print("|---|---:|---:|---:|---:|---:|---:|")
+            base = statistics.median(cpus["untraced"])
+            for name in table:
+                cpu = statistics.median(cpus[name])
+                n = counted[name][-1] if None not in counted[name] else None  # every run
+                per = f"{(cpu - base) / n * 1e9:.0f}" if n else "-"
+                print(f"| {name} | {statistics.median(walls[name]):.4f} | {cpu:.4f} "
+                      f"| {cpu / base:.2f} | {n or '-'} | {per} | {peaks[name] / 1024:.1f} |")
+
+
+def fib_calls(n: int) -> int:
+    """How many calls fib(n) makes (itself included)."""
+    calls = [1, 1]
+    for _ in range(2, n + 1):
+        calls.append(calls[-1] + calls[-2] + 1)
+    return calls[n]
+
+
+def counted_instructions(command, n: int, out: Path, program_thread: bool) -> int:
+    """Instructions callgrind counts between the workload's markers in one run of fib(n):
+    in every thread, or in the program's thread only (`out`: an empty directory;
+    children are followed: the agent execs the program)."""
+    subprocess.run(["valgrind", "--tool=callgrind", "--trace-children=yes",
+                    f"--separate-threads={'yes' if program_thread else 'no'}",
+                    f"--callgrind-out-file={out}/cg.%p", "--zero-before=math_lcm",
+                    "--dump-before=math_isqrt", "--dump-instr=no",
+                    *command, WORKLOAD, "fib", str(n)],
+                   env=dict(os.environ, PYTHONHASHSEED="0"), capture_output=True, check=True)
+    # the dump at the end marker (with separate threads, only the thread that reached it)
+    parts = list(out.glob("cg.*.1-01" if program_thread else "cg.*.1"))
+    if len(parts) != 1:
+        sys.exit(f"error: expected one callgrind dump at the end marker, found {len(parts)}")
+    summary = [line for line in parts[0].read_text().splitlines()
+               if line.startswith("summary:")]
+    return int(summary[0].split()[1])
+
+
+def instructions(opts):
+    if shutil.which("valgrind") is None:
+        sys.exit("error: --instructions needs valgrind (apt-get install valgrind)")
+    wanted = ("untraced", "orion safe, sampling off", "viztracer (default)")
+    region_events = 2 * fib_calls(opts.fib)
+    counts = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        table = {name: command for name, command in configs(tmp).items() if name in wanted}
+        for name, command in table.items():
+            for scope in ("all threads", "program thread"):
+                since = time.time() - 0.01
+                out = Path(tempfile.mkdtemp(dir=tmp))
+                counts[name, scope] = counted_instructions(command, opts.fib, out,
+                                                           scope == "program thread")
+                recorded = events(command, tmp, since)
+                if recorded is not None and recorded < region_events:
+                    sys.exit(f"error: {name} recorded {recorded} events, fewer than fib's "
+                             f"{region_events}")
+    print(f"\nfib({opts.fib}) under callgrind: instructions between the markers "
+          f"({region_events} events; CPython {platform.python_version()})")
+    print("| configuration | threads | instructions | instr/event over untraced "
+          "| ratio to viztracer |")
+    print("|---|---|---:|---:|---:|")
+    for (name, scope), count in counts.items():
+        per = (count - counts["untraced", scope]) / region_events
+        viz = (counts["viztracer (default)", scope] - counts["untraced", scope]) / region_events
+        ratio = f"{per / viz:.2f}" if name != "untraced" else "-"
+        print(f"| {name} | {scope} | {count} | {per:.0f} | {ratio} |")
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--hook", default="auto", choices=("auto", "c", "python"))
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions of calls-only tracing under callgrind")
+    parser.add_argument("--fib", type=int, default=20, help="fib(N) for --instructions")
     opts = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        for workload in ("fib", "render"):
-            table = configs(tmp)
-            times = {name: [] for name in table}
-            peaks = {name: 0 for name in table}
-            counted = {}
-            for _ in range(opts.runs):
-                for name, command in table.items():
-                    since = time.time() - 0.01
-                    seconds, peak = run(command, workload, opts.hook)
-                    times[name].append(seconds)
-                    peaks[name] = max(peaks[name], peak)
-                    counted.setdefault(name, []).append(events(command, tmp, since))
-            print(f"\n{workload} (median of {opts.runs}, hook={opts.hook}, "
-                  f"CPython {platform.python_version()})")
-            print(f"| configuration | seconds | ratio | events | ns/event | peak RSS MB |")
-            print("|---|---:|---:|---:|---:|---:|")
-            base = statistics.median(times["untraced"])
-            for name in table:
-                seconds = statistics.median(times[name])
-                n = counted[name][-1] if None not in counted[name] else None  # every run
-                per = f"{(seconds - base) / n * 1e9:.0f}" if n else "-"
-                print(f"| {name} | {seconds:.4f} | {seconds / base:.2f} | {n or '-'} | {per} "
-                      f"| {peaks[name] / 1024:.1f} |")
+    instructions(opts) if opts.instructions else timings(opts)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,22 @@
-"""Benchmark workloads; each prints `elapsed_s peak_rss_kb` for its measured part.
+"""Benchmark workloads; each prints `elapsed_s cpu_s peak_rss_kb` for its measured part
+(cpu_s: CPU time of the whole process, every thread, the tracer's own included).
 
-fib: recursive fib(25), about 243k calls (call-dense).
+    python workloads.py fib|render [n]
+
+fib: recursive fib(n), n = 25 unless given: about 243k calls (call-dense).
 render: stdlib-heavy parsing and rendering: CSV -> records -> JSON round trip ->
 HTML via string.Template, with a few helper functions of its own per row.
+
+The measured part lies between a call of math.lcm() and one of math.isqrt(0), C functions
+nothing else here calls: bench.py --instructions counts the instructions between them
+(callgrind's --zero-before and --dump-before).
 """
 
 import csv
 import html
 import io
 import json
+import math
 import resource
 import string
 import sys
@@ -67,14 +75,15 @@ def peak_rss_kb():
 
 def main():
     which = sys.argv[1]
-    start = time.perf_counter()
+    math.lcm()  # the measured part starts
+    start, cpu = time.perf_counter(), time.process_time()
     if which == "fib":
-        fib(25)
+        fib(int(sys.argv[2]) if len(sys.argv) > 2 else 25)
     else:
         workload_render()
-    elapsed = time.perf_counter() - start
-    peak = peak_rss_kb()
-    print(f"{elapsed:.6f} {peak}")
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    math.isqrt(0)  # and ends
+    print(f"{elapsed:.6f} {cpu:.6f} {peak_rss_kb()}")
 
 
 if __name__ == "__main__":

@@ -137,44 +137,55 @@ buf_reserve(Buf *b, Py_ssize_t extra)
     return 0;
 }
 
-static inline void
-put_be(Buf *b, unsigned char tag, uint64_t v, int size)
+/* The put_* functions write at `p`, which has room (the caller reserved it), and return
+ * the position after what they wrote: a record reserves once, then writes unchecked. */
+static inline char *
+put_be(char *p, unsigned char tag, uint64_t v, int size)
 {
-    char *p = b->data + b->len;
     *p++ = (char)tag;
     for (int i = size - 1; i >= 0; i--)
         *p++ = (char)(v >> (8 * i));
-    b->len += 1 + size;
+    return p;
 }
 
+#define MAX_INT_BYTES 9
+
 /* Integers as msgpack-python packs them (smallest form; unsigned forms for positives). */
+static inline char *
+put_int(char *p, int64_t v)
+{
+    if (v >= 0) {
+        if (v < 128) {
+            *p = (char)v;
+            return p + 1;
+        }
+        if (v < 256)
+            return put_be(p, 0xcc, (uint64_t)v, 1);
+        if (v < 65536)
+            return put_be(p, 0xcd, (uint64_t)v, 2);
+        if (v < 4294967296LL)
+            return put_be(p, 0xce, (uint64_t)v, 4);
+        return put_be(p, 0xcf, (uint64_t)v, 8);
+    }
+    if (v >= -32) {
+        *p = (char)(0xe0 | (v + 32));
+        return p + 1;
+    }
+    if (v >= -128)
+        return put_be(p, 0xd0, (uint64_t)v, 1);
+    if (v >= -32768)
+        return put_be(p, 0xd1, (uint64_t)v, 2);
+    if (v >= -2147483648LL)
+        return put_be(p, 0xd2, (uint64_t)v, 4);
+    return put_be(p, 0xd3, (uint64_t)v, 8);
+}
+
 static int
 pack_int(Buf *b, int64_t v)
 {
-    if (buf_reserve(b, 9) < 0)
+    if (buf_reserve(b, MAX_INT_BYTES) < 0)
         return -1;
-    if (v >= 0) {
-        if (v < 128)
-            b->data[b->len++] = (char)v;
-        else if (v < 256)
-            put_be(b, 0xcc, (uint64_t)v, 1);
-        else if (v < 65536)
-            put_be(b, 0xcd, (uint64_t)v, 2);
-        else if (v < 4294967296LL)
-            put_be(b, 0xce, (uint64_t)v, 4);
-        else
-            put_be(b, 0xcf, (uint64_t)v, 8);
-    }
-    else if (v >= -32)
-        b->data[b->len++] = (char)(0xe0 | (v + 32));
-    else if (v >= -128)
-        put_be(b, 0xd0, (uint64_t)v, 1);
-    else if (v >= -32768)
-        put_be(b, 0xd1, (uint64_t)v, 2);
-    else if (v >= -2147483648LL)
-        put_be(b, 0xd2, (uint64_t)v, 4);
-    else
-        put_be(b, 0xd3, (uint64_t)v, 8);
+    b->len = put_int(b->data + b->len, v) - b->data;
     return 0;
 }
 
@@ -183,12 +194,14 @@ pack_array(Buf *b, Py_ssize_t n)
 {
     if (buf_reserve(b, 5) < 0)
         return -1;
+    char *p = b->data + b->len;
     if (n < 16)
-        b->data[b->len++] = (char)(0x90 | n);
+        *p++ = (char)(0x90 | n);
     else if (n < 65536)
-        put_be(b, 0xdc, (uint64_t)n, 2);
+        p = put_be(p, 0xdc, (uint64_t)n, 2);
     else
-        put_be(b, 0xdd, (uint64_t)n, 4);
+        p = put_be(p, 0xdd, (uint64_t)n, 4);
+    b->len = p - b->data;
     return 0;
 }
 
@@ -317,19 +330,21 @@ pack_simple(Buf *b, PyObject *obj)
         memcpy(&bits, &d, 8);
         if (buf_reserve(b, 9) < 0)
             return -1;
-        put_be(b, 0xcb, bits, 8);
+        b->len = put_be(b->data + b->len, 0xcb, bits, 8) - b->data;
         return 0;
     }
     Py_ssize_t n;
     const char *text = PyUnicode_AsUTF8AndSize(obj, &n);
     if (text == NULL || buf_reserve(b, 5 + n) < 0)
         return -1;
+    char *p = b->data + b->len;
     if (n < 32)
-        b->data[b->len++] = (char)(0xa0 | n);
+        *p++ = (char)(0xa0 | n);
     else if (n < 256)
-        put_be(b, 0xd9, (uint64_t)n, 1);
+        p = put_be(p, 0xd9, (uint64_t)n, 1);
     else
-        put_be(b, 0xda, (uint64_t)n, 2);  /* 200 characters are at most 800 bytes */
+        p = put_be(p, 0xda, (uint64_t)n, 2);  /* 200 characters are at most 800 bytes */
+    b->len = p - b->data;
     return pack_bytes(b, text, n);
 }
 
@@ -659,20 +674,32 @@ drain_if_full(Tracer *tr)
     return 0;
 }
 
-/* Start a timed record in the chunk: array header, type and delta. */
-static int
-begin_record(Tracer *tr, Py_ssize_t columns, int code, int64_t t)
+/* Start a timed record in the chunk: array header (fewer than 16 columns), type and
+ * delta, with room for `more` bytes after them; the position to write them at (NULL on
+ * error). end_record closes it. */
+static inline char *
+begin_record(Tracer *tr, int columns, int code, int64_t t, Py_ssize_t more)
 {
+    if (buf_reserve(&tr->chunk, 2 + MAX_INT_BYTES + more) < 0)
+        return NULL;
     if (tr->records == 0)
         tr->base_t = tr->last_t;
-    if (pack_array(&tr->chunk, columns) < 0 || pack_int(&tr->chunk, code) < 0 ||
-        pack_int(&tr->chunk, t - tr->last_t) < 0)
-        return -1;
+    char *p = tr->chunk.data + tr->chunk.len;
+    *p++ = (char)(0x90 | columns);
+    *p++ = (char)code;
+    p = put_int(p, t - tr->last_t);
     tr->last_t = t;
     if (t > tr->max_t)
         tr->max_t = t;
     tr->records++;
-    return 0;
+    return p;
+}
+
+static inline int
+end_record(Tracer *tr, char *end)
+{
+    tr->chunk.len = end - tr->chunk.data;
+    return drain_if_full(tr);
 }
 
 /* A function's argument names, fetched from Python on its first start. The entry stays
@@ -985,16 +1012,23 @@ on_call(ThreadState *ts, const void *key, PyFrameObject *frame, PyCodeObject *co
         ts->scratch.data[ts->scratch.len++] = (char)0xc0;
         args = 1;
     }
-    if (begin_record(tr, 4 + args + new_site, REC_CALL, tracer_now(tr)) < 0 ||
-        pack_int(&tr->chunk, lane) < 0 || pack_int(&tr->chunk, fid) < 0 ||
-        (args && pack_bytes(&tr->chunk, ts->scratch.data, ts->scratch.len) < 0) ||
-        (new_site && pack_int(&tr->chunk, site) < 0))
+    Py_ssize_t nargs = args ? ts->scratch.len : 0;
+    char *p = begin_record(tr, 4 + args + new_site, REC_CALL, tracer_now(tr),
+                           3 * MAX_INT_BYTES + nargs);
+    if (p == NULL)
         return -1;
+    p = put_int(put_int(p, lane), fid);
+    if (nargs) {
+        memcpy(p, ts->scratch.data, nargs);
+        p += nargs;
+    }
+    if (new_site)
+        p = put_int(p, site);
     if (tr->root < 0)
         tr->root = fid;
     tr->calls++;
     tr->recorded_calls++;
-    return drain_if_full(tr);
+    return end_record(tr, p);
 }
 
 static void trace_on(ThreadState *ts);
@@ -1009,13 +1043,15 @@ emit_unwind(ThreadState *ts, int64_t lane, int line, PyObject *locals, int64_t t
         ring_push(tr->ring, REC_UNWIND, t, (int32_t)lane, line, NULL);
         return 0;
     }
-    if (begin_record(tr, locals ? 5 : 4, REC_UNWIND, t) < 0 || pack_int(&tr->chunk, lane) < 0 ||
-        pack_int(&tr->chunk, line) < 0 ||
-        (locals && pack_bytes(&tr->chunk, PyBytes_AS_STRING(locals),
-                              PyBytes_GET_SIZE(locals)) < 0))
+    Py_ssize_t nlocals = locals ? PyBytes_GET_SIZE(locals) : 0;
+    char *p = begin_record(tr, locals ? 5 : 4, REC_UNWIND, t, 2 * MAX_INT_BYTES + nlocals);
+    if (p == NULL)
         return -1;
+    p = put_int(put_int(p, lane), line);
+    if (locals)
+        memcpy(p, PyBytes_AS_STRING(locals), nlocals);
     tr->unwinds++;
-    return drain_if_full(tr);
+    return end_record(tr, p + nlocals);
 }
 
 /* The `exception` record of `exc` unwinding a frame of `lane` at `line`, unless it is
@@ -1185,11 +1221,15 @@ emit_return(ThreadState *ts, PyObject *value, Slot slot)
         if (!tr->enabled)
             return 0;
     }
-    if (begin_record(tr, b->len ? 4 : 3, REC_RETURN, tracer_now(tr)) < 0 ||
-        pack_int(&tr->chunk, lane) < 0 || pack_bytes(&tr->chunk, b->data, b->len) < 0)
+    char *p = begin_record(tr, b->len ? 4 : 3, REC_RETURN, tracer_now(tr),
+                           MAX_INT_BYTES + b->len);
+    if (p == NULL)
         return -1;
+    p = put_int(p, lane);
+    if (b->len)
+        memcpy(p, b->data, b->len);
     tr->returns++;
-    return drain_if_full(tr);
+    return end_record(tr, p + b->len);
 }
 
 /* The trace function, installed only while an exception is awaited (and while a thread's
@@ -1337,6 +1377,14 @@ static PyObject *disable_event;          /* sys.monitoring.DISABLE */
 static int monitoring_used;              /* some code may have been DISABLE'd already */
 static _Thread_local ThreadState *thread_state;  /* this thread's, while its gen matches */
 static _Thread_local uint64_t thread_state_gen;
+/* The thread of the last event and its state: under the GIL, events come in runs from one
+ * thread, and reading a thread-local variable costs a call (__tls_get_addr) in a shared
+ * library. A later thread can reuse a PyThreadState's address, not its id. */
+static struct {
+    const PyThreadState *tstate;
+    uint64_t id, gen;
+    ThreadState *state;  /* borrowed: tr->states holds it while gen is the tracer's */
+} last_thread;
 
 /* Whether the calling thread is one of the agent's own (its outermost frame runs Orionis
  * code; see Session.own_threads): its events are ignored, or a compressor could wait in
@@ -1352,13 +1400,12 @@ agent_thread(Tracer *tr)
     return own;
 }
 
-/* The calling thread's state for `tr`, made at its first event (NULL and no error: the
- * thread is the agent's own). */
+/* The calling thread's state for `tr`, made at its first event (NULL: error). */
 static ThreadState *
-monitored_state(Tracer *tr)
+thread_state_of(Tracer *tr)
 {
     if (thread_state_gen == tr->gen)
-        return thread_state->ignored ? NULL : thread_state;
+        return thread_state;
     ThreadState *ts = new_thread_state(tr);
     if (ts == NULL)
         return NULL;
@@ -1375,6 +1422,25 @@ monitored_state(Tracer *tr)
     }
     thread_state = ts;
     thread_state_gen = tr->gen;
+    return ts;
+}
+
+/* The state of `tstate`, the calling thread, for `tr` (NULL and no error: the thread is
+ * the agent's own). */
+static inline ThreadState *
+monitored_state(Tracer *tr, PyThreadState *tstate)
+{
+    ThreadState *ts = last_thread.state;
+    if (last_thread.tstate != tstate || last_thread.id != tstate->id ||
+        last_thread.gen != tr->gen) {
+        ts = thread_state_of(tr);
+        if (ts == NULL)
+            return NULL;
+        last_thread.tstate = tstate;
+        last_thread.id = tstate->id;
+        last_thread.gen = tr->gen;
+        last_thread.state = ts;
+    }
     return ts->ignored ? NULL : ts;
 }
 
@@ -1409,7 +1475,7 @@ monitored_caller_line(const _PyInterpreterFrame *current)
 #else
     PyCodeObject *code = back->f_code;
 #endif
-    return line_at(code, PyUnstable_InterpreterFrame_GetLasti(back));
+    return line_at(code, _PyInterpreterFrame_LASTI(back) * (int)sizeof(_Py_CODEUNIT));
 }
 
 /* PY_START (fresh 1), PY_RESUME and PY_THROW (0): a call record. */
@@ -1419,7 +1485,8 @@ monitored_enter(PyObject *const *args, int fresh, int can_disable)
     Tracer *tr = monitored;
     if (tr == NULL || !tr->enabled)
         Py_RETURN_NONE;
-    ThreadState *ts = monitored_state(tr);  /* first: an agent thread must not classify */
+    PyThreadState *tstate = PyThreadState_Get();
+    ThreadState *ts = monitored_state(tr, tstate);  /* first: an agent thread must not classify */
     if (ts == NULL)
         return callback_result(PyErr_Occurred() ? -1 : 0);
     PyCodeObject *code = (PyCodeObject *)args[0];
@@ -1430,18 +1497,18 @@ monitored_enter(PyObject *const *args, int fresh, int can_disable)
         return callback_result(fid < -1 ? -1 : 0);
     Py_INCREF(ts);  /* as in callback: Python called from here may let the GIL go */
     PyFrameObject *frame = tr->mode == MODE_VALUES ? PyEval_GetFrame() : NULL;
-    const _PyInterpreterFrame *current = CURRENT_FRAME(PyThreadState_Get());
+    const _PyInterpreterFrame *current = CURRENT_FRAME(tstate);
     int rc = on_call(ts, current, frame, code, fid, fresh, monitored_caller_line(current));
     Py_DECREF(ts);
     return callback_result(rc);
 }
 
-/* The slot of the current frame, popped with the frames above it that left unseen (0:
- * the frame started before tracing, or on another session's watch). */
+/* The slot of `tstate`'s current frame, popped with the frames above it that left unseen
+ * (0: the frame started before tracing, or on another session's watch). */
 static int
-pop_current(ThreadState *ts, Slot *slot)
+pop_current(ThreadState *ts, PyThreadState *tstate, Slot *slot)
 {
-    const void *key = CURRENT_FRAME(PyThreadState_Get());
+    const void *key = CURRENT_FRAME(tstate);
     Py_ssize_t i = ts->depth - 1;
     while (i >= 0 && ts->stack[i].frame != key)
         i--;
@@ -1459,17 +1526,22 @@ monitored_leave(PyObject *const *args)
     Tracer *tr = monitored;
     if (tr == NULL || !tr->enabled)
         Py_RETURN_NONE;
-    ThreadState *ts = monitored_state(tr);
+    PyThreadState *tstate = PyThreadState_Get();
+    ThreadState *ts = monitored_state(tr, tstate);
     if (ts == NULL)
         return callback_result(PyErr_Occurred() ? -1 : 0);
-    int64_t fid = monitored_id(tr, (PyCodeObject *)args[0]);
-    if (fid == -1)
-        return Py_NewRef(disable_event);
-    if (fid < 0)
-        return callback_result(-1);
     Slot slot;
-    if (!pop_current(ts, &slot))
-        Py_RETURN_NONE;
+    if (ts->depth > 0 && ts->stack[ts->depth - 1].frame == CURRENT_FRAME(tstate))
+        slot = ts->stack[--ts->depth];  /* the common return: no need to look the code up */
+    else {
+        int64_t fid = monitored_id(tr, (PyCodeObject *)args[0]);
+        if (fid == -1)
+            return Py_NewRef(disable_event);
+        if (fid < 0)
+            return callback_result(-1);
+        if (!pop_current(ts, tstate, &slot))
+            Py_RETURN_NONE;
+    }
     Py_INCREF(ts);
     int rc = emit_return(ts, args[2], slot);
     Py_DECREF(ts);
@@ -1486,9 +1558,10 @@ monitored_unwind(PyObject *const *args)
     PyCodeObject *code = (PyCodeObject *)args[0];
     if (cached_id(tr, code) < 0)  /* not traced, or never seen starting */
         Py_RETURN_NONE;
-    ThreadState *ts = monitored_state(tr);
+    PyThreadState *tstate = PyThreadState_Get();
+    ThreadState *ts = monitored_state(tr, tstate);
     Slot slot;
-    if (ts == NULL || !pop_current(ts, &slot))
+    if (ts == NULL || !pop_current(ts, tstate, &slot))
         return callback_result(PyErr_Occurred() ? -1 : 0);
     int offset = (int)PyLong_AsLong(args[1]);
     if (offset == -1 && PyErr_Occurred())

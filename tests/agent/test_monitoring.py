@@ -95,3 +95,35 @@ print(calls["n"])
     result = run([python(), str(program), str(tmp_path / "spool")], env=clean_env())
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.split()[-1]) < 50  # not 2000: disabled after the first
+
+
+THREADS_ONE_AFTER_ANOTHER = """\
+import sys
+import threading
+import orion.agent
+
+def work(i):
+    return i
+
+orion.agent.start(mode="safe", sample=1.0, spool=sys.argv[1], propagate=False)
+for i in range(100):
+    thread = threading.Thread(target=work, args=(i,), name=f"worker-{i}")
+    thread.start()
+    thread.join()
+orion.agent.stop()
+"""
+
+
+def test_a_thread_that_reuses_a_finished_threads_state_gets_its_own_lane(tmp_path):
+    # The hook remembers the thread of the last event; a new thread often gets the
+    # PyThreadState memory of the one that just finished (here ~95 of 100), never its id.
+    program = tmp_path / "one_after_another.py"
+    program.write_text(THREADS_ONE_AFTER_ANOTHER)
+    spool = tmp_path / "spool"
+    result = run([python(), str(program), str(spool)], env=clean_env())
+    assert result.returncode == 0, result.stderr
+    (path,) = traces(spool)
+    recs = records(path)
+    lanes = {r["id"]: r["name"] for r in recs if r["type"] == "lane"}
+    calls = [lanes[r["lane"]] for r in recs if r["type"] == "call"]
+    assert calls == [f"worker-{i}" for i in range(100)]

@@ -14,6 +14,7 @@ mod frame;
 #[cfg(feature = "tracing")]
 mod layer;
 mod msgpack;
+mod output;
 mod redact;
 mod writer;
 

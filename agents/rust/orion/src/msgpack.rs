@@ -1,5 +1,6 @@
 //! The few msgpack encoders the writer needs (spec/OTRACE.md uses arrays, maps, ints, str).
 
+#[inline(always)]
 pub fn array(out: &mut Vec<u8>, n: usize) {
     match n {
         0..=15 => out.push(0x90 | n as u8),
@@ -14,6 +15,7 @@ pub fn array(out: &mut Vec<u8>, n: usize) {
     }
 }
 
+#[inline]
 pub fn map(out: &mut Vec<u8>, n: usize) {
     match n {
         0..=15 => out.push(0x80 | n as u8),
@@ -28,14 +30,17 @@ pub fn map(out: &mut Vec<u8>, n: usize) {
     }
 }
 
+#[inline]
 pub fn nil(out: &mut Vec<u8>) {
     out.push(0xc0);
 }
 
+#[inline]
 pub fn boolean(out: &mut Vec<u8>, v: bool) {
     out.push(if v { 0xc3 } else { 0xc2 });
 }
 
+#[inline(always)]
 pub fn uint(out: &mut Vec<u8>, v: u64) {
     match v {
         0..=0x7f => out.push(v as u8),
@@ -58,6 +63,7 @@ pub fn uint(out: &mut Vec<u8>, v: u64) {
     }
 }
 
+#[inline(always)]
 pub fn int(out: &mut Vec<u8>, v: i64) {
     if v >= 0 {
         uint(out, v as u64);
@@ -78,6 +84,7 @@ pub fn int(out: &mut Vec<u8>, v: i64) {
     }
 }
 
+#[inline]
 pub fn str(out: &mut Vec<u8>, s: &str) {
     let n = s.len();
     match n {
@@ -98,6 +105,7 @@ pub fn str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+#[inline]
 pub fn opt_str(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
         Some(s) => str(out, s),

@@ -4,6 +4,9 @@
 //! loses at most ~100 ms or 64 KiB of events), when a panic is recorded (so an abort after
 //! it leaves the panic on disk) and at the end.
 //!
+//! Compressing and writing a frame happen on the flushing thread (output.rs): a program's
+//! thread only hands its full batch over.
+//!
 //! A trace is written at once (`dev`, `safe`) or **deferred**: its frames are kept in a
 //! bounded ring in memory and written only when something fails (`error` mode's process
 //! trace on a panic, a test's trace when the test fails). A deferred trace keeps its
@@ -12,6 +15,7 @@
 
 use crate::clock;
 use crate::config::{env, random_u64, selected, spool, utc_stamp};
+use crate::output::Output;
 use crate::{frame, msgpack as mp, redact, Call, Captured};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -19,15 +23,14 @@ use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard, Once, OnceLock, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock};
+use std::time::Instant;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const AGENT_VERSION: &str = env!("CARGO_PKG_VERSION");
 const FRAME_TARGET: usize = 64 * 1024;
 /// How often the flushing thread writes the process trace's batch.
 const FLUSH_EVERY: Duration = Duration::from_millis(50);
-/// How soon it tries again when a program's thread holds the trace.
-const FLUSH_RETRY: Duration = Duration::from_millis(1);
 const RING_FRAME: usize = 32 * 1024;
 const RING_FRAMES: usize = 32; // a deferred trace keeps its last ~1 MiB of events
 const STRING_LIMIT: usize = 200;
@@ -135,7 +138,7 @@ struct Panic {
 
 /// Where a trace's frames go.
 enum Sink {
-    File(File),
+    File(Arc<Output>),
     /// Not written yet: the definitions, and the latest event frames with what they count
     /// (the header is made when the trace is written, saying whether the ring dropped any).
     Deferred {
@@ -172,7 +175,6 @@ struct Trace {
     batch_counts: Counts,
     frame_t: i64,
     max_t: u64,
-    crc: u32,
     strings: HashMap<String, u32>,
     secret_names: Vec<Option<bool>>, // by string id
     local_functions: Vec<u32>,
@@ -197,6 +199,8 @@ thread_local! {
     /// This thread's lane in the process trace and the function ids of its open calls.
     static LANE: RefCell<Option<(u32, Vec<u32>)>> = const { RefCell::new(None) };
     static TEST: RefCell<Option<Box<TestRun>>> = const { RefCell::new(None) };
+    /// Whether TEST holds a test's trace: a plain flag, cheaper to read at every event.
+    static IN_TEST: Cell<bool> = const { Cell::new(false) };
     /// Set while arguments or a return value are captured: a `Debug` impl that is traced
     /// itself is not recorded (and cannot deadlock on the trace).
     static CAPTURING: Cell<bool> = const { Cell::new(false) };
@@ -207,31 +211,29 @@ fn process_trace() -> Option<&'static Mutex<Trace>> {
         .get_or_init(|| {
             let mode = mode()?;
             install_hooks();
-            let trace = Trace::open(mode, None, mode == Mode::Error).map(Mutex::new);
-            if trace.is_some() && mode != Mode::Error {
-                start_flushing();
-            }
-            trace
+            Trace::open(mode, None, mode == Mode::Error).map(Mutex::new)
         })
         .as_ref()
 }
 
-/// A thread that writes the process trace's batch every FLUSH_EVERY until the trace ends.
-/// It takes the lock only when it is free: a program's thread waits at most for one frame
-/// of <= 64 KiB being written, never for the flusher's sleep.
-fn start_flushing() {
-    let flusher = || loop {
-        let wait = match PROCESS.get() {
-            Some(Some(trace)) => match trace.try_lock() {
-                Ok(mut t) => t.timed_flush(),
-                Err(TryLockError::Poisoned(e)) => e.into_inner().timed_flush(),
-                Err(TryLockError::WouldBlock) => Some(FLUSH_RETRY),
-            },
-            _ => Some(FLUSH_RETRY), // the trace is being opened
-        };
-        match wait {
-            Some(wait) => std::thread::sleep(wait),
-            None => return,
+/// The process trace's `orion-flush` thread: it writes the frames the program's threads
+/// queue, as they come, and every FLUSH_EVERY queues the batch being filled. It holds the
+/// trace's lock only to take the batch: compressing and writing happen outside it.
+fn start_flushing(output: Arc<Output>) {
+    let flusher = move || {
+        let mut last_take = Instant::now();
+        while output.wait(FLUSH_EVERY.saturating_sub(last_take.elapsed())) {
+            if last_take.elapsed() >= FLUSH_EVERY {
+                if let Some(Some(trace)) = PROCESS.get() {
+                    let mut t = trace.lock().unwrap_or_else(|e| e.into_inner());
+                    if t.finished {
+                        return;
+                    }
+                    t.flush();
+                }
+                last_take = Instant::now();
+            }
+            output.write_queued();
         }
     };
     let _ = std::thread::Builder::new()
@@ -259,7 +261,7 @@ impl Trace {
                 dropped: false,
             }
         } else {
-            Sink::File(create(&path)?)
+            Sink::File(Self::output(create(&path)?, test.is_none()))
         };
         let parent = env("ORION_PARENT").and_then(|p| {
             p.split_once('-')
@@ -283,7 +285,6 @@ impl Trace {
             batch_counts: Counts::default(),
             frame_t: 0,
             max_t: 0,
-            crc: 0,
             strings: HashMap::new(),
             secret_names: Vec::new(),
             local_functions: Vec::new(),
@@ -299,6 +300,16 @@ impl Trace {
             trace.flush();
         }
         Some(trace)
+    }
+
+    /// The output of a file being written; the process trace's is written by the
+    /// flushing thread, a test's by the test's own thread as it ends.
+    fn output(file: File, process: bool) -> Arc<Output> {
+        let output = Arc::new(Output::new(file, process));
+        if process {
+            start_flushing(output.clone());
+        }
+        output
     }
 
     fn deferred(&self) -> bool {
@@ -418,13 +429,7 @@ impl Trace {
         self.counts.records += 1;
     }
 
-    /// Writes `records` as one frame of the file, counting them into the checksum.
-    fn emit(file: &mut File, crc: &mut u32, records: &[u8]) {
-        *crc = frame::crc32(*crc, records);
-        let _ = file.write_all(&frame::frame(records));
-    }
-
-    /// Ends the batch's frame: into the file, or into the ring of a deferred trace (the
+    /// Ends the batch's frame: queued for the file, or into the ring of a deferred trace (the
     /// oldest frame falling out when the ring is full).
     fn flush(&mut self) {
         if self.batch.is_empty() {
@@ -432,10 +437,10 @@ impl Trace {
         }
         let counts = std::mem::take(&mut self.batch_counts);
         match &mut self.sink {
-            Sink::File(file) => {
-                Self::emit(file, &mut self.crc, &self.batch);
+            Sink::File(output) => {
+                let records = std::mem::take(&mut self.batch);
+                self.batch = output.queue(records, FRAME_TARGET + 4096);
                 self.counts.add(&counts);
-                self.batch.clear();
             }
             Sink::Deferred { ring, dropped, .. } => {
                 if ring.len() == RING_FRAMES {
@@ -450,13 +455,12 @@ impl Trace {
         self.frame_t = 0;
     }
 
-    /// The flushing thread's turn: when to come back, None once the trace has ended.
-    fn timed_flush(&mut self) -> Option<Duration> {
-        if self.finished {
-            return None;
-        }
+    /// Everything recorded so far goes to disk now (an abort may follow).
+    fn flush_to_disk(&mut self) {
         self.flush();
-        Some(FLUSH_EVERY)
+        if let Sink::File(output) = &self.sink {
+            output.write_queued();
+        }
     }
 
     /// A deferred trace goes to disk: its header, definitions and ring, then on as a file.
@@ -468,25 +472,23 @@ impl Trace {
         let Some(file) = create(&self.path) else {
             return;
         };
+        let output = Self::output(file, self.test.is_none());
         let Sink::Deferred {
             definitions,
             definition_records,
             ring,
             dropped,
-        } = std::mem::replace(&mut self.sink, Sink::File(file))
+        } = std::mem::replace(&mut self.sink, Sink::File(output.clone()))
         else {
             return;
         };
         self.header(dropped);
         let header = std::mem::take(&mut self.batch);
-        let Sink::File(file) = &mut self.sink else {
-            return;
-        };
-        Self::emit(file, &mut self.crc, &header);
-        Self::emit(file, &mut self.crc, &definitions);
+        output.queue(header, 0);
+        output.queue(definitions, 0);
         self.counts.records += definition_records;
         for (records, counts) in ring {
-            Self::emit(file, &mut self.crc, &records);
+            output.queue(records, 0);
             self.counts.add(&counts);
         }
     }
@@ -784,7 +786,10 @@ impl Trace {
             (false, true) => "failed",
             _ => "ok",
         };
-        let checksum = frame::crc32(self.crc, &self.batch);
+        let checksum = match &self.sink {
+            Sink::File(output) => output.checksum_with(&self.batch),
+            Sink::Deferred { .. } => 0,
+        };
         let mut summary = Vec::new();
         let s = &mut summary;
         let extra = self.parent.is_some() as usize + 2 * self.test.is_some() as usize;
@@ -871,10 +876,8 @@ impl Trace {
         mp::array(&mut self.batch, 2);
         mp::uint(&mut self.batch, 15);
         self.batch.extend_from_slice(&summary);
-        if let Sink::File(file) = &mut self.sink {
-            let _ = file.write_all(&frame::frame(&self.batch));
-            let _ = file.write_all(&frame::trailer(&summary));
-            let _ = file.flush();
+        if let Sink::File(output) = &self.sink {
+            output.close(&self.batch, &frame::trailer(&summary));
         }
     }
 }
@@ -900,12 +903,17 @@ fn create(path: &std::path::Path) -> Option<File> {
 /// the thread's lane and stack there.
 fn with_current<R>(f: impl FnOnce(&mut Trace, u32, &mut Vec<u32>) -> R) -> Option<R> {
     let mut f = Some(f);
-    let in_test = TEST.with(|cell| {
-        let mut slot = cell.try_borrow_mut().ok()?;
-        let run = slot.as_mut()?;
-        let f = f.take()?;
-        Some(f(&mut run.trace, 0, &mut run.stack))
-    });
+    let in_test = IN_TEST
+        .with(Cell::get)
+        .then(|| {
+            TEST.with(|cell| {
+                let mut slot = cell.try_borrow_mut().ok()?;
+                let run = slot.as_mut()?;
+                let f = f.take()?;
+                Some(f(&mut run.trace, 0, &mut run.stack))
+            })
+        })
+        .flatten();
     if in_test.is_some() {
         return in_test;
     }
@@ -1030,15 +1038,20 @@ pub fn test_starts(expects_panic: bool, path: &'static str) {
                 stack: Vec::new(),
                 expects_panic,
             }));
+            IN_TEST.with(|flag| flag.set(true));
         }
     });
 }
 
 /// A test's trace ends with the test function's call.
 fn end_test_when_done() {
+    if !IN_TEST.with(Cell::get) {
+        return;
+    }
     let done = TEST.with(|cell| {
         let mut slot = cell.try_borrow_mut().ok()?;
         if slot.as_ref()?.stack.is_empty() {
+            IN_TEST.with(|flag| flag.set(false));
             slot.take()
         } else {
             None
@@ -1080,7 +1093,7 @@ fn record_panic(info: &std::panic::PanicHookInfo<'_>) {
         // The process's trace goes to disk now (error mode's ring too): an abort may follow.
         if t.test.is_none() {
             t.materialize();
-            t.flush();
+            t.flush_to_disk();
         }
     });
 }

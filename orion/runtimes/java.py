@@ -6,6 +6,7 @@ application's own classes as they load and adds a listener to JUnit's launcher."
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,6 +94,51 @@ def agent_jar(build: bool = True) -> Path | None:
     return jar
 
 
+_JVM_SIDECAR = re.compile(r"^\.([0-9a-f]{32})\.(\d+)\.jvm$")
+_HS_SIGNAL = re.compile(r"^#\s+(SIG[A-Z]+) \(0x[0-9a-f]+\)", re.MULTILINE)
+_HS_THREAD = re.compile(r'^Current thread \(0x[0-9a-f]+\):\s+\w+ "([^"]*)"', re.MULTILINE)
+_HS_JAVA_FRAME = re.compile(r"^[jJ]\s+(?:\d+%?\s+c\d\s+)?([\w$.<>]+)\(")
+
+
+def hs_err_trace(spool, trace_id: str, pid: int, report: Path) -> str:
+    """A JVM's fatal error report (hs_err_pid<pid>.log) -> a `crashed` trace: the signal or
+    error, the problematic frame, the Java frames of the crashing thread; the report's
+    summary in the environment snapshot, its path in the crash's detail."""
+    from .. import __version__
+
+    text = report.read_text(errors="replace")
+    lines = text.splitlines()
+    summary = [line for line in lines[:40] if line.startswith("#")]  # the report's own summary
+    signal = _HS_SIGNAL.search(text)
+    reason = signal.group(1) if signal else "fatal error"
+    problematic = next((lines[i + 1].lstrip("# ").strip() for i, line in enumerate(lines[:-1])
+                        if line.startswith("# Problematic frame:")), "")
+    thread = _HS_THREAD.search(text)
+    writer = spool.open_writer(language="java", agent="orion-java", agent_version=__version__,
+                               mode="error", process={"pid": pid, "argv": None, "cwd": None,
+                                                      "executable": None, "host": None},
+                               env={"hs_err": "\n".join(summary)})
+    lane = writer.lane(thread.group(1) if thread else "main", "thread", None, None)
+    frames = []
+    java_frames = text.split("\nJava frames:", 1)[-1].splitlines()[1:] if "\nJava frames:" in text else []
+    for line in java_frames:
+        if not line.strip():
+            break
+        found = _HS_JAVA_FRAME.match(line)
+        if found:
+            module, _, method = found.group(1).rpartition(".")
+            package, _, cls = module.rpartition(".")
+            frames.append([writer.function(f"{cls}.{method}", package or None, None, None), None, None])
+    frames.reverse()  # the report lists the innermost frame first
+    writer.stack(0, lane, "signal", frames)
+    writer.crash(0, lane, "signal" if signal else "fatal", reason,
+                 problematic or "the JVM died of a fatal error",
+                 {"pid": pid, "trace_id": trace_id, "report": str(report)})
+    writer.close(status="crashed")
+    writer.sink.close()
+    return str(writer.path)
+
+
 def tool_options(existing: str, jar: Path) -> str:
     """JAVA_TOOL_OPTIONS with the agent first (once), keeping what the user had; the JVM
     splits the variable at blanks, so a path with one is quoted."""
@@ -144,6 +190,32 @@ class JavaRuntime(Runtime):
         env["JAVA_TOOL_OPTIONS"] = tool_options(env.get("JAVA_TOOL_OPTIONS", ""), jar)
         if capture.include:
             env["ORION_JAVA_INCLUDE"] = ",".join(capture.include)
+
+    def recover(self, reported: list[str]) -> tuple[list[str], list[str]]:
+        """JVMs of the command that died of a fatal error: each left its sidecar (the agent's
+        `.<trace id>.<pid>.jvm`, holding its working directory); its hs_err_pid<pid>.log
+        becomes a `crashed` trace, next to the JVM's own trace when it left one."""
+        sidecars = [path for path in reported if _JVM_SIDECAR.match(os.path.basename(path))]
+        written = []
+        for name in sidecars:
+            path = Path(name)
+            trace_id, pid = _JVM_SIDECAR.match(path.name).groups()
+            try:
+                cwd = path.read_text().strip()
+                path.unlink()
+            except OSError:
+                continue  # the JVM exited and removed it
+            from ..spool import Spool
+
+            spool = Spool(path.parent)
+            own = spool.find(trace_id)
+            if own is not None:
+                written.append(str(own.path))
+            for report in (Path(cwd) / f"hs_err_pid{pid}.log", Path("/tmp") / f"hs_err_pid{pid}.log"):
+                if report.is_file():
+                    written.append(hs_err_trace(spool, trace_id, int(pid), report))
+                    break
+        return written, sidecars
 
     def describe(self) -> str:
         return "Java agent loaded through JAVA_TOOL_OPTIONS (-javaagent)"

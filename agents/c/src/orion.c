@@ -2621,6 +2621,10 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
     if (off && *off && strcmp(off, "0")) return;
     /* Python processes run the Python agent, which records their crashes itself. */
     if (!strncmp(program_invocation_short_name, "python", 6)) return;
+    /* So do JVMs (java, javac ...): the Java agent, and the JVM's own fatal error report
+     * (hs_err, read back by orion run). The JVM chains the crash handlers installed before
+     * it: ours would run first and kill it by the signal, with no report, status 139. */
+    if (!strncmp(program_invocation_short_name, "java", 4)) return;
     tls_busy = 1;
     read_settings();
     struct timespec wall;

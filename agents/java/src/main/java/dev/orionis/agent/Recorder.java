@@ -42,6 +42,7 @@ public final class Recorder {
         if (!process.windowed) {
             process.startFlushing();
         }
+        process.leaveSidecar();
     }
 
     /** The current thread's lane, made on its first event (parented by its starter's). */
@@ -306,6 +307,7 @@ public final class Recorder {
         }
         int root = rootFn;
         process.finish(failure, status, window, root < 0 ? null : Functions.get(root).qualifiedName());
+        process.removeSidecar();
     }
 
     /** The JVM exits (System.exit inside calls, daemon threads still running): each lane's

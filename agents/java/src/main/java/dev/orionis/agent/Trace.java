@@ -1,7 +1,10 @@
 package dev.orionis.agent;
 
+import java.io.File;
+import java.io.FileOutputStream;
 import java.io.FileWriter;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -47,6 +50,7 @@ final class Trace {
     private String root;
     Map<String, Object> test;
     String processTrace;
+    private File sidecar;
 
     Trace(Context context, String name, boolean windowed) {
         this.context = context;
@@ -287,6 +291,33 @@ final class Trace {
             m.put("parent", parent);
         }
         return m;
+    }
+
+    /** Under `orion run` / `orion test` ($ORION_REPORT), the process's trace leaves the
+     * spool's `.<trace id>.<pid>.jvm`, holding the JVM's working directory (where a fatal
+     * error's hs_err_pid<pid>.log goes), and reports it: a JVM that dies of a fatal error
+     * runs no shutdown hook, so the file stays for orion to read the hs_err file back
+     * (orion/runtimes/java.py); a JVM that exits removes it (removeSidecar). */
+    void leaveSidecar() {
+        if (context.settings.report == null) {
+            return;
+        }
+        File dir = new File(context.settings.spool);
+        File path = new File(dir, "." + id + "." + context.pid + ".jvm");
+        dir.mkdirs();
+        try (FileOutputStream out = new FileOutputStream(path)) {
+            out.write((System.getProperty("user.dir") + "\n").getBytes(StandardCharsets.UTF_8));
+        } catch (IOException | RuntimeException e) {
+            return; // no read-back of a fatal error then
+        }
+        sidecar = path;
+        report(path.getPath());
+    }
+
+    void removeSidecar() {
+        if (sidecar != null) {
+            sidecar.delete();
+        }
     }
 
     /** Appends a written trace's path to $ORION_REPORT, as every agent does. */

@@ -136,3 +136,15 @@ func many(a int) int {
 		t.Errorf("a nested block's local, or one of a function with eight returns, was kept:\n%s", text)
 	}
 }
+
+// A function with more variables than Leave8 takes records its exit through a closure.
+func TestManyArgumentsFallBackToAClosure(t *testing.T) {
+	src := "package p\n\nfunc nine(a, b, c, d, e, f, g, h, i int) int {\n\treturn a\n}\n"
+	out, err := Rewrite("/src/p.go", []byte(src), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "defer func() { switch __orion_f.Exit() { case 1: __orion_f.Returned(__orion_r0); case 2: __orion_f.Unwound(") {
+		t.Errorf("no closure for nine arguments and a result:\n%s", out)
+	}
+}

@@ -67,7 +67,7 @@ class Agent {
     this.startNs = BigInt(Math.round((performance.timeOrigin + this.t0) * 1000)) * 1000n;
     this.mainLane = new Lane(threadName, 'thread', threadId, null);
     this.current = this.mainLane;
-    this.openLanes = new Set(); // lanes with calls in progress
+    this.openLanes = new Set(); // lanes with calls in progress (dev, safe: closed at exit)
     this.capturing = false; // values are being captured: calls are not recorded
     this.stopped = false; // the agent failed and records nothing more
     this.none = [];
@@ -147,7 +147,7 @@ class Agent {
       this.current = lane;
     }
     const frame = new Frame(fn, lane, args, caller, resumer);
-    if (lane.top === null) this.openLanes.add(lane);
+    if (lane.top === null && this.ring === null) this.openLanes.add(lane);
     lane.top = frame;
     if (caller === null && this.testResource !== null) frame.test = this.testResource();
     if (this.ring !== null) {
@@ -205,7 +205,7 @@ class Agent {
     try {
       if (frame === null) return;
       this.current = frame.lane;
-      if (frame.lane.top === null) this.openLanes.add(frame.lane);
+      if (frame.lane.top === null && this.ring === null) this.openLanes.add(frame.lane);
       frame.lane.top = frame;
       if (error === this.none) return; // `catch {` or a destructuring catch: nothing to name
       this.failingStack(error);
@@ -259,7 +259,7 @@ class Agent {
     frame.done = true;
     const lane = frame.lane;
     lane.top = frame.caller !== null && frame.caller.lane === lane ? frame.caller : null;
-    if (lane.top === null) this.openLanes.delete(lane);
+    if (lane.top === null && this.ring === null) this.openLanes.delete(lane);
     if (frame.resumer !== null) this.current = frame.resumer;
     else this.current = lane;
     if (this.ring !== null) {

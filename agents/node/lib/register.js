@@ -53,6 +53,17 @@ function start() {
     agent.exit(code);
     if (agent.releaseInspector) agent.releaseInspector();
   });
+  runOwnTicks();
+}
+
+/** Runs the process.nextTick callbacks the agent's setup queued (each worker thread it or
+ *  module.register starts pipes its stdio, which queues one): left pending, they would be
+ *  run after the program's main module by Node's JS tick loop, which then also runs the
+ *  program's first awaits, and every error stack made there would end with one more
+ *  frame, `process.processTicksAndRejections`, than without orion (Node's report of an
+ *  unhandled rejection included). */
+function runOwnTicks() {
+  if (typeof process._tickCallback === 'function') process._tickCallback();
 }
 
 /** The locals of the frames an uncaught exception leaves, read by locals-worker.js. */

@@ -29,7 +29,8 @@ def _calls(recs: list[dict]) -> list[tuple[str, dict]]:
 
 def _without_timings(text: str) -> list[str]:
     """A test runner's report without the lines that give durations."""
-    return [line for line in text.splitlines() if "ms)" not in line and "passing (" not in line]
+    return [line for line in text.splitlines()
+            if "ms)" not in line and "passing (" not in line and "duration_ms" not in line]
 
 
 def _node_report(stderr: str) -> str:
@@ -101,6 +102,20 @@ def test_rejection_several_awaits_deep(project: Path, tmp_path: Path, mode: str)
     assert (recs[0].get("window") == "ring") == (mode == "error")
 
 
+@pytest.mark.parametrize("mode", ["dev", "error"])
+def test_a_commonjs_rejection_in_the_first_tick_keeps_nodes_report(project: Path, tmp_path: Path,
+                                                                    mode: str) -> None:
+    """The agent's own setup (the threads it starts) queued ticks that Node ran after the
+    main module, in its JS tick loop, with the program's first awaits: the report's stack
+    ended with `process.processTicksAndRejections`."""
+    done = orion("run", "--mode", mode, "--spool", str(tmp_path / "spool"), "--", "node", "reject.js",
+                 cwd=project)
+    bare = plain("node", "reject.js", cwd=project)
+    assert done.returncode == bare.returncode == 1
+    assert _node_report(done.stderr) == bare.stderr
+    assert "processTicksAndRejections" not in done.stderr
+
+
 def test_uncaught_exception_from_a_timer(project: Path, tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "node", "app.mjs", "timer",
@@ -133,6 +148,8 @@ def test_one_trace_per_failing_node_test(project: Path, tmp_path: Path) -> None:
     done = orion("test", "--json", "--spool", str(spool), "--", "npm", "test", cwd=project)
     bare = plain("npm", "test", cwd=project)
     assert done.returncode == bare.returncode == 1
+    # the TAP report as without orion, the failing tests' stacks too
+    assert _without_timings(done.stdout) == _without_timings(bare.stdout)
     report = json.loads(done.stderr[done.stderr.index("{"):])
     tests = sorted(t["test"] for t in report["traces"])
     assert tests == ["async > rejects", "totals wrongly"]

@@ -58,6 +58,7 @@ func init() {
 	calibrate()
 	startClock()
 	Values = cfg.mode == modeDev
+	KeepLocals = cfg.mode != modeSafe
 	procTrace = newTrace("")
 	if testBinary := strings.HasSuffix(os.Args[0], ".test"); testBinary && procTrace.ring == nil { // a test binary's own trace: only on a failure
 		procTrace.ring = newRing(false)

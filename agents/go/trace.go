@@ -100,6 +100,9 @@ var (
 	// Values: whether arguments and return values are captured (dev mode); instrumented
 	// code reads it to skip boxing them otherwise.
 	Values bool
+	// KeepLocals: whether a panic's frames get their locals (dev and error modes);
+	// instrumented code defers its locals' Leave calls only then.
+	KeepLocals bool
 )
 
 func newTrace(name string) *trace {

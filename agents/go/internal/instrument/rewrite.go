@@ -223,15 +223,15 @@ func userNamed(results []string) []string {
 }
 
 // keepLocals makes the locals declared at the top level of the body (the first maxKept)
-// reach the unwind record of a panic: a deferred call after a declaration, on its line,
-// boxes the locals declared so far, only when a panic is leaving the function (a call of
-// the agent's, not a closure, which would rename the function's own closures: funcN
-// count the literals in the body). A defer costs every call
-// some nanoseconds, so there are two at most: after the first declaration and after the
-// last (a panic after the last sees them all, one before it the first's), and none that
-// would stop the compiler from open-coding the function's defers (at most 8, returns times
-// defers at most 15), past which every defer of the function costs a runtime call.
-// `known` holds the arguments' and results' names and values, captured already.
+// reach the unwind record of a panic: after a declaration, on its line, a deferred call
+// of the agent's (not a closure, which would rename the function's own closures: funcN
+// count the literals of the body) boxes the locals declared so far, only when a panic is
+// leaving the function; where locals are not kept (safe mode) it is not even deferred.
+// A defer costs every call some nanoseconds, so there are two at most: after the first
+// declaration and after the last (a panic after the last sees them all, one before it the
+// first's), and none that would stop the compiler from open-coding the function's defers
+// (at most 8, returns times defers at most 15), past which every defer of the function
+// costs a runtime call. `known` holds the arguments' and results' names and values.
 func (r *fileRewriter) keepLocals(body *ast.BlockStmt, ours int, known []string) {
 	returns, defers, loopDefer := countExits(body)
 	if loopDefer {
@@ -267,7 +267,7 @@ func (r *fileRewriter) keepLocals(body *ast.BlockStmt, ours int, known []string)
 		}
 		ours++
 		r.edits = append(r.edits, edit{at: r.offset(after[i].End()), text: fmt.Sprintf(
-			"; defer __orion.Leave%d(&__orion_f, __orion.Locals, %s)", len(upTo[i])/2, strings.Join(upTo[i], ", "))})
+			"; if __orion.KeepLocals { defer __orion.Leave%d(&__orion_f, __orion.Locals, %s) }", len(upTo[i])/2, strings.Join(upTo[i], ", "))})
 	}
 }
 

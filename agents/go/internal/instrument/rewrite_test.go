@@ -53,7 +53,7 @@ func TestRewriteKeepsEveryLineWhereItWas(t *testing.T) {
 		`Fn{Name: "(*T).Get", Line: 10, End: 12}`, `Fn{Name: "add", Line: 14, End: 14}`,
 		`Fn{Name: "main.func1", Line: 17, End: 19}`, "__orion.FatalfVia(log.Fatalf)(",
 		"__orion.ExitVia(os.Exit)(0)", "(__orion_r0 string, __orion_r1 error)",
-		"defer __orion.MainDone()", `defer __orion.Leave1(&__orion_f, __orion.Locals, "f", &f)`,
+		"defer __orion.MainDone()", `if __orion.KeepLocals { defer __orion.Leave1(&__orion_f, __orion.Locals, "f", &f) }`,
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the rewrite lacks %s:\n%s", want, out)
@@ -124,9 +124,9 @@ func many(a int) int {
 	text := string(out)
 	for _, want := range []string{
 		`defer __orion.Leave3(&__orion_f, 2, "a", &a, "n", &n, "err", &err)`,
-		`total := a * 2; defer __orion.Leave1(&__orion_f, __orion.Locals, "total", &total)`,
+		`total := a * 2; if __orion.KeepLocals { defer __orion.Leave1(&__orion_f, __orion.Locals, "total", &total) }`,
 		"var x, y = 1, 2\n",
-		`total, z := 3, 4; defer __orion.Leave4(&__orion_f, __orion.Locals, "total", &total, "x", &x, "y", &y, "z", &z)`,
+		`total, z := 3, 4; if __orion.KeepLocals { defer __orion.Leave4(&__orion_f, __orion.Locals, "total", &total, "x", &x, "y", &y, "z", &z) }`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the rewrite lacks %s:\n%s", want, text)

@@ -36,6 +36,8 @@ final class TraceFile {
     private final Zstd zstd = new Zstd();
     private final CRC32 crc = new CRC32();
     private long frameT;
+    /** The packer's byte count where the current frame began. */
+    private long frameStart;
     /** Batches set aside and not yet written, oldest first. */
     private final List<byte[]> cut = new ArrayList<>();
     private long records;
@@ -440,8 +442,7 @@ final class TraceFile {
 
     /** Sets the batch aside as a frame once it is FRAME_TARGET big; true when it did. */
     private boolean maybeCut() throws IOException {
-        buf.flush(); // getBufferSize() counts only what the packer has handed to its output
-        if (buf.getBufferSize() < FRAME_TARGET) {
+        if (buf.getTotalWrittenBytes() - frameStart < FRAME_TARGET) { // no flush() per record
             return false;
         }
         cutFrame();
@@ -459,6 +460,7 @@ final class TraceFile {
         crc.update(raw);
         cut.add(raw);
         frameT = 0;
+        frameStart = buf.getTotalWrittenBytes(); // the packer counts on across clear()
     }
 
     /** The frames to write, the current batch ended as one too (under the trace's lock). */

@@ -46,11 +46,15 @@
 #include <Python.h>
 #include <frameobject.h>
 #include <opcode.h>
-#if PY_VERSION_HEX >= 0x030C0000
-/* the caller of the frame a sys.monitoring callback runs for: `previous` is internal */
+/* a frame's caller and its line, read off the interpreter's frames (internal) without
+ * making frame objects for them */
 #define Py_BUILD_CORE 1
 #include <internal/pycore_frame.h>
 #undef Py_BUILD_CORE
+#if PY_VERSION_HEX >= 0x030D0000
+#define FRAME_CODE(f) _PyFrame_GetCode(f)
+#else
+#define FRAME_CODE(f) ((f)->f_code)
 #endif
 #include <math.h>
 #include <string.h>
@@ -67,13 +71,18 @@
 #endif
 #if PY_VERSION_HEX >= 0x030C0000
 #define REQUEST_EXTRA PyUnstable_Eval_RequestCodeExtraIndex
-#define GET_EXTRA PyUnstable_Code_GetExtra
 #define SET_EXTRA PyUnstable_Code_SetExtra
 #else
 #define REQUEST_EXTRA _PyEval_RequestCodeExtraIndex
-#define GET_EXTRA _PyCode_GetExtra
 #define SET_EXTRA _PyCode_SetExtra
 #endif
+/* co_extra's layout (CPython's _PyCodeObjectExtra, Objects/codeobject.c, the same from 3.6
+ * to 3.13): read here at every call, where the API function's checks cost as much as the
+ * read. Entries are written through the API. */
+typedef struct {
+    Py_ssize_t size;
+    void *extras[1];
+} CodeExtra;
 
 #define REC_CALL 4
 #define REC_RETURN 5
@@ -634,14 +643,13 @@ call_int(PyObject *session, PyObject *name, PyObject *arg)
 #define UNKNOWN (-3)
 
 /* The function id of `code` as this tracer classified it (-1: not traced), UNKNOWN when
- * it has not, -2 on error. */
+ * it has not. */
 static inline int64_t
 cached_id(Tracer *tr, PyCodeObject *code)
 {
-    void *extra = NULL;
-    if (GET_EXTRA((PyObject *)code, extra_index, &extra) < 0)
-        return -2;
-    uintptr_t v = (uintptr_t)extra;
+    const CodeExtra *extra = code->co_extra;
+    uintptr_t v = extra != NULL && extra_index < extra->size
+        ? (uintptr_t)extra->extras[extra_index] : 0;
     return v >> 32 == tr->gen ? (int64_t)(v & 0xffffffffu) - 1 : UNKNOWN;
 }
 
@@ -898,18 +906,17 @@ line_at(PyCodeObject *code, int offset)
     return site_lines[h].line;
 }
 
-/* The site of `frame`'s call: its caller's current line (0: no Python caller). */
+/* The site of the call of interpreter frame `current`: the line of the Python frame below
+ * it (frames of C calls in between, "incomplete" ones, are skipped; 0: none). */
 static int
-caller_line_of(PyFrameObject *frame)
+caller_line(const _PyInterpreterFrame *current)
 {
-    PyFrameObject *back = PyFrame_GetBack(frame);
+    _PyInterpreterFrame *back = current->previous;
+    while (back != NULL && _PyFrame_IsIncomplete(back))
+        back = back->previous;
     if (back == NULL)
         return 0;
-    PyCodeObject *code = PyFrame_GetCode(back);
-    int line = line_at(code, PyFrame_GetLasti(back));
-    Py_DECREF(code);
-    Py_DECREF(back);
-    return line;
+    return line_at(FRAME_CODE(back), _PyInterpreterFrame_LASTI(back) * (int)sizeof(_Py_CODEUNIT));
 }
 
 /* Whether a call of `fid` from `site` writes its site: not when its last call's record
@@ -1285,11 +1292,13 @@ trace_off(ThreadState *ts)
         PyEval_SetTrace(NULL, NULL);
 }
 
-/* A frame returned: when to the thread's outermost traced frame, trace its lines again. */
+/* A frame returned: when to the thread's outermost traced frame, trace its lines again.
+ * That frame is at the bottom of the shadow stack, so only a frame returning to a depth
+ * of 1 (or from an untraced frame) needs its caller looked at. */
 static inline void
 back_to_top(ThreadState *ts, PyFrameObject *frame)
 {
-    if (ts->top == NULL || ts->tracing || frame == ts->top)
+    if (ts->top == NULL || ts->tracing || frame == ts->top || ts->depth > 1)
         return;
     PyFrameObject *back = PyFrame_GetBack(frame);
     if (back == ts->top)
@@ -1314,7 +1323,7 @@ callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         back_to_top(ts, frame);
         goto done;
     }
-    PyCodeObject *code = PyFrame_GetCode(frame);
+    PyCodeObject *code = FRAME_CODE(frame->f_frame);  /* borrowed */
     int64_t fid = function_id(tr, code, frame, what == PyTrace_CALL);
     if (fid < -1)
         rc = -1;
@@ -1331,7 +1340,7 @@ callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
                 Py_XDECREF(back);
             }
             if (rc == 0)
-                rc = on_call(ts, frame, frame, code, fid, -1, caller_line_of(frame));
+                rc = on_call(ts, frame, frame, code, fid, -1, caller_line(frame->f_frame));
         }
         else {
             /* Only frames this thread saw start; a frame that started before tracing, or
@@ -1347,7 +1356,6 @@ callback(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     }
     if (what == PyTrace_RETURN)
         back_to_top(ts, frame);
-    Py_DECREF(code);
 done:
     Py_DECREF(ts);
     return rc < 0 ? report() : 0;
@@ -1460,24 +1468,6 @@ callback_result(int rc)
     Py_RETURN_NONE;
 }
 
-/* The site of the call of interpreter frame `current`: the line of the Python frame below
- * it (frames of C calls in between, "incomplete" ones, are skipped). */
-static int
-monitored_caller_line(const _PyInterpreterFrame *current)
-{
-    _PyInterpreterFrame *back = current->previous;
-    while (back != NULL && _PyFrame_IsIncomplete(back))
-        back = back->previous;
-    if (back == NULL)
-        return 0;
-#if PY_VERSION_HEX >= 0x030D0000
-    PyCodeObject *code = _PyFrame_GetCode(back);
-#else
-    PyCodeObject *code = back->f_code;
-#endif
-    return line_at(code, _PyInterpreterFrame_LASTI(back) * (int)sizeof(_Py_CODEUNIT));
-}
-
 /* PY_START (fresh 1), PY_RESUME and PY_THROW (0): a call record. */
 static PyObject *
 monitored_enter(PyObject *const *args, int fresh, int can_disable)
@@ -1498,7 +1488,7 @@ monitored_enter(PyObject *const *args, int fresh, int can_disable)
     Py_INCREF(ts);  /* as in callback: Python called from here may let the GIL go */
     PyFrameObject *frame = tr->mode == MODE_VALUES ? PyEval_GetFrame() : NULL;
     const _PyInterpreterFrame *current = CURRENT_FRAME(tstate);
-    int rc = on_call(ts, current, frame, code, fid, fresh, monitored_caller_line(current));
+    int rc = on_call(ts, current, frame, code, fid, fresh, caller_line(current));
     Py_DECREF(ts);
     return callback_result(rc);
 }

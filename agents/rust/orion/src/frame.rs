@@ -2,6 +2,8 @@
 //! with the `compress` feature, else of raw blocks: valid zstd that every reader decodes,
 //! with no compressor linked in), the trailer.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 const RAW_BLOCK_MAX: usize = 128 * 1024;
 /// zstd's fastest regular level: compressing is a fifth of a call event's cost at level 3.
 #[cfg(feature = "compress")]
@@ -20,7 +22,7 @@ pub fn prelude() -> [u8; 24] {
 /// on and the compressor works, else in raw blocks.
 pub fn frame(data: &[u8]) -> Vec<u8> {
     #[cfg(feature = "compress")]
-    {
+    if !RAW_ONLY.load(Ordering::Relaxed) {
         use std::cell::RefCell;
         thread_local! {
             static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> =
@@ -35,6 +37,14 @@ pub fn frame(data: &[u8]) -> Vec<u8> {
         }
     }
     raw_frame(data)
+}
+
+static RAW_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// From now on frames are written in raw blocks: a crash signal's handler does not run the
+/// compressor (its stack may be the small alternate one, its state the crashed thread's).
+pub fn compress_no_more() {
+    RAW_ONLY.store(true, Ordering::Relaxed);
 }
 
 /// One zstd frame holding `data` in raw blocks, its size declared (8-byte content size,

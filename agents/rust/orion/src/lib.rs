@@ -16,6 +16,7 @@ mod layer;
 mod msgpack;
 mod output;
 mod redact;
+mod signals;
 mod writer;
 
 use std::fmt::Debug;

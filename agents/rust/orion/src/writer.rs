@@ -23,7 +23,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock, TryLockError};
 use std::time::Instant;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -134,6 +134,35 @@ struct Panic {
     line: u32,
     lane: u32,
     on_main: bool,
+    /// False for a crash signal that no panic came before.
+    panicked: bool,
+    /// The crash signal that ended the process after (or instead of) a panic.
+    signal: Option<Signal>,
+}
+
+/// A crash signal as its handler saw it (signals.rs); `address` is the faulting address
+/// of a fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE), None for a signal sent (abort()).
+#[derive(Clone, Copy)]
+pub(crate) struct Signal {
+    pub number: i32,
+    pub name: &'static str,
+    pub address: Option<usize>,
+    /// A fault at the end of the thread's stack.
+    pub stack_overflow: bool,
+    /// The process's exit status to come, as a shell gives it (128 + the fatal signal).
+    pub exit_code: i32,
+}
+
+impl Signal {
+    fn message(&self) -> String {
+        match self.address {
+            Some(address) if self.stack_overflow => {
+                format!("stack overflow ({} at {address:#x})", self.name)
+            }
+            Some(address) => format!("killed by {} at {address:#x}", self.name),
+            None => format!("killed by {}", self.name),
+        }
+    }
 }
 
 /// Where a trace's frames go.
@@ -697,6 +726,7 @@ impl Trace {
     }
 
     /// A happening (a `tracing` event) with its attributes as plain strings.
+    #[cfg(feature = "tracing")]
     fn event(&mut self, lane: u32, kind: &str, attrs: &[(&str, String)]) {
         let kind_sid = self.string(kind);
         self.timed(10, 4, lane);
@@ -746,6 +776,35 @@ impl Trace {
         }
     }
 
+    /// A crash signal on `lane`: the lane's stack (unless a panic on the lane recorded it
+    /// already, as before the abort of `panic = "abort"`), and the failure the trace ends
+    /// with, the panic's when one came first.
+    fn signal(&mut self, lane: u32, stack: &[u32], signal: Signal) {
+        if self.panic.as_ref().is_none_or(|p| p.lane != lane) {
+            self.timed(9, 4, lane);
+            let b = &mut self.batch;
+            mp::str(b, "signal");
+            mp::array(b, stack.len());
+            for function in stack {
+                mp::array(b, 3);
+                mp::uint(b, *function as u64);
+                mp::nil(b);
+                mp::nil(b);
+            }
+            self.batch_counts.stacks += 1;
+        }
+        let failure = self.panic.get_or_insert_with(|| Panic {
+            message: signal.message(),
+            file: String::new(),
+            line: 0,
+            lane,
+            on_main: false,
+            panicked: false,
+            signal: None,
+        });
+        failure.signal = Some(signal);
+    }
+
     /// Ends the trace: the end record and the trailer. A deferred trace that saw no
     /// failure is dropped unwritten.
     fn finish(&mut self) {
@@ -754,7 +813,9 @@ impl Trace {
         }
         self.finished = true;
         let failed = self.panic.is_some();
-        let crashed = self.test.is_none() && self.panic.as_ref().is_some_and(|p| p.on_main);
+        let signal = self.panic.as_ref().and_then(|p| p.signal);
+        let crashed = signal.is_some()
+            || self.test.is_none() && self.panic.as_ref().is_some_and(|p| p.on_main);
         if self.deferred() {
             if !failed {
                 return;
@@ -769,14 +830,28 @@ impl Trace {
                 .unwrap_or_default();
             self.timed(8, 6, lane);
             let b = &mut self.batch;
-            mp::str(b, "panic");
-            mp::str(b, "panic");
-            mp::str(b, &message);
-            mp::map(b, 2);
-            mp::str(b, "file");
-            mp::str(b, &file);
-            mp::str(b, "line");
-            mp::uint(b, line as u64);
+            match signal {
+                Some(signal) => {
+                    mp::str(b, "signal");
+                    mp::str(b, signal.name);
+                    mp::str(b, &message);
+                    mp::map(b, 2);
+                    mp::str(b, "signal");
+                    mp::uint(b, signal.number as u64);
+                    mp::str(b, "address");
+                    mp::uint(b, signal.address.unwrap_or(0) as u64);
+                }
+                None => {
+                    mp::str(b, "panic");
+                    mp::str(b, "panic");
+                    mp::str(b, &message);
+                    mp::map(b, 2);
+                    mp::str(b, "file");
+                    mp::str(b, &file);
+                    mp::str(b, "line");
+                    mp::uint(b, line as u64);
+                }
+            }
             self.batch_counts.crashes += 1;
         }
         let mut counts = self.counts;
@@ -820,21 +895,25 @@ impl Trace {
         mp::str(s, "exception");
         match &self.panic {
             Some(p) if status != "ok" => {
+                let (exc_type, kind) = match p.signal {
+                    Some(signal) if !p.panicked => (signal.name, "signal"),
+                    _ => ("panic", "panic"),
+                };
                 mp::map(s, 3);
                 mp::str(s, "type");
-                mp::str(s, "panic");
+                mp::str(s, exc_type);
                 mp::str(s, "message");
                 mp::str(s, &p.message);
                 mp::str(s, "kind");
-                mp::str(s, "panic");
+                mp::str(s, kind);
             }
             _ => mp::nil(s),
         }
         mp::str(s, "exit_code");
-        if crashed {
-            mp::uint(s, 101)
-        } else {
-            mp::nil(s)
+        match signal {
+            Some(signal) => mp::uint(s, signal.exit_code as u64),
+            None if crashed => mp::uint(s, 101),
+            None => mp::nil(s),
         }
         mp::str(s, "counts");
         mp::map(s, 10);
@@ -1088,6 +1167,8 @@ fn record_panic(info: &std::panic::PanicHookInfo<'_>) {
                 line,
                 lane,
                 on_main,
+                panicked: true,
+                signal: None,
             },
         );
         // The process's trace goes to disk now (error mode's ring too): an abort may follow.
@@ -1096,6 +1177,45 @@ fn record_panic(info: &std::panic::PanicHookInfo<'_>) {
             t.flush_to_disk();
         }
     });
+}
+
+/// Records a crash signal into this thread's test trace and the process's trace and ends
+/// both (called by the signal handler, signals.rs). Frames are no longer compressed. A
+/// trace whose lock stays taken for 250 ms (by the crashing thread itself, inside the
+/// agent) is left as it is.
+pub(crate) fn record_signal(signal: Signal) {
+    frame::compress_no_more();
+    if IN_TEST.try_with(Cell::get).unwrap_or(false) {
+        let _ = TEST.try_with(|cell| {
+            if let Some(mut run) = cell.try_borrow_mut().ok().and_then(|mut slot| slot.take()) {
+                let stack = run.stack.clone();
+                run.trace.signal(0, &stack, signal);
+                run.trace.finish();
+            }
+        });
+    }
+    let Some(Some(trace)) = PROCESS.get() else {
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_millis(250);
+    let mut t = loop {
+        match trace.try_lock() {
+            Ok(t) => break t,
+            Err(TryLockError::Poisoned(e)) => break e.into_inner(),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => std::thread::yield_now(),
+            Err(TryLockError::WouldBlock) => return,
+        }
+    };
+    if t.finished {
+        return;
+    }
+    let known = LANE
+        .try_with(|cell| cell.try_borrow().ok().and_then(|slot| slot.clone()))
+        .ok()
+        .flatten();
+    let (lane, stack) = known.unwrap_or_else(|| (t.define_lane(), Vec::new()));
+    t.signal(lane, &stack, signal);
+    t.finish();
 }
 
 /// Ends the process's trace: the end record and the trailer. Called at exit; calls after
@@ -1121,6 +1241,7 @@ fn install_hooks() {
         unsafe {
             atexit(finish_at_exit);
         }
+        crate::signals::install();
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             record_panic(info);

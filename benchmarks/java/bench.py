@@ -2,8 +2,9 @@
 
 Compiles benchmarks/java/Workload.java, builds the agent jar (as `orion run` does), and runs
 each workload plain and under the agent in each mode several times. The workload times its
-own rounds of work (start-up excluded): the first round pays for loading and instrumenting
-classes, later rounds are warm. The table gives medians, the ratio to the plain run, the
+own rounds of work in its main thread's CPU time (start-up excluded; the shared machine's
+load would drown wall times): the first round pays for loading and instrumenting classes,
+later rounds are warm. The table gives medians, the ratio to the plain run, the
 cost per call, and bytes per event of the dev trace; a hello-world JVM's start-up (wall and
 CPU, whole process) is measured too. `--otel JAR` adds the OpenTelemetry Java agent with
 method instrumentation of the same methods and no exporter.
@@ -96,7 +97,7 @@ def main() -> None:
             rows.append(f"| {workload} ({size}, {calls:,} calls), {which} | {label} | "
                         f"{median / 1e6:.1f} ms | {median / plain:.2f}x | {per_call} | "
                         f"{f'{statistics.median(sizes):.2f}' if sizes else '-'} |")
-    print("| workload | setup | median work time | ratio to plain | ns per call | bytes per event |")
+    print("| workload | setup | median work CPU time | ratio to plain | ns per call | bytes per event |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
     print()

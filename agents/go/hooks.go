@@ -245,7 +245,7 @@ func (f Frame) Unwound(namesAndValues ...any) {
 // Unwinding tells whether a panic is leaving the function and values are captured: only
 // then are its locals boxed.
 func (f *Frame) Unwinding() bool {
-	if f.l == nil || cfg.mode == modeSafe {
+	if f.l == nil || !KeepLocals {
 		return false
 	}
 	p := currentPanic()
@@ -259,99 +259,6 @@ func (f *Frame) keep(namesAndValues ...any) {
 	l := f.l
 	if l.kept == nil || l.keptAt != len(l.fns) {
 		l.kept, l.keptAt = namesAndValues, len(l.fns)
-	}
-}
-
-// Leave0 to Leave8 are what instrumented code defers: at the start of a function with
-// pointers to its arguments then its results (`results` of them, named "" when the user
-// did not name them), to end its frame; and after a local's declaration with pointers to
-// the locals declared so far and results = Locals, to keep them when a panic is leaving.
-// A plain deferred call with typed pointers, not a closure: the variables stay on the
-// stack, and the function's own closures keep the names the compiler gives them
-// (main.run.func1: funcN count the literals of the body). Values are boxed only when
-// they are recorded.
-func Leave0(f *Frame, results int) {
-	if w := f.exit(results == Locals); w != exitDone {
-		f.left(w, results, []string{}, []any{})
-	}
-}
-
-func Leave1[A any](f *Frame, results int, n0 string, p0 *A) {
-	if w := f.exit(results == Locals); w != exitDone {
-		f.left(w, results, []string{n0}, []any{pick(w, 0, 1-results, p0)})
-	}
-}
-
-func Leave2[A, B any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B) {
-	if w := f.exit(results == Locals); w != exitDone {
-		f.left(w, results, []string{n0, n1}, []any{pick(w, 0, 2-results, p0), pick(w, 1, 2-results, p1)})
-	}
-}
-
-func Leave3[A, B, C any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C) {
-	if w := f.exit(results == Locals); w != exitDone {
-		f.left(w, results, []string{n0, n1, n2}, []any{pick(w, 0, 3-results, p0), pick(w, 1, 3-results, p1), pick(w, 2, 3-results, p2)})
-	}
-}
-
-func Leave4[A, B, C, D any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D) {
-	if w := f.exit(results == Locals); w != exitDone {
-		f.left(w, results, []string{n0, n1, n2, n3}, []any{pick(w, 0, 4-results, p0), pick(w, 1, 4-results, p1), pick(w, 2, 4-results, p2), pick(w, 3, 4-results, p3)})
-	}
-}
-
-func Leave5[A, B, C, D, E any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D, n4 string, p4 *E) {
-	if w := f.exit(results == Locals); w != exitDone {
-		f.left(w, results, []string{n0, n1, n2, n3, n4}, []any{pick(w, 0, 5-results, p0), pick(w, 1, 5-results, p1), pick(w, 2, 5-results, p2), pick(w, 3, 5-results, p3), pick(w, 4, 5-results, p4)})
-	}
-}
-
-func Leave6[A, B, C, D, E, F any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D, n4 string, p4 *E, n5 string, p5 *F) {
-	if w := f.exit(results == Locals); w != exitDone {
-		f.left(w, results, []string{n0, n1, n2, n3, n4, n5}, []any{pick(w, 0, 6-results, p0), pick(w, 1, 6-results, p1), pick(w, 2, 6-results, p2), pick(w, 3, 6-results, p3), pick(w, 4, 6-results, p4), pick(w, 5, 6-results, p5)})
-	}
-}
-
-func Leave7[A, B, C, D, E, F, G any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D, n4 string, p4 *E, n5 string, p5 *F, n6 string, p6 *G) {
-	if w := f.exit(results == Locals); w != exitDone {
-		f.left(w, results, []string{n0, n1, n2, n3, n4, n5, n6}, []any{pick(w, 0, 7-results, p0), pick(w, 1, 7-results, p1), pick(w, 2, 7-results, p2), pick(w, 3, 7-results, p3), pick(w, 4, 7-results, p4), pick(w, 5, 7-results, p5), pick(w, 6, 7-results, p6)})
-	}
-}
-
-func Leave8[A, B, C, D, E, F, G, H any](f *Frame, results int, n0 string, p0 *A, n1 string, p1 *B, n2 string, p2 *C, n3 string, p3 *D, n4 string, p4 *E, n5 string, p5 *F, n6 string, p6 *G, n7 string, p7 *H) {
-	if w := f.exit(results == Locals); w != exitDone {
-		f.left(w, results, []string{n0, n1, n2, n3, n4, n5, n6, n7}, []any{pick(w, 0, 8-results, p0), pick(w, 1, 8-results, p1), pick(w, 2, 8-results, p2), pick(w, 3, 8-results, p3), pick(w, 4, 8-results, p4), pick(w, 5, 8-results, p5), pick(w, 6, 8-results, p6), pick(w, 7, 8-results, p7)})
-	}
-}
-
-// Locals tells Leave0..Leave8 that they keep locals rather than end the frame.
-const Locals = -1
-
-// pick boxes the variable at position i of a Leave call when it is recorded: results
-// (from position firstResult on) for a return, everything for an unwind.
-func pick[T any](what, i, firstResult int, p *T) any {
-	if what == exitLocals || i >= firstResult {
-		return *p
-	}
-	return nil
-}
-
-// left records what exit asked for, from the Leave call's names and values.
-func (f *Frame) left(what, results int, names []string, values []any) {
-	if what == exitValues {
-		f.Returned(values[len(values)-results:]...)
-		return
-	}
-	pairs := make([]any, 0, 2*len(names))
-	for i, name := range names {
-		if name != "" { // a result the user did not name is no local of theirs
-			pairs = append(pairs, name, values[i])
-		}
-	}
-	if results == Locals {
-		f.keep(pairs...)
-	} else {
-		f.Unwound(pairs...)
 	}
 }
 

@@ -1,6 +1,7 @@
 """The agent on the newest JDK found here (25: virtual threads; sun.misc.Unsafe warns on
-stderr since 24): virtual threads are lanes of their own, and the program's stderr gains
-nothing but the JVM's "Picked up JAVA_TOOL_OPTIONS" line (skipped without a JDK >= 24)."""
+stderr since 24): virtual threads are lanes of their own (kind `virtual thread`, parented
+by the thread that started them), and the program's stderr gains nothing but the JVM's
+"Picked up JAVA_TOOL_OPTIONS" line (skipped without a JDK >= 24)."""
 
 from __future__ import annotations
 
@@ -71,3 +72,6 @@ def test_virtual_threads_are_lanes_and_stderr_stays_the_programs(tmp_path: Path)
     names = {f["id"]: f["name"] for f in by_type(records, "function")}
     working = {lanes[c["lane"]] for c in by_type(records, "call") if names[c["fn"]] == "Virtual.work"}
     assert working == {"vt-0", "vt-1", "vt-2"}
+    [main] = [lane["id"] for lane in by_type(records, "lane") if lane["name"] == "main"]
+    virtual = [lane for lane in by_type(records, "lane") if lane["name"].startswith("vt-")]
+    assert {(lane["kind"], lane["parent"]) for lane in virtual} == {("virtual thread", main)}

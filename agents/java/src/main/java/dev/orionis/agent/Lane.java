@@ -12,6 +12,8 @@ final class Lane {
 
     final long threadId;
     final String name;
+    /** `thread`, or `virtual thread` for a JDK 21+ virtual thread. */
+    final String kind;
     final Lane parent;
     /** True while the agent itself runs on this thread (capturing a value calls toString). */
     boolean busy;
@@ -45,6 +47,7 @@ final class Lane {
     Lane(Thread thread, Lane parent, int ringMax, int clockEvery) {
         this.threadId = thread.getId();
         this.name = thread.getName();
+        this.kind = thread.getClass().getName().equals("java.lang.VirtualThread") ? "virtual thread" : "thread";
         this.parent = parent;
         this.ringMax = Math.max(ringMax, FIRST_RING);
         this.clockEvery = clockEvery;

@@ -169,7 +169,7 @@ final class TraceFile {
         }
         int parent = lane.parent == null ? -1 : lane(lane.parent);
         int name = intern(lane.name);
-        int kind = intern("thread");
+        int kind = intern(lane.kind);
         id = lanesDefined++;
         lanes.put(lane, id);
         records++;

@@ -20,7 +20,8 @@ import org.objectweb.asm.Type;
  * rethrows; in dev mode the arguments, `this` and the return value go along. Constructors
  * have no handler (`this` is not usable before super()): the recorder closes such a call
  * when its caller unwinds. Also JUnit's DefaultLauncher (its listener), Thread.start (lane
- * parents) and Runtime.exit (the status). */
+ * parents; VirtualThread.start too where the JDK has virtual threads) and Runtime.exit
+ * (the status). */
 final class Weaver implements ClassFileTransformer {
     private static final String RECORDER = "dev/orionis/agent/Recorder";
     private static final String LAUNCHER = "org/junit/platform/launcher/core/DefaultLauncher";
@@ -54,6 +55,10 @@ final class Weaver implements ClassFileTransformer {
                 if ("java/lang/Thread".equals(name)) {
                     return atEntry(bytes, "start", "()V", Opcodes.ALOAD, "threadStarting", "(Ljava/lang/Thread;)V");
                 }
+                if ("java/lang/VirtualThread".equals(name)) { // JDK 21+: every virtual thread starts here
+                    return atEntry(bytes, "start", "(Ljdk/internal/vm/ThreadContainer;)V", Opcodes.ALOAD,
+                            "threadStarting", "(Ljava/lang/Thread;)V");
+                }
                 if ("java/lang/Runtime".equals(name)) {
                     return atEntry(bytes, "exit", "(I)V", Opcodes.ILOAD, "exiting", "(I)V");
                 }
@@ -63,8 +68,21 @@ final class Weaver implements ClassFileTransformer {
         inst.addTransformer(jdk, true);
         try {
             inst.retransformClasses(Thread.class, Runtime.class);
+            Class<?> virtual = virtualThreads();
+            if (virtual != null) {
+                inst.retransformClasses(virtual);
+            }
         } finally {
             inst.removeTransformer(jdk); // no later class load pays for it
+        }
+    }
+
+    /** java.lang.VirtualThread, on a JDK that has virtual threads. */
+    private static Class<?> virtualThreads() {
+        try {
+            return Class.forName("java.lang.VirtualThread", false, null);
+        } catch (ClassNotFoundException e) {
+            return null;
         }
     }
 

@@ -14,7 +14,8 @@ written from and read into their arrays directly (no copy of a column is made), 
 caching a big index costs no memory beyond the index itself.
 
 Kept: the newest MAX_FILES indexes (MAX_BYTES in all) of traces of at least MIN_STEPS
-steps (smaller ones build in well under a second). Writing or reading the cache never fails a command.
+steps (smaller ones build in well under a second). Writing or reading the cache never
+fails a command.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import zstandard
 
 from ..cachedir import cache_dir
 
-MAGIC = b"OTIX2\n"
+MAGIC = b"OTIX3\n"
 DIGEST_SIZE = 32
 MIN_STEPS = 200_000
 MAX_FILES = 16

@@ -114,8 +114,8 @@ class _Lane:
     """One lane's steps in file order while the index is read (then merged by time), with
     `frame` and `partner` (as `Steps` has them) in the lane's own step numbers."""
 
-    __slots__ = ("index", "kinds", "times", "depths", "records", "aux", "flags", "sites",
-                 "frame", "partner", "levels", "pending", "has_items")
+    __slots__ = ("index", "kinds", "times", "depths", "records", "aux", "flags", "frame",
+                 "partner", "levels", "pending", "has_items")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -126,7 +126,6 @@ class _Lane:
         self.records = array("i")  # record number in the file
         self.aux = array("i")  # call: function id; exception: its kind; crash: its number
         self.flags = bytearray()
-        self.sites: array | None = None  # call: its site (native), made on the first one
         self.frame = array("i")
         self.partner = array("i")
         # Per level (the lane, then each open call): [its call step, last time, priority]
@@ -143,14 +142,15 @@ class IndexedSteps(Steps):
 
     def __init__(self, trace: Trace, kept: dict[int, Call], lanes: list[_Lane],
                  buf: Any, frame_offsets: array, frame_starts: array,
-                 decoder: Decoder) -> None:
+                 decoder: Decoder, sites: dict[int, tuple[array, array]]) -> None:
         self._start(list(trace.lanes.values()))
         self.trace = trace
+        self._sites = sites  # function -> record numbers and sites of its calls with one
         if len(lanes) == 1:  # the common case: the lane's arrays are the trace's
             lane = lanes[0]
             self.kinds, self.depths, self.times = lane.kinds, lane.depths, lane.times
             self.records, self.aux, self.flags = lane.records, lane.aux, lane.flags
-            self.sites, self.frame, self.partner = lane.sites, lane.frame, lane.partner
+            self.frame, self.partner = lane.frame, lane.partner
             column = _lane_column(len(trace.lanes))
             column.append(lane.index)
             self.lane_of = column * len(lane.kinds)
@@ -174,7 +174,6 @@ class IndexedSteps(Steps):
         self.frame, self.partner = array("i"), array("i")
         self.lane_of = _lane_column(len(self.lanes))
         self.flags = bytearray()
-        self.sites = array("q") if any(lane.sites is not None for lane in lanes) else None
         walks = [zip(lane.times, repeat(n), range(len(lane.kinds)))
                  for n, lane in enumerate(lanes)]
         for _, n, j in heapq.merge(*walks, key=itemgetter(0)):
@@ -184,8 +183,6 @@ class IndexedSteps(Steps):
             self.records.append(lane.records[j])
             self.aux.append(lane.aux[j])
             self.flags.append(lane.flags[j])
-            if self.sites is not None:
-                self.sites.append(lane.sites[j] if lane.sites is not None else NO_SITE)
         del self._open
 
     def time(self, i: int) -> int:
@@ -289,6 +286,15 @@ class IndexedSteps(Steps):
         self._frames = [(start, records), *self._frames[:1]]
         return records[number - start]
 
+    def _site(self, fn: int, number: int) -> int:
+        """The site of the call at record `number` to `fn`: that of the function's last
+        call record with one, up to it (a record leaves out a site that did not change)."""
+        changes = self._sites.get(fn)
+        if changes is None:
+            return NO_SITE
+        at = bisect_right(changes[0], number) - 1
+        return changes[1][at] if at >= 0 else NO_SITE
+
     def make(self, i: int) -> Any:
         """The call of call step i, or the item of step i, as the whole tree has it."""
         code = self.kinds[i]
@@ -305,7 +311,7 @@ class IndexedSteps(Steps):
                 call.value = decoder.value(end[3]) if len(end) > 3 else NO_VALUE
             if len(rec) > 4:
                 call.args = decoder.pairs(rec[4])
-            site = self.sites[i] if self.sites is not None else NO_SITE
+            site = self._site(rec[3], number)
             if site != NO_SITE and isinstance(call.fn.addr, int):
                 call.site = call.fn.addr + site
             elif site != NO_SITE and site and call.fn.addr is None:  # Python: the line
@@ -430,7 +436,7 @@ def _open(path: str | os.PathLike, indexer: _Indexer, observe: Callable) -> Inde
     buf = FileBytes(fd, os.fstat(fd).st_size, owned=True)
     try:
         steps = IndexedSteps(trace, kept, lanes, buf, indexer.frame_offsets,
-                             indexer.frame_starts, indexer.decoder)
+                             indexer.frame_starts, indexer.decoder, indexer.sites)
     except OverflowError:  # over 2**31 steps: beyond the index's columns
         return None
     except MemoryError:
@@ -446,7 +452,7 @@ def open_replay(path: str | os.PathLike) -> Replay:
     return Replay(steps.trace, steps)
 
 
-COLUMNS = ("kinds", "times", "depths", "records", "aux", "flags", "sites", "frame", "partner")
+COLUMNS = ("kinds", "times", "depths", "records", "aux", "flags", "frame", "partner")
 
 
 class _NotIndexable(Exception):
@@ -463,6 +469,8 @@ class _Indexer:
         self.call_records = array("q")  # call number -> its record number
         self.frame_offsets, self.frame_starts = array("q"), array("q")
         self.given = array("q")  # the records passed on to the model, in that order
+        # function -> (record numbers, sites) of its call records that have a site
+        self.sites: dict[int, tuple[array, array]] = {}
 
     def observe(self, reader: TraceReader, records: Iterator[list]) -> Iterator[list]:
         """Index every record, and pass on to the model only what it needs: a call's
@@ -477,7 +485,7 @@ class _Indexer:
         call open. What is not raises _NotIndexable."""
         frame = -1
         number = crashes = 0
-        sites: dict[int, int] = {}
+        sites = self.sites
         lanes, strings = self.lanes, self.decoder.strings
         call_records, frame_offsets, frame_starts = (self.call_records, self.frame_offsets,
                                                      self.frame_starts)
@@ -487,7 +495,7 @@ class _Indexer:
         EXCEPTION, CRASH, EVENT = C.EXCEPTION, C.CRASH, C.EVENT
         call_code, return_code, unwind_code = CALL_CODE, RETURN_CODE, UNWIND_CODE
         priorities, item_codes = PRIORITY, ITEM_CODES
-        lane_id = lane_sites = None
+        lane_id = None
         for rec in records:
             if reader.frame_offset != frame:
                 frame = reader.frame_offset
@@ -519,10 +527,8 @@ class _Indexer:
                     add_record, add_aux, add_flags = (lane.records.append, lane.aux.append,
                                                       lane.flags.append)
                     add_frame, add_partner = lane.frame.append, partner.append
-                    lane_sites = lane.sites
                 step = len(kinds)
                 given = True  # the record goes on to the model
-                site = None
                 if code == RETURN or code == UNWIND:
                     if len(levels) == 1:
                         raise _NotIndexable  # a frame from before the window
@@ -552,11 +558,11 @@ class _Indexer:
                         else:  # a lane's first call, given at once: the model makes
                             call_records.append(n)  # lanes in their order
                         if len(rec) > 5:
-                            sites[aux] = rec[5]
-                        if sites:
-                            site = sites.get(aux)
-                            if site is not None and lane_sites is None:
-                                lane_sites = lane.sites = array("q", [NO_SITE]) * step
+                            changes = sites.get(aux)
+                            if changes is None:
+                                changes = sites[aux] = (array("q"), array("q"))
+                            changes[0].append(n)
+                            changes[1].append(rec[5])
                     else:
                         kind = item_codes[code]
                         aux = rec[3] if code == EXCEPTION else crashes if code == CRASH else 0
@@ -576,8 +582,6 @@ class _Indexer:
                 add_flags(0)
                 add_frame(levels[-1][0])
                 add_partner(paired)
-                if lane_sites is not None:
-                    lane_sites.append(NO_SITE if site is None else site)
                 if kind == call_code:
                     levels.append([step, None, 0])
                 if given:
@@ -591,12 +595,14 @@ class _Indexer:
     def cache_parts(self) -> tuple[dict, list]:
         """The manifest and columns orion.analysis.index_cache keeps (see `from_cache`)."""
         manifest = {"frames": len(self.frame_offsets), "given": len(self.given),
-                    "lanes": [[lane_id, lane.has_items, len(lane.kinds), lane.sites is not None]
-                              for lane_id, lane in self.lanes.items()]}
+                    "lanes": [[lane_id, lane.has_items, len(lane.kinds)]
+                              for lane_id, lane in self.lanes.items()],
+                    "sites": [[fn, len(numbers)] for fn, (numbers, _) in self.sites.items()]}
         columns = [self.frame_offsets, self.frame_starts, self.given]
         for lane in self.lanes.values():
-            columns += [getattr(lane, name) for name in COLUMNS
-                        if getattr(lane, name) is not None]
+            columns += [getattr(lane, name) for name in COLUMNS]
+        for numbers, sites in self.sites.values():
+            columns += [numbers, sites]
         return manifest, columns
 
     @classmethod
@@ -610,15 +616,14 @@ class _Indexer:
         indexer.frame_offsets = _read_column(cached, array("q"), frames)
         indexer.frame_starts = _read_column(cached, array("q"), frames)
         indexer.given = _read_column(cached, array("q"), given)
-        for lane_id, has_items, steps, has_sites in manifest["lanes"]:
+        for lane_id, has_items, steps in manifest["lanes"]:
             lane = indexer.lanes[int(lane_id)] = _Lane(-1)
             lane.has_items = bool(has_items)
-            if has_sites:
-                lane.sites = array("q")
             for name in COLUMNS:
-                empty = getattr(lane, name)
-                if empty is not None:
-                    setattr(lane, name, _read_column(cached, empty, int(steps)))
+                setattr(lane, name, _read_column(cached, getattr(lane, name), int(steps)))
+        for fn, count in manifest["sites"]:
+            indexer.sites[int(fn)] = (_read_column(cached, array("q"), int(count)),
+                                      _read_column(cached, array("q"), int(count)))
         return indexer
 
     def replay_given(self, reader: TraceReader, records: Iterator[list]) -> Iterator[list]:

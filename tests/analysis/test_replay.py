@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from orion.analysis.replay import CALL, EXCEPTION, RETURN, UNWIND, Replay, ReplayError
 from orion.analysis.trace_index import open_indexed
+from orion.format import TraceWriter
 from orion.model import load_trace
 from orion.spool import Spool
 
@@ -194,3 +195,29 @@ def _calls(trace):
         call = pending.pop()
         yield call
         pending.extend(call.children)
+
+
+def test_an_indexed_call_takes_the_site_its_record_leaves_out(tmp_path):
+    # A record leaves a call's site out when it is its function's previous call's (on
+    # any lane); the index keeps only the records that have one, and finds it back.
+    path = tmp_path / "t.otrace"
+    with open(path, "wb") as sink:
+        w = TraceWriter(sink, language="c")
+        first, second = w.lane("main"), w.lane("worker")
+        main, leaf = (w.function(None, "app", "app.c", 1, addr=0x1000 * (n + 1))
+                      for n in range(2))
+        w.call(10, first, main)
+        w.call(20, first, leaf, None, site=0x44)
+        w.ret(30, first)
+        w.call(40, second, leaf)  # 0x44 again, left out
+        w.call(50, second, leaf, None, site=0x10)
+        w.call(60, second, leaf)  # 0x10
+        w.ret(70, second)
+        w.ret(80, second)
+        w.ret(90, second)
+        w.ret(100, first)
+        w.close()
+    indexed = open_indexed(path)
+    sites = [indexed.refs[i].site for i in range(len(indexed)) if indexed.kinds[i] == 0]
+    assert sites == [None, 0x2044, 0x2044, 0x2010, 0x2010]
+    assert states(Replay(indexed.trace, indexed)) == states(Replay(load_trace(path)))

@@ -1,7 +1,8 @@
 //! Per-call cost of `#[orion::trace]`, in one run against the same functions untraced and
 //! against `#[tracing::instrument]` with tracing-subscriber's JSON layer (span close
 //! events into a file): a call-dense workload (fib) and a realistic one (serde_json over a
-//! few thousand records). Medians of 7 runs, in thread CPU time.
+//! few thousand records). Medians of 21 runs in the program thread's CPU time (and the
+//! traced fib's in process CPU time, the agent's flushing thread included).
 //!
 //! Usage: ORION_MODE=dev|safe|error ORION_SPOOL=DIR orion-rust-bench [N] [RECORDS]
 //! (`tracing` is measured in the same process; the mode applies to orion only).
@@ -75,25 +76,48 @@ extern "C" {
     fn clock_gettime(clock: i32, time: *mut Timespec) -> i32;
 }
 
-/// This thread's CPU time in seconds (Linux's CLOCK_THREAD_CPUTIME_ID): on a shared machine,
-/// time spent waiting for a core does not count.
-fn cpu_time() -> f64 {
+const THREAD_CPU: i32 = 3; // CLOCK_THREAD_CPUTIME_ID
+const PROCESS_CPU: i32 = 2; // CLOCK_PROCESS_CPUTIME_ID: the agent's flushing thread too
+
+/// CPU time in seconds: on a shared machine, time spent waiting for a core does not count.
+fn cpu_time(clock: i32) -> f64 {
     let mut time = Timespec { seconds: 0, nanoseconds: 0 };
     // SAFETY: clock_gettime writes one timespec into `time`.
-    unsafe { clock_gettime(3, &mut time) };
+    unsafe { clock_gettime(clock, &mut time) };
     time.seconds as f64 + time.nanoseconds as f64 * 1e-9
 }
 
+/// The median of RUNS runs of `f` in the program thread's CPU time.
 fn time(f: &dyn Fn()) -> f64 {
+    time_on(THREAD_CPU, f)
+}
+
+fn time_on(clock: i32, f: &dyn Fn()) -> f64 {
     median(
-        (0..7)
+        (0..RUNS)
             .map(|_| {
-                let t = cpu_time();
+                let t = cpu_time(clock);
                 f();
-                cpu_time() - t
+                cpu_time(clock) - t
             })
             .collect(),
     )
+}
+
+const RUNS: usize = 21;
+
+/// The medians of `a` and `b` run in turn, RUNS times each: the machine's load drifts, and
+/// a ratio of two medians taken minutes apart says more of the drift than of the agent.
+fn time_pair(a: &dyn Fn(), b: &dyn Fn()) -> (f64, f64) {
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        for (f, out) in [(a, &mut xs), (b, &mut ys)] {
+            let t = cpu_time(THREAD_CPU);
+            f();
+            out.push(cpu_time(THREAD_CPU) - t);
+        }
+    }
+    (median(xs), median(ys))
 }
 
 fn main() {
@@ -127,12 +151,20 @@ fn main() {
         }
         return;
     }
-    let fib_plain = time(&|| {
-        std::hint::black_box(plain::fib(std::hint::black_box(n)));
-    });
-    let fib_orion = time(&|| {
-        std::hint::black_box(traced::fib(std::hint::black_box(n)));
-    });
+    let (fib_plain, fib_orion) = time_pair(
+        &|| {
+            std::hint::black_box(plain::fib(std::hint::black_box(n)));
+        },
+        &|| {
+            std::hint::black_box(traced::fib(std::hint::black_box(n)));
+        },
+    );
+    // The flushing thread's compression counted too (it waits up to 50 ms: a long run).
+    let fib_orion_process = time_on(PROCESS_CPU, &|| {
+        for _ in 0..20 {
+            std::hint::black_box(traced::fib(std::hint::black_box(n)));
+        }
+    }) / 20.0;
     let fib_tracing = tracing::subscriber::with_default(subscriber, || {
         time(&|| {
             std::hint::black_box(spans::fib(std::hint::black_box(n)));
@@ -145,12 +177,14 @@ fn main() {
             std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
         )))
         .finish();
-    let json_plain = time(&|| {
-        std::hint::black_box(plain::process(&json));
-    });
-    let json_orion = time(&|| {
-        std::hint::black_box(traced::process(&json));
-    });
+    let (json_plain, json_orion) = time_pair(
+        &|| {
+            std::hint::black_box(plain::process(&json));
+        },
+        &|| {
+            std::hint::black_box(traced::process(&json));
+        },
+    );
     let json_tracing = tracing::subscriber::with_default(subscriber, || {
         time(&|| {
             std::hint::black_box(spans::process(&json));
@@ -159,11 +193,12 @@ fn main() {
     let _ = std::fs::remove_file(&log);
     let per_call = |traced: f64, plain: f64, calls: u64| (traced - plain) / calls as f64 * 1e9;
     println!(
-        "mode {}: fib({n}) {fib_calls} calls: plain {:.2} ms, orion {:.2} ms ({:.0} ns/call), tracing {:.2} ms ({:.0} ns/span)",
+        "mode {}: fib({n}) {fib_calls} calls: plain {:.2} ms, orion {:.2} ms ({:.0} ns/call; process CPU {:.0} ns/call), tracing {:.2} ms ({:.0} ns/span)",
         std::env::var("ORION_MODE").unwrap_or_else(|_| "dev".into()),
         fib_plain * 1e3,
         fib_orion * 1e3,
         per_call(fib_orion, fib_plain, fib_calls),
+        per_call(fib_orion_process, fib_plain, fib_calls),
         fib_tracing * 1e3,
         per_call(fib_tracing, fib_plain, fib_calls),
     );

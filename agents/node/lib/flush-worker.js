@@ -12,7 +12,7 @@ const frames = require('./frames');
 
 const { OWNER, SEALS, STATE, FD, NOBODY, WORKER, CLOSED, STARTING, READY, CLOSING, DONE } = frames;
 const { control, bytes } = workerData;
-const compress = frameCompressor();
+let compress = null; // loaded at the first round: a process that ends sooner needs none
 
 /** One round of frames if the file is free: false once the program's thread has closed
  *  it or a write failed (a full disk, said to the program's thread, which stops tracing). */
@@ -20,6 +20,10 @@ function writeRound(partial) {
   const owner = Atomics.compareExchange(control, OWNER, NOBODY, WORKER);
   if (owner !== NOBODY) return owner !== CLOSED;
   try {
+    if (compress === null) {
+      compress = frameCompressor();
+      Atomics.compareExchange(control, STATE, STARTING, READY); // the end is the worker's to write now
+    }
     frames.writeFrames(control, bytes, Atomics.load(control, FD), compress, partial);
     return true;
   } catch (error) {
@@ -33,17 +37,16 @@ function writeRound(partial) {
 
 async function run() {
   const alive = setInterval(() => {}, 2 ** 30); // a pending Atomics.waitAsync keeps no thread alive
-  Atomics.compareExchange(control, STATE, STARTING, READY);
   let lastPartial = performance.now();
   for (;;) {
     const seals = Atomics.load(control, SEALS);
+    const wait = Atomics.waitAsync(control, SEALS, seals, Math.max(0, lastPartial + frames.TICK_MS - performance.now()));
+    if (wait.async) await wait.value;
     const closing = Atomics.load(control, STATE) === CLOSING;
     const now = performance.now();
     const partial = closing || now - lastPartial >= frames.TICK_MS;
     if (partial) lastPartial = now;
     if (!writeRound(partial) || closing) break;
-    const wait = Atomics.waitAsync(control, SEALS, seals, Math.max(0, lastPartial + frames.TICK_MS - performance.now()));
-    if (wait.async) await wait.value;
   }
   clearInterval(alive);
   Atomics.store(control, STATE, DONE);

@@ -15,11 +15,12 @@ and a call present on one side only is reported once, with the size of its subtr
 Memory addresses in captured reprs (`0x7f3a…`) are ignored when comparing values.
 
 Two whole trees cost about half a kilobyte a call, so traces of more than TREE_MAX_CALLS
-calls together are compared in bounded memory instead (`diff_files`): each is read once,
-keeping only its eventful calls (those that unwound, raised or caught an exception in or
-below them, or were still open: the failing paths) with counts of the quiet calls below
-them, and per function its calls and time. The eventful trees are aligned as above, and
-each function whose call count differs is reported (`calls`).
+calls together are compared in bounded memory instead (`diff_files`): each is read twice,
+keeping only the eventful calls (those that unwound, raised or caught an exception in or
+below them, or were still open: the failing paths) and their partners on the other side
+(`EventfulTrace.pair`), with counts of the quiet calls below them, and per function its
+calls and time. The kept trees are aligned as above, and each function whose call count
+differs is reported (`calls`).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ DEFAULT_TIME_THRESHOLD = 0.5  # a 50% change ...
 DEFAULT_TIME_MIN_NS = 1_000_000  # ... of at least 1 ms
 LCS_CELLS = 40_000  # exact LCS below this many cells, difflib's matcher above
 TREE_MAX_CALLS = 250_000  # two traces with more calls than this together: eventful calls
+COUNTERPARTS_MAX = 20_000  # quiet calls kept a trace as partners of the other's eventful ones
 TREE = "tree"  # how a result was compared: whole trees ...
 EVENTFUL = "eventful"  # ... or eventful calls and per-function counts
 
@@ -445,9 +447,9 @@ Counterparts = set[tuple[int, tuple, str]]  # (depth, function key, arguments ke
 
 
 def counterparts(trace: Trace) -> Counterparts:
-    """What the other trace should keep of its quiet calls so that the calls kept of
-    `trace` have partners to align with: every call of the same function, arguments and
-    depth (a run that passed against one that failed: the passing calls)."""
+    """What two traces should keep of their quiet calls so that the calls kept of `trace`
+    have partners to align with: every call of the same function, arguments and depth (a
+    run that passed against one that failed: the passing calls)."""
     wanted: Counterparts = set()
     for lane in trace.lanes.values():
         stack = [(call, 0) for call in reversed(lane.roots)]
@@ -460,14 +462,19 @@ def counterparts(trace: Trace) -> Counterparts:
 
 class EventfulCalls:
     """A `Pruner` for `load_trace` keeping the calls that are not quiet (they unwound,
-    raised or caught in or below them, or were still open) and the quiet calls that are
-    `wanted` as counterparts (with their callers), with their arguments and values, their
-    exceptions and the failures' crashes and stacks; any other call is dropped when it
-    closes and counted in its caller's `dropped`."""
+    raised or caught in or below them, or were still open) and the first COUNTERPARTS_MAX
+    quiet calls that are `wanted` as counterparts (with their callers), with their
+    arguments and values, their exceptions and the failures' crashes and stacks; any
+    other call is dropped when it closes and counted in its caller's `dropped`.
+
+    The budget bounds memory where many calls look alike (a test suite's hook calls,
+    recorded without values by adaptive capture, match by function and depth alone); past
+    it, an eventful call whose partner was not kept shows as a call on one side only."""
 
     def __init__(self, wanted: Counterparts | None = None) -> None:
         self.wanted = wanted or set()
         self.wanted_functions = {(depth, key) for depth, key, _ in self.wanted}
+        self.room = COUNTERPARTS_MAX
 
     def opened(self, lane: Lane) -> bool:
         return True
@@ -481,8 +488,11 @@ class EventfulCalls:
 
     def _wanted(self, depth: int, call: Call) -> bool:
         key = function_key(call)
-        return (depth, key) in self.wanted_functions and (depth, key,
-                                                          _args_key(call)) in self.wanted
+        if self.room <= 0 or (depth, key) not in self.wanted_functions \
+                or (depth, key, _args_key(call)) not in self.wanted:
+            return False
+        self.room -= 1
+        return True
 
     def keep(self, lane: Lane, item: Raised | Event | Crash | Stack,
              owner: Call | None) -> bool:
@@ -548,11 +558,12 @@ class EventfulTrace:
     @classmethod
     def pair(cls, path_a: str | os.PathLike, path_b: str | os.PathLike
              ) -> tuple["EventfulTrace", "EventfulTrace"]:
-        """Both traces' eventful calls, each with the other's counterparts (A is read
-        twice: its counterparts come from B's)."""
-        a = cls.read(path_a)
-        b = cls.read(path_b, counterparts(a.trace))
-        return cls.read(path_a, counterparts(b.trace)), b
+        """Both traces' eventful calls, each with the partners of either's: each trace is
+        read twice, first for its own eventful calls, then keeping the calls that match
+        those of both (one rule for both sides, so that they keep the same calls where
+        they ran the same)."""
+        wanted = counterparts(cls.read(path_a).trace) | counterparts(cls.read(path_b).trace)
+        return cls.read(path_a, wanted), cls.read(path_b, wanted)
 
 
 # -- JSON ------------------------------------------------------------------------------

@@ -119,15 +119,18 @@ def test_running_out_of_memory_is_one_line_naming_the_file_not_corruption(big_tr
         "retry with more memory)\n")
 
 
-def test_diff_of_a_million_calls_in_256_mb(big_trace, tmp_path):
-    # Two whole trees took ~1 GB. Past TREE_MAX_CALLS, diff keeps each trace's eventful
-    # calls (the failing path, the calls that caught) and counts the others per function.
-    fewer = write_large_trace(Spool(tmp_path / "fewer"), CALLS - 30_000)
-    result = run_limited(256 * MB, "diff", "--json", big_trace, fewer, timeout=300)
+def test_diff_of_two_big_traces_in_128_mb(tmp_path):
+    # Two whole trees of 300,000 and 270,000 calls took ~300 MB. Past TREE_MAX_CALLS, diff
+    # keeps each trace's eventful calls (the failing path, the calls that caught) and their
+    # partners, and counts the others per function.
+    calls_a, calls_b = 300_000, 270_000
+    a = write_large_trace(Spool(tmp_path / "a"), calls_a)
+    b = write_large_trace(Spool(tmp_path / "b"), calls_b)
+    result = run_limited(128 * MB, "diff", "--json", a, b, timeout=300)
     assert result.returncode == 1, result.stderr
     shape = json.loads(result.stdout)
     assert shape["compared"] == "eventful"
-    handles_a, handles_b = (CALLS - 4) // 3 + 1, (CALLS - 30_000 - 4) // 3 + 1
+    handles_a, handles_b = (calls_a - 4) // 3 + 1, (calls_b - 4) // 3 + 1
     calls = {d["function"]: (d["detail"]["a_calls"], d["detail"]["b_calls"])
              for d in shape["differences"] if d["kind"] == "calls"}
     assert calls == {"handle": (handles_a, handles_b), "parse": (handles_a - 1, handles_b - 1),

@@ -11,6 +11,7 @@
 mod clock;
 mod config;
 mod frame;
+mod http;
 #[cfg(feature = "tracing")]
 mod layer;
 mod msgpack;
@@ -21,6 +22,7 @@ mod writer;
 
 use std::fmt::Debug;
 
+pub use http::{http_client, http_server, traceparent};
 #[cfg(feature = "tracing")]
 pub use layer::{layer, OrionLayer};
 pub use orion_macros::trace;

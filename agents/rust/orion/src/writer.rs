@@ -193,6 +193,8 @@ struct Trace {
     path: PathBuf,
     mode: Mode,
     trace_id: String,
+    /// The span id this trace gives in the `traceparent` it sends.
+    span_id: u64,
     start_ns: u64,
     start: u64, // clock::now() at the start
     argv: Vec<String>,
@@ -301,6 +303,7 @@ impl Trace {
             path,
             mode,
             trace_id,
+            span_id: random_u64() | 1,
             start_ns,
             start: clock::now(),
             argv: redact::redactor().scrub_argv(&std::env::args().collect::<Vec<_>>()),
@@ -725,9 +728,8 @@ impl Trace {
         self.end_batch();
     }
 
-    /// A happening (a `tracing` event) with its attributes as plain strings.
-    #[cfg(feature = "tracing")]
-    fn event(&mut self, lane: u32, kind: &str, attrs: &[(&str, String)]) {
+    /// A happening (a `tracing` event, an HTTP request) with its attributes as plain values.
+    fn event(&mut self, lane: u32, kind: &str, attrs: &[(&str, Attr)]) {
         let kind_sid = self.string(kind);
         self.timed(10, 4, lane);
         let b = &mut self.batch;
@@ -735,12 +737,17 @@ impl Trace {
         mp::map(b, attrs.len());
         for (name, value) in attrs {
             mp::str(b, name);
-            let cut: String = redact::redactor()
-                .scrub(value)
-                .chars()
-                .take(STRING_LIMIT * 20)
-                .collect();
-            mp::str(b, &cut);
+            match value {
+                Attr::Text(text) => {
+                    let cut: String = redact::redactor()
+                        .scrub(text)
+                        .chars()
+                        .take(STRING_LIMIT * 20)
+                        .collect();
+                    mp::str(b, &cut);
+                }
+                Attr::Number(n) => mp::uint(b, *n),
+            }
         }
         self.batch_counts.events += 1;
         self.end_batch();
@@ -1051,15 +1058,35 @@ pub(crate) fn register_function(name: &str, module: &str, file: &'static str, li
     registry.len() as u32 - 1
 }
 
-/// Records an event of `kind` on this thread's lane (nothing in `error` mode's calls-only
-/// ring, nor when off).
-#[cfg(feature = "tracing")]
-pub(crate) fn event(kind: &str, attrs: impl FnOnce() -> Vec<(&'static str, String)>) {
+/// An event attribute's value: text (secrets scrubbed, cut) or a number.
+pub(crate) enum Attr {
+    Text(String),
+    Number(u64),
+}
+
+impl From<String> for Attr {
+    fn from(text: String) -> Attr {
+        Attr::Text(text)
+    }
+}
+
+/// Records an event of `kind` on this thread's lane (nothing when off).
+pub(crate) fn event<A: Into<Attr>>(kind: &str, attrs: impl FnOnce() -> Vec<(&'static str, A)>) {
     if mode().is_none() || CAPTURING.with(Cell::get) {
         return;
     }
-    let attrs = capturing(attrs);
+    let attrs: Vec<(&str, Attr)> = capturing(attrs)
+        .into_iter()
+        .map(|(name, value)| (name, value.into()))
+        .collect();
     with_current(|t, lane, _| t.event(lane, kind, &attrs));
+}
+
+/// The W3C `traceparent` of the trace this thread records into: its trace id and a span
+/// id of the trace's own.
+pub(crate) fn traceparent() -> Option<String> {
+    mode()?;
+    with_current(|t, _, _| format!("00-{}-{:016x}-01", t.trace_id, t.span_id))
 }
 
 /// Records a call of `function`; `args` is only evaluated when values are captured.

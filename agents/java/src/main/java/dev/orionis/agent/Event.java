@@ -10,6 +10,8 @@ final class Event {
     static final byte UNWIND = 2;
     static final byte RAISED = 3;
     static final byte CAUGHT = 4;
+    /** A span-like event (the spec's event record, type 10): data is {kind, attrs map}. */
+    static final byte SPAN = 5;
 
     /** The return value of a call whose value was not captured (distinct from null). */
     static final Object NO_VALUE = new Object();
@@ -20,7 +22,7 @@ final class Event {
     final int fn;
     final int line;
     /** CALL: argument pairs or null (not captured); RETURN: the value or NO_VALUE; UNWIND:
-     * locals pairs or null; RAISED, CAUGHT: {type, message}. */
+     * locals pairs or null; RAISED, CAUGHT: {type, message}; SPAN: {kind, attrs}. */
     final Object data;
 
     Event(byte kind, long nanos, Lane lane, int fn, int line, Object data) {

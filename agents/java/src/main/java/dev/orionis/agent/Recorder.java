@@ -187,6 +187,48 @@ public final class Recorder {
         }
     }
 
+    /** java.net.http.HttpClient sends `request` (HttpClientImpl's sendAsync, which send
+     * calls too): it goes out with a W3C traceparent header (this trace's id, a new span id)
+     * unless it has one, and the lane gets an `http.request` event. Through reflection: the
+     * agent is on the boot class path, java.net.http on the platform loader's. A JDK
+     * without HttpRequest.newBuilder(request, filter) (before 16) sends it unchanged. */
+    public static Object outgoing(Object request) {
+        Context c = context;
+        Lane l = claim(c);
+        if (l == null) {
+            return request;
+        }
+        try {
+            Class<?> type = Class.forName("java.net.http.HttpRequest", false, request.getClass().getClassLoader());
+            Object headers = type.getMethod("headers").invoke(request);
+            if (((java.util.Optional<?>) headers.getClass().getMethod("firstValue", String.class)
+                    .invoke(headers, "traceparent")).isPresent()) {
+                return request;
+            }
+            String traceparent = "00-" + process.id + "-" + Trace.spanId() + "-01";
+            Object copy = type.getMethod("newBuilder", type, java.util.function.BiPredicate.class)
+                    .invoke(null, request, new java.util.function.BiPredicate<String, String>() {
+                        @Override
+                        public boolean test(String name, String value) {
+                            return true;
+                        }
+                    });
+            Class<?> builder = Class.forName("java.net.http.HttpRequest$Builder", false, type.getClassLoader());
+            builder.getMethod("header", String.class, String.class).invoke(copy, "traceparent", traceparent);
+            Object traced = builder.getMethod("build").invoke(copy);
+            Map<String, Object> attrs = new java.util.LinkedHashMap<>();
+            attrs.put("method", type.getMethod("method").invoke(request));
+            attrs.put("url", c.secrets.scrub(String.valueOf(type.getMethod("uri").invoke(request))));
+            attrs.put("traceparent", traceparent);
+            emit(l, Event.SPAN, l.exactClock(), 0, 0, new Object[] {"http.request", attrs});
+            return traced;
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            return request;
+        } finally {
+            l.busy = false;
+        }
+    }
+
     /** A thread is being started (Thread.start): it will be a lane whose parent is ours. */
     public static void threadStarting(Thread child) {
         if (context != null && child != null) {

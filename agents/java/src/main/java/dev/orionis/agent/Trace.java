@@ -64,6 +64,13 @@ final class Trace {
         this.windowed = windowed;
     }
 
+    /** A new 64-bit span id, 16 hex digits (W3C traceparent). */
+    static String spanId() {
+        synchronized (RANDOM) {
+            return digits(Long.toHexString(RANDOM.nextLong() | 1), 16);
+        }
+    }
+
     /** `digits` left-padded with zeros to `width` (String.format and DateTimeFormatter
      * would cost every JVM start-up time). */
     private static String digits(String digits, int width) {

@@ -191,7 +191,7 @@ final class TraceFile {
     /** Packs `e`; true when that ended a frame, for the flushing thread to write. */
     boolean write(Event e) throws IOException {
         int lane = lane(e.lane);
-        if (e.kind != Event.RAISED && e.kind != Event.CAUGHT && e.data != Event.NO_VALUE) {
+        if (e.kind != Event.RAISED && e.kind != Event.CAUGHT && e.kind != Event.SPAN && e.data != Event.NO_VALUE) {
             internValues(e.data);
         }
         switch (e.kind) {
@@ -224,6 +224,16 @@ final class TraceFile {
                 if (e.data != null) {
                     pairs(e.pairs());
                 }
+                break;
+            }
+            case Event.SPAN: {
+                Object[] what = (Object[]) e.data;
+                int kind = intern((String) what[0]);
+                long t = timeOn(e.lane, e.nanos);
+                bump("events");
+                timed(10, 5, t, lane);
+                buf.packInt(kind);
+                Msgpack.pack(buf, what[1]);
                 break;
             }
             default: { // RAISED, CAUGHT

@@ -20,11 +20,12 @@ import org.objectweb.asm.Type;
  * rethrows; in dev mode the arguments, `this` and the return value go along. Constructors
  * have no handler (`this` is not usable before super()): the recorder closes such a call
  * when its caller unwinds. Also JUnit's DefaultLauncher (its listener), Thread.start (lane
- * parents; VirtualThread.start too where the JDK has virtual threads) and Runtime.exit
- * (the status). */
+ * parents; VirtualThread.start too where the JDK has virtual threads), Runtime.exit (the
+ * status) and HttpClient's requests (a W3C traceparent header). */
 final class Weaver implements ClassFileTransformer {
     private static final String RECORDER = "dev/orionis/agent/Recorder";
     private static final String LAUNCHER = "org/junit/platform/launcher/core/DefaultLauncher";
+    private static final String HTTP_CLIENT = "jdk/internal/net/http/HttpClientImpl";
     /** What the inserted code needs on a method's operand stack, at most: the handler's
      * [thrown, thrown, fn, self, args, args, index, a long or double argument]. */
     private static final int EXTRA_STACK = 9;
@@ -96,6 +97,12 @@ final class Weaver implements ClassFileTransformer {
             if (name.equals(LAUNCHER)) {
                 readRecorder(module);
                 return launcher(bytes);
+            }
+            if (name.equals(HTTP_CLIENT)) { // every request of java.net.http.HttpClient passes here
+                readRecorder(module);
+                return replaceArgument(bytes, "sendAsync", "(Ljava/net/http/HttpRequest;Ljava/net/http/HttpResponse$BodyHandler;"
+                        + "Ljava/net/http/HttpResponse$PushPromiseHandler;Ljava/util/concurrent/Executor;)"
+                        + "Ljava/util/concurrent/CompletableFuture;", "outgoing", "java/net/http/HttpRequest");
             }
             if (!scope.traced(name.replace('/', '.'), loader, domain)) {
                 return null;
@@ -347,6 +354,27 @@ final class Weaver implements ClassFileTransformer {
                         super.visitCode();
                         super.visitVarInsn(load, load == Opcodes.ALOAD ? 0 : 1);
                         super.visitMethodInsn(Opcodes.INVOKESTATIC, RECORDER, hook, hookDescriptor, false);
+                    }
+                };
+            }
+        });
+    }
+
+    /** A method whose first argument is first replaced by what Recorder.`hook` returns for it
+     * (an Object: the hook, on the boot class path, may not see the argument's `type`). */
+    private static byte[] replaceArgument(byte[] bytes, String method, String descriptor, String hook, String type) {
+        return rewrite(bytes, new MethodRewrite() {
+            @Override
+            MethodVisitor apply(String name, String desc, MethodVisitor mv) {
+                return !(name.equals(method) && desc.equals(descriptor)) ? mv : new MethodVisitor(Opcodes.ASM9, mv) {
+                    @Override
+                    public void visitCode() {
+                        super.visitCode();
+                        super.visitVarInsn(Opcodes.ALOAD, 1);
+                        super.visitMethodInsn(Opcodes.INVOKESTATIC, RECORDER, hook,
+                                "(Ljava/lang/Object;)Ljava/lang/Object;", false);
+                        super.visitTypeInsn(Opcodes.CHECKCAST, type);
+                        super.visitVarInsn(Opcodes.ASTORE, 1);
                     }
                 };
             }

@@ -17,7 +17,8 @@ from typing import Iterable
 from .. import __version__
 from ..spool import Spool
 
-_SIDECAR = re.compile(r"^\.([0-9a-f]{32})\.(\d+)\.fault$")
+# .<trace id>-<process span id>.<pid>.fault (sidecars of older agents have no span id)
+_SIDECAR = re.compile(r"^\.(?P<trace>[0-9a-f]{32})(?:-(?P<span>[0-9a-f]{16}))?\.(?P<pid>\d+)\.fault$")
 _FRAME = re.compile(r'^\s*File "(?P<file>.*)", line (?P<line>\d+) in (?P<name>\S+)')
 _FATAL = re.compile(r"^Fatal Python error: (?P<reason>.+)$", re.MULTILINE)
 # faulthandler's words for the signals it catches
@@ -32,7 +33,7 @@ def open_sidecar(session) -> int | None:
     a ResourceWarning about an unclosed file."""
     try:
         session.spool.path.mkdir(parents=True, exist_ok=True)
-        path = session.spool.path / f".{session.trace_id}.{os.getpid()}.fault"
+        path = session.spool.path / f".{session.trace_id}-{session.span_id}.{os.getpid()}.fault"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     except OSError:
         return None
@@ -74,10 +75,10 @@ def recover(sidecars: Iterable[str]) -> list[str]:
     for name in sidecars:
         path = Path(name)
         match = _SIDECAR.match(path.name)
-        if match is None or not path.exists() or _alive(int(match.group(2))):
+        if match is None or not path.exists() or _alive(int(match["pid"])):
             continue  # closed normally, or converted already, or still running
         spool = Spool(path.parent)
-        own = spool.find(match.group(1))
+        own = spool.find(match["trace"])
         if own is not None:
             written.append(str(own.path))
         written += _convert_dead(spool, path)
@@ -88,7 +89,7 @@ def _convert_dead(spool, path: Path) -> list[str]:
     """The crashed trace in a dead process's sidecar, which is then removed; claimed first
     by a rename, so that an agent starting meanwhile does not convert it a second time."""
     match = _SIDECAR.match(path.name)
-    if match is None or _alive(int(match.group(2))):
+    if match is None or _alive(int(match["pid"])):
         return []
     claimed = path.with_name(f"{path.name}.{os.getpid()}")
     try:
@@ -97,7 +98,8 @@ def _convert_dead(spool, path: Path) -> list[str]:
         return []  # gone: another process converted it
     try:
         text = claimed.read_text(errors="replace")
-        written = [convert(spool, match.group(1), int(match.group(2)), text)] if text.strip() else []
+        written = ([convert(spool, match["trace"], int(match["pid"]), text, match["span"])]
+                   if text.strip() else [])
     except OSError:
         os.replace(claimed, path)  # for the next agent to try again
         return []
@@ -105,8 +107,10 @@ def _convert_dead(spool, path: Path) -> list[str]:
     return written
 
 
-def convert(spool, trace_id: str, pid: int, text: str) -> str:
-    """One faulthandler dump -> a crashed trace with the faulting thread's stack."""
+def convert(spool, trace_id: str, pid: int, text: str, span_id: str | None = None) -> str:
+    """One faulthandler dump -> a crashed trace with the faulting thread's stack, whose
+    parent is the dead process's own trace and span (as a child process names its parent;
+    a W3C span id is never all zeros, so an older sidecar without one gets no parent)."""
     fatal = _FATAL.search(text)
     message = fatal.group("reason").strip() if fatal else "fatal error"
     name = _SIGNALS.get(message)
@@ -117,7 +121,8 @@ def convert(spool, trace_id: str, pid: int, text: str) -> str:
                                process={"pid": pid, "argv": None, "cwd": None,
                                         "executable": None, "host": None},
                                env={"faulthandler": text[:20000]},
-                               parent={"trace_id": trace_id, "span_id": "0" * 16})
+                               parent={"trace_id": trace_id, "span_id": span_id} if span_id
+                               else None)
     lane = writer.lane("MainThread", "thread", None, None)
     frames = []
     for line in text.split("Current thread", 1)[-1].splitlines()[1:]:

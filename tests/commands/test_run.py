@@ -97,6 +97,8 @@ def test_dev_mode_reports_the_faulted_programs_trace_and_the_crash(home, spool):
     traces = listed()
     assert sorted(traces) == ["crashed", "incomplete"]
     assert traces["crashed"]["parent"]["trace_id"] == traces["incomplete"]["trace_id"]
+    checked = run_orion("validate", *(trace["trace_id"] for trace in traces.values()))
+    assert checked.returncode == 0, checked.stdout + checked.stderr  # the crash's parent too
     for status, trace in traces.items():
         assert f"orion: trace {trace['trace_id']} {status}" in result.stderr
 

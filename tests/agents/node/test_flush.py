@@ -19,7 +19,7 @@ from orion.format.decode import decode_records
 from orion.format.errors import CorruptTrace
 from orion.format.reader import TraceReader
 
-from ...trace_records import by_type, records_after_a_quiet_kill
+from ...trace_records import by_type, decoded, records_after_a_quiet_kill
 
 CALLS = 500
 BOUND_MS = 100
@@ -106,3 +106,38 @@ def test_a_quiet_programs_events_reach_the_disk_before_a_kill(tmp_path: Path, wa
 def test_a_quiet_program_in_safe_mode_too(tmp_path: Path) -> None:
     records, _ = _run_and_kill(quiet_program(GOING_QUIET["Atomics.wait"]), tmp_path, after=0.3, mode="safe")
     assert len(by_type(records, "call")) == CALLS
+
+
+# The writer alone, its worker just started: the records fill the 16 slots before the
+# worker is up (the program's thread then writes the frames itself), one record is larger
+# than a slot (a frame of its own), and every record's time must read back as written
+# across the frames the two threads cut.
+WRITER_SCRIPT = """\
+const { TraceWriter } = require(process.argv[2]);
+const { SharedFrames } = require(process.argv[3]);
+const w = new TraceWriter(process.argv[4], { trace_id: '0'.repeat(32) },
+  { live: new SharedFrames((error) => { throw error; }) });
+const lane = w.laneId({ name: 'main', kind: 'thread', nativeId: 1, parent: null });
+const fn = w.functionId({ name: 'f', module: 'm', file: 'm.js', line: 1 });
+for (let i = 0; i < 300000; i++) {
+  w.timed(i * 1000, [4, 0, lane, fn]);
+  w.timed(i * 1000 + 500, [5, 0, lane]);
+  if (i === 150000) w.sid('x'.repeat(300 * 1024));
+}
+w.close({ status: 'ok', trace_id: '0'.repeat(32) });
+"""
+
+
+def test_the_live_writers_records_read_back_in_order_with_their_times(tmp_path: Path) -> None:
+    lib = Path(__file__).resolve().parents[3] / "agents" / "node" / "lib"
+    script = tmp_path / "write.js"
+    script.write_text(WRITER_SCRIPT)
+    trace = tmp_path / "live.otrace"
+    done = subprocess.run(["node", str(script), str(lib / "writer.js"), str(lib / "frames.js"),
+                           str(trace)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    records = decoded(trace)
+    times = [r["t"] for r in records if r["type"] in ("call", "return")]
+    assert times == [t for i in range(300000) for t in (i * 1000, i * 1000 + 500)]
+    assert any(r["type"] == "string" and len(r["text"]) == 300 * 1024 for r in records)
+    assert records[-1]["type"] == "end" and records[-1]["counts"]["calls"] == 300000

@@ -161,6 +161,10 @@ class RustRuntime(Runtime):
         env["RUSTC_WRAPPER"] = str(agent.wrapper)
         env["ORION_RUST_RUNTIME"] = str(agent.runtime)
         env["CARGO_TARGET_DIR"] = str(target_dir(agent, root))
+        # Doctests are compiled by rustdoc, which cargo does not run through RUSTC_WRAPPER:
+        # it links the instrumented crate and must find the runtime that crate depends on.
+        search = f"-L dependency={agent.runtime.parent}"
+        env["RUSTDOCFLAGS"] = " ".join(filter(None, [env.get("RUSTDOCFLAGS", ""), search]))
         if capture.include:
             env["ORION_RUST_INCLUDE"] = ",".join(capture.include)
 

@@ -169,3 +169,19 @@ def test_a_panic_abort_build_keeps_the_panic(crate, tmp_path):
     # The panic's message stays the trace's exception; the abort that follows ends it.
     assert (summary["status"], summary["exit_code"]) == ("crashed", 128 + signal.SIGABRT)
     assert summary["exception"]["message"].startswith("level is not a number")
+
+
+def test_doctests_build_under_orion_test(tmp_path):
+    """rustdoc compiles doctests without cargo's RUSTC_WRAPPER, against the instrumented
+    library: it is told where the runtime that library links is (every doctest of a crate
+    failed with `can't find crate for orion` before)."""
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "documented"\nversion = "0.1.0"\n'
+                                         'edition = "2021"\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "lib.rs").write_text(
+        "/// ```\n/// assert_eq!(documented::double(2), 4);\n/// ```\n"
+        "pub fn double(n: u32) -> u32 {\n    n * 2\n}\n")
+    done = orion("test", "--spool", str(tmp_path / "spool"), "--", "cargo", "test", "-q",
+                 "--offline", "--doc", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout

@@ -1,6 +1,7 @@
 """Orionis Python agent vs VizTracer: medians of several runs, as ratios to untraced.
 
     python benchmarks/python_agent/bench.py [--runs 5] [--hook auto|c|python]
+        [--workload fib|render]
     python benchmarks/python_agent/bench.py --instructions [--fib 20]
 
 Run it with each interpreter to compare (`~/.pyenv/versions/3.13.0/bin/python bench.py`):
@@ -29,8 +30,11 @@ compression included), and in the program's thread alone (what the traced code w
 for). Interpreter start-up, the tracer's set-up and its saving at exit are left out
 (VizTracer writes its JSON there). Under callgrind a program runs ~50x slower, so the
 agent's 50 ms flush timer writes many more, smaller frames than it would natively: the
-writer threads' count is inflated by their per-frame costs; the CPU-time tables (all
-threads, native speed) are the check on it.
+writer threads' count is inflated by their per-frame costs. So the frames a native run
+of fib(N) wrote (as many and as big as the flush timer and batch size made them) are
+also compressed again as the writer does it (zstd at its level, crc32) under callgrind:
+"program thread + native writer" is the agent's whole cost at native speed. The CPU-time
+tables (all threads, native speed) are the check on it.
 The count barely changes from run to run (PYTHONHASHSEED=0). "instr/event" is the
 instructions over untraced divided by the events of the measured part: fib(N)'s calls and
 returns, which every configuration records in full (each must have recorded at least
@@ -105,7 +109,7 @@ def run(command, workload, hook):
 
 def timings(opts):
     with tempfile.TemporaryDirectory() as tmp:
-        for workload in ("fib", "render"):
+        for workload in opts.workload or ("fib", "render"):
             table = configs(tmp)
             walls = {name: [] for name in table}
             cpus = {name: [] for name in table}
@@ -160,6 +164,52 @@ def counted_instructions(command, n: int, out: Path, program_thread: bool) -> in
     return int(summary[0].split()[1])
 
 
+# Compresses the frames given as files as the trace writer does, between the markers.
+WRITER = """\
+import math, sys, zlib, zstandard
+from orion.format.writer import DEFAULT_LEVEL
+frames = [open(path, "rb").read() for path in sys.argv[1:]]
+compressor = zstandard.ZstdCompressor(level=DEFAULT_LEVEL, write_checksum=True,
+                                      write_content_size=True)
+crc = 0
+math.lcm()
+for data in frames:
+    crc = zlib.crc32(data, crc)
+    compressor.compress(data)
+math.isqrt(0)
+"""
+
+
+def writer_at_native_speed(command, n: int, tmp: str) -> tuple[int, int]:
+    """(instructions, events): the compression of the frames a native run of fib(n) wrote
+    (their number and sizes as the flush timer and batch size made them), counted under
+    callgrind; the events are the trace's calls and returns."""
+    from orion.format.frames import iter_frames
+
+    since = time.time() - 0.01
+    subprocess.run([*command, WORKLOAD, "fib", str(n)], capture_output=True, check=True)
+    spool = Path(command[command.index("--spool") + 1])
+    (trace,) = (p for p in spool.glob("*.otrace") if p.stat().st_mtime >= since)
+    import zstandard
+
+    data = trace.read_bytes()
+    frames = Path(tempfile.mkdtemp(dir=tmp))
+    for i, frame in enumerate(f for f in iter_frames(data, 0) if not f.skippable):
+        raw = zstandard.ZstdDecompressor().decompress(data[frame.offset:frame.offset + frame.size])
+        (frames / f"{i:05d}").write_bytes(raw)
+    out = Path(tempfile.mkdtemp(dir=tmp))
+    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}/cg.%p",
+                    "--zero-before=math_lcm", "--dump-before=math_isqrt", "--dump-instr=no",
+                    PY, "-c", WRITER, *sorted(str(p) for p in frames.iterdir())],
+                   capture_output=True, check=True)
+    (part,) = out.glob("cg.*.1")
+    summary = [line for line in part.read_text().splitlines() if line.startswith("summary:")]
+    from orion.format.summary import read_summary
+
+    counts = read_summary(trace)["counts"]
+    return int(summary[0].split()[1]), counts["calls"] + counts["returns"]
+
+
 def instructions(opts):
     if shutil.which("valgrind") is None:
         sys.exit("error: --instructions needs valgrind (apt-get install valgrind)")
@@ -178,6 +228,8 @@ def instructions(opts):
                 if recorded is not None and recorded < region_events:
                     sys.exit(f"error: {name} recorded {recorded} events, fewer than fib's "
                              f"{region_events}")
+        writer, writer_events = writer_at_native_speed(table["orion safe, sampling off"],
+                                                       opts.fib, tmp)
     print(f"\nfib({opts.fib}) under callgrind: instructions between the markers "
           f"({region_events} events; CPython {platform.python_version()})")
     print("| configuration | threads | instructions | instr/event over untraced "
@@ -188,12 +240,22 @@ def instructions(opts):
         viz = (counts["viztracer (default)", scope] - counts["untraced", scope]) / region_events
         ratio = f"{per / viz:.2f}" if name != "untraced" else "-"
         print(f"| {name} | {scope} | {count} | {per:.0f} | {ratio} |")
+    per = writer / writer_events
+    viz = (counts["viztracer (default)", "all threads"] - counts["untraced", "all threads"])
+    program = counts["orion safe, sampling off", "program thread"] - counts["untraced",
+                                                                           "program thread"]
+    print(f"| orion's writer, the frames of a native run | compression | {writer} | {per:.0f} "
+          f"| {per * region_events / viz:.2f} |")
+    print(f"| orion safe: program thread + native writer | | | "
+          f"{program / region_events + per:.0f} | {(program + per * region_events) / viz:.2f} |")
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--hook", default="auto", choices=("auto", "c", "python"))
+    parser.add_argument("--workload", action="append", choices=("fib", "render"),
+                        help="run only this workload (repeatable; default: both)")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions of calls-only tracing under callgrind")
     parser.add_argument("--fib", type=int, default=20, help="fib(N) for --instructions")

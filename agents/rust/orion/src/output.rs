@@ -5,6 +5,7 @@
 //! the queue itself, which keeps what a kill -9 can lose bounded.
 
 use crate::frame;
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;
@@ -33,6 +34,17 @@ struct Queue {
 struct Written {
     file: File,
     crc: u32,
+}
+
+thread_local! {
+    /// Set while this thread holds a file's lock to write it.
+    static WRITING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread was writing a trace file (a crash there must not wait for the
+/// file's lock: its own thread holds it).
+pub fn writing_here() -> bool {
+    WRITING.try_with(Cell::get).unwrap_or(true)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -72,10 +84,14 @@ impl Output {
     /// Writes every queued frame, in order.
     pub fn write_queued(&self) {
         let mut written = lock(&self.file);
+        WRITING.with(|w| w.set(true));
         loop {
             // Popped apart from the loop's condition: its guard would live through the body.
             let next = lock(&self.queue).frames.pop_front();
-            let Some(mut records) = next else { return };
+            let Some(mut records) = next else {
+                WRITING.with(|w| w.set(false));
+                return;
+            };
             written.crc = frame::crc32(written.crc, &records);
             let _ = written.file.write_all(&frame::frame(&records));
             records.clear();

@@ -1211,6 +1211,9 @@ fn record_panic(info: &std::panic::PanicHookInfo<'_>) {
 /// trace whose lock stays taken for 250 ms (by the crashing thread itself, inside the
 /// agent) is left as it is.
 pub(crate) fn record_signal(signal: Signal) {
+    if crate::output::writing_here() {
+        return; // a crash inside the writer: the file's lock is this thread's own
+    }
     frame::compress_no_more();
     if IN_TEST.try_with(Cell::get).unwrap_or(false) {
         let _ = TEST.try_with(|cell| {

@@ -12,7 +12,8 @@ so the first difference found is where the two runs diverge.
 An injected change is reported once, where it happened: an exception that propagates
 through callers is reported at the frame that raised it, not at every frame it crossed,
 and a call present on one side only is reported once, with the size of its subtree.
-Memory addresses in captured reprs (`0x7f3a…`) are ignored when comparing values.
+Memory addresses in captured reprs (`0x7f3a…`, a mock's `id='1401…'`) are ignored when
+comparing values.
 
 Two whole trees cost about half a kilobyte a call, so traces of more than TREE_MAX_CALLS
 calls together are compared in bounded memory instead (`diff_files`): each is read twice,
@@ -61,7 +62,8 @@ TIMING = "timing"
 STRUCTURAL = frozenset({ONLY_A, ONLY_B, OUTCOME, EXCEPTION, RAISED, LANE})
 KINDS = (ONLY_A, ONLY_B, ARGS, RETURN, EXCEPTION, OUTCOME, RAISED, LANE, CALLS, TIMING)
 
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}")
+# A memory address: `0x7f3a…`, or in decimal as unittest.mock's reprs give it (`id='1401…'`)
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{4,}|(?<=id=')[0-9]{8,}(?=')")
 
 
 @dataclass

@@ -35,7 +35,10 @@ of fib(N) wrote (as many and as big as the flush timer and batch size made them)
 also compressed again as the writer does it (zstd at its level, crc32) under callgrind:
 "program thread + native writer" is the agent's whole cost at native speed. The CPU-time
 tables (all threads, native speed) are the check on it.
-The count barely changes from run to run (PYTHONHASHSEED=0). "instr/event" is the
+Untraced and VizTracer count the same in every run (PYTHONHASHSEED=0); orion's program
+thread moves by a few percent (which thread hands a chunk to the writer, and when, follows
+the timer). callgrind counts a `rep movsb` copy per byte, so copies weigh more than they
+cost natively. "instr/event" is the
 instructions over untraced divided by the events of the measured part: fib(N)'s calls and
 returns, which every configuration records in full (each must have recorded at least
 that many: checked).
@@ -184,14 +187,15 @@ def writer_at_native_speed(command, n: int, tmp: str) -> tuple[int, int]:
     """(instructions, events): the compression of the frames a native run of fib(n) wrote
     (their number and sizes as the flush timer and batch size made them), counted under
     callgrind; the events are the trace's calls and returns."""
+    import zstandard
+
     from orion.format.frames import iter_frames
+    from orion.format.summary import read_summary
 
     since = time.time() - 0.01
     subprocess.run([*command, WORKLOAD, "fib", str(n)], capture_output=True, check=True)
     spool = Path(command[command.index("--spool") + 1])
     (trace,) = (p for p in spool.glob("*.otrace") if p.stat().st_mtime >= since)
-    import zstandard
-
     data = trace.read_bytes()
     frames = Path(tempfile.mkdtemp(dir=tmp))
     for i, frame in enumerate(f for f in iter_frames(data, 0) if not f.skippable):
@@ -204,8 +208,6 @@ def writer_at_native_speed(command, n: int, tmp: str) -> tuple[int, int]:
                    capture_output=True, check=True)
     (part,) = out.glob("cg.*.1")
     summary = [line for line in part.read_text().splitlines() if line.startswith("summary:")]
-    from orion.format.summary import read_summary
-
     counts = read_summary(trace)["counts"]
     return int(summary[0].split()[1]), counts["calls"] + counts["returns"]
 

@@ -37,6 +37,13 @@ def test_orion_run_loads_nothing_it_does_not_need(tmp_path):
     assert loaded == []
 
 
+def test_orion_run_names_the_trace_written_from_its_trailer_alone(tmp_path):
+    """The id and status `orion run` prints come from the trailer: no decompressor needed."""
+    modules = imported_by(["run", "--", sys.executable, "-c", "pass"], tmp_path)
+    assert "orion.format.summary" in modules  # a trace was written and named
+    assert not {"zstandard", "dataclasses", "click"} & modules
+
+
 def test_orion_help_loads_no_command(tmp_path):
     modules = imported_by(["--help"], tmp_path)
     assert not any(m.startswith("orion.commands.") for m in modules)

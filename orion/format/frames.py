@@ -8,10 +8,7 @@ an error), and lets us refuse a frame whose declared size is bomb-like before in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterator
-
-import zstandard
+from typing import Iterator, NamedTuple
 
 from .constants import MAX_FRAME_CONTENT, SKIPPABLE_MAGIC, ZSTD_MAGIC_BYTES
 from .errors import CorruptTrace
@@ -20,8 +17,10 @@ _FCS_SIZES = (0, 2, 4, 8)
 _DICT_ID_SIZES = (0, 1, 2, 4)
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
+    """(A NamedTuple, not a dataclass, and zstandard imported by the decompressor alone:
+    reading a trailer, as `orion run` does for every trace written, needs neither.)"""
+
     offset: int
     size: int  # bytes on disk, headers included
     skippable: bool
@@ -107,8 +106,11 @@ class FrameDecompressor:
     """Inflates one frame at a time with a hard ceiling on the output size."""
 
     def __init__(self, limit: int = MAX_FRAME_CONTENT) -> None:
+        import zstandard
+
         self.limit = limit
         self._dctx = zstandard.ZstdDecompressor()
+        self._error = zstandard.ZstdError
 
     def decompress(self, buf, frame: Frame, path_hint: str = "") -> bytes:
         if frame.content_size is None:
@@ -123,7 +125,7 @@ class FrameDecompressor:
         data = buf[frame.offset : frame.offset + frame.size]
         try:
             out = self._dctx.decompress(data, max_output_size=frame.content_size)
-        except zstandard.ZstdError as exc:
+        except self._error as exc:
             raise CorruptTrace(f"corrupt frame at byte {frame.offset} ({exc})") from None
         if len(out) != frame.content_size:
             raise CorruptTrace(f"corrupt frame at byte {frame.offset} (size mismatch)")

@@ -25,18 +25,19 @@ def by_type(records: list[dict], kind: str) -> list[dict]:
 
 
 def records_after_a_quiet_kill(command: list[str], spool: Path, cwd: Path | None = None,
-                               env: dict[str, str] | None = None) -> list[dict]:
+                               env: dict[str, str] | None = None,
+                               wait: float = 0.3) -> list[dict]:
     """Run `command` under `orion run --mode dev`; once it prints `ready` (and goes quiet),
-    kill its whole process group 300 ms later (the agents' bound is ~100 ms: a busy machine
-    may run their flush late) and return the records that reached the disk. Nothing may be
-    cut: the program made no call after its last flush."""
+    kill its whole process group `wait` seconds later (the agents' bound is ~100 ms: a busy
+    machine may run their flush late) and return the records that reached the disk. Nothing
+    may be cut: the program made no call after its last flush."""
     process = subprocess.Popen(
         [sys.executable, "-m", "orion", "run", "--mode", "dev", "--spool", str(spool), "--",
          *command], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd, env=env,
         start_new_session=True)
     try:
         assert process.stdout.readline().startswith(b"ready")
-        time.sleep(0.3)
+        time.sleep(wait)
         os.killpg(process.pid, signal.SIGKILL)
     finally:
         process.kill()

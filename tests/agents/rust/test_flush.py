@@ -41,3 +41,25 @@ def test_a_quiet_programs_events_reach_the_disk_before_a_kill(tmp_path: Path) ->
     records = records_after_a_quiet_kill(["cargo", "run", "-q", "--offline"],
                                          tmp_path / "spool", cwd=tmp_path, env=env)
     assert len(by_type(records, "call")) == CALLS + 1  # main and each step
+
+
+EARLY_PROGRAM = """\
+fn main() {
+    println!("ready");
+    std::thread::sleep(std::time::Duration::from_secs(3600));
+}
+"""
+
+
+def test_a_kill_right_after_the_agent_starts_leaves_a_header(tmp_path: Path) -> None:
+    """The header is written by the program's thread as the trace is created, not queued
+    for the flushing thread: a kill sweep at load ~12 found a file with no header."""
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "early"\nversion = "0.1.0"\n'
+                                         'edition = "2021"\n')
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "main.rs").write_text(EARLY_PROGRAM)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ORION_") and k not in ("RUSTC_WRAPPER", "CARGO_TARGET_DIR")}
+    records = records_after_a_quiet_kill(["cargo", "run", "-q", "--offline"],
+                                         tmp_path / "spool", cwd=tmp_path, env=env, wait=0)
+    assert records[0]["type"] == "header"  # its calls may still be queued: within the bound

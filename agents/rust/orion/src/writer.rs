@@ -329,7 +329,7 @@ impl Trace {
         };
         if !deferred {
             trace.header(false);
-            trace.flush();
+            trace.flush_to_disk(); // on disk before the program goes on: a kill leaves a header
         }
         Some(trace)
     }
@@ -523,6 +523,7 @@ impl Trace {
             output.queue(records, 0);
             self.counts.add(&counts);
         }
+        output.write_queued(); // what led to the failure, on disk before a crash can follow
     }
 
     /// Where definitions go: inline, or apart for a deferred trace.

@@ -67,7 +67,7 @@ function rawFrame(data) {
     out[at] = header & 0xff;
     out[at + 1] = (header >> 8) & 0xff;
     out[at + 2] = (header >> 16) & 0xff;
-    chunk.copy(out, at + 3);
+    out.set(chunk, at + 3); // `data` may be a plain Uint8Array (shared memory): no .copy
     at += 3 + chunk.length;
   }
   return out;

@@ -109,6 +109,12 @@ test('a raw-block frame declares its size and holds the bytes', () => {
   assert.strictEqual(frame.length, 13 + 3 * 3 + data.length); // three blocks of at most 128 KiB
 });
 
+test('a raw-block frame takes a plain Uint8Array (a process that ends before its worker is up)', () => {
+  const shared = new Uint8Array(new SharedArrayBuffer(16));
+  shared.set([1, 2, 3, 4], 2);
+  assert.deepStrictEqual(rawFrame(shared.subarray(2, 6)), rawFrame(Buffer.from([1, 2, 3, 4])));
+});
+
 test('a trace starts with the prelude and is named after its start and id', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'orion-node-'));
   const id = 'ab'.repeat(16);

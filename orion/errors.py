@@ -3,6 +3,8 @@ status the error carries, e.g. 126/127 when a command cannot be run, as a shell 
 
 from __future__ import annotations
 
+import os
+
 
 class OrionError(Exception):
     """A problem the user can fix (bad id, bad option value, unwritable spool...)."""
@@ -14,8 +16,6 @@ class OrionError(Exception):
 
 def debug_enabled() -> bool:
     """ORION_DEBUG=1: let a command's error escape with its traceback."""
-    import os
-
     return os.environ.get("ORION_DEBUG", "") not in ("", "0")
 
 

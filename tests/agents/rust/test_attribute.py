@@ -61,6 +61,12 @@ def test_calls_arguments_and_return_values(traced, tmp_path):
     assert "generic(value=traced::Opaque)  → traced::Opaque" in shown  # no Debug bound on T
     assert 'describe(self=Account { owner: "ada" })' in shown  # a trait's default method
     assert "evens(limit=7)" in shown  # an `impl Iterator` return type
+    # Closures are calls of their own, named after their function; an argument is captured
+    # only when the closure names its type (inferred types are left to the compiler).
+    assert "evens::{closure}()" in shown  # called after evens returned, by count()
+    assert 'closures(words=["tree", "sky", "river"])  → 12' in shown
+    assert 'closures::{closure}(word="river")' in shown
+    assert "closures::{closure}::{closure}()" in shown
     assert "── worker (thread) ──" in shown and "└─ fib(n=4)  → 3" in shown
     assert b"hunter2" not in path.read_bytes()
 

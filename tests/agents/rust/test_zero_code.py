@@ -95,6 +95,10 @@ def test_orion_run_cargo_run_traces_the_unmodified_crate(crate, tmp_path):
     assert "fib(n=6)  → 8" in shown and "fib(n=1)  → 1" in shown
     assert 'login(user="ada", password=<redacted>)  → true' in shown
     assert "bump(self=&mut plain::Counter, by=2)  → 2" in shown
+    # Functions a macro_rules! macro writes, and the closures of an iterator chain.
+    assert "double(value=6)  → 12" in shown and "triple(value=2)  → 6" in shown
+    assert "even_squares(limit=4)  → 20" in shown
+    assert "even_squares::{closure}()" in shown
     assert "── worker (thread) ──" in shown and "└─ fib(n=5)  → 5" in shown
     assert b"hunter2" not in decompressed(path) and b"tok-1234567890" not in decompressed(path)
 

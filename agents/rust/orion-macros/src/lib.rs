@@ -109,19 +109,14 @@ fn traced_body(attrs: &[Attribute], sig: &Signature, body: &Block) -> Option<Blo
     } else {
         Tokens::new()
     };
+    let captures = quote! { #(#captures),* };
+    let opening = opening_call(at, &captures);
     let enter = quote_spanned! {at=>
         #test
-        let #call = {
-            #[allow(unused_imports)]
-            use ::orion::__private::{CaptureDebug as _, CaptureName as _};
-            fn __orion_here() {}
-            static FUNCTION: ::orion::__private::AtomicU32 =
-                ::orion::__private::AtomicU32::new(u32::MAX);
-            let function = ::orion::__private::function_id(
-                &FUNCTION, ::std::any::type_name_of_val(&__orion_here), file!(), line!());
-            ::orion::__private::enter(function, || ::std::vec![#(#captures),*])
-        };
+        let #call = #opening;
     };
+    let mut body = body.clone();
+    Closures.visit_block_mut(&mut body);
     let returns_value = match &sig.output {
         ReturnType::Default => false,
         ReturnType::Type(_, ty) => !matches!(**ty, Type::Never(_)),
@@ -130,10 +125,9 @@ fn traced_body(attrs: &[Attribute], sig: &Signature, body: &Block) -> Option<Blo
         return Some(parse_quote! {{ #enter #body }});
     }
     let annotation = match &sig.output {
-        ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => quote! { : #ty },
+        ReturnType::Type(_, ty) if !mentions(ty, &["impl"]) => quote! { : #ty },
         _ => Tokens::new(), // `impl Trait` cannot be named in a `let`; inference finds it
     };
-    let mut body = body.clone();
     let mut early = EarlyReturns {
         call: &call,
         value: &value,
@@ -145,6 +139,77 @@ fn traced_body(attrs: &[Attribute], sig: &Signature, body: &Block) -> Option<Blo
         #enter
         #returns
     }})
+}
+
+/// The expression that opens a call of the function (or closure) whose body it starts,
+/// named after where it is (`type_name_of_val` of an item nested there) and placed at `at`'s
+/// line, with the arguments `captures` gives when values are recorded.
+fn opening_call(at: Span, captures: &Tokens) -> Tokens {
+    quote_spanned! {at=>
+        {
+            #[allow(unused_imports)]
+            use ::orion::__private::{CaptureDebug as _, CaptureName as _};
+            fn __orion_here() {}
+            static FUNCTION: ::orion::__private::AtomicU32 =
+                ::orion::__private::AtomicU32::new(u32::MAX);
+            let function = ::orion::__private::function_id(
+                &FUNCTION, ::std::any::type_name_of_val(&__orion_here), file!(), line!());
+            ::orion::__private::enter(function, || ::std::vec![#captures])
+        }
+    }
+}
+
+/// Gives each closure of the body (nested closures too, not those of nested items or
+/// `const` blocks) a call of its own, `outer::{closure}` at the closure's line. Its
+/// signature is left as written, so type inference sees the same closure: its arguments are
+/// captured only when every parameter names its type in full (capturing an argument whose
+/// type is still being inferred would need the type first), and its return value never is.
+struct Closures;
+
+impl VisitMut for Closures {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        match expr {
+            Expr::Closure(closure) if closure.asyncness.is_none() && closure.constness.is_none() => {
+                visit_mut::visit_expr_closure_mut(self, closure);
+                let call = Ident::new("__orion_closure_call", Span::mixed_site());
+                let opening = opening_call(closure.inputs_begin.span(), &closure_captures(closure));
+                let body = &closure.body;
+                *closure.body = parse_quote! {{
+                    let #call = #opening;
+                    #body
+                }};
+            }
+            Expr::Const(_) | Expr::Async(_) => {}
+            _ => visit_mut::visit_expr_mut(self, expr),
+        }
+    }
+
+    fn visit_item_mut(&mut self, _: &mut Item) {}
+}
+
+/// The captures of a closure's arguments: all of them when every one is a plain name with a
+/// fully written type (no `_`, no `impl`), else none.
+fn closure_captures(closure: &syn::ExprClosure) -> Tokens {
+    let mut captures = Vec::new();
+    for input in &closure.inputs {
+        let Pat::Type(typed) = input else {
+            return Tokens::new();
+        };
+        let Pat::Ident(p) = &*typed.pat else {
+            return Tokens::new();
+        };
+        if p.subpat.is_some() || !fully_written(&typed.ty) {
+            return Tokens::new();
+        }
+        let (name, ident) = (p.ident.to_string(), &p.ident);
+        captures.push(quote! { (#name, (&::orion::__private::Wrap(&#ident)).capture()) });
+    }
+    quote! { #(#captures),* }
+}
+
+/// Whether a type is written out with nothing left to inference (`_`) or opaque (`impl`).
+fn fully_written(ty: &Type) -> bool {
+    !mentions(ty, &["impl", "_"])
 }
 
 /// Statements that evaluate `expr`, record its value as the call's return and give it back.
@@ -195,13 +260,14 @@ impl VisitMut for EarlyReturns<'_> {
     fn visit_item_mut(&mut self, _: &mut Item) {}
 }
 
-fn mentions_impl_trait(ty: &Type) -> bool {
-    fn has_impl(tokens: Tokens) -> bool {
+/// Whether any of `words` appears in the type's tokens (`_` is an identifier to the lexer).
+fn mentions(ty: &Type, words: &[&str]) -> bool {
+    fn has(tokens: Tokens, words: &[&str]) -> bool {
         tokens.into_iter().any(|t| match t {
-            proc_macro2::TokenTree::Ident(i) => i == "impl",
-            proc_macro2::TokenTree::Group(g) => has_impl(g.stream()),
+            proc_macro2::TokenTree::Ident(i) => words.iter().any(|w| i == w),
+            proc_macro2::TokenTree::Group(g) => has(g.stream(), words),
             _ => false,
         })
     }
-    has_impl(ty.to_token_stream())
+    has(ty.to_token_stream(), words)
 }

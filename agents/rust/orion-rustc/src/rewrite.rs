@@ -2,7 +2,7 @@
 //! with default methods, at any depth of inline modules. Only text is inserted, on the
 //! lines where those items start, so every other line keeps its number.
 
-use proc_macro2::Span;
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Item, TraitItem};
@@ -47,12 +47,99 @@ fn collect(items: &[Item], starts: &mut Vec<usize>) {
                 }
                 false
             }
+            Item::Macro(m) if m.mac.path.is_ident("macro_rules") => {
+                if !m.attrs.iter().any(|a| a.path().is_ident("macro_export")) {
+                    collect_in_macro_rules(m.mac.tokens.clone(), starts);
+                }
+                false
+            }
             _ => false,
         };
         if traced {
             starts.push(start_of(item.span()));
         }
     }
+}
+
+/// The starts of the functions with a body that a `macro_rules!` macro's transcribers
+/// (the right-hand sides of its rules, not its matchers) write: the attribute goes into the
+/// macro's text, so that each function it generates is traced where it is expanded. A
+/// `#[macro_export]` macro is left alone: it expands in other crates too, which do not
+/// link the runtime.
+fn collect_in_macro_rules(rules: TokenStream, starts: &mut Vec<usize>) {
+    let rules: Vec<TokenTree> = rules.into_iter().collect();
+    for (i, tree) in rules.iter().enumerate() {
+        let after_arrow = i >= 2
+            && matches!(&rules[i - 1], TokenTree::Punct(p) if p.as_char() == '>')
+            && matches!(&rules[i - 2], TokenTree::Punct(p) if p.as_char() == '=');
+        if let (true, TokenTree::Group(transcriber)) = (after_arrow, tree) {
+            collect_functions(transcriber.stream(), starts);
+        }
+    }
+}
+
+/// The starts of `fn NAME ... { ... }` items at any depth of a token stream (a `fn` followed
+/// by `(` is a function pointer type, one followed by `;` a declaration without a body),
+/// each with its qualifiers (`pub(crate)`, `$vis`, `unsafe`, `extern "C"`); `const fn` and
+/// `async fn`, which the attribute leaves untraced, are skipped.
+fn collect_functions(stream: TokenStream, starts: &mut Vec<usize>) {
+    let trees: Vec<TokenTree> = stream.into_iter().collect();
+    for (i, tree) in trees.iter().enumerate() {
+        match tree {
+            TokenTree::Group(g) => collect_functions(g.stream(), starts),
+            TokenTree::Ident(keyword) if keyword == "fn" => {
+                let named = matches!(trees.get(i + 1), Some(TokenTree::Ident(_)))
+                    || matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '$');
+                let body = trees[i + 1..]
+                    .iter()
+                    .find(|t| match t {
+                        TokenTree::Group(g) => g.delimiter() == Delimiter::Brace,
+                        TokenTree::Punct(p) => p.as_char() == ';',
+                        _ => false,
+                    })
+                    .is_some_and(|t| matches!(t, TokenTree::Group(_)));
+                let start = item_start(&trees, i);
+                let untraced = trees[start..i]
+                    .iter()
+                    .any(|t| matches!(t, TokenTree::Ident(q) if q == "const" || q == "async"));
+                if named && body && !untraced {
+                    starts.push(start_of(trees[start].span()));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Where the function whose `fn` keyword is at `at` starts: before its qualifiers.
+fn item_start(trees: &[TokenTree], at: usize) -> usize {
+    let mut start = at;
+    while start > 0 {
+        let previous = &trees[start - 1];
+        let fragment = start >= 2
+            && matches!(previous, TokenTree::Ident(_))
+            && matches!(&trees[start - 2], TokenTree::Punct(p) if p.as_char() == '$');
+        let qualifier = match previous {
+            TokenTree::Ident(q) => ["pub", "unsafe", "const", "async", "extern", "default", "safe"]
+                .iter()
+                .any(|k| q == k),
+            TokenTree::Literal(_) => true, // an ABI: extern "C"
+            TokenTree::Group(g) => {
+                g.delimiter() == Delimiter::Parenthesis
+                    && start >= 2
+                    && matches!(&trees[start - 2], TokenTree::Ident(p) if p == "pub")
+            }
+            TokenTree::Punct(_) => false,
+        };
+        if fragment {
+            start -= 2;
+        } else if qualifier {
+            start -= 1;
+        } else {
+            break;
+        }
+    }
+    start
 }
 
 fn start_of(span: Span) -> usize {
@@ -86,6 +173,25 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("\nmod m {"), "{out}");
+    }
+
+    #[test]
+    fn functions_that_a_macro_rules_macro_writes_get_the_attribute() {
+        let source = "macro_rules! getters {\n    ($($name:ident: $t:ty),*) => {\n        \
+                      $(pub(crate) fn $name(&self) -> $t { self.$name })*\n        \
+                      $vis fn plain() { let f: fn(u32) = drop; }\n        \
+                      unsafe extern \"C\" fn c_abi() {}\n        \
+                      const fn fixed() {}\n        fn declared();\n    };\n}\n\
+                      #[macro_export]\nmacro_rules! shared { () => { fn s() {} } }\n";
+        let out = instrument(source).unwrap();
+        assert_eq!(out.lines().count(), source.lines().count());
+        assert!(out.contains("$(#[::orion::trace] pub(crate) fn $name"), "{out}");
+        assert!(out.contains("#[::orion::trace] $vis fn plain() { let f: fn(u32)"), "{out}");
+        assert!(out.contains("#[::orion::trace] unsafe extern \"C\" fn c_abi"), "{out}");
+        assert!(out.contains(" const fn fixed") && out.contains(" fn declared();"), "{out}");
+        assert!(out.contains("($($name:ident: $t:ty),*)"), "{out}"); // the matcher
+        assert!(out.contains("=> { fn s() {} }"), "{out}"); // #[macro_export]
+        assert_eq!(out.matches(ATTRIBUTE).count(), 3, "{out}");
     }
 
     #[test]

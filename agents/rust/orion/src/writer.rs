@@ -1032,18 +1032,28 @@ pub fn function_id(slot: &AtomicU32, here: &'static str, file: &'static str, lin
     if id != u32::MAX {
         return id;
     }
-    let path = here.strip_suffix("::__orion_here").unwrap_or(here);
-    let path = path.strip_suffix("::{{closure}}").unwrap_or(path);
-    let (module, name) = path.rsplit_once("::").unwrap_or(("", path));
+    let (module, name) = module_and_name(here.strip_suffix("::__orion_here").unwrap_or(here));
     let id = registry.len() as u32;
     registry.push(FunctionDef {
-        name: name.to_string(),
+        name,
         module: module.to_string(),
         file,
         line,
     });
     slot.store(id, Ordering::Relaxed);
     id
+}
+
+/// A function's module and name from its path: a closure is named after the function it is
+/// written in, `outer::{closure}` (`type_name` spells it `outer::{{closure}}`).
+fn module_and_name(path: &str) -> (&str, String) {
+    let mut outer = path;
+    while let Some(rest) = outer.strip_suffix("::{{closure}}") {
+        outer = rest;
+    }
+    let (module, function) = outer.rsplit_once("::").unwrap_or(("", outer));
+    let closures = "::{closure}".repeat((path.len() - outer.len()) / "::{{closure}}".len());
+    (module, format!("{function}{closures}"))
 }
 
 /// The registry id of a function known by its name and place (a `tracing` span's).

@@ -55,6 +55,18 @@ fn evens(limit: u32) -> impl Iterator<Item = u32> {
     (0..limit).filter(|n| n % 2 == 0)
 }
 
+/// Closures: an iterator chain whose closures' types are inferred (calls without
+/// arguments), a closure whose parameter names its type (its argument captured), a
+/// closure inside a closure, and one coerced to a function pointer.
+#[orion::trace]
+fn closures(words: &[&str]) -> usize {
+    let long = |word: &str| word.len() > 3;
+    let lengths: Vec<usize> = words.iter().filter(|w| long(w)).map(|w| w.len()).collect();
+    let nested = |n| (0..n).map(|i| i * 2).sum::<usize>();
+    let plain: fn(usize) -> usize = |n| n + 1;
+    plain(lengths.iter().sum::<usize>() + nested(2))
+}
+
 #[orion::trace]
 mod config {
     pub fn configure(text: &str) -> u32 {
@@ -79,6 +91,7 @@ fn main() {
     println!("describe {}", account.describe());
     println!("generic {}", generic(Opaque(7)).0);
     println!("evens {}", evens(7).count());
+    println!("closures {}", closures(&["tree", "sky", "river"]));
     if std::env::args().any(|a| a == "busy") {
         println!("fib {}", fib(24)); // more events than error mode's ring holds
     }

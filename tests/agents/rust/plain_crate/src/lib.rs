@@ -15,6 +15,20 @@ pub fn fib(n: u64) -> u64 {
     fib(n - 1) + fib(n - 2)
 }
 
+/// Sums the even squares up to `limit`: an iterator chain of closures.
+pub fn even_squares(limit: u32) -> u32 {
+    (1..=limit).map(|n| n * n).filter(|square| square % 2 == 0).sum()
+}
+
+/// Functions that a macro writes.
+macro_rules! scaled {
+    ($($name:ident => $factor:expr),*) => {
+        $(pub fn $name(value: u32) -> u32 { value * $factor })*
+    };
+}
+
+scaled!(double => 2, triple => 3);
+
 pub struct Counter {
     pub count: u32,
 }
@@ -38,6 +52,12 @@ mod tests {
     #[test]
     fn fib_is_wrong() {
         assert_eq!(fib(6), 9, "fib(6) should be 9");
+    }
+
+    #[test]
+    fn macro_written_and_closures() {
+        assert_eq!(double(triple(2)), 12);
+        assert_eq!(even_squares(4), 20);
     }
 
     #[test]

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 from ..analysis.callgraph import KINDS, CallGraph
 from ..analysis.diff import DiffOptions, diff_traces, result_json
-from ..analysis.fingerprint import FingerprintCache, Fingerprints
+from ..analysis.fingerprint import Fingerprints
 from ..analysis.flame import fold_lanes
 from ..analysis.replay import ReplayError
 from ..errors import OrionError
@@ -36,6 +36,7 @@ from ..spool import Entry
 from ..timeparse import parse_when_ns
 from .catalog import Catalog, Loaded, NotFound
 from .difftree import diff_rows
+from .fingerprinting import Fingerprinter
 from .timeline import Timeline
 
 PAGE_SIZE = 500  # traces per /api/traces answer unless ?limit= says otherwise
@@ -65,7 +66,8 @@ class Listing:
     (a trace added, renamed or deleted) or the watcher reports a trace written
     (`changed()`: an incomplete trace growing). While one request rebuilds the list, the
     others are answered from the previous one rather than kept waiting. Fingerprints are
-    computed in the background and appear in later answers."""
+    computed in the background, in a child process (see fingerprinting.py), and appear
+    in later answers."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
@@ -79,7 +81,8 @@ class Listing:
         self._lock = threading.Lock()
         self._answering = threading.Lock()
         self._fingerprinting: threading.Thread | None = None
-        self.stopped = threading.Event()  # set when the server stops: background work ends
+        self._fingerprinter: Fingerprinter | None = None
+        self.stopped = threading.Event()  # set by stop(): background work ends
 
     def changed(self) -> None:
         """The watcher saw a trace written: check the list at the next request."""
@@ -126,24 +129,22 @@ class Listing:
             self._fingerprinting.start()
 
     def _fingerprint(self, items: list[Listed]) -> None:
-        cache = FingerprintCache(self.catalog.spool.path)
-        for item in items:
-            if self.stopped.is_set():
-                return
-            if item.entry.trace_id in self._fingerprints:
-                continue
-            try:
-                self._fingerprints[item.entry.trace_id] = cache.get(
-                    item.entry.trace_id, item.entry.path, item.summary,
-                    max_records=FINGERPRINT_MAX_RECORDS)
-            except (TraceError, OSError, MemoryError):
-                self._fingerprints[item.entry.trace_id] = None
-        try:
-            cache.save()
-        except OSError:
-            pass  # a read-only spool: fingerprints are recomputed next time
+        todo = [(item.entry.trace_id, item.entry.path, item.summary) for item in items
+                if item.entry.trace_id not in self._fingerprints]
+        child = Fingerprinter(self.catalog.spool.path, todo, FINGERPRINT_MAX_RECORDS)
+        self._fingerprinter = child
+        if self.stopped.is_set():
+            child.stop()
+        for trace_id, found in child.results():
+            self._fingerprints[trace_id] = found
         with self._lock:
             self._new_version()
+
+    def stop(self) -> None:
+        """The server stops: background work ends now."""
+        self.stopped.set()
+        if self._fingerprinter is not None:
+            self._fingerprinter.stop()
 
     def answer(self, query: dict[str, str]) -> bytes:
         """The JSON bytes of /api/traces for `query`, cached until something changes."""

@@ -143,7 +143,7 @@ class OrionServer(ThreadingHTTPServer):
             self.serve_forever(poll_interval=0.2)
         finally:
             self.stopping.set()
-            self.api.listing.stopped.set()
+            self.api.listing.stop()
             self.live.stop()
 
     def shutdown(self) -> None:

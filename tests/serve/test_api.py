@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from orion.analysis.fingerprint import streamed_fingerprints
 from orion.serve import api as serve_api
 from orion.serve.catalog import Catalog
 from orion.spool import Spool
@@ -326,6 +327,31 @@ def test_fingerprint_groups_filter_the_list(served, monkeypatch):
     failure = expected[served.failed_id]["failure"]
     grouped = served.get(f"/api/traces?fingerprint={failure[:10]}").json()
     assert [t["id"] for t in grouped] == [served.failed_id]
+
+
+def test_fingerprinting_a_big_trace_takes_no_cpu_from_the_server(tmp_path, monkeypatch):
+    """Fingerprints are computed in a child process: a page opening a big trace while
+    the list is fingerprinted does not share the server's GIL with that work."""
+    spool = Spool(tmp_path / "spool")
+    path = write_large_trace(spool, 150_000)
+    alone = time.process_time()
+    expected = streamed_fingerprints(path)
+    alone = time.process_time() - alone
+    server = start_server(Catalog(spool))  # in this process: its CPU time is ours
+    try:
+        spent = time.process_time()
+        for _ in range(600):
+            listed = get(server.url, "/api/traces").json()
+            if listed[0]["fingerprints"]:
+                break
+            time.sleep(0.05)
+        spent = time.process_time() - spent
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert listed[0]["fingerprints"] == {"structural": expected.structural,
+                                         "failure": expected.failure}
+    assert spent < alone / 3, (spent, alone)
 
 
 def test_head_of_live_ends(served):

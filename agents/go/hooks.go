@@ -254,9 +254,18 @@ func (f *Frame) Unwinding() bool {
 
 // keep holds locals (names and values) for the frame's unwind record. Deferred calls run
 // last registered first, and the last holds every local the first does: the first kept
-// stays.
-func (f *Frame) keep(namesAndValues ...any) {
+// stays. A block's locals (until > 0, its last line) are kept only when the panic left
+// the frame inside the block.
+func (f *Frame) keep(until int, namesAndValues ...any) {
 	l := f.l
+	if until > 0 {
+		if isPanicking, value := panicking(); isPanicking {
+			f.raised(value) // the panic's frames, where this one's line is (once per panic)
+		}
+		if l.panic == nil || l.panic.lineOf(f.fn) > until {
+			return
+		}
+	}
 	if l.kept == nil || l.keptAt != len(l.fns) {
 		l.kept, l.keptAt = namesAndValues, len(l.fns)
 	}
@@ -353,6 +362,16 @@ func registeredAt(file string, line int) int {
 		}
 	}
 	return best
+}
+
+// lineOf: the line at which the panic leaves the frame of fn it unwinds next.
+func (p *panicState) lineOf(fn int) int {
+	for i := p.next; i < len(p.frames); i++ {
+		if p.frames[i].fn == fn {
+			return p.frames[i].line
+		}
+	}
+	return 0
 }
 
 func (f Frame) unwound(locals []any, hasValue bool) {

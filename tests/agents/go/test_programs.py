@@ -8,6 +8,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from ...vector_shapes import assert_matches_vectors
 from .conftest import (Built, by_type, decoded, line_of, orion, plain_env, requires_go, run_traced,
                        stack_lines)
@@ -79,7 +81,7 @@ def test_a_panic_is_recorded_and_the_program_behaves_as_without_orion(built: Bui
                       ("average", line_of("return divide(total")),
                       ("divide", line_of("return a / b"))]
     # Each frame's arguments, named results and the locals declared at its body's top
-    # level, as the panic left them (a loop's and a block's own variables are not kept).
+    # level, as the panic left them (a loop's own variables are not kept).
     assert stack["frames"][-1]["locals"] == {"a": 0, "b": 0, "quotient": 0}
     assert stack["frames"][-2]["locals"] == {"values": None, "total": 0}
     assert stack["frames"][0]["locals"]["sum"] == 8 and stack["frames"][0]["locals"]["ok"] is False
@@ -92,6 +94,29 @@ def test_a_panic_is_recorded_and_the_program_behaves_as_without_orion(built: Bui
     assert end["status"] == "crashed" and end["exit_code"] == 2
     assert end["exception"] == {"type": "runtime.errorString", "kind": "panic",
                                 "message": "runtime error: integer divide by zero"}
+
+
+@pytest.mark.parametrize("how, locals_of_tally", [
+    ("block", {"words": {"t": "[]string", "items": ["go"]}, "how": "inside", "count": 3, "label": "n=3"}),
+    ("after-block", {"words": {"t": "[]string", "items": ["go"]}, "how": "after", "count": 3}),
+])
+def test_a_panic_keeps_the_locals_of_the_block_it_left_the_frame_in(
+        built: Built, tmp_path: Path, how: str, locals_of_tally: dict) -> None:
+    """A case's `label` is kept when the panic leaves tally inside that case; the if
+    block's `first` is not, its block having ended before the panic (scope, not just
+    declaration order). The program's report stays its own."""
+    plain = subprocess.run([str(built.plain), how], capture_output=True, text=True,
+                           env=plain_env(), cwd=built.module)
+    done, [trace] = run_traced(built, how, spool=tmp_path / "spool")
+    assert plain.returncode == done.returncode == 2
+    assert done.stdout == plain.stdout
+    assert stack_lines(done.stderr) == stack_lines(plain.stderr)
+    records = decoded(trace)
+    fns = functions(records)
+    [stack] = by_type(records, "stack")
+    frames = {fns[f["fn"]]["name"]: f for f in stack["frames"]}
+    assert frames["tally"]["locals"] == locals_of_tally
+    assert orion("validate", str(trace), cwd=tmp_path).returncode == 0
 
 
 def test_a_closure_keeps_its_name_in_a_panic_report(built: Built, tmp_path: Path) -> None:

@@ -222,38 +222,68 @@ func userNamed(results []string) []string {
 	return pairs
 }
 
-// keepLocals makes the locals declared at the top level of the body (the first maxKept)
-// reach the unwind record of a panic: after a declaration, on its line, a deferred call
-// of the agent's (not a closure, which would rename the function's own closures: funcN
-// count the literals of the body) boxes the locals declared so far, only when a panic is
-// leaving the function; where locals are not kept (safe mode) it is not even deferred.
-// A defer costs every call some nanoseconds, so there are two at most: after the first
-// declaration and after the last (a panic after the last sees them all, one before it the
-// first's), and none that would stop the compiler from open-coding the function's defers
-// (at most 8, returns times defers at most 15), past which every defer of the function
-// costs a runtime call. `known` holds the arguments' and results' names and values.
+// keepLocals makes the locals of the body reach the unwind record of a panic: after a
+// declaration, on its line, a deferred call of the agent's (not a closure, which would
+// rename the function's own closures: funcN count the literals of the body) boxes the
+// locals in scope there, only when a panic is leaving the function; where locals are not
+// kept (safe mode) it is not even deferred. A defer costs every call that reaches it some
+// nanoseconds, so a statement list gets two at most: after its first declaration and
+// after its last (a panic after the last sees them all, one before it the first's).
+// Nested blocks (if, else, switch and select cases, plain blocks; not loops, where a
+// defer would pile up) get theirs too, their locals with the enclosing ones in scope, and
+// the block's last line: the agent keeps them only when the panic left the frame inside
+// the block. None is added that would stop the compiler from open-coding the function's
+// defers (at most 8, returns times defers at most 15), past which every defer of the
+// function costs a runtime call. `known` holds the arguments' and results' names and values.
 func (r *fileRewriter) keepLocals(body *ast.BlockStmt, ours int, known []string) {
-	returns, defers, loopDefer := countExits(body)
+	returns, defers, loopDefer, jumps := countExits(body)
 	if loopDefer {
 		return
 	}
+	k := &localKeeper{r: r, returns: returns, defers: defers + ours, nested: !jumps}
 	seen := map[string]bool{}
 	for i := 0; i < len(known); i += 2 {
 		seen[known[i+1]] = true
 	}
-	var names []string
-	var after []ast.Stmt // the declarations, each with the locals declared up to it
-	var upTo [][]string
-	for _, stmt := range body.List {
-		before := len(names)
+	k.list(body.List, nil, seen, 0)
+}
+
+// localKeeper places one function's keeping defers, outer statement lists first.
+type localKeeper struct {
+	r               *fileRewriter
+	returns, defers int
+	nested          bool // blocks too: no goto could bring a panic back inside a block's lines
+}
+
+// scoped is a local in scope: its name and the pointer expression that reads it.
+type scoped struct{ name, pointer string }
+
+// list keeps the locals of one statement list: `outer` those of the enclosing lists in
+// scope, `skip` names that are not the user's locals here (the arguments, at the top
+// level), `until` the list's last line (0 at the top level, where they stay in scope).
+func (k *localKeeper) list(stmts []ast.Stmt, outer []scoped, skip map[string]bool, until int) {
+	inScope := append([]scoped{}, outer...)
+	var after []ast.Stmt // the declarations, each with the locals in scope after it
+	var upTo [][]scoped
+	var nested []func()
+	own := map[string]bool{} // declared in this list: `a, b := ...` again reuses `a`
+	for _, stmt := range stmts {
+		added := false
 		for _, ident := range declared(stmt) {
-			if ident.Name != "_" && !seen[ident.Name] && len(names) < 2*maxKept {
-				seen[ident.Name] = true
-				names = append(names, strconv.Quote(ident.Name), "&"+ident.Name)
+			if ident.Name == "_" || skip[ident.Name] || own[ident.Name] {
+				continue
 			}
+			own[ident.Name] = true
+			inScope, added = shadow(inScope, scoped{strconv.Quote(ident.Name), "&" + ident.Name}), true
 		}
-		if len(names) > before {
-			after, upTo = append(after, stmt), append(upTo, names)
+		if added {
+			after, upTo = append(after, stmt), append(upTo, inScope)
+		}
+		if k.nested {
+			here := inScope
+			for _, block := range blocks(stmt) {
+				nested = append(nested, func() { k.list(block.stmts, here, nil, k.r.line(block.end)) })
+			}
 		}
 	}
 	places := []int{0, len(after) - 1}
@@ -261,14 +291,92 @@ func (r *fileRewriter) keepLocals(body *ast.BlockStmt, ours int, known []string)
 		places = places[:len(after)]
 	}
 	for _, i := range places {
-		all := defers + ours + 1
-		if all > 8 || returns*all > 15 {
+		if !k.take() {
 			return
 		}
-		ours++
-		r.edits = append(r.edits, edit{at: r.offset(after[i].End()), text: fmt.Sprintf(
-			"; if __orion.KeepLocals { defer __orion.Leave%d(&__orion_f, __orion.Locals, %s) }", len(upTo[i])/2, strings.Join(upTo[i], ", "))})
+		scope := "__orion.Locals"
+		if until > 0 {
+			scope = fmt.Sprintf("__orion.LocalsUntil(%d)", until)
+		}
+		locals := upTo[i]
+		if len(locals) > maxKept { // the innermost, declared last, are the panic's likeliest
+			locals = locals[len(locals)-maxKept:]
+		}
+		var args []string
+		for _, l := range locals {
+			args = append(args, l.name, l.pointer)
+		}
+		k.r.edits = append(k.r.edits, edit{at: k.r.offset(after[i].End()), text: fmt.Sprintf(
+			"; if __orion.KeepLocals { defer __orion.Leave%d(&__orion_f, %s, %s) }", len(locals), scope, strings.Join(args, ", "))})
 	}
+	for _, keep := range nested {
+		keep()
+	}
+}
+
+// take counts one more defer, if the compiler still open-codes the function's defers.
+func (k *localKeeper) take() bool {
+	all := k.defers + 1
+	if all > 8 || k.returns*all > 15 {
+		return false
+	}
+	k.defers = all
+	return true
+}
+
+// shadow adds a local to those in scope, in place of an outer one of the same name.
+func shadow(inScope []scoped, local scoped) []scoped {
+	out := make([]scoped, 0, len(inScope)+1)
+	for _, s := range inScope {
+		if s.name != local.name {
+			out = append(out, s)
+		}
+	}
+	return append(out, local)
+}
+
+// block is a statement list nested in a statement, and where its scope ends.
+type block struct {
+	stmts []ast.Stmt
+	end   token.Pos
+}
+
+// blocks: the statement lists directly inside a statement that run at most once per
+// run of it (not a loop's body, nor a closure's).
+func blocks(stmt ast.Stmt) []block {
+	switch s := stmt.(type) {
+	case *ast.BlockStmt:
+		return []block{{s.List, s.Rbrace}}
+	case *ast.LabeledStmt:
+		return blocks(s.Stmt)
+	case *ast.IfStmt:
+		out := []block{{s.Body.List, s.Body.Rbrace}}
+		if s.Else != nil {
+			out = append(out, blocks(s.Else)...)
+		}
+		return out
+	case *ast.SwitchStmt:
+		return clauses(s.Body)
+	case *ast.TypeSwitchStmt:
+		return clauses(s.Body)
+	case *ast.SelectStmt:
+		return clauses(s.Body)
+	}
+	return nil
+}
+
+// clauses: the bodies of a switch's or select's cases; each case's scope ends with it.
+func clauses(body *ast.BlockStmt) []block {
+	var out []block
+	for _, c := range body.List {
+		switch clause := c.(type) {
+		case *ast.CaseClause:
+			out = append(out, block{clause.Body, clause.End()})
+		case *ast.CommClause:
+			out = append(out, block{clause.Body, clause.End()})
+		}
+	}
+	return out
 }
 
 // maxKept: the locals a function keeps, the first declared.
@@ -297,8 +405,9 @@ func declared(stmt ast.Stmt) []*ast.Ident {
 }
 
 // countExits counts a body's return and defer statements (not its closures'), and tells
-// whether a defer sits in a loop (the compiler then open-codes none of them).
-func countExits(body *ast.BlockStmt) (returns, defers int, loopDefer bool) {
+// whether a defer sits in a loop (the compiler then open-codes none of them) and whether
+// the body has a goto.
+func countExits(body *ast.BlockStmt) (returns, defers int, loopDefer, jumps bool) {
 	var walk func(node ast.Node, inLoop bool)
 	walk = func(node ast.Node, inLoop bool) {
 		ast.Inspect(node, func(x ast.Node) bool {
@@ -310,6 +419,8 @@ func countExits(body *ast.BlockStmt) (returns, defers int, loopDefer bool) {
 			case *ast.DeferStmt:
 				defers++
 				loopDefer = loopDefer || inLoop
+			case *ast.BranchStmt:
+				jumps = jumps || s.Tok == token.GOTO
 			case *ast.ForStmt:
 				if x != node {
 					walk(s, true)
@@ -325,7 +436,7 @@ func countExits(body *ast.BlockStmt) (returns, defers int, loopDefer bool) {
 		})
 	}
 	walk(body, false)
-	return returns, defers, loopDefer
+	return returns, defers, loopDefer, jumps
 }
 
 // nameResults gives unnamed (and blank) results names, so that the deferred code can read

@@ -127,13 +127,61 @@ func many(a int) int {
 		`total := a * 2; if __orion.KeepLocals { defer __orion.Leave1(&__orion_f, __orion.Locals, "total", &total) }`,
 		"var x, y = 1, 2\n",
 		`total, z := 3, 4; if __orion.KeepLocals { defer __orion.Leave4(&__orion_f, __orion.Locals, "total", &total, "x", &x, "y", &y, "z", &z) }`,
+		// a block's locals, with those in scope around it, kept while the panic is inside it
+		`inner := 5; if __orion.KeepLocals { defer __orion.Leave5(&__orion_f, __orion.LocalsUntil(10), "total", &total, "x", &x, "y", &y, "z", &z, "inner", &inner) }`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the rewrite lacks %s:\n%s", want, text)
 		}
 	}
-	if strings.Contains(text, `"inner", &inner`) || strings.Contains(text, `"b", &b`) {
-		t.Errorf("a nested block's local, or one of a function with eight returns, was kept:\n%s", text)
+	if strings.Contains(text, `"b", &b`) {
+		t.Errorf("a local of a function with eight returns was kept:\n%s", text)
+	}
+}
+
+// Block-locals: a shadowing local replaces the outer one, a case is a block of its own, a
+// loop's body gets no defer (it would pile up), nor does a function with a goto.
+func TestBlockLocalsAreKeptWithTheirScope(t *testing.T) {
+	src := `package p
+
+func f(a int) {
+	x := 1
+	switch a {
+	case 1:
+		x := "shadow"
+		y := 2
+		_, _ = x, y
+	}
+	for i := 0; i < a; i++ {
+		inLoop := i
+		_ = inLoop
+	}
+}
+
+func g(a int) {
+	if a > 0 {
+		b := a
+		_ = b
+		goto end
+	}
+end:
+}
+`
+	out, err := Rewrite("/src/p.go", []byte(src), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(out)
+	for _, want := range []string{
+		`x := "shadow"; if __orion.KeepLocals { defer __orion.Leave1(&__orion_f, __orion.LocalsUntil(9), "x", &x) }`,
+		`y := 2; if __orion.KeepLocals { defer __orion.Leave2(&__orion_f, __orion.LocalsUntil(9), "x", &x, "y", &y) }`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the rewrite lacks %s:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "&inLoop") || strings.Contains(text, "&b)") {
+		t.Errorf("a loop's local, or one of a function with a goto, was kept:\n%s", text)
 	}
 }
 

@@ -41,6 +41,22 @@ func report(account Account) string {
 	return fmt.Sprintf("%s has %d", account.Owner, account.Balance)
 }
 
+// tally panics inside a case of its switch, or after its if block has ended: a panic's
+// frame holds the locals in scope where it left the frame, a block's among them.
+func tally(words []string, how string) int {
+	count := len(words)
+	if count > 0 {
+		first := words[0]
+		count += len(first)
+	}
+	switch how {
+	case "inside":
+		label := fmt.Sprint("n=", count)
+		return divide(len(label), 0)
+	}
+	return divide(count, 0)
+}
+
 // wait blocks for good when nothing will ever send: the runtime's fatal deadlock error.
 func wait(never chan int) int {
 	return <-never
@@ -59,6 +75,10 @@ func run(how string) {
 		os.Exit(3)
 	case "deadlock":
 		wait(make(chan int))
+	case "block":
+		tally([]string{"go"}, "inside")
+	case "after-block":
+		tally([]string{"go"}, "after")
 	case "closure":
 		func() { fmt.Println(divide(1, 0)) }()
 	}

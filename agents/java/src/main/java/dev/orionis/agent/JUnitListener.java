@@ -4,9 +4,6 @@ import java.lang.reflect.Array;
 import java.lang.reflect.InvocationHandler;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
 /** A JUnit Platform TestExecutionListener added to every launcher without touching the
@@ -34,6 +31,7 @@ public final class JUnitListener implements InvocationHandler {
             Method register = launcher.getClass().getMethod("registerTestExecutionListeners", listeners.getClass());
             register.setAccessible(true);
             register.invoke(launcher, listeners);
+            Tests.platformReports = true;
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             c.warn("failing JUnit tests get no trace of their own: " + e);
         }
@@ -59,61 +57,28 @@ public final class JUnitListener implements InvocationHandler {
         }
     }
 
-    private static Object call(Object target, String name) throws ReflectiveOperationException {
-        Method m = target.getClass().getMethod(name);
-        m.setAccessible(true);
-        return m.invoke(target);
-    }
-
     /** `Class.method` for a test method, else the test's display name. */
     private static String testName(Object identifier) throws ReflectiveOperationException {
-        Object source = ((Optional<?>) call(identifier, "getSource")).orElse(null);
+        Object source = ((Optional<?>) Tests.call(identifier, "getSource")).orElse(null);
         if (source != null && source.getClass().getSimpleName().equals("MethodSource")) {
-            return call(source, "getClassName") + "." + call(source, "getMethodName");
+            return Tests.call(source, "getClassName") + "." + Tests.call(source, "getMethodName");
         }
-        return String.valueOf(call(identifier, "getDisplayName"));
+        return String.valueOf(Tests.call(identifier, "getDisplayName"));
     }
 
     private static void started(Object identifier) throws ReflectiveOperationException {
-        Context c = Recorder.context;
-        if (c == null || !(Boolean) call(identifier, "isTest")) {
-            return;
+        if ((Boolean) Tests.call(identifier, "isTest")) {
+            Tests.begin(testName(identifier));
         }
-        Lane l = Recorder.lane();
-        Trace test = new Trace(c, testName(identifier), true);
-        if (c.settings.mode != Settings.Mode.ERROR) {
-            test.processTrace = Recorder.process.id; // where the test's calls are, in full
-        }
-        l.testFrom = l.kept;
-        l.test = test;
     }
 
     private static void finished(Object identifier, Object result) throws ReflectiveOperationException {
-        Context c = Recorder.context;
-        if (c == null || !(Boolean) call(identifier, "isTest")) {
+        if (!(Boolean) Tests.call(identifier, "isTest")) {
             return;
         }
-        Lane l = Recorder.lane();
-        Trace test = l.test;
-        if (test == null) {
-            return;
-        }
-        l.test = null;
-        String status = String.valueOf(call(result, "getStatus"));
-        Map<String, Object> about = new LinkedHashMap<>();
-        about.put("id", test.name);
-        about.put("outcome", "FAILED".equals(status) ? "failed" : "SUCCESSFUL".equals(status) ? "passed" : "skipped");
-        test.test = about;
-        if (!"FAILED".equals(status)) {
-            test.finish(null, null, List.of(), null);
-            return;
-        }
-        Throwable thrown = (Throwable) ((Optional<?>) call(result, "getThrowable")).orElse(null);
-        l.busy = true;
-        try {
-            test.finish(Recorder.failureOf(c, l, thrown, "test"), null, l.since(l.testFrom), null);
-        } finally {
-            l.busy = false;
-        }
+        String status = String.valueOf(Tests.call(result, "getStatus"));
+        Throwable thrown = (Throwable) ((Optional<?>) Tests.call(result, "getThrowable")).orElse(null);
+        Tests.end("FAILED".equals(status) ? "failed" : "SUCCESSFUL".equals(status) ? "passed" : "skipped",
+                thrown);
     }
 }

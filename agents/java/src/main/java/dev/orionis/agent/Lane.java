@@ -28,6 +28,9 @@ final class Lane {
     /** The trace of the test running on this thread, if any, and where its events begin. */
     Trace test;
     long testFrom;
+    /** Its framework reported it failed (JUnit 4 and TestNG say so before it ends), and with what. */
+    boolean testFailed;
+    Throwable testFailure;
 
     private final int ringMax;
     private long[] times = new long[FIRST_RING];

@@ -19,13 +19,26 @@ import org.objectweb.asm.Type;
  * Recorder.exit before each return, and Recorder.unwind from a catch-all handler that
  * rethrows; in dev mode the arguments, `this` and the return value go along. Constructors
  * have no handler (`this` is not usable before super()): the recorder closes such a call
- * when its caller unwinds. Also JUnit's DefaultLauncher (its listener), Thread.start (lane
+ * when its caller unwinds. Also JUnit's DefaultLauncher (its listener), JUnit 4's
+ * RunNotifier and TestNG.run (each test's outcome), Thread.start (lane
  * parents; VirtualThread.start too where the JDK has virtual threads), Runtime.exit (the
  * status) and HttpClient's requests (a W3C traceparent header). */
 final class Weaver implements ClassFileTransformer {
     private static final String RECORDER = "dev/orionis/agent/Recorder";
     private static final String LAUNCHER = "org/junit/platform/launcher/core/DefaultLauncher";
     private static final String HTTP_CLIENT = "jdk/internal/net/http/HttpClientImpl";
+    private static final String JUNIT4 = "dev/orionis/agent/JUnit4Hooks";
+    private static final String JUNIT4_DESCRIPTION = "(Lorg/junit/runner/Description;)V";
+    private static final String JUNIT4_FAILURE = "(Lorg/junit/runner/notification/Failure;)V";
+    /** JUnit 4's RunNotifier: each test's start, failure, assumption failure and end. */
+    private static final Map<String, EntryHook> RUN_NOTIFIER = Map.of(
+            "fireTestStarted" + JUNIT4_DESCRIPTION, EntryHook.object(JUNIT4, "started", 1),
+            "fireTestFailure" + JUNIT4_FAILURE, EntryHook.object(JUNIT4, "failed", 1),
+            "fireTestAssumptionFailed" + JUNIT4_FAILURE, EntryHook.object(JUNIT4, "skipped", 1),
+            "fireTestFinished" + JUNIT4_DESCRIPTION, EntryHook.object(JUNIT4, "finished", 1));
+    /** TestNG.run: the agent's listener joins first. */
+    private static final Map<String, EntryHook> TESTNG = Map.of(
+            "run()V", EntryHook.object("dev/orionis/agent/TestNGListener", "attach", 0));
     /** What the inserted code needs on a method's operand stack, at most: the handler's
      * [thrown, thrown, fn, self, args, args, index, a long or double argument]. */
     private static final int EXTRA_STACK = 9;
@@ -54,14 +67,15 @@ final class Weaver implements ClassFileTransformer {
             public byte[] transform(ClassLoader loader, String name, Class<?> redefined,
                                     ProtectionDomain domain, byte[] bytes) {
                 if ("java/lang/Thread".equals(name)) {
-                    return atEntry(bytes, "start", "()V", Opcodes.ALOAD, "threadStarting", "(Ljava/lang/Thread;)V");
+                    return atEntry(bytes, Map.of("start()V",
+                            EntryHook.recorder("threadStarting", "(Ljava/lang/Thread;)V", Opcodes.ALOAD)));
                 }
                 if ("java/lang/VirtualThread".equals(name)) { // JDK 21+: every virtual thread starts here
-                    return atEntry(bytes, "start", "(Ljdk/internal/vm/ThreadContainer;)V", Opcodes.ALOAD,
-                            "threadStarting", "(Ljava/lang/Thread;)V");
+                    return atEntry(bytes, Map.of("start(Ljdk/internal/vm/ThreadContainer;)V",
+                            EntryHook.recorder("threadStarting", "(Ljava/lang/Thread;)V", Opcodes.ALOAD)));
                 }
                 if ("java/lang/Runtime".equals(name)) {
-                    return atEntry(bytes, "exit", "(I)V", Opcodes.ILOAD, "exiting", "(I)V");
+                    return atEntry(bytes, Map.of("exit(I)V", EntryHook.recorder("exiting", "(I)V", Opcodes.ILOAD)));
                 }
                 return null;
             }
@@ -97,6 +111,14 @@ final class Weaver implements ClassFileTransformer {
             if (name.equals(LAUNCHER)) {
                 readRecorder(module);
                 return launcher(bytes);
+            }
+            if (name.equals("org/junit/runner/notification/RunNotifier")) {
+                readRecorder(module);
+                return atEntry(bytes, RUN_NOTIFIER);
+            }
+            if (name.equals("org/testng/TestNG")) {
+                readRecorder(module);
+                return atEntry(bytes, TESTNG);
             }
             if (name.equals(HTTP_CLIENT)) { // every request of java.net.http.HttpClient passes here
                 readRecorder(module);
@@ -343,17 +365,46 @@ final class Weaver implements ClassFileTransformer {
         });
     }
 
-    /** A JDK method that calls Recorder.`hook` first with its receiver or first argument. */
-    private static byte[] atEntry(byte[] bytes, String method, String descriptor, int load, String hook, String hookDescriptor) {
+    /** A method that first calls a static `hook` of the agent's `hookOwner` with its local
+     * `slot` (0: the receiver, 1: the first argument), loaded by `load`. */
+    private static final class EntryHook {
+        final String hookOwner;
+        final String hook;
+        final String hookDescriptor;
+        final int load;
+        final int slot;
+
+        EntryHook(String hookOwner, String hook, String hookDescriptor, int load, int slot) {
+            this.hookOwner = hookOwner;
+            this.hook = hook;
+            this.hookDescriptor = hookDescriptor;
+            this.load = load;
+            this.slot = slot;
+        }
+
+        /** A hook on the recorder with the receiver or an int first argument. */
+        static EntryHook recorder(String hook, String hookDescriptor, int load) {
+            return new EntryHook(RECORDER, hook, hookDescriptor, load, load == Opcodes.ALOAD ? 0 : 1);
+        }
+
+        /** A hook of `hookOwner` that takes an Object: the receiver or the first argument. */
+        static EntryHook object(String hookOwner, String hook, int slot) {
+            return new EntryHook(hookOwner, hook, "(Ljava/lang/Object;)V", Opcodes.ALOAD, slot);
+        }
+    }
+
+    /** The class with the methods `hooks` names (by name and descriptor) calling their hook first. */
+    private static byte[] atEntry(byte[] bytes, Map<String, EntryHook> hooks) {
         return rewrite(bytes, new MethodRewrite() {
             @Override
             MethodVisitor apply(String name, String desc, MethodVisitor mv) {
-                return !(name.equals(method) && desc.equals(descriptor)) ? mv : new MethodVisitor(Opcodes.ASM9, mv) {
+                EntryHook h = hooks.get(name + desc);
+                return h == null ? mv : new MethodVisitor(Opcodes.ASM9, mv) {
                     @Override
                     public void visitCode() {
                         super.visitCode();
-                        super.visitVarInsn(load, load == Opcodes.ALOAD ? 0 : 1);
-                        super.visitMethodInsn(Opcodes.INVOKESTATIC, RECORDER, hook, hookDescriptor, false);
+                        super.visitVarInsn(h.load, h.slot);
+                        super.visitMethodInsn(Opcodes.INVOKESTATIC, h.hookOwner, h.hook, h.hookDescriptor, false);
                     }
                 };
             }

@@ -1,9 +1,10 @@
 """Zero-config native tracing: preload the agent libraries into the programs `orion` runs.
 
 `orion run -- ./prog` calls `prepare_env`: a program built with -finstrument-functions is
-then traced with no code change, and any other native program still gets crash capture
-(the preloaded library installs the signal handlers). Where the libraries come from (pip
-install, or a build on first use) is build.py's business.
+then traced with no code change; the preloaded library stays passive in programs that
+never call it (no crash handlers: ORION_NATIVE_CRASHES=all asks for them everywhere).
+Where the libraries come from (pip install, or a build on first use) is build.py's
+business.
 """
 
 from __future__ import annotations

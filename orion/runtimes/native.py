@@ -1,6 +1,6 @@
 """C and C++: programs built with -finstrument-functions record through the agent library,
-preloaded into every process of the command (which also gives any native program crash
-capture); names are resolved when the trace is read."""
+preloaded into every process of the command (passive in those that never call it); names
+are resolved when the trace is read."""
 
 from __future__ import annotations
 

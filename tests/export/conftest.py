@@ -37,7 +37,8 @@ def crashed_trace(spool: Path) -> str:
     return rows[0]["trace_id"]
 
 
-def c_program_crash(tmp_path_factory, name: str, *flags: str) -> tuple[Path, str]:
+def c_program_crash(tmp_path_factory, name: str, *flags: str,
+                    env: dict | None = None) -> tuple[Path, str]:
     """C_CRASH built with `flags` and run under `orion run`: its spool and crashed trace."""
     if shutil.which("gcc") is None:
         pytest.skip("needs gcc")
@@ -46,7 +47,8 @@ def c_program_crash(tmp_path_factory, name: str, *flags: str) -> tuple[Path, str
     subprocess.run(["gcc", "-g", "-O0", *flags, "crash.c", "-o", "crash"], cwd=work,
                    check=True)
     spool = work / "spool"
-    result = run_orion("run", "--mode", "dev", "--spool", str(spool), "--", str(work / "crash"))
+    result = run_orion("run", "--mode", "dev", "--spool", str(spool), "--", str(work / "crash"),
+                       env=env)
     assert result.returncode in (139, -11), result.stderr  # -11: it died as the program did
     return spool, crashed_trace(spool)
 
@@ -59,9 +61,9 @@ def c_crash(tmp_path_factory) -> tuple[Path, str]:
 
 @pytest.fixture(scope="session")
 def c_plain_crash(tmp_path_factory) -> tuple[Path, str]:
-    """The same program built without instrumentation: the agent records only the crash
-    and the stack it unwinds."""
-    return c_program_crash(tmp_path_factory, "cplaincrash")
+    """The same program built without instrumentation, crash capture asked for in every
+    program: the agent records only the crash and the stack it unwinds."""
+    return c_program_crash(tmp_path_factory, "cplaincrash", env={"ORION_NATIVE_CRASHES": "all"})
 
 
 @pytest.fixture(scope="session")

@@ -70,6 +70,12 @@ def assert_valid(path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.fixture
+def every_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`orion run` (and the programs it starts) arm crash capture in untraced programs too."""
+    monkeypatch.setenv("ORION_NATIVE_CRASHES", "all")
+
+
 @pytest.fixture(scope="session")
 def preload_env(tmp_path_factory) -> dict[str, str]:
     """The environment of `orion run` for native programs (builds the agent once)."""

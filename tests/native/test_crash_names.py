@@ -1,5 +1,6 @@
-"""Crash stacks of programs built without -finstrument-functions, under `orion run`: the
-frames the agent unwinds are named by the function that made each call (a return address
+"""Crash stacks of programs built without -finstrument-functions, under `orion run` with
+ORION_NATIVE_CRASHES=all (crash capture in programs the agent does not trace): the frames
+the agent unwinds are named by the function that made each call (a return address
 after a call that does not return is the next function's first byte), and a failed
 assert() keeps the text the C library prints."""
 
@@ -55,6 +56,7 @@ def _crash(tmp_path: Path, compiler: str, *args: str) -> dict:
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.usefixtures("every_program")
 def test_abort_after_a_no_return_call_names_the_caller(tmp_path: Path, compiler: str) -> None:
     shown = _crash(tmp_path, compiler)
     path = [(frame["name"], frame["line"]) for frame in shown["failing_path"]]
@@ -78,6 +80,7 @@ def test_instrumented_frame_that_called_abort_has_its_line(tmp_path: Path,
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.usefixtures("every_program")
 def test_failed_assert_keeps_its_text(tmp_path: Path, compiler: str) -> None:
     shown = _crash(tmp_path, compiler, "assert")
     exception = shown["summary"]["exception"]

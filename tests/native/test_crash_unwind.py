@@ -1,5 +1,6 @@
-"""A program built without -finstrument-functions, preloaded: at a crash the agent unwinds
-the stack itself, and `orion` names the frames (and, with -g, their lines) at read time."""
+"""A program built without -finstrument-functions, preloaded with ORION_NATIVE_CRASHES=all
+(crash capture in programs the agent does not trace): at a crash the agent unwinds the
+stack itself, and `orion` names the frames (and, with -g, their lines) at read time."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_uninstrumented_crash_has_its_callers(tmp_path: Path, compiler: str, deb
     exe = tmp_path / "plain"
     subprocess.run([compiler, *(["-g"] if debug else []), "-O0", str(src), "-o", str(exe)],
                    check=True)
-    env = dict(preload_env, ORION_SPOOL=str(tmp_path / "spool"))
+    env = dict(preload_env, ORION_SPOOL=str(tmp_path / "spool"), ORION_NATIVE_CRASHES="all")
     assert subprocess.run([str(exe)], env=env).returncode == -signal.SIGSEGV
     (trace,) = (tmp_path / "spool").glob("*.otrace")
     assert_valid(trace)

@@ -72,6 +72,7 @@ int main(void) { printf("%d\n", work(0)); return 0; }     /* line 5 */
 
 @pytest.mark.parametrize("place", ["next to it", ".debug"])
 @pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.usefixtures("every_program")  # not instrumented: only its crash is recorded
 def test_stripped_binary_is_named_through_its_debug_link(tmp_path: Path, compiler: str,
                                                          place: str) -> None:
     src = tmp_path / "prog.c"

@@ -126,13 +126,13 @@ def test_abort_and_exit_status_through_orion_run(tmp_path: Path, compiler: str) 
     assert status == 0 and traces == []
 
 
-def test_uninstrumented_program_still_gets_crash_capture(tmp_path: Path,
-                                                         preload_env: dict) -> None:
+def test_uninstrumented_program_gets_crash_capture_when_asked(tmp_path: Path,
+                                                              preload_env: dict) -> None:
     src = tmp_path / "plain.c"
     src.write_text(CRASHES)
     exe = tmp_path / "plain"
     subprocess.run([COMPILERS[0], "-g", "-O0", str(src), "-o", str(exe)], check=True)
-    env = dict(preload_env, ORION_SPOOL=str(tmp_path / "spool"))
+    env = dict(preload_env, ORION_SPOOL=str(tmp_path / "spool"), ORION_NATIVE_CRASHES="all")
     assert subprocess.run([str(exe)], env=env).returncode == -signal.SIGSEGV
     assert subprocess.run([str(exe), "fail"], env=env).returncode == 3
     (trace,) = (tmp_path / "spool").glob("*.otrace")  # only the crash left a trace

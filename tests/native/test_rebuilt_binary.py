@@ -39,6 +39,7 @@ def failing_path(trace: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.usefixtures("every_program")  # not instrumented: only its crash is recorded
 def test_rebuilt_binary_without_build_id_is_not_used(tmp_path: Path, compiler: str) -> None:
     exe = build(tmp_path, compiler, "")
     status, (trace,) = run_traced(exe, spool=tmp_path / "spool")

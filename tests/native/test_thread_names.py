@@ -103,6 +103,7 @@ def attribute(span: dict, key: str) -> str | None:
 
 @pytest.mark.parametrize("name", ["loader", None], ids=["named", "unnamed"])
 @pytest.mark.parametrize("compiler", COMPILERS)
+@pytest.mark.usefixtures("every_program")  # not instrumented: only its crash is recorded
 def test_crash_on_an_untraced_thread_has_its_lane(tmp_path: Path, compiler: str,
                                                    name: str | None) -> None:
     src = tmp_path / "threads.c"

@@ -150,6 +150,7 @@ static struct {
     char include_funcs[4096], exclude_funcs[4096];
     char service[256];
     char language[8];
+    int every_program; /* ORION_NATIVE_CRASHES=all: crash capture in untraced programs too */
 } cfg = {.mode = MODE_ERROR, .sample_every = 100, .ring_entries = 32768, .level = 1,
          .language = "c"};
 
@@ -206,7 +207,16 @@ static _Atomic int writer_state = S_OFF;
 static _Atomic uint32_t wake_word;
 static _Atomic int crashing;
 static _Atomic int disabled;
-static int initialized;
+/* Whether this process is traced: it runs code that calls the agent. Until tracing begins
+ * the agent is passive (no crash handlers, no alternate stack, no thread numbering, no
+ * file), so that a program it does not trace (a Rust program, a JVM, an interpreter)
+ * keeps its own crash handling exactly as without the agent. */
+enum { B_PASSIVE, B_BEGINNING, B_BEGUN, B_OFF };
+static _Atomic int begin_state;
+static int begin_tracing(void);
+static inline __attribute__((no_instrument_function)) int begun(void) {
+    return atomic_load(&begin_state) == B_BEGUN;
+}
 static pthread_t writer_tid;
 static pthread_once_t start_once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_key;
@@ -1641,7 +1651,9 @@ static NOI void install_altstack(struct othread *th) {
 static void start_trace(void);
 
 static NOI struct othread *thread_register(void) {
-    if (atomic_load(&disabled) || !initialized) return NULL;
+    /* a thread's first call: in a program not known to be traced (an instrumented
+     * library it dlopen'ed, liborion.a linked in), tracing begins here */
+    if (atomic_load(&disabled) || !begin_tracing()) return NULL;
     tls_busy = 1;
     pthread_once(&start_once, start_trace);
     struct othread *th = calloc(1, sizeof *th);
@@ -1790,6 +1802,7 @@ NOI void orion_scope_exit(void) {
 /* liborion++ calls this as a C++ exception is thrown or rethrown from the top frame;
  * `uncaught` is the C++ runtime's count of this thread's uncaught exceptions. */
 NOI void orion_cxx_throwing(const unsigned *uncaught) {
+    if (!begun()) return; /* every C++ program's throws: recorded only in traced ones */
     struct othread *th = current();
     if (!th) return;
     th->uncaught = uncaught;
@@ -1847,7 +1860,7 @@ static NOI void *start_numbered(void *p) {
 NOI int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *),
                        void *arg) {
     struct thread_start *start =
-        initialized && !atomic_load(&disabled) ? malloc(sizeof *start) : NULL;
+        begun() && !atomic_load(&disabled) ? malloc(sizeof *start) : NULL;
     if (!start) return real_pthread_create()(thread, attr, fn, arg);
     *start = (struct thread_start){fn, arg, atomic_fetch_add(&threads_created, 1) + 1,
                                    tls_thread};
@@ -1929,6 +1942,10 @@ NOI void orion_flush(void) {
 
 NOI const char *orion_trace_path(void) { return E.file_open ? T.path : NULL; }
 
+/* For liborion++, which sees every C++ program's throws and terminations: record them
+ * only in a traced one. */
+NOI int orion_tracing(void) { return begun(); }
+
 /* ------------------------------------------------------------------------------------- */
 /* crashes                                                                                */
 
@@ -1937,7 +1954,7 @@ NOI const char *orion_trace_path(void) { return E.file_open ? T.path : NULL; }
  * and everything it uses is pre-allocated. */
 static NOI void write_crash(int from_signal, const char *kind, const char *reason,
                             const char *message, int sig, uintptr_t addr, uintptr_t pc) {
-    if (!initialized || atomic_load(&disabled)) return;
+    if (!begun() || atomic_load(&disabled)) return;
     if (!enc_trylock(2000000000ull)) return;
     if (E.finished) { enc_unlock(); return; }
     E.in_signal = from_signal;
@@ -2111,7 +2128,7 @@ static NOI void on_crash_signal(int sig, siginfo_t *info, void *ucontext) {
 }
 
 NOI void orion_crash(const char *kind, const char *reason, const char *message) {
-    if (atomic_exchange(&crashing, 1)) return;
+    if (!begin_tracing() || atomic_exchange(&crashing, 1)) return;
     write_crash(0, kind, reason, message, 0, 0, 0);
     /* the signal that usually follows (abort) only needs to be re-raised now */
     atomic_store(&crashing, 1);
@@ -2136,7 +2153,7 @@ static NOI void install_signal_handlers(void) {
 /* exit                                                                                   */
 
 static NOI void finish_normally(void) {
-    if (!initialized || atomic_load(&crashing)) return;
+    if (!begun() || atomic_load(&crashing)) return;
     atomic_store(&crashing, 1); /* late signals: nothing more to write */
     int was_running = atomic_exchange(&writer_state, S_DONE) == S_RUNNING;
     if (was_running) {
@@ -2276,6 +2293,7 @@ static NOI void read_settings(void) {
     snprintf(cfg.exclude_funcs, sizeof cfg.exclude_funcs, "%s", env_or_empty("ORION_EXCLUDE_FUNCS"));
     snprintf(cfg.service, sizeof cfg.service, "%s", getenv("ORION_SERVICE") ? getenv("ORION_SERVICE") : "");
     snprintf(cfg.report, sizeof cfg.report, "%s", getenv("ORION_REPORT") ? getenv("ORION_REPORT") : "");
+    cfg.every_program = !strcmp(env_or_empty("ORION_NATIVE_CRASHES"), "all");
     resolve_spool();
 }
 
@@ -2541,7 +2559,7 @@ static NOI void rezero(void *p, size_t n) {
  * The forking thread, the only one the child has, carries on: its active calls are
  * entered again at the child's start so that the returns to come have their calls. */
 static NOI void orion_atfork_child(void) {
-    if (!initialized) return;
+    if (!begun()) return;
     tls_busy = 1;
     memcpy(T.parent_trace, T.trace_id, sizeof T.parent_trace);
     memcpy(T.parent_span, T.span_id, sizeof T.parent_span);
@@ -2615,29 +2633,39 @@ static NOI void orion_atfork_child(void) {
     tls_busy = 0;
 }
 
-__attribute__((constructor(101))) static NOI void orion_init(void) {
-    if (initialized) return;
-    const char *off = getenv("ORION_DISABLE");
-    if (off && *off && strcmp(off, "0")) return;
-    /* Python processes run the Python agent, which records their crashes itself. */
-    if (!strncmp(program_invocation_short_name, "python", 6)) return;
-    /* So do JVMs (java, javac ...): the Java agent, and the JVM's own fatal error report
-     * (hs_err, read back by orion run). The JVM chains the crash handlers installed before
-     * it: ours would run first and kill it by the signal, with no report, status 139. */
-    if (!strncmp(program_invocation_short_name, "java", 4)) return;
-    tls_busy = 1;
-    read_settings();
-    struct timespec wall;
-    clock_gettime(CLOCK_REALTIME, &wall);
-    T.start_ns = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
-    T.start_mono = mono_ns();
-    tick0 = ticks();
+/* The entry points instrumented code binds to: a module with a relocation against one
+ * of them calls the agent (-finstrument-functions, ORION_TRACE() scopes). */
+static const char *const AGENT_ENTRIES[] = {"__cyg_profile_func_enter", "orion_scope_enter",
+                                            NULL};
+
+static NOI int calls_agent_cb(struct dl_phdr_info *info, size_t size, void *found) {
+    (void)size;
+    uintptr_t lo, hi, self = (uintptr_t)&calls_agent_cb;
+    if (module_span(info, &lo, &hi) && self >= lo && self < hi)
+        /* the agent's own code; linked into the executable (liborion.a), it was asked for */
+        *(int *)found = !info->dlpi_name || !*info->dlpi_name;
+    else
+        *(int *)found = orion_module_binds(info, AGENT_ENTRIES);
+    return *(int *)found; /* non-zero ends the walk */
+}
+
+/* Is the executable, or a library loaded with it, instrumented? Then tracing begins at
+ * start, before the program's own code runs, as the crash handlers must. */
+static NOI int program_calls_agent(void) {
+    int found = 0;
+    dl_iterate_phdr(calls_agent_cb, &found);
+    return found;
+}
+
+/* Everything tracing needs, set up once the process is known to be traced: the header,
+ * the encoder's tables, the module map, the filters, the fork handlers, and the crash
+ * handlers. 0 when memory could not be had (the agent then stays off). */
+static NOI int set_up(void) {
     while (mono_ns() < T.start_mono + 200000) { /* a first ratio; refined while running */ }
     calibrate();
     T.pid = getpid();
     read_parent();
     if (gethostname(T.host, sizeof T.host) != 0) T.host[0] = 0;
-    pthread_getname_np(pthread_self(), T.comm, sizeof T.comm);
     make_names();
     if (language_of_executable()) snprintf(cfg.language, sizeof cfg.language, "cpp");
     T.command = (struct obuf){malloc(72 * 1024), 0, 72 * 1024, 0};
@@ -2650,10 +2678,8 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
     E.strs = map_zero(STR_CAP * sizeof *E.strs);
     E.arena = map_zero(STR_ARENA);
     if (!T.command.p || !T.header.p || !E.buf.p || !E.out || !E.fns || !E.last_site ||
-        !E.strs || !E.arena) {
-        tls_busy = 0;
-        return;
-    }
+        !E.strs || !E.arena)
+        return 0;
     read_cmdline();
     read_secret_values();
     pack_argv(&T.command);
@@ -2673,9 +2699,41 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
     install_signal_handlers();
     stack_t ss;
     if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_DISABLE)) {
-        static struct othread main_alt;
-        install_altstack(&main_alt);
+        static struct othread first_alt; /* the thread that begins: main, at start */
+        install_altstack(&first_alt);
     }
-    initialized = 1;
-    tls_busy = 0;
+    return 1;
+}
+
+/* Begin tracing, once: at start, or on the first call into the agent. A thread that
+ * comes while another sets up does not wait (it may be inside dlopen, holding the lock
+ * the setting up needs): its call goes unrecorded. Non-zero once tracing has begun. */
+static NOI int begin_tracing(void) {
+    int expected = B_PASSIVE;
+    if (atomic_compare_exchange_strong(&begin_state, &expected, B_BEGINNING)) {
+        int busy = tls_busy;
+        tls_busy = 1;
+        atomic_store(&begin_state, set_up() ? B_BEGUN : B_OFF);
+        tls_busy = busy;
+    }
+    return begun();
+}
+
+/* At start: the settings and the clocks, then tracing only if the program calls the agent
+ * (or ORION_NATIVE_CRASHES=all asks for crash capture in every program). */
+__attribute__((constructor(101))) static NOI void orion_init(void) {
+    if (atomic_load(&begin_state) != B_PASSIVE) return;
+    const char *off = getenv("ORION_DISABLE");
+    if (off && *off && strcmp(off, "0")) {
+        atomic_store(&begin_state, B_OFF);
+        return;
+    }
+    read_settings();
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    T.start_ns = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
+    T.start_mono = mono_ns();
+    tick0 = ticks();
+    pthread_getname_np(pthread_self(), T.comm, sizeof T.comm);
+    if (cfg.every_program || program_calls_agent()) begin_tracing();
 }

@@ -11,6 +11,8 @@
 
 #include "orion.h"
 
+extern "C" int orion_tracing();  // liborion: is this process traced?
+
 namespace {
 
 std::terminate_handler previous_terminate = nullptr;
@@ -59,7 +61,7 @@ ORION_NOINSTR const unsigned *uncaught_count() {
         } catch (...) {
         }
     }
-    orion_crash("exception", type.c_str(), message.c_str());
+    if (orion_tracing()) orion_crash("exception", type.c_str(), message.c_str());
     if (previous_terminate) previous_terminate();
     std::abort();
 }
@@ -84,8 +86,10 @@ typedef void (*rethrow_fn)();
 ORION_NOINSTR void __cxa_throw(void *object, std::type_info *type,
                                 void (*destructor)(void *)) {
     static throw_fn real = reinterpret_cast<throw_fn>(dlsym(RTLD_NEXT, "__cxa_throw"));
-    orion_exception(demangled(type).c_str(), what_of(object, type));
-    orion_cxx_throwing(uncaught_count());
+    if (orion_tracing()) {  // every C++ program's throws come here: record a traced one's
+        orion_exception(demangled(type).c_str(), what_of(object, type));
+        orion_cxx_throwing(uncaught_count());
+    }
     real(object, type, destructor);
     __builtin_unreachable();
 }

@@ -1,14 +1,21 @@
-"""W3C traceparent out of java.net.http.HttpClient: every request the program sends carries
-a `traceparent` header naming the trace (a new span id each), unless it set one itself, and
-the trace records it as an `http.request` event with the URL's secrets redacted."""
+"""W3C traceparent at HTTP boundaries, with real clients and servers: every request the program
+sends with java.net.http.HttpClient or HttpURLConnection carries a `traceparent` header
+naming the trace (a new span id each), unless it set one itself, and the trace records it as
+an `http.client` event with the URL's secrets redacted; every request an HttpServlet serves
+(jakarta.servlet in embedded Tomcat, javax.servlet in embedded Jetty) is an `http.server`
+event with the traceparent it came with."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
-from .conftest import by_type, decoded, orion, plain_env, requires_jdk
+import pytest
+
+from .conftest import MVN, TIMEOUT, by_type, decoded, orion, plain_env, requires_jdk
 
 pytestmark = requires_jdk
 
@@ -69,6 +76,127 @@ def test_httpclient_requests_carry_traceparent_and_are_recorded(tmp_path: Path) 
     assert re.fullmatch(rf"00-{records[0]['trace_id']}-[0-9a-f]{{16}}-01", sent)
     assert kept == own  # the program's own header is left alone
     [event] = by_type(records, "event")
-    assert event["kind"] == "http.request"
+    assert event["kind"] == "http.client"
     assert event["attrs"]["traceparent"] == sent and event["attrs"]["method"] == "GET"
     assert "abc123secret" not in event["attrs"]["url"] and "token=" in event["attrs"]["url"]
+
+
+CALL = """\
+import com.sun.net.httpserver.HttpServer;
+import java.io.FileNotFoundException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
+import java.net.InetSocketAddress;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+
+public class Call {
+    static String fetch(URL url, String method, String traceparent) throws Exception {
+        HttpURLConnection connection = (HttpURLConnection) url.openConnection();
+        connection.setRequestMethod(method);
+        if (traceparent != null) {
+            connection.setRequestProperty("traceparent", traceparent);
+        }
+        if (method.equals("POST")) {
+            connection.setDoOutput(true);
+            try (OutputStream body = connection.getOutputStream()) {
+                body.write("apples=3".getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        try (InputStream in = connection.getInputStream()) {
+            return connection.getResponseCode() + " " + new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (FileNotFoundException e) {
+            return connection.getResponseCode() + " missing";
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", exchange -> {
+            exchange.getRequestBody().readAllBytes();
+            boolean missing = exchange.getRequestURI().getPath().equals("/missing");
+            byte[] body = String.valueOf(exchange.getRequestHeaders().getFirst("traceparent"))
+                    .getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(missing ? 404 : 200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        server.start();
+        try {
+            String base = "http://127.0.0.1:" + server.getAddress().getPort();
+            System.out.println(fetch(new URL(base + "/orders?token=abc123secret"), "GET", null));
+            String own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+            System.out.println(fetch(new URL(base + "/orders"), "POST", own));
+            System.out.println(fetch(new URL(base + "/missing"), "GET", null));
+        } finally {
+            server.stop(0);
+        }
+    }
+}
+"""
+
+
+def test_httpurlconnection_requests_carry_traceparent_and_are_recorded(tmp_path: Path) -> None:
+    (tmp_path / "pom.xml").write_text("<project/>\n")
+    (tmp_path / "Call.java").write_text(CALL)
+    subprocess.run(["javac", "-g", "-d", str(tmp_path), str(tmp_path / "Call.java")], check=True)
+    own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    plain = subprocess.run(["java", "-cp", str(tmp_path), "Call"], capture_output=True, text=True,
+                           env=plain_env())
+    assert plain.stdout.splitlines() == ["200 null", f"200 {own}", "404 missing"]
+    spool = tmp_path / "spool"
+    done = orion("run", "--spool", str(spool), "--mode", "safe", "--", "java", "-cp", str(tmp_path),
+                 "Call", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    first, second, third = done.stdout.splitlines()
+    [trace] = spool.glob("*.otrace")
+    assert orion("validate", str(trace), cwd=tmp_path).returncode == 0
+    records = decoded(trace)
+    sent = first.removeprefix("200 ")
+    assert re.fullmatch(rf"00-{records[0]['trace_id']}-[0-9a-f]{{16}}-01", sent)
+    assert second == f"200 {own}" and third == "404 missing"  # the program's own header is kept
+    # one event per request, though the program asks for the answer twice
+    events = [e["attrs"] for e in by_type(records, "event") if e["kind"] == "http.client"]
+    assert [(e["method"], e["status"], e["traceparent"]) for e in events] == [
+        ("GET", 200, sent), ("POST", 200, own), ("GET", 404, events[2]["traceparent"])]
+    assert events[2]["traceparent"] not in (sent, own)  # a new span for each request
+    assert "abc123secret" not in events[0]["url"] and events[0]["url"].endswith("/orders?token=<redacted>")
+    assert all(e["duration_ns"] > 0 for e in events)
+
+
+@pytest.mark.parametrize("project", ["servlet_jakarta", "servlet_javax"])
+def test_servlet_requests_are_recorded_with_the_traceparent_they_came_with(project: str, tmp_path: Path) -> None:
+    """Embedded Tomcat (jakarta.servlet) or Jetty (javax.servlet) serves a servlet that the
+    same program calls over HttpURLConnection: both ends of each request are in the trace."""
+    root = tmp_path / project
+    shutil.copytree(Path(__file__).resolve().parent / project, root)
+    build = subprocess.run([MVN, "-q", "-B", "compile", "dependency:build-classpath", "-Dmdep.outputFile=cp.txt"],
+                           cwd=root, capture_output=True, text=True, env=plain_env(), timeout=TIMEOUT)
+    assert build.returncode == 0, build.stdout + build.stderr
+    command = ["java", "-cp", f"{root / 'target' / 'classes'}:{(root / 'cp.txt').read_text().strip()}",
+               "com.example.shop.Shop", str(tmp_path / "server")]
+    plain = subprocess.run(command, capture_output=True, text=True, env=plain_env(), timeout=TIMEOUT)
+    assert plain.stdout.splitlines() == ["200 pears 3 null", "404"], plain.stderr
+    spool = tmp_path / "spool"
+    done = orion("run", "--spool", str(spool), "--mode", "dev", "--", *command, cwd=root)
+    assert done.returncode == 0, done.stderr
+    answer, missing = done.stdout.splitlines()
+    assert missing == "404"
+    [trace] = spool.glob("*.otrace")
+    assert orion("validate", str(trace), cwd=tmp_path).returncode == 0
+    records = decoded(trace)
+    received = answer.removeprefix("200 pears 3 ")
+    assert re.fullmatch(rf"00-{records[0]['trace_id']}-[0-9a-f]{{16}}-01", received)
+    events = by_type(records, "event")
+    served = [e["attrs"] for e in events if e["kind"] == "http.server"]
+    sent = [e["attrs"] for e in events if e["kind"] == "http.client"]
+    assert [(e["method"], e["url"], e["status"]) for e in served] == [
+        ("GET", "/stock/pears?session=<redacted>", 200), ("GET", "/stock/unicorn", 404)]
+    assert served[0]["traceparent"] == received == sent[0]["traceparent"]
+    assert [e["traceparent"] for e in served] == [e["traceparent"] for e in sent]
+    assert [e["status"] for e in sent] == [200, 404]
+    served_lanes = {e["lane"] for e in events if e["kind"] == "http.server"}
+    assert 0 not in served_lanes  # served on the container's threads, not main's
+    assert all(e["duration_ns"] > 0 for e in served + sent)
+    assert "s3cr3tvalue" not in json.dumps(records, default=str)

@@ -1,5 +1,6 @@
 package dev.orionis.agent;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -31,6 +32,8 @@ final class Lane {
     /** Its framework reported it failed (JUnit 4 and TestNG say so before it ends), and with what. */
     boolean testFailed;
     Throwable testFailure;
+    /** When each HttpServlet.service call open on this thread began (a forward nests one). */
+    final ArrayDeque<Long> serving = new ArrayDeque<>();
 
     private final int ringMax;
     private long[] times = new long[FIRST_RING];

@@ -1,7 +1,11 @@
 package dev.orionis.agent;
 
+import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.URLConnection;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
@@ -24,6 +28,8 @@ public final class Recorder {
     private static final ThreadLocal<Lane> LANES = new ThreadLocal<>();
     /** Threads started and not yet running, with the lane of the thread that started them. */
     private static final Map<Thread, Lane> STARTED_BY = Collections.synchronizedMap(new WeakHashMap<>());
+    /** HttpURLConnection requests sent (a connection is one request, its answer read once). */
+    private static final Map<URLConnection, Request> REQUESTS = Collections.synchronizedMap(new WeakHashMap<>());
     private static volatile Trace.Failure failure;
     private static volatile Integer exitStatus;
     private static volatile boolean mainDied;
@@ -189,7 +195,7 @@ public final class Recorder {
 
     /** java.net.http.HttpClient sends `request` (HttpClientImpl's sendAsync, which send
      * calls too): it goes out with a W3C traceparent header (this trace's id, a new span id)
-     * unless it has one, and the lane gets an `http.request` event. Through reflection: the
+     * unless it has one, and the lane gets an `http.client` event. Through reflection: the
      * agent is on the boot class path, java.net.http on the platform loader's. A JDK
      * without HttpRequest.newBuilder(request, filter) (before 16) sends it unchanged. */
     public static Object outgoing(Object request) {
@@ -205,7 +211,7 @@ public final class Recorder {
                     .invoke(headers, "traceparent")).isPresent()) {
                 return request;
             }
-            String traceparent = "00-" + process.id + "-" + Trace.spanId() + "-01";
+            String traceparent = newTraceparent();
             Object copy = type.getMethod("newBuilder", type, java.util.function.BiPredicate.class)
                     .invoke(null, request, new java.util.function.BiPredicate<String, String>() {
                         @Override
@@ -216,17 +222,147 @@ public final class Recorder {
             Class<?> builder = Class.forName("java.net.http.HttpRequest$Builder", false, type.getClassLoader());
             builder.getMethod("header", String.class, String.class).invoke(copy, "traceparent", traceparent);
             Object traced = builder.getMethod("build").invoke(copy);
-            Map<String, Object> attrs = new java.util.LinkedHashMap<>();
+            Map<String, Object> attrs = new LinkedHashMap<>();
             attrs.put("method", type.getMethod("method").invoke(request));
             attrs.put("url", c.secrets.scrub(String.valueOf(type.getMethod("uri").invoke(request))));
             attrs.put("traceparent", traceparent);
-            emit(l, Event.SPAN, l.exactClock(), 0, 0, new Object[] {"http.request", attrs});
+            emit(l, Event.SPAN, l.exactClock(), 0, 0, new Object[] {"http.client", attrs});
             return traced;
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             return request;
         } finally {
             l.busy = false;
         }
+    }
+
+    /** HttpURLConnection.connect, getOutputStream or getInputStream begins (the last two
+     * close the request to new headers before they connect): the request goes out with a
+     * W3C traceparent header unless it has one, and its clock starts. */
+    public static void connecting(Object connection) {
+        if (context == null) {
+            return;
+        }
+        URLConnection request = (URLConnection) connection;
+        try {
+            String traceparent = request.getRequestProperty("traceparent");
+            if (traceparent == null) {
+                traceparent = newTraceparent();
+                request.setRequestProperty("traceparent", traceparent);
+            }
+            REQUESTS.putIfAbsent(request, new Request(traceparent));
+        } catch (IllegalStateException connected) {
+            // connected already: its headers have gone
+        }
+    }
+
+    /** HttpURLConnection.getInputStream returned (or threw `thrown`): the answer is in, and
+     * the request becomes an `http.client` event with its status and duration. */
+    public static void answered(Throwable thrown, Object connection) {
+        Context c = context;
+        Lane l = claim(c);
+        if (l == null) {
+            return; // also the getInputStream that getResponseCode calls below
+        }
+        try {
+            Request sent = REQUESTS.get(connection);
+            if (sent == null || sent.answered) {
+                return; // recorded already: getInputStream is called again after the answer
+            }
+            sent.answered = true;
+            HttpURLConnection request = (HttpURLConnection) connection;
+            Integer status;
+            try {
+                status = request.getResponseCode();
+            } catch (IOException e) {
+                status = null;
+            }
+            Map<String, Object> attrs = new LinkedHashMap<>();
+            attrs.put("method", request.getRequestMethod());
+            attrs.put("url", c.secrets.scrub(String.valueOf(request.getURL())));
+            attrs.put("status", status == null || status < 0 ? null : status);
+            attrs.put("duration_ns", System.nanoTime() - sent.since);
+            attrs.put("traceparent", sent.traceparent);
+            if (thrown != null && attrs.get("status") == null) {
+                attrs.put("error", describe(c, thrown)[0]);
+            }
+            emit(l, Event.SPAN, l.exactClock(), 0, 0, new Object[] {"http.client", attrs});
+        } catch (RuntimeException | LinkageError e) {
+            // the program's request matters more than its record
+        } finally {
+            l.busy = false;
+        }
+    }
+
+    /** An HttpURLConnection's request: the traceparent it went with, when, and whether its
+     * answer is recorded. */
+    private static final class Request {
+        final String traceparent;
+        final long since = System.nanoTime();
+        volatile boolean answered;
+
+        Request(String traceparent) {
+            this.traceparent = traceparent;
+        }
+    }
+
+    /** HttpServlet.service (javax or jakarta) starts serving a request on this thread. */
+    public static void serving() {
+        if (context != null) {
+            lane().serving.push(System.nanoTime());
+        }
+    }
+
+    /** HttpServlet.service returned (or threw `thrown`): the request becomes an
+     * `http.server` event with its method, URL, status, duration and received traceparent.
+     * Through the servlet API's interfaces, by reflection: the container's classes are not
+     * the agent's. */
+    public static void served(Throwable thrown, Object servlet, Object request, Object response) {
+        Context c = context;
+        Lane l = claim(c);
+        if (l == null) {
+            return;
+        }
+        try {
+            Long since = l.serving.poll();
+            if (since == null) {
+                return;
+            }
+            Class<?> api = servletApi(servlet.getClass());
+            ClassLoader loader = api.getClassLoader();
+            String http = api.getPackageName() + ".";
+            Class<?> requests = Class.forName(http + "HttpServletRequest", false, loader);
+            Class<?> responses = Class.forName(http + "HttpServletResponse", false, loader);
+            Object query = requests.getMethod("getQueryString").invoke(request);
+            Map<String, Object> attrs = new LinkedHashMap<>();
+            attrs.put("method", requests.getMethod("getMethod").invoke(request));
+            attrs.put("url", c.secrets.scrub(requests.getMethod("getRequestURI").invoke(request)
+                    + (query != null ? "?" + query : "")));
+            // an exception leaving service becomes the container's 500 after this
+            attrs.put("status", thrown != null ? 500 : responses.getMethod("getStatus").invoke(response));
+            attrs.put("duration_ns", System.nanoTime() - since);
+            attrs.put("traceparent", requests.getMethod("getHeader", String.class).invoke(request, "traceparent"));
+            if (thrown != null) {
+                attrs.put("error", describe(c, thrown)[0]);
+            }
+            emit(l, Event.SPAN, l.exactClock(), 0, 0, new Object[] {"http.server", attrs});
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            // the request served matters more than its record
+        } finally {
+            l.busy = false;
+        }
+    }
+
+    /** HttpServlet itself (javax's or jakarta's), a superclass of `type`. */
+    private static Class<?> servletApi(Class<?> type) {
+        while (!type.getName().endsWith(".servlet.http.HttpServlet")) {
+            type = type.getSuperclass();
+        }
+        return type;
+    }
+
+    /** A W3C traceparent naming this trace and a new span. */
+    private static String newTraceparent() {
+        return "00-" + process.id + "-" + Trace.spanId() + "-01";
     }
 
     /** A thread is being started (Thread.start): it will be a lane whose parent is ours. */

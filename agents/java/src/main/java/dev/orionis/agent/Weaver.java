@@ -22,11 +22,14 @@ import org.objectweb.asm.Type;
  * when its caller unwinds. Also JUnit's DefaultLauncher (its listener), JUnit 4's
  * RunNotifier and TestNG.run (each test's outcome), Thread.start (lane
  * parents; VirtualThread.start too where the JDK has virtual threads), Runtime.exit (the
- * status) and HttpClient's requests (a W3C traceparent header). */
+ * status), and HTTP: HttpClient's and HttpURLConnection's requests (a W3C traceparent
+ * header, an event) and the requests HttpServlet.service serves (javax and jakarta). */
 final class Weaver implements ClassFileTransformer {
     private static final String RECORDER = "dev/orionis/agent/Recorder";
     private static final String LAUNCHER = "org/junit/platform/launcher/core/DefaultLauncher";
     private static final String HTTP_CLIENT = "jdk/internal/net/http/HttpClientImpl";
+    /** HttpURLConnection's implementation: connect sends the headers, getInputStream reads the answer. */
+    private static final String URL_CONNECTION = "sun/net/www/protocol/http/HttpURLConnection";
     private static final String JUNIT4 = "dev/orionis/agent/JUnit4Hooks";
     private static final String JUNIT4_DESCRIPTION = "(Lorg/junit/runner/Description;)V";
     private static final String JUNIT4_FAILURE = "(Lorg/junit/runner/notification/Failure;)V";
@@ -120,6 +123,20 @@ final class Weaver implements ClassFileTransformer {
                 readRecorder(module);
                 return atEntry(bytes, TESTNG);
             }
+            if (name.equals(URL_CONNECTION)) { // http: and https: URLs alike
+                readRecorder(module);
+                EntryHook connecting = EntryHook.recorder("connecting", "(Ljava/lang/Object;)V", Opcodes.ALOAD);
+                byte[] sending = atEntry(bytes, Map.of("connect()V", connecting,
+                        "getOutputStream()Ljava/io/OutputStream;", connecting,
+                        "getInputStream()Ljava/io/InputStream;", connecting));
+                return around(sending, name, "getInputStream", "()Ljava/io/InputStream;", null, "answered", 0);
+            }
+            if (name.equals("javax/servlet/http/HttpServlet") || name.equals("jakarta/servlet/http/HttpServlet")) {
+                readRecorder(module);
+                String api = name.substring(0, name.indexOf('/'));
+                return around(bytes, name, "service", "(L" + api + "/servlet/ServletRequest;L" + api
+                        + "/servlet/ServletResponse;)V", "serving", "served", 0, 1, 2);
+            }
             if (name.equals(HTTP_CLIENT)) { // every request of java.net.http.HttpClient passes here
                 readRecorder(module);
                 return replaceArgument(bytes, "sendAsync", "(Ljava/net/http/HttpRequest;Ljava/net/http/HttpResponse$BodyHandler;"
@@ -188,6 +205,27 @@ final class Weaver implements ClassFileTransformer {
                 Type.getReturnType(descriptor) == Type.VOID_TYPE));
     }
 
+    /** The locals at a method's start, as a stack map frame names them. */
+    private static Object[] initialLocals(String owner, boolean isStatic, Type[] arguments) {
+        Object[] locals = new Object[(isStatic ? 0 : 1) + arguments.length];
+        int at = 0;
+        if (!isStatic) {
+            locals[at++] = owner;
+        }
+        for (Type t : arguments) {
+            switch (t.getSort()) {
+                case Type.BOOLEAN: case Type.CHAR: case Type.BYTE: case Type.SHORT: case Type.INT:
+                    locals[at++] = Opcodes.INTEGER;
+                    break;
+                case Type.FLOAT: locals[at++] = Opcodes.FLOAT; break;
+                case Type.LONG: locals[at++] = Opcodes.LONG; break;
+                case Type.DOUBLE: locals[at++] = Opcodes.DOUBLE; break;
+                default: locals[at++] = t.getInternalName();
+            }
+        }
+        return locals;
+    }
+
     /** One method's insertions. */
     private final class Traced extends MethodVisitor {
         private final int fn;
@@ -249,8 +287,8 @@ final class Weaver implements ClassFileTransformer {
                 super.visitLabel(end);
                 super.visitLabel(handler);
                 if (frames) {
-                    super.visitFrame(Opcodes.F_NEW, initialLocals().length, initialLocals(), 1,
-                            new Object[] {"java/lang/Throwable"});
+                    Object[] locals = initialLocals(owner, isStatic, arguments);
+                    super.visitFrame(Opcodes.F_NEW, locals.length, locals, 1, new Object[] {"java/lang/Throwable"});
                 }
                 super.visitInsn(Opcodes.DUP);
                 push(fn);
@@ -262,27 +300,6 @@ final class Weaver implements ClassFileTransformer {
                 super.visitTryCatchBlock(start, end, handler, null);
             }
             super.visitMaxs(maxStack + EXTRA_STACK, maxLocals);
-        }
-
-        /** The locals at the method's start, as a stack map frame names them. */
-        private Object[] initialLocals() {
-            Object[] locals = new Object[(isStatic ? 0 : 1) + arguments.length];
-            int at = 0;
-            if (!isStatic) {
-                locals[at++] = owner;
-            }
-            for (Type t : arguments) {
-                switch (t.getSort()) {
-                    case Type.BOOLEAN: case Type.CHAR: case Type.BYTE: case Type.SHORT: case Type.INT:
-                        locals[at++] = Opcodes.INTEGER;
-                        break;
-                    case Type.FLOAT: locals[at++] = Opcodes.FLOAT; break;
-                    case Type.LONG: locals[at++] = Opcodes.LONG; break;
-                    case Type.DOUBLE: locals[at++] = Opcodes.DOUBLE; break;
-                    default: locals[at++] = t.getInternalName();
-                }
-            }
-            return locals;
         }
 
         /** `this`, or null in a static method and before a constructor's super(). */
@@ -405,6 +422,60 @@ final class Weaver implements ClassFileTransformer {
                         super.visitCode();
                         super.visitVarInsn(h.load, h.slot);
                         super.visitMethodInsn(Opcodes.INVOKESTATIC, h.hookOwner, h.hook, h.hookDescriptor, false);
+                    }
+                };
+            }
+        });
+    }
+
+    /** An instance method (of `owner`) whose calls are bracketed: Recorder.`enterHook()`
+     * first (when not null), and Recorder.`exitHook`(thrown, locals `slots`…) as it returns
+     * (thrown null) or throws (then rethrows); the locals go as Objects. */
+    private static byte[] around(byte[] bytes, String owner, String method, String descriptor, String enterHook,
+                                 String exitHook, int... slots) {
+        String exitDescriptor = "(Ljava/lang/Throwable;" + "Ljava/lang/Object;".repeat(slots.length) + ")V";
+        Object[] locals = initialLocals(owner, false, Type.getArgumentTypes(descriptor));
+        return rewrite(bytes, new MethodRewrite() {
+            @Override
+            MethodVisitor apply(String name, String desc, MethodVisitor mv) {
+                return !(name.equals(method) && desc.equals(descriptor)) ? mv : new MethodVisitor(Opcodes.ASM9, mv) {
+                    private final Label start = new Label();
+
+                    @Override
+                    public void visitCode() {
+                        super.visitCode();
+                        if (enterHook != null) {
+                            super.visitMethodInsn(Opcodes.INVOKESTATIC, RECORDER, enterHook, "()V", false);
+                        }
+                        super.visitLabel(start);
+                    }
+
+                    @Override
+                    public void visitInsn(int opcode) {
+                        if (opcode >= Opcodes.IRETURN && opcode <= Opcodes.RETURN) {
+                            super.visitInsn(Opcodes.ACONST_NULL);
+                            exit();
+                        }
+                        super.visitInsn(opcode);
+                    }
+
+                    @Override
+                    public void visitMaxs(int maxStack, int maxLocals) {
+                        Label handler = new Label();
+                        super.visitLabel(handler);
+                        super.visitFrame(Opcodes.F_FULL, locals.length, locals, 1, new Object[] {"java/lang/Throwable"});
+                        super.visitInsn(Opcodes.DUP);
+                        exit();
+                        super.visitInsn(Opcodes.ATHROW);
+                        super.visitTryCatchBlock(start, handler, handler, null); // last: the method's own come first
+                        super.visitMaxs(maxStack + slots.length + 2, maxLocals);
+                    }
+
+                    private void exit() {
+                        for (int slot : slots) {
+                            super.visitVarInsn(Opcodes.ALOAD, slot);
+                        }
+                        super.visitMethodInsn(Opcodes.INVOKESTATIC, RECORDER, exitHook, exitDescriptor, false);
                     }
                 };
             }

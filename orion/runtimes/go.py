@@ -205,7 +205,11 @@ class GoRuntime(Runtime):
             sys.stderr.write(f"orion: Go code in {workspace or root} is not instrumented: "
                              f"{exc}\n")
             return
-        build_env["GOFLAGS"] = f"{env.get('GOFLAGS', '')} {build_env['GOFLAGS']}".strip()
+        theirs = env.get("GOFLAGS", "")
+        if "-toolexec" in theirs:  # theirs runs the tools; vet then reads the overlay's copies
+            build_env["GOFLAGS"] = " ".join(flag for flag in build_env["GOFLAGS"].split()
+                                            if not flag.startswith("-toolexec="))
+        build_env["GOFLAGS"] = f"{theirs} {build_env['GOFLAGS']}".strip()
         env.update(build_env)
 
     def recover(self, reported: list[str]) -> tuple[list[str], list[str]]:

@@ -77,6 +77,49 @@ def test_a_cached_result_never_stands_for_an_instrumented_run_or_another_mode(
     assert by_type(decoded(trace), "end")[0]["test"]["id"] == "TestAveragePasses"
 
 
+@pytest.mark.parametrize("command", [("run", "vet", "."),
+                                     ("test", "test", "-run", "TestAveragePasses", ".")])
+def test_vet_names_the_users_files_as_without_orion(tmp_path: Path, command: tuple) -> None:
+    """`go vet`, and the checks `go test` runs first, are given the user's files back (the
+    instrumenting tool is the build's -toolexec): their messages are a plain run's, naming
+    the user's file rather than the overlay's copy in the cache."""
+    module = tmp_path / "sample"
+    shutil.copytree(SAMPLE, module)
+    with (module / "main.go").open("a") as source:
+        source.write('\nfunc misprinted() {\n\tfmt.Printf("%d\\n", "not a number")\n}\n')
+    orion_command, *go_command = command
+    plain = subprocess.run([GO, *go_command], cwd=module, env=plain_env(), capture_output=True,
+                           text=True, timeout=BUILD_TIMEOUT)
+    done = orion(orion_command, "--spool", str(tmp_path / "spool"), "--", "go", *go_command,
+                 cwd=module)
+
+    def messages(run: subprocess.CompletedProcess) -> list[str]:
+        return [line for line in (run.stdout + run.stderr).splitlines() if "main.go:" in line]
+
+    assert plain.returncode == done.returncode == 1
+    assert messages(plain) and all("fmt.Printf format %d" in m for m in messages(plain))
+    assert messages(done) == messages(plain)
+
+
+def test_a_toolexec_of_the_users_own_still_runs_the_tools(tmp_path: Path) -> None:
+    """A -toolexec already in GOFLAGS is the user's: orion leaves it in charge (theirs
+    wraps the tools; vet then reads the overlay's copies) and the build is still
+    instrumented."""
+    module = tmp_path / "sample"
+    shutil.copytree(SAMPLE, module)
+    log = tmp_path / "tools.log"
+    wrapper = tmp_path / "wrap.sh"
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> {log}\nexec "$@"\n')
+    wrapper.chmod(0o755)
+    env = plain_env(GOFLAGS=f"-toolexec={wrapper}")
+    spool = tmp_path / "spool"
+    done = orion("run", "--mode", "dev", "--spool", str(spool), "--", "go", "run", ".",
+                 cwd=module, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "/compile" in log.read_text()
+    assert len(list(spool.glob("*.otrace"))) == 1
+
+
 @pytest.mark.parametrize("verbose", ["-v", "-json"])
 def test_verbose_go_test_keeps_the_failing_tests_own_output(tmp_path: Path,
                                                             verbose: str) -> None:

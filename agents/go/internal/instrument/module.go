@@ -27,6 +27,7 @@ type Build struct {
 	ModFile  string // -modfile, for a module
 	WorkFile string // GOWORK, for a workspace
 	Files    int    // files rewritten
+	Toolexec string // -toolexec: the instrumenting tool, which gives vet the user's files
 	// IgnoreVendor: the module has a vendor directory, which the agent is not in; the go
 	// command reads modules.txt past the overlay and refuses a go.mod it does not list, and
 	// assembles a package only from a real directory, so the build takes the module's
@@ -43,6 +44,9 @@ func (b Build) Env() string {
 	}
 	if b.IgnoreVendor {
 		flags += " -mod=mod"
+	}
+	if b.Toolexec != "" {
+		flags += " -toolexec=" + b.Toolexec
 	}
 	if b.WorkFile != "" {
 		return "GOFLAGS=" + flags + "\nGOWORK=" + b.WorkFile

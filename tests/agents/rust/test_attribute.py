@@ -14,6 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from orion.cli import cli as orion_cli
+from orion.format.decode import decode_records
+from orion.format.reader import TraceReader
 from tests.agents.rust.helpers import AGENT, build_example, decompressed
 from tests.vector_shapes import assert_matches_vectors, assert_plain_zstd_reads_the_header
 
@@ -108,6 +110,29 @@ def test_error_mode_writes_its_ring_only_on_a_panic(traced, tmp_path):
     assert "mode error  · ring window" in shown
     assert "failed at  configure › parse_level" in shown
     assert len(path.read_bytes()) < 2 * 1024 * 1024
+
+
+def event_times(path: Path) -> list[tuple[str, int]]:
+    with TraceReader(path) as reader:
+        return [(r["type"], r["t"]) for r in decode_records(reader.records()) if "t" in r]
+
+
+def test_error_mode_reads_the_clock_at_every_eighth_call_or_return(traced, tmp_path):
+    """The ring's calls and returns take the last time read, 7 of 8 times; the panic reads
+    the clock itself (after the last call's time)."""
+    run(traced, tmp_path / "error", "busy", "panic", ORION_MODE="error")
+    times = event_times(only_trace(tmp_path / "error"))
+    calls = [t for kind, t in times if kind in ("call", "return")]
+    assert len(calls) > 10_000
+    assert len(set(calls)) <= len(calls) // 8 + 64  # a new time at most every 8th event
+    assert times == sorted(times, key=lambda kind_t: kind_t[1]), "times go backwards"
+    [panic_t] = [t for kind, t in times if kind == "exception"]
+    assert panic_t > max(calls[:-1])
+    # dev mode keeps a time per event (fib's calls are far apart from each other: > 1 ns).
+    run(traced, tmp_path / "dev", "busy", ORION_MODE="dev")
+    dev_calls = [t for kind, t in event_times(only_trace(tmp_path / "dev"))
+                 if kind in ("call", "return")]
+    assert len(set(dev_calls)) > len(dev_calls) // 2
 
 
 def test_frames_are_compressed(traced, tmp_path):

@@ -151,6 +151,15 @@ def tool_options(existing: str, jar: Path) -> str:
     return f"{option} {existing}".strip()
 
 
+def gradle_options(existing: str) -> str:
+    """GRADLE_OPTS that keep the build off a Gradle daemon (unless the user chose): a daemon
+    already running, started without the agent, would run the build, and the test JVMs it
+    forks would not get the command's JAVA_TOOL_OPTIONS."""
+    if "-Dorg.gradle.daemon=" in existing:
+        return existing
+    return f"{existing} -Dorg.gradle.daemon=false".strip()
+
+
 class JavaRuntime(Runtime):
     name = "java"
     languages = ("java",)
@@ -188,6 +197,7 @@ class JavaRuntime(Runtime):
         if jar is None:
             return
         env["JAVA_TOOL_OPTIONS"] = tool_options(env.get("JAVA_TOOL_OPTIONS", ""), jar)
+        env["GRADLE_OPTS"] = gradle_options(env.get("GRADLE_OPTS", ""))
         if capture.include:
             env["ORION_JAVA_INCLUDE"] = ",".join(capture.include)
 

@@ -1,5 +1,6 @@
 package dev.orionis.agent;
 
+import java.io.File;
 import java.net.URL;
 import java.security.CodeSource;
 import java.security.ProtectionDomain;
@@ -8,8 +9,8 @@ import java.util.List;
 /** Which classes are the application's own, and so traced: those loaded from a directory
  * (target/classes, target/test-classes, build/classes: a project being built and run), from
  * the jar that `java -jar` runs, or from a source file the launcher compiled; never the
- * JDK, the agent, build and test tools, or dependencies in jars, unless ORION_JAVA_INCLUDE
- * names their packages. */
+ * JDK, the agent, build and test tools (Gradle's compiled build scripts too), or
+ * dependencies in jars, unless ORION_JAVA_INCLUDE names their packages. */
 final class Scope {
     private static final String[] NEVER = {
         "dev.orionis.agent.", "org.junit.", "junit.", "org.apache.maven.", "org.gradle.",
@@ -18,10 +19,18 @@ final class Scope {
 
     private final List<String> include;
     private final String mainJar;
+    /** Gradle's home: its caches hold the build scripts it compiles, classes in directories
+     * that are the build's, not the application's. */
+    private final String gradleHome;
 
     Scope(List<String> include, String mainJar) {
         this.include = include;
         this.mainJar = mainJar;
+        String home = System.getenv("GRADLE_USER_HOME");
+        if (home == null || home.isEmpty()) {
+            home = System.getProperty("user.home") + "/.gradle";
+        }
+        this.gradleHome = new File(home).toURI().getPath();
     }
 
     boolean traced(String className, ClassLoader loader, ProtectionDomain domain) {
@@ -46,6 +55,9 @@ final class Scope {
         }
         String path = location.getPath();
         if (!"file".equals(location.getProtocol())) {
+            return false;
+        }
+        if (path.startsWith(gradleHome)) {
             return false;
         }
         return path.endsWith("/") || path.endsWith(".java") || mainJar != null && path.endsWith(mainJar);

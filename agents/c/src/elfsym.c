@@ -14,11 +14,9 @@
 #if __SIZEOF_POINTER__ == 8
 #define ORION_ELFCLASS ELFCLASS64
 #define SYM_TYPE ELF64_ST_TYPE
-#define REL_SYM ELF64_R_SYM
 #else
 #define ORION_ELFCLASS ELFCLASS32
 #define SYM_TYPE ELF32_ST_TYPE
-#define REL_SYM ELF32_R_SYM
 #endif
 
 static NOI int fits(const struct orion_elf *elf, uint64_t offset, uint64_t n) {
@@ -127,53 +125,49 @@ static NOI uintptr_t dyn_address(const struct dl_phdr_info *info, uintptr_t ptr)
 
 static NOI int named(const char *name, const char *const *symbols) {
     for (; *symbols; symbols++)
-        if (!strcmp(name, *symbols)) return 1;
+        if (name[0] == (*symbols)[0] && !strcmp(name, *symbols)) return 1;
     return 0;
 }
 
-/* Relocations of `size` bytes at `table`, each `entsize` bytes with its info word at
- * `info_at`: one against a symbol of `symbols`? */
-static NOI int table_binds(uintptr_t table, size_t size, size_t entsize, size_t info_at,
-                           const ElfW(Sym) *syms, const char *strs, size_t strs_size,
-                           const char *const *symbols) {
-    if (!table || !entsize) return 0;
-    for (size_t off = 0; off + entsize <= size; off += entsize) {
-        size_t sym = REL_SYM(*(const uintptr_t *)(table + off + info_at)); /* word-sized */
-        if (!sym || syms[sym].st_name >= strs_size) continue;
-        if (named(strs + syms[sym].st_name, symbols)) return 1;
-    }
-    return 0;
+/* How many dynamic symbols a GNU hash table covers (the table has no count): past the
+ * highest bucket's start, its chain runs to the entry marked last. */
+static NOI size_t gnu_hash_count(const uint32_t *table) {
+    uint32_t nbuckets = table[0], symoffset = table[1], bloom_words = table[2];
+    const uint32_t *buckets = (const uint32_t *)((const ElfW(Addr) *)(table + 4) + bloom_words);
+    const uint32_t *chain = buckets + nbuckets;
+    uint32_t last = 0;
+    for (uint32_t i = 0; i < nbuckets; i++)
+        if (buckets[i] > last) last = buckets[i];
+    if (last < symoffset) return symoffset;
+    while (!(chain[last - symoffset] & 1)) last++;
+    return (size_t)last + 1;
 }
 
-NOI int orion_module_binds(const struct dl_phdr_info *info, const char *const *symbols) {
+NOI int orion_module_imports(const struct dl_phdr_info *info, const char *const *symbols) {
     const ElfW(Dyn) *dyn = NULL;
     for (int i = 0; i < info->dlpi_phnum; i++)
         if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
             dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
     if (!dyn) return 0;
-    uintptr_t symtab = 0, strtab = 0, rela = 0, rel = 0, jmprel = 0;
-    size_t strsz = 0, relasz = 0, relsz = 0, pltrelsz = 0;
-    long pltrel = DT_RELA;
+    uintptr_t symtab = 0, strtab = 0, gnu_hash = 0, hash = 0;
+    size_t strsz = 0;
     for (; dyn->d_tag != DT_NULL; dyn++) {
         switch (dyn->d_tag) {
         case DT_SYMTAB: symtab = dyn_address(info, dyn->d_un.d_ptr); break;
         case DT_STRTAB: strtab = dyn_address(info, dyn->d_un.d_ptr); break;
         case DT_STRSZ: strsz = dyn->d_un.d_val; break;
-        case DT_RELA: rela = dyn_address(info, dyn->d_un.d_ptr); break;
-        case DT_RELASZ: relasz = dyn->d_un.d_val; break;
-        case DT_REL: rel = dyn_address(info, dyn->d_un.d_ptr); break;
-        case DT_RELSZ: relsz = dyn->d_un.d_val; break;
-        case DT_JMPREL: jmprel = dyn_address(info, dyn->d_un.d_ptr); break;
-        case DT_PLTRELSZ: pltrelsz = dyn->d_un.d_val; break;
-        case DT_PLTREL: pltrel = (long)dyn->d_un.d_val; break;
+        case DT_GNU_HASH: gnu_hash = dyn_address(info, dyn->d_un.d_ptr); break;
+        case DT_HASH: hash = dyn_address(info, dyn->d_un.d_ptr); break;
         }
     }
     if (!symtab || !strtab) return 0;
+    size_t count = gnu_hash ? gnu_hash_count((const uint32_t *)gnu_hash)
+                 : hash ? ((const uint32_t *)hash)[1] /* nchain */ : 0;
     const ElfW(Sym) *syms = (const ElfW(Sym) *)symtab;
     const char *strs = (const char *)strtab;
-    size_t rela_info = offsetof(ElfW(Rela), r_info), rel_info = offsetof(ElfW(Rel), r_info);
-    return table_binds(rela, relasz, sizeof(ElfW(Rela)), rela_info, syms, strs, strsz, symbols) ||
-           table_binds(rel, relsz, sizeof(ElfW(Rel)), rel_info, syms, strs, strsz, symbols) ||
-           table_binds(jmprel, pltrelsz, pltrel == DT_REL ? sizeof(ElfW(Rel)) : sizeof(ElfW(Rela)),
-                       pltrel == DT_REL ? rel_info : rela_info, syms, strs, strsz, symbols);
+    for (size_t i = 1; i < count; i++)
+        if (syms[i].st_shndx == SHN_UNDEF && syms[i].st_name < strsz &&
+            named(strs + syms[i].st_name, symbols))
+            return 1;
+    return 0;
 }

@@ -40,9 +40,9 @@ int orion_elf_mentions(const struct orion_elf *elf, const char *symbol);
 /* The name of the function whose code holds link-time address `addr`, or NULL. */
 const char *orion_elf_function_at(const struct orion_elf *elf, uintptr_t addr);
 
-/* Does the loaded module `info` have a relocation against a symbol named in `symbols`
- * (NULL-terminated), that is, does it call that function or take its address? Read from
- * the module's dynamic section in memory: no file is opened. */
-int orion_module_binds(const struct dl_phdr_info *info, const char *const *symbols);
+/* Does the loaded module `info` import a symbol named in `symbols` (NULL-terminated):
+ * does it call that function, or take its address? Read from the module's dynamic symbol
+ * table in memory: no file is opened. */
+int orion_module_imports(const struct dl_phdr_info *info, const char *const *symbols);
 
 #endif

@@ -2633,8 +2633,8 @@ static NOI void orion_atfork_child(void) {
     tls_busy = 0;
 }
 
-/* The entry points instrumented code binds to: a module with a relocation against one
- * of them calls the agent (-finstrument-functions, ORION_TRACE() scopes). */
+/* The entry points instrumented code calls: a module that imports one of them calls the
+ * agent (-finstrument-functions, ORION_TRACE() scopes). */
 static const char *const AGENT_ENTRIES[] = {"__cyg_profile_func_enter", "orion_scope_enter",
                                             NULL};
 
@@ -2645,7 +2645,7 @@ static NOI int calls_agent_cb(struct dl_phdr_info *info, size_t size, void *foun
         /* the agent's own code; linked into the executable (liborion.a), it was asked for */
         *(int *)found = !info->dlpi_name || !*info->dlpi_name;
     else
-        *(int *)found = orion_module_binds(info, AGENT_ENTRIES);
+        *(int *)found = orion_module_imports(info, AGENT_ENTRIES);
     return *(int *)found; /* non-zero ends the walk */
 }
 

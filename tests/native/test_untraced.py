@@ -186,3 +186,31 @@ def test_orion_native_crashes_all_arms_every_program(tmp_path: Path) -> None:
                              str(tmp_path / "spool"), "--", str(exe)],
                             capture_output=True, env=env)
     assert traced.stderr.startswith(b"SIGSEGV was handled")
+
+
+LIBRARY = r"""
+static int twice(int x) { return 2 * x; }
+int doubled_plus_one(int x) { return twice(x) + 1; }
+"""
+
+
+def test_an_instrumented_library_python_loads_is_traced(tmp_path: Path) -> None:
+    """The interpreter is not instrumented, the library it loads with ctypes is: the C
+    agent begins at the library's first call, beside the Python agent's own trace."""
+    library = tmp_path / "libdoubling.so"
+    (tmp_path / "doubling.c").write_text(LIBRARY)
+    subprocess.run([COMPILERS[0], "-g", "-O0", "-finstrument-functions", "-shared", "-fPIC",
+                    str(tmp_path / "doubling.c"), "-o", str(library)], check=True)
+    script = f"import ctypes\nprint(ctypes.CDLL({str(library)!r}).doubled_plus_one(20))\n"
+    alone, traced = run_both([sys.executable, "-c", script], tmp_path)
+    assert (traced.returncode, traced.stdout, traced.stderr) == \
+        (alone.returncode, alone.stdout, alone.stderr) == (0, b"41\n", b"")
+    by_language = {}
+    for trace in traces(tmp_path):
+        assert_valid(trace)
+        records = decoded(trace)
+        by_language[records[0]["agent"]["language"]] = records
+    assert sorted(by_language) == ["c", "python"]
+    functions = function_names(by_language["c"])
+    calls = [functions[r["fn"]]["name"] for r in by_type(by_language["c"], "call")]
+    assert calls == ["doubled_plus_one", "twice"]

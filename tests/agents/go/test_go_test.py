@@ -92,13 +92,29 @@ def test_vet_names_the_users_files_as_without_orion(tmp_path: Path, command: tup
                            text=True, timeout=BUILD_TIMEOUT)
     done = orion(orion_command, "--spool", str(tmp_path / "spool"), "--", "go", *go_command,
                  cwd=module)
-
-    def messages(run: subprocess.CompletedProcess) -> list[str]:
-        return [line for line in (run.stdout + run.stderr).splitlines() if "main.go:" in line]
-
     assert plain.returncode == done.returncode == 1
     assert messages(plain) and all("fmt.Printf format %d" in m for m in messages(plain))
     assert messages(done) == messages(plain)
+
+
+def messages(run: subprocess.CompletedProcess) -> list[str]:
+    """The lines of a go command's output that name the sample's main.go."""
+    return [line for line in (run.stdout + run.stderr).splitlines() if "main.go:" in line]
+
+
+def test_compile_errors_name_the_users_files(tmp_path: Path) -> None:
+    """The compiler is given the overlay's copies; its errors name the user's file, as a
+    plain build's do."""
+    module = tmp_path / "sample"
+    shutil.copytree(SAMPLE, module)
+    with (module / "main.go").open("a") as source:
+        source.write('\nfunc broken() int {\n\treturn "x"\n}\n')
+    build = ("build", "-o", str(tmp_path / "prog"), ".")
+    plain = subprocess.run([GO, *build], cwd=module, env=plain_env(), capture_output=True,
+                           text=True, timeout=BUILD_TIMEOUT)
+    done = orion("run", "--spool", str(tmp_path / "spool"), "--", "go", *build, cwd=module)
+    assert plain.returncode == done.returncode == 1
+    assert messages(plain) and messages(done) == messages(plain)
 
 
 def test_a_toolexec_of_the_users_own_still_runs_the_tools(tmp_path: Path) -> None:

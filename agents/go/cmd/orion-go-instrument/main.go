@@ -58,28 +58,36 @@ func main() {
 }
 
 // runTool runs a tool of the build for the go command, with its exit status; vet gets the
-// user's files in place of the overlay's copies, and says so in its version.
+// user's files in place of the overlay's copies, and says so in its version; the
+// compiler's messages name the user's files.
 func runTool(tool string, args []string) int {
 	isVet := strings.TrimSuffix(filepath.Base(tool), ".exe") == "vet"
 	n := len(args)
 	isVetCheck := n > 0 && filepath.Base(args[n-1]) == instrument.VetConfigName
-	if !isVet && !isVetCheck {
+	isCompile := strings.TrimSuffix(filepath.Base(tool), ".exe") == "compile" && !(n == 1 && args[0] == "-V=full")
+	overlay := instrument.OverlayOf(os.Getenv("GOFLAGS"))
+	if !isVet && !isVetCheck && (!isCompile || overlay == "") {
 		become(tool, args) // returns only where it cannot
 	}
 	cmd := exec.Command(tool, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	var output bytes.Buffer // the compiler's: its errors name the files it was given
+	if isCompile && overlay != "" {
+		cmd.Stdout, cmd.Stderr = &output, &output
+	}
 	var version bytes.Buffer
 	if isVet && len(args) == 1 && args[0] == "-V=full" {
 		cmd.Stdout = &version
 	}
-	if isVetCheck {
-		if overlay := instrument.OverlayOf(os.Getenv("GOFLAGS")); overlay != "" {
-			if config, err := instrument.VetConfig(args[n-1], overlay); err == nil {
-				cmd.Args[n] = config
-			}
+	if isVetCheck && overlay != "" {
+		if config, err := instrument.VetConfig(args[n-1], overlay); err == nil {
+			cmd.Args[n] = config
 		}
 	}
 	err := cmd.Run()
+	if output.Len() > 0 {
+		os.Stdout.Write(instrument.RestorePaths(output.Bytes(), overlay))
+	}
 	if version.Len() > 0 {
 		line := strings.TrimSpace(version.String())
 		if fields := strings.Fields(line); !strings.HasPrefix(fields[len(fields)-1], "buildID=") {

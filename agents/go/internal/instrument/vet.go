@@ -10,7 +10,8 @@ import (
 // The go command hands vet (`go vet`, and the checks `go test` runs first) the files it
 // compiled, the overlay's rewritten copies in the cache, in a config file. Vetting those
 // would name the cache's paths in its messages and check the agent's additions too, so the
-// instrumenting tool, as the build's -toolexec, gives vet the user's own files back.
+// instrumenting tool, as the build's -toolexec, gives vet the user's own files back; and
+// it gives the compiler's errors the user's paths.
 
 // VetConfigName is the name of the config file the go command gives vet.
 const VetConfigName = "vet.cfg"
@@ -19,22 +20,47 @@ const VetConfigName = "vet.cfg"
 // on it, and results computed from the overlay's copies must not be replayed.
 const VetVersionMark = "orion-original-sources"
 
-// VetConfig writes beside the vet config at `path` one whose source files are those the
-// overlay (`overlay`, its JSON file) replaced, and returns its path.
-func VetConfig(path, overlay string) (string, error) {
+// originals maps each rewritten copy the overlay (`overlay`, its JSON file) names to the
+// source it replaces.
+func originals(overlay string) (map[string]string, error) {
 	text, err := os.ReadFile(overlay)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	var parsed struct{ Replace map[string]string }
 	if err := json.Unmarshal(text, &parsed); err != nil {
-		return "", err
+		return nil, err
 	}
 	original := make(map[string]string, len(parsed.Replace))
 	for source, copy := range parsed.Replace {
 		original[copy] = source
 	}
-	if text, err = os.ReadFile(path); err != nil {
+	return original, nil
+}
+
+// RestorePaths replaces, in a tool's output (the compiler's errors), the paths of the
+// overlay's copies with those of the user's files.
+func RestorePaths(output []byte, overlay string) []byte {
+	original, err := originals(overlay)
+	if err != nil {
+		return output
+	}
+	pairs := make([]string, 0, 2*len(original))
+	for copy, source := range original {
+		pairs = append(pairs, copy, source)
+	}
+	return []byte(strings.NewReplacer(pairs...).Replace(string(output)))
+}
+
+// VetConfig writes beside the vet config at `path` one whose source files are those the
+// overlay (`overlay`, its JSON file) replaced, and returns its path.
+func VetConfig(path, overlay string) (string, error) {
+	original, err := originals(overlay)
+	if err != nil {
+		return "", err
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
 		return "", err
 	}
 	var config map[string]any

@@ -30,4 +30,8 @@ func TestVetConfigNamesTheUsersFiles(t *testing.T) {
 	if OverlayOf("-modfile=/a/go.mod -overlay=/a/overlay.json -toolexec=/t") != "/a/overlay.json" {
 		t.Error("the overlay is not found in GOFLAGS")
 	}
+	message := string(RestorePaths([]byte("/cache/x_main.go:3:1: undefined: y\n"), overlay))
+	if message != "/src/main.go:3:1: undefined: y\n" {
+		t.Errorf("the compiler's message reads %q", message)
+	}
 }

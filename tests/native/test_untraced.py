@@ -214,3 +214,39 @@ def test_an_instrumented_library_python_loads_is_traced(tmp_path: Path) -> None:
     functions = function_names(by_language["c"])
     calls = [functions[r["fn"]]["name"] for r in by_type(by_language["c"], "call")]
     assert calls == ["doubled_plus_one", "twice"]
+
+
+SETS_ITSELF_UP = r"""
+static int factor;
+static int seven(void) { return 7; }
+__attribute__((constructor)) static void set_up_library(void) { factor = seven(); }
+int scaled(int x) { return x * factor; }
+"""
+
+CALLS_LIBRARY = r"""
+#include <stdio.h>
+int scaled(int);
+int main(void) { printf("%d\n", scaled(6)); return 0; }
+"""
+
+
+def test_calls_before_the_agent_starts_do_not_begin_tracing(tmp_path: Path) -> None:
+    """An instrumented library's constructor runs before the agent's: its calls are not
+    recorded, and tracing begins only once the agent has read its settings (the mode
+    here: dev, so the clean run leaves a trace)."""
+    compiler = COMPILERS[0]
+    (tmp_path / "scaling.c").write_text(SETS_ITSELF_UP)
+    subprocess.run([compiler, "-g", "-O0", "-finstrument-functions", "-shared", "-fPIC",
+                    str(tmp_path / "scaling.c"), "-o", str(tmp_path / "libscaling.so")],
+                   check=True)
+    (tmp_path / "main.c").write_text(CALLS_LIBRARY)
+    exe = tmp_path / "main"
+    subprocess.run([compiler, "-g", "-O0", str(tmp_path / "main.c"), "-o", str(exe),
+                    f"-L{tmp_path}", "-lscaling", f"-Wl,-rpath,{tmp_path}"], check=True)
+    alone, traced = run_both([str(exe)], tmp_path)
+    assert (traced.returncode, traced.stdout) == (alone.returncode, alone.stdout) == (0, b"42\n")
+    (trace,) = traces(tmp_path)
+    assert_valid(trace)
+    records = decoded(trace)
+    functions = function_names(records)
+    assert [functions[r["fn"]]["name"] for r in by_type(records, "call")] == ["scaled"]

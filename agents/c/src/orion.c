@@ -211,7 +211,7 @@ static _Atomic int disabled;
  * the agent is passive (no crash handlers, no alternate stack, no thread numbering, no
  * file), so that a program it does not trace (a Rust program, a JVM, an interpreter)
  * keeps its own crash handling exactly as without the agent. */
-enum { B_PASSIVE, B_BEGINNING, B_BEGUN, B_OFF };
+enum { B_UNREAD, B_PASSIVE, B_BEGINNING, B_BEGUN, B_OFF }; /* B_UNREAD: before orion_init */
 static _Atomic int begin_state;
 static int begin_tracing(void);
 static inline __attribute__((no_instrument_function)) int begun(void) {
@@ -2722,7 +2722,7 @@ static NOI int begin_tracing(void) {
 /* At start: the settings and the clocks, then tracing only if the program calls the agent
  * (or ORION_NATIVE_CRASHES=all asks for crash capture in every program). */
 __attribute__((constructor(101))) static NOI void orion_init(void) {
-    if (atomic_load(&begin_state) != B_PASSIVE) return;
+    if (atomic_load(&begin_state) != B_UNREAD) return;
     const char *off = getenv("ORION_DISABLE");
     if (off && *off && strcmp(off, "0")) {
         atomic_store(&begin_state, B_OFF);
@@ -2735,5 +2735,8 @@ __attribute__((constructor(101))) static NOI void orion_init(void) {
     T.start_mono = mono_ns();
     tick0 = ticks();
     pthread_getname_np(pthread_self(), T.comm, sizeof T.comm);
+    /* Calls before this (an instrumented library's constructors, run before the agent's)
+     * go unrecorded: tracing begins only once the settings are read. */
+    atomic_store(&begin_state, B_PASSIVE);
     if (cfg.every_program || program_calls_agent()) begin_tracing();
 }

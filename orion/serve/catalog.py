@@ -162,7 +162,8 @@ class Catalog:
                 if key in self._replays:
                     return self._replays[key]
             with self.heavy, COLLECTOR_PAUSE:
-                replay = open_replay(entry.path)  # as `orion replay` reads it
+                # as `orion replay` reads it; its index is stored while the page shows it
+                replay = open_replay(entry.path, store_in_background=True)
                 records = (replay.trace.summary.get("counts") or {}).get("records") or 0
                 loaded = Loaded(replay, records)
             with self._lock:

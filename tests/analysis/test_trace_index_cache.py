@@ -5,6 +5,7 @@ with, forged, stale or unreadable is never used."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 
 from orion.analysis import index_cache
 from orion.analysis.replay import Replay, ReplayError
-from orion.analysis.trace_index import open_indexed
+from orion.analysis.trace_index import open_indexed, open_replay
 from orion.cli import cli
 from orion.model import load_trace
 from orion.spool import Spool
@@ -162,3 +163,22 @@ def test_show_json_and_replay_print_the_same_from_the_cache(cache, trace, tmp_pa
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "elsewhere"))
     monkeypatch.setattr(index_cache, "MIN_STEPS", 10 ** 9)
     assert outputs() == built  # never cached
+
+
+def test_a_server_does_not_wait_for_the_index_to_be_stored(cache, trace):
+    """`orion serve` answers as soon as the index is built; storing it (~0.2 s for a
+    million steps) goes on meanwhile. The store is held up here (the file it writes is a
+    FIFO that nothing reads yet) and the load returns all the same; reading the FIFO lets
+    the store finish."""
+    real, _ = index_cache.identity(trace)
+    partial = index_cache._file_for(real).with_suffix(f".{os.getpid()}.part")
+    partial.parent.mkdir(parents=True)
+    os.mkfifo(partial)
+    loaded: list[Replay] = []
+    loading = threading.Thread(target=lambda: loaded.append(
+        open_replay(trace, store_in_background=True)), daemon=True)
+    loading.start()
+    loading.join(60)
+    assert loaded and states(loaded[0]) == states(Replay(load_trace(trace)))
+    with open(partial, "rb") as stored:  # what the store writes, once it may
+        assert stored.read().startswith(index_cache.MAGIC)

@@ -69,8 +69,20 @@ def test_calls_arguments_and_return_values(traced, tmp_path):
     assert 'closures(words=["tree", "sky", "river"])  → 12' in shown
     assert 'closures::{closure}(word="river")' in shown
     assert "closures::{closure}::{closure}()" in shown
+    assert "closure_forms::{closure}(v=[3, 2, 1])" in shown
+    assert "twice(value=9, f=traced::forms::closure_forms::{{closure}})  → 36" in shown
+    assert "└─ adder::{closure}()" in shown  # a closure returned, called by main
     assert "── worker (thread) ──" in shown and "└─ fib(n=4)  → 3" in shown
     assert b"hunter2" not in path.read_bytes()
+
+
+def test_the_attribute_adds_no_warnings(traced):
+    """Every form of examples/traced (closures included) compiles without a warning:
+    cargo replays the warnings of the cached build."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CARGO_TARGET_DIR", "RUSTC_WRAPPER")}
+    built = subprocess.run(["cargo", "build", "--offline", "-p", "traced"], cwd=AGENT, env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0 and "warning" not in built.stderr, built.stderr
 
 
 def test_a_panic_through_a_traced_module(traced, tmp_path):

@@ -173,11 +173,14 @@ impl VisitMut for Closures {
                 visit_mut::visit_expr_closure_mut(self, closure);
                 let call = Ident::new("__orion_closure_call", Span::mixed_site());
                 let opening = opening_call(closure.inputs_begin.span(), &closure_captures(closure));
-                let body = &closure.body;
-                *closure.body = parse_quote! {{
-                    let #call = #opening;
-                    #body
-                }};
+                let guard: syn::Stmt = parse_quote! { let #call = #opening; };
+                match &mut *closure.body {
+                    // Into the block itself: a block inside ours would be `unused_braces`.
+                    Expr::Block(b) if b.label.is_none() && b.attrs.is_empty() => {
+                        b.block.stmts.insert(0, guard)
+                    }
+                    body => *body = parse_quote! {{ #guard #body }},
+                }
             }
             Expr::Const(_) | Expr::Async(_) => {}
             _ => visit_mut::visit_expr_mut(self, expr),

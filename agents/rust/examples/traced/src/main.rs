@@ -92,6 +92,7 @@ fn main() {
     println!("generic {}", generic(Opaque(7)).0);
     println!("evens {}", evens(7).count());
     println!("closures {}", closures(&["tree", "sky", "river"]));
+    println!("forms {:?} {}", forms::closure_forms(&[3, 1, 2]), forms::adder(1)(2));
     if std::env::args().any(|a| a == "busy") {
         println!("fib {}", fib(24)); // more events than error mode's ring holds
     }
@@ -100,7 +101,7 @@ fn main() {
     }
 }
 
-/// Forms that must compile without warnings under the attribute (not run).
+/// Forms that must compile without warnings under the attribute (the closures' run).
 #[allow(dead_code)]
 mod forms {
     #[orion::trace]
@@ -152,6 +153,30 @@ mod forms {
     #[orion::trace]
     pub unsafe fn raw(p: *const u32) -> u32 {
         *p
+    }
+
+    #[orion::trace]
+    pub fn closure_forms(values: &[u32]) -> Option<u32> {
+        let first = || -> Option<u32> { Some(*values.first()?) }; // `?` returns from the closure
+        let head = |v: &[u32]| v[0]; // a typed argument: captured
+        let mut total = 0;
+        values.iter().for_each(|v| total += v); // FnMut, borrowing mutably
+        let adder = move |x| x + total; // its argument's type inferred from the call below
+        let boxed: Box<dyn Fn(u32) -> u32> = Box::new(adder);
+        let mut sorted = values.to_vec();
+        sorted.sort_by_key(|&x| std::cmp::Reverse(x)); // a pattern parameter
+        Some(twice(boxed(head(&sorted)), |n| n * 2) + first()?)
+    }
+
+    #[orion::trace]
+    fn twice<F: Fn(u32) -> u32 + Copy>(value: u32, f: F) -> u32 {
+        let g = f; // still Copy: the guard captures nothing
+        f(g(value))
+    }
+
+    #[orion::trace]
+    pub fn adder(n: u32) -> impl Fn(u32) -> u32 + Send + 'static {
+        move |x| x + n
     }
 
     #[orion::trace]

@@ -275,6 +275,14 @@ class Api:
                 return handler(entry, query)
         raise ApiError(404, "no such route")
 
+    def preload(self, ref: str) -> None:
+        """The page of trace `ref` is being served: start loading the trace (see
+        Catalog.preload); nothing when no trace answers to `ref` or it cannot be read."""
+        try:
+            self.catalog.preload(self.catalog.find(ref))
+        except (NotFound, OSError):
+            pass
+
     def _find(self, ref: str) -> Entry:
         try:
             return self.catalog.find(ref)

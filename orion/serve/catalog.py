@@ -147,11 +147,36 @@ class Catalog:
                            else f"ambiguous id {ref!r}: matches {len(matches)} traces")
         return matches[0]
 
+    def _key(self, entry: Entry) -> tuple:
+        stat = entry.path.stat()
+        return entry.trace_id, stat.st_size, stat.st_mtime_ns
+
+    def cached(self, entry: Entry) -> Loaded | None:
+        """The trace's replay if it is loaded (this version of its file), else None."""
+        with self._lock:
+            return self._replays.get(self._key(entry))
+
+    def preload(self, entry: Entry) -> None:
+        """Start loading the trace in the background, unless it is loaded or loading: a
+        deep link's page (/trace/ID) asks for the replay only once the browser has run
+        its script, ~0.3 s later, and then shares the load already under way."""
+        with self._lock:
+            key = self._key(entry)
+            if key in self._replays or key in self._loading:
+                return
+
+        def load() -> None:
+            try:
+                self.loaded(entry)
+            except Exception:  # noqa: BLE001 - the page's own request reports the error
+                pass
+
+        threading.Thread(target=load, daemon=True, name="orion-preload").start()
+
     def loaded(self, entry: Entry) -> Loaded:
         """The trace loaded for replay, once per version of its file (a trace still being
         written is loaded again when it has grown), shared by every request."""
-        stat = entry.path.stat()
-        key = (entry.trace_id, stat.st_size, stat.st_mtime_ns)
+        key = self._key(entry)
         with self._lock:
             if key in self._replays:
                 self._replays.move_to_end(key)

@@ -229,6 +229,8 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     self._json(200, self.server.api.route(parts[1:], query))
             elif parts == [""] or (len(parts) == 2 and parts[0] == "trace"):
+                if parts[0] == "trace":
+                    self.server.api.preload(parts[1])
                 page = resources.files(__package__).joinpath("static", PAGE).read_bytes()
                 self._send(200, page, "text/html; charset=utf-8", cookie)
             elif len(parts) == 2 and parts[0] == "static" and parts[1] in STATIC:

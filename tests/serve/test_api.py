@@ -354,6 +354,24 @@ def test_fingerprinting_a_big_trace_takes_no_cpu_from_the_server(tmp_path, monke
     assert spent < alone / 3, (spent, alone)
 
 
+def test_a_deep_link_starts_loading_its_trace_before_the_page_asks(served):
+    catalog = served.server.api.catalog
+    entry = catalog.find(served.failed_id)
+    assert catalog.cached(entry) is None
+    assert served.get(f"/trace/{served.failed_id}").status == 200  # the page's HTML only
+    for _ in range(600):
+        if catalog.cached(entry) is not None:
+            break
+        time.sleep(0.05)
+    loaded = catalog.cached(entry)
+    assert loaded is not None
+    replay = served.get(f"/api/trace/{served.failed_id}/replay")
+    assert replay.status == 200 and replay.json()["events"] == len(loaded.replay.steps)
+    assert catalog.cached(entry) is loaded  # the page's request took the load made for it
+    for ref in ("0" * 32, "not-an-id", "%2e%2e"):  # no trace: the page all the same
+        assert served.get(f"/trace/{ref}").status == 200
+
+
 def test_head_of_live_ends(served):
     answer = served.get("/api/live", method="HEAD")
     assert answer.status == 200 and answer.headers["content-type"] == "text/event-stream"

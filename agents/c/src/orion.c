@@ -214,7 +214,7 @@ static _Atomic int disabled;
 enum { B_UNREAD, B_PASSIVE, B_BEGINNING, B_BEGUN, B_OFF }; /* B_UNREAD: before orion_init */
 static _Atomic int begin_state;
 static int begin_tracing(void);
-static inline __attribute__((no_instrument_function)) int begun(void) {
+static inline NOI int begun(void) {
     return atomic_load(&begin_state) == B_BEGUN;
 }
 static pthread_t writer_tid;

@@ -22,6 +22,8 @@ final class Lane {
     int depth;
     /** The exception unwinding the lane's calls, until a call catches it. */
     Throwable propagating;
+    /** Its stack trace, read once (each getStackTrace is a copy). */
+    StackTraceElement[] trace;
     /** Where in its stack trace the last unwound frame was. */
     int traceIndex;
     /** The frames the propagating exception left, innermost first: {fn, line, locals}. */

@@ -19,6 +19,7 @@ public final class Recorder {
     private static final int FULL = 10;
     private static final int EVERY = 1000;
     private static final int MAX_FRAMES = 64;
+    private static final StackTraceElement[] NO_TRACE = new StackTraceElement[0];
     /** Error mode's ring reads the clock at every 8th event of a lane (Lane.clock). */
     private static final int RING_CLOCK_EVERY = 8;
 
@@ -91,30 +92,42 @@ public final class Recorder {
         return l;
     }
 
+    /** A call begins. Near the stack's end the agent's own work may overflow it: that
+     * overflow is swallowed (the call goes unrecorded), so that the StackOverflowError the
+     * program sees is its own, thrown in its own frames. */
     public static void enter(int fn) {
-        Lane l = claim(context);
-        if (l == null) {
-            return;
-        }
         try {
-            call(l, fn, null);
-        } finally {
-            l.busy = false;
+            Lane l = claim(context);
+            if (l == null) {
+                return;
+            }
+            try {
+                call(l, fn, null);
+            } finally {
+                l.busy = false;
+            }
+        } catch (StackOverflowError agentsOwn) {
+            // see above
         }
     }
 
+    /** `enter` with `this` and the arguments. */
     public static void enterWithValues(int fn, Object self, Object[] args) {
-        Context c = context;
-        Lane l = claim(c);
-        if (l == null) {
-            return;
-        }
         try {
-            Functions.Info info = Functions.get(fn);
-            int n = ++info.calls;
-            call(l, fn, n <= FULL || n % EVERY == 0 ? arguments(c, info, self, args) : null);
-        } finally {
-            l.busy = false;
+            Context c = context;
+            Lane l = claim(c);
+            if (l == null) {
+                return;
+            }
+            try {
+                Functions.Info info = Functions.get(fn);
+                int n = ++info.calls;
+                call(l, fn, n <= FULL || n % EVERY == 0 ? arguments(c, info, self, args) : null);
+            } finally {
+                l.busy = false;
+            }
+        } catch (StackOverflowError agentsOwn) {
+            // see enter
         }
     }
 
@@ -129,67 +142,91 @@ public final class Recorder {
     }
 
     public static void exit(int fn) {
-        Lane l = claim(context);
-        if (l == null) {
-            return;
-        }
         try {
-            long now = l.clock();
-            caught(l, now);
-            if (close(l, fn, now) >= 0) {
-                emit(l, Event.RETURN, now, fn, 0, Event.NO_VALUE);
+            Lane l = claim(context);
+            if (l == null) {
+                return;
             }
-        } finally {
-            l.busy = false;
+            try {
+                long now = l.clock();
+                caught(l, now);
+                if (close(l, fn, now) >= 0) {
+                    emit(l, Event.RETURN, now, fn, 0, Event.NO_VALUE);
+                }
+            } finally {
+                l.busy = false;
+            }
+        } catch (StackOverflowError agentsOwn) {
+            // see enter
         }
     }
 
     public static void exitWithValue(Object value, int fn) {
-        Context c = context;
-        Lane l = claim(c);
-        if (l == null) {
-            return;
-        }
         try {
-            long now = l.clock();
-            caught(l, now);
-            int entry = close(l, fn, now);
-            if (entry >= 0) {
-                boolean valued = (entry & 1) != 0 && !Functions.get(fn).returnsVoid;
-                emit(l, Event.RETURN, now, fn, 0, valued ? c.values.capture(value, 0) : Event.NO_VALUE);
+            Context c = context;
+            Lane l = claim(c);
+            if (l == null) {
+                return;
             }
-        } finally {
-            l.busy = false;
+            try {
+                long now = l.clock();
+                caught(l, now);
+                int entry = close(l, fn, now);
+                if (entry >= 0) {
+                    boolean valued = (entry & 1) != 0 && !Functions.get(fn).returnsVoid;
+                    emit(l, Event.RETURN, now, fn, 0, valued ? c.values.capture(value, 0) : Event.NO_VALUE);
+                }
+            } finally {
+                l.busy = false;
+            }
+        } catch (StackOverflowError agentsOwn) {
+            // see enter
         }
     }
 
     /** The call `fn` ends by an exception: raised here (or in code not instrumented that it
-     * called) when the lane has not seen it yet, then an unwind with the frame's arguments. */
+     * called) when the lane has not seen it yet, then an unwind with the frame's arguments
+     * (the innermost MAX_FRAMES frames', those a failure's stack keeps: an exception out of
+     * deep recursion costs no more). A StackOverflowError unwinds with no stack trace read
+     * and no value captured, and the agent's own overflow is swallowed: near the stack's
+     * end, the program must see only its own error. */
     public static void unwind(Throwable thrown, int fn, Object self, Object[] args) {
-        Context c = context;
-        Lane l = claim(c);
-        if (l == null) {
-            return;
-        }
         try {
-            long now = l.exactClock();
-            Functions.Info info = Functions.get(fn);
-            StackTraceElement[] trace = thrown.getStackTrace();
-            if (thrown != l.propagating) {
-                l.propagating = thrown;
-                l.traceIndex = 0;
-                l.unwound.clear();
-                int line = lineIn(l, trace, info, false);
-                emit(l, Event.RAISED, now, fn, line, describe(c, thrown));
+            Context c = context;
+            Lane l = claim(c);
+            if (l == null) {
+                return;
             }
-            int line = lineIn(l, trace, info, true);
-            List<Object> locals = c.settings.mode == Settings.Mode.SAFE ? null : arguments(c, info, self, args);
-            if (close(l, fn, now) >= 0) {
-                emit(l, Event.UNWIND, now, fn, line, locals);
+            try {
+                unwound(c, l, thrown, fn, self, args);
+            } finally {
+                l.busy = false;
             }
+        } catch (StackOverflowError agentsOwn) {
+            // the rest of this unwind is not recorded
+        }
+    }
+
+    private static void unwound(Context c, Lane l, Throwable thrown, int fn, Object self, Object[] args) {
+        long now = l.exactClock();
+        Functions.Info info = Functions.get(fn);
+        boolean overflow = thrown instanceof StackOverflowError;
+        if (thrown != l.propagating) {
+            l.propagating = thrown;
+            l.trace = overflow ? NO_TRACE : thrown.getStackTrace();
+            l.traceIndex = 0;
+            l.unwound.clear();
+            int line = lineIn(l, info, false);
+            emit(l, Event.RAISED, now, fn, line, describe(c, thrown));
+        }
+        int line = lineIn(l, info, true);
+        boolean valued = !overflow && c.settings.mode != Settings.Mode.SAFE && l.unwound.size() < MAX_FRAMES;
+        List<Object> locals = valued ? arguments(c, info, self, args) : null;
+        if (close(l, fn, now) >= 0) {
+            emit(l, Event.UNWIND, now, fn, line, locals);
+        }
+        if (l.unwound.size() < MAX_FRAMES) {
             l.unwound.add(new Object[] {fn, line, locals});
-        } finally {
-            l.busy = false;
         }
     }
 
@@ -545,9 +582,10 @@ public final class Recorder {
         return new String[] {t.getClass().getName(), message == null ? "" : c.secrets.scrub(message)};
     }
 
-    /** The line `info`'s frame was at in the exception's stack trace (its next frame there
-     * when `advance`, so that recursion finds each frame in turn), else 0. */
-    private static int lineIn(Lane l, StackTraceElement[] trace, Functions.Info info, boolean advance) {
+    /** The line `info`'s frame was at in the propagating exception's stack trace (its next
+     * frame there when `advance`, so that recursion finds each frame in turn), else 0. */
+    private static int lineIn(Lane l, Functions.Info info, boolean advance) {
+        StackTraceElement[] trace = l.trace;
         for (int i = l.traceIndex; i < trace.length; i++) {
             if (trace[i].getMethodName().equals(info.name) && trace[i].getClassName().equals(info.className)) {
                 if (advance) {

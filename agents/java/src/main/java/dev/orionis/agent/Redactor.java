@@ -9,6 +9,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -45,6 +46,8 @@ final class Redactor {
     private static final Pattern NOT_A_NAME = Pattern.compile("[^A-Za-z_.-]");
 
     private final List<String> words = new ArrayList<>();
+    private static final int VERDICTS_MAX = 4096;
+    private final ConcurrentHashMap<String, Boolean> verdicts = new ConcurrentHashMap<>();
     /** Secret values to scrub from free text, longest first; grows as arguments are redacted. */
     private final List<String> values = new ArrayList<>();
 
@@ -110,9 +113,26 @@ final class Redactor {
     }
 
     /** One of the secret words is a whole word of the name (`db_password`, `authToken`; not
-     * `author`), the shell's PWD and OLDPWD aside. */
+     * `author`), the shell's PWD and OLDPWD aside. The verdicts are kept: the same parameter
+     * and field names come back at every capture (map keys may not: the cache stops growing
+     * at VERDICTS_MAX names). */
     boolean looksSecret(String name) {
-        if (name == null || name.equals("PWD") || name.equals("OLDPWD")) {
+        if (name == null) {
+            return false;
+        }
+        Boolean known = verdicts.get(name);
+        if (known != null) {
+            return known;
+        }
+        boolean secret = judge(name);
+        if (verdicts.size() < VERDICTS_MAX) {
+            verdicts.put(name, secret);
+        }
+        return secret;
+    }
+
+    private boolean judge(String name) {
+        if (name.equals("PWD") || name.equals("OLDPWD")) {
             return false;
         }
         String padded = "_" + nameWords(name) + "_";

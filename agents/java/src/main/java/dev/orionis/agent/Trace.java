@@ -174,6 +174,14 @@ final class Trace {
             file.abandon();
             openFailed = true;
             return false;
+        } catch (StackOverflowError overflow) {
+            // the program's stack ran out halfway through a record: the file keeps the
+            // frames written before it (an incomplete trace), nothing more (flags first:
+            // closing the file may overflow too)
+            openFailed = true;
+            closed = true;
+            file.abandon();
+            return false;
         }
     }
 

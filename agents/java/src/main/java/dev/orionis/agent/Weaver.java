@@ -153,6 +153,8 @@ final class Weaver implements ClassFileTransformer {
                 System.err.println("orion: " + name + " is not instrumented: " + e);
             }
             return null; // the class runs as it was
+        } catch (StackOverflowError e) {
+            return null; // loaded near the stack's end: it runs as it was, the JVM says nothing
         }
     }
 

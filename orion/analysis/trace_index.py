@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import heapq
 import os
+import struct
 import threading
 from array import array
 from bisect import bisect_right
@@ -58,6 +59,7 @@ PRIORITY = {C.CALL: 0, C.EXCEPTION: 1, C.EVENT: 2, C.CRASH: 2, C.STACK: 2}
 NO_SITE = -(2 ** 63)
 HAS_EVENTS = 1  # flags of a call step: events (or crashes, stacks) directly inside it
 CACHE_SIZE = 4096  # calls and items made from records, kept for the next look
+ROWS_AT_ONCE = 1 << 14  # steps held as tuples (all lanes') before they go into the columns
 
 
 class InterestingCalls:
@@ -113,10 +115,13 @@ def _attach(lane: Lane, call: Call, caller: Call | None) -> None:
 
 class _Lane:
     """One lane's steps in file order while the index is read (then merged by time), with
-    `frame` and `partner` (as `Steps` has them) in the lane's own step numbers."""
+    `frame` and `partner` (as `Steps` has them) in the lane's own step numbers. The latest
+    steps are held as tuples (`rows`) and moved into the columns a few thousand at a time,
+    packed by `struct`: an append to an array parses its argument as a format does, which
+    made the appends of every step a fifth of the index's instructions."""
 
     __slots__ = ("index", "kinds", "times", "depths", "records", "aux", "flags", "frame",
-                 "partner", "levels", "pending", "has_items")
+                 "partner", "levels", "pending", "has_items", "rows", "base", "flagged")
 
     def __init__(self, index: int) -> None:
         self.index = index
@@ -128,14 +133,37 @@ class _Lane:
         self.aux = array("i")  # call: function id; exception: its kind; crash: its number
         self.flags = bytearray()
         self.frame = array("i")
-        self.partner = array("i")
-        # Per level (the lane, then each open call): [its call step, last time, priority]
-        # of what came directly in it (the walk's order: see `_Indexer.observe`)
-        self.levels: list[list] = [[-1, None, 0]]
+        self.partner = array("i")  # appended a step at a time: a return sets its call's
+        # Per level (the lane, then each open call): [its call step, last time, priority,
+        # its call's record number] of what came directly in it (the walk's order: see
+        # `_Indexer.observe`)
+        self.levels: list[list] = [[-1, None, 0, -1]]
         # The innermost open calls whose records the model has not been given yet: it
         # gets them only when something in them needs a call on its stack (see observe)
         self.pending: list[list] = []
         self.has_items = False  # events, crashes or stacks outside every call
+        self.rows: list[tuple] = []  # (kind, time, depth, record, aux, frame) of each step
+        self.base = 0  # steps already in the columns
+        self.flagged: list[int] = []  # call steps with events directly in them (HAS_EVENTS)
+
+    def flush(self) -> None:
+        """The held steps into the columns (struct.error: a value a column cannot hold)."""
+        if self.rows:
+            kinds, times, depths, records, aux, frame = zip(*self.rows)
+            self.kinds += bytes(kinds)
+            for column, values in ((self.times, times), (self.depths, depths),
+                                   (self.records, records), (self.aux, aux),
+                                   (self.frame, frame)):
+                column.frombytes(struct.pack(f"{len(values)}{column.typecode}", *values))
+            self.base += len(self.rows)
+            self.rows.clear()
+
+    def finish(self) -> None:
+        """Every step in the columns, and the flags column made."""
+        self.flush()
+        self.flags = bytearray(len(self.kinds))
+        for step in self.flagged:
+            self.flags[step] |= HAS_EVENTS
 
 
 class IndexedSteps(Steps):
@@ -504,6 +532,7 @@ class _Indexer:
         EXCEPTION, CRASH, EVENT = C.EXCEPTION, C.CRASH, C.EVENT
         call_code, return_code, unwind_code = CALL_CODE, RETURN_CODE, UNWIND_CODE
         priorities, item_codes = PRIORITY, ITEM_CODES
+        held = 0  # steps held in the lanes' rows
         lane_id = None
         for rec in records:
             if reader.frame_offset != frame:
@@ -513,32 +542,47 @@ class _Indexer:
             n = number  # this record's number
             number += 1
             code = rec[0]
-            if code == STRING:
-                strings[rec[1]] = rec[2]
-                give(n)
-                yield rec
-                continue
             if not (code == CALL or code == RETURN or code == UNWIND or code in item_codes):
+                if code == STRING:
+                    strings[rec[1]] = rec[2]
                 give(n)
                 yield rec
                 continue
             try:
                 t = rec[1]
-                if rec[2] != lane_id:  # another lane: its columns' appends, bound once
+                if rec[2] != lane_id:  # another lane: its lists, bound once
                     lane_id = rec[2]
                     lane = lanes.get(lane_id)
                     if lane is None:
                         lane = lanes[lane_id] = _Lane(-1)
-                    kinds, levels, pending, partner = (lane.kinds, lane.levels, lane.pending,
-                                                       lane.partner)
-                    add_kind, add_time, add_depth = (kinds.append, lane.times.append,
-                                                     lane.depths.append)
-                    add_record, add_aux, add_flags = (lane.records.append, lane.aux.append,
-                                                      lane.flags.append)
-                    add_frame, add_partner = lane.frame.append, partner.append
-                step = len(kinds)
+                    rows, levels, pending, partner = (lane.rows, lane.levels, lane.pending,
+                                                      lane.partner)
+                    add_row, add_partner, base = rows.append, partner.append, lane.base
+                step = base + len(rows)
                 given = True  # the record goes on to the model
-                if code == RETURN or code == UNWIND:
+                if code == CALL:
+                    level = levels[-1]
+                    last = level[1]
+                    if last is not None and (t < last or t == last and level[2]):
+                        raise _NotIndexable  # the tree walk would move it (see below)
+                    level[1] = t
+                    level[2] = 0
+                    aux = rec[3]
+                    if step:
+                        pending.append(rec)
+                        given = False
+                    else:  # a lane's first call, given at once: the model makes
+                        call_records.append(n)  # lanes in their order
+                    if len(rec) > 5:
+                        changes = sites.get(aux)
+                        if changes is None:
+                            changes = sites[aux] = (array("q"), array("q"))
+                        changes[0].append(n)
+                        changes[1].append(rec[5])
+                    add_row((call_code, t, len(levels) - 1, n, aux, level[0]))
+                    add_partner(-1)
+                    levels.append([step, None, 0, n])
+                elif code == RETURN or code == UNWIND:
                     if len(levels) == 1:
                         raise _NotIndexable  # a frame from before the window
                     if code == UNWIND and pending:
@@ -548,7 +592,9 @@ class _Indexer:
                         given = False
                     call = levels.pop()[0]
                     partner[call] = step
-                    kind, aux, paired = (return_code if code == RETURN else unwind_code), 0, call
+                    add_row((return_code if code == RETURN else unwind_code, t,
+                             len(levels) - 1, n, 0, levels[-1][0]))
+                    add_partner(call)
                 else:
                     priority = priorities[code]
                     level = levels[-1]
@@ -557,47 +603,33 @@ class _Indexer:
                         raise _NotIndexable  # the tree walk would move it
                     level[1] = t
                     level[2] = priority
-                    paired = -1
-                    if code == CALL:
-                        kind = call_code
-                        aux = rec[3]
-                        if step:
-                            pending.append(rec)
-                            given = False
-                        else:  # a lane's first call, given at once: the model makes
-                            call_records.append(n)  # lanes in their order
-                        if len(rec) > 5:
-                            changes = sites.get(aux)
-                            if changes is None:
-                                changes = sites[aux] = (array("q"), array("q"))
-                            changes[0].append(n)
-                            changes[1].append(rec[5])
-                    else:
-                        kind = item_codes[code]
-                        aux = rec[3] if code == EXCEPTION else crashes if code == CRASH else 0
-                        crashes += code == CRASH
-                        if code != EXCEPTION:
-                            if level[0] >= 0:
-                                lane.flags[level[0]] |= HAS_EVENTS
-                            else:
-                                lane.has_items = True
-                        if code != EVENT and pending:
-                            yield from self._give(lane)
-                add_kind(kind)
-                add_time(t)
-                add_depth(len(levels) - 1)
-                add_record(n)
-                add_aux(aux)
-                add_flags(0)
-                add_frame(levels[-1][0])
-                add_partner(paired)
-                if kind == call_code:
-                    levels.append([step, None, 0])
+                    kind = item_codes[code]
+                    aux = rec[3] if code == EXCEPTION else crashes if code == CRASH else 0
+                    crashes += code == CRASH
+                    if code != EXCEPTION:
+                        if level[0] >= 0:
+                            lane.flagged.append(level[0])
+                        else:
+                            lane.has_items = True
+                    if code != EVENT and pending:
+                        yield from self._give(lane)
+                    add_row((kind, t, len(levels) - 1, n, aux, level[0]))
+                    add_partner(-1)
+                held += 1
+                if held == ROWS_AT_ONCE:
+                    for each in lanes.values():
+                        each.flush()
+                    held, base = 0, lane.base
                 if given:
                     give(n)
                     yield rec
-            except (OverflowError, TypeError, IndexError):
-                raise _NotIndexable from None  # what an array cannot hold: the whole tree
+            except (OverflowError, TypeError, IndexError, struct.error):
+                raise _NotIndexable from None  # what a column cannot hold: the whole tree
+        try:
+            for lane in lanes.values():
+                lane.finish()
+        except struct.error:
+            raise _NotIndexable from None
         for lane in lanes.values():  # calls still open at the end: the model keeps them
             yield from self._give(lane)
 
@@ -666,7 +698,7 @@ class _Indexer:
         in `call_records` in the order the model is given them, as it numbers them)."""
         pending, levels = lane.pending, lane.levels
         for level, rec in zip(levels[len(levels) - len(pending):], pending):
-            self.call_records.append(lane.records[level[0]])
-            self.given.append(lane.records[level[0]])
+            self.call_records.append(level[3])
+            self.given.append(level[3])
             yield rec
         pending.clear()

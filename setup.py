@@ -55,6 +55,11 @@ class OptionalBuildExt(build_ext):
 
 
 setup(
-    ext_modules=[Extension("orion.agent._hook", ["orion/agent/_hook.c"], optional=True)],
+    ext_modules=[
+        Extension("orion.agent._hook", ["orion/agent/_hook.c"], optional=True),
+        # The writer's zstd through libzstd.so.1, loaded at run time by the C agent's loader.
+        Extension("orion.format._zstd", ["orion/format/_zstd.c", "agents/c/src/compress.c"],
+                  include_dirs=["agents/c/src"], libraries=["dl"], optional=True),
+    ],
     cmdclass={"build_ext": OptionalBuildExt},
 )

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Iterable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only
+    from pathlib import Path
+    from typing import Iterable
+
+
+def cache_root(*parts: str) -> str:
+    """$XDG_CACHE_HOME/orionis/<parts> (~/.cache when unset); not created here. A str: a
+    traced process looks in the cache as it ends, where importing pathlib costs more."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "orionis", *parts)
 
 
 def cache_dir(*parts: str) -> Path:
-    """$XDG_CACHE_HOME/orionis/<parts> (~/.cache when unset); not created here."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base, "orionis", *parts)
+    """cache_root as a Path."""
+    from pathlib import Path
+
+    return Path(cache_root(*parts))
 
 
 def sources_digest(root: Path, files: Iterable[Path]) -> str:

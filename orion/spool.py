@@ -7,7 +7,8 @@ language resolve it the same way.
 File names are `<UTC start time, microseconds>Z-<trace id>.otrace`: they sort by time,
 and the random 128-bit trace id keeps concurrent writers from ever colliding. A writer
 creates its file under a hidden temporary name and renames it into place once the header
-frame is on disk, so readers never see a file without a header.
+frame is on disk, so readers never see a file without a header. (Locating the spool and
+creating a file in it is orion.spooldir's, which the agents import: no pathlib there.)
 """
 
 from __future__ import annotations
@@ -15,59 +16,32 @@ from __future__ import annotations
 import os
 import re
 import stat
-import sys
-import time
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
+from . import spooldir
 from .errors import OrionError
+from .spooldir import PROJECT_DIR_NAME, TRACE_SUFFIX, trace_filename  # noqa: F401 (re-exported)
 
-SPOOL_ENV = "ORION_SPOOL"
-PROJECT_DIR_NAME = ".orion"
-TRACE_SUFFIX = ".otrace"
 _NAME = re.compile(r"^(\d{8}T\d{12})Z-([0-9a-f]{32})\.otrace$")
 
 
 def user_data_dir() -> Path:
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "orionis"
-    if os.name == "nt":
-        return Path(os.environ.get("LOCALAPPDATA", Path.home())) / "orionis"
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "orionis"
+    return Path(spooldir.user_data_dir())
 
 
 def find_project_dir(start: Path | None = None) -> Path | None:
     """The nearest `.orion/` directory at or above `start` (the working directory)."""
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        candidate = directory / PROJECT_DIR_NAME
-        if candidate.is_dir():
-            return candidate
-    return None
+    found = spooldir.find_project_dir(None if start is None else str(start))
+    return None if found is None else Path(found)
 
 
 def resolve_spool(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
-    if explicit:
-        return Path(explicit).expanduser()
-    from_env = os.environ.get(SPOOL_ENV)
-    if from_env:
-        return Path(from_env).expanduser()
-    project = find_project_dir(cwd)
-    if project is not None:
-        return project / "spool"
-    return user_data_dir() / "spool"
-
-
-def trace_filename(start_ns: int, trace_id: str) -> str:
-    seconds, nanos = divmod(start_ns, 1_000_000_000)
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds))  # not datetime: every agent names its file
-    return f"{stamp}{nanos // 1000:06d}Z-{trace_id}{TRACE_SUFFIX}"
+    return Path(spooldir.resolve_spool_dir(explicit, None if cwd is None else str(cwd)))
 
 
 class Entry(NamedTuple):
-    """One trace file in the spool, known from its name alone. (A NamedTuple: the agent
-    imports this module, and dataclasses would cost every traced process inspect.)"""
+    """One trace file in the spool, known from its name alone."""
 
     path: Path
     trace_id: str
@@ -161,22 +135,8 @@ class Spool:
 
     def open_writer(self, **writer_options: Any):
         """A TraceWriter on a new file in the spool, published once its header is written."""
-        from .format.writer import TraceWriter, new_trace_id
-
-        self.path.mkdir(parents=True, exist_ok=True)
-        trace_id = writer_options.pop("trace_id", None) or new_trace_id()
-        start_ns = writer_options.pop("start_ns", None) or time.time_ns()
-        final = self.path_for(trace_id, start_ns)
-        temporary = self.path / f".{final.name}.tmp"
-        sink = open(temporary, "xb")
-        try:
-            writer = TraceWriter(sink, trace_id=trace_id, start_ns=start_ns, **writer_options)
-            os.replace(temporary, final)
-        except BaseException:
-            sink.close()
-            temporary.unlink(missing_ok=True)
-            raise
-        writer.path = final
+        writer = spooldir.create_trace(str(self.path), **writer_options)
+        writer.path = Path(writer.path)
         return writer
 
     def add(self, source: Path, trace_id: str, start_ns: int, replace: bool = False) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 from orion.format.summary import read_summary
 from orion.format.validate import is_valid, validate_trace
 from orion.spool import Spool, resolve_spool, trace_filename
+from orion.spooldir import create_trace, resolve_spool_dir
 
 from .conftest import run_orion
 
@@ -28,6 +29,32 @@ def test_resolution_order(tmp_path, monkeypatch):
     monkeypatch.setenv("ORION_SPOOL", str(tmp_path / "env"))
     assert resolve_spool(None, cwd=deep) == tmp_path / "env"
     assert resolve_spool(str(tmp_path / "flag"), cwd=deep) == tmp_path / "flag"
+
+
+def test_the_agents_resolve_the_spool_as_the_commands_do(tmp_path, monkeypatch):
+    """orion.spooldir (str paths, for every traced process) and orion.spool agree."""
+    project = tmp_path / "proj"
+    (project / ".orion").mkdir(parents=True)
+    deep = project / "src"
+    deep.mkdir()
+    monkeypatch.delenv("ORION_SPOOL", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    for explicit, cwd in ((None, tmp_path), (None, deep), ("~/flag", deep)):
+        assert Path(resolve_spool_dir(explicit, str(cwd))) == resolve_spool(explicit, cwd)
+    monkeypatch.setenv("ORION_SPOOL", "~/env")
+    assert resolve_spool_dir(None, str(deep)) == os.path.expanduser("~/env")
+
+
+def test_a_trace_created_in_a_new_directory_is_published_with_its_header(tmp_path):
+    directory = str(tmp_path / "new" / "spool")
+    writer = create_trace(directory, language="python", agent="test", agent_version="0",
+                          mode="dev", trace_id="ab" * 16, start_ns=1_700_000_000_000_000_000)
+    assert os.listdir(directory) == [trace_filename(1_700_000_000_000_000_000, "ab" * 16)]
+    assert writer.path == os.path.join(directory, os.listdir(directory)[0])
+    writer.close()
+    writer.sink.close()
+    assert validate_trace(writer.path) == []
+    assert Spool(directory).find("ab" * 16).path == Path(writer.path)
 
 
 def test_names_sort_by_time():

@@ -73,3 +73,44 @@ def test_a_traced_python_process_loads_nothing_it_does_not_need(tmp_path):
     loaded = sorted(m for m in modules for heavy in NOT_NEEDED_BY_THE_AGENT
                     if m == heavy or m.startswith(heavy + "."))
     assert loaded == []
+
+
+# Modules the agent's start and end must not add to a program that does not import them
+# itself (measured with `python -S`, so that no site .pth file has imported them first):
+# each costs every traced process milliseconds. Compression goes through libzstd
+# (orion.format._zstd), paths through os.path, annotations stay strings.
+NOT_ADDED_BY_THE_AGENT = ("typing", "pathlib", "zstandard", "platform", "contextlib",
+                          "tempfile", "subprocess", "signal", "urllib", "ipaddress", "shutil",
+                          "importlib.metadata", "json", "dis", "inspect", "dataclasses",
+                          "socket", "selectors")
+BOOT_AND_END = """
+import sys
+sys.path[:0] = sys.argv[1:]  # the boot directory, orion's and its dependencies' own
+before = set(sys.modules)
+import sitecustomize  # what `orion run` puts first on PYTHONPATH, which boots the agent
+import orion.agent
+assert orion.agent.current() is not None, "the agent did not start"
+assert orion.agent.stop(), "no trace written"
+print("\\n".join(sorted(set(sys.modules) - before)))
+"""
+
+
+def test_the_agent_adds_no_heavy_module_to_a_python_process(tmp_path):
+    import msgpack
+
+    import orion
+    from orion.agent import _BOOT_DIR
+
+    paths = [_BOOT_DIR, *{os.path.dirname(os.path.dirname(module.__file__))
+                          for module in (orion, msgpack)}]
+    env = dict(os.environ, HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"),
+               ORION_SPOOL=str(tmp_path / "spool"), ORION_MODE="dev")
+    for _ in range(2):  # the second run finds the distributions in the cache, as usual
+        run = subprocess.run([sys.executable, "-S", "-c", BOOT_AND_END, *paths],
+                             cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr[-2000:]
+    added = set(run.stdout.split())
+    assert "orion.agent.session" in added and "orion.format._zstd" in added
+    heavy = sorted(m for m in added for name in NOT_ADDED_BY_THE_AGENT
+                   if m == name or m.startswith(name + "."))
+    assert heavy == []

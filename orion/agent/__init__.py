@@ -16,19 +16,19 @@ import functools
 import os
 import sys
 import threading
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
 
 from .config import AgentConfig
 from .own_memory import hide_agent_allocations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing costs every traced process its import
+    from typing import Any, Callable
 
 _session = None
 _previous: dict[str, Any] = {}
 _hook_kind = "python"
 _run_module_wrapped = False
 _BOOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot")
-_FATAL_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGABRT", "SIGSEGV", "SIGBUS", "SIGFPE",
-                  "SIGILL", "SIGUSR1", "SIGUSR2")
 
 __all__ = ["start", "stop", "tracing", "trace", "hook_kind", "current", "AgentConfig"]
 
@@ -88,19 +88,30 @@ def stop() -> str | None:
     return session.close()
 
 
-@contextmanager
-def tracing(mode: str | None = "dev", **options: Any) -> Iterator[Any]:
-    """Trace the body of a `with` block (and what it calls)."""
-    session = start(mode=mode, propagate=False, **options)
-    try:
-        yield session
-    except BaseException as exc:
-        if session is not None and not isinstance(exc, (SystemExit, KeyboardInterrupt, GeneratorExit)):
-            session.fail(exc)
-        raise
-    finally:
-        if session is not None:
-            stop()
+def tracing(mode: str | None = "dev", **options: Any) -> _Tracing:
+    """Trace the body of a `with` block (and what it calls); `as` gives the session."""
+    return _Tracing(mode, options)
+
+
+class _Tracing:
+    """tracing()'s context manager (a class: contextlib costs every traced process)."""
+
+    def __init__(self, mode: str | None, options: dict[str, Any]) -> None:
+        self.mode = mode
+        self.options = options
+        self.session = None
+
+    def __enter__(self):
+        self.session = start(mode=self.mode, propagate=False, **self.options)
+        return self.session
+
+    def __exit__(self, kind, exc, traceback) -> None:
+        if self.session is None:
+            return
+        if exc is not None and not isinstance(exc, (SystemExit, KeyboardInterrupt,
+                                                    GeneratorExit)):
+            self.session.fail(exc)
+        stop()
 
 
 def trace(func: Callable | None = None, **options: Any) -> Callable:
@@ -310,46 +321,48 @@ def _dying_of_keyboard_interrupt() -> bool:
 
 def _exit_by_sigint() -> None:
     """End as CPython would after an unhandled KeyboardInterrupt: killed by SIGINT."""
-    import signal
+    import _signal
 
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except Exception:
             pass
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGINT)
+    _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+    os.kill(os.getpid(), _signal.SIGINT)
 
 
 def _install_signals() -> None:
-    """Termination signals the program does not handle itself close the trace first."""
-    import signal
+    """Termination signals the program does not handle itself close the trace first.
+    (_signal is the C module behind signal, whose enums would cost every traced process
+    some milliseconds to build.)"""
+    import _signal
 
     for name in ("SIGTERM", "SIGHUP", "SIGQUIT"):
-        signum = getattr(signal, name, None)
+        signum = getattr(_signal, name, None)
         if signum is None:
             continue
         try:
-            if signal.getsignal(signum) is signal.SIG_DFL:
-                signal.signal(signum, _on_signal)
-                _previous.setdefault("signals", {})[signum] = signal.SIG_DFL
+            if _signal.getsignal(signum) == _signal.SIG_DFL:
+                _signal.signal(signum, _on_signal)
+                _previous.setdefault("signals", {})[signum] = _signal.SIG_DFL
         except (ValueError, OSError):
             pass
 
 
 def _restore_signals() -> None:
-    import signal
+    import _signal
 
     for signum, handler in _previous.pop("signals", {}).items():
         try:
-            if signal.getsignal(signum) is _on_signal:
-                signal.signal(signum, handler)
+            if _signal.getsignal(signum) is _on_signal:
+                _signal.signal(signum, handler)
         except (ValueError, OSError):
             pass
 
 
 def _on_signal(signum, frame) -> None:
-    import signal
+    import _signal
 
     global _session
     session = _session
@@ -363,7 +376,7 @@ def _on_signal(signum, frame) -> None:
             session.signal_crash(signum)
         except Exception:
             pass
-    signal.signal(signum, signal.SIG_DFL)
+    _signal.signal(signum, _signal.SIG_DFL)
     os.kill(os.getpid(), signum)
 
 
@@ -388,7 +401,7 @@ def _install_faulthandler(session) -> None:
 def _export(session) -> None:
     """Put the settings in os.environ so that child processes trace themselves."""
     env = session.config.to_env()
-    env["ORION_SPOOL"] = str(session.spool.path)
+    env["ORION_SPOOL"] = session.spool_dir
     env["ORION_PARENT"] = f"{session.trace_id}-{session.span_id}"
     saved = {key: os.environ.get(key) for key in (*env, "PYTHONPATH")}
     _previous["environ"] = saved

@@ -15,20 +15,24 @@ import marshal
 import os
 import sys
 import zlib
-from pathlib import Path
-from typing import NamedTuple
 
-from ..cachedir import cache_dir
+from ..cachedir import cache_root
 
 _METADATA_SUFFIXES = (".dist-info", ".egg-info")
 
 
-class Installed(NamedTuple):
+class Installed:
     """modules: top-level module -> [(distribution, version)], in sys.path order;
-    editable: PEP 610 editable installs as (distribution, version, source directory)."""
+    editable: PEP 610 editable installs as (distribution, version, source directory).
+    (A plain class: a traced process imports this module as it ends, and typing's
+    NamedTuple or pathlib would cost it more than the lookup.)"""
 
-    modules: dict[str, list[tuple[str, str]]]
-    editable: list[tuple[str, str, str]]
+    __slots__ = ("modules", "editable")
+
+    def __init__(self, modules: dict[str, list[tuple[str, str]]],
+                 editable: list[tuple[str, str, str]]) -> None:
+        self.modules = modules
+        self.editable = editable
 
 
 def installed() -> Installed:
@@ -60,19 +64,22 @@ def _directory(entry: str) -> list[list]:
         return []
     path = os.path.abspath(entry)
     # marshal, not json or a hash from hashlib: both cost more to import than the lookup.
-    cache = cache_dir("distributions") / (
-        f"{zlib.crc32(path.encode()):08x}-{os.path.basename(path)[:60]}.marshal")
+    directory = cache_root("distributions")
+    name = f"{zlib.crc32(path.encode()):08x}-{os.path.basename(path)[:60]}"
+    cache = os.path.join(directory, f"{name}.marshal")
     try:
-        stored = marshal.loads(cache.read_bytes())
+        with open(cache, "rb") as file:
+            stored = marshal.loads(file.read())
         if stored["path"] == path and stored["stamp"] == stamp:
             return stored["distributions"]
     except (OSError, ValueError, EOFError, KeyError, TypeError):
         pass
     found = _scan(path)
     try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_bytes(marshal.dumps({"path": path, "stamp": stamp, "distributions": found}))
+        os.makedirs(directory, exist_ok=True)
+        partial = os.path.join(directory, f"{name}.{os.getpid()}.tmp")
+        with open(partial, "wb") as file:
+            file.write(marshal.dumps({"path": path, "stamp": stamp, "distributions": found}))
         os.replace(partial, cache)
     except OSError:
         pass  # a read-only home: the answer is still right, only not kept
@@ -102,7 +109,7 @@ def _top_levels(dist) -> set[str]:
         return set(declared)
     names = set()
     for file in dist.files or ():
-        parts = Path(file).parts
+        parts = file.parts  # a PackagePath: a PurePosixPath
         if len(parts) > 1:
             names.add(parts[0])
         elif file.suffix in (".py", ".so", ".pyd"):
@@ -118,7 +125,7 @@ def _editable_source(dist) -> str | None:
     try:
         url = json.loads(dist.read_text("direct_url.json") or "{}")
         if url.get("dir_info", {}).get("editable") and url["url"].startswith("file://"):
-            return str(Path(unquote(url["url"][len("file://"):])).resolve())
+            return os.path.realpath(unquote(url["url"][len("file://"):]))
     except (ValueError, KeyError, TypeError, AttributeError, OSError):
         pass
     return None

@@ -7,37 +7,37 @@ that it stays cheap inside the traced program.
 from __future__ import annotations
 
 import os
-import platform
 import sys
-from pathlib import Path
-from typing import Any, Iterable
 
 from .values import SecretNames, scrub
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing, pathlib and platform would cost every traced
+    from typing import Any, Iterable, Iterator  # process their imports at start
 
 
 def git_commit(start: str) -> str | None:
     """The commit checked out in the working tree containing `start`, if any."""
     try:
-        here = Path(start).resolve()
-        for directory in (here, *here.parents):
-            git = directory / ".git"
-            if git.is_file():  # a worktree or submodule: "gitdir: <path>"
-                text = git.read_text().strip()
+        for directory in _self_and_parents(os.path.realpath(start)):
+            git = os.path.join(directory, ".git")
+            if os.path.isfile(git):  # a worktree or submodule: "gitdir: <path>"
+                text = _read(git)
                 if not text.startswith("gitdir:"):
                     return None
-                git = (directory / text.split(":", 1)[1].strip()).resolve()
-            if git.is_dir():
-                head = (git / "HEAD").read_text().strip()
+                git = os.path.realpath(os.path.join(directory, text.split(":", 1)[1].strip()))
+            if os.path.isdir(git):
+                head = _read(os.path.join(git, "HEAD"))
                 if not head.startswith("ref:"):
                     return head
                 ref = head.split(":", 1)[1].strip()
                 for base in (git, _common_dir(git)):
-                    ref_file = base / ref
-                    if ref_file.is_file():
-                        return ref_file.read_text().strip()
-                    packed = base / "packed-refs"
-                    if packed.is_file():
-                        for line in packed.read_text().splitlines():
+                    ref_file = os.path.join(base, ref)
+                    if os.path.isfile(ref_file):
+                        return _read(ref_file)
+                    packed = os.path.join(base, "packed-refs")
+                    if os.path.isfile(packed):
+                        for line in _read(packed).splitlines():
                             if line.endswith(" " + ref):
                                 return line.split()[0]
                 return None
@@ -46,11 +46,30 @@ def git_commit(start: str) -> str | None:
     return None
 
 
-def _common_dir(git: Path) -> Path:
-    common = git / "commondir"
-    if common.is_file():
-        return (git / common.read_text().strip()).resolve()
+def _self_and_parents(path: str) -> Iterator[str]:
+    while True:
+        yield path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return
+        path = parent
+
+
+def _read(path: str) -> str:
+    with open(path) as file:
+        return file.read().strip()
+
+
+def _common_dir(git: str) -> str:
+    common = os.path.join(git, "commondir")
+    if os.path.isfile(common):
+        return os.path.realpath(os.path.join(git, _read(common)))
     return git
+
+
+def _under(path: str, directory: str) -> bool:
+    """Whether `path` is inside `directory` (and not the directory itself)."""
+    return path != directory and path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
 def imported_distributions() -> dict[str, str]:
@@ -64,9 +83,9 @@ def imported_distributions() -> dict[str, str]:
     except Exception:
         return {}
     found: dict[str, str] = {}
-    project: list[tuple[str, Path]] = []
+    project: list[tuple[str, str]] = []
     try:
-        cwd = Path.cwd().resolve()
+        cwd = os.path.realpath(os.getcwd())
     except OSError:
         cwd = None
     for name in {m.partition(".")[0] for m in list(sys.modules)}:
@@ -78,7 +97,7 @@ def imported_distributions() -> dict[str, str]:
                 project.append((name, where))
     for name, where in project:
         owner = next(((dist, version) for dist, version, root in known.editable
-                      if Path(root) in where.parents), None)
+                      if _under(where, os.path.normpath(root))), None)
         if owner is not None:
             found.setdefault(*owner)
         else:
@@ -90,7 +109,7 @@ def imported_distributions() -> dict[str, str]:
 _STDLIB = os.path.dirname(os.__file__) + os.sep
 
 
-def _project_package(name: str, cwd: Path) -> Path | None:
+def _project_package(name: str, cwd: str) -> str | None:
     """Where package `name` was imported from, when that is inside the working directory
     `cwd` and outside any site-packages: the library under test. Test modules do not
     count. (Called for every imported package: the standard library's are passed over
@@ -101,13 +120,11 @@ def _project_package(name: str, cwd: Path) -> Path | None:
             or name.startswith(("test", "conftest")) or name == "__main__"
             or file.startswith(_STDLIB)):
         return None
-    try:
-        where = Path(file).resolve()
-        if cwd not in where.parents:
-            return None
-    except OSError:
+    where = os.path.realpath(file)
+    if not _under(where, cwd):
         return None
-    return None if any(p in ("site-packages", "dist-packages") for p in where.parts) else where
+    parts = where.split(os.sep)
+    return None if "site-packages" in parts or "dist-packages" in parts else where
 
 
 # The environment variables a snapshot records (spec section 4.1): a name, or a prefix
@@ -163,23 +180,32 @@ def platform_name() -> str:
     try:
         libc, version = (os.confstr("CS_GNU_LIBC_VERSION") or "").split()
     except (ValueError, OSError):
-        return platform.platform()
+        libc = version = ""
     if uname.sysname != "Linux" or libc != "glibc":
+        import platform
+
         return platform.platform()
     return f"Linux-{uname.release}-{uname.machine}-with-glibc{version}"
+
+
+# platform.python_implementation()'s names for sys.implementation's.
+_IMPLEMENTATIONS = {"cpython": "CPython", "pypy": "PyPy", "ironpython": "IronPython",
+                    "jython": "Jython", "graalpy": "GraalVM"}
 
 
 def snapshot(secrets: SecretNames, secret_values: list[str], allowed: Iterable[str] = (),
              distributions: bool = True) -> dict[str, Any]:
     """Header `env`: runtime, platform, git commit, distributions, selected variables."""
     chosen, omitted = variables(secrets, secret_values, allowed)
-    impl = platform.python_implementation()
+    uname = os.uname()
+    impl = _IMPLEMENTATIONS.get(sys.implementation.name, sys.implementation.name)
+    version = sys.version.split()[0]  # what platform.python_version() reads
     env = {
-        "os": platform.system(),
+        "os": uname.sysname,
         "platform": platform_name(),
-        "machine": platform.machine(),
-        "runtime": f"{impl} {platform.python_version()}",
-        "python": {"implementation": impl, "version": platform.python_version(),
+        "machine": uname.machine,
+        "runtime": f"{impl} {version}",
+        "python": {"implementation": impl, "version": version,
                    "executable": sys.executable},
         "vars": chosen,
         "vars_omitted": omitted,

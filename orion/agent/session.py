@@ -29,19 +29,22 @@ import threading
 import time
 import weakref
 from collections import deque
-from typing import Any
 
 from .. import __version__
 from ..format import constants as C
 import msgpack
 
 from ..format.writer import NO_VALUE, default_process, new_trace_id
-from ..spool import Spool, resolve_spool
+from ..spooldir import create_trace, resolve_spool_dir
 from .config import AgentConfig
 from .envsnap import command_line, imported_distributions, snapshot
 from .filters import CodeFilter
 from .values import (DEFAULT_SECRETS, MAX_TEXT, Capturer, SecretNames, add_secret_value,
                      redact_argv, scrub, startup_secret_values)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing would cost every traced process
+    from typing import Any
 
 # The opcodes a frame leaves by normally (3.12 added RETURN_CONST); any other: an unwind.
 _LEAVING_OPS = frozenset(opcode.opmap[name] for name in ("RETURN_VALUE", "RETURN_CONST",
@@ -139,7 +142,7 @@ class Session:
     def __init__(self, config: AgentConfig) -> None:
         self.config = config
         self.mode = config.mode
-        self.spool = Spool(resolve_spool(config.spool))
+        self.spool_dir = resolve_spool_dir(config.spool)
         self.trace_id = new_trace_id()
         self.span_id = os.urandom(8).hex()
         self.start_ns = time.time_ns()
@@ -220,9 +223,9 @@ class Session:
                        distributions=mode == "error")
         process = default_process()
         process["argv"] = redact_argv(command_line(), self.secrets, self.secret_values)
-        return self.spool.open_writer(
-            language="python", agent="orion-python", agent_version=__version__, mode=mode,
-            process=process,
+        return create_trace(
+            self.spool_dir, language="python", agent="orion-python", agent_version=__version__,
+            mode=mode, process=process,
             trace_id=None if self.written or self.writer is not None else self.trace_id,
             start_ns=start_ns or self.start_ns, env=env, service=self.config.service,
             parent=self.config.parent, window=window, **options)

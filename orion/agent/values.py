@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Iterable, Mapping
 
 from ..format import constants as C
 from .config import DEFAULT_SECRETS  # kept there: the CLI reads it without these patterns
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing would cost every traced process
+    from typing import Any, Callable, Iterable, Mapping
 
 MAX_TEXT = 200
 MAX_ITEMS = 50

@@ -7,8 +7,9 @@ the reader: every `orion` command and every traced process starts faster for it.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing costs every traced process its import
+    from typing import Any
 
 _WHERE = {
     "VERSION_MAJOR": "constants", "VERSION_MINOR": "constants",
@@ -27,6 +28,8 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value

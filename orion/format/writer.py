@@ -14,12 +14,14 @@ import sys
 import time
 import zlib
 from collections import deque
-from typing import Any, BinaryIO, Iterable, Mapping
 
 import msgpack
-import zstandard
 
 from . import constants as C
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing would cost every traced process
+    from typing import Any, BinaryIO, Callable, Iterable, Mapping
 
 NO_VALUE = object()  # a return whose value was not captured (distinct from None)
 
@@ -35,6 +37,21 @@ def _hostname() -> str:
     import socket
 
     return socket.gethostname()
+
+
+def frame_compressor(level: int = DEFAULT_LEVEL) -> Callable[[bytes], bytes]:
+    """bytes -> one zstd frame (content size and checksum in it). Through the system's
+    libzstd when orion.format._zstd was built and loads it; else the zstandard package,
+    whose import (platform, typing) would cost every traced process ~15 ms at start."""
+    try:
+        from ._zstd import Compressor
+
+        return Compressor(level).compress
+    except (ImportError, OSError):
+        import zstandard
+
+        return zstandard.ZstdCompressor(level=level, write_checksum=True,
+                                        write_content_size=True).compress
 
 
 def new_trace_id() -> str:
@@ -93,9 +110,7 @@ class TraceWriter:
         self.sink = sink
         self.trace_id = trace_id or new_trace_id()
         self.batch_bytes = batch_bytes
-        self._compressor = zstandard.ZstdCompressor(
-            level=level, write_checksum=True, write_content_size=True
-        )
+        self._compress = frame_compressor(level)
         self._packer = msgpack.Packer(use_bin_type=True, unicode_errors="replace")
         self._buf = bytearray()
         self._crc = 0
@@ -338,7 +353,7 @@ class TraceWriter:
             self._write_frame(data)
 
     def _write_frame(self, data: bytes) -> None:
-        self.sink.write(self._compressor.compress(data))
+        self.sink.write(self._compress(data))
         self.sink.flush()
 
     def close(self, status: str | None = None, exit_code: int | None = None,

@@ -209,3 +209,41 @@ def test_a_command_that_cannot_run_exits_as_a_shell_would(home, spool, content, 
     done = run_orion("run", "--", "./prog")
     assert done.returncode == status
     assert done.stderr == f"orion: error: ./prog: {words}\n"
+
+
+def test_a_command_is_found_on_path_as_a_shell_finds_it(home, spool):
+    """A bare name is looked up on PATH: the first executable file wins, a file that is
+    not executable is passed over, and one that is the only match fails as exec fails."""
+    first, second = home / "first", home / "second"
+    for directory in (first, second):
+        directory.mkdir()
+    (first / "prog").write_text("#!/bin/sh\necho not me\n")  # not executable
+    (second / "prog").write_text("#!/bin/sh\necho found\n")
+    (second / "prog").chmod(0o755)
+    path = f"{first}{os.pathsep}{second}{os.pathsep}{os.environ['PATH']}"
+    done = run_orion("run", "--", "prog", env={"PATH": path})
+    assert (done.returncode, done.stdout) == (0, "found\n"), done.stderr
+    done = run_orion("run", "--", "prog", env={"PATH": f"{first}{os.pathsep}{os.environ['PATH']}"})
+    assert done.returncode == 126
+    assert done.stderr == "orion: error: prog: Permission denied\n"
+
+
+def test_the_child_gets_the_signal_dispositions_a_shell_gives(spool):
+    """Python ignores SIGPIPE and SIGXFSZ; the command gets them back at their defaults
+    (`yes | head` ends quietly), as from subprocess, while a signal ignored by whoever
+    started `orion run` (nohup) stays ignored."""
+    plain = subprocess.run(["grep", "SigIgn", "/proc/self/status"], capture_output=True,
+                           text=True, check=True)
+    done = run_orion("run", "--", "grep", "SigIgn", "/proc/self/status")
+    assert done.stdout == plain.stdout
+    assert int(done.stdout.split()[1], 16) & (1 << (signal.SIGPIPE - 1)) == 0
+    done = run_orion("run", "--", "sh", "-c", "yes | head -n 1")
+    assert (done.returncode, done.stdout) == (0, "y\n")
+    assert "Broken pipe" not in done.stderr
+    nohup = subprocess.run([sys.executable, "-c",
+                            "import signal, subprocess, sys\n"
+                            "signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+                            "sys.exit(subprocess.run([sys.executable, '-m', 'orion', 'run', '--',"
+                            " 'grep', 'SigIgn', '/proc/self/status']).returncode)\n"],
+                           capture_output=True, text=True)
+    assert int(nohup.stdout.split()[1], 16) & (1 << (signal.SIGHUP - 1))

@@ -18,6 +18,8 @@ struct orion_zstd *orion_zstd_open(int level);
 /* Compress `n` bytes into one zstd frame; its size, or 0 when it failed or did not fit. */
 size_t orion_zstd_compress(struct orion_zstd *z, uint8_t *out, size_t cap,
                            const uint8_t *src, size_t n);
+/* Free a compressor orion_zstd_open made (one is used by one thread at a time). */
+void orion_zstd_close(struct orion_zstd *z);
 /* The largest frame orion_zstd_compress can make of `n` bytes (zstd's ZSTD_COMPRESSBOUND). */
 size_t orion_zstd_bound(size_t n);
 

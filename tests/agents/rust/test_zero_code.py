@@ -137,7 +137,8 @@ def test_orion_test_cargo_test_writes_a_trace_per_failing_test(crate, tmp_path):
         summary = json.loads(orion("show", "--json", str(path), cwd=crate).stdout)["summary"]
         summaries[summary["test"]["id"]] = (path, summary)
     # The failing tests only: not the passing ones, not the one that expects its panic.
-    assert sorted(summaries) == ["tests::fib_is_wrong", "tests::level_named_high"]
+    assert sorted(summaries) == ["tests::doubles_three", "tests::fib_is_wrong",
+                                 "tests::level_named_high"]
     table = done.stderr.split("error: test failed")[-1]
     assert re.search(r"tests::fib_is_wrong\s+failed\s+panic: assertion `left == right` failed",
                      table), table
@@ -150,6 +151,12 @@ def test_orion_test_cargo_test_writes_a_trace_per_failing_test(crate, tmp_path):
     shown = show(path, crate)
     assert "fib_is_wrong()  " in shown and "fib()" in shown  # error mode: calls, no values
     assert f"fib_is_wrong:{line_of('fib(6), 9', 'src/lib.rs')}" in shown
+
+    # A test that a macro_rules! macro writes, failing in a function the same macro writes.
+    path, summary = summaries["tests::doubles_three"]
+    assert "left: 6" in summary["exception"]["message"]
+    shown = show(path, crate)
+    assert "doubles_three()" in shown and "double()" in shown
 
     path, _ = summaries["tests::level_named_high"]
     shown = show(path, crate)

@@ -169,7 +169,9 @@ struct Closures;
 impl VisitMut for Closures {
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         match expr {
-            Expr::Closure(closure) if closure.asyncness.is_none() && closure.constness.is_none() => {
+            Expr::Closure(closure)
+                if closure.asyncness.is_none() && closure.constness.is_none() =>
+            {
                 visit_mut::visit_expr_closure_mut(self, closure);
                 let call = Ident::new("__orion_closure_call", Span::mixed_site());
                 let opening = opening_call(closure.inputs_begin.span(), &closure_captures(closure));

@@ -111,18 +111,33 @@ fn collect_functions(stream: TokenStream, starts: &mut Vec<usize>) {
     }
 }
 
-/// Where the function whose `fn` keyword is at `at` starts: before its qualifiers.
+/// Where the function whose `fn` keyword is at `at` starts: before its qualifiers and
+/// outer attributes (`#[test]` must stay after ours, which looks for it), a `$(#[$m])*`
+/// repetition of them included.
 fn item_start(trees: &[TokenTree], at: usize) -> usize {
+    let punct = |i: usize, c: char| matches!(&trees[i], TokenTree::Punct(p) if p.as_char() == c);
+    let group =
+        |i: usize, d: Delimiter| matches!(&trees[i], TokenTree::Group(g) if g.delimiter() == d);
     let mut start = at;
     while start > 0 {
         let previous = &trees[start - 1];
-        let fragment = start >= 2
-            && matches!(previous, TokenTree::Ident(_))
-            && matches!(&trees[start - 2], TokenTree::Punct(p) if p.as_char() == '$');
+        let attribute = start >= 2 && group(start - 1, Delimiter::Bracket) && punct(start - 2, '#');
+        let repetition = start >= 3
+            && (punct(start - 1, '*') || punct(start - 1, '?'))
+            && matches!(&trees[start - 2], TokenTree::Group(g) if only_attributes(g.stream()))
+            && punct(start - 3, '$');
+        if repetition {
+            start -= 3;
+            continue;
+        }
+        let fragment = attribute
+            || start >= 2 && matches!(previous, TokenTree::Ident(_)) && punct(start - 2, '$');
         let qualifier = match previous {
-            TokenTree::Ident(q) => ["pub", "unsafe", "const", "async", "extern", "default", "safe"]
-                .iter()
-                .any(|k| q == k),
+            TokenTree::Ident(q) => [
+                "pub", "unsafe", "const", "async", "extern", "default", "safe",
+            ]
+            .iter()
+            .any(|k| q == k),
             TokenTree::Literal(_) => true, // an ABI: extern "C"
             TokenTree::Group(g) => {
                 g.delimiter() == Delimiter::Parenthesis
@@ -140,6 +155,16 @@ fn item_start(trees: &[TokenTree], at: usize) -> usize {
         }
     }
     start
+}
+
+/// Whether a stream is outer attributes alone (`#[...] #[...]`), as in `$(#[$m])*`.
+fn only_attributes(stream: TokenStream) -> bool {
+    let trees: Vec<TokenTree> = stream.into_iter().collect();
+    !trees.is_empty()
+        && trees.chunks(2).all(|pair| {
+            matches!(pair, [TokenTree::Punct(p), TokenTree::Group(g)]
+                if p.as_char() == '#' && g.delimiter() == Delimiter::Bracket)
+        })
 }
 
 fn start_of(span: Span) -> usize {
@@ -185,13 +210,41 @@ mod tests {
                       #[macro_export]\nmacro_rules! shared { () => { fn s() {} } }\n";
         let out = instrument(source).unwrap();
         assert_eq!(out.lines().count(), source.lines().count());
-        assert!(out.contains("$(#[::orion::trace] pub(crate) fn $name"), "{out}");
-        assert!(out.contains("#[::orion::trace] $vis fn plain() { let f: fn(u32)"), "{out}");
-        assert!(out.contains("#[::orion::trace] unsafe extern \"C\" fn c_abi"), "{out}");
-        assert!(out.contains(" const fn fixed") && out.contains(" fn declared();"), "{out}");
+        assert!(
+            out.contains("$(#[::orion::trace] pub(crate) fn $name"),
+            "{out}"
+        );
+        assert!(
+            out.contains("#[::orion::trace] $vis fn plain() { let f: fn(u32)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("#[::orion::trace] unsafe extern \"C\" fn c_abi"),
+            "{out}"
+        );
+        assert!(
+            out.contains(" const fn fixed") && out.contains(" fn declared();"),
+            "{out}"
+        );
         assert!(out.contains("($($name:ident: $t:ty),*)"), "{out}"); // the matcher
         assert!(out.contains("=> { fn s() {} }"), "{out}"); // #[macro_export]
         assert_eq!(out.matches(ATTRIBUTE).count(), 3, "{out}");
+    }
+
+    #[test]
+    fn a_macro_written_function_gets_the_attribute_before_its_own_attributes() {
+        let source = "macro_rules! cases {\n    ($($name:ident),*) => {\n        \
+                      $(#[test] fn $name() {})*\n        \
+                      $(#[$m:meta])* pub fn with_meta() {}\n    };\n}\n";
+        let out = instrument(source).unwrap();
+        assert!(
+            out.contains("$(#[::orion::trace] #[test] fn $name"),
+            "{out}"
+        );
+        assert!(
+            out.contains("#[::orion::trace] $(#[$m:meta])* pub fn with_meta"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -92,7 +92,11 @@ fn main() {
     println!("generic {}", generic(Opaque(7)).0);
     println!("evens {}", evens(7).count());
     println!("closures {}", closures(&["tree", "sky", "river"]));
-    println!("forms {:?} {}", forms::closure_forms(&[3, 1, 2]), forms::adder(1)(2));
+    println!(
+        "forms {:?} {}",
+        forms::closure_forms(&[3, 1, 2]),
+        forms::adder(1)(2)
+    );
     if std::env::args().any(|a| a == "busy") {
         println!("fib {}", fib(24)); // more events than error mode's ring holds
     }

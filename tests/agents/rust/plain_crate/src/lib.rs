@@ -60,6 +60,15 @@ mod tests {
         assert_eq!(even_squares(4), 20);
     }
 
+    /// Tests that a macro writes: a failing one gets its trace like any other test.
+    macro_rules! doubling_cases {
+        ($($name:ident: $input:expr => $expected:expr),*) => {
+            $(#[test] fn $name() { assert_eq!(double($input), $expected); })*
+        };
+    }
+
+    doubling_cases!(doubles_two: 2 => 4, doubles_three: 3 => 7);
+
     #[test]
     fn level_parses() {
         assert_eq!(config::configure("2"), 3);

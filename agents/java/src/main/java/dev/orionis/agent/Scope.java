@@ -34,7 +34,8 @@ final class Scope {
     }
 
     boolean traced(String className, ClassLoader loader, ProtectionDomain domain) {
-        if (loader == null || className.contains("$$") || className.startsWith("java.")
+        if (loader == null || className.contains("$$") || Values.generatedName(className)
+                || className.startsWith("java.")
                 || className.startsWith("jdk.") || className.startsWith("sun.")) {
             return false;
         }

@@ -28,13 +28,18 @@ final class Values {
     /** A value captured under `name` (an argument, field or map key): redacted when the
      * name looks secret, and then its text is also scrubbed from free text. */
     Object named(String name, Object value) {
+        return named(name, value, 0);
+    }
+
+    /** `named` for a value `depth` levels down (a map's entry under a string key). */
+    private Object named(String name, Object value, int depth) {
         if (name != null && secrets.looksSecret(name)) {
             if (value instanceof CharSequence) {
                 secrets.rememberSecret(value.toString());
             }
             return Node.redacted(value == null ? null : typeName(value.getClass()));
         }
-        return capture(value, 0);
+        return capture(value, depth);
     }
 
     Object capture(Object value, int depth) {
@@ -75,6 +80,9 @@ final class Values {
                 return map((Map<?, ?>) value, depth);
             }
             return sequence(value, depth);
+        }
+        if (generated(type)) { // a mock: even its toString would count as a call on it
+            return Node.text(typeName(type), type.getName() + "@" + Integer.toHexString(System.identityHashCode(value)));
         }
         if (value instanceof CharSequence || overridesToString(type)) {
             return text(typeName(type), String.valueOf(value));
@@ -130,7 +138,7 @@ final class Values {
             }
             Object key = e.getKey();
             entries.add(capture(key, depth + 1));
-            entries.add(key instanceof String ? named((String) key, e.getValue())
+            entries.add(key instanceof String ? named((String) key, e.getValue(), depth + 1)
                     : capture(e.getValue(), depth + 1));
         }
         return new Node(Node.MAP, typeName(map.getClass()), entries, total > MAX_ITEMS ? total : -1);
@@ -179,6 +187,17 @@ final class Values {
         } catch (NoSuchMethodException e) {
             return false;
         }
+    }
+
+    /** A class that Mockito or Byte Buddy made at run time (a mock, a proxy): neither traced
+     * (Scope) nor asked for its text, since every call on a mock is one its test sees
+     * (Mockito's `when(mock.get())` stubs the mock's last call). */
+    static boolean generated(Class<?> c) {
+        return generatedName(c.getName());
+    }
+
+    static boolean generatedName(String className) {
+        return className.contains("$MockitoMock$") || className.contains("$ByteBuddy$");
     }
 
     static boolean isJdk(Class<?> c) {

@@ -79,4 +79,38 @@ class ValuesTest {
         assertEquals(Node.REDACTED, ((Node) v.named("apiKey", "k-123456789")).kind);
         assertEquals(Node.REDACTED, ((Node) v.capture("my k-123456789", 0)).kind);
     }
+
+    @Test
+    void mapsUnderStringKeysStopAtDepthTwo() {
+        // once, a value under a string key was captured from depth 0 again: a map nested
+        // a thousand deep (as JSON-java's tests build) made a record too deep to read
+        Map<String, Object> nested = Map.of();
+        for (int i = 0; i < 1000; i++) {
+            nested = Map.of("t", nested);
+        }
+        Node top = (Node) values.capture(nested, 0);
+        Node second = (Node) top.items().get(1);
+        Node third = (Node) second.items().get(1);
+        assertEquals(Node.MAP, second.kind);
+        assertEquals(Node.ELIDED, third.kind);
+    }
+
+    /** Named as Mockito names its mocks' classes. */
+    static final class Bean$MockitoMock$1 {
+        int asked;
+
+        @Override
+        public String toString() {
+            asked++;
+            return "a mock";
+        }
+    }
+
+    @Test
+    void mocksAreNotAskedForTheirText() {
+        Bean$MockitoMock$1 mock = new Bean$MockitoMock$1();
+        Node captured = (Node) values.capture(mock, 0);
+        assertEquals(0, mock.asked); // Mockito would have seen a toString() call
+        assertEquals(Node.TEXT, captured.kind);
+    }
 }

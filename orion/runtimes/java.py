@@ -178,7 +178,7 @@ class JavaRuntime(Runtime):
 
     def next_step(self, root: Path, language: str) -> str:
         command = " ".join(self.test_command(root, language))
-        return (f"`orion test -- {command}` writes a trace per failing JUnit test; "
+        return (f"`orion test -- {command}` writes a trace per failing test (JUnit, TestNG); "
                 f"`orion run -- java ...` (or mvn exec:java) records a whole run (see docs/java.md)")
 
     def apply(self, capture: Capture, env: dict[str, str]) -> None:

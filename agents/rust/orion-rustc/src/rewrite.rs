@@ -85,8 +85,12 @@ fn collect_in_macro_rules(rules: TokenStream, starts: &mut Vec<usize>) {
 fn collect_functions(stream: TokenStream, starts: &mut Vec<usize>) {
     let trees: Vec<TokenTree> = stream.into_iter().collect();
     for (i, tree) in trees.iter().enumerate() {
+        // The rules of a macro that this one defines: their matchers must stay as written.
+        let nested_rules = i >= 3
+            && matches!(&trees[i - 3], TokenTree::Ident(m) if m == "macro_rules")
+            && matches!(&trees[i - 2], TokenTree::Punct(p) if p.as_char() == '!');
         match tree {
-            TokenTree::Group(g) => collect_functions(g.stream(), starts),
+            TokenTree::Group(g) if !nested_rules => collect_functions(g.stream(), starts),
             TokenTree::Ident(keyword) if keyword == "fn" => {
                 let named = matches!(trees.get(i + 1), Some(TokenTree::Ident(_)))
                     || matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '$');
@@ -229,6 +233,13 @@ mod tests {
         assert!(out.contains("($($name:ident: $t:ty),*)"), "{out}"); // the matcher
         assert!(out.contains("=> { fn s() {} }"), "{out}"); // #[macro_export]
         assert_eq!(out.matches(ATTRIBUTE).count(), 3, "{out}");
+    }
+
+    #[test]
+    fn a_macro_that_a_macro_defines_is_left_as_written() {
+        let source = "macro_rules! outer {\n    () => {\n        \
+                      macro_rules! inner { (fn $n:ident) => { fn $n() {} }; }\n    };\n}\n";
+        assert_eq!(instrument(source).unwrap(), source);
     }
 
     #[test]

@@ -18,12 +18,16 @@ import math
 import os
 import re
 import sys
+from collections import namedtuple
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
 
 from .agent.config import DEFAULT_SECRETS
 from .errors import OrionError
 from .spool import find_project_dir
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing would cost every `orion run`
+    from typing import Any, Mapping
 
 CONFIG_NAME = "config.toml"
 FREE_PREFIX = "x."
@@ -37,17 +41,13 @@ class ConfigError(OrionError):
     """A bad key, a bad value, or a config file that cannot be read or written."""
 
 
-class Key(NamedTuple):
-    """A known setting: `kind` is one of str, choice, list, int, float, bool. (NamedTuples
-    here, not dataclasses, which import inspect into every `orion run`.)"""
+class Key(namedtuple("Key", ["name", "kind", "default", "help", "choices", "minimum",
+                             "maximum"], defaults=((), None, None))):
+    """A known setting: `kind` is one of str, choice, list, int, float, bool; `choices` a
+    tuple, `minimum` and `maximum` numbers or None. (collections' namedtuples here, not
+    dataclasses or typing's, whose imports every `orion run` would pay.)"""
 
-    name: str
-    kind: str
-    default: Any
-    help: str
-    choices: tuple[str, ...] = ()
-    minimum: float | None = None
-    maximum: float | None = None
+    __slots__ = ()
 
     def parse(self, text: str) -> Any:
         """The value a user typed on the command line, converted and checked."""
@@ -226,13 +226,11 @@ def read_settings(path: Path) -> dict[str, Any]:
     return settings
 
 
-class Setting(NamedTuple):
-    """A merged value and where it came from: source is default, user or project."""
+class Setting(namedtuple("Setting", ["key", "value", "source", "path"], defaults=(None,))):
+    """A merged value and where it came from: source is default, user or project; path
+    the file that set it, or None."""
 
-    key: str
-    value: Any
-    source: str
-    path: Path | None = None
+    __slots__ = ()
 
 
 def resolve_config(cwd: Path | None = None) -> dict[str, Setting]:

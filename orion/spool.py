@@ -16,12 +16,16 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections import namedtuple
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
 
 from . import spooldir
 from .errors import OrionError
 from .spooldir import PROJECT_DIR_NAME, TRACE_SUFFIX, trace_filename  # noqa: F401 (re-exported)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing would cost every `orion run`
+    from typing import Any, Callable
 
 _NAME = re.compile(r"^(\d{8}T\d{12})Z-([0-9a-f]{32})\.otrace$")
 
@@ -40,12 +44,11 @@ def resolve_spool(explicit: str | os.PathLike | None = None, cwd: Path | None = 
     return Path(spooldir.resolve_spool_dir(explicit, None if cwd is None else str(cwd)))
 
 
-class Entry(NamedTuple):
-    """One trace file in the spool, known from its name alone."""
+class Entry(namedtuple("Entry", ["path", "trace_id", "stamp"])):
+    """One trace file in the spool, known from its name alone: its Path, trace id, and
+    sortable UTC start time (from the name)."""
 
-    path: Path
-    trace_id: str
-    stamp: str  # sortable UTC start time from the file name
+    __slots__ = ()
 
 
 def _readable(path: str | os.PathLike) -> bool:

@@ -10,9 +10,12 @@ decoder's to handle, and `orion validate` checks everything else the spec says.
 
 from __future__ import annotations
 
-from typing import Any
 
 from . import constants as C
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing would cost every `orion run`
+    from typing import Any
 
 _NONE = type(None)
 INT = (int,)

@@ -8,23 +8,26 @@ an error), and lets us refuse a frame whose declared size is bomb-like before in
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple
+from collections import namedtuple
 
 from .constants import MAX_FRAME_CONTENT, SKIPPABLE_MAGIC, ZSTD_MAGIC_BYTES
 from .errors import CorruptTrace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: typing would cost every `orion run` its import
+    from typing import Iterator
 
 _FCS_SIZES = (0, 2, 4, 8)
 _DICT_ID_SIZES = (0, 1, 2, 4)
 
 
-class Frame(NamedTuple):
-    """(A NamedTuple, not a dataclass, and zstandard imported by the decompressor alone:
-    reading a trailer, as `orion run` does for every trace written, needs neither.)"""
+class Frame(namedtuple("Frame", ["offset", "size", "skippable", "content_size"])):
+    """offset; size: bytes on disk, headers included; skippable; content_size: a zstd
+    frame's declared decompressed size. (collections' namedtuple, not typing's or a
+    dataclass, and zstandard imported by the decompressor alone: reading a trailer, as
+    `orion run` does for every trace written, needs none of them.)"""
 
-    offset: int
-    size: int  # bytes on disk, headers included
-    skippable: bool
-    content_size: int | None  # zstd frames: declared decompressed size
+    __slots__ = ()
 
 
 class Truncated(Exception):

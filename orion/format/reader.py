@@ -16,7 +16,6 @@ import stat
 import struct
 import zlib
 from pathlib import Path
-from typing import Any, Iterator
 
 import msgpack
 
@@ -24,6 +23,10 @@ from . import constants as C
 from .columns import HOT, column_problem, header_problem, hot_record_ok, summary_problem
 from .errors import CorruptTrace, NotATrace, OutOfMemory, TraceError, UnsupportedVersion
 from .frames import FrameDecompressor, iter_frames
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing would cost every `orion run`
+    from typing import Any, Iterator
 
 _TIMED = C.TIMED_TYPES
 # A file cut before its first frame was whole (the prelude alone, or half a frame): every

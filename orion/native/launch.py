@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Iterable
 
 from ..errors import OrionError
 from .build import agent_libraries, agents_dir
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing would cost every `orion run`
+    from typing import Iterable
 
 
 def prepare_env(mode: str, spool: str | os.PathLike | None = None,

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: importing typing would cost every `orion run`
+    from typing import Any
 
 # C0 (newline, tab and CR get names below), DEL, C1; ALM, LRM, RLM; line and paragraph
 # separators; LRE, RLE, PDF, LRO, RLO; LRI, RLI, FSI, PDI; surrogates (not printable);

@@ -9,13 +9,14 @@ Adding a language is one new module here that defines a `Runtime` subclass insta
 
 from __future__ import annotations
 
-import importlib
-import shutil
+from collections import namedtuple
 from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, NamedTuple
 
+TYPE_CHECKING = False  # not typing's: its import would cost every `orion run`
 if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Iterator
+
     from ..doctor import Check
 
 # The order in which languages are listed (orion init, doctor) and tried (test command).
@@ -41,11 +42,11 @@ class Capture:
         self.base = {} if base is None else base  # the environment to start from
 
 
-class Toolchain(NamedTuple):
-    """The programs a language needs, any one of which will do, and how to install them."""
+class Toolchain(namedtuple("Toolchain", ["programs", "install"])):
+    """The programs a language needs (a tuple), any one of which will do, and how to install
+    them. (collections' namedtuple: typing's would cost every `orion run` its import.)"""
 
-    programs: tuple[str, ...]
-    install: str
+    __slots__ = ()
 
 
 class Runtime:
@@ -92,6 +93,8 @@ class Runtime:
     def doctor_checks(self, used: set[str]) -> Iterator[Check]:
         """Checks of this runtime's installation; a missing toolchain fails only for a
         language the project uses."""
+        import shutil
+
         from ..doctor import FAIL, OK, Check
 
         for lang, toolchain in self.toolchains.items():
@@ -115,6 +118,8 @@ class Runtime:
 @cache
 def runtimes() -> tuple[Runtime, ...]:
     """Every runtime, in listing order (imported on first use: `orion --help` stays fast)."""
+    import importlib
+
     return tuple(importlib.import_module(f"{__name__}.{module}").RUNTIME for module in _MODULES)
 
 

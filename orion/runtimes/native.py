@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
 
 from . import Capture, Runtime, Toolchain
 
+TYPE_CHECKING = False  # not typing's: its import would cost every `orion run`
 if TYPE_CHECKING:
+    from typing import Iterator
+
     from ..doctor import Check
 
 # Build files that mean C or C++ only when sources of that language are there too.

@@ -11,14 +11,16 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
 
 from ..cachedir import cache_dir as user_cache_dir
 from ..cachedir import sources_digest
 from ..errors import OrionError
 from . import Capture, Runtime, Toolchain
 
+TYPE_CHECKING = False  # not typing's: its import would cost every `orion run`
 if TYPE_CHECKING:
+    from typing import Iterator
+
     from ..doctor import Check
 
 _GRADLE_BUILD = ("build.gradle", "build.gradle.kts")

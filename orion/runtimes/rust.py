@@ -11,15 +11,18 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import namedtuple
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, NamedTuple
 
 from ..cachedir import cache_dir as user_cache_dir
 from ..cachedir import sources_digest
 from ..errors import OrionError
 from . import Capture, Runtime, Toolchain
 
+TYPE_CHECKING = False  # not typing's: its import would cost every `orion run`
 if TYPE_CHECKING:
+    from typing import Iterator
+
     from ..doctor import Check
 
 _BUILD_TIMEOUT = 900  # a cold build fetches and compiles syn and zstd's C sources
@@ -29,9 +32,11 @@ class RustAgentError(OrionError):
     """The Rust agent cannot be built here."""
 
 
-class RustAgent(NamedTuple):
-    wrapper: Path  # orion-rustc, the RUSTC_WRAPPER
-    runtime: Path  # the orion crate's rlib, linked into instrumented crates
+class RustAgent(namedtuple("RustAgent", ["wrapper", "runtime"])):
+    """wrapper: orion-rustc, the RUSTC_WRAPPER; runtime: the orion crate's rlib, linked into
+    instrumented crates (both Paths)."""
+
+    __slots__ = ()
 
 
 def agent_dir() -> Path:

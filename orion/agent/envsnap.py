@@ -9,17 +9,18 @@ from __future__ import annotations
 import os
 import sys
 
+from ..spooldir import self_and_parents
 from .values import SecretNames, scrub
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: typing, pathlib and platform would cost every traced
-    from typing import Any, Iterable, Iterator  # process their imports at start
+    from typing import Any, Iterable  # process their imports at start
 
 
 def git_commit(start: str) -> str | None:
     """The commit checked out in the working tree containing `start`, if any."""
     try:
-        for directory in _self_and_parents(os.path.realpath(start)):
+        for directory in self_and_parents(os.path.realpath(start)):
             git = os.path.join(directory, ".git")
             if os.path.isfile(git):  # a worktree or submodule: "gitdir: <path>"
                 text = _read(git)
@@ -44,15 +45,6 @@ def git_commit(start: str) -> str | None:
     except OSError:
         return None
     return None
-
-
-def _self_and_parents(path: str) -> Iterator[str]:
-    while True:
-        yield path
-        parent = os.path.dirname(path)
-        if parent == path:
-            return
-        path = parent
 
 
 def _read(path: str) -> str:

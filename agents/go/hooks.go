@@ -33,8 +33,10 @@ type lane struct {
 type panicState struct {
 	typ     string
 	message string
-	frames  []stackFrame // innermost first, from where it was raised
-	next    int          // the next frame an unwinding instrumented function matches
+	frames  []stackFrame    // innermost first, from where it was raised, as far as read
+	unread  *runtime.Frames // the rest of the stack, read as the unwinding reaches it
+	inPanic bool            // the runtime's frames of the panic itself are read
+	next    int             // the next frame an unwinding instrumented function matches
 }
 
 const laneSlots = 4096
@@ -141,7 +143,11 @@ func Register(module, file string, fns ...Fn) int {
 	registry.Lock()
 	defer registry.Unlock()
 	base := len(registry.fns)
+	if registry.byFile == nil {
+		registry.byFile = map[string][]int{}
+	}
 	for _, f := range fns {
+		registry.byFile[file] = append(registry.byFile[file], len(registry.fns))
 		registry.fns = append(registry.fns, fnInfo{f.Name, module, file, f.Line, f.End})
 	}
 	return base
@@ -303,11 +309,11 @@ func (f Frame) raised(value any) {
 		p.typ = reflect.TypeOf(value).String()
 		p.message = secrets.scrub(panicText(value))
 	}
-	p.frames = panicFrames()
+	p.unread = panickingStack()
 	f.l.panic = p
 	line := 0
-	if len(p.frames) > 0 {
-		line = p.frames[0].line
+	if fr := p.frame(0); fr != nil {
+		line = fr.line
 	}
 	f.l.tr.add(event{kind: evRaised, tick: ticks(), lane: f.l, line: int32(line), extra: &eventExtra{text: [2]string{p.typ, p.message}}})
 }
@@ -328,25 +334,45 @@ func panicText(value any) (text string) {
 	return fmt.Sprint(value)
 }
 
-// panicFrames: the panicking goroutine's stack from where the panic was raised, outwards
-// (the runtime's own frames of the panic left out).
-func panicFrames() []stackFrame {
+// panickingStack: the running goroutine's stack, unread, from a deferred call that a panic
+// runs (its innermost 256 frames).
+func panickingStack() *runtime.Frames {
 	pcs := make([]uintptr, 256)
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(1, pcs)])
-	var out []stackFrame
-	seenPanic := false
-	for {
-		fr, more := frames.Next()
+	return runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+}
+
+// frame is the panicking goroutine's i-th frame from where the panic was raised, outwards
+// (the runtime's own frames of the panic left out), nil past the stack's end. Frames are
+// read (symbolized) only as far as asked: a panic recovered a few frames up, as some
+// programs do by the thousand in deep stacks, reads only those. The pointer is good until
+// the next call.
+func (p *panicState) frame(i int) *stackFrame {
+	for len(p.frames) <= i && p.unread != nil {
+		fr, more := p.unread.Next()
+		if !more {
+			p.unread = nil
+		}
 		switch {
-		case !seenPanic:
-			seenPanic = fr.Function == "runtime.gopanic"
-		case strings.HasPrefix(fr.Function, "runtime.") && len(out) == 0:
+		case !p.inPanic:
+			p.inPanic = fr.Function == "runtime.gopanic"
+		case strings.HasPrefix(fr.Function, "runtime.") && len(p.frames) == 0:
 		case bookkeeping(fr):
 		default:
-			out = append(out, stackFrame{fn: registeredAt(fr.File, fr.Line), external: fr, line: fr.Line})
+			p.frames = append(p.frames, stackFrame{fn: registeredAt(fr.File, fr.Line), external: fr, line: fr.Line})
 		}
-		if !more {
-			return out
+	}
+	if i < len(p.frames) {
+		return &p.frames[i]
+	}
+	return nil
+}
+
+// unwinding is the next frame of fn the panic leaves, and its index; nil if none.
+func (p *panicState) unwinding(fn int) (*stackFrame, int) {
+	for i := p.next; ; i++ {
+		fr := p.frame(i)
+		if fr == nil || fr.fn == fn {
+			return fr, i
 		}
 	}
 }
@@ -356,8 +382,8 @@ func registeredAt(file string, line int) int {
 	registry.RLock()
 	defer registry.RUnlock()
 	best, span := -1, 0
-	for i, f := range registry.fns {
-		if f.file == file && f.line <= line && line <= f.end && (best < 0 || f.end-f.line < span) {
+	for _, i := range registry.byFile[file] {
+		if f := registry.fns[i]; f.line <= line && line <= f.end && (best < 0 || f.end-f.line < span) {
 			best, span = i, f.end-f.line
 		}
 	}
@@ -366,10 +392,8 @@ func registeredAt(file string, line int) int {
 
 // lineOf: the line at which the panic leaves the frame of fn it unwinds next.
 func (p *panicState) lineOf(fn int) int {
-	for i := p.next; i < len(p.frames); i++ {
-		if p.frames[i].fn == fn {
-			return p.frames[i].line
-		}
+	if fr, _ := p.unwinding(fn); fr != nil {
+		return fr.line
 	}
 	return 0
 }
@@ -378,32 +402,27 @@ func (f Frame) unwound(locals []any, hasValue bool) {
 	l, p := f.l, f.l.panic
 	line := 0
 	if p != nil {
-		for i := p.next; i < len(p.frames); i++ {
-			if p.frames[i].fn == f.fn {
-				line = p.frames[i].line
-				if hasValue {
-					p.frames[i].locals = locals
-				}
-				p.next = i + 1
-				break
+		if fr, i := p.unwinding(f.fn); fr != nil {
+			line = fr.line
+			if hasValue {
+				fr.locals = locals
 			}
+			p.next = i + 1
 		}
 	}
 	f.pop()
 	l.tr.add(event{kind: evUnwind, tick: ticks(), lane: l, line: int32(line), extra: &eventExtra{values: locals, hasValue: hasValue}})
-	if len(l.fns) == 0 && p != nil && p.next > 0 && onlyRuntimeBelow(p.frames[p.next-1:]) {
+	// Nothing but the runtime's goroutine start below the outermost instrumented frame: no
+	// code can recover the panic, it is fatal.
+	if len(l.fns) == 0 && p != nil && p.next > 0 && p.frame(p.next) == nil {
 		code := 2
 		l.tr.finish(p.failure(l, "crashed", "panic", &code), nil)
 	}
 }
 
-// onlyRuntimeBelow: nothing but the runtime's goroutine start is left below the outermost
-// instrumented frame, so no code can recover the panic: it is fatal.
-func onlyRuntimeBelow(frames []stackFrame) bool {
-	return len(frames) <= 1
-}
-
 func (p *panicState) failure(l *lane, status, kind string, exitCode *int) *failure {
+	for i := 0; p.frame(i) != nil; i++ { // the whole stack
+	}
 	frames := make([]stackFrame, len(p.frames))
 	for i, fr := range p.frames { // outermost first
 		frames[len(frames)-1-i] = fr

@@ -27,7 +27,8 @@ type fnInfo struct {
 
 var registry struct {
 	sync.RWMutex
-	fns []fnInfo
+	fns    []fnInfo
+	byFile map[string][]int // the indexes of each file's functions: a panic looks up every frame
 }
 
 type eventKind uint8

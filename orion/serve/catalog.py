@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..analysis.replay import Replay
 from ..analysis.trace_index import open_replay
@@ -54,6 +55,30 @@ class CollectorPause:
 
 
 COLLECTOR_PAUSE = CollectorPause()  # one for the process, as the collector is
+
+
+class Loading:
+    """Counts the loads under way and tells `listeners` (True) when the first starts and
+    (False) when the last ends: background work stops meanwhile (see Listing.pause)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loads = 0
+        self.listeners: list[Callable[[bool], None]] = []
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._loads += 1
+            if self._loads == 1:
+                for listener in self.listeners:
+                    listener(True)
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._loads -= 1
+            if self._loads == 0:
+                for listener in self.listeners:
+                    listener(False)
 
 
 class NotFound(Exception):
@@ -96,6 +121,7 @@ class Catalog:
         self._lock = threading.Lock()
         # Loads, diffs and graphs take memory in proportion to a trace: a few at a time.
         self.heavy = threading.BoundedSemaphore(HEAVY_AT_ONCE)
+        self.loading = Loading()
 
     def watched_directories(self) -> list[Path]:
         return [self.spool.path, *(d.path for d in self.directories)]
@@ -186,7 +212,7 @@ class Catalog:
             with self._lock:
                 if key in self._replays:
                     return self._replays[key]
-            with self.heavy, COLLECTOR_PAUSE:
+            with self.heavy, COLLECTOR_PAUSE, self.loading:
                 # as `orion replay` reads it; its index is stored while the page shows it
                 replay = open_replay(entry.path, store_in_background=True)
                 records = (replay.trace.summary.get("counts") or {}).get("records") or 0

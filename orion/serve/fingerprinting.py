@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,8 @@ NICENESS = 10
 
 class Fingerprinter:
     """A child process fingerprinting `traces` ((id, path, summary) each); `results()`
-    yields (id, Fingerprints or None) as they come, `stop()` ends the child at once."""
+    yields (id, Fingerprints or None) as they come, `pause()` stops and resumes the
+    child (SIGSTOP, SIGCONT), `stop()` ends it at once."""
 
     def __init__(self, spool_path: Path, traces: list[tuple[str, Path, dict]],
                  max_records: int) -> None:
@@ -50,6 +52,10 @@ class Fingerprinter:
             yield trace_id, Fingerprints(structural, failure) if structural else None
         self._process.stdout.close()
         self._process.wait()
+
+    def pause(self, paused: bool) -> None:
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGSTOP if paused else signal.SIGCONT)
 
     def stop(self) -> None:
         if self._process.poll() is None:

@@ -354,6 +354,54 @@ def test_fingerprinting_a_big_trace_takes_no_cpu_from_the_server(tmp_path, monke
     assert spent < alone / 3, (spent, alone)
 
 
+def _children_running(module: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(stat[1]) == os.getpid() and module in (proc / "cmdline").read_text():
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _state_and_cpu(pid: int) -> tuple[str, int]:
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return stat[0], int(stat[11]) + int(stat[12])
+
+
+def test_the_fingerprinting_child_waits_while_a_trace_loads(tmp_path):
+    spool = Spool(tmp_path / "spool")
+    write_large_trace(spool, 150_000)  # a second or more of fingerprinting
+    catalog = Catalog(spool)
+    server = start_server(catalog)
+    try:
+        assert get(server.url, "/api/traces").status == 200  # fingerprinting starts
+        for _ in range(200):
+            children = _children_running("orion.serve.fingerprinting")
+            if children:
+                break
+            time.sleep(0.02)
+        [child] = children
+        with catalog.loading:  # what every load of a trace runs in
+            for _ in range(100):
+                if _state_and_cpu(child)[0] == "T":
+                    break
+                time.sleep(0.01)
+            state, cpu = _state_and_cpu(child)
+            time.sleep(0.3)
+            assert state == "T" and _state_and_cpu(child) == (state, cpu)  # stopped
+        for _ in range(600):  # resumed: the fingerprints come
+            if get(server.url, "/api/traces").json()[0]["fingerprints"]:
+                break
+            time.sleep(0.05)
+        assert get(server.url, "/api/traces").json()[0]["fingerprints"]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_deep_link_starts_loading_its_trace_before_the_page_asks(served):
     catalog = served.server.api.catalog
     entry = catalog.find(served.failed_id)

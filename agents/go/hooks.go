@@ -34,7 +34,8 @@ type panicState struct {
 	typ     string
 	message string
 	frames  []stackFrame    // innermost first, from where it was raised, as far as read
-	unread  *runtime.Frames // the rest of the stack, read as the unwinding reaches it
+	unread  []uintptr       // the rest of the stack, read as the unwinding reaches it
+	pending []runtime.Frame // the frames of the last address read not taken yet (inlining)
 	inPanic bool            // the runtime's frames of the panic itself are read
 	next    int             // the next frame an unwinding instrumented function matches
 }
@@ -336,9 +337,28 @@ func panicText(value any) (text string) {
 
 // panickingStack: the running goroutine's stack, unread, from a deferred call that a panic
 // runs (its innermost 256 frames).
-func panickingStack() *runtime.Frames {
+func panickingStack() []uintptr {
 	pcs := make([]uintptr, 256)
-	return runtime.CallersFrames(pcs[:runtime.Callers(2, pcs)])
+	return pcs[:runtime.Callers(2, pcs)]
+}
+
+// framesByPC caches what each code address of a panic's stack reads as: a deep stack
+// repeats few of them, and reading one costs a microsecond.
+var framesByPC sync.Map // uintptr -> []runtime.Frame
+
+// framesAt: the frames (more than one where calls were inlined) at a return address.
+func framesAt(pc uintptr) []runtime.Frame {
+	if cached, ok := framesByPC.Load(pc); ok {
+		return cached.([]runtime.Frame)
+	}
+	var out []runtime.Frame
+	for frames, more := runtime.CallersFrames([]uintptr{pc}), true; more; {
+		var fr runtime.Frame
+		fr, more = frames.Next()
+		out = append(out, fr)
+	}
+	framesByPC.Store(pc, out)
+	return out
 }
 
 // frame is the panicking goroutine's i-th frame from where the panic was raised, outwards
@@ -347,11 +367,12 @@ func panickingStack() *runtime.Frames {
 // programs do by the thousand in deep stacks, reads only those. The pointer is good until
 // the next call.
 func (p *panicState) frame(i int) *stackFrame {
-	for len(p.frames) <= i && p.unread != nil {
-		fr, more := p.unread.Next()
-		if !more {
-			p.unread = nil
+	for len(p.frames) <= i && len(p.pending)+len(p.unread) > 0 {
+		if len(p.pending) == 0 {
+			p.pending, p.unread = framesAt(p.unread[0]), p.unread[1:]
 		}
+		fr := p.pending[0]
+		p.pending = p.pending[1:]
 		switch {
 		case !p.inPanic:
 			p.inPanic = fr.Function == "runtime.gopanic"

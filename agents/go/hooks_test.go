@@ -1,6 +1,7 @@
 package orion
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -169,5 +170,37 @@ func TestAPanicsStackIsReadOnlyAsFarAsAsked(t *testing.T) {
 	}
 	if len(p.frames) < 50 || p.frames[0].external.Function != "strings.Map" { // 256 frames, a third the library's
 		t.Errorf("the whole stack is %d frames, from %s", len(p.frames), p.frames[0].external.Function)
+	}
+}
+
+func divideInlined(a, b int) int { return a / b }
+
+// Reading a stack address by address (cached) gives what reading it whole does, inlined
+// calls and a runtime error's faulting frame (after sigpanic) included.
+func TestAStackReadByAddressReadsAsAWhole(t *testing.T) {
+	var pcs []uintptr
+	func() {
+		defer func() { recover() }()
+		defer func() { pcs = panickingStack() }()
+		zero := 0
+		_ = divideInlined(1, zero)
+	}()
+	var whole, byAddress []runtime.Frame
+	for frames, more := runtime.CallersFrames(pcs), true; more; {
+		var fr runtime.Frame
+		fr, more = frames.Next()
+		whole = append(whole, fr)
+	}
+	for _, pc := range pcs {
+		byAddress = append(byAddress, framesAt(pc)...)
+	}
+	if len(whole) != len(byAddress) {
+		t.Fatalf("%d frames whole, %d by address", len(whole), len(byAddress))
+	}
+	for i := range whole {
+		if whole[i].Function != byAddress[i].Function || whole[i].Line != byAddress[i].Line {
+			t.Errorf("frame %d: %s:%d whole, %s:%d by address", i, whole[i].Function,
+				whole[i].Line, byAddress[i].Function, byAddress[i].Line)
+		}
 	}
 }

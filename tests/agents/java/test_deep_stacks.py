@@ -67,8 +67,10 @@ def test_a_stack_overflow_caught_and_a_deep_exception(mode: str, tmp_path: Path)
     records = decoded(trace)
     if mode == "dev":
         # dev mode writes as the program runs: the overflow came halfway through a record,
-        # and the file keeps the frames written before it, an incomplete trace
-        assert by_type(records, "end") == [] and by_type(records, "call")
+        # and the file keeps the frames written before it (how many calls those hold depends
+        # on when the flush timer last ran: none when the overflow came first), an
+        # incomplete trace that reads
+        assert by_type(records, "end") == [] and records[0]["type"] == "header"
         return
     [stack] = by_type(records, "stack")
     valued = [f["locals"]["depth"] for f in stack["frames"] if f["locals"]]

@@ -34,6 +34,9 @@ MAX_CONTAINER_LEN = 1_000_000
 # map, and refused past MAX_FRAME_CONTAINERS (~64 bytes each decoded: ~256 MiB at most).
 COUNTED_FRAME = 4 * 1024 * 1024
 MAX_FRAME_CONTAINERS = 4_000_000
+# A captured value nested deeper than this is refused: agents capture to depth 2 or 3, and
+# every reader walking such a value (validation, JSON output) recurses once per level.
+MAX_VALUE_DEPTH = 32
 
 # Record type codes (first element of every record array).
 HEADER = 0

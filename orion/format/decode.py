@@ -42,25 +42,28 @@ class Decoder:
         except (KeyError, TypeError):
             raise CorruptTrace(f"reference to undefined string {sid!r}") from None
 
-    def value(self, wire: Any) -> Any:
+    def value(self, wire: Any, depth: int = 0) -> Any:
         if isinstance(wire, float) and not math.isfinite(wire):
             return {"t": "float", "text": repr(wire)}
         if isinstance(wire, bytes):
             return {"t": "bytes", "text": wire.hex()}
         if not isinstance(wire, list):
             return wire
+        if depth >= C.MAX_VALUE_DEPTH:
+            raise CorruptTrace(f"captured value nested deeper than {C.MAX_VALUE_DEPTH} levels")
         kind, type_name = wire[0], self.text(wire[1])
         node: dict[str, Any] = {"t": type_name}
+        inner = depth + 1
         if kind == C.V_TEXT:
             node["text"] = wire[2]
         elif kind == C.V_SEQ:
-            node["items"] = [self.value(v) for v in wire[2]]
+            node["items"] = [self.value(v, inner) for v in wire[2]]
         elif kind == C.V_MAP:
             flat = wire[2]
-            node["entries"] = [[self.value(flat[i]), self.value(flat[i + 1])]
+            node["entries"] = [[self.value(flat[i], inner), self.value(flat[i + 1], inner)]
                                for i in range(0, len(flat) - 1, 2)]
         elif kind == C.V_OBJECT:
-            node["fields"] = self.pairs(wire[2])
+            node["fields"] = self.pairs(wire[2], inner)
         elif kind == C.V_REDACTED:
             node["redacted"] = True
             return node
@@ -78,10 +81,11 @@ class Decoder:
             node["cut"] = wire[3]
         return node
 
-    def pairs(self, flat: list | None) -> dict | None:
+    def pairs(self, flat: list | None, depth: int = 0) -> dict | None:
         if flat is None:
             return None
-        return {self.text(flat[i]): self.value(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
+        return {self.text(flat[i]): self.value(flat[i + 1], depth)
+                for i in range(0, len(flat) - 1, 2)}
 
     def record(self, rec: list) -> dict:
         """Decode one wire record (as yielded by TraceReader.records)."""

@@ -197,7 +197,7 @@ class _StrictDecoder(Decoder):
         super().__init__()
         self.note = note
 
-    def value(self, wire: Any) -> Any:
+    def value(self, wire: Any, depth: int = 0) -> Any:
         if type(wire) is float and not math.isfinite(wire):
             self.note(f"non-finite float {wire!r} on the wire (write a text node)")
         elif type(wire) is list and len(wire) > 2 and wire[0] in _CONTAINERS:
@@ -206,9 +206,9 @@ class _StrictDecoder(Decoder):
                           f"not an array")
             elif wire[0] == C.V_MAP and len(wire[2]) % 2:
                 self.note("map value with an odd number of keys and values")
-        return super().value(wire)
+        return super().value(wire, depth)
 
-    def pairs(self, flat: list | None) -> dict | None:
+    def pairs(self, flat: list | None, depth: int = 0) -> dict | None:
         if flat is not None:
             if type(flat) is not list:
                 self.note(f"name/value pairs are a {type(flat).__name__}, not an array")
@@ -216,7 +216,7 @@ class _StrictDecoder(Decoder):
                 self.note("name/value pairs with an odd number of items")
             elif None in flat[::2]:
                 self.note("a name in name/value pairs is nil, not a string id")
-        return super().pairs(flat)
+        return super().pairs(flat, depth)
 
 
 class _Checker:

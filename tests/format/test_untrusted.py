@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 
 import msgpack
 import pytest
@@ -117,3 +119,45 @@ def test_stray_bytes_after_the_end_record_fail_validation(tmp_path):
     strayed = write(tmp_path, "stray", header_payload(), end + b"\x92")
     with pytest.raises(CorruptTrace, match="ends partway through a record"):
         validate_trace(strayed)
+
+
+def _trace_with_a_value_nested(tmp_path, depth: int):
+    """A call whose argument is a map nested `depth` levels deep (agents stop at 2 or 3)."""
+    from orion.format.writer import TraceWriter
+
+    value = {"t": "int", "text": "1"}
+    for _ in range(depth):
+        value = {"t": "HashMap", "entries": [[{"t": "str", "text": "k"}, value]]}
+    path = tmp_path / f"nested-{depth}.otrace"
+    with open(path, "wb") as sink:
+        writer = TraceWriter(sink, language="java", agent="test", agent_version="0", mode="dev")
+        lane = writer.lane("main", "thread", None, None)
+        writer.call(1, lane, writer.function("f", None, "F.java", 1),
+                    writer.encode_pairs({"m": value}))
+        writer.ret(2, lane)
+        writer.close()
+    return path
+
+
+def test_a_captured_value_nested_past_the_limit_is_refused_in_one_line(tmp_path):
+    """Every reader walking a value recurses once per level (validation, JSON output): a
+    hostile depth is a corrupt record, not a RecursionError."""
+    from orion.format.constants import MAX_VALUE_DEPTH
+    from orion.format.decode import decode_records
+
+    def decoded(path):
+        with TraceReader(path) as reader:
+            return list(decode_records(reader.records()))
+
+    at_limit = decoded(_trace_with_a_value_nested(tmp_path, MAX_VALUE_DEPTH - 1))
+    assert [r for r in at_limit if r["type"] == "call"]
+    deep = _trace_with_a_value_nested(tmp_path, 200)
+    with pytest.raises(CorruptTrace, match=f"nested deeper than {MAX_VALUE_DEPTH} levels"):
+        decoded(deep)
+    for command in (["validate"], ["show"], ["replay", "--json"]):
+        done = subprocess.run([sys.executable, "-m", "orion", *command, str(deep)],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+        output = (done.stdout + done.stderr).strip().splitlines()
+        assert any(f"nested deeper than {MAX_VALUE_DEPTH} levels" in line for line in output)
+        assert "RecursionError" not in done.stdout + done.stderr

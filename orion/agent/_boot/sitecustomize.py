@@ -11,7 +11,7 @@ def _boot() -> None:
         import gc
 
         # The collector's passes over the objects of the agent's modules as they are
-        # imported would add a tenth to its start-up; the program gets it back as it was.
+        # imported would add ~6% to its start-up; the program gets it back as it was.
         collecting = gc.isenabled()
         gc.disable()
         try:

@@ -30,25 +30,40 @@ import java.nio.charset.StandardCharsets;
 
 public class Fetch {
     static String get(HttpClient client, HttpRequest request) throws Exception {
-        return client.send(request, HttpResponse.BodyHandlers.ofString()).body();
+        HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+        return response.statusCode() + " " + response.body();
+    }
+
+    static String getAsync(HttpClient client, HttpRequest request) {
+        return client.sendAsync(request, HttpResponse.BodyHandlers.ofString())
+                .thenApply(response -> response.statusCode() + " " + response.body()).join();
     }
 
     public static void main(String[] args) throws Exception {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", exchange -> {
+            boolean missing = exchange.getRequestURI().getPath().equals("/missing");
             byte[] body = String.valueOf(exchange.getRequestHeaders().getFirst("traceparent"))
                     .getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, body.length);
+            try {
+                Thread.sleep(20); // the answer takes a while: the duration shows it
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+            exchange.sendResponseHeaders(missing ? 404 : 200, body.length);
             exchange.getResponseBody().write(body);
             exchange.close();
         });
         server.start();
         try {
-            URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/orders?token=abc123secret");
+            String base = "http://127.0.0.1:" + server.getAddress().getPort();
+            URI uri = URI.create(base + "/orders?token=abc123secret");
             HttpClient client = HttpClient.newHttpClient();
             System.out.println(get(client, HttpRequest.newBuilder(uri).build()));
             String own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
             System.out.println(get(client, HttpRequest.newBuilder(uri).header("traceparent", own).build()));
+            System.out.println(getAsync(client, HttpRequest.newBuilder(URI.create(base + "/missing"))
+                    .POST(HttpRequest.BodyPublishers.ofString("x")).build()));
         } finally {
             server.stop(0);
         }
@@ -58,27 +73,35 @@ public class Fetch {
 
 
 def test_httpclient_requests_carry_traceparent_and_are_recorded(tmp_path: Path) -> None:
+    """send and sendAsync: each request an `http.client` event with its status and duration
+    (sendAsync's once its future completes)."""
     (tmp_path / "pom.xml").write_text("<project/>\n")  # a Java project: the agent is built
     (tmp_path / "Fetch.java").write_text(FETCH)
     subprocess.run(["javac", "-g", "-d", str(tmp_path), str(tmp_path / "Fetch.java")], check=True)
     plain = subprocess.run(["java", "-cp", str(tmp_path), "Fetch"], capture_output=True, text=True,
                            env=plain_env())
     own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-    assert plain.stdout.splitlines() == ["null", own]
+    assert plain.stdout.splitlines() == ["200 null", f"200 {own}", "404 null"]
     spool = tmp_path / "spool"
     done = orion("run", "--spool", str(spool), "--mode", "dev", "--", "java", "-cp", str(tmp_path),
                  "Fetch", cwd=tmp_path)
-    assert done.returncode == 0
-    sent, kept = done.stdout.splitlines()
+    assert done.returncode == 0, done.stderr
+    sent, kept, missing = (line.split(" ", 1)[1] for line in done.stdout.splitlines())
     [trace] = spool.glob("*.otrace")
     assert orion("validate", str(trace), cwd=tmp_path).returncode == 0
     records = decoded(trace)
     assert re.fullmatch(rf"00-{records[0]['trace_id']}-[0-9a-f]{{16}}-01", sent)
+    assert re.fullmatch(rf"00-{records[0]['trace_id']}-[0-9a-f]{{16}}-01", missing) and missing != sent
     assert kept == own  # the program's own header is left alone
-    [event] = by_type(records, "event")
-    assert event["kind"] == "http.client"
-    assert event["attrs"]["traceparent"] == sent and event["attrs"]["method"] == "GET"
-    assert "abc123secret" not in event["attrs"]["url"] and "token=" in event["attrs"]["url"]
+    events = [e for e in by_type(records, "event") if e["kind"] == "http.client"]
+    assert [(e["attrs"]["method"], e["attrs"]["status"], e["attrs"]["traceparent"]) for e in events] == [
+        ("GET", 200, sent), ("GET", 200, own), ("POST", 404, missing)]
+    assert all(e["attrs"]["duration_ns"] >= 20_000_000 for e in events)  # the server's 20 ms pause
+    assert "abc123secret" not in events[0]["attrs"]["url"] and "token=" in events[0]["attrs"]["url"]
+    assert events[2]["attrs"]["url"].endswith("/missing")
+    main_lane = events[0]["lane"]
+    assert events[1]["lane"] == main_lane  # send: the sending thread's event
+    assert events[2]["lane"] != main_lane  # sendAsync: the thread that completed its future
 
 
 CALL = """\
@@ -165,10 +188,15 @@ def test_httpurlconnection_requests_carry_traceparent_and_are_recorded(tmp_path:
     assert all(e["duration_ns"] > 0 for e in events)
 
 
+CALLER_TRACE, CALLER_SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"  # Shop.CALLER
+
+
 @pytest.mark.parametrize("project", ["servlet_jakarta", "servlet_javax"])
 def test_servlet_requests_are_recorded_with_the_traceparent_they_came_with(project: str, tmp_path: Path) -> None:
     """Embedded Tomcat (jakarta.servlet) or Jetty (javax.servlet) serves a servlet that the
-    same program calls over HttpURLConnection: both ends of each request are in the trace."""
+    same program calls over HttpURLConnection: both ends of each request are in the trace.
+    A request that comes with another service's traceparent has that span as its parent,
+    and the request its servlet sends meanwhile goes on in that trace (W3C propagation)."""
     root = tmp_path / project
     shutil.copytree(Path(__file__).resolve().parent / project, root)
     build = subprocess.run([MVN, "-q", "-B", "compile", "dependency:build-classpath", "-Dmdep.outputFile=cp.txt"],
@@ -177,25 +205,39 @@ def test_servlet_requests_are_recorded_with_the_traceparent_they_came_with(proje
     command = ["java", "-cp", f"{root / 'target' / 'classes'}:{(root / 'cp.txt').read_text().strip()}",
                "com.example.shop.Shop", str(tmp_path / "server")]
     plain = subprocess.run(command, capture_output=True, text=True, env=plain_env(), timeout=TIMEOUT)
-    assert plain.stdout.splitlines() == ["200 pears 3 null", "404"], plain.stderr
+    assert plain.stdout.splitlines() == ["200 pears 3 null", "404", "200 basket 200 pears 3 null"], plain.stderr
     spool = tmp_path / "spool"
     done = orion("run", "--spool", str(spool), "--mode", "dev", "--", *command, cwd=root)
     assert done.returncode == 0, done.stderr
-    answer, missing = done.stdout.splitlines()
+    answer, missing, basket = done.stdout.splitlines()
     assert missing == "404"
     [trace] = spool.glob("*.otrace")
     assert orion("validate", str(trace), cwd=tmp_path).returncode == 0
     records = decoded(trace)
+    own_trace = records[0]["trace_id"]
     received = answer.removeprefix("200 pears 3 ")
-    assert re.fullmatch(rf"00-{records[0]['trace_id']}-[0-9a-f]{{16}}-01", received)
+    assert re.fullmatch(rf"00-{own_trace}-[0-9a-f]{{16}}-01", received)
     events = by_type(records, "event")
     served = [e["attrs"] for e in events if e["kind"] == "http.server"]
     sent = [e["attrs"] for e in events if e["kind"] == "http.client"]
-    assert [(e["method"], e["url"], e["status"]) for e in served] == [
+    assert sorted((e["method"], e["url"], e["status"]) for e in served) == [
+        ("GET", "/stock/basket", 200), ("GET", "/stock/pears", 200),
         ("GET", "/stock/pears?session=<redacted>", 200), ("GET", "/stock/unicorn", 404)]
     assert served[0]["traceparent"] == received == sent[0]["traceparent"]
-    assert [e["traceparent"] for e in served] == [e["traceparent"] for e in sent]
-    assert [e["status"] for e in sent] == [200, 404]
+    assert served[0]["parent"] == {"trace_id": own_trace, "span_id": received.split("-")[2]}
+    assert [e["traceparent"] for e in served[:2]] == [e["traceparent"] for e in sent[:2]]
+    assert [e["status"] for e in sent] == [200, 404, 200, 200]
+    # the basket's request: another trace's span is its parent, and the request its
+    # servlet sent carried that trace on, with a span id of its own
+    [from_caller] = [e for e in served if e["url"] == "/stock/basket"]
+    assert from_caller["traceparent"] == f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"
+    assert from_caller["parent"] == {"trace_id": CALLER_TRACE, "span_id": CALLER_SPAN}
+    relayed = basket.removeprefix("200 basket 200 pears 3 ")
+    assert re.fullmatch(rf"00-{CALLER_TRACE}-(?!{CALLER_SPAN})[0-9a-f]{{16}}-01", relayed)
+    [inner] = [e for e in sent if e["url"].endswith("/stock/pears")]
+    assert inner["traceparent"] == relayed
+    [inner_served] = [e for e in served if e["url"] == "/stock/pears"]
+    assert inner_served["parent"] == {"trace_id": CALLER_TRACE, "span_id": relayed.split("-")[2]}
     served_lanes = {e["lane"] for e in events if e["kind"] == "http.server"}
     assert 0 not in served_lanes  # served on the container's threads, not main's
     assert all(e["duration_ns"] > 0 for e in served + sent)

@@ -34,8 +34,13 @@ final class Lane {
     /** Its framework reported it failed (JUnit 4 and TestNG say so before it ends), and with what. */
     boolean testFailed;
     Throwable testFailure;
-    /** When each HttpServlet.service call open on this thread began (a forward nests one). */
-    final ArrayDeque<Long> serving = new ArrayDeque<>();
+    /** The requests HttpServlet.service calls open on this thread serve (a forward nests one). */
+    final ArrayDeque<Recorder.Served> serving = new ArrayDeque<>();
+    /** The HttpClient request this thread is sending: set as HttpClientImpl.sendAsync
+     * begins, taken as it returns (or, under a synchronous send, as send returns). */
+    Recorder.ClientRequest sending;
+    /** HttpClient.send calls open on this thread: their sendAsync is recorded as send returns. */
+    int sendingSync;
 
     private final int ringMax;
     private long[] times = new long[FIRST_RING];

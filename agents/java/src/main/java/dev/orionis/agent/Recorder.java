@@ -30,7 +30,7 @@ public final class Recorder {
     /** Threads started and not yet running, with the lane of the thread that started them. */
     private static final Map<Thread, Lane> STARTED_BY = Collections.synchronizedMap(new WeakHashMap<>());
     /** HttpURLConnection requests sent (a connection is one request, its answer read once). */
-    private static final Map<URLConnection, Request> REQUESTS = Collections.synchronizedMap(new WeakHashMap<>());
+    private static final Map<URLConnection, ClientRequest> REQUESTS = Collections.synchronizedMap(new WeakHashMap<>());
     private static volatile Trace.Failure failure;
     private static volatile Integer exitStatus;
     private static volatile boolean mainDied;
@@ -230,11 +230,12 @@ public final class Recorder {
         }
     }
 
-    /** java.net.http.HttpClient sends `request` (HttpClientImpl's sendAsync, which send
-     * calls too): it goes out with a W3C traceparent header (this trace's id, a new span id)
-     * unless it has one, and the lane gets an `http.client` event. Through reflection: the
-     * agent is on the boot class path, java.net.http on the platform loader's. A JDK
-     * without HttpRequest.newBuilder(request, filter) (before 16) sends it unchanged. */
+    /** java.net.http.HttpClient sends `request` (HttpClientImpl.sendAsync, which send calls
+     * too): it goes out with a W3C traceparent header (see traceparent) unless it has one,
+     * and its clock starts; `sent` or `sentSync` records it once answered. Through
+     * reflection: the agent is on the boot class path, java.net.http on the platform
+     * loader's. A JDK without HttpRequest.newBuilder(request, filter) (before 16) sends it
+     * unchanged and unrecorded. */
     public static Object outgoing(Object request) {
         Context c = context;
         Lane l = claim(c);
@@ -244,29 +245,98 @@ public final class Recorder {
         try {
             Class<?> type = Class.forName("java.net.http.HttpRequest", false, request.getClass().getClassLoader());
             Object headers = type.getMethod("headers").invoke(request);
-            if (((java.util.Optional<?>) headers.getClass().getMethod("firstValue", String.class)
-                    .invoke(headers, "traceparent")).isPresent()) {
-                return request;
+            java.util.Optional<?> own = (java.util.Optional<?>) headers.getClass()
+                    .getMethod("firstValue", String.class).invoke(headers, "traceparent");
+            Object traced = request;
+            String traceparent;
+            if (own.isPresent()) {
+                traceparent = (String) own.get();
+            } else {
+                traceparent = traceparent(l);
+                Object copy = type.getMethod("newBuilder", type, java.util.function.BiPredicate.class)
+                        .invoke(null, request, new java.util.function.BiPredicate<String, String>() {
+                            @Override
+                            public boolean test(String name, String value) {
+                                return true;
+                            }
+                        });
+                Class<?> builder = Class.forName("java.net.http.HttpRequest$Builder", false, type.getClassLoader());
+                builder.getMethod("header", String.class, String.class).invoke(copy, "traceparent", traceparent);
+                traced = builder.getMethod("build").invoke(copy);
             }
-            String traceparent = newTraceparent();
-            Object copy = type.getMethod("newBuilder", type, java.util.function.BiPredicate.class)
-                    .invoke(null, request, new java.util.function.BiPredicate<String, String>() {
-                        @Override
-                        public boolean test(String name, String value) {
-                            return true;
-                        }
-                    });
-            Class<?> builder = Class.forName("java.net.http.HttpRequest$Builder", false, type.getClassLoader());
-            builder.getMethod("header", String.class, String.class).invoke(copy, "traceparent", traceparent);
-            Object traced = builder.getMethod("build").invoke(copy);
-            Map<String, Object> attrs = new LinkedHashMap<>();
-            attrs.put("method", type.getMethod("method").invoke(request));
-            attrs.put("url", c.secrets.scrub(String.valueOf(type.getMethod("uri").invoke(request))));
-            attrs.put("traceparent", traceparent);
-            emit(l, Event.SPAN, l.exactClock(), 0, 0, new Object[] {"http.client", attrs});
+            ClientRequest sending = new ClientRequest(traceparent);
+            sending.method = String.valueOf(type.getMethod("method").invoke(request));
+            sending.url = c.secrets.scrub(String.valueOf(type.getMethod("uri").invoke(request)));
+            l.sending = sending;
             return traced;
         } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
             return request;
+        } finally {
+            l.busy = false;
+        }
+    }
+
+    /** HttpClientImpl.sendAsync returns `future`: a request sent with sendAsync is recorded
+     * when its answer comes, on the thread that completes the future; one that
+     * HttpClient.send waits for is left to sentSync, on the sending thread. */
+    public static Object sent(Object future) {
+        if (context == null) {
+            return future;
+        }
+        Lane l = lane();
+        ClientRequest request = l.sending;
+        if (request == null || l.sendingSync > 0) {
+            return future;
+        }
+        l.sending = null;
+        ((java.util.concurrent.CompletableFuture<?>) future).whenComplete(new java.util.function.BiConsumer<Object, Throwable>() {
+            @Override
+            public void accept(Object response, Throwable thrown) {
+                answered(request, response, thrown instanceof java.util.concurrent.CompletionException
+                        && thrown.getCause() != null ? thrown.getCause() : thrown);
+            }
+        });
+        return future;
+    }
+
+    /** HttpClient.send begins on this thread (its sendAsync is recorded as it returns). */
+    public static void sendingSync() {
+        if (context != null) {
+            lane().sendingSync++;
+        }
+    }
+
+    /** HttpClient.send returned `response` (or threw `thrown`). */
+    public static void sentSync(Throwable thrown, Object response) {
+        if (context == null) {
+            return;
+        }
+        Lane l = lane();
+        l.sendingSync--;
+        ClientRequest request = l.sending;
+        l.sending = null;
+        if (request != null) {
+            answered(request, response, thrown);
+        }
+    }
+
+    /** An HttpClient request's answer (or failure) came: an `http.client` event with its
+     * status and duration, on the lane of the thread that has the answer. */
+    private static void answered(ClientRequest request, Object response, Throwable thrown) {
+        Context c = context;
+        Lane l = claim(c);
+        if (l == null) {
+            return;
+        }
+        try {
+            Integer status = null;
+            if (response != null) {
+                status = (Integer) Class.forName("java.net.http.HttpResponse", false, response.getClass().getClassLoader())
+                        .getMethod("statusCode").invoke(response);
+            }
+            recordClient(l, c, request, status, thrown);
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            // the program's request matters more than its record
         } finally {
             l.busy = false;
         }
@@ -283,10 +353,10 @@ public final class Recorder {
         try {
             String traceparent = request.getRequestProperty("traceparent");
             if (traceparent == null) {
-                traceparent = newTraceparent();
+                traceparent = traceparent(lane());
                 request.setRequestProperty("traceparent", traceparent);
             }
-            REQUESTS.putIfAbsent(request, new Request(traceparent));
+            REQUESTS.putIfAbsent(request, new ClientRequest(traceparent));
         } catch (IllegalStateException connected) {
             // connected already: its headers have gone
         }
@@ -301,7 +371,7 @@ public final class Recorder {
             return; // also the getInputStream that getResponseCode calls below
         }
         try {
-            Request sent = REQUESTS.get(connection);
+            ClientRequest sent = REQUESTS.get(connection);
             if (sent == null || sent.answered) {
                 return; // recorded already: getInputStream is called again after the answer
             }
@@ -313,16 +383,9 @@ public final class Recorder {
             } catch (IOException e) {
                 status = null;
             }
-            Map<String, Object> attrs = new LinkedHashMap<>();
-            attrs.put("method", request.getRequestMethod());
-            attrs.put("url", c.secrets.scrub(String.valueOf(request.getURL())));
-            attrs.put("status", status == null || status < 0 ? null : status);
-            attrs.put("duration_ns", System.nanoTime() - sent.since);
-            attrs.put("traceparent", sent.traceparent);
-            if (thrown != null && attrs.get("status") == null) {
-                attrs.put("error", describe(c, thrown)[0]);
-            }
-            emit(l, Event.SPAN, l.exactClock(), 0, 0, new Object[] {"http.client", attrs});
+            sent.method = request.getRequestMethod();
+            sent.url = c.secrets.scrub(String.valueOf(request.getURL()));
+            recordClient(l, c, sent, status == null || status < 0 ? null : status, thrown);
         } catch (RuntimeException | LinkageError e) {
             // the program's request matters more than its record
         } finally {
@@ -330,45 +393,74 @@ public final class Recorder {
         }
     }
 
-    /** An HttpURLConnection's request: the traceparent it went with, when, and whether its
-     * answer is recorded. */
-    private static final class Request {
+    /** A request sent, answered with `status` (null if none came, then `thrown` says why). */
+    private static void recordClient(Lane l, Context c, ClientRequest request, Integer status, Throwable thrown) {
+        Map<String, Object> attrs = new LinkedHashMap<>();
+        attrs.put("method", request.method);
+        attrs.put("url", request.url);
+        attrs.put("status", status);
+        attrs.put("duration_ns", System.nanoTime() - request.since);
+        attrs.put("traceparent", request.traceparent);
+        if (thrown != null && status == null) {
+            attrs.put("error", describe(c, thrown)[0]);
+        }
+        emit(l, Event.SPAN, l.exactClock(), 0, 0, new Object[] {"http.client", attrs});
+    }
+
+    /** A request sent over HTTP: the traceparent it went with, when, what (known by its
+     * answer for HttpURLConnection) and whether its answer is recorded. */
+    static final class ClientRequest {
         final String traceparent;
         final long since = System.nanoTime();
+        String method;
+        String url;
         volatile boolean answered;
 
-        Request(String traceparent) {
+        ClientRequest(String traceparent) {
             this.traceparent = traceparent;
         }
     }
 
-    /** HttpServlet.service (javax or jakarta) starts serving a request on this thread. */
-    public static void serving() {
-        if (context != null) {
-            lane().serving.push(System.nanoTime());
+    /** HttpServlet.service (javax or jakarta) starts serving `request` on this thread (the
+     * locals `served` gets go here too). */
+    public static void serving(Object servlet, Object request, Object response) {
+        if (context == null) {
+            return;
         }
+        Lane l = lane();
+        String received = null;
+        if (!l.busy) {
+            l.busy = true;
+            try {
+                received = (String) servletApi(servlet, "HttpServletRequest").getMethod("getHeader", String.class)
+                        .invoke(request, "traceparent");
+            } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+                // served as a request without one
+            } finally {
+                l.busy = false;
+            }
+        }
+        l.serving.push(new Served(received));
     }
 
     /** HttpServlet.service returned (or threw `thrown`): the request becomes an
-     * `http.server` event with its method, URL, status, duration and received traceparent.
-     * Through the servlet API's interfaces, by reflection: the container's classes are not
-     * the agent's. */
+     * `http.server` event with its method, URL, status, duration, the traceparent it came
+     * with and, when that is valid, its parent span. Through the servlet API's interfaces,
+     * by reflection: the container's classes are not the agent's. */
     public static void served(Throwable thrown, Object servlet, Object request, Object response) {
         Context c = context;
-        Lane l = claim(c);
-        if (l == null) {
+        if (c == null) {
             return;
         }
+        Lane l = lane();
+        Served served = l.serving.poll();
+        if (served == null || l.busy) {
+            return;
+        }
+        l.busy = true;
         try {
-            Long since = l.serving.poll();
-            if (since == null) {
-                return;
-            }
-            Class<?> api = servletApi(servlet.getClass());
-            ClassLoader loader = api.getClassLoader();
-            String http = api.getPackageName() + ".";
-            Class<?> requests = Class.forName(http + "HttpServletRequest", false, loader);
-            Class<?> responses = Class.forName(http + "HttpServletResponse", false, loader);
+            Class<?> requests = servletApi(servlet, "HttpServletRequest");
+            Class<?> responses = servletApi(servlet, "HttpServletResponse");
             Object query = requests.getMethod("getQueryString").invoke(request);
             Map<String, Object> attrs = new LinkedHashMap<>();
             attrs.put("method", requests.getMethod("getMethod").invoke(request));
@@ -376,8 +468,15 @@ public final class Recorder {
                     + (query != null ? "?" + query : "")));
             // an exception leaving service becomes the container's 500 after this
             attrs.put("status", thrown != null ? 500 : responses.getMethod("getStatus").invoke(response));
-            attrs.put("duration_ns", System.nanoTime() - since);
-            attrs.put("traceparent", requests.getMethod("getHeader", String.class).invoke(request, "traceparent"));
+            attrs.put("duration_ns", System.nanoTime() - served.since);
+            attrs.put("traceparent", served.received);
+            Map<String, Object> parent = null;
+            if (served.parentTrace != null) {
+                parent = new LinkedHashMap<>();
+                parent.put("trace_id", served.parentTrace);
+                parent.put("span_id", served.parentSpan);
+            }
+            attrs.put("parent", parent);
             if (thrown != null) {
                 attrs.put("error", describe(c, thrown)[0]);
             }
@@ -389,16 +488,46 @@ public final class Recorder {
         }
     }
 
-    /** HttpServlet itself (javax's or jakarta's), a superclass of `type`. */
-    private static Class<?> servletApi(Class<?> type) {
+    /** The interface `name` of the servlet API (javax's or jakarta's) whose HttpServlet `servlet` is. */
+    private static Class<?> servletApi(Object servlet, String name) throws ClassNotFoundException {
+        Class<?> type = servlet.getClass();
         while (!type.getName().endsWith(".servlet.http.HttpServlet")) {
             type = type.getSuperclass();
         }
-        return type;
+        return Class.forName(type.getPackageName() + "." + name, false, type.getClassLoader());
     }
 
-    /** A W3C traceparent naming this trace and a new span. */
-    private static String newTraceparent() {
+    /** A request an HttpServlet serves: when it began, the traceparent it came with and,
+     * when that is a valid W3C one, the caller's trace id, span id and flags. */
+    static final class Served {
+        /** W3C trace context: version, trace id, parent span id, flags (a later version may add fields). */
+        private static final java.util.regex.Pattern TRACEPARENT = java.util.regex.Pattern.compile(
+                "([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?");
+        final long since = System.nanoTime();
+        final String received;
+        final String parentTrace;
+        final String parentSpan;
+        final String flags;
+
+        Served(String received) {
+            this.received = received;
+            java.util.regex.Matcher m = TRACEPARENT.matcher(received == null ? "" : received.trim());
+            boolean valid = m.matches() && !m.group(1).equals("ff") && !(m.group(1).equals("00") && m.group(5) != null)
+                    && !m.group(2).equals("0".repeat(32)) && !m.group(3).equals("0".repeat(16));
+            this.parentTrace = valid ? m.group(2) : null;
+            this.parentSpan = valid ? m.group(3) : null;
+            this.flags = valid ? m.group(4) : null;
+        }
+    }
+
+    /** A W3C traceparent for a request this thread sends, with a new span id: while the
+     * thread serves a request whose caller sent a valid traceparent, in the caller's trace
+     * with its flags (W3C propagation), else in this trace. */
+    private static String traceparent(Lane l) {
+        Served serving = l.serving.peek();
+        if (serving != null && serving.parentTrace != null) {
+            return "00-" + serving.parentTrace + "-" + Trace.spanId() + "-" + serving.flags;
+        }
         return "00-" + process.id + "-" + Trace.spanId() + "-01";
     }
 

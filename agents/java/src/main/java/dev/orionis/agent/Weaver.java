@@ -23,7 +23,8 @@ import org.objectweb.asm.Type;
  * RunNotifier and TestNG.run (each test's outcome), Thread.start (lane
  * parents; VirtualThread.start too where the JDK has virtual threads), Runtime.exit (the
  * status), and HTTP: HttpClient's and HttpURLConnection's requests (a W3C traceparent
- * header, an event) and the requests HttpServlet.service serves (javax and jakarta). */
+ * header; an event once answered) and the requests HttpServlet.service serves (javax and
+ * jakarta; their caller's traceparent goes on in the requests sent meanwhile). */
 final class Weaver implements ClassFileTransformer {
     private static final String RECORDER = "dev/orionis/agent/Recorder";
     private static final String LAUNCHER = "org/junit/platform/launcher/core/DefaultLauncher";
@@ -129,19 +130,22 @@ final class Weaver implements ClassFileTransformer {
                 byte[] sending = atEntry(bytes, Map.of("connect()V", connecting,
                         "getOutputStream()Ljava/io/OutputStream;", connecting,
                         "getInputStream()Ljava/io/InputStream;", connecting));
-                return around(sending, name, "getInputStream", "()Ljava/io/InputStream;", null, "answered", 0);
+                return around(sending, name, "getInputStream", "()Ljava/io/InputStream;", null, "answered", false, 0);
             }
             if (name.equals("javax/servlet/http/HttpServlet") || name.equals("jakarta/servlet/http/HttpServlet")) {
                 readRecorder(module);
                 String api = name.substring(0, name.indexOf('/'));
                 return around(bytes, name, "service", "(L" + api + "/servlet/ServletRequest;L" + api
-                        + "/servlet/ServletResponse;)V", "serving", "served", 0, 1, 2);
+                        + "/servlet/ServletResponse;)V", "serving", "served", false, 0, 1, 2);
             }
             if (name.equals(HTTP_CLIENT)) { // every request of java.net.http.HttpClient passes here
                 readRecorder(module);
-                return replaceArgument(bytes, "sendAsync", "(Ljava/net/http/HttpRequest;Ljava/net/http/HttpResponse$BodyHandler;"
+                byte[] sending = around(bytes, name, "send", "(Ljava/net/http/HttpRequest;"
+                        + "Ljava/net/http/HttpResponse$BodyHandler;)Ljava/net/http/HttpResponse;",
+                        "sendingSync", "sentSync", true);
+                return filtered(sending, "sendAsync", "(Ljava/net/http/HttpRequest;Ljava/net/http/HttpResponse$BodyHandler;"
                         + "Ljava/net/http/HttpResponse$PushPromiseHandler;Ljava/util/concurrent/Executor;)"
-                        + "Ljava/util/concurrent/CompletableFuture;", "outgoing", "java/net/http/HttpRequest");
+                        + "Ljava/util/concurrent/CompletableFuture;", "outgoing", "sent");
             }
             if (!scope.traced(name.replace('/', '.'), loader, domain)) {
                 return null;
@@ -430,12 +434,14 @@ final class Weaver implements ClassFileTransformer {
         });
     }
 
-    /** An instance method (of `owner`) whose calls are bracketed: Recorder.`enterHook()`
-     * first (when not null), and Recorder.`exitHook`(thrown, locals `slots`…) as it returns
-     * (thrown null) or throws (then rethrows); the locals go as Objects. */
+    /** An instance method (of `owner`) whose calls are bracketed: Recorder.`enterHook`(locals
+     * `slots`…) first (when not null), and Recorder.`exitHook`(thrown, [the value returned
+     * when `withResult`,] locals `slots`…) as it returns (thrown null) or throws (then
+     * rethrows; the value null); the locals and the value go as Objects. */
     private static byte[] around(byte[] bytes, String owner, String method, String descriptor, String enterHook,
-                                 String exitHook, int... slots) {
-        String exitDescriptor = "(Ljava/lang/Throwable;" + "Ljava/lang/Object;".repeat(slots.length) + ")V";
+                                 String exitHook, boolean withResult, int... slots) {
+        String objects = "Ljava/lang/Object;".repeat(slots.length);
+        String exitDescriptor = "(Ljava/lang/Throwable;" + (withResult ? "Ljava/lang/Object;" : "") + objects + ")V";
         Object[] locals = initialLocals(owner, false, Type.getArgumentTypes(descriptor));
         return rewrite(bytes, new MethodRewrite() {
             @Override
@@ -447,7 +453,8 @@ final class Weaver implements ClassFileTransformer {
                     public void visitCode() {
                         super.visitCode();
                         if (enterHook != null) {
-                            super.visitMethodInsn(Opcodes.INVOKESTATIC, RECORDER, enterHook, "()V", false);
+                            loadSlots();
+                            super.visitMethodInsn(Opcodes.INVOKESTATIC, RECORDER, enterHook, "(" + objects + ")V", false);
                         }
                         super.visitLabel(start);
                     }
@@ -455,7 +462,13 @@ final class Weaver implements ClassFileTransformer {
                     @Override
                     public void visitInsn(int opcode) {
                         if (opcode >= Opcodes.IRETURN && opcode <= Opcodes.RETURN) {
-                            super.visitInsn(Opcodes.ACONST_NULL);
+                            if (withResult) { // [value] -> [value, null, value]
+                                super.visitInsn(Opcodes.DUP);
+                                super.visitInsn(Opcodes.ACONST_NULL);
+                                super.visitInsn(Opcodes.SWAP);
+                            } else {
+                                super.visitInsn(Opcodes.ACONST_NULL);
+                            }
                             exit();
                         }
                         super.visitInsn(opcode);
@@ -467,26 +480,37 @@ final class Weaver implements ClassFileTransformer {
                         super.visitLabel(handler);
                         super.visitFrame(Opcodes.F_FULL, locals.length, locals, 1, new Object[] {"java/lang/Throwable"});
                         super.visitInsn(Opcodes.DUP);
+                        if (withResult) {
+                            super.visitInsn(Opcodes.ACONST_NULL);
+                        }
                         exit();
                         super.visitInsn(Opcodes.ATHROW);
                         super.visitTryCatchBlock(start, handler, handler, null); // last: the method's own come first
-                        super.visitMaxs(maxStack + slots.length + 2, maxLocals);
+                        super.visitMaxs(maxStack + slots.length + 3, maxLocals);
                     }
 
                     private void exit() {
+                        loadSlots();
+                        super.visitMethodInsn(Opcodes.INVOKESTATIC, RECORDER, exitHook, exitDescriptor, false);
+                    }
+
+                    private void loadSlots() {
                         for (int slot : slots) {
                             super.visitVarInsn(Opcodes.ALOAD, slot);
                         }
-                        super.visitMethodInsn(Opcodes.INVOKESTATIC, RECORDER, exitHook, exitDescriptor, false);
                     }
                 };
             }
         });
     }
 
-    /** A method whose first argument is first replaced by what Recorder.`hook` returns for it
-     * (an Object: the hook, on the boot class path, may not see the argument's `type`). */
-    private static byte[] replaceArgument(byte[] bytes, String method, String descriptor, String hook, String type) {
+    /** A method whose first argument is first replaced by what Recorder.`argumentHook`
+     * returns for it, and whose returned value by what Recorder.`resultHook` returns for it
+     * (Objects: the hooks, on the boot class path, may not see the classes; casts put the
+     * descriptor's types back). */
+    private static byte[] filtered(byte[] bytes, String method, String descriptor, String argumentHook, String resultHook) {
+        String argumentType = Type.getArgumentTypes(descriptor)[0].getInternalName();
+        String resultType = Type.getReturnType(descriptor).getInternalName();
         return rewrite(bytes, new MethodRewrite() {
             @Override
             MethodVisitor apply(String name, String desc, MethodVisitor mv) {
@@ -495,10 +519,22 @@ final class Weaver implements ClassFileTransformer {
                     public void visitCode() {
                         super.visitCode();
                         super.visitVarInsn(Opcodes.ALOAD, 1);
+                        filter(argumentHook, argumentType);
+                        super.visitVarInsn(Opcodes.ASTORE, 1);
+                    }
+
+                    @Override
+                    public void visitInsn(int opcode) {
+                        if (opcode == Opcodes.ARETURN) {
+                            filter(resultHook, resultType);
+                        }
+                        super.visitInsn(opcode);
+                    }
+
+                    private void filter(String hook, String type) {
                         super.visitMethodInsn(Opcodes.INVOKESTATIC, RECORDER, hook,
                                 "(Ljava/lang/Object;)Ljava/lang/Object;", false);
                         super.visitTypeInsn(Opcodes.CHECKCAST, type);
-                        super.visitVarInsn(Opcodes.ASTORE, 1);
                     }
                 };
             }

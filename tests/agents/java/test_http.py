@@ -74,7 +74,8 @@ public class Fetch {
 
 def test_httpclient_requests_carry_traceparent_and_are_recorded(tmp_path: Path) -> None:
     """send and sendAsync: each request an `http.client` event with its status and duration
-    (sendAsync's once its future completes)."""
+    (sendAsync's once its future completes); the JDK's HttpServer that answers them, in the
+    same program, makes an `http.server` event of each."""
     (tmp_path / "pom.xml").write_text("<project/>\n")  # a Java project: the agent is built
     (tmp_path / "Fetch.java").write_text(FETCH)
     subprocess.run(["javac", "-g", "-d", str(tmp_path), str(tmp_path / "Fetch.java")], check=True)
@@ -102,6 +103,15 @@ def test_httpclient_requests_carry_traceparent_and_are_recorded(tmp_path: Path) 
     main_lane = events[0]["lane"]
     assert events[1]["lane"] == main_lane  # send: the sending thread's event
     assert events[2]["lane"] != main_lane  # sendAsync: the thread that completed its future
+    # the same program's com.sun.net.httpserver served them: each request's parent is the
+    # span its traceparent named
+    served = [e["attrs"] for e in by_type(records, "event") if e["kind"] == "http.server"]
+    assert [(e["method"], e["url"], e["status"], e["traceparent"]) for e in served] == [
+        ("GET", "/orders?token=<redacted>", 200, sent), ("GET", "/orders?token=<redacted>", 200, own),
+        ("POST", "/missing", 404, missing)]
+    assert [e["parent"] for e in served] == [
+        {"trace_id": tp.split("-")[1], "span_id": tp.split("-")[2]} for tp in (sent, own, missing)]
+    assert all(e["duration_ns"] >= 20_000_000 for e in served)
 
 
 CALL = """\

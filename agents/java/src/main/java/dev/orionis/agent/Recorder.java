@@ -422,8 +422,31 @@ public final class Recorder {
     }
 
     /** HttpServlet.service (javax or jakarta) starts serving `request` on this thread (the
-     * locals `served` gets go here too). */
+     * locals `served` gets come here too). */
     public static void serving(Object servlet, Object request, Object response) {
+        beginServing(servlet, request);
+    }
+
+    /** HttpServlet.service returned (or threw `thrown`). */
+    public static void served(Throwable thrown, Object servlet, Object request, Object response) {
+        endServing(thrown, servlet, request, response);
+    }
+
+    /** com.sun.net.httpserver's `exchange` starts through the application's filters and
+     * handler on this thread (ServerImpl.Exchange.LinkHandler.handle). */
+    public static void exchanging(Object exchange) {
+        beginServing(null, exchange);
+    }
+
+    /** The application's filters and handler are done with `exchange` (or threw `thrown`). */
+    public static void exchanged(Throwable thrown, Object exchange) {
+        endServing(thrown, null, exchange, null);
+    }
+
+    /** A request begins to be served on this thread: an HttpServlet's (`servlet` not null)
+     * or com.sun.net.httpserver's exchange; the traceparent it came with is read now, so
+     * that the requests sent while serving it go on in the caller's trace. */
+    private static void beginServing(Object servlet, Object request) {
         if (context == null) {
             return;
         }
@@ -432,8 +455,15 @@ public final class Recorder {
         if (!l.busy) {
             l.busy = true;
             try {
-                received = (String) servletApi(servlet, "HttpServletRequest").getMethod("getHeader", String.class)
-                        .invoke(request, "traceparent");
+                if (servlet != null) {
+                    received = (String) servletApi(servlet, "HttpServletRequest").getMethod("getHeader", String.class)
+                            .invoke(request, "traceparent");
+                } else {
+                    Class<?> exchanges = exchangeApi(request);
+                    Object headers = exchanges.getMethod("getRequestHeaders").invoke(request);
+                    received = (String) Class.forName("com.sun.net.httpserver.Headers", false, exchanges.getClassLoader())
+                            .getMethod("getFirst", String.class).invoke(headers, "traceparent");
+                }
             } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
                 // served as a request without one
             } finally {
@@ -443,11 +473,11 @@ public final class Recorder {
         l.serving.push(new Served(received));
     }
 
-    /** HttpServlet.service returned (or threw `thrown`): the request becomes an
-     * `http.server` event with its method, URL, status, duration, the traceparent it came
-     * with and, when that is valid, its parent span. Through the servlet API's interfaces,
-     * by reflection: the container's classes are not the agent's. */
-    public static void served(Throwable thrown, Object servlet, Object request, Object response) {
+    /** The request served on this thread is done: an `http.server` event with its method,
+     * URL (path and query, secrets redacted), status, duration, the traceparent it came
+     * with and, when that is valid, its parent span. Through the APIs' interfaces, by
+     * reflection: the container's classes are not the agent's. */
+    private static void endServing(Throwable thrown, Object servlet, Object request, Object response) {
         Context c = context;
         if (c == null) {
             return;
@@ -459,15 +489,23 @@ public final class Recorder {
         }
         l.busy = true;
         try {
-            Class<?> requests = servletApi(servlet, "HttpServletRequest");
-            Class<?> responses = servletApi(servlet, "HttpServletResponse");
-            Object query = requests.getMethod("getQueryString").invoke(request);
             Map<String, Object> attrs = new LinkedHashMap<>();
-            attrs.put("method", requests.getMethod("getMethod").invoke(request));
-            attrs.put("url", c.secrets.scrub(requests.getMethod("getRequestURI").invoke(request)
-                    + (query != null ? "?" + query : "")));
-            // an exception leaving service becomes the container's 500 after this
-            attrs.put("status", thrown != null ? 500 : responses.getMethod("getStatus").invoke(response));
+            if (servlet != null) {
+                Class<?> requests = servletApi(servlet, "HttpServletRequest");
+                Object query = requests.getMethod("getQueryString").invoke(request);
+                attrs.put("method", requests.getMethod("getMethod").invoke(request));
+                attrs.put("url", c.secrets.scrub(requests.getMethod("getRequestURI").invoke(request)
+                        + (query != null ? "?" + query : "")));
+                // an exception leaving service becomes the container's 500 after this
+                attrs.put("status", thrown != null ? 500
+                        : servletApi(servlet, "HttpServletResponse").getMethod("getStatus").invoke(response));
+            } else {
+                Class<?> exchanges = exchangeApi(request);
+                attrs.put("method", exchanges.getMethod("getRequestMethod").invoke(request));
+                attrs.put("url", c.secrets.scrub(String.valueOf(exchanges.getMethod("getRequestURI").invoke(request))));
+                int status = (Integer) exchanges.getMethod("getResponseCode").invoke(request);
+                attrs.put("status", status > 0 ? status : null); // -1: no answer was sent
+            }
             attrs.put("duration_ns", System.nanoTime() - served.since);
             attrs.put("traceparent", served.received);
             Map<String, Object> parent = null;
@@ -497,7 +535,12 @@ public final class Recorder {
         return Class.forName(type.getPackageName() + "." + name, false, type.getClassLoader());
     }
 
-    /** A request an HttpServlet serves: when it began, the traceparent it came with and,
+    /** com.sun.net.httpserver.HttpExchange (its implementations are not exported). */
+    private static Class<?> exchangeApi(Object exchange) throws ClassNotFoundException {
+        return Class.forName("com.sun.net.httpserver.HttpExchange", false, exchange.getClass().getClassLoader());
+    }
+
+    /** A request served (an HttpServlet's or com.sun.net.httpserver's): when it began, the traceparent it came with and,
      * when that is a valid W3C one, the caller's trace id, span id and flags. */
     static final class Served {
         /** W3C trace context: version, trace id, parent span id, flags (a later version may add fields). */

@@ -23,8 +23,9 @@ import org.objectweb.asm.Type;
  * RunNotifier and TestNG.run (each test's outcome), Thread.start (lane
  * parents; VirtualThread.start too where the JDK has virtual threads), Runtime.exit (the
  * status), and HTTP: HttpClient's and HttpURLConnection's requests (a W3C traceparent
- * header; an event once answered) and the requests HttpServlet.service serves (javax and
- * jakarta; their caller's traceparent goes on in the requests sent meanwhile). */
+ * header; an event once answered) and the requests HttpServlet.service (javax and
+ * jakarta) and com.sun.net.httpserver serve (their caller's traceparent goes on in the
+ * requests sent meanwhile). */
 final class Weaver implements ClassFileTransformer {
     private static final String RECORDER = "dev/orionis/agent/Recorder";
     private static final String LAUNCHER = "org/junit/platform/launcher/core/DefaultLauncher";
@@ -137,6 +138,12 @@ final class Weaver implements ClassFileTransformer {
                 String api = name.substring(0, name.indexOf('/'));
                 return around(bytes, name, "service", "(L" + api + "/servlet/ServletRequest;L" + api
                         + "/servlet/ServletResponse;)V", "serving", "served", false, 0, 1, 2);
+            }
+            if (name.equals("sun/net/httpserver/ServerImpl$Exchange$LinkHandler")) {
+                // com.sun.net.httpserver: from the server's own filters to the application's
+                readRecorder(module);
+                return around(bytes, name, "handle", "(Lcom/sun/net/httpserver/HttpExchange;)V", "exchanging",
+                        "exchanged", false, 1);
             }
             if (name.equals(HTTP_CLIENT)) { // every request of java.net.http.HttpClient passes here
                 readRecorder(module);

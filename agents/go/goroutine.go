@@ -144,6 +144,12 @@ func panicOf(g uintptr) uintptr {
 	return gWord(g, layout.panicOffset)
 }
 
+// mayBePanicking: a cheap first look, from an instrumented function's exit, before
+// panicking's closer one (g is that goroutine's runtime g).
+func mayBePanicking(g uintptr) bool {
+	return !layout.panicKnown || gWord(g, layout.panicOffset) != 0
+}
+
 // panicking reports whether the running goroutine is panicking, with the panic value.
 // Called from a deferred function: a panic is what runs it when the g says so.
 func panicking() (bool, any) {

@@ -159,6 +159,7 @@ type Frame struct {
 	l        *lane
 	fn       int
 	inFlight uintptr // the panic already running when the function was called (a deferred call)
+	g        uintptr // the goroutine's runtime g: its exit looks for a panic there without reading it again
 }
 
 // Enter records a call without its arguments.
@@ -166,15 +167,15 @@ func Enter(fn int) Frame {
 	if off {
 		return Frame{}
 	}
-	l, inFlight := begin(fn)
+	g := getg()
+	l, inFlight := begin(g, fn)
 	l.tr.addBare(l, int32(fn), ticks())
-	return Frame{l: l, fn: fn, inFlight: inFlight}
+	return Frame{l: l, fn: fn, inFlight: inFlight, g: g}
 }
 
-// begin opens fn on the running goroutine's lane, and tells the panic already running
-// (Enter's and EnterArgs' common part). One read of the runtime's g gives both.
-func begin(fn int) (*lane, uintptr) {
-	g := getg()
+// begin opens fn on the lane of the running goroutine (whose runtime g is `g`), and tells
+// the panic already running (Enter's and EnterArgs' common part).
+func begin(g uintptr, fn int) (*lane, uintptr) {
 	l := laneOf(g)
 	if l.panic != nil && len(l.fns) == 0 {
 		l.panic = nil // recovered below the goroutine's instrumented calls (net/http does)
@@ -188,12 +189,13 @@ func EnterArgs(fn int, namesAndValues ...any) Frame {
 	if off {
 		return Frame{}
 	}
-	l, inFlight := begin(fn)
+	g := getg()
+	l, inFlight := begin(g, fn)
 	if namesAndValues == nil {
 		namesAndValues = []any{}
 	}
 	l.tr.add(event{kind: evCall, fn: int32(fn), tick: ticks(), lane: l, extra: &eventExtra{values: namesAndValues, hasValue: true}})
-	return Frame{l: l, fn: fn, inFlight: inFlight}
+	return Frame{l: l, fn: fn, inFlight: inFlight, g: g}
 }
 
 // What Exit asks of the instrumented function's deferred code.
@@ -218,13 +220,15 @@ func (f *Frame) exit(keepOnly bool) int {
 	if f.l == nil {
 		return exitDone
 	}
-	if isPanicking, value := panicking(); isPanicking && (f.inFlight == 0 || f.inFlight != currentPanic()) {
-		f.raised(value)
-		if cfg.mode == modeSafe {
-			f.unwound(nil, false)
-			return exitDone
+	if mayBePanicking(f.g) {
+		if isPanicking, value := panicking(); isPanicking && (f.inFlight == 0 || f.inFlight != currentPanic()) {
+			f.raised(value)
+			if cfg.mode == modeSafe {
+				f.unwound(nil, false)
+				return exitDone
+			}
+			return exitLocals
 		}
-		return exitLocals
 	}
 	if p := f.l.panic; p != nil { // recovered here, or below by code we do not see
 		f.l.panic = nil

@@ -192,21 +192,20 @@ func (t *trace) addBare(l *lane, fn int32, tick uint64) {
 		t.mu.Unlock()
 		return
 	}
-	if t.ring == nil && t.w.file != nil && l.defined && t.root != "" && !t.closed.Load() {
+	if t.ring == nil && t.w.file != nil && l.defined && t.root != "" && !t.closed.Load() &&
+		(fn < 0 || int(fn) < len(t.fnIDs) && t.fnIDs[fn] >= 0) {
 		if fn < 0 {
 			t.n.returns++
 			t.w.bare(5, t.timeOn(l, tick), l.id, -1)
-			t.recorded()
-			t.mu.Unlock()
-			return
-		}
-		if int(fn) < len(t.fnIDs) && t.fnIDs[fn] >= 0 {
+		} else {
 			t.n.calls++
 			t.w.bare(4, t.timeOn(l, tick), l.id, int64(t.fnIDs[fn]))
-			t.recorded()
-			t.mu.Unlock()
-			return
 		}
+		if len(t.w.buf) >= frameTarget || !t.flushArmed { // recorded's work, seldom needed
+			t.recorded()
+		}
+		t.mu.Unlock()
+		return
 	}
 	ev := event{kind: evCall, fn: fn, tick: tick, lane: l}
 	if fn < 0 {

@@ -33,6 +33,10 @@ public final class Recorder {
     private static final Map<URLConnection, ClientRequest> REQUESTS = Collections.synchronizedMap(new WeakHashMap<>());
     private static volatile Trace.Failure failure;
     private static volatile Integer exitStatus;
+    /** A test runner ends with the status of the failing tests it reported (JUnit's
+     * ConsoleLauncher, which junit-platform-gradle-plugin runs, exits 1): their traces are
+     * the failure, not the exit (a test's own System.exit is one). */
+    private static volatile boolean exitOfTestRunner;
     private static volatile boolean mainDied;
     /** Every lane made, for error mode's window: a failure writes all their rings. */
     private static final List<Lane> ALL_LANES = new ArrayList<>();
@@ -590,6 +594,10 @@ public final class Recorder {
         exitStatus = status;
         if (status != 0 && failure == null) {
             Lane l = lane();
+            if (Tests.failedSoFar > 0 && l.test == null) {
+                exitOfTestRunner = true;
+                return;
+            }
             Trace.Failure f = new Trace.Failure();
             f.kind = "exit";
             f.type = "System.exit";
@@ -691,6 +699,9 @@ public final class Recorder {
             window.sort((a, b) -> Long.compare(a.nanos, b.nanos)); // stable: a lane keeps its order
         } else {
             unwindOpenCalls();
+        }
+        if (exitOfTestRunner && process.windowed) {
+            status = 0; // error mode writes no trace of its own for it
         }
         int root = rootFn;
         process.finish(failure, status, window, root < 0 ? null : Functions.get(root).qualifiedName());

@@ -12,6 +12,8 @@ final class Tests {
     /** A JUnit Platform launcher reports the tests of this JVM: JUnit 4's notifier, which
      * the vintage engine drives underneath, must not report them twice. */
     static volatile boolean platformReports;
+    /** Tests of this JVM that failed (each has its trace). */
+    static volatile int failedSoFar;
 
     private Tests() {
     }
@@ -70,6 +72,7 @@ final class Tests {
             test.finish(null, null, List.of(), null);
             return;
         }
+        failedSoFar++; // racy across threads, but only ever compared with 0
         l.busy = true;
         try {
             test.finish(Recorder.failureOf(c, l, thrown, "test"), null, l.since(l.testFrom), null);

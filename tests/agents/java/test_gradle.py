@@ -1,6 +1,6 @@
 """`orion test -- gradle test` on a project whose build knows nothing of Orionis (JUnit 4,
 run by Gradle's own JUnit runner; JUnit 5 and JUnit 4 through the vintage engine, run by
-JUnit's own Gradle plugin): one trace per failing test, the exit status Gradle's, and no
+JUnit's own Gradle plugin; TestNG, by Gradle's TestNG runner): one trace per failing test, the exit status Gradle's, and no
 trace of Gradle itself (its compiled build script is not the application's), even with a
 Gradle daemon already running that was started without the agent. Debian's gradle 4.4.1 is
 the Gradle to be had here (docs/java.md); skipped without it."""
@@ -70,31 +70,46 @@ dependencies {
 """
 
 
-def test_junit5_under_gradle_with_junits_plugin(tmp_path: Path) -> None:
-    """The sample's JUnit 5 and JUnit 4 tests under Gradle: a trace for each failing one,
-    and none for the launcher's own exit status 1 (the tests' failure, already reported)."""
-    root = tmp_path / "inventory"
-    shutil.copytree(SAMPLE / "src", root / "src")
-    (root / "build.gradle").write_text(JUNIT_PLATFORM_BUILD)
+def run_failing_tests(tmp_path: Path, sources: Path, build: str) -> dict[str, dict]:
+    """`orion test -- gradle -q test` on `sources`' src/ with `build` as build.gradle, after
+    a plain run: the summary's rows by test, each trace validated and named for its test."""
+    root = tmp_path / "project"
+    shutil.copytree(sources / "src", root / "src")
+    (root / "build.gradle").write_text(build)
     env = plain_env(GRADLE_USER_HOME=str(tmp_path / "gradle-home"))
     try:
         plain = subprocess.run([GRADLE, "-q", "test"], cwd=root, capture_output=True, text=True, env=env,
                                timeout=TIMEOUT)
-        assert plain.returncode == 1 and "3 tests failed" in plain.stdout, plain.stdout + plain.stderr
+        assert plain.returncode == 1, plain.stdout + plain.stderr
         spool, summary = tmp_path / "spool", tmp_path / "summary.json"
         done = orion("test", "--spool", str(spool), "--json", "--output", str(summary), "--",
                      "gradle", "-q", "test", cwd=root, env=env)
         assert done.returncode == plain.returncode, done.stderr
         rows = {row["test"]: row for row in json.loads(summary.read_text())["traces"]}
-        orders, legacy = "com.example.inventory.OrdersTest", "com.example.inventory.LegacyStockTest"
-        assert set(rows) == {f"{orders}.refusesAnOrderItCannotServe", f"{orders}.countsWhatIsLeft",
-                             f"{legacy}.addsUp"}
-        assert rows[f"{legacy}.addsUp"]["exception"] == "java.lang.AssertionError: kiwis expected:<5> but was:<4>"
         for row in rows.values():
             trace = Path(row["path"])
             assert orion("validate", str(trace), cwd=tmp_path).returncode == 0
             [end] = by_type(decoded(trace), "end")
             assert end["test"] == {"id": row["test"], "outcome": "failed"}
-        assert len(list(spool.glob("*.otrace"))) == 3  # not the launcher's exit, nor Gradle's JVMs
+        assert len(list(spool.glob("*.otrace"))) == len(rows)  # nothing of Gradle's own JVMs
+        return rows
     finally:
         subprocess.run([GRADLE, "--stop"], cwd=root, capture_output=True, env=env, timeout=TIMEOUT)
+
+
+def test_junit5_under_gradle_with_junits_plugin(tmp_path: Path) -> None:
+    """The sample's JUnit 5 and JUnit 4 tests: a trace for each failing one, and none for the
+    launcher's own exit status 1 (the tests' failure, already reported)."""
+    rows = run_failing_tests(tmp_path, SAMPLE, JUNIT_PLATFORM_BUILD)
+    orders, legacy = "com.example.inventory.OrdersTest", "com.example.inventory.LegacyStockTest"
+    assert set(rows) == {f"{orders}.refusesAnOrderItCannotServe", f"{orders}.countsWhatIsLeft", f"{legacy}.addsUp"}
+    assert rows[f"{legacy}.addsUp"]["exception"] == "java.lang.AssertionError: kiwis expected:<5> but was:<4>"
+
+
+def test_testng_under_gradle(tmp_path: Path) -> None:
+    """Gradle's own TestNG runner (useTestNG()) calls TestNG.run, where the agent's listener joins."""
+    build = ("apply plugin: 'java'\nrepositories { mavenCentral() }\n"
+             "dependencies { testImplementation 'org.testng:testng:7.5.1' }\ntest { useTestNG() }\n")
+    rows = run_failing_tests(tmp_path, Path(__file__).resolve().parent / "testng", build)
+    assert set(rows) == {f"{CLASS}.depositsAddUp", f"{CLASS}.transfersMoveMoney"}
+    assert rows[f"{CLASS}.transfersMoveMoney"]["exception"] == "java.lang.IllegalStateException: overdrawn ann by 4"

@@ -26,7 +26,7 @@ from .frames import FrameDecompressor, iter_frames
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: importing typing would cost every `orion run`
-    from typing import Any, Iterator
+    from typing import Any, Callable, Iterator
 
 _TIMED = C.TIMED_TYPES
 # A file cut before its first frame was whole (the prelude alone, or half a frame): every
@@ -291,6 +291,10 @@ class TraceReader:
             raise
         self._header: dict | None = None
         self.frame_offset = 0
+        # Set before records() starts: (a frame's decompressed bytes, its offset) -> the
+        # msgpack records to read from it instead (orion.analysis.trace_index hands on only
+        # those its model needs); the checksum is still of the frame's own bytes.
+        self.frame_filter: Callable[[bytes, int], bytes] | None = None
 
     def __enter__(self) -> "TraceReader":
         return self
@@ -346,8 +350,9 @@ class TraceReader:
                 raise CorruptTrace(f"frame at byte {frame.offset} follows the end record")
             data = inflate.decompress(buf, frame)
             self.frame_offset = frame.offset  # of the records being yielded
-            unpacker = _unpacker(len(data))
-            unpacker.feed(data)
+            read = data if self.frame_filter is None else self.frame_filter(data, frame.offset)
+            unpacker = _unpacker(len(read))
+            unpacker.feed(read)
             t = 0
             try:
                 for record in unpacker:
@@ -391,7 +396,7 @@ class TraceReader:
                 raise _corrupt_record(frame.offset, exc) from None
             if first:
                 raise CorruptTrace("first frame holds no header record")
-            if not _ends_on_a_record(unpacker, len(data)):
+            if not _ends_on_a_record(unpacker, len(read)):
                 raise CorruptTrace(f"frame at byte {frame.offset} ends partway through a record "
                                    f"(each frame must hold whole records)")
             crc = zlib.crc32(data, crc)

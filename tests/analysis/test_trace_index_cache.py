@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 
-from orion.analysis import index_cache
+from orion.analysis import index_cache, trace_index
 from orion.analysis.replay import Replay, ReplayError
 from orion.analysis.trace_index import open_indexed, open_replay
 from orion.cli import cli
@@ -22,6 +22,23 @@ from orion.spool import Spool
 from ..sample_traces import write_large_trace
 from .test_replay import states
 from .trees import PROGRAM, write_program
+
+
+@pytest.fixture(autouse=True)
+def python_pass(monkeypatch) -> None:
+    """The cache is the Python pass's: the C pass (orion.analysis._index) is faster than
+    reading an index back from it, and never uses it."""
+    monkeypatch.setenv("ORION_INDEX_PASS", "python")
+
+
+@pytest.mark.skipif(trace_index._index is None, reason="orion.analysis._index is not built")
+def test_the_c_pass_keeps_no_index_on_disk(tmp_path, monkeypatch, trace):
+    monkeypatch.delenv("ORION_INDEX_PASS")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(index_cache, "MIN_STEPS", 0)
+    steps = open_indexed(trace)
+    assert states(Replay(steps.trace, steps))[-60:] == expected(trace)
+    assert not (tmp_path / "cache").exists()
 
 
 @pytest.fixture

@@ -685,41 +685,67 @@ static PyObject *scanner_frame(Scanner *s, PyObject *args) {
     return PyBytes_FromStringAndSize(s->out.p, (Py_ssize_t)s->out.n);
 }
 
-static PyObject *bytes_of(const Vec *v) {
-    return PyBytes_FromStringAndSize(v->p, (Py_ssize_t)v->n);
+/* A column handed over as the Python pass has it (an array of `typecode`, or a bytearray
+ * when typecode is NULL), its C copy freed at once: a million steps' columns are tens
+ * of MB, and they are never held twice over. */
+static PyObject *column(PyObject *array_type, const char *typecode, Vec *v) {
+    PyObject *out;
+    if (!typecode) {
+        out = PyByteArray_FromStringAndSize(v->p, (Py_ssize_t)v->n);
+    } else {
+        out = PyObject_CallFunction(array_type, "s", typecode);
+        PyObject *view = out ? PyMemoryView_FromMemory(v->p ? v->p : "", (Py_ssize_t)v->n,
+                                                       PyBUF_READ) : NULL;
+        PyObject *done = view ? PyObject_CallMethod(out, "frombytes", "O", view) : NULL;
+        Py_XDECREF(view);
+        if (!done) Py_CLEAR(out);
+        Py_XDECREF(done);
+    }
+    free(v->p);
+    *v = (Vec){NULL, 0, 0};
+    return out;
 }
 
 PyDoc_STRVAR(finish_doc,
-"finish() -> (tail, lanes, frame_offsets, frame_starts, given, call_records, sites):\n"
-"tail: the records of calls still open at the end, times absolute, for the model last;\n"
-"lanes: (id, has_items, kinds, times, depths, records, aux, flags, frame, partner) in\n"
-"the order first seen; sites: (fn, record numbers, sites); columns as native bytes.");
+"finish() -> (tail, lanes, sites, frame_offsets, frame_starts, given, call_records):\n"
+"tail: the msgpack records of calls still open at the end, for the model last (deltas\n"
+"from 0); lanes: (id, has_items, kinds, times, depths, records, aux, flags, frame,\n"
+"partner) in the order first seen; sites: (order, fn, record numbers, sites); columns as\n"
+"the Python pass's arrays and bytearrays.");
 
 static PyObject *scanner_finish(Scanner *s, PyObject *unused) {
     (void)unused;
     if (s->failed || s->not_indexable) return raise_for(s->failed ? E_FAILED : E_NOT_INDEXABLE);
+    s->failed = 1; /* its columns are handed over: once only */
     s->out.n = 0;
-    s->emitted_t = 0; /* the tail's times are absolute */
-    PyObject *lanes = PyList_New(0), *sites = PyList_New(0), *result = NULL;
-    if (!lanes || !sites) goto done;
+    s->emitted_t = 0;
+    PyObject *module = PyImport_ImportModule("array"), *array_type = NULL;
+    PyObject *lanes = PyList_New(0), *sites = PyList_New(0), *tail = NULL, *result = NULL;
+    if (!module || !lanes || !sites || !(array_type = PyObject_GetAttrString(module, "array")))
+        goto done;
     for (size_t i = 0; i < s->nlanes; i++) {
-        Lane *lane = &s->lanes[i];
-        int err = give_pending(s, lane);
+        int err = give_pending(s, &s->lanes[i]);
         if (err) {
-            s->failed = 1;
             raise_for(err);
             goto done;
         }
-        PyObject *flags = PyBytes_FromStringAndSize(NULL, lane->steps);
-        if (!flags) goto done;
-        char *f = PyBytes_AS_STRING(flags);
-        memset(f, 0, lane->steps);
+    }
+    if (!(tail = PyBytes_FromStringAndSize(s->out.p, (Py_ssize_t)s->out.n))) goto done;
+    for (size_t i = 0; i < s->nlanes; i++) {
+        Lane *lane = &s->lanes[i];
+        Vec flags = {calloc(lane->steps ? lane->steps : 1, 1), lane->steps, lane->steps};
+        if (!flags.p) {
+            PyErr_NoMemory();
+            goto done;
+        }
         for (size_t j = 0; j < lane->flagged.n / sizeof(int32_t); j++)
-            f[((int32_t *)lane->flagged.p)[j]] |= HAS_EVENTS;
+            flags.p[((int32_t *)lane->flagged.p)[j]] |= HAS_EVENTS;
         PyObject *item = Py_BuildValue(
-            "(LiNNNNNNNN)", (long long)lane->id, lane->has_items, bytes_of(&lane->kinds),
-            bytes_of(&lane->times), bytes_of(&lane->depths), bytes_of(&lane->records),
-            bytes_of(&lane->aux), flags, bytes_of(&lane->frame), bytes_of(&lane->partner));
+            "(LiNNNNNNNN)", (long long)lane->id, lane->has_items,
+            column(array_type, NULL, &lane->kinds), column(array_type, "q", &lane->times),
+            column(array_type, "i", &lane->depths), column(array_type, "i", &lane->records),
+            column(array_type, "i", &lane->aux), column(array_type, NULL, &flags),
+            column(array_type, "i", &lane->frame), column(array_type, "i", &lane->partner));
         if (!item || PyList_Append(lanes, item) < 0) {
             Py_XDECREF(item);
             goto done;
@@ -730,8 +756,8 @@ static PyObject *scanner_finish(Scanner *s, PyObject *unused) {
         int32_t at = s->site_fns.values[i];
         if (at < 0) continue;
         PyObject *item = Py_BuildValue("(iLNN)", at, (long long)s->site_fns.keys[i],
-                                       bytes_of(&s->sites[at].numbers),
-                                       bytes_of(&s->sites[at].sites));
+                                       column(array_type, "q", &s->sites[at].numbers),
+                                       column(array_type, "q", &s->sites[at].sites));
         if (!item || PyList_Append(sites, item) < 0) {
             Py_XDECREF(item);
             goto done;
@@ -739,10 +765,15 @@ static PyObject *scanner_finish(Scanner *s, PyObject *unused) {
         Py_DECREF(item);
     }
     if (PyList_Sort(sites) < 0) goto done; /* back in the order first seen */
-    result = Py_BuildValue("(NOONNNN)", bytes_of(&s->out), lanes, sites,
-                           bytes_of(&s->frame_offsets), bytes_of(&s->frame_starts),
-                           bytes_of(&s->given), bytes_of(&s->call_records));
+    result = Py_BuildValue("(OOONNNN)", tail, lanes, sites,
+                           column(array_type, "q", &s->frame_offsets),
+                           column(array_type, "q", &s->frame_starts),
+                           column(array_type, "q", &s->given),
+                           column(array_type, "q", &s->call_records));
 done:
+    Py_XDECREF(module);
+    Py_XDECREF(array_type);
+    Py_XDECREF(tail);
     Py_XDECREF(lanes);
     Py_XDECREF(sites);
     return result;

@@ -697,18 +697,14 @@ class _Indexer:
             tail, lanes, sites, *columns = scanner.finish()
         except _index.NotIndexable:
             raise _NotIndexable from None
-        for column, data in zip((self.frame_offsets, self.frame_starts, self.given,
-                                 self.call_records), columns):
-            column.frombytes(data)
-        for lane_id, has_items, *data in lanes:
+        self.frame_offsets, self.frame_starts, self.given, self.call_records = columns
+        for lane_id, has_items, *lane_columns in lanes:
             lane = self.lanes[lane_id] = _Lane(-1)
             lane.has_items = bool(has_items)
-            for name, column in zip(COLUMNS, data):
-                empty = getattr(lane, name)
-                setattr(lane, name, bytearray(column) if isinstance(empty, bytearray)
-                        else array(empty.typecode, column))
+            for name, column in zip(COLUMNS, lane_columns):
+                setattr(lane, name, column)
         for _, fn, numbers, at in sites:
-            self.sites[fn] = (array("q", numbers), array("q", at))
+            self.sites[fn] = (numbers, at)
         yield from _timed_records(tail)  # calls still open at the end: the model keeps them
 
     def cache_parts(self) -> tuple[dict, list]:

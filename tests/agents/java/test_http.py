@@ -67,6 +67,12 @@ public class Fetch {
         } finally {
             server.stop(0);
         }
+        try { // nobody listens there now
+            get(HttpClient.newHttpClient(), HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+                    + server.getAddress().getPort() + "/gone")).build());
+        } catch (java.io.IOException e) {
+            System.out.println("refused " + e.getClass().getName());
+        }
     }
 }
 """
@@ -82,12 +88,12 @@ def test_httpclient_requests_carry_traceparent_and_are_recorded(tmp_path: Path) 
     plain = subprocess.run(["java", "-cp", str(tmp_path), "Fetch"], capture_output=True, text=True,
                            env=plain_env())
     own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-    assert plain.stdout.splitlines() == ["200 null", f"200 {own}", "404 null"]
+    assert plain.stdout.splitlines() == ["200 null", f"200 {own}", "404 null", "refused java.net.ConnectException"]
     spool = tmp_path / "spool"
     done = orion("run", "--spool", str(spool), "--mode", "dev", "--", "java", "-cp", str(tmp_path),
                  "Fetch", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    sent, kept, missing = (line.split(" ", 1)[1] for line in done.stdout.splitlines())
+    sent, kept, missing, refused = (line.split(" ", 1)[1] for line in done.stdout.splitlines())
     [trace] = spool.glob("*.otrace")
     assert orion("validate", str(trace), cwd=tmp_path).returncode == 0
     records = decoded(trace)
@@ -95,9 +101,11 @@ def test_httpclient_requests_carry_traceparent_and_are_recorded(tmp_path: Path) 
     assert re.fullmatch(rf"00-{records[0]['trace_id']}-[0-9a-f]{{16}}-01", missing) and missing != sent
     assert kept == own  # the program's own header is left alone
     events = [e for e in by_type(records, "event") if e["kind"] == "http.client"]
-    assert [(e["attrs"]["method"], e["attrs"]["status"], e["attrs"]["traceparent"]) for e in events] == [
+    assert [(e["attrs"]["method"], e["attrs"]["status"], e["attrs"]["traceparent"]) for e in events[:3]] == [
         ("GET", 200, sent), ("GET", 200, own), ("POST", 404, missing)]
-    assert all(e["attrs"]["duration_ns"] >= 20_000_000 for e in events)  # the server's 20 ms pause
+    assert all(e["attrs"]["duration_ns"] >= 20_000_000 for e in events[:3])  # the server's 20 ms pause
+    assert refused == "java.net.ConnectException"  # the program's exception, and the event's error
+    assert (events[3]["attrs"]["status"], events[3]["attrs"]["error"]) == (None, refused)
     assert "abc123secret" not in events[0]["attrs"]["url"] and "token=" in events[0]["attrs"]["url"]
     assert events[2]["attrs"]["url"].endswith("/missing")
     main_lane = events[0]["lane"]

@@ -544,8 +544,9 @@ public final class Recorder {
         return Class.forName("com.sun.net.httpserver.HttpExchange", false, exchange.getClass().getClassLoader());
     }
 
-    /** A request served (an HttpServlet's or com.sun.net.httpserver's): when it began, the traceparent it came with and,
-     * when that is a valid W3C one, the caller's trace id, span id and flags. */
+    /** A request served (an HttpServlet's or com.sun.net.httpserver's): when it began, the
+     * traceparent it came with and, when that is a valid W3C one, the caller's trace id,
+     * span id and flags. */
     static final class Served {
         /** W3C trace context: version, trace id, parent span id, flags (a later version may add fields). */
         private static final java.util.regex.Pattern TRACEPARENT = java.util.regex.Pattern.compile(

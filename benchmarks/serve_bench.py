@@ -2,7 +2,8 @@
 list (headless chromium), /api/traces latency under 50 concurrent clients, and the server
 process's memory. Targets: first render < 2 s; p99 list latency < 200 ms.
 
-Run by hand: python benchmarks/serve_bench.py [--events 1000000] [--traces 10000]
+Run by hand: python benchmarks/serve_bench.py [big|list|all] [--events 1000000]
+[--traces 10000] [--rounds 3]
 (needs Debian's chromium and Playwright, as scripts/test installs them).
 """
 
@@ -12,6 +13,7 @@ import argparse
 import http.client
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,10 +33,16 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-component-update", "--disable-sync"]
 
 
-def start_server(spool: Spool, cache: Path | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(spool: Spool, cache: Path | None = None, index_pass: str | None = None
+                 ) -> tuple[subprocess.Popen, str]:
     """A real `orion serve`; with `cache`, its trace indexes kept there (an empty
-    directory: every trace's index is built on its first load)."""
-    env = dict(os.environ, XDG_CACHE_HOME=str(cache)) if cache is not None else None
+    directory: every trace's index is built on its first load); with `index_pass`
+    "python", the index built in Python (ORION_INDEX_PASS) rather than in C."""
+    env = dict(os.environ)
+    if cache is not None:
+        env["XDG_CACHE_HOME"] = str(cache)
+    if index_pass is not None:
+        env["ORION_INDEX_PASS"] = index_pass
     process = subprocess.Popen([sys.executable, "-m", "orion", "serve", "--port", "0",
                                 "--spool", str(spool.path)], stderr=subprocess.PIPE, text=True,
                                env=env)
@@ -104,7 +112,7 @@ def first_render(url: str, path: str, selectors: list[str]) -> list[float]:
     return times
 
 
-def bench_big_trace(events: int) -> None:
+def bench_big_trace(events: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         spool = Spool(Path(tmp) / "spool")
         start = time.perf_counter()
@@ -130,21 +138,35 @@ def bench_big_trace(events: int) -> None:
                 print(f"1M trace, loaded: /{route}: {took * 1000:.0f} ms")
             process.terminate()
             process.wait()
-            # Cold servers for the browser figures: one that builds the index (a trace never
-            # opened before), one that finds it in the cache the first server filled.
-            for cache, label in ((Path(tmp) / "empty-cache", "index built"),
-                                 (warm, "index from the cache")):
-                process, url = start_server(spool, cache)
-                summary_at, stack_at, timeline_at = first_render(
-                    url, f"/trace/{trace_id}", ["#summary .badge", "#stack li.frame",
-                                                "#timeline rect.span"])
-                print(f"1M trace in chromium ({label}): first render (summary) {summary_at:.2f} s;"
-                      f" stack and values at the exception {stack_at:.2f} s; timeline "
-                      f"{timeline_at:.2f} s; server CPU {cpu_seconds(process.pid):.2f} s "
-                      f"(its children: {children_cpu_seconds(process.pid):.2f} s), "
-                      f"peak {memory_mb(process.pid)[1]:.0f} MB")
-                process.terminate()
-                process.wait()
+            # Cold servers for the browser figures, a round of each in turn: the index built
+            # in C (a trace never opened before), in Python with no index kept on disk,
+            # and in Python from the disk cache the first server filled.
+            variants = (("C pass", Path(tmp) / "empty-cache", None),
+                        ("Python pass, index built", Path(tmp) / "empty-cache", "python"),
+                        ("Python pass, index from the cache", warm, "python"))
+            figures: dict[str, list[tuple[float, ...]]] = {label: [] for label, *_ in variants}
+            for _ in range(rounds):
+                for label, cache, index_pass in variants:
+                    if cache.name == "empty-cache":
+                        shutil.rmtree(cache, ignore_errors=True)
+                    process, url = start_server(spool, cache, index_pass)
+                    times = first_render(url, f"/trace/{trace_id}", [
+                        "#summary .badge", "#stack li.frame", "#timeline rect.span"])
+                    figures[label].append((*times, cpu_seconds(process.pid),
+                                           children_cpu_seconds(process.pid),
+                                           memory_mb(process.pid)[1]))
+                    process.terminate()
+                    process.wait()
+            print(f"1 M trace in chromium, {rounds} rounds (load average now "
+                  f"{os.getloadavg()[0]:.1f}): medians, [min-max]")
+            names = ("summary", "stack and values at the exception", "timeline",
+                     "server CPU", "its children's CPU", "peak MB")
+            for label, rows in figures.items():
+                parts = []
+                for name, values in zip(names, zip(*rows)):
+                    parts.append(f"{name} {statistics.median(values):.2f} "
+                                 f"[{min(values):.2f}-{max(values):.2f}]")
+                print(f"  {label}: " + "; ".join(parts))
         finally:
             process.terminate()
             process.wait()
@@ -210,11 +232,12 @@ def main() -> None:
     parser.add_argument("--traces", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=10, help="per client")
+    parser.add_argument("--rounds", type=int, default=3, help="of the big trace's page")
     args = parser.parse_args()
     if args.which in ("list", "all"):
         bench_list(args.traces, args.clients, args.requests)
     if args.which in ("big", "all"):
-        bench_big_trace(args.events)
+        bench_big_trace(args.events, args.rounds)
 
 
 if __name__ == "__main__":

@@ -95,12 +95,11 @@ def _run(params: dict) -> int:
     gc.disable()
     from .errors import debug_enabled, error_report
     from .running import exit_like, traced_run
-    from .spool import Spool, resolve_spool
+    from .spooldir import resolve_spool_dir
 
     try:
-        spool = Spool(resolve_spool(params.pop("spool")),
-                      warn=lambda message: _say(_escaped(f"orion: warning: {message}")))
-        status = traced_run(params.pop("command"), spool=spool, say=_say, **params)
+        status = traced_run(params.pop("command"), spool=resolve_spool_dir(params.pop("spool")),
+                            say=_say, **params)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

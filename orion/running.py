@@ -6,17 +6,14 @@ and can end this process the way the child ended.
 
 from __future__ import annotations
 
+import _signal as signal  # not `signal`: its enums cost every `orion run` their creation
 import errno
 import os
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
 
 from .errors import OrionError
 from .runtimes import Capture, capture_environ, recorded, recover, runtimes
-from .spool import Spool
+from .spooldir import TRACE_SUFFIX
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: every `orion run` would pay typing's import
@@ -29,15 +26,19 @@ RUN_MODE = "dev"  # `orion run`'s mode when neither the option, ORION_MODE nor a
 # the child included, so passing them on would deliver them twice: we only outlive them.
 _FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 _OUTLIVED = (signal.SIGINT, signal.SIGQUIT)
+# Ignored by the Python interpreter (not by whoever started us): a shell's child gets them
+# at their defaults, as subprocess's restore_signals gives them.
+_RESTORED = (signal.SIGPIPE, signal.SIGXFSZ)
 
 
-def traced_run(command: list[str], *, mode: str | None, spool: Spool, say: Callable[[str], None],
+def traced_run(command: list[str], *, mode: str | None, spool: str, say: Callable[[str], None],
                include: tuple[str, ...] = (), exclude: tuple[str, ...] = (),
                include_funcs: tuple[str, ...] = (), exclude_funcs: tuple[str, ...] = (),
                sample: str | None = None, verbose: bool = False) -> int:
     """`orion run`'s whole work, shared by its click command and its click-free fast path
     (orion.entry): run `command` traced, `say` (one line each, for stderr) which traces it
-    wrote or why none, and return its status as run_with_capture does."""
+    wrote or why none, and return its status as run_with_capture does. `spool` is the
+    spool directory's path."""
     from .agent.config import parse_sample
     from .config import agent_environ
     from .render.safe import terminal
@@ -47,7 +48,7 @@ def traced_run(command: list[str], *, mode: str | None, spool: Spool, say: Calla
     if sample is None and mode == "safe" and "ORION_SAMPLE" not in environ:
         sample = "off"  # a run asked for by hand is recorded, unless a rate is configured
     rate = parse_sample(sample) if sample else None
-    capture = Capture(mode=mode, spool=str(spool.path.resolve()), include=include,
+    capture = Capture(mode=mode, spool=os.path.realpath(spool), include=include,
                       exclude=exclude, include_funcs=include_funcs, exclude_funcs=exclude_funcs,
                       sample=rate, base=environ)
     if verbose:
@@ -99,11 +100,8 @@ def run_with_capture(command: list[str], capture: Capture) -> tuple[int, list[st
     before they could close them (a fault in C code, SIGKILL)."""
     if not command:
         raise OrionError("give the command to run after --, e.g. orion run -- python app.py")
-    spool = Spool(capture.spool)
-    before = spool.names()
-    fd, report = tempfile.mkstemp(prefix="orion-run-", suffix=".txt")
-    os.close(fd)
-    capture.report = report
+    before = _names(capture.spool)
+    capture.report = report = _new_report_file()
     try:
         status = _run_child(command, capture_environ(capture))
         with open(report) as f:
@@ -112,46 +110,116 @@ def run_with_capture(command: list[str], capture: Capture) -> tuple[int, list[st
         os.unlink(report)
     written = recover(reported)
     known = {os.path.realpath(path) for path in written}
-    # Oldest first: traces of agents killed before they could report them.
-    for entry in reversed(spool.entries(among=spool.names() - before)):
-        if os.path.realpath(entry.path) not in known:
-            written.append(str(entry.path))
+    unreported = {name for name in _names(capture.spool) - before
+                  if name.endswith(TRACE_SUFFIX)
+                  and os.path.realpath(os.path.join(capture.spool, name)) not in known}
+    if unreported:  # traces of agents killed before they could report them, oldest first
+        from .spool import Spool
+
+        written += [str(entry.path) for entry in reversed(Spool(capture.spool).entries(
+            among=unreported))]
     return status, list(dict.fromkeys(written))
 
 
+def _names(directory: str) -> set[str]:
+    """The names in a spool directory, nothing looked at (a stat per trace would cost
+    every run that much); none when it does not exist yet."""
+    try:
+        return set(os.listdir(directory))
+    except FileNotFoundError:
+        return set()
+    except OSError as exc:  # a file where the spool should be, no permission...
+        raise OrionError(f"cannot read the spool {directory}: {exc.strerror or exc}") from None
+
+
+def _new_report_file() -> str:
+    """A new empty file, private to this user, for the agents to report their traces in
+    (tempfile.mkstemp's, without the cost of importing tempfile into every run)."""
+    directory = os.environ.get("TMPDIR") or "/tmp"
+    for _ in range(100):
+        path = os.path.join(directory, f"orion-run-{os.urandom(8).hex()}.txt")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            return path
+        except FileExistsError:
+            continue
+        except OSError:
+            break  # no such or no writable directory: let tempfile find one
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="orion-run-", suffix=".txt")
+    os.close(fd)
+    return path
+
+
 def _run_child(command: list[str], env: dict[str, str]) -> int:
-    """Start the child with default signal dispositions (a handler, unlike SIG_IGN, is reset
-    by exec), pass on what is sent to us alone, and wait for it."""
-    child: subprocess.Popen | None = None
+    """Start the child with the signal dispositions a shell gives it, pass on what is sent
+    to us alone, and wait for it; its status as subprocess reports it (-N: signal N)."""
+    running: list[int] = []  # the child's pid while it has not been waited for
     previous: dict[int, object] = {}
 
     def forward(signum: int, frame) -> None:
-        if child is not None and child.returncode is None:
-            child.send_signal(signum)
+        if running:
+            try:
+                os.kill(running[0], signum)
+            except ProcessLookupError:  # it has just ended
+                pass
         chained = previous.get(signum)
         if callable(chained):  # a caller's own handler (the git hooks unwind on SIGTERM)
             chained(signum, frame)
 
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    for signum in _FORWARDED + _OUTLIVED if in_main_thread else ():
-        if signal.getsignal(signum) == signal.SIG_IGN:
-            continue  # ignored by whoever started us (`nohup`, `&`): the child inherits that
-        previous[signum] = signal.signal(
-            signum, forward if signum in _FORWARDED else lambda *_: None)
     try:
+        for signum in _FORWARDED + _OUTLIVED:
+            if signal.getsignal(signum) == signal.SIG_IGN:
+                continue  # ignored by whoever started us (`nohup`, `&`): the child inherits it
+            previous[signum] = signal.signal(
+                signum, forward if signum in _FORWARDED else lambda *_: None)
+    except ValueError:
+        pass  # not the main thread, where only signal handlers can be set: none set
+    try:
+        running.append(_spawn(command, env))
         try:
-            child = subprocess.Popen(command, env=env)
-        except OSError as exc:
-            raise _cannot_run(command[0], exc) from None
-        try:
-            return child.wait()
+            _pid, wait_status = os.waitpid(running[0], 0)
         except BaseException:  # a handler of the caller's raised: the child goes too
-            child.kill()
-            child.wait()
+            os.kill(running[0], signal.SIGKILL)
+            os.waitpid(running.pop(), 0)
             raise
+        running.clear()
+        return os.waitstatus_to_exitcode(wait_status)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _spawn(command: list[str], env: dict[str, str]) -> int:
+    """fork and exec `command` (found on env's PATH) and return its pid, or raise what
+    `_cannot_run` says. Not subprocess: its import costs every `orion run` several ms, and
+    it closes the file descriptors we inherited, which a shell passes on (a make jobserver)."""
+    errors, error_pipe = os.pipe()  # closed on exec: the child writes to it only when exec fails
+    pid = os.fork()
+    if pid == 0:  # the child: nothing but exec, or a report of why it could not
+        try:
+            os.close(errors)
+            for signum in _RESTORED:
+                signal.signal(signum, signal.SIG_DFL)
+            os.execvpe(command[0], command, env)
+        except BaseException as exc:  # noqa: B036 (whatever it is, exec did not happen)
+            os.write(error_pipe, str(getattr(exc, "errno", None) or 0).encode())
+        finally:
+            os._exit(127)
+    os.close(error_pipe)
+    try:
+        failure = b""
+        while chunk := os.read(errors, 64):
+            failure += chunk
+    finally:
+        os.close(errors)
+    if failure:
+        os.waitpid(pid, 0)
+        code = int(failure)
+        raise _cannot_run(command[0], OSError(code, os.strerror(code)) if code
+                          else OSError("cannot execute it"))
+    return pid
 
 
 def _cannot_run(program: str, exc: OSError) -> OrionError:

@@ -9,9 +9,9 @@ becomes a `crashed` trace: right after the command when `orion run` started the 
 from __future__ import annotations
 
 import os
-import re
 
 from .. import __version__
+from ..lazyre import LazyPattern
 from ..spooldir import create_trace
 
 TYPE_CHECKING = False
@@ -19,9 +19,9 @@ if TYPE_CHECKING:  # annotations only: typing costs every traced process its imp
     from typing import Iterable
 
 # .<trace id>-<process span id>.<pid>.fault (sidecars of older agents have no span id)
-_SIDECAR = re.compile(r"^\.(?P<trace>[0-9a-f]{32})(?:-(?P<span>[0-9a-f]{16}))?\.(?P<pid>\d+)\.fault$")
-_FRAME = re.compile(r'^\s*File "(?P<file>.*)", line (?P<line>\d+) in (?P<name>\S+)')
-_FATAL = re.compile(r"^Fatal Python error: (?P<reason>.+)$", re.MULTILINE)
+_SIDECAR = LazyPattern(r"^\.(?P<trace>[0-9a-f]{32})(?:-(?P<span>[0-9a-f]{16}))?\.(?P<pid>\d+)\.fault$")
+_FRAME = LazyPattern(r'^\s*File "(?P<file>.*)", line (?P<line>\d+) in (?P<name>\S+)')
+_FATAL = LazyPattern(r"(?m)^Fatal Python error: (?P<reason>.+)$")
 # faulthandler's words for the signals it catches
 _SIGNALS = {"Segmentation fault": "SIGSEGV", "Aborted": "SIGABRT", "Bus error": "SIGBUS",
             "Floating point exception": "SIGFPE", "Illegal instruction": "SIGILL"}

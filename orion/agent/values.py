@@ -12,13 +12,17 @@ well-known token formats) inside strings are replaced by <redacted>.
 from __future__ import annotations
 
 import os
-import re
 
 from ..format import constants as C
+from ..lazyre import LazyPattern
 from .config import DEFAULT_SECRETS  # kept there: the CLI reads it without these patterns
 
+# What every traced process does as it starts (judge the environment's names, the command
+# line's options, scrub the environment's values) is plain string work; regular expressions
+# are compiled, and `re` imported, only for text that may hold a secret's shape.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: importing typing would cost every traced process
+    import re
     from typing import Any, Callable, Iterable, Mapping
 
 MAX_TEXT = 200
@@ -34,14 +38,27 @@ MIN_SCRUBBED = 6
 # against each, so a program redacting ever new values must not make capture slower and slower.
 MAX_SECRET_VALUES = 64
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_SEPARATORS = re.compile(r"[\s_.-]+")
+def _upper(char: str) -> bool:
+    return "A" <= char <= "Z"
+
+
+def _lower_or_digit(char: str) -> bool:
+    return "a" <= char <= "z" or "0" <= char <= "9"
 
 
 def name_words(name: str) -> str:
     """A name's words, lower-cased and joined by `_`: `authToken`, `AUTH-TOKEN` and
-    `auth.token` all give `auth_token`."""
-    return _SEPARATORS.sub("_", _CAMEL.sub("_", name)).strip("_").lower()
+    `auth.token` all give `auth_token` (words break before a capital that follows a small
+    letter or digit, or that starts a capitalised word: `HTTPServer` is `http_server`;
+    and at blanks, `_`, `.` and `-`)."""
+    chars = []
+    last = len(name) - 1
+    for at, char in enumerate(name):
+        if at and _upper(char) and (_lower_or_digit(name[at - 1]) or (
+                _upper(name[at - 1]) and at < last and "a" <= name[at + 1] <= "z")):
+            chars.append("_")
+        chars.append("_" if char in "_.-" or char.isspace() else char)
+    return "_".join(word for word in "".join(chars).split("_") if word).lower()
 
 
 class SecretNames:
@@ -50,16 +67,15 @@ class SecretNames:
     Answers are remembered: the same few names come back on every call."""
 
     def __init__(self, words: Iterable[str]) -> None:
-        words = sorted({name_words(w) for w in words if w.strip()})
-        self._pattern = re.compile(r"(?:^|_)(?:%s)(?:_|$)" % "|".join(map(re.escape, words))
-                                   ) if words else None
+        # `_word_` within `_name's_words_`: the word as whole words of the name
+        self._words = tuple(f"_{w}_" for w in sorted({name_words(w) for w in words}) if w)
         self._known: dict[str, bool] = {}
 
     def __call__(self, name: str) -> bool:
         known = self._known.get(name)
         if known is None:
-            known = (self._pattern is not None and name not in NOT_SECRET
-                     and self._pattern.search(name_words(name)) is not None)
+            words = f"_{name_words(name)}_"
+            known = name not in NOT_SECRET and any(word in words for word in self._words)
             if len(self._known) < 100_000:
                 self._known[name] = known
         return known
@@ -81,12 +97,24 @@ def add_secret_value(values: list[str], value: str) -> None:
 
 
 REDACTED = "<redacted>"  # what replaces a secret inside free text
-_OPTION = re.compile(r"(--?)([A-Za-z][\w.-]*)(=.*)?", re.DOTALL)
+
+
+def option_parts(word: str) -> tuple[str, str | None] | None:
+    """A command-line option's name and its inline value (`--api-key=VALUE`: `api-key`,
+    `VALUE`; `-p`: `p`, None); None for a word that is no option (a name starts with a
+    letter and holds letters, digits, `_`, `.` and `-`)."""
+    dashes = 2 if word.startswith("--") else 1 if word.startswith("-") else 0
+    name, equals, value = word[dashes:].partition("=")
+    if not dashes or not name or not ("A" <= name[0] <= "Z" or "a" <= name[0] <= "z") or not all(
+            char.isalnum() or char in "_.-" for char in name):
+        return None
+    return name, value if equals else None
+
 # Secrets recognised by their shape wherever they appear (spec section 7): a URL's
 # password, the value of a query parameter or of a header line whose name looks secret
 # (`?session=`, `Cookie: `, `X-Api-Key: `; a header's name is Authorization, Cookie or
 # hyphenated), a bearer token, GitHub, AWS and Slack tokens, JSON Web Tokens.
-_SHAPES = re.compile(
+_SHAPES = LazyPattern(
     r"(?<=[A-Za-z0-9])(?P<url>://[^/\s:@]*:)[^/\s@]+(?=@)"
     r"|(?P<query>[?&;](?P<parameter>[A-Za-z][\w.-]*)=)[^&#;\s\"'<>]+"
     r"|(?P<header>(?<![\w-])(?P<field>(?i:authorization|cookie)|[A-Za-z][A-Za-z0-9]*"
@@ -95,9 +123,7 @@ _SHAPES = re.compile(
     r"|(?P<bearer>\b(?i:bearer)\s+)[\w.~+/=-]{8,}"
     r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_\w{20,}|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"
     r"|\bxox[abposr]-[A-Za-z0-9-]{10,}|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]*")
-# What a header line's shape needs: a hyphenated word, Authorization or Cookie, then `:`.
-_HEADER_HINT = re.compile(r"[A-Za-z0-9]-[A-Za-z0-9-]*:|(?i:authorization|cookie):")
-_URL_PASSWORD = re.compile(r"(?<=[A-Za-z0-9])://[^/\s:@]*:([^/\s@]+)@")
+_URL_PASSWORD = LazyPattern(r"(?<=[A-Za-z0-9])://[^/\s:@]*:([^/\s@]+)@")
 SHAPE_MIN = 4  # no shape fits in fewer characters (`?k=v`)
 
 
@@ -108,7 +134,27 @@ def may_hold_shape(text: str) -> bool:
         "://" in text or "eyJ" in text or "AKIA" in text or "ASIA" in text or "xox" in text
         or "earer" in text or "EARER" in text or ("_" in text and "gh" in text)
         or ("=" in text and ("?" in text or "&" in text or ";" in text))
-        or (":" in text and _HEADER_HINT.search(text) is not None))
+        or (":" in text and _may_hold_header(text)))
+
+
+_HEADER_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def _may_hold_header(text: str) -> bool:
+    """Whether `text` holds what a header line's shape needs: Authorization or Cookie, or
+    a hyphenated word (`X-Api-Key`), then `:`."""
+    lowered = text.lower()
+    if "authorization:" in lowered or "cookie:" in lowered:
+        return True
+    colon = text.find(":")
+    while colon >= 0:
+        start = colon
+        while start and text[start - 1] in _HEADER_NAME_CHARS:
+            start -= 1
+        if "-" in text[start:colon].lstrip("-"):  # a letter or digit, then `-`
+            return True
+        colon = text.find(":", colon + 1)
+    return False
 
 
 class _ShapeHider:
@@ -144,7 +190,7 @@ def scrub(text: str, secret_values: Iterable[str], secrets: SecretNames | None =
     return _SHAPES.sub(_DEFAULT_HIDER if secrets is None else _ShapeHider(secrets), text)
 
 
-_NOT_A_NAME = re.compile(r"[^A-Za-z_.-]")
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_.-")
 
 
 def is_short_password(word: str) -> bool:
@@ -154,7 +200,7 @@ def is_short_password(word: str) -> bool:
     file, since `-p` means all of these; a plain name (`-p xdist`, `mkdir -p build`) is
     not taken for one."""
     return not (word.startswith("-") or word.isdigit() or "/" in word or ":" in word
-                or os.path.exists(word)) and _NOT_A_NAME.search(word) is not None
+                or os.path.exists(word)) and not _NAME_CHARS.issuperset(word)
 
 
 def _secret_options(argv: list[str], secrets: SecretNames) -> tuple[set[int], dict[int, str]]:
@@ -165,14 +211,15 @@ def _secret_options(argv: list[str], secrets: SecretNames) -> tuple[set[int], di
     for i, arg in enumerate(argv):
         if i in whole:
             continue
-        option = _OPTION.fullmatch(arg)
+        option = option_parts(arg)
         if option is None:
             continue
-        if secrets(option[2]):
-            if option[3] is None:
+        name, value = option
+        if secrets(name):
+            if value is None:
                 whole.add(i + 1)
             else:
-                inline[i] = option[3][1:]
+                inline[i] = value
         elif arg == "-p" and i + 1 < len(argv) and is_short_password(argv[i + 1]):
             whole.add(i + 1)
     return whole, inline

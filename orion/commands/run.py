@@ -37,7 +37,7 @@ def command(mode: str, include: tuple[str, ...], exclude: tuple[str, ...],
     The program's output and exit status are its own; the ids of the traces it wrote
     are printed on stderr.
     """
-    exit_like(traced_run(list(command), mode=mode, spool=spool, include=include,
+    exit_like(traced_run(list(command), mode=mode, spool=str(spool.path), include=include,
                          exclude=exclude, include_funcs=include_funcs,
                          exclude_funcs=exclude_funcs, sample=sample, verbose=verbose,
                          say=lambda line: click.echo(line, err=True)))

@@ -13,8 +13,6 @@ setup.py imports this module at build time: it needs nothing but the standard li
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -70,10 +68,14 @@ def find_compiler(variable: str, candidates: tuple[str, ...]) -> str | None:
     chosen = os.environ.get(variable)
     if chosen:
         return chosen
-    return next((c for c in candidates if shutil.which(c)), None)
+    from ..runtimes import which
+
+    return next((c for c in candidates if which(c)), None)
 
 
 def _run(command: list[str]) -> None:
+    import subprocess
+
     try:
         result = subprocess.run(command, capture_output=True, text=True)
     except OSError as exc:
@@ -96,6 +98,8 @@ def compile_agent(agents: Path, out: Path) -> list[str]:
         raise BuildError("building the C/C++ agent needs a C compiler: none of cc, gcc, "
                          "clang is on PATH (Debian: apt-get install gcc)")
     cxx = find_compiler("CXX", ("c++", "g++", "clang++"))
+    import shutil  # here: every `orion run` imports this module, few build
+
     staging = out.with_name(f"{out.name}.{os.getpid()}.tmp")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

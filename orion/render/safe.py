@@ -18,10 +18,12 @@ can produce a sequence, whatever it holds.
 from __future__ import annotations
 
 import os
-import re
+
+from ..lazyre import LazyPattern
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: importing typing would cost every `orion run`
+    import re
     from typing import Any
 
 # C0 (newline, tab and CR get names below), DEL, C1; ALM, LRM, RLM; line and paragraph
@@ -29,12 +31,12 @@ if TYPE_CHECKING:  # annotations only: importing typing would cost every `orion 
 # U+FFFE and U+FFFF (not characters: XML, where SVG output goes, forbids them).
 _UNSAFE = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069" \
           "\ud800-\udfff\ufffe\uffff"
-_UNSAFE_CHAR = re.compile(f"[{_UNSAFE}]")
+_UNSAFE_CHAR = LazyPattern(f"[{_UNSAFE}]")
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 _SECRET = os.urandom(8).hex()  # not `secrets`: it imports hmac and hashlib into every run
-_MARK = re.compile(f"\x00{_SECRET}([0-9;]*)\x00")
-_SGR = re.compile(r"\x1b\[([0-9;]*)m")
+_MARK = LazyPattern(f"\x00{_SECRET}([0-9;]*)\x00")
+_SGR = LazyPattern(r"\x1b\[([0-9;]*)m")
 
 
 def _escaped(match: re.Match) -> str:
@@ -53,7 +55,7 @@ def escape(text: str) -> str:
 def terminal(line: str) -> str:
     """One line of human output as it may reach a terminal: escaped, with Style's markers
     (and only those) turned into colour."""
-    if _UNSAFE_CHAR.search(line) is None:
+    if (line.isascii() and line.isprintable()) or _UNSAFE_CHAR.search(line) is None:
         return line
     parts = _MARK.split(line)  # text, codes, text, codes, ..., text
     for i in range(0, len(parts), 2):

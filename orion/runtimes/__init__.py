@@ -9,6 +9,8 @@ Adding a language is one new module here that defines a `Runtime` subclass insta
 
 from __future__ import annotations
 
+import os
+import sys
 from collections import namedtuple
 from functools import cache
 
@@ -63,10 +65,10 @@ class Runtime:
     toolchains: dict[str, Toolchain] = {}
     recorded: str = ""  # what `orion run` records of this runtime, for its messages
 
-    def detect(self, root: Path) -> set[str]:
+    def detect(self, root: str | Path) -> set[str]:
         """The languages of this runtime that the project at `root` uses."""
         return {lang for lang, names in self.markers.items()
-                if any((root / name).is_file() for name in names)}
+                if any(os.path.isfile(os.path.join(root, name)) for name in names)}
 
     def test_command(self, root: Path, language: str) -> list[str] | None:
         """How the project at `root` runs its `language` tests; None when there is no way."""
@@ -113,6 +115,43 @@ class Runtime:
         """Zero-config capture for every new process of the user (`orion start`/`stop`);
         returns what was changed, or None when this runtime has no such switch."""
         return None
+
+
+# What `apply` needs, in str paths and without shutil: every `orion run` applies every runtime,
+# and shutil, subprocess and pathlib together would cost it more than the rest of its start.
+
+def which(program: str, path: str | None = None) -> str | None:
+    """shutil.which(program, path=path) on POSIX: the first executable file of that name
+    on `path` (default $PATH), or `program` itself when it names a path."""
+    def runnable(candidate: str) -> bool:
+        return os.access(candidate, os.X_OK) and not os.path.isdir(candidate)
+
+    if os.path.dirname(program):
+        return program if runnable(program) else None
+    directories = os.environ.get("PATH", os.defpath) if path is None else path
+    for directory in directories.split(os.pathsep):
+        candidate = os.path.join(directory, program)
+        if runnable(candidate):
+            return candidate
+    return None
+
+
+def subprocess_errors() -> tuple[type[Exception], ...]:
+    """subprocess's own errors (a build that timed out), for an `except` clause that must
+    not import subprocess: when it is not imported, nothing can have raised them."""
+    module = sys.modules.get("subprocess")
+    return (module.SubprocessError,) if module is not None else ()
+
+
+def find_upwards(start: str, name: str) -> str | None:
+    """The nearest directory at or above `start` that holds a file `name` (a go.mod, a
+    Cargo.toml), or None."""
+    from ..spooldir import self_and_parents
+
+    for directory in self_and_parents(os.path.abspath(start)):
+        if os.path.isfile(os.path.join(directory, name)):
+            return directory
+    return None
 
 
 @cache

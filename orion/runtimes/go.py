@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import sys
-from pathlib import Path
 
+from ..cachedir import cache_dir as user_cache_dir
 from ..cachedir import sources_digest
 from ..errors import OrionError
-from . import Capture, Runtime, Toolchain
+from . import Capture, Runtime, Toolchain, find_upwards, which
 
+# Not subprocess, shutil nor pathlib at the top (see orion.runtimes.which): in the functions
+# that build or instrument Go code, which only a command run in a Go module calls.
 TYPE_CHECKING = False  # not typing's: its import would cost every `orion run`
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Iterator
 
     from ..doctor import Check
@@ -38,16 +39,7 @@ def agent_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "orionis" / "go"
-
-
-def module_root(start: Path) -> Path | None:
-    """The directory of the go.mod that governs `start`, if any."""
-    for directory in (start, *start.parents):
-        if (directory / "go.mod").is_file():
-            return directory
-    return None
+    return user_cache_dir("go")
 
 
 def _sources_digest(agent: Path) -> str:
@@ -66,7 +58,9 @@ def instrumenting_tool() -> Path:
 
         raise GoAgentError(f"the Go agent's sources are not in {agent} (set "
                            f"{AGENT_SOURCES_ENV} to an agents/ directory)")
-    go = shutil.which("go")
+    import subprocess
+
+    go = which("go")
     if go is None:
         raise GoAgentError("the go command is not on PATH; install Go (https://go.dev/dl/)")
     tool = cache_dir() / "bin" / f"{_TOOL}-{_sources_digest(agent)}"
@@ -88,29 +82,28 @@ def instrumenting_tool() -> Path:
     return tool
 
 
-def workspace_file(start: Path) -> Path | None:
+def workspace_file(start: str) -> str | None:
     """The go.work the go command uses in `start`: $GOWORK (none when off), else the
     nearest go.work upwards."""
     chosen = os.environ.get("GOWORK", "")
     if chosen == "off":
         return None
     if chosen:
-        return Path(chosen)
-    for directory in (start, *start.parents):
-        if (directory / "go.work").is_file():
-            return directory / "go.work"
-    return None
+        return chosen
+    found = find_upwards(start, "go.work")
+    return None if found is None else os.path.join(found, "go.work")
 
 
-def instrument(root: Path, include: tuple[str, ...] = (),
-               workspace: Path | None = None) -> dict[str, str]:
+def instrument(root: str, include: tuple[str, ...] = (),
+               workspace: str | None = None) -> dict[str, str]:
     """Instrument the module at `root`, or every module of the go.work `workspace` (and
     the packages of their dependencies `include` names) into the cache; the environment
     (GOFLAGS, and GOWORK for a workspace) that builds it so."""
     import hashlib
+    import subprocess
 
     tool = instrumenting_tool()
-    where = ["-work", str(workspace)] if workspace else ["-root", str(root)]
+    where = ["-work", workspace] if workspace else ["-root", root]
     out = cache_dir() / "builds" / hashlib.sha256(where[1].encode()).hexdigest()[:16]
     out.mkdir(parents=True, exist_ok=True)
     command = [str(tool), *where, "-out", str(out), "-agent", str(agent_dir())]
@@ -197,13 +190,15 @@ class GoRuntime(Runtime):
     def apply(self, capture: Capture, env: dict[str, str]) -> None:
         """Give the go command of the module around the working directory an instrumented
         build; a module that cannot be instrumented runs as it is, with a one-line note."""
-        here = Path.cwd()
-        workspace, root = workspace_file(here), module_root(here)
-        if (workspace is None and root is None) or shutil.which("go") is None:
+        here = os.getcwd()
+        workspace, root = workspace_file(here), find_upwards(here, "go.mod")
+        if (workspace is None and root is None) or which("go") is None:
             return
+        from subprocess import TimeoutExpired
+
         try:
             build_env = instrument(root or here, capture.include, workspace)
-        except (GoAgentError, OSError, subprocess.TimeoutExpired) as exc:
+        except (GoAgentError, OSError, TimeoutExpired) as exc:
             sys.stderr.write(f"orion: Go code in {workspace or root} is not instrumented: "
                              f"{exc}\n")
             return
@@ -218,6 +213,10 @@ class GoRuntime(Runtime):
         """The crash output files Go agents report (debug.SetCrashOutput) are theirs: one
         that holds a fatal runtime error's report becomes a crashed trace."""
         sidecars = [path for path in reported if path.endswith(".crash")]
+        if not sidecars:
+            return [], []
+        from pathlib import Path
+
         return [trace for path in sidecars if (trace := crash_trace(Path(path)))], sidecars
 
     def describe(self) -> str:
@@ -227,7 +226,7 @@ class GoRuntime(Runtime):
         from ..doctor import FAIL, OK, WARN, Check
 
         yield from super().doctor_checks(used)
-        if shutil.which("go") is None:
+        if which("go") is None:
             return
         try:
             tool = instrumenting_tool()
@@ -239,7 +238,7 @@ class GoRuntime(Runtime):
 
     def switch(self, on: bool, mode: str, spool: str | None, ring: str | None,
                site: str | None) -> None:
-        if on and shutil.which("go"):
+        if on and which("go"):
             sys.stderr.write("orion: Go is not covered by `orion start`: a Go binary records "
                              "only when built under `orion run -- go build|run|test ...`\n")
         return None

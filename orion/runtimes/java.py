@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 from ..cachedir import cache_dir as user_cache_dir
 from ..cachedir import sources_digest
 from ..errors import OrionError
-from . import Capture, Runtime, Toolchain
+from . import Capture, Runtime, Toolchain, subprocess_errors, which
+
+# Not subprocess nor shutil at the top (see orion.runtimes.which): in agent_jar's build,
+# which only a command run in a Java project calls.
 
 TYPE_CHECKING = False  # not typing's: its import would cost every `orion run`
 if TYPE_CHECKING:
@@ -69,7 +70,10 @@ def agent_jar(build: bool = True) -> Path | None:
     jar = cache_dir() / _sources_digest(source) / _JAR
     if jar.is_file() or not build:
         return jar if jar.is_file() else None
-    mvn = shutil.which("mvn")
+    import shutil
+    import subprocess
+
+    mvn = which("mvn")
     if mvn is None:
         raise JavaAgentError("building the Java agent needs Maven (mvn) once; install it "
                              "(Debian: apt-get install maven)")
@@ -187,12 +191,12 @@ class JavaRuntime(Runtime):
         """Every JVM of the command loads the agent. It is built on first use only in a Java
         project, so that other commands never wait for Maven; a missing agent is doctor's
         to report."""
-        if shutil.which("java", path=env.get("PATH")) is None:
+        if which("java", path=env.get("PATH")) is None:
             return
         in_project = bool(self.detect(Path.cwd()))
         try:
             jar = agent_jar(build=in_project)
-        except (OrionError, OSError, subprocess.SubprocessError) as exc:
+        except (OrionError, OSError, *subprocess_errors()) as exc:
             if in_project:  # elsewhere (any command of any project) no note is wanted
                 sys.stderr.write(f"orion: Java code is not recorded: {exc}\n")
             return
@@ -236,14 +240,14 @@ class JavaRuntime(Runtime):
         from ..doctor import FAIL, OK, WARN, Check
 
         yield from super().doctor_checks(used)
-        if shutil.which("java") is None:
+        if which("java") is None:
             return
         for tool in ("mvn", "gradle"):
-            found = shutil.which(tool)
+            found = which(tool)
             yield Check(f"java build tool {tool}", OK, found or "not found")
         try:
             jar = agent_jar(build="java" in used)
-        except (OrionError, OSError, subprocess.SubprocessError) as exc:
+        except (OrionError, OSError, *subprocess_errors()) as exc:
             yield Check("java agent", FAIL if "java" in used else WARN, str(exc),
                         "install Maven and check that Maven Central is reachable")
             return
@@ -257,7 +261,7 @@ class JavaRuntime(Runtime):
             return None
         try:
             jar = agent_jar()
-        except (OrionError, OSError, subprocess.SubprocessError):
+        except (OrionError, OSError, *subprocess_errors()):
             return None
         if jar is None:
             return None

@@ -7,15 +7,16 @@ its package-lock.json, from npm's own cache when it has them)."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 from ..cachedir import cache_dir as user_cache_dir
 from ..cachedir import sources_digest
 from ..errors import OrionError
-from . import Capture, Runtime, Toolchain
+from . import Capture, Runtime, Toolchain, subprocess_errors, which
+
+# Not subprocess nor shutil at the top (see orion.runtimes.which): in agent_dir's install,
+# which only a command run in a Node project calls.
 
 TYPE_CHECKING = False  # not typing's: its import would cost every `orion run`
 if TYPE_CHECKING:
@@ -54,7 +55,10 @@ def agent_dir(install: bool = True) -> Path | None:
         return target
     if not install:
         return None
-    npm = shutil.which("npm")
+    import shutil
+    import subprocess
+
+    npm = which("npm")
     if npm is None:
         raise OrionError("the Node.js agent needs npm to install its dependencies once")
     print(f"orion: installing the Node.js agent's dependencies into {target} (first use)",
@@ -125,13 +129,13 @@ class NodeRuntime(Runtime):
                 "a whole run (see docs/node.md)")
 
     def apply(self, capture: Capture, env: dict[str, str]) -> None:
-        if shutil.which("node", path=env.get("PATH")) is None:
+        if which("node", path=env.get("PATH")) is None:
             return  # nothing here could load the agent
         # The agent's dependencies are installed on first use in a Node project only, so
         # that other commands never wait for npm; a missing agent is doctor's to report.
         try:
             where = agent_dir(install=bool(self.detect(Path.cwd())))
-        except (OrionError, OSError, subprocess.SubprocessError):
+        except (OrionError, OSError, *subprocess_errors()):
             return
         if where is None:
             return
@@ -163,7 +167,7 @@ class NodeRuntime(Runtime):
             return "Node.js processes (take the agent's --require out of NODE_OPTIONS too)"
         try:
             where = agent_dir()
-        except (OrionError, OSError, subprocess.SubprocessError):
+        except (OrionError, OSError, *subprocess_errors()):
             return None
         settings.parent.mkdir(parents=True, exist_ok=True)
         import json
@@ -177,11 +181,11 @@ class NodeRuntime(Runtime):
         from ..doctor import FAIL, OK, WARN, Check
 
         yield from super().doctor_checks(used)
-        if shutil.which("node") is None:
+        if which("node") is None:
             return
         try:  # installed now only for a project that uses Node.js
             where = agent_dir(install="node" in used)
-        except (OrionError, OSError, subprocess.SubprocessError) as exc:
+        except (OrionError, OSError, *subprocess_errors()) as exc:
             level = FAIL if "node" in used else WARN
             yield Check("node agent", level, str(exc), "install npm, or set ORION_NODE_AGENT")
             return

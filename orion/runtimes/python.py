@@ -59,6 +59,8 @@ class PythonRuntime(Runtime):
         env.update(traced)
 
     def recover(self, reported: list[str]) -> tuple[list[str], list[str]]:
+        if not any(path.endswith(".fault") for path in reported):
+            return [], []  # (most runs: no process died, and no import of crashes to pay)
         from ..agent.crashes import is_sidecar, recover
 
         sidecars = [path for path in reported if is_sidecar(path)]

@@ -8,19 +8,19 @@ the user's files, Cargo.toml and Cargo.lock are never written."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from collections import namedtuple
-from pathlib import Path
 
 from ..cachedir import cache_dir as user_cache_dir
 from ..cachedir import sources_digest
 from ..errors import OrionError
-from . import Capture, Runtime, Toolchain
+from . import Capture, Runtime, Toolchain, find_upwards, which
 
+# Not subprocess, shutil nor pathlib at the top (see orion.runtimes.which): in the functions
+# that build or instrument Rust code, which only a command run in a cargo package calls.
 TYPE_CHECKING = False  # not typing's: its import would cost every `orion run`
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Iterator
 
     from ..doctor import Check
@@ -50,20 +50,14 @@ def cache_dir() -> Path:
     return user_cache_dir("rust")
 
 
-def package_root(start: Path) -> Path | None:
-    """The directory of the nearest Cargo.toml at or above `start`, if any."""
-    for directory in (start, *start.parents):
-        if (directory / "Cargo.toml").is_file():
-            return directory
-    return None
-
-
-def _digest(agent: Path, cwd: Path) -> str:
+def _digest(agent: Path, cwd: str | Path) -> str:
     """A digest of the agent's sources and of the toolchain cargo picks in `cwd` (rustup may
     pick another per project): each gets its own build, as rlibs only link with their own
     compiler. Build outputs (`target/`) and the examples are never walked: every `orion run`
     in a Rust project computes this."""
+    import subprocess
     import zlib
+    from pathlib import Path
 
     files = []
     for directory, subdirectories, names in os.walk(agent):
@@ -75,16 +69,18 @@ def _digest(agent: Path, cwd: Path) -> str:
     return f"{sources_digest(agent, files)}{zlib.crc32(version.encode()):08x}"
 
 
-def build_agent(cwd: Path) -> RustAgent:
+def build_agent(cwd: str | Path) -> RustAgent:
     """orion-rustc and the runtime crate, built into the cache on first use (again when the
     agent's sources or the toolchain change), with the toolchain cargo picks in `cwd`."""
     import json
+    import subprocess
+    from pathlib import Path
 
     agent = agent_dir()
     if not (agent / "Cargo.toml").is_file():
         raise RustAgentError(f"the Rust agent's sources are not in {agent} (set "
                              f"ORION_AGENT_SRC to an agents/ directory)")
-    cargo = shutil.which("cargo")
+    cargo = which("cargo")
     if cargo is None:
         raise RustAgentError("cargo is not on PATH; install Rust with rustup (https://rustup.rs)")
     target = cache_dir() / f"agent-{_digest(agent, cwd)}"
@@ -128,7 +124,7 @@ def build_agent(cwd: Path) -> RustAgent:
     return RustAgent(Path(wrapper), Path(runtime))
 
 
-def target_dir(agent: RustAgent, root: Path) -> Path:
+def target_dir(agent: RustAgent, root: str | Path) -> Path:
     """The instrumented builds' target directory for the package at `root`: one per agent
     build, as cargo does not know that its crates link the agent's runtime."""
     import hashlib
@@ -155,12 +151,14 @@ class RustRuntime(Runtime):
     def apply(self, capture: Capture, env: dict[str, str]) -> None:
         """Give the cargo of the package around the working directory an instrumented build;
         when the agent cannot be built, the command runs as it is, with a one-line note."""
-        root = package_root(Path.cwd())
-        if root is None or shutil.which("cargo") is None:
+        root = find_upwards(os.getcwd(), "Cargo.toml")
+        if root is None or which("cargo") is None:
             return
+        from subprocess import TimeoutExpired
+
         try:
             agent = build_agent(root)
-        except (RustAgentError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        except (RustAgentError, OSError, ValueError, TimeoutExpired) as exc:
             sys.stderr.write(f"orion: Rust code in {root} is not instrumented: {exc}\n")
             return
         env["RUSTC_WRAPPER"] = str(agent.wrapper)
@@ -180,11 +178,13 @@ class RustRuntime(Runtime):
         from ..doctor import FAIL, OK, Check
 
         yield from super().doctor_checks(used)
-        if "rust" not in used or shutil.which("cargo") is None:
+        if "rust" not in used or which("cargo") is None:
             return  # building the agent takes a minute: only for a project that uses Rust
+        from subprocess import TimeoutExpired
+
         try:
-            agent = build_agent(Path.cwd())
-        except (RustAgentError, OSError, subprocess.TimeoutExpired) as exc:
+            agent = build_agent(os.getcwd())
+        except (RustAgentError, OSError, TimeoutExpired) as exc:
             yield Check("rust agent", FAIL, str(exc),
                         "check that crates.io is reachable (cargo fetch in agents/rust)")
         else:
@@ -192,7 +192,7 @@ class RustRuntime(Runtime):
 
     def switch(self, on: bool, mode: str, spool: str | None, ring: str | None,
                site: str | None) -> None:
-        if on and shutil.which("cargo"):
+        if on and which("cargo"):
             sys.stderr.write("orion: Rust is not covered by `orion start`: a Rust program "
                              "records only when built under `orion run -- cargo run|build|test "
                              "...` or when it uses #[orion::trace]\n")

@@ -19,6 +19,12 @@ its frame inflated again), taking the kept call's outcome, error, line and local
 there is one; quiet calls are whole from their call and return records. So what replay
 and show print is the same as from the whole tree.
 
+The pass is done in C when orion.analysis._index was built (`_Indexer.scan`): it walks
+each frame's msgpack bytes, fills the same columns and hands the reader only the records
+`observe` would pass on to the model, so that the quiet calls, nearly all of a big trace,
+never become Python objects (~10x less CPU). What it does not check exactly as the
+reader would, it leaves to the Python pass (`_Unscannable`).
+
 Steps are the whole tree's walk: per lane depth first, each call's calls, exceptions and
 events in time order; lanes merged by time. That is the file's order when times never go
 back within a call; a lane where they do, or a return with no call open (a frame from

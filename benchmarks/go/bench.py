@@ -76,7 +76,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="orion-go-bench-"))
     try:
         plain = build(HERE / "workload", work / "plain")
-        flags = instrument(HERE / "workload")["GOFLAGS"]
+        flags = instrument(str(HERE / "workload"))["GOFLAGS"]
         traced = build(HERE / "workload", work / "traced", flags)
         otel = build(HERE / "otel", work / "otel")
         workloads = [("fib", ["-w", "fib", "-n", str(options.fib)]),

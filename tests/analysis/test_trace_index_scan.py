@@ -99,7 +99,9 @@ QUIET_CALLS = {
     "a function id past 32 bits": msgpack.packb([C.CALL, 1, 0, 2**40, []]),
     "a site of nil": msgpack.packb([C.CALL, 1, 0, 0, [], None]),
     "a time before its caller's": msgpack.packb([C.CALL, -3, 0, 0, []]),
-    "nesting past 64 levels": b"\x95\x04\x01\x00\x00\x91" + b"\x91" * 70 + b"\x01",
+    "nesting past 512 levels": b"\x95\x04\x01\x00\x00\x91" + b"\x91" * 600 + b"\x01",
+    "nesting past msgpack's limit": b"\x95\x04\x01\x00\x00\x91" + b"\x91" * 1100 + b"\x01",
+    "nesting of 100 levels": b"\x95\x04\x01\x00\x00\x91" + b"\x91" * 100 + b"\x01",
     "an ordinary call": msgpack.packb([C.CALL, 1, 0, 0, [[0, 1, "x"]]]),
 }
 

@@ -24,7 +24,7 @@ def cache_dir(*parts: str) -> Path:
     return Path(cache_root(*parts))
 
 
-def sources_digest(root: Path, files: Iterable[Path]) -> str:
+def sources_digest(root: str | Path, files: Iterable[str | Path]) -> str:
     """What a build in the cache was made from (the files' names, sizes and contents): a
     build is reused while this stays the same. crc32s, not a cryptographic hash: a change
     needs noticing, not an adversary, and `orion run` checks it on every run, where
@@ -33,7 +33,8 @@ def sources_digest(root: Path, files: Iterable[Path]) -> str:
 
     names = contents = 0
     for path in files:
-        data = path.read_bytes()
-        names = zlib.crc32(f"{path.relative_to(root)}\0{len(data)}\0".encode(), names)
+        with open(path, "rb") as file:
+            data = file.read()
+        names = zlib.crc32(f"{os.path.relpath(path, root)}\0{len(data)}\0".encode(), names)
         contents = zlib.crc32(data, contents)
     return f"{names:08x}{contents:08x}"

@@ -19,14 +19,16 @@ import os
 import re
 import sys
 from collections import namedtuple
-from pathlib import Path
 
+from . import spooldir
 from .agent.config import DEFAULT_SECRETS
 from .errors import OrionError
-from .spool import find_project_dir
 
+# Every `orion run` reads the config (agent_environ): finding that there is none works on
+# str paths, without importing pathlib; the functions that hand out Paths import it.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: importing typing would cost every `orion run`
+    from pathlib import Path
     from typing import Any, Mapping
 
 CONFIG_NAME = "config.toml"
@@ -157,20 +159,34 @@ def format_value(value: Any) -> str:
 
 # -- where the files are ---------------------------------------------------------------
 
-def user_config_path() -> Path:
+def _user_config_file() -> str:
+    home = os.path.expanduser("~")
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "orionis" / CONFIG_NAME
+        return os.path.join(home, "Library", "Application Support", "orionis", CONFIG_NAME)
     if os.name == "nt":
-        base = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
-        return Path(base) / "orionis" / CONFIG_NAME
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "orionis" / CONFIG_NAME
+        base = os.environ.get("APPDATA") or os.path.join(home, "AppData", "Roaming")
+        return os.path.join(base, "orionis", CONFIG_NAME)
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    return os.path.join(base, "orionis", CONFIG_NAME)
+
+
+def _project_config_file(cwd: str | Path | None = None) -> str | None:
+    project = spooldir.find_project_dir(None if cwd is None else str(cwd))
+    return os.path.join(project, CONFIG_NAME) if project is not None else None
+
+
+def user_config_path() -> Path:
+    from pathlib import Path
+
+    return Path(_user_config_file())
 
 
 def project_config_path(cwd: Path | None = None) -> Path | None:
     """`config.toml` in the nearest `.orion/`, or None outside any project."""
-    project = find_project_dir(cwd)
-    return project / CONFIG_NAME if project is not None else None
+    from pathlib import Path
+
+    found = _project_config_file(cwd)
+    return None if found is None else Path(found)
 
 
 def config_path(scope: str, cwd: Path | None = None) -> Path:
@@ -186,7 +202,7 @@ def config_path(scope: str, cwd: Path | None = None) -> Path:
 
 # -- reading ---------------------------------------------------------------------------
 
-def read_file(path: Path) -> dict:
+def read_file(path: str | Path) -> dict:
     """A config file's tables as tomllib gives them; {} when the file does not exist."""
     try:
         with open(path, "rb") as f:
@@ -213,7 +229,7 @@ def flatten(tables: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def read_settings(path: Path) -> dict[str, Any]:
+def read_settings(path: str | Path) -> dict[str, Any]:
     """A file's dotted settings with every known key validated (unknown keys kept as is,
     so a file written by a newer orion still loads)."""
     settings = flatten(read_file(path))
@@ -236,12 +252,14 @@ class Setting(namedtuple("Setting", ["key", "value", "source", "path"], defaults
 def resolve_config(cwd: Path | None = None) -> dict[str, Setting]:
     """Every known key and every key set in a file, with the file that decided it."""
     merged = {name: Setting(name, key.default, "default") for name, key in KNOWN_KEYS.items()}
-    project = project_config_path(cwd)
-    for scope, path in (("user", user_config_path()), ("project", project)):
-        if path is None:
-            continue
-        for name, value in read_settings(path).items():
-            merged[name] = Setting(name, value, scope, path)
+    project = _project_config_file(cwd)
+    for scope, path in (("user", _user_config_file()), ("project", project)):
+        settings = read_settings(path) if path is not None else {}
+        if settings:
+            from pathlib import Path
+
+            for name, value in settings.items():
+                merged[name] = Setting(name, value, scope, Path(path))
     return dict(sorted(merged.items()))
 
 

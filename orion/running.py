@@ -10,16 +10,25 @@ import _signal as signal  # not `signal`: its enums cost every `orion run` their
 import errno
 import os
 import sys
+from collections import namedtuple
 
 from .errors import OrionError
 from .runtimes import Capture, capture_environ, recorded, recover, runtimes
-from .spooldir import TRACE_SUFFIX
+from .spooldir import TRACE_SUFFIX, trace_id_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only: every `orion run` would pay typing's import
     from typing import Callable, NoReturn
 
 RUN_MODE = "dev"  # `orion run`'s mode when neither the option, ORION_MODE nor a config sets one
+
+
+class Ran(namedtuple("Ran", ["status", "written", "statuses"])):
+    """A command run with capture on: its status as subprocess reports it (-N when signal
+    N killed it), the traces it wrote (paths), and the statuses (ok, failed, crashed) the
+    agents reported with theirs, by path."""
+
+    __slots__ = ()
 
 # Signals sent to `orion` alone (a CI runner's SIGTERM, `kill -USR1`) are passed on to the
 # child. SIGINT and SIGQUIT come from the terminal to the whole foreground process group,
@@ -54,8 +63,8 @@ def traced_run(command: list[str], *, mode: str | None, spool: str, say: Callabl
     if verbose:
         how = ", ".join(filter(None, (runtime.describe() for runtime in runtimes())))
         say(f"orion: {mode} mode, {how}, spool {capture.spool}")
-    status, written = run_with_capture(command, capture)
-    for line in _written_lines(written):
+    status, written, statuses = run_with_capture(command, capture)
+    for line in _written_lines(written, statuses):
         say(terminal(line))
     if not written and mode == "error":
         say("orion: no trace written (error mode: nothing failed)")
@@ -68,15 +77,18 @@ def traced_run(command: list[str], *, mode: str | None, spool: str, say: Callabl
     return status
 
 
-def _written_lines(paths: list[str]) -> list[str]:
-    """One line per trace written: its id and status (incomplete: the process was killed
-    before it could finish it; still readable)."""
-    if not paths:
-        return []
-    from .format.summary import read_summary
-
+def _written_lines(paths: list[str], statuses: dict[str, str]) -> list[str]:
+    """One line per trace written: its id and status, as its agent reported them, else as
+    the trace says (incomplete: the process was killed before it could finish it; still
+    readable)."""
     lines = []
     for path in paths:
+        trace_id = trace_id_of(os.path.basename(path))
+        if trace_id and statuses.get(path):
+            lines.append(f"orion: trace {trace_id} {statuses[path]}")
+            continue
+        from .format.summary import read_summary
+
         try:
             summary = read_summary(path)
             lines.append(f"orion: trace {summary['trace_id']} {summary.get('status')}")
@@ -94,10 +106,10 @@ def _effective_rate(rate: float | None, environ: dict[str, str]) -> float:
     return parse_sample(environ["ORION_SAMPLE"]) if environ.get("ORION_SAMPLE") else DEFAULT_SAMPLE
 
 
-def run_with_capture(command: list[str], capture: Capture) -> tuple[int, list[str]]:
-    """Run `command` with capture on; return its status as subprocess reports it (-N when
-    signal N killed it) and the traces it wrote, including those of processes that died
-    before they could close them (a fault in C code, SIGKILL)."""
+def run_with_capture(command: list[str], capture: Capture) -> Ran:
+    """Run `command` with capture on and collect the traces it wrote, including those of
+    processes that died before they could close them (a fault in C code, SIGKILL). Each
+    line of the report file names one (an agent may add a tab and the trace's status)."""
     if not command:
         raise OrionError("give the command to run after --, e.g. orion run -- python app.py")
     before = _names(capture.spool)
@@ -105,9 +117,11 @@ def run_with_capture(command: list[str], capture: Capture) -> tuple[int, list[st
     try:
         status = _run_child(command, capture_environ(capture))
         with open(report) as f:
-            reported = [line.strip() for line in f if line.strip()]
+            lines = [_report_line(line) for line in f if line.strip()]
     finally:
         os.unlink(report)
+    reported = [path for path, _ in lines]
+    statuses = {path: status for path, status in lines if status}
     written = recover(reported)
     known = {os.path.realpath(path) for path in written}
     unreported = {name for name in _names(capture.spool) - before
@@ -118,7 +132,15 @@ def run_with_capture(command: list[str], capture: Capture) -> tuple[int, list[st
 
         written += [str(entry.path) for entry in reversed(Spool(capture.spool).entries(
             among=unreported))]
-    return status, list(dict.fromkeys(written))
+    return Ran(status, list(dict.fromkeys(written)), statuses)
+
+
+def _report_line(line: str) -> tuple[str, str | None]:
+    """A report file's line: a path, and the status its agent gave the trace, if any."""
+    path, _, status = line.rstrip("\n").rpartition("\t")
+    if status in ("ok", "failed", "crashed"):
+        return path, status
+    return line.rstrip("\n"), None
 
 
 def _names(directory: str) -> set[str]:

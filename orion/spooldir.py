@@ -71,6 +71,16 @@ def trace_filename(start_ns: int, trace_id: str) -> str:
     return f"{stamp}{nanos // 1000:06d}Z-{trace_id}{TRACE_SUFFIX}"
 
 
+def trace_id_of(name: str) -> str | None:
+    """The trace id in a trace file's name (trace_filename's), or None for another name."""
+    if not name.endswith(TRACE_SUFFIX):
+        return None
+    trace_id = name[:-len(TRACE_SUFFIX)].rpartition("Z-")[2]
+    if len(trace_id) == 32 and all(c in "0123456789abcdef" for c in trace_id):
+        return trace_id
+    return None
+
+
 def create_trace(directory: str, **writer_options: Any) -> TraceWriter:
     """A TraceWriter on a new file in `directory` (made if missing), published under its
     final name once its header is written; its `path` is that name."""

@@ -93,8 +93,8 @@ def run_captured(command: list[str], spool: Spool, mode: str = "error",
     `env` added to its environment, and collect the traces it wrote."""
     capture = Capture(mode=mode, spool=str(spool.path.resolve()),
                       base={**agent_environ(), **(env or {})})
-    status, paths = run_with_capture(command, capture)
-    return RunResult(status, [row_from(p) for p in paths])
+    ran = run_with_capture(command, capture)
+    return RunResult(ran.status, [row_from(p) for p in ran.written])
 
 
 def table_rows(failures: list[TraceRow]) -> tuple[list[str], list[list[str]]]:

@@ -5,6 +5,7 @@ test: the import list is what a regression would change)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -37,11 +38,41 @@ def test_orion_run_loads_nothing_it_does_not_need(tmp_path):
     assert loaded == []
 
 
-def test_orion_run_names_the_trace_written_from_its_trailer_alone(tmp_path):
-    """The id and status `orion run` prints come from the trailer: no decompressor needed."""
-    modules = imported_by(["run", "--", sys.executable, "-c", "pass"], tmp_path)
-    assert "orion.format.summary" in modules  # a trace was written and named
-    assert not {"zstandard", "dataclasses", "click"} & modules
+# What `orion run`'s own process must not import to start a command and name the trace
+# it wrote (measured with `python -S`, so that no site .pth file or editable-install
+# finder has imported them first): together they were a third of its start-up. The
+# command is forked and exec'd (no subprocess, no signal enums), the trace is named from
+# the agent's report (no trace reading: no msgpack), paths are str (no pathlib).
+NOT_NEEDED_BY_RUN = ("pathlib", "subprocess", "shutil", "tempfile", "signal", "msgpack",
+                     "zstandard", "orion.format", "orion.spool", "typing", "click")
+RUN_PARENT = """
+import sys
+sys.path[:0] = sys.argv[1:2]  # orion's own directory
+before = set(sys.modules)
+import orion.entry, orion.running
+sys.argv = ["orion", "run", "--", *sys.argv[2:]]
+status = orion.entry._run(orion.entry.parse_run(sys.argv[2:]))
+"""
+
+
+def test_orion_run_starts_a_command_and_names_its_trace_with_few_imports(tmp_path):
+    import orion
+
+    env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               ORION_SPOOL=str(tmp_path / "spool"))
+    env.pop("ORION_MODE", None)
+    probe = [sys.executable, "-S", "-X", "importtime", "-c", RUN_PARENT,
+             os.path.dirname(os.path.dirname(orion.__file__)), sys.executable, "-c", "pass"]
+    run = subprocess.run(probe, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert re.search(r"orion: trace [0-9a-f]{32} ok", run.stderr)  # a trace was named
+    lines = run.stderr.split("orion: trace")[0].splitlines()  # the child's own imports after
+    modules = {line.rsplit("|", 1)[1].strip() for line in lines
+               if line.startswith("import time:") and "|" in line}
+    assert "orion.running" in modules
+    loaded = sorted(m for m in modules for heavy in NOT_NEEDED_BY_RUN
+                    if m == heavy or m.startswith(heavy + "."))
+    assert loaded == []
 
 
 def test_orion_help_loads_no_command(tmp_path):

@@ -76,14 +76,16 @@ def recover(sidecars: Iterable[str]) -> list[str]:
     """After `orion run`: the traces of its processes that died without closing them, from
     the sidecars they reported: the process's own trace (left incomplete in dev/safe mode,
     already reported when a handled signal closed it) and the crash faulthandler dumped."""
-    from ..spool import Spool
-
     written = []
     for path in sidecars:
         spool_dir, name = os.path.split(path)
+        if not os.path.exists(path):
+            continue  # closed normally (most runs: no pattern to compile), or converted
         match = _SIDECAR.match(name)
-        if match is None or not os.path.exists(path) or _alive(int(match["pid"])):
-            continue  # closed normally, or converted already, or still running
+        if match is None or _alive(int(match["pid"])):
+            continue  # not a sidecar, or still running
+        from ..spool import Spool
+
         own = Spool(spool_dir).find(match["trace"])
         if own is not None:
             written.append(str(own.path))

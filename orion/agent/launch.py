@@ -8,11 +8,14 @@ import os
 import re
 import site
 import sys
-from pathlib import Path
 
 from ..errors import OrionError
 from . import _BOOT_DIR
 from .config import AgentConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: every `orion run` imports this module (agent_env)
+    from pathlib import Path
 
 PTH_NAME = "orionis-agent.pth"
 
@@ -30,11 +33,13 @@ def agent_env(config: AgentConfig, base: dict | None = None) -> dict[str, str]:
 
 def site_dir(explicit: str | None = None) -> Path:
     """Where the zero-config .pth goes: the user site-packages, else this environment's."""
+    from pathlib import Path  # here, as sysconfig below: `orion start` needs it, not `run`
+
     if explicit:
         return Path(explicit)
     if site.ENABLE_USER_SITE and sys.prefix == sys.base_prefix:
         return Path(site.getusersitepackages())
-    import sysconfig  # here: every `orion run` imports this module, few need the answer
+    import sysconfig
 
     return Path(sysconfig.get_path("purelib"))
 

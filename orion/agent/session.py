@@ -237,18 +237,19 @@ class Session:
         writer.origin = origin
         return writer
 
-    def _report(self, path: str) -> None:
+    def _report(self, path: str, status: str) -> None:
         self.written.append(path)
-        self.announce(path)
+        self.announce(path, status)
 
-    def announce(self, path: str) -> None:
-        """Tell `orion run` (the ORION_REPORT file) of a trace written, or of this process's
+    def announce(self, path: str, status: str | None = None) -> None:
+        """Tell `orion run` (the ORION_REPORT file) of a trace written, with its status
+        (which orion run then prints without reading the trace), or of this process's
         crash sidecar, which it converts if the process dies without removing it."""
         report = self.config.report
         if report:
             try:
                 with open(report, "a") as f:
-                    f.write(path + "\n")
+                    f.write(path + ("\n" if status is None else f"\t{status}\n"))
             except OSError:
                 pass
 
@@ -700,7 +701,7 @@ class Session:
         writer.close(status="failed", exception=dict(info, function=function), **summary)
         writer.sink.close()
         path = str(writer.path)
-        self._report(path)
+        self._report(path, "failed")
         return path
 
     def _learn_secret_locals(self, tb) -> None:
@@ -771,7 +772,7 @@ class Session:
             writer.close(status="crashed", exit_code=128 + signum, **extra)
             writer.sink.close()
             self.closed = True
-            self._report(str(writer.path))
+            self._report(str(writer.path), "crashed")
             return str(writer.path)
 
     def _live_stack(self, writer, capturer: Capturer | None) -> list:
@@ -830,7 +831,7 @@ class Session:
                               **extra)
             self.writer.sink.close()
             path = str(self.writer.path)
-            self._report(path)
+            self._report(path, "failed" if failed else "ok")
             return path
 
     def capture_summary(self) -> dict | None:

@@ -37,7 +37,7 @@ def command(ctx: click.Context, spool: Spool, no_show: bool) -> None:
     argv = [sys.executable, str(program), "--coupon", "SAVE15%X"]
     click.echo(f"orion: recording {' '.join(argv[1:])}", err=True)
     capture = Capture(mode="dev", spool=str(spool.path.resolve()), base=dict(os.environ))
-    _status, written = run_with_capture(argv, capture)
+    written = run_with_capture(argv, capture).written
     if not written:
         raise click.ClickException("the example ran but wrote no trace (see `orion doctor`)")
     click.echo(f"orion: wrote {written[-1]}", err=True)

@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
-from ..cachedir import cache_dir as user_cache_dir
-from ..cachedir import sources_digest
+from ..cachedir import cache_root, sources_digest
 from ..errors import OrionError
+
+# Every `orion run` finds the libraries to preload: that path works on str paths and
+# imports neither pathlib nor subprocess nor shutil (building does, when it must).
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only
+    from pathlib import Path
 
 AGENT_SOURCES_ENV = "ORION_AGENT_SRC"  # override where agents/c and agents/cpp live
 C_LIBRARY, CXX_LIBRARY = "liborion.so", "liborion++.so"
 STAMP = "SOURCES"  # next to prebuilt libraries: the digest of the sources they came from
-PREBUILT_DIR = Path(__file__).resolve().parent / "lib"
+_PACKAGE_DIR = os.path.dirname(os.path.realpath(__file__))
+PREBUILT_DIR = os.path.join(_PACKAGE_DIR, "lib")
 _SOURCE_SUFFIXES = {".c", ".h", ".cpp", ".hpp"}
 
 
@@ -31,32 +36,36 @@ class BuildError(OrionError):
     """The agent cannot be built here; the message says why in one sentence."""
 
 
-def agents_dir() -> Path:
+def agents_root() -> str:
     """The agents/ source tree: next to the package in a checkout or editable install."""
-    override = os.environ.get(AGENT_SOURCES_ENV)
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "agents"
+    return os.environ.get(AGENT_SOURCES_ENV) or os.path.join(
+        os.path.dirname(os.path.dirname(_PACKAGE_DIR)), "agents")
 
 
-def cache_dir() -> Path:
-    return user_cache_dir("native")
+def agents_dir() -> Path:
+    """agents_root as a Path."""
+    from pathlib import Path
+
+    return Path(agents_root())
 
 
-def _sources(agents: Path, sub: str, suffixes: set[str]) -> list[Path]:
-    root = agents / sub
-    return sorted(p for p in (root / "src").iterdir() if p.suffix in suffixes) + \
-        sorted(p for p in (root / "include").iterdir() if p.suffix in suffixes)
+def _sources(agents: str | Path, sub: str, suffixes: set[str]) -> list[str]:
+    found = []
+    for part in ("src", "include"):
+        directory = os.path.join(agents, sub, part)
+        found += sorted(os.path.join(directory, name) for name in os.listdir(directory)
+                        if os.path.splitext(name)[1] in suffixes)
+    return found
 
 
-def _require_sources(agents: Path) -> None:
-    if not (agents / "c" / "src").is_dir():
+def _require_sources(agents: str | Path) -> None:
+    if not os.path.isdir(os.path.join(agents, "c", "src")):
         raise BuildError(f"the C/C++ agent was not built at install time and its sources "
                          f"are not in {agents} (set {AGENT_SOURCES_ENV} to an agents/ "
                          f"directory)")
 
 
-def source_digest(agents: Path) -> str:
+def source_digest(agents: str | Path) -> str:
     """What the libraries are built from: a build is reused while this stays the same."""
     return sources_digest(agents, [path for sub in ("c", "cpp")
                                    for path in _sources(agents, sub, _SOURCE_SUFFIXES)])
@@ -128,35 +137,39 @@ def compile_agent(agents: Path, out: Path) -> list[str]:
     return built
 
 
-def _prebuilt_fits(agents: Path) -> bool:
+def _prebuilt_fits(agents: str) -> bool:
     """The libraries pip installed are there, and built from these sources (when the
     sources are here at all: an installed wheel has none)."""
-    if not (PREBUILT_DIR / C_LIBRARY).is_file():
+    if not os.path.isfile(os.path.join(PREBUILT_DIR, C_LIBRARY)):
         return False
-    if not (agents / "c" / "src").is_dir():
+    if not os.path.isdir(os.path.join(agents, "c", "src")):
         return True
     try:
-        return (PREBUILT_DIR / STAMP).read_text().strip() == source_digest(agents)
+        with open(os.path.join(PREBUILT_DIR, STAMP)) as stamp:
+            return stamp.read().strip() == source_digest(agents)
     except OSError:
         return False
 
 
-def agent_libraries(force: bool = False) -> list[Path]:
+def agent_libraries(force: bool = False) -> list[str]:
     """The agent libraries to preload (liborion.so first), built now if needed."""
-    agents = agents_dir()
+    agents = agents_root()
     if not force and _prebuilt_fits(agents):
         return _libraries_in(PREBUILT_DIR)
     _require_sources(agents)
-    out = cache_dir() / source_digest(agents)
-    if force or not (out / C_LIBRARY).is_file():
+    out = cache_root("native", source_digest(agents))
+    if force or not os.path.isfile(os.path.join(out, C_LIBRARY)):
+        from pathlib import Path
+
         print(f"orion: building the C/C++ agent into {out} (first use; pip install builds "
               f"it ahead when a compiler is there)", file=sys.stderr)
-        compile_agent(agents, out)
+        compile_agent(Path(agents), Path(out))
     return _libraries_in(out)
 
 
-def _libraries_in(directory: Path) -> list[Path]:
-    return [directory / name for name in (C_LIBRARY, CXX_LIBRARY) if (directory / name).is_file()]
+def _libraries_in(directory: str) -> list[str]:
+    return [path for name in (C_LIBRARY, CXX_LIBRARY)
+            if os.path.isfile(path := os.path.join(directory, name))]
 
 
 def build_problem() -> str | None:

@@ -8,18 +8,18 @@ from __future__ import annotations
 import os
 import re
 import sys
-from pathlib import Path
 
 from ..cachedir import cache_dir as user_cache_dir
-from ..cachedir import sources_digest
+from ..cachedir import cache_root, sources_digest
 from ..errors import OrionError
 from . import Capture, Runtime, Toolchain, subprocess_errors, which
 
-# Not subprocess nor shutil at the top (see orion.runtimes.which): in agent_jar's build,
-# which only a command run in a Java project calls.
+# Not subprocess, shutil nor pathlib at the top (see orion.runtimes.which): every `orion run`
+# looks for a built agent (ready_jar, str paths); building one is for a Java project.
 
 TYPE_CHECKING = False  # not typing's: its import would cost every `orion run`
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Iterator
 
     from ..doctor import Check
@@ -44,32 +44,51 @@ def cache_dir() -> Path:
     return user_cache_dir("java")
 
 
-def _sources_digest(source: Path) -> str:
-    """A digest of the agent's build and main sources: a changed agent gets a jar of its own."""
-    files = [source / "pom.xml", *sorted((source / "src" / "main").rglob("*"))]
-    return sources_digest(source, [path for path in files if path.is_file()])
+def _sources_digest(source: str) -> str:
+    """A digest of the agent's build and main sources: a changed agent gets a jar of its own.
+    (Files in pathlib's order, by path components, as they always were: a digest is a
+    cache key, and a new one means a rebuild.)"""
+    found = [os.path.join(directory, name)
+             for directory, _, names in os.walk(os.path.join(source, "src", "main"))
+             for name in names]
+    files = [os.path.join(source, "pom.xml"), *sorted(found, key=lambda f: f.split(os.sep))]
+    return sources_digest(source, [path for path in files if os.path.isfile(path)])
 
 
-def agent_jar(build: bool = True) -> Path | None:
-    """The agent jar: ORION_JAVA_AGENT, else the one built from agents/java into the cache
-    (by Maven, on first use and again when the sources change; None when not built yet and
-    not `build`)."""
-    override = os.environ.get("ORION_JAVA_AGENT")
-    if override:
-        if not Path(override).is_file():
-            raise JavaAgentError(f"ORION_JAVA_AGENT names no file: {override}")
-        return Path(override)
-    source = agent_source()
-    if not (source / "pom.xml").is_file():
-        from ..native.build import AGENT_SOURCES_ENV
+def _cached_jar() -> str:
+    """Where the jar built from these sources is, or goes: one directory per build, as the
+    jar's manifest puts it on the boot class path by this name."""
+    from ..native.build import AGENT_SOURCES_ENV, agents_root
 
+    source = os.path.join(agents_root(), "java")
+    if not os.path.isfile(os.path.join(source, "pom.xml")):
         raise JavaAgentError(f"the Java agent's sources are not in {source} (set "
                              f"{AGENT_SOURCES_ENV} to an agents/ directory, or ORION_JAVA_AGENT "
                              f"to a built {_JAR})")
-    # one directory per build: the jar's manifest puts it on the boot class path by this name
-    jar = cache_dir() / _sources_digest(source) / _JAR
-    if jar.is_file() or not build:
-        return jar if jar.is_file() else None
+    return os.path.join(cache_root("java"), _sources_digest(source), _JAR)
+
+
+def ready_jar() -> str | None:
+    """The agent jar to load, without building one: ORION_JAVA_AGENT, else the one built
+    from these sources into the cache, else None."""
+    override = os.environ.get("ORION_JAVA_AGENT")
+    if override:
+        if not os.path.isfile(override):
+            raise JavaAgentError(f"ORION_JAVA_AGENT names no file: {override}")
+        return override
+    jar = _cached_jar()
+    return jar if os.path.isfile(jar) else None
+
+
+def agent_jar(build: bool = True) -> Path | None:
+    """The agent jar: ready_jar's, else (when `build`) the one Maven builds from agents/java
+    into the cache now (on first use, and again when the sources change)."""
+    from pathlib import Path
+
+    ready = ready_jar()
+    if ready is not None or not build:
+        return None if ready is None else Path(ready)
+    jar, source = Path(_cached_jar()), agent_source()
     import shutil
     import subprocess
 
@@ -193,9 +212,9 @@ class JavaRuntime(Runtime):
         to report."""
         if which("java", path=env.get("PATH")) is None:
             return
-        in_project = bool(self.detect(Path.cwd()))
+        in_project = bool(self.detect(os.getcwd()))
         try:
-            jar = agent_jar(build=in_project)
+            jar = agent_jar() if in_project else ready_jar()
         except (OrionError, OSError, *subprocess_errors()) as exc:
             if in_project:  # elsewhere (any command of any project) no note is wanted
                 sys.stderr.write(f"orion: Java code is not recorded: {exc}\n")
@@ -214,6 +233,8 @@ class JavaRuntime(Runtime):
         sidecars = [path for path in reported if _JVM_SIDECAR.match(os.path.basename(path))]
         written = []
         for name in sidecars:
+            from pathlib import Path
+
             path = Path(name)
             trace_id, pid = _JVM_SIDECAR.match(path.name).groups()
             try:

@@ -5,12 +5,12 @@ are resolved when the trace is read."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from . import Capture, Runtime, Toolchain
 
 TYPE_CHECKING = False  # not typing's: its import would cost every `orion run`
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Iterator
 
     from ..doctor import Check
@@ -30,7 +30,8 @@ def _native_sources(root: Path) -> set[str]:
     found: set[str] = set()
     seen = 0
     for directory, dirs, files in os.walk(root):
-        depth = len(Path(directory).relative_to(root).parts)
+        relative = os.path.relpath(directory, root)
+        depth = 0 if relative == os.curdir else relative.count(os.sep) + 1
         dirs[:] = [] if depth >= _SCAN_DEPTH else sorted(d for d in dirs if d not in _SKIP_DIRS)
         for name in files:
             language = _SUFFIXES.get(os.path.splitext(name)[1].lower())
@@ -54,7 +55,7 @@ class NativeRuntime(Runtime):
     recorded = "C/C++ built with -finstrument-functions"
 
     def detect(self, root: Path) -> set[str]:
-        if any((root / name).is_file() for name in _BUILD_FILES):
+        if any(os.path.isfile(os.path.join(root, name)) for name in _BUILD_FILES):
             return _native_sources(root)
         return set()
 
@@ -84,8 +85,8 @@ class NativeRuntime(Runtime):
                         "install a C compiler (Debian: apt-get install gcc g++), or set CC")
         else:
             libraries = agent_libraries()
-            yield Check("native agent", OK, f"{', '.join(p.name for p in libraries)} in "
-                                            f"{libraries[0].parent}")
+            yield Check("native agent", OK, f"{', '.join(map(os.path.basename, libraries))} "
+                                            f"in {os.path.dirname(libraries[0])}")
         problem = zstd_problem()
         yield Check("native compression", WARN if problem else OK,
                     problem or "libzstd.so.1 loads",

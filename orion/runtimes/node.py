@@ -8,53 +8,70 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from ..cachedir import cache_dir as user_cache_dir
-from ..cachedir import sources_digest
+from ..cachedir import cache_root, sources_digest
 from ..errors import OrionError
 from . import Capture, Runtime, Toolchain, subprocess_errors, which
 
-# Not subprocess nor shutil at the top (see orion.runtimes.which): in agent_dir's install,
-# which only a command run in a Node project calls.
-
+# Not subprocess, shutil nor pathlib at the top (see orion.runtimes.which): every `orion run`
+# looks for an installed agent (ready_agent, str paths); installing one is for a Node project.
 TYPE_CHECKING = False  # not typing's: its import would cost every `orion run`
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Iterator
 
     from ..doctor import Check
 
 # package data of an installed orion; in a checkout, a link to agents/node
-AGENT_SOURCE = (Path(__file__).parent / "node-agent").resolve()
+AGENT_SOURCE = os.path.realpath(os.path.join(os.path.dirname(__file__), "node-agent"))
 _AGENT_FILES = ("package.json", "package-lock.json")
 _INSTALL_TIMEOUT = 300
 
 
+def _source() -> str:
+    return os.environ.get("ORION_NODE_AGENT") or AGENT_SOURCE
+
+
 def agent_source() -> Path:
     """The agent's npm package: ORION_NODE_AGENT, else the one shipped with orion."""
-    return Path(os.environ.get("ORION_NODE_AGENT") or AGENT_SOURCE)
+    from pathlib import Path
+
+    return Path(_source())
 
 
-def _digest(source: Path) -> str:
-    """What the installed agent depends on: its files, so an edit gives a fresh install."""
-    files = [source / name for name in _AGENT_FILES] + list((source / "lib").glob("*"))
-    return sources_digest(source, sorted(path for path in files if path.is_file()))
+def _digest(source: str | Path) -> str:
+    """What the installed agent depends on: its files, so an edit gives a fresh install.
+    (In pathlib's order, by path components, as always: a new digest means a reinstall.)"""
+    lib = os.path.join(source, "lib")
+    files = [os.path.join(source, name) for name in _AGENT_FILES]
+    files += [os.path.join(lib, name) for name in os.listdir(lib)]
+    return sources_digest(source, sorted((path for path in files if os.path.isfile(path)),
+                                         key=lambda path: path.split(os.sep)))
+
+
+def ready_agent() -> str | None:
+    """The agent to load, without installing it: the source itself when its dependencies
+    are installed there (a developer's checkout), else its copy in the cache, else None."""
+    source = _source()
+    if not os.path.isfile(os.path.join(source, "lib", "register.js")):
+        raise OrionError(f"the Node.js agent is not at {source} (set ORION_NODE_AGENT)")
+    if os.path.isdir(os.path.join(source, "node_modules")):
+        return source
+    target = cache_root("node-agent", _digest(source))
+    return target if os.path.isdir(os.path.join(target, "node_modules")) else None
 
 
 def agent_dir(install: bool = True) -> Path | None:
-    """A ready agent: the source itself when its dependencies are installed there (a
-    developer's checkout), else a copy in the cache with `npm ci` run once (only when
-    `install`: None when it is not there yet)."""
+    """ready_agent's, else (when `install`) a copy of the agent in the cache with `npm ci`
+    run once now."""
+    from pathlib import Path
+
+    ready = ready_agent()
+    if ready is not None or not install:
+        return None if ready is None else Path(ready)
     source = agent_source()
-    if not (source / "lib" / "register.js").is_file():
-        raise OrionError(f"the Node.js agent is not at {source} (set ORION_NODE_AGENT)")
-    if (source / "node_modules").is_dir():
-        return source
     target = user_cache_dir("node-agent", _digest(source))
-    if (target / "node_modules").is_dir():
-        return target
-    if not install:
-        return None
     import shutil
     import subprocess
 
@@ -82,27 +99,29 @@ def agent_dir(install: bool = True) -> Path | None:
 def start_settings() -> Path:
     """Where `orion start` leaves the mode and spool for Node processes that load the agent
     through the user's own NODE_OPTIONS (the agent reads it when ORION_MODE is unset)."""
+    from pathlib import Path
+
     base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return base / "orionis" / "node-start.json"
 
 
-def package_path(agent: Path) -> Path:
+def package_path(agent: str | Path) -> str:
     """A directory holding the agent as `orionis-trace` (a link), for NODE_PATH: the manual
     API's `require('orionis-trace')` resolves in a traced program without installing it."""
     import zlib  # a name for the directory, not a digest of anything secret: crc32 will do
 
-    directory = user_cache_dir("node-path", f"{zlib.crc32(str(agent).encode()):08x}")
-    link = directory / "orionis-trace"
-    if not link.is_symlink():
-        directory.mkdir(parents=True, exist_ok=True)
+    directory = cache_root("node-path", f"{zlib.crc32(str(agent).encode()):08x}")
+    link = os.path.join(directory, "orionis-trace")
+    if not os.path.islink(link):
+        os.makedirs(directory, exist_ok=True)
         try:
-            link.symlink_to(agent, target_is_directory=True)
+            os.symlink(agent, link, target_is_directory=True)
         except FileExistsError:
             pass  # made meanwhile by another process
     return directory
 
 
-def node_options(existing: str, register: Path) -> str:
+def node_options(existing: str, register: str | Path) -> str:
     """NODE_OPTIONS with the agent required first (once); Node reads double quotes there."""
     path = str(register)
     if any(c.isspace() or c in '"\\' for c in path):
@@ -134,15 +153,15 @@ class NodeRuntime(Runtime):
         # The agent's dependencies are installed on first use in a Node project only, so
         # that other commands never wait for npm; a missing agent is doctor's to report.
         try:
-            where = agent_dir(install=bool(self.detect(Path.cwd())))
+            where = agent_dir() if self.detect(os.getcwd()) else ready_agent()
         except (OrionError, OSError, *subprocess_errors()):
             return
         if where is None:
             return
-        register = where / "lib" / "register.js"
+        register = os.path.join(where, "lib", "register.js")
         env["NODE_OPTIONS"] = node_options(env.get("NODE_OPTIONS", ""), register)
         try:
-            modules = str(package_path(where))
+            modules = package_path(where)
         except OSError:
             pass  # the manual API then needs the package installed; recording is unaffected
         else:

@@ -4,13 +4,14 @@ through the `orion` pytest plugin."""
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
 
 from . import Capture, Runtime, Toolchain
 
 TYPE_CHECKING = False  # not typing's: its import would cost every `orion run`
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Iterator
 
     from ..doctor import Check
@@ -31,9 +32,9 @@ class PythonRuntime(Runtime):
         with pytest tests and no packaging or pytest configuration is Python too)."""
         if super().detect(root):
             return {"python"}
-        for directory in (root, root / "tests", root / "test"):
+        for directory in (root, os.path.join(root, "tests"), os.path.join(root, "test")):
             try:
-                if any(path.suffix == ".py" for path in directory.iterdir()):
+                if any(name.endswith(".py") for name in os.listdir(directory)):
                     return {"python"}
             except OSError:
                 continue

@@ -4,9 +4,9 @@ Compiles benchmarks/java/Workload.java, builds the agent jar (as `orion run` doe
 each workload plain and under the agent in each mode several times. The workload times its
 own rounds of work in its main thread's CPU time (start-up excluded; the shared machine's
 load would drown wall times): the first round pays for loading and instrumenting classes,
-later rounds are warm. The table gives medians, the ratio to the plain run, the
-cost per call, and bytes per event of the dev trace; a hello-world JVM's start-up (wall and
-CPU, whole process) is measured too. `--otel JAR` adds the OpenTelemetry Java agent with
+later rounds are warm. The setups take turns, run by run. The table gives medians, the
+ratio to the plain run, the cost per call, and bytes per event of the dev trace; a
+hello-world JVM's start-up (wall and CPU, whole process) is measured too. `--otel JAR` adds the OpenTelemetry Java agent with
 method instrumentation of the same methods and no exporter.
 """
 
@@ -77,35 +77,39 @@ def main() -> None:
     cases = [("dense", ns.dense, "first round"), ("records", ns.records, "first round (loads classes)"),
              ("records", ns.records, f"warm: median of rounds 2-{ns.rounds}")]
     for workload, size, which in cases:
-        calls, results = 0, []
-        for label, options, mode in setups:
-            times, sizes = [], []
-            for i in range(ns.runs):
+        calls = 0
+        times: dict[str, list[int]] = {label: [] for label, _, _ in setups}
+        sizes: dict[str, list[float]] = {label: [] for label, _, _ in setups}
+        for i in range(ns.runs):  # the setups take turns, so that the machine's load drifts alike for each
+            for label, options, mode in setups:
                 spool = work / f"{workload}-{mode}-{i}"
                 rounds = work_ns(classes, [workload, str(size), str(ns.rounds)],
                                  java_env(options, mode, spool))
-                times.append(rounds[0] if which.startswith("first") else statistics.median(rounds[1:]))
+                times[label].append(rounds[0] if which.startswith("first") else statistics.median(rounds[1:]))
                 for trace in spool.glob("*.otrace"):
                     counts = read_summary(trace)["counts"]
                     calls = counts["calls"] // ns.rounds
                     events = counts["calls"] + counts["returns"] + counts["unwinds"]
-                    sizes.append(trace.stat().st_size / max(events, 1))
-            results.append((label, statistics.median(times), sizes))
+                    sizes[label].append(trace.stat().st_size / max(events, 1))
+        results = [(label, statistics.median(times[label]), sizes[label]) for label, _, _ in setups]
         plain = results[0][1]
-        for label, median, sizes in results:
+        for label, median, sizes_of_setup in results:
             per_call = f"{(median - plain) / calls:.0f}" if calls and median is not plain else "-"
             rows.append(f"| {workload} ({size}, {calls:,} calls), {which} | {label} | "
                         f"{median / 1e6:.1f} ms | {median / plain:.2f}x | {per_call} | "
-                        f"{f'{statistics.median(sizes):.2f}' if sizes else '-'} |")
+                        f"{f'{statistics.median(sizes_of_setup):.2f}' if sizes_of_setup else '-'} |")
     print("| workload | setup | median work CPU time | ratio to plain | ns per call | bytes per event |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
     print()
     print("| hello world JVM | median wall | median CPU |")
     print("|---|---|---|")
-    for label, options, mode in setups:
-        runs = [process_time(["java", "-cp", str(classes), "Hello"],
-                             java_env(options, mode, work / "hello")) for _ in range(ns.runs)]
+    hello: dict[str, list[tuple[float, float]]] = {label: [] for label, _, _ in setups}
+    for _ in range(ns.runs):
+        for label, options, mode in setups:
+            hello[label].append(process_time(["java", "-cp", str(classes), "Hello"],
+                                             java_env(options, mode, work / "hello")))
+    for label, runs in hello.items():
         print(f"| {label} | {statistics.median(w for w, _ in runs):.2f} s | "
               f"{statistics.median(c for _, c in runs):.2f} s |")
 

@@ -6,7 +6,8 @@
 //!
 //! Usage: ORION_MODE=dev|safe|error ORION_SPOOL=DIR orion-rust-bench [N] [RECORDS]
 //! (`tracing` is measured in the same process; the mode applies to orion only).
-//! ORION_BENCH_PROFILE=1 runs the traced fib alone, for `perf record`.
+//! ORION_BENCH_PROFILE=1 runs the traced fib alone, for `perf record`; ORION_BENCH_PROFILE=json
+//! the traced serde_json workload alone.
 
 use serde::{Deserialize, Serialize};
 
@@ -146,10 +147,14 @@ fn main() {
         .with_writer(std::sync::Mutex::new(std::io::BufWriter::new(file)))
         .finish();
 
-    if std::env::var_os("ORION_BENCH_PROFILE").is_some() {
-        // For a profiler: the traced fib alone, many times.
-        for _ in 0..50 {
-            std::hint::black_box(traced::fib(std::hint::black_box(n)));
+    if let Some(profiled) = std::env::var_os("ORION_BENCH_PROFILE") {
+        // For a profiler: one traced workload alone, many times.
+        for _ in 0..500 {
+            if profiled == "json" {
+                std::hint::black_box(traced::process(&json));
+            } else {
+                std::hint::black_box(traced::fib(std::hint::black_box(n)));
+            }
         }
         return;
     }

@@ -129,6 +129,52 @@ def event_times(path: Path) -> list[tuple[str, int]]:
         return [(r["type"], r["t"]) for r in decode_records(reader.records()) if "t" in r]
 
 
+def lane_records(path: Path) -> tuple[list[dict], dict[str, list[dict]]]:
+    """The trace's timed records in file order, and each lane's (by name)."""
+    with TraceReader(path) as reader:
+        records = list(decode_records(reader.records()))
+    names = {r["id"]: r["name"] for r in records if r["type"] == "lane"}
+    functions = {r["id"]: r["name"] for r in records if r["type"] == "function"}
+    timed = [dict(r, fn=functions.get(r.get("fn"))) for r in records if "t" in r]
+    lanes: dict[str, list[dict]] = {}
+    for r in timed:
+        lanes.setdefault(names[r["lane"]], []).append(r)
+    return timed, lanes
+
+
+def test_error_mode_writes_every_threads_calls_in_time_order(traced, tmp_path):
+    """Each thread records into a buffer of its own: the panic's trace holds the calls of a
+    thread that ended before it and of one still inside a call, merged in time order."""
+    failed = run(traced, tmp_path, "threads", "panic", ORION_MODE="error")
+    assert failed.returncode == 101, failed.stderr
+    path = only_trace(tmp_path)
+    assert CliRunner().invoke(orion_cli, ["validate", str(path)]).exit_code == 0
+    assert_matches_vectors(path)
+    timed, lanes = lane_records(path)
+    times = [r["t"] for r in timed]
+    assert times == sorted(times), "the threads' records are not merged in time order"
+    finished = [r["fn"] for r in lanes["finished"] if r["type"] == "call"]
+    assert finished == ["fib"] * 25  # fib(6), every call
+    waiting = [(r["type"], r["fn"]) for r in lanes["waiting"]]
+    assert waiting[0] == ("call", "wait") and waiting.count(("call", "fib")) == 5
+    assert sum(r["type"] == "return" for r in lanes["waiting"]) == 5  # wait() still runs
+    assert "wait()  … still running" in show(path)
+
+
+def test_a_burst_on_one_thread_keeps_another_threads_latest_calls(traced, tmp_path):
+    """fib(24) on the main thread makes more records than the ring keeps, and older ones
+    are dropped (the header says so); the waiting thread's calls, made before the burst,
+    are still in its own buffer and in the file."""
+    run(traced, tmp_path, "threads", "busy", "panic", ORION_MODE="error")
+    path = only_trace(tmp_path)
+    assert CliRunner().invoke(orion_cli, ["validate", str(path)]).exit_code == 0
+    assert "mode error  · ring window" in show(path)
+    _, lanes = lane_records(path)
+    assert "waiting" in lanes, "the burst pushed the waiting thread's calls out"
+    waiting = [(r["type"], r["fn"]) for r in lanes["waiting"]]
+    assert waiting[0] == ("call", "wait") and waiting.count(("call", "fib")) == 5
+
+
 def test_error_mode_reads_the_clock_at_every_eighth_call_or_return(traced, tmp_path):
     """The ring's calls and returns take the last time read, 7 of 8 times; the panic reads
     the clock itself (after the last call's time)."""

@@ -41,6 +41,7 @@ fn calibration() -> &'static Calibration {
 }
 
 #[cfg(target_arch = "x86_64")]
+#[inline(always)]
 fn tsc() -> u64 {
     // SAFETY: RDTSC has no preconditions on x86-64.
     unsafe { core::arch::x86_64::_rdtsc() }

@@ -17,6 +17,7 @@ mod layer;
 mod msgpack;
 mod output;
 mod redact;
+mod ring;
 mod signals;
 mod writer;
 

@@ -11,18 +11,20 @@
 //! bounded ring in memory and written only when something fails (`error` mode's process
 //! trace on a panic, a test's trace when the test fails). A deferred trace keeps its
 //! definitions apart from its events, so that dropping old event frames never drops a
-//! string or function that later events use.
+//! string or function that later events use. `error` mode's process trace takes its
+//! lane records from each thread's own buffer (ring.rs), with no lock; its definitions
+//! and the records that end it are written here, under the trace's lock.
 
 use crate::clock;
 use crate::config::{env, random_u64, selected, spool, utc_stamp};
 use crate::output::Output;
-use crate::{frame, msgpack as mp, redact, Call, Captured};
+use crate::{frame, msgpack as mp, redact, ring, Call, Captured};
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock, TryLockError};
 use std::time::Instant;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -34,9 +36,6 @@ const FLUSH_EVERY: Duration = Duration::from_millis(50);
 const RING_FRAME: usize = 32 * 1024;
 const RING_FRAMES: usize = 32; // a deferred trace keeps its last ~1 MiB of events
 const STRING_LIMIT: usize = 200;
-/// How often an `error` mode trace reads the clock: at every 8th record, as the Java and
-/// Node.js agents do.
-const CLOCK_EVERY: u64 = 8;
 const RECORDS: &[(u8, &str, &[&str], bool)] = &[
     (0, "header", &["meta"], false),
     (1, "string", &["id", "text"], false),
@@ -120,6 +119,20 @@ struct Counts {
 }
 
 impl Counts {
+    /// Records of each type code, as ring.rs counts them.
+    fn of(by_code: &[u64; 16]) -> Counts {
+        Counts {
+            records: by_code.iter().sum(),
+            calls: by_code[4],
+            returns: by_code[5],
+            unwinds: by_code[7],
+            exceptions: by_code[6],
+            crashes: by_code[8],
+            stacks: by_code[9],
+            events: by_code[10],
+        }
+    }
+
     fn add(&mut self, other: &Counts) {
         self.records += other.records;
         self.calls += other.calls;
@@ -219,9 +232,22 @@ struct Trace {
     root: Option<String>,
     panic: Option<Panic>,
     finished: bool,
+    /// The lanes' records are in their threads' buffers (ring.rs): `error` mode's process
+    /// trace.
+    ring: bool,
 }
 
 static PROCESS: OnceLock<Option<Mutex<Trace>>> = OnceLock::new();
+/// Set when the process trace ends: its threads' buffers are no longer read.
+static FINISHED: AtomicBool = AtomicBool::new(false);
+
+/// A thread's lane in the process trace: its id, the function ids of its open calls and,
+/// in `error` mode, the buffer its records go to.
+struct Lane {
+    id: u32,
+    stack: Vec<u32>,
+    buffer: Option<ring::Buffer>,
+}
 
 /// A test's trace, held by the thread that runs the test.
 struct TestRun {
@@ -231,8 +257,8 @@ struct TestRun {
 }
 
 thread_local! {
-    /// This thread's lane in the process trace and the function ids of its open calls.
-    static LANE: RefCell<Option<(u32, Vec<u32>)>> = const { RefCell::new(None) };
+    /// This thread's lane in the process trace.
+    static LANE: RefCell<Option<Lane>> = const { RefCell::new(None) };
     static TEST: RefCell<Option<Box<TestRun>>> = const { RefCell::new(None) };
     /// Whether TEST holds a test's trace: a plain flag, cheaper to read at every event.
     static IN_TEST: Cell<bool> = const { Cell::new(false) };
@@ -299,6 +325,7 @@ impl Trace {
         } else {
             Sink::File(Self::output(create(&path)?, test.is_none()))
         };
+        let process = test.is_none();
         let parent = env("ORION_PARENT").and_then(|p| {
             p.split_once('-')
                 .map(|(t, s)| (t.to_string(), s.to_string()))
@@ -331,6 +358,7 @@ impl Trace {
             root: None,
             panic: None,
             finished: false,
+            ring: deferred && process,
         };
         if !deferred {
             trace.header(false);
@@ -469,6 +497,16 @@ impl Trace {
     /// Ends the batch's frame: queued for the file, or into the ring of a deferred trace (the
     /// oldest frame falling out when the ring is full).
     fn flush(&mut self) {
+        if let (true, Sink::File(_)) = (self.ring, &self.sink) {
+            self.queue_batch();
+            self.take_lanes();
+            return;
+        }
+        self.queue_batch();
+    }
+
+    /// The batch's frame: queued for the file, or into the ring of a deferred trace.
+    fn queue_batch(&mut self) {
         if self.batch.is_empty() {
             return;
         }
@@ -490,6 +528,34 @@ impl Trace {
             }
         }
         self.frame_t = 0;
+    }
+
+    /// The records of the threads' buffers not written yet go to the file, in time order
+    /// (after the batch, which holds the definitions they use).
+    fn take_lanes(&mut self) {
+        if let Some(drained) = ring::drain(FRAME_TARGET) {
+            self.write_drained(drained);
+        }
+    }
+
+    fn write_drained(&mut self, drained: ring::Drained) {
+        let Sink::File(output) = &self.sink else {
+            return;
+        };
+        for records in drained.frames {
+            output.queue(records, 0);
+        }
+        self.counts.add(&Counts::of(&drained.by_code));
+        self.max_t = self.max_t.max(drained.max_t);
+    }
+
+    /// Before a record written here on a lane of the threads' buffers: what they recorded
+    /// goes first, so that no lane's time goes back in the file.
+    fn catch_up(&mut self) {
+        if self.ring {
+            self.materialize();
+            self.flush();
+        }
     }
 
     /// Everything recorded so far goes to disk now (an abort may follow).
@@ -519,7 +585,13 @@ impl Trace {
         else {
             return;
         };
-        self.header(dropped);
+        // Taken before the header: once taken, the threads' records are no longer dropped.
+        let drained = if self.ring {
+            ring::drain(FRAME_TARGET)
+        } else {
+            None
+        };
+        self.header(dropped || drained.as_ref().is_some_and(|d| d.dropped));
         let header = std::mem::take(&mut self.batch);
         output.queue(header, 0);
         output.queue(definitions, 0);
@@ -527,6 +599,9 @@ impl Trace {
         for (records, counts) in ring {
             output.queue(records, 0);
             self.counts.add(&counts);
+        }
+        if let Some(drained) = drained {
+            self.write_drained(drained);
         }
         output.write_queued(); // what led to the failure, on disk before a crash can follow
     }
@@ -597,6 +672,15 @@ impl Trace {
         id
     }
 
+    /// This thread's lane, defined now; in a trace of the threads' buffers, with its buffer.
+    fn new_lane(&mut self) -> Lane {
+        Lane {
+            id: self.define_lane(),
+            stack: Vec::new(),
+            buffer: self.ring.then(|| ring::Buffer::new(self.start)),
+        }
+    }
+
     fn define_lane(&mut self) -> u32 {
         let id = self.lanes;
         self.lanes += 1;
@@ -623,7 +707,12 @@ impl Trace {
     /// event's cost. Panics, unwinds and crashes always read it.
     fn timed(&mut self, code: u8, columns: usize, lane: u32) {
         let sampled = self.mode == Mode::Error && matches!(code, 4 | 5);
-        let t = if sampled && self.batch_counts.records % CLOCK_EVERY != 0 {
+        let t = if sampled
+            && !self
+                .batch_counts
+                .records
+                .is_multiple_of(ring::CLOCK_EVERY as u64)
+        {
             self.max_t as i64
         } else {
             clock::now().saturating_sub(self.start) as i64
@@ -746,23 +835,7 @@ impl Trace {
     fn event(&mut self, lane: u32, kind: &str, attrs: &[(&str, Attr)]) {
         let kind_sid = self.string(kind);
         self.timed(10, 4, lane);
-        let b = &mut self.batch;
-        mp::uint(b, kind_sid as u64);
-        mp::map(b, attrs.len());
-        for (name, value) in attrs {
-            mp::str(b, name);
-            match value {
-                Attr::Text(text) => {
-                    let cut: String = redact::redactor()
-                        .scrub(text)
-                        .chars()
-                        .take(STRING_LIMIT * 20)
-                        .collect();
-                    mp::str(b, &cut);
-                }
-                Attr::Number(n) => mp::uint(b, *n),
-            }
-        }
+        event_columns(&mut self.batch, kind_sid, attrs);
         self.batch_counts.events += 1;
         self.end_batch();
     }
@@ -833,16 +906,21 @@ impl Trace {
             return;
         }
         self.finished = true;
+        if self.ring {
+            FINISHED.store(true, Ordering::Relaxed);
+        }
         let failed = self.panic.is_some();
         let signal = self.panic.as_ref().and_then(|p| p.signal);
         let crashed = signal.is_some()
             || self.test.is_none() && self.panic.as_ref().is_some_and(|p| p.on_main);
-        if self.deferred() {
-            if !failed {
-                return;
+        if self.deferred() && !failed {
+            if self.ring {
+                ring::close();
             }
-            self.materialize();
+            return;
         }
+        self.materialize();
+        self.catch_up();
         if crashed {
             let (message, file, line, lane) = self
                 .panic
@@ -979,6 +1057,29 @@ impl Trace {
         if let Sink::File(output) = &self.sink {
             output.close(&self.batch, &frame::trailer(&summary));
         }
+        if self.ring {
+            ring::close();
+        }
+    }
+}
+
+/// An event record's columns after its lane: its kind and its attributes as plain values.
+fn event_columns(b: &mut Vec<u8>, kind_sid: u32, attrs: &[(&str, Attr)]) {
+    mp::uint(b, kind_sid as u64);
+    mp::map(b, attrs.len());
+    for (name, value) in attrs {
+        mp::str(b, name);
+        match value {
+            Attr::Text(text) => {
+                let cut: String = redact::redactor()
+                    .scrub(text)
+                    .chars()
+                    .take(STRING_LIMIT * 20)
+                    .collect();
+                mp::str(b, &cut);
+            }
+            Attr::Number(n) => mp::uint(b, *n),
+        }
     }
 }
 
@@ -1021,9 +1122,88 @@ fn with_current<R>(f: impl FnOnce(&mut Trace, u32, &mut Vec<u32>) -> R) -> Optio
     let mut t = lock().filter(|t| !t.finished)?;
     LANE.with(|cell| {
         let mut slot = cell.try_borrow_mut().ok()?;
-        let (lane, stack) = slot.get_or_insert_with(|| (t.define_lane(), Vec::new()));
-        Some(f(&mut t, *lane, stack))
+        let lane = slot.get_or_insert_with(|| t.new_lane());
+        Some(f(&mut t, lane.id, &mut lane.stack))
     })
+}
+
+/// Whether this thread records into its own buffer (`error` mode's process trace, not a
+/// test's trace).
+#[inline]
+fn in_ring() -> bool {
+    mode() == Some(Mode::Error) && !IN_TEST.with(Cell::get)
+}
+
+/// Runs `f` on this thread's lane of `error` mode's process trace and its buffer, without
+/// the trace's lock (taken only to define the lane, on the thread's first record).
+#[inline]
+fn with_buffer<R>(f: impl FnOnce(u32, &mut Vec<u32>, &mut ring::Buffer) -> R) -> Option<R> {
+    if FINISHED.load(Ordering::Relaxed) {
+        return None;
+    }
+    // The thread-local's address, taken with a closure small enough for `with` to be
+    // inlined: with the work inside it, `with` stayed a call that reached the thread-local
+    // through the key's accessor, a call more per event.
+    let cell: *const RefCell<Option<Lane>> = LANE.try_with(|cell| cell as *const _).ok()?;
+    // SAFETY: a thread's own thread-local lives until the thread's exit, which cannot
+    // begin during this call on it.
+    let cell = unsafe { &*cell };
+    let mut slot = cell.try_borrow_mut().ok()?;
+    if slot.is_none() {
+        *slot = Some(first_lane()?);
+    }
+    let Lane { id, stack, buffer } = slot.as_mut()?;
+    Some(f(*id, stack, buffer.as_mut()?))
+}
+
+/// The lane of a thread's first record.
+#[cold]
+fn first_lane() -> Option<Lane> {
+    Some(lock().filter(|t| !t.finished)?.new_lane())
+}
+
+/// `error` mode's call of `function` into this thread's buffer: whether it was recorded,
+/// None when this thread records a test's trace instead. Not generic, so that its
+/// thread-locals are read directly, not through another crate's `LocalKey`.
+fn buffer_call(function: u32) -> Option<bool> {
+    if IN_TEST.with(Cell::get) {
+        return None;
+    }
+    if CAPTURING.with(Cell::get) {
+        return Some(false);
+    }
+    let recorded = with_buffer(|lane, stack, buffer| {
+        let function = buffer_function(buffer, function)?;
+        buffer.call(lane, function);
+        stack.push(function);
+        Some(())
+    });
+    Some(recorded.flatten().is_some())
+}
+
+/// This trace's id of a registry function, for a thread's buffer: defined under the
+/// trace's lock on the thread's first call of it.
+#[inline]
+fn buffer_function(buffer: &mut ring::Buffer, global: u32) -> Option<u32> {
+    match buffer.functions.get(global as usize) {
+        Some(&id) if id != u32::MAX => Some(id),
+        _ => define_buffer_function(buffer, global),
+    }
+}
+
+#[cold]
+fn define_buffer_function(buffer: &mut ring::Buffer, global: u32) -> Option<u32> {
+    let mut t = lock()?;
+    let id = t.function(global);
+    if t.root.is_none() {
+        t.root = Some(t.function_names[id as usize].clone());
+    }
+    let index = global as usize;
+    if buffer.functions.len() <= index {
+        buffer.functions.resize(index + 1, u32::MAX);
+    }
+    buffer.functions[index] = id;
+    Some(id)
 }
 
 /// Runs a capture (user `Debug` code) with nested traced calls left unrecorded.
@@ -1110,7 +1290,16 @@ pub(crate) fn event<A: Into<Attr>>(kind: &str, attrs: impl FnOnce() -> Vec<(&'st
         .into_iter()
         .map(|(name, value)| (name, value.into()))
         .collect();
-    with_current(|t, lane, _| t.event(lane, kind, &attrs));
+    if !in_ring() {
+        with_current(|t, lane, _| t.event(lane, kind, &attrs));
+        return;
+    }
+    let Some(kind_sid) = lock().filter(|t| !t.finished).map(|mut t| t.string(kind)) else {
+        return;
+    };
+    let mut rest = Vec::new();
+    event_columns(&mut rest, kind_sid, &attrs);
+    with_buffer(|lane, _, buffer| buffer.record(10, 2, lane, &rest));
 }
 
 /// The W3C `traceparent` of the trace this thread records into: its trace id and a span
@@ -1128,7 +1317,16 @@ pub fn enter(function: u32, args: impl FnOnce() -> Vec<(&'static str, Captured)>
         returned: false,
     };
     let Some(mode) = mode() else { return inert };
-    if function == u32::MAX || CAPTURING.with(Cell::get) {
+    if function == u32::MAX {
+        return inert;
+    }
+    if let Some(recording) = (mode == Mode::Error)
+        .then(|| buffer_call(function))
+        .flatten()
+    {
+        return Call { recording, ..inert };
+    }
+    if CAPTURING.with(Cell::get) {
         return inert;
     }
     let values = mode == Mode::Dev;
@@ -1142,11 +1340,19 @@ pub fn enter(function: u32, args: impl FnOnce() -> Vec<(&'static str, Captured)>
 }
 
 pub(crate) fn leave(value: Option<Captured>) {
+    if in_ring() {
+        with_buffer(|lane, stack, buffer| stack.pop().map(|_| buffer.leave(lane)));
+        return;
+    }
     with_current(|t, lane, stack| t.leave(lane, stack, value.as_ref()));
     end_test_when_done();
 }
 
 pub(crate) fn unwind() {
+    if in_ring() {
+        with_buffer(|lane, stack, buffer| stack.pop().map(|_| buffer.unwind(lane)));
+        return;
+    }
     with_current(|t, lane, stack| t.unwind(lane, stack));
     end_test_when_done();
 }
@@ -1216,6 +1422,10 @@ fn record_panic(info: &std::panic::PanicHookInfo<'_>) {
         .unwrap_or_default();
     let on_main = std::thread::current().name() == Some("main");
     with_current(|t, lane, stack| {
+        let process = t.test.is_none();
+        if process {
+            t.catch_up();
+        }
         t.panic(
             lane,
             stack,
@@ -1230,7 +1440,7 @@ fn record_panic(info: &std::panic::PanicHookInfo<'_>) {
             },
         );
         // The process's trace goes to disk now (error mode's ring too): an abort may follow.
-        if t.test.is_none() {
+        if process {
             t.materialize();
             t.flush_to_disk();
         }
@@ -1271,10 +1481,14 @@ pub(crate) fn record_signal(signal: Signal) {
         return;
     }
     let known = LANE
-        .try_with(|cell| cell.try_borrow().ok().and_then(|slot| slot.clone()))
+        .try_with(|cell| {
+            let slot = cell.try_borrow().ok()?;
+            slot.as_ref().map(|lane| (lane.id, lane.stack.clone()))
+        })
         .ok()
         .flatten();
     let (lane, stack) = known.unwrap_or_else(|| (t.define_lane(), Vec::new()));
+    t.catch_up();
     t.signal(lane, &stack, signal);
     t.finish();
 }

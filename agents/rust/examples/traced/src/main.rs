@@ -1,6 +1,6 @@
 //! `#[orion::trace]` on functions, an impl block, a trait and a module: nested calls, a
 //! type without Debug, a secret argument, a thread, and (with `panic`) a panic several
-//! calls deep.
+//! calls deep; `threads` adds a thread that ends and one that waits, `busy` a burst of calls.
 
 use std::fmt::Debug;
 
@@ -43,6 +43,15 @@ fn fib(n: u64) -> u64 {
         return n;
     }
     fib(n - 1) + fib(n - 2)
+}
+
+/// Sends fib(3) and waits for good.
+#[orion::trace]
+fn wait(ready: std::sync::mpsc::Sender<u64>) {
+    let _ = ready.send(fib(3));
+    loop {
+        std::thread::park();
+    }
 }
 
 #[orion::trace]
@@ -97,6 +106,22 @@ fn main() {
         forms::closure_forms(&[3, 1, 2]),
         forms::adder(1)(2)
     );
+    if std::env::args().any(|a| a == "threads") {
+        // For error mode's ring: a thread that ends before the panic, and one still inside
+        // a call when it comes.
+        std::thread::Builder::new()
+            .name("finished".into())
+            .spawn(|| fib(6))
+            .unwrap()
+            .join()
+            .unwrap();
+        let (ready, waiting) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("waiting".into())
+            .spawn(move || wait(ready))
+            .unwrap();
+        println!("waiting {}", waiting.recv().unwrap());
+    }
     if std::env::args().any(|a| a == "busy") {
         println!("fib {}", fib(24)); // more events than error mode's ring holds
     }

@@ -129,6 +129,16 @@ def check_watchdog() -> Check:
     return Check("watchdog", OK, "installed (orion watch)")
 
 
+def check_trace_index() -> Check:
+    from .analysis.trace_index import _index
+
+    if _index is None:
+        return Check("trace index", WARN, "built in Python (orion.analysis._index was not "
+                     "compiled): big traces open ~10x slower in replay, show --json and serve",
+                     "reinstall with a C compiler present: pip install --force-reinstall -e .")
+    return Check("trace index", OK, "built in C (orion.analysis._index)")
+
+
 def check_git_hooks(root: Path) -> Check:
     from .errors import OrionError
     from .hooks import git, installed_hooks
@@ -151,6 +161,6 @@ def run_checks(spool: Spool, root: Path) -> list[Check]:
     from .runtimes import detect_languages, runtimes
 
     used = set(detect_languages(root))
-    return [check_spool(spool), check_zero_config(), check_watchdog(),
+    return [check_spool(spool), check_zero_config(), check_watchdog(), check_trace_index(),
             *(check for runtime in runtimes() for check in runtime.doctor_checks(used)),
             check_git_hooks(root)]

@@ -55,3 +55,19 @@ def test_reports_installed_git_hooks(spool, tmp_path, monkeypatch):
     assert "warn  git hooks: none installed" in doctor().output
     CliRunner().invoke(cli, ["hook", "install", "--", sys.executable, "-m", "pytest"])
     assert "ok    git hooks: installed: pre-commit" in doctor().output
+
+
+def test_says_whether_the_trace_index_is_built_in_c(spool, tmp_path, monkeypatch):
+    """Without orion.analysis._index (no compiler at install), big traces open ~10x
+    slower: doctor warns and says how to build it."""
+    from orion.analysis import trace_index
+
+    monkeypatch.chdir(tmp_path)
+    if trace_index._index is not None:
+        assert "ok    trace index: built in C" in doctor().output
+    without = subprocess.run(
+        [sys.executable, "-c", "import runpy, sys; sys.modules['orion.analysis._index'] = None;"
+         " sys.argv = ['orion', 'doctor']; runpy.run_module('orion', run_name='__main__')"],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert "warn  trace index: built in Python" in without.stdout, without.stdout
+    assert "pip install --force-reinstall" in without.stdout

@@ -206,6 +206,64 @@ def test_httpurlconnection_requests_carry_traceparent_and_are_recorded(tmp_path:
     assert all(e["duration_ns"] > 0 for e in events)
 
 
+REMOTE_TEST = """\
+package com.example.remote;
+
+import static org.junit.Assert.assertEquals;
+
+import com.sun.net.httpserver.HttpServer;
+import java.net.HttpURLConnection;
+import java.net.InetSocketAddress;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import org.junit.Test;
+
+public class RemoteTest {
+    @Test
+    public void theServerSeesNoHeader() throws Exception {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/", exchange -> {
+            byte[] body = String.valueOf(exchange.getRequestHeaders().getFirst("traceparent"))
+                    .getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        server.start();
+        try {
+            URL url = new URL("http://127.0.0.1:" + server.getAddress().getPort() + "/");
+            HttpURLConnection connection = (HttpURLConnection) url.openConnection();
+            assertEquals("null", new String(connection.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        } finally {
+            server.stop(0);
+        }
+    }
+}
+"""
+
+
+def test_a_failing_tests_requests_carry_its_trace_id(tmp_path: Path) -> None:
+    """A request sent while a test runs names the test's own trace (the one written when it
+    fails), so that the service it called can be stitched to it."""
+    root = tmp_path / "remote"
+    (root / "src" / "test" / "java" / "com" / "example" / "remote").mkdir(parents=True)
+    shutil.copy(Path(__file__).resolve().parent / "junit4" / "pom.xml", root / "pom.xml")
+    (root / "src" / "test" / "java" / "com" / "example" / "remote" / "RemoteTest.java").write_text(REMOTE_TEST)
+    spool, summary = tmp_path / "spool", tmp_path / "summary.json"
+    done = orion("test", "--spool", str(spool), "--json", "--output", str(summary), "--", "mvn", "-q", "-B", "test",
+                 cwd=root)
+    assert done.returncode == 1, done.stdout + done.stderr
+    [row] = json.loads(summary.read_text())["traces"]
+    assert row["test"] == "com.example.remote.RemoteTest.theServerSeesNoHeader"
+    trace = Path(row["path"])
+    assert orion("validate", str(trace), cwd=tmp_path).returncode == 0
+    records = decoded(trace)
+    sent = re.search(r"00-[0-9a-f]{32}-[0-9a-f]{16}-01", row["exception"]).group(0)  # what the server saw
+    assert re.fullmatch(rf"00-{records[0]['trace_id']}-[0-9a-f]{{16}}-01", sent)
+    [event] = [e["attrs"] for e in by_type(records, "event") if e["kind"] == "http.client"]
+    assert (event["status"], event["traceparent"]) == (200, sent)
+
+
 CALLER_TRACE, CALLER_SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"  # Shop.CALLER
 
 

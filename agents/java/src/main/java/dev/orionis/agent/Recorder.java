@@ -570,13 +570,15 @@ public final class Recorder {
 
     /** A W3C traceparent for a request this thread sends, with a new span id: while the
      * thread serves a request whose caller sent a valid traceparent, in the caller's trace
-     * with its flags (W3C propagation), else in this trace. */
+     * with its flags (W3C propagation); while it runs a test, in the test's trace (the one
+     * written if it fails); else in the process's trace. */
     private static String traceparent(Lane l) {
         Served serving = l.serving.peek();
         if (serving != null && serving.parentTrace != null) {
             return "00-" + serving.parentTrace + "-" + Trace.spanId() + "-" + serving.flags;
         }
-        return "00-" + process.id + "-" + Trace.spanId() + "-01";
+        Trace test = l.test;
+        return "00-" + (test != null ? test.id : process.id) + "-" + Trace.spanId() + "-01";
     }
 
     /** A thread is being started (Thread.start): it will be a lane whose parent is ours. */

@@ -246,6 +246,7 @@ public final class Recorder {
         if (l == null) {
             return request;
         }
+        l.sending = null; // a sendAsync that threw left its request unanswered
         try {
             Class<?> type = Class.forName("java.net.http.HttpRequest", false, request.getClass().getClassLoader());
             Object headers = type.getMethod("headers").invoke(request);

@@ -4,7 +4,9 @@ run with the real java, recorded by `orion run` / `orion test` exactly as a user
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +26,20 @@ MAIN = "com.example.inventory.App"
 # Every test module here sets `pytestmark = requires_jdk` (a conftest's own pytestmark
 # applies to no test).
 requires_jdk = pytest.mark.skipif(JAVA is None or MVN is None, reason="a JDK and Maven are needed")
+
+
+def newest_jdk() -> Path | None:
+    """The bin directory of a JDK 24 or later under /usr/lib/jvm, the newest first."""
+    found = []
+    for home in glob.glob("/usr/lib/jvm/*"):
+        release = Path(home) / "release"
+        version = re.search(r'JAVA_VERSION="(\d+)', release.read_text()) if release.is_file() else None
+        if version and int(version.group(1)) >= 24 and (Path(home) / "bin" / "javac").is_file():
+            found.append((int(version.group(1)), Path(home) / "bin"))
+    return max(found)[1] if found else None
+
+
+NEWEST_JDK = newest_jdk()
 
 
 def plain_env(**extra: str) -> dict[str, str]:

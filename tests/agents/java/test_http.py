@@ -8,6 +8,7 @@ event with the traceparent it came with."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import MVN, TIMEOUT, by_type, decoded, orion, plain_env, requires_jdk
+from .conftest import MVN, NEWEST_JDK, TIMEOUT, by_type, decoded, orion, plain_env, requires_jdk
 
 pytestmark = requires_jdk
 
@@ -78,20 +79,23 @@ public class Fetch {
 """
 
 
-def test_httpclient_requests_carry_traceparent_and_are_recorded(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jdk", [pytest.param(None, id="default"), pytest.param(NEWEST_JDK, id="newest", marks=(
+    pytest.mark.skipif(NEWEST_JDK is None, reason="no JDK 24 or later in /usr/lib/jvm")))])
+def test_httpclient_requests_carry_traceparent_and_are_recorded(jdk: Path | None, tmp_path: Path) -> None:
     """send and sendAsync: each request an `http.client` event with its status and duration
     (sendAsync's once its future completes); the JDK's HttpServer that answers them, in the
-    same program, makes an `http.server` event of each."""
+    same program, makes an `http.server` event of each. On the JDK on the PATH and on the
+    newest one here (whose HttpClientImpl and HttpServer the agent rewrites too)."""
     (tmp_path / "pom.xml").write_text("<project/>\n")  # a Java project: the agent is built
     (tmp_path / "Fetch.java").write_text(FETCH)
-    subprocess.run(["javac", "-g", "-d", str(tmp_path), str(tmp_path / "Fetch.java")], check=True)
-    plain = subprocess.run(["java", "-cp", str(tmp_path), "Fetch"], capture_output=True, text=True,
-                           env=plain_env())
+    env = plain_env() if jdk is None else plain_env(PATH=f"{jdk}{os.pathsep}{os.environ['PATH']}")
+    subprocess.run(["javac", "-g", "-d", str(tmp_path), str(tmp_path / "Fetch.java")], check=True, env=env)
+    plain = subprocess.run(["java", "-cp", str(tmp_path), "Fetch"], capture_output=True, text=True, env=env)
     own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     assert plain.stdout.splitlines() == ["200 null", f"200 {own}", "404 null", "refused java.net.ConnectException"]
     spool = tmp_path / "spool"
     done = orion("run", "--spool", str(spool), "--mode", "dev", "--", "java", "-cp", str(tmp_path),
-                 "Fetch", cwd=tmp_path)
+                 "Fetch", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     sent, kept, missing, refused = (line.split(" ", 1)[1] for line in done.stdout.splitlines())
     [trace] = spool.glob("*.otrace")

@@ -5,31 +5,18 @@ by the thread that started them), and the program's stderr gains nothing but the
 
 from __future__ import annotations
 
-import glob
 import os
-import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from .conftest import by_type, decoded, orion, plain_env, requires_jdk, without_jvm_notice
+from .conftest import NEWEST_JDK, by_type, decoded, orion, plain_env, requires_jdk, without_jvm_notice
 
 pytestmark = requires_jdk
 
 
-def newest_jdk() -> Path | None:
-    """The bin directory of a JDK 24 or later under /usr/lib/jvm, the newest first."""
-    found = []
-    for home in glob.glob("/usr/lib/jvm/*"):
-        release = Path(home) / "release"
-        version = re.search(r'JAVA_VERSION="(\d+)', release.read_text()) if release.is_file() else None
-        if version and int(version.group(1)) >= 24 and (Path(home) / "bin" / "javac").is_file():
-            found.append((int(version.group(1)), Path(home) / "bin"))
-    return max(found)[1] if found else None
-
-
-JDK = newest_jdk()
+JDK = NEWEST_JDK
 
 VIRTUAL = """\
 import java.util.ArrayList;

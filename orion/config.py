@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import sys
 from collections import namedtuple
 
 from . import spooldir
 from .agent.config import DEFAULT_SECRETS
 from .errors import OrionError
+from .lazyre import LazyPattern
 
 # Every `orion run` reads the config (agent_environ): finding that there is none works on
 # str paths, without importing pathlib; the functions that hand out Paths import it.
@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # annotations only: importing typing would cost every `orion 
 CONFIG_NAME = "config.toml"
 FREE_PREFIX = "x."
 
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")  # \Z: "$" would let a final newline through
+_BARE_KEY = LazyPattern(r"[A-Za-z0-9_-]+\Z")  # \Z: "$" would let a final newline through
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 

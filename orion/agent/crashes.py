@@ -68,10 +68,6 @@ def sweep(spool_dir: str, exclude: str | None = None) -> list[str]:
             for written in _convert_dead(spool_dir, name)]
 
 
-def is_sidecar(path: str) -> bool:
-    return _SIDECAR.match(os.path.basename(path)) is not None
-
-
 def recover(sidecars: Iterable[str]) -> list[str]:
     """After `orion run`: the traces of its processes that died without closing them, from
     the sidecars they reported: the process's own trace (left incomplete in dev/safe mode,

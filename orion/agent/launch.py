@@ -5,11 +5,11 @@ zero-config switch that `orion start`/`stop` flip.
 from __future__ import annotations
 
 import os
-import re
 import site
 import sys
 
 from ..errors import OrionError
+from ..lazyre import LazyPattern
 from . import _BOOT_DIR
 from .config import AgentConfig
 
@@ -69,7 +69,7 @@ def pth_line(mode: str | None, spool: str | None, ring: str | None = None) -> st
             % (default, _import_dirs(), mode, spool, ring))
 
 
-_BOOT_ARGS = re.compile(r"autostart\.boot\((?P<args>.*)\)\)\s*$")
+_BOOT_ARGS = LazyPattern(r"autostart\.boot\((?P<args>.*)\)\)\s*$")
 
 
 def pth_settings(text: str) -> tuple[str | None, str | None, str | None]:

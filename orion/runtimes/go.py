@@ -6,12 +6,12 @@ module file that requires the agent (agents/go); the user's files are never writ
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from ..cachedir import cache_dir as user_cache_dir
 from ..cachedir import sources_digest
 from ..errors import OrionError
+from ..lazyre import LazyPattern
 from . import Capture, Runtime, Toolchain, find_upwards, which
 
 # Not subprocess, shutil nor pathlib at the top (see orion.runtimes.which): in the functions
@@ -116,9 +116,9 @@ def instrument(root: str, include: tuple[str, ...] = (),
     return dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
 
 
-_GOROUTINE = re.compile(r"^goroutine (\d+) \[")
-_CALL = re.compile(r"^(?P<name>\S.*)\(.*\)$")
-_AT = re.compile(r"^\t(?P<file>.+):(?P<line>\d+)(?: \+0x[0-9a-f]+)?$")
+_GOROUTINE = LazyPattern(r"^goroutine (\d+) \[")
+_CALL = LazyPattern(r"^(?P<name>\S.*)\(.*\)$")
+_AT = LazyPattern(r"^\t(?P<file>.+):(?P<line>\d+)(?: \+0x[0-9a-f]+)?$")
 
 
 def crash_trace(sidecar: Path) -> str | None:

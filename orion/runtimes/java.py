@@ -6,12 +6,12 @@ application's own classes as they load and adds a listener to JUnit's launcher."
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from ..cachedir import cache_dir as user_cache_dir
 from ..cachedir import cache_root, sources_digest
 from ..errors import OrionError
+from ..lazyre import LazyPattern
 from . import Capture, Runtime, Toolchain, subprocess_errors, which
 
 # Not subprocess, shutil nor pathlib at the top (see orion.runtimes.which): every `orion run`
@@ -119,10 +119,10 @@ def agent_jar(build: bool = True) -> Path | None:
     return jar
 
 
-_JVM_SIDECAR = re.compile(r"^\.([0-9a-f]{32})\.(\d+)\.jvm$")
-_HS_SIGNAL = re.compile(r"^#\s+(SIG[A-Z]+) \(0x[0-9a-f]+\)", re.MULTILINE)
-_HS_THREAD = re.compile(r'^Current thread \(0x[0-9a-f]+\):\s+\w+ "([^"]*)"', re.MULTILINE)
-_HS_JAVA_FRAME = re.compile(r"^[jJ]\s+(?:\d+%?\s+c\d\s+)?([\w$.<>]+)\(")
+_JVM_SIDECAR = LazyPattern(r"^\.([0-9a-f]{32})\.(\d+)\.jvm$")
+_HS_SIGNAL = LazyPattern(r"(?m)^#\s+(SIG[A-Z]+) \(0x[0-9a-f]+\)")
+_HS_THREAD = LazyPattern(r'(?m)^Current thread \(0x[0-9a-f]+\):\s+\w+ "([^"]*)"')
+_HS_JAVA_FRAME = LazyPattern(r"^[jJ]\s+(?:\d+%?\s+c\d\s+)?([\w$.<>]+)\(")
 
 
 def hs_err_trace(spool, trace_id: str, pid: int, report: Path) -> str:
@@ -230,7 +230,8 @@ class JavaRuntime(Runtime):
         """JVMs of the command that died of a fatal error: each left its sidecar (the agent's
         `.<trace id>.<pid>.jvm`, holding its working directory); its hs_err_pid<pid>.log
         becomes a `crashed` trace, next to the JVM's own trace when it left one."""
-        sidecars = [path for path in reported if _JVM_SIDECAR.match(os.path.basename(path))]
+        sidecars = [path for path in reported
+                    if path.endswith(".jvm") and _JVM_SIDECAR.match(os.path.basename(path))]
         written = []
         for name in sidecars:
             from pathlib import Path

@@ -60,11 +60,13 @@ class PythonRuntime(Runtime):
         env.update(traced)
 
     def recover(self, reported: list[str]) -> tuple[list[str], list[str]]:
-        if not any(path.endswith(".fault") for path in reported):
-            return [], []  # (most runs: no process died, and no import of crashes to pay)
-        from ..agent.crashes import is_sidecar, recover
+        """The agents' crash sidecars (`.<trace id>.<pid>.fault`, each reported as its
+        process starts; most are gone, removed by a clean exit)."""
+        sidecars = [path for path in reported if path.endswith(".fault")]
+        if not sidecars:
+            return [], []
+        from ..agent.crashes import recover
 
-        sidecars = [path for path in reported if is_sidecar(path)]
         return recover(sidecars), sidecars
 
     def describe(self) -> str:

@@ -102,8 +102,6 @@ pub(crate) struct Buffer {
     reads: u32,
     /// The trace's clock origin (clock::now() at its start).
     start: u64,
-    /// This trace's function id for each registry id this thread called (u32::MAX: none yet).
-    pub functions: Vec<u32>,
 }
 
 impl Buffer {
@@ -128,7 +126,6 @@ impl Buffer {
             t: 0,
             reads: 0,
             start,
-            functions: Vec::new(),
         }
     }
 
@@ -179,12 +176,19 @@ impl Buffer {
                 self.records.set_len(len + 2 + columns);
             }
         } else {
-            self.head(code, columns, dt, lane);
-            if let Some(function) = function {
-                mp::uint(&mut self.records, function as u64);
-            }
+            self.wide(code, columns, dt, lane, function);
         }
         self.commit();
+    }
+
+    /// A call or return with a column of 128 or more.
+    #[cold]
+    #[inline(never)]
+    fn wide(&mut self, code: u8, columns: usize, dt: u64, lane: u32, function: Option<u32>) {
+        self.head(code, columns, dt, lane);
+        if let Some(function) = function {
+            mp::uint(&mut self.records, function as u64);
+        }
     }
 
     /// Publishes the records written so far to readers.
@@ -220,6 +224,7 @@ impl Buffer {
     /// The full buffer goes to the ring; a new one, with room for `size` bytes, takes its
     /// place (its pointer published under the ring's lock, which readers hold).
     #[cold]
+    #[inline(never)]
     fn rotate(&mut self, size: usize) {
         let full = std::mem::replace(&mut self.records, Vec::with_capacity(CHUNK.max(size)));
         let mut ring = lock();

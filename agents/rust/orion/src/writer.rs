@@ -1158,6 +1158,7 @@ fn with_buffer<R>(f: impl FnOnce(u32, &mut Vec<u32>, &mut ring::Buffer) -> R) ->
 
 /// The lane of a thread's first record.
 #[cold]
+#[inline(never)]
 fn first_lane() -> Option<Lane> {
     Some(lock().filter(|t| !t.finished)?.new_lane())
 }
@@ -1173,7 +1174,7 @@ fn buffer_call(function: u32) -> Option<bool> {
         return Some(false);
     }
     let recorded = with_buffer(|lane, stack, buffer| {
-        let function = buffer_function(buffer, function)?;
+        let function = buffer_function(function)?;
         buffer.call(lane, function);
         stack.push(function);
         Some(())
@@ -1181,29 +1182,35 @@ fn buffer_call(function: u32) -> Option<bool> {
     Some(recorded.flatten().is_some())
 }
 
-/// This trace's id of a registry function, for a thread's buffer: defined under the
-/// trace's lock on the thread's first call of it.
+/// How many registry functions `error` mode's process trace has defined. It defines them
+/// in the registry's order, so that its function ids are the registry's own and a
+/// thread's call needs no table to find one.
+static DEFINED: AtomicU32 = AtomicU32::new(0);
+
+/// The process trace's id of a registry function, for a thread's buffer: the same.
 #[inline]
-fn buffer_function(buffer: &mut ring::Buffer, global: u32) -> Option<u32> {
-    match buffer.functions.get(global as usize) {
-        Some(&id) if id != u32::MAX => Some(id),
-        _ => define_buffer_function(buffer, global),
+fn buffer_function(global: u32) -> Option<u32> {
+    if global < DEFINED.load(Ordering::Acquire) {
+        return Some(global);
     }
+    define_functions_up_to(global)
 }
 
 #[cold]
-fn define_buffer_function(buffer: &mut ring::Buffer, global: u32) -> Option<u32> {
+#[inline(never)]
+fn define_functions_up_to(global: u32) -> Option<u32> {
     let mut t = lock()?;
-    let id = t.function(global);
+    let defined = DEFINED.load(Ordering::Relaxed);
+    for next in defined..=global {
+        if t.function(next) != next {
+            return None; // the trace defined a function of its own: not this path's
+        }
+    }
     if t.root.is_none() {
-        t.root = Some(t.function_names[id as usize].clone());
+        t.root = Some(t.function_names[global as usize].clone());
     }
-    let index = global as usize;
-    if buffer.functions.len() <= index {
-        buffer.functions.resize(index + 1, u32::MAX);
-    }
-    buffer.functions[index] = id;
-    Some(id)
+    DEFINED.store(defined.max(global + 1), Ordering::Release);
+    Some(global)
 }
 
 /// Runs a capture (user `Debug` code) with nested traced calls left unrecorded.

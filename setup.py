@@ -60,6 +60,9 @@ setup(
         # The writer's zstd through libzstd.so.1, loaded at run time by the C agent's loader.
         Extension("orion.format._zstd", ["orion/format/_zstd.c", "agents/c/src/compress.c"],
                   include_dirs=["agents/c/src"], libraries=["dl"], optional=True),
+        # The writer's msgpack packing (msgpack's import would cost every traced process's
+        # start; orion/format/writer.py falls back to it without this).
+        Extension("orion.format._pack", ["orion/format/_pack.c"], optional=True),
         # The trace index's pass over every record (orion/analysis/trace_index.py falls back
         # to Python without it).
         Extension("orion.analysis._index", ["orion/analysis/_index.c"], optional=True),

@@ -32,9 +32,7 @@ from collections import deque
 
 from .. import __version__
 from ..format import constants as C
-import msgpack
-
-from ..format.writer import NO_VALUE, default_process, new_trace_id
+from ..format.writer import NO_VALUE, default_process, new_trace_id, record_packer
 from ..spooldir import create_trace, resolve_spool_dir
 from .config import AgentConfig
 from .envsnap import command_line, imported_distributions, snapshot
@@ -538,10 +536,10 @@ class Session:
         """For the C hook: a value it does not pack itself, captured as Python would."""
         with self.lock:
             if self.closed:  # the hook drops the record
-                return _PACKER.pack(None)
+                return _pack(None)
             self._sync()
             capturer = self.capturer
-            return _PACKER.pack(capturer.redacted(value) if secret else capturer.value(value))
+            return _pack(capturer.redacted(value) if secret else capturer.value(value))
 
     def on_return(self, lane: int, value: Any, flags: int = _FULL) -> None:
         if self.ring is not None:
@@ -558,9 +556,9 @@ class Session:
         """For the C hook: the packed locals of a frame an exception unwinds (dev mode)."""
         with self.lock:
             if self.closed:
-                return _PACKER.pack(None)
+                return _pack(None)
             self._sync()
-            return _PACKER.pack(self.capturer.pairs(frame_locals(frame)))
+            return _pack(self.capturer.pairs(frame_locals(frame)))
 
     def on_unwind(self, lane: Lane, frame, exc: BaseException | None,
                   flags: int = _FULL) -> None:
@@ -875,7 +873,7 @@ def _add_locals(frames: list[list], traced: list[tuple[int, Any]],
     budget = STACK_LOCALS_BYTES
     for index, frame in reversed(traced):
         local = capturer.pairs(frame_locals(frame))
-        budget -= len(msgpack.packb(local, use_bin_type=True))
+        budget -= len(_pack(local))
         if budget < 0:
             return
         frames[index][2] = local
@@ -890,7 +888,7 @@ def frame_locals(frame) -> list[tuple[str, Any]]:
             if not k.startswith("__") and not isinstance(v, (type, _ModuleType, _FunctionType))]
 
 
-_PACKER = msgpack.Packer(use_bin_type=True, unicode_errors="replace")  # as TraceWriter's
+_pack = record_packer()  # as TraceWriter's
 _ModuleType = type(sys)
 _FunctionType = type(frame_locals)
 

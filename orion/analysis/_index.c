@@ -24,7 +24,8 @@
  * becomes and msgpack's container length limit are given by Scanner(kinds, limit). */
 enum { R_CALL = 4, R_RETURN = 5, R_EXCEPTION = 6, R_UNWIND = 7, R_CRASH = 8, R_STACK = 9,
        R_EVENT = 10 };
-#define MAX_NESTING 512 /* deeper: Unscannable (msgpack refuses 1,024 levels; the reader says so) */
+/* Deeper values are Unscannable (msgpack refuses 1,024 levels: the reader says so). */
+#define MAX_NESTING 512
 #define HAS_EVENTS 1
 
 enum { OK = 0, E_UNSCANNABLE = 1, E_NOT_INDEXABLE = 2, E_NO_MEMORY = 3, E_FAILED = 4 };

@@ -171,10 +171,69 @@ static PyObject *pack_object(PyObject *module, PyObject *obj) {
     return out;
 }
 
+/* The length of the msgpack integer at `p` (at most `n` bytes there), its value in *v (a
+ * new reference); 0 when there is no whole integer there. */
+static Py_ssize_t read_int(const unsigned char *p, Py_ssize_t n, PyObject **v) {
+    if (n < 1) return 0;
+    unsigned char type = p[0];
+    if (type <= 0x7f || type >= 0xe0) {
+        *v = PyLong_FromLong(type <= 0x7f ? (long)type : (long)(signed char)type);
+        return *v ? 1 : 0;
+    }
+    int size = type == 0xcc || type == 0xd0 ? 1 : type == 0xcd || type == 0xd1 ? 2
+             : type == 0xce || type == 0xd2 ? 4 : type == 0xcf || type == 0xd3 ? 8 : 0;
+    if (!size || n < 1 + size) return 0;
+    uint64_t u = 0;
+    for (int i = 0; i < size; i++) u = (u << 8) | p[1 + i];
+    if (type >= 0xd0) { /* signed: sign-extended */
+        int unused = 64 - 8 * size;
+        *v = PyLong_FromLongLong((long long)(u << unused) >> unused);
+    } else {
+        *v = PyLong_FromUnsignedLongLong(u);
+    }
+    return *v ? 1 + size : 0;
+}
+
+/* rebase_first(data, shift): records an agent packed itself, each [type, time delta, ...],
+ * with the first record's delta moved by `shift` (TraceWriter.append_packed: a chunk the C
+ * hook packed is re-based on the writer's clock). */
+static PyObject *rebase_first(PyObject *module, PyObject *args) {
+    Py_buffer data;
+    PyObject *shift, *code = NULL, *delta = NULL, *moved = NULL, *out = NULL;
+    if (!PyArg_ParseTuple(args, "y*O!", &data, &PyLong_Type, &shift)) return NULL;
+    const unsigned char *p = data.buf;
+    Py_ssize_t n = data.len, at;
+    if (n >= 1 && p[0] >= 0x90 && p[0] <= 0x9f) at = 1;
+    else if (n >= 3 && p[0] == 0xdc) at = 3;
+    else if (n >= 5 && p[0] == 0xdd) at = 5;
+    else at = 0;
+    Py_ssize_t code_len = at ? read_int(p + at, n - at, &code) : 0;
+    Py_ssize_t delta_len = code_len ? read_int(p + at + code_len, n - at - code_len, &delta) : 0;
+    if (!delta_len) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "the first record is no [type, time delta, ...]");
+    } else if ((moved = PyNumber_Add(delta, shift)) != NULL) {
+        Buf b = {NULL, 0, 0};
+        Py_ssize_t rest = at + code_len + delta_len;
+        if (put(&b, p, at + code_len) == 0 && pack_int(&b, moved) == 0
+            && put(&b, p + rest, n - rest) == 0)
+            out = PyBytes_FromStringAndSize(b.data, b.len);
+        PyMem_Free(b.data);
+    }
+    Py_XDECREF(code);
+    Py_XDECREF(delta);
+    Py_XDECREF(moved);
+    PyBuffer_Release(&data);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"pack", pack_object, METH_O,
      "pack(obj) -> bytes: obj in msgpack, as msgpack.Packer(use_bin_type=True, "
      "unicode_errors='replace').pack(obj) gives it."},
+    {"rebase_first", rebase_first, METH_VARARGS,
+     "rebase_first(data, shift) -> bytes: packed records, each [type, time delta, ...], "
+     "with the first one's delta moved by shift."},
     {NULL, NULL, 0, NULL},
 };
 

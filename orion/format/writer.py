@@ -51,6 +51,23 @@ def record_packer() -> Callable[[Any], bytes]:
         return msgpack.Packer(use_bin_type=True, unicode_errors="replace").pack
 
 
+def _rebased_first(data: bytes, shift: int) -> bytes:
+    """Packed records, each [type, time delta, ...], with the first one's delta moved by
+    `shift`: in C when orion.format._pack was built (no msgpack import in the middle of a
+    traced program, which its tracemalloc snapshots would see), else through msgpack."""
+    try:
+        from ._pack import rebase_first
+    except ImportError:
+        import msgpack
+
+        unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+        unpacker.feed(data)
+        first = unpacker.unpack()
+        first[1] += shift
+        return record_packer()(first) + data[unpacker.tell():]
+    return rebase_first(data, shift)
+
+
 def frame_compressor(level: int = DEFAULT_LEVEL) -> Callable[[bytes], bytes]:
     """bytes -> one zstd frame (content size and checksum in it). Through the system's
     libzstd when orion.format._zstd was built and loads it; else the zstandard package,
@@ -281,13 +298,7 @@ class TraceWriter:
         if not records:
             return
         if base_t != self._last_t:
-            import msgpack
-
-            unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
-            unpacker.feed(data)
-            first = unpacker.unpack()
-            first[1] += base_t - self._last_t
-            data = self._pack(first) + data[unpacker.tell():]
+            data = _rebased_first(data, base_t - self._last_t)
         if self._root is None and root is not None:
             self._root = self._function_names[root]
         for name, count in counts.items():

@@ -88,3 +88,27 @@ def test_the_writer_writes_the_same_file_either_way(tmp_path, monkeypatch):
     with_extension = write(tmp_path / "a.otrace")
     monkeypatch.setattr(writer, "record_packer", lambda: MSGPACK)
     assert write(tmp_path / "b.otrace") == with_extension
+
+
+INT64 = st.integers(min_value=-(1 << 62), max_value=(1 << 62))
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.integers(0, 200), INT64, st.lists(SCALARS, max_size=40)),
+                min_size=1, max_size=4), INT64)
+def test_rebasing_a_chunk_moves_the_first_delta_alone(records, shift):
+    """What TraceWriter.append_packed does to a chunk the C hook packed."""
+    from orion.format._pack import rebase_first
+
+    data = b"".join(MSGPACK([code, delta, *rest]) for code, delta, rest in records)
+    code, delta, rest = records[0]
+    expected = MSGPACK([code, delta + shift, *rest]) + data[len(MSGPACK([code, delta, *rest])):]
+    assert rebase_first(data, shift) == expected
+
+
+@pytest.mark.parametrize("data", [b"", b"\x01", b"\x92\x01", b"\x92\x01\xc0", b"\x81\x01\x02"])
+def test_rebasing_what_is_no_record_is_refused(data):
+    from orion.format._pack import rebase_first
+
+    with pytest.raises(ValueError):
+        rebase_first(data, 1)

@@ -457,8 +457,12 @@ fn skip(b: &[u8], at: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
+    /// The ring is the process's: one test at a time.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
     #[test]
     fn drains_while_a_thread_appends_take_each_record_once_in_order() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
         const CALLS: u32 = 100_000;
         let writer = std::thread::spawn(|| {
             let mut buffer = Buffer::new(0);
@@ -494,5 +498,39 @@ mod tests {
             records.windows(2).all(|w| w[0].2 <= w[1].2),
             "time went back"
         );
+    }
+
+    #[test]
+    fn calls_and_returns_read_back_whatever_their_widths() {
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let mut buffer = Buffer::new(0);
+        buffer.t = 1 << 40; // later than the clock: its reads keep it
+        let start = buffer.t;
+        let mut expected = Vec::new();
+        for dt in [0u64, 1, 127, 128, 255, 256, 65_535, 65_536, 1 << 33] {
+            for (lane, function) in [(0u32, 0u32), (127, 127), (128, 5), (3, 128), (9, 70_000)] {
+                buffer.t += dt;
+                buffer.reads = 1; // not a clock read: the time set above is taken
+                buffer.call(lane, function);
+                expected.push((4, buffer.t - start, lane as i64, Some(function as i64)));
+                buffer.reads = 1;
+                buffer.leave(lane);
+                expected.push((5, buffer.t - start, lane as i64, None));
+            }
+        }
+        let mut records = Vec::new();
+        for frame in drain(64 * 1024).unwrap().frames {
+            let mut parsed = Vec::new();
+            read(&frame, 0, 0, 0, &mut parsed);
+            for p in parsed {
+                let columns = &frame[p.rest.0 as usize..p.rest.1 as usize];
+                let (lane, next) = int(columns, 0).unwrap();
+                let function = (p.code == 4).then(|| int(columns, next).unwrap().0);
+                records.push((p.code, p.t - start, lane, function));
+            }
+        }
+        drop(buffer);
+        close();
+        assert_eq!(records, expected);
     }
 }

@@ -1120,11 +1120,24 @@ fn with_current<R>(f: impl FnOnce(&mut Trace, u32, &mut Vec<u32>) -> R) -> Optio
     }
     let f = f?;
     let mut t = lock().filter(|t| !t.finished)?;
-    LANE.with(|cell| {
-        let mut slot = cell.try_borrow_mut().ok()?;
-        let lane = slot.get_or_insert_with(|| t.new_lane());
-        Some(f(&mut t, lane.id, &mut lane.stack))
-    })
+    let mut slot = this_lane()?.try_borrow_mut().ok()?;
+    if slot.is_none() {
+        *slot = Some(t.new_lane());
+    }
+    let lane = slot.as_mut()?;
+    Some(f(&mut t, lane.id, &mut lane.stack))
+}
+
+/// This thread's LANE, reached directly: `LANE.with` with the work inside its closure
+/// stayed a call that reached the thread-local through the key's accessor (from another
+/// crate, where `enter` is instantiated), a call more per event. The reference is for this
+/// thread's use at once, never to be kept.
+#[inline(always)]
+fn this_lane() -> Option<&'static RefCell<Option<Lane>>> {
+    let cell: *const RefCell<Option<Lane>> = LANE.try_with(|cell| cell as *const _).ok()?;
+    // SAFETY: a thread's own thread-local lives until the thread's exit, which cannot
+    // begin while the thread runs the caller.
+    Some(unsafe { &*cell })
 }
 
 /// Whether this thread records into its own buffer (`error` mode's process trace, not a
@@ -1141,14 +1154,7 @@ fn with_buffer<R>(f: impl FnOnce(u32, &mut Vec<u32>, &mut ring::Buffer) -> R) ->
     if FINISHED.load(Ordering::Relaxed) {
         return None;
     }
-    // The thread-local's address, taken with a closure small enough for `with` to be
-    // inlined: with the work inside it, `with` stayed a call that reached the thread-local
-    // through the key's accessor, a call more per event.
-    let cell: *const RefCell<Option<Lane>> = LANE.try_with(|cell| cell as *const _).ok()?;
-    // SAFETY: a thread's own thread-local lives until the thread's exit, which cannot
-    // begin during this call on it.
-    let cell = unsafe { &*cell };
-    let mut slot = cell.try_borrow_mut().ok()?;
+    let mut slot = this_lane()?.try_borrow_mut().ok()?;
     if slot.is_none() {
         *slot = Some(first_lane()?);
     }

@@ -97,13 +97,16 @@ pub struct Call {
     pub(crate) recording: bool,
     pub(crate) values: bool,
     pub(crate) returned: bool,
+    /// Recorded in this thread's `error`-mode buffer: its end goes there too, with no
+    /// second look at the mode or the test flag.
+    pub(crate) buffered: bool,
 }
 
 impl Call {
     /// Records `value` as the call's return value and hands it back.
     pub fn returns<T: Debug>(mut self, value: T) -> T {
         if self.recording {
-            writer::leave(Some(Captured {
+            writer::leave(self.buffered, Some(Captured {
                 type_name: std::any::type_name::<T>(),
                 text: Some(format!("{value:?}")),
             }));
@@ -119,7 +122,7 @@ impl Call {
     #[doc(hidden)]
     pub fn returned(mut self, capture: impl FnOnce() -> Captured) {
         if self.recording {
-            writer::leave(self.values.then(|| writer::capturing(capture)));
+            writer::leave(self.buffered, self.values.then(|| writer::capturing(capture)));
             self.returned = true;
         }
     }
@@ -129,9 +132,9 @@ impl Drop for Call {
     fn drop(&mut self) {
         if self.recording && !self.returned {
             if std::thread::panicking() {
-                writer::unwind();
+                writer::unwind(self.buffered);
             } else {
-                writer::leave(None);
+                writer::leave(self.buffered, None);
             }
         }
     }

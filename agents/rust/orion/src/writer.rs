@@ -1156,17 +1156,19 @@ fn with_buffer<R>(f: impl FnOnce(u32, &mut Vec<u32>, &mut ring::Buffer) -> R) ->
     }
     let mut slot = this_lane()?.try_borrow_mut().ok()?;
     if slot.is_none() {
-        *slot = Some(first_lane()?);
+        first_lane(&mut slot)?;
     }
     let Lane { id, stack, buffer } = slot.as_mut()?;
     Some(f(*id, stack, buffer.as_mut()?))
 }
 
-/// The lane of a thread's first record.
+/// Gives the thread its lane, at its first record: out of line, so that the event's own
+/// path moves no `Lane` and saves fewer registers.
 #[cold]
 #[inline(never)]
-fn first_lane() -> Option<Lane> {
-    Some(lock().filter(|t| !t.finished)?.new_lane())
+fn first_lane(slot: &mut Option<Lane>) -> Option<()> {
+    *slot = Some(lock().filter(|t| !t.finished)?.new_lane());
+    Some(())
 }
 
 /// `error` mode's call of `function` into this thread's buffer: whether it was recorded,
@@ -1328,6 +1330,7 @@ pub fn enter(function: u32, args: impl FnOnce() -> Vec<(&'static str, Captured)>
         recording: false,
         values: false,
         returned: false,
+        buffered: false,
     };
     let Some(mode) = mode() else { return inert };
     if function == u32::MAX {
@@ -1337,7 +1340,11 @@ pub fn enter(function: u32, args: impl FnOnce() -> Vec<(&'static str, Captured)>
         .then(|| buffer_call(function))
         .flatten()
     {
-        return Call { recording, ..inert };
+        return Call {
+            recording,
+            buffered: true,
+            ..inert
+        };
     }
     if CAPTURING.with(Cell::get) {
         return inert;
@@ -1349,20 +1356,34 @@ pub fn enter(function: u32, args: impl FnOnce() -> Vec<(&'static str, Captured)>
         recording: recorded.is_some(),
         values,
         returned: false,
+        buffered: false,
     }
 }
 
-pub(crate) fn leave(value: Option<Captured>) {
-    if in_ring() {
-        with_buffer(|lane, stack, buffer| stack.pop().map(|_| buffer.leave(lane)));
-        return;
+/// The end of a call; `buffered` when its call went to this thread's `error`-mode buffer
+/// (which records no values).
+#[inline]
+pub(crate) fn leave(buffered: bool, value: Option<Captured>) {
+    if buffered {
+        buffer_leave();
+    } else {
+        trace_leave(value);
     }
+}
+
+/// `error` mode's return into this thread's buffer: a function of its own, with no value
+/// to drop, so that it saves few registers.
+fn buffer_leave() {
+    with_buffer(|lane, stack, buffer| stack.pop().map(|_| buffer.leave(lane)));
+}
+
+fn trace_leave(value: Option<Captured>) {
     with_current(|t, lane, stack| t.leave(lane, stack, value.as_ref()));
     end_test_when_done();
 }
 
-pub(crate) fn unwind() {
-    if in_ring() {
+pub(crate) fn unwind(buffered: bool) {
+    if buffered {
         with_buffer(|lane, stack, buffer| stack.pop().map(|_| buffer.unwind(lane)));
         return;
     }

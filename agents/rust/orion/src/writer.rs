@@ -1325,7 +1325,25 @@ pub(crate) fn traceparent() -> Option<String> {
 }
 
 /// Records a call of `function`; `args` is only evaluated when values are captured.
+/// Inlined into the traced crate: `error` mode's call into the thread's buffer is the
+/// common case and builds its guard in registers; the other modes are out of line.
+#[inline]
 pub fn enter(function: u32, args: impl FnOnce() -> Vec<(&'static str, Captured)>) -> Call {
+    if mode() == Some(Mode::Error) && function != u32::MAX {
+        if let Some(recording) = buffer_call(function) {
+            return Call {
+                recording,
+                values: false,
+                returned: false,
+                buffered: true,
+            };
+        }
+    }
+    trace_enter(function, args)
+}
+
+/// A call into the trace (a test's, or `safe` or `dev` mode's process trace).
+fn trace_enter(function: u32, args: impl FnOnce() -> Vec<(&'static str, Captured)>) -> Call {
     let inert = Call {
         recording: false,
         values: false,
@@ -1333,20 +1351,7 @@ pub fn enter(function: u32, args: impl FnOnce() -> Vec<(&'static str, Captured)>
         buffered: false,
     };
     let Some(mode) = mode() else { return inert };
-    if function == u32::MAX {
-        return inert;
-    }
-    if let Some(recording) = (mode == Mode::Error)
-        .then(|| buffer_call(function))
-        .flatten()
-    {
-        return Call {
-            recording,
-            buffered: true,
-            ..inert
-        };
-    }
-    if CAPTURING.with(Cell::get) {
+    if function == u32::MAX || CAPTURING.with(Cell::get) {
         return inert;
     }
     let values = mode == Mode::Dev;

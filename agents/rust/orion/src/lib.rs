@@ -106,10 +106,13 @@ impl Call {
     /// Records `value` as the call's return value and hands it back.
     pub fn returns<T: Debug>(mut self, value: T) -> T {
         if self.recording {
-            writer::leave(self.buffered, Some(Captured {
-                type_name: std::any::type_name::<T>(),
-                text: Some(format!("{value:?}")),
-            }));
+            writer::leave(
+                self.buffered,
+                Some(Captured {
+                    type_name: std::any::type_name::<T>(),
+                    text: Some(format!("{value:?}")),
+                }),
+            );
             self.returned = true;
         }
         value
@@ -122,7 +125,10 @@ impl Call {
     #[doc(hidden)]
     pub fn returned(mut self, capture: impl FnOnce() -> Captured) {
         if self.recording {
-            writer::leave(self.buffered, self.values.then(|| writer::capturing(capture)));
+            writer::leave(
+                self.buffered,
+                self.values.then(|| writer::capturing(capture)),
+            );
             self.returned = true;
         }
     }

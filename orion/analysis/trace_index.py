@@ -456,7 +456,11 @@ def open_indexed(path: str | os.PathLike, cache: bool = True,
     if _index is not None and os.environ.get("ORION_INDEX_PASS") != "python":
         try:
             indexer = _Indexer()
-            return _open(path, indexer, indexer.scan)
+            steps = _open(path, indexer, indexer.scan)
+            if steps is not None:
+                return steps
+            # Not indexable as the C pass reads it: the Python pass, which checks every
+            # record it reads on the way, says so too, or names a corrupt record before it.
         except (_Unscannable, TraceError):
             pass  # the Python pass: the same index, or the error naming its record
     ident = None

@@ -103,6 +103,7 @@ def test_install_builds_the_agent_and_run_uses_it(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "orion", source / "orion",
                     ignore=shutil.ignore_patterns("__pycache__", "*.so", "lib"))
     shutil.copytree(ROOT / "agents", source / "agents", ignore=shutil.ignore_patterns("build"))
+    shutil.copytree(ROOT / "bin", source / "bin")  # the `orion` script
     build_lib = tmp_path / "installed"
     result = subprocess.run([sys.executable, "setup.py", "-q", "build", "--build-lib",
                              str(build_lib)], cwd=source, capture_output=True, text=True)

@@ -34,12 +34,6 @@ def user_data_dir() -> Path:
     return Path(spooldir.user_data_dir())
 
 
-def find_project_dir(start: Path | None = None) -> Path | None:
-    """The nearest `.orion/` directory at or above `start` (the working directory)."""
-    found = spooldir.find_project_dir(None if start is None else str(start))
-    return None if found is None else Path(found)
-
-
 def resolve_spool(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
     return Path(spooldir.resolve_spool_dir(explicit, None if cwd is None else str(cwd)))
 
@@ -91,11 +85,6 @@ class Spool:
 
     def __repr__(self) -> str:
         return f"Spool({str(self.path)!r})"
-
-    def names(self) -> set[str]:
-        """The names in the spool directory, nothing looked at: what `orion run` compares
-        before and after a command (a stat per trace would cost every run that much)."""
-        return set(self._listing())
 
     def _listing(self) -> dict[str, bool]:
         """Each name in the spool directory, and whether it is a plain regular file (known
